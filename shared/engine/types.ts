@@ -1,0 +1,222 @@
+/**
+ * The run as the engine sees it: its state, the signals that move it, the work it asks for and
+ * the events it records. All of it is plain JSON, so it can be checkpointed anywhere.
+ */
+import type { ErrorInfo } from '../errors.js';
+
+export const RunStatus = {
+  queued: 'queued',
+  running: 'running',
+  waiting: 'waiting',
+  paused: 'paused',
+  completed: 'completed',
+  failed: 'failed',
+  canceled: 'canceled',
+} as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'canceled']);
+
+export const StepStatus = {
+  pending: 'pending',
+  running: 'running',
+  waiting: 'waiting',
+  completed: 'completed',
+  failed: 'failed',
+  skipped: 'skipped',
+  compensated: 'compensated',
+} as const;
+export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
+
+export const EventType = {
+  runCreated: 'run.created',
+  runStarted: 'run.started',
+  runWaiting: 'run.waiting',
+  runResumed: 'run.resumed',
+  runPaused: 'run.paused',
+  runUnpaused: 'run.unpaused',
+  runCompleted: 'run.completed',
+  runFailed: 'run.failed',
+  runCanceled: 'run.canceled',
+  stepStarted: 'step.started',
+  stepCompleted: 'step.completed',
+  stepFailed: 'step.failed',
+  stepRetrying: 'step.retrying',
+  stepSkipped: 'step.skipped',
+  stepWaiting: 'step.waiting',
+  stepCompensating: 'step.compensating',
+  stepCompensated: 'step.compensated',
+  aiRequest: 'ai.request',
+  aiResponse: 'ai.response',
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+export interface RunEvent {
+  seq: number;
+  type: EventType;
+  at: string;
+  step_id?: string;
+  data: Record<string, unknown>;
+}
+
+/** What a waiting step waits for; `data` is shown to people in `waiting[]` (fields, approvers, …). */
+export interface WaitSpec {
+  kind: 'form' | 'approval' | 'timer' | 'child' | (string & {});
+  /** When the wait ends by itself (ISO-8601). */
+  until?: string;
+  /** The outcome when `until` passes; without one, the step fails with `StepTimeout`. */
+  timeout_outcome?: string;
+  /** The output given with `timeout_outcome`. */
+  timeout_output?: unknown;
+  /** Public details: form fields, approvers, message. */
+  data?: Record<string, unknown>;
+  /** Private progress of the wait, e.g. approvals received so far. */
+  progress?: unknown;
+  child_run_id?: string;
+}
+
+/** The result of one attempt of a step (or of a compensation action). */
+export type StepResult =
+  | { status: 'completed'; outcome: string; output?: unknown; events?: StepEvent[] }
+  | { status: 'failed'; error: ErrorInfo; events?: StepEvent[] }
+  | { status: 'waiting'; wait: WaitSpec; events?: StepEvent[] };
+
+/** An event a step asks to record, such as `ai.request` or `ai.response`. */
+export interface StepEvent {
+  type: EventType;
+  data: Record<string, unknown>;
+}
+
+/** The current state of one step of a run: its latest visit. */
+export interface StepState {
+  status: StepStatus;
+  /** Visits so far; 0 until the step is entered. */
+  visit: number;
+  attempt: number;
+  started_at?: string;
+  ended_at?: string;
+  outcome?: string;
+  /** The latest finished visit's output and error stay visible until the step finishes again. */
+  output?: unknown;
+  error?: ErrorInfo;
+  wait?: WaitSpec;
+  /** Forward edges into this step that have settled in the current pass: source id → taken. */
+  inbound?: Record<string, boolean>;
+  /** A retry is due at this time (ISO-8601); the step is `waiting` for its backoff timer. */
+  retry_at?: string;
+  /** An attempt's deadline (ISO-8601) for waits that have a step `timeout_s`. */
+  deadline?: string;
+  /** Set while paused: the step may run but has not been dispatched. */
+  ready?: boolean;
+}
+
+export interface Completion {
+  step_id: string;
+  visit: number;
+  /** The output of that visit, kept for its compensation action. */
+  output?: unknown;
+}
+
+export interface CompensationState {
+  reason: 'failed' | 'canceled';
+  /** Completions still to undo, the next one first. */
+  queue: Completion[];
+  /** The one being undone now. */
+  current?: Completion & { attempt: number; retry_at?: string };
+  failures: ErrorInfo[];
+  done: number;
+}
+
+export interface RunState {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: RunStatus;
+  inputs: unknown;
+  profile?: unknown;
+  created_at: string;
+  started_at?: string;
+  updated_at: string;
+  ended_at?: string;
+  /** The seq of the last recorded event. */
+  seq: number;
+  /** Grows by one with every applied signal: the optimistic-concurrency version of the run. */
+  checkpoint: number;
+  steps: Record<string, StepState>;
+  /** Completions of steps that have a `compensate` action, in completion order. */
+  completions: Completion[];
+  /** The step that completed last (for the default run output). */
+  last_completed?: string;
+  compensation?: CompensationState;
+  /** The status to return to on unpause. */
+  paused_from?: RunStatus;
+  output?: unknown;
+  error?: ErrorInfo;
+  compensated?: boolean;
+  parent?: { run_id: string; step_id: string; visit: number };
+  /** Set while the run's `output` template is being rendered. */
+  finishing?: boolean;
+}
+
+/** Everything that can move a run. */
+export type Signal =
+  | { type: 'start' }
+  | {
+      type: 'step_result';
+      step_id: string;
+      visit: number;
+      attempt: number;
+      /** True for the result of a compensation action. */
+      compensation?: boolean;
+      result: StepResult;
+    }
+  | { type: 'resume'; step_id?: string; payload: unknown; by?: string }
+  | { type: 'callback'; step_id: string; visit: number; payload: unknown }
+  | { type: 'timeout' }
+  | { type: 'cancel'; reason?: string; by?: string }
+  | { type: 'pause'; by?: string }
+  | { type: 'unpause'; by?: string }
+  | {
+      type: 'child_finished';
+      step_id: string;
+      visit: number;
+      child_run_id: string;
+      status: 'completed' | 'failed' | 'canceled';
+      output?: unknown;
+      error?: ErrorInfo;
+    }
+  | { type: 'output_rendered'; output?: unknown; error?: ErrorInfo };
+
+export type SignalType = Signal['type'];
+
+/** Work the engine asks its host to carry out; each ends in a signal. */
+export type Work =
+  | { kind: 'execute'; step_id: string; visit: number; attempt: number; deadline?: string }
+  | { kind: 'compensate'; step_id: string; visit: number; attempt: number; output?: unknown }
+  | { kind: 'cancel_child'; step_id: string; child_run_id: string }
+  | { kind: 'render_output' };
+
+/** One step execution as shown in a run's history: one row per visit. */
+export interface StepExecution {
+  step_id: string;
+  visit: number;
+  type: string;
+  status: StepStatus;
+  attempt: number;
+  started_at?: string;
+  ended_at?: string;
+  outcome?: string;
+  output?: unknown;
+  error?: ErrorInfo;
+}
+
+export interface Transition {
+  state: RunState;
+  work: Work[];
+  events: RunEvent[];
+  /** Step executions created or changed by this transition (upsert by step_id + visit). */
+  history: StepExecution[];
+  /** False when the signal did not apply (a stale result, a resume for a step that is not waiting). */
+  accepted: boolean;
+  /** Why the signal was not accepted. */
+  rejection?: ErrorInfo;
+}

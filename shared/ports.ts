@@ -1,0 +1,118 @@
+/**
+ * The ports through which the core reaches the world. Each has an in-memory adapter for tests
+ * (shared/adapters/memory) and real adapters elsewhere; the core never imports a vendor SDK.
+ */
+import type { WorkflowVersion } from './definition/schema.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Ids {
+  /** A new, unique, URL-safe identifier with a readable prefix, e.g. `run_…`. */
+  next(prefix: string): string;
+}
+
+/** Supplies `{{ secrets.NAME }}`: the raw secret string (JSON secrets are parsed by the caller). */
+export interface SecretSource {
+  /** Throws a ConfigurationError (code `SecretNotFound`) for a missing secret. */
+  get(name: string): Promise<string>;
+}
+
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** The whole exchange, redirects included, must end within this time. */
+  timeoutMs: number;
+  /** A larger response body fails the request (code `HttpResponseTooLarge`). */
+  maxResponseBytes: number;
+  /** Refuse loopback, private and link-local targets (CONTRACT §5), checked on every resolved address. */
+  allowPrivateNetwork: boolean;
+  maxRedirects?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body as text; the caller parses JSON when the content type says so. */
+  body: string;
+  /** The final URL after redirects. */
+  url: string;
+}
+
+/**
+ * Makes HTTP requests. Network failures, timeouts and refused targets are thrown as StepErrors with
+ * codes `HttpNetworkError` (retryable), `HttpTimeout` (retryable), `HttpTargetForbidden` (not retryable).
+ */
+export interface HttpClient {
+  request(request: HttpRequest): Promise<HttpResponse>;
+}
+
+export interface AiMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface AiRequest {
+  model?: string;
+  messages: AiMessage[];
+  json_schema: Record<string, unknown>;
+  temperature?: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface AiResponse {
+  /** The raw text the model answered; the caller parses and validates it. */
+  text: string;
+  model: string;
+  tokens_prompt: number;
+  tokens_output: number;
+}
+
+/**
+ * One call to a model. Timeouts and throttles are thrown as retryable StepErrors
+ * (`AiTimeout`, `AiThrottled`, `AiUnavailable`); other failures are not retryable.
+ */
+export interface AiProvider {
+  readonly name: string;
+  generate(request: AiRequest): Promise<AiResponse>;
+}
+
+export interface PromptTemplate {
+  id: string;
+  version: number;
+  prompt: string;
+  system?: string;
+}
+
+/** Named prompt templates for `ai_generate` with `template_id`. */
+export interface PromptTemplateSource {
+  get(id: string, version?: number): Promise<PromptTemplate>;
+}
+
+export interface StartChildRequest {
+  parent_run_id: string;
+  parent_step_id: string;
+  visit: number;
+  workflow_id: string;
+  version?: number;
+  inputs: unknown;
+  /** The same key always yields the same child run: a repeated start creates nothing new. */
+  idempotency_key: string;
+}
+
+/** Starts and cancels child runs for `workflow` steps; a child's end reaches the parent as a signal. */
+export interface ChildRuns {
+  start(request: StartChildRequest): Promise<{ run_id: string }>;
+  cancel(runId: string): Promise<void>;
+}
+
+/** Reads workflow versions (the full store with writes and listing is in the storage layer). */
+export interface WorkflowSource {
+  /** The given version, or the latest when `version` is undefined. Throws NotFoundError. */
+  get(workflowId: string, version?: number): Promise<WorkflowVersion>;
+}

@@ -1,0 +1,18 @@
+/** `transform`: its output is the templated `output` value. */
+import { z } from 'zod';
+import { StepError } from '../errors.js';
+import { defineStepType } from './types.js';
+
+export const transformConfig = z.object({ output: z.unknown() }).strict();
+export type TransformConfig = z.infer<typeof transformConfig>;
+
+export const transform = defineStepType({
+  type: 'transform',
+  description: 'Shapes data: its output is the templated `output` value; outcome `success`.',
+  config: transformConfig,
+  action: true,
+  outcomes: () => ['success'],
+  execute: async () => {
+    throw new StepError('NotImplemented', 'being built');
+  },
+});
