@@ -16,8 +16,15 @@ export const identifier = z
 /** A string holding at least one `{{ }}` placeholder: accepted wherever a typed value may be templated. */
 export const placeholderString = z
   .string()
-  .regex(/\{\{[\s\S]*\}\}/, 'must be a value or a {{ }} placeholder')
-  .meta({ description: 'A {{ expression }} placeholder that produces the value when the step runs.' });
+  // indexOf, not a regex: a backtracking pattern is quadratic on hostile input such as 100 KB of `{`.
+  .refine((s) => {
+    const open = s.indexOf('{{');
+    return open !== -1 && s.indexOf('}}', open + 2) !== -1;
+  }, 'must be a value or a {{ }} placeholder')
+  .meta({
+    pattern: '\\{\\{[\\s\\S]*\\}\\}',
+    description: 'A {{ expression }} placeholder that produces the value when the step runs.',
+  });
 
 /** A value of `schema`, or a placeholder that produces one when the step runs. */
 export function templated<T extends z.ZodType>(schema: T) {
@@ -58,12 +65,24 @@ export const DEFAULT_MAX_VISITS = 10;
 export const stepCommonShape = {
   id: identifier,
   name: z.string().max(200).optional(),
-  service: identifier.optional().meta({ description: 'A name from `services:`; its settings are defaults under config.' }),
+  service: identifier
+    .optional()
+    .meta({ description: 'A name from `services:`; its settings are defaults under config.' }),
   next: nextSchema.optional(),
   retry: retrySchema.optional(),
-  timeout_s: z.number().positive().max(31_536_000).optional().meta({ description: 'The longest one attempt may take.' }),
+  timeout_s: z
+    .number()
+    .positive()
+    .max(31_536_000)
+    .optional()
+    .meta({ description: 'The longest one attempt may take.' }),
   on_error: identifier.optional().meta({ description: "A step that handles this step's failure." }),
-  max_visits: z.int().min(1).max(10_000).optional().meta({ description: 'How often the step may be entered in one run (default 10).' }),
+  max_visits: z
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .meta({ description: 'How often the step may be entered in one run (default 10).' }),
 };
 
 /** What the schema needs to know of a step type: its name, its config schema, and whether it can undo things. */
@@ -81,7 +100,7 @@ export function buildStepSchema(types: readonly StepTypeSchemaInfo[]) {
     'type',
     actions.map((t) =>
       z
-        .object({ type: z.literal(t.type), service: identifier.optional(), config: t.config })
+        .object({ type: z.literal(t.type), service: identifier.optional(), config: t.config.prefault({}) })
         .strict()
         .meta({ description: `Undo with a ${t.type} action.` }),
     ) as never,
@@ -91,7 +110,8 @@ export function buildStepSchema(types: readonly StepTypeSchemaInfo[]) {
       .object({
         ...stepCommonShape,
         type: z.literal(t.type),
-        config: t.config,
+        // Optional for types whose config has no required field; a missing one is checked as `{}`.
+        config: t.config.prefault({}),
         compensate: compensate.optional(),
       })
       .strict()
@@ -103,6 +123,7 @@ export function buildStepSchema(types: readonly StepTypeSchemaInfo[]) {
 export function buildWorkflowSchema(types: readonly StepTypeSchemaInfo[]) {
   return z
     .object({
+      $schema: z.string().optional().meta({ description: 'The JSON Schema that editors use for this file.' }),
       schema_version: z
         .string()
         .regex(/^\d+\.\d+(\.\d+)?$/, 'must be a version such as "1.0"')
@@ -110,8 +131,13 @@ export function buildWorkflowSchema(types: readonly StepTypeSchemaInfo[]) {
       id: identifier,
       name: z.string().max(200).optional(),
       description: z.string().max(4000).optional(),
-      inputs: jsonSchemaDocument.optional().meta({ description: "JSON Schema of the run's inputs, checked at start." }),
-      static: z.record(z.string(), z.unknown()).optional().meta({ description: 'Constants, visible as `static`.' }),
+      inputs: jsonSchemaDocument
+        .optional()
+        .meta({ description: "JSON Schema of the run's inputs, checked at start." }),
+      static: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .meta({ description: 'Constants, visible as `static`.' }),
       services: z
         .record(identifier, z.record(z.string(), z.unknown()))
         .optional()
@@ -149,6 +175,7 @@ export interface CompensateAction {
 }
 
 export interface WorkflowDefinition {
+  $schema?: string;
   schema_version: string;
   id: string;
   name?: string;

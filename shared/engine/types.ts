@@ -107,6 +107,15 @@ export interface StepState {
   deadline?: string;
   /** Set while paused: the step may run but has not been dispatched. */
   ready?: boolean;
+  /** A child run that ended before this step recorded that it waits for it. */
+  early_child?: ChildOutcome;
+}
+
+export interface ChildOutcome {
+  child_run_id: string;
+  status: 'completed' | 'failed' | 'canceled';
+  output?: unknown;
+  error?: ErrorInfo;
 }
 
 export interface Completion {
@@ -142,6 +151,8 @@ export interface RunState {
   /** Grows by one with every applied signal: the optimistic-concurrency version of the run. */
   checkpoint: number;
   steps: Record<string, StepState>;
+  /** Steps that are running, waiting or ready to run: what keeps the run from ending. */
+  active: string[];
   /** Completions of steps that have a `compensate` action, in completion order. */
   completions: Completion[];
   /** The step that completed last (for the default run output). */
@@ -175,15 +186,7 @@ export type Signal =
   | { type: 'cancel'; reason?: string; by?: string }
   | { type: 'pause'; by?: string }
   | { type: 'unpause'; by?: string }
-  | {
-      type: 'child_finished';
-      step_id: string;
-      visit: number;
-      child_run_id: string;
-      status: 'completed' | 'failed' | 'canceled';
-      output?: unknown;
-      error?: ErrorInfo;
-    }
+  | ({ type: 'child_finished'; step_id: string; visit: number } & ChildOutcome)
   | { type: 'output_rendered'; output?: unknown; error?: ErrorInfo };
 
 export type SignalType = Signal['type'];

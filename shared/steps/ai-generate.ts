@@ -1,8 +1,19 @@
-/** `ai_generate`: asks a model for JSON that must fit `json_schema`, retrying with the validation errors. */
+/**
+ * `ai_generate`: asks a model for JSON that must fit `json_schema`, retrying with the validation errors.
+ *
+ * Events: one `ai.request` per call and one `ai.response` per answered call (a call that throws has
+ * none: the step's failure carries the error). They hold names, counts and times only, never the
+ * prompt or the answer, which may hold personal data.
+ */
 import { z } from 'zod';
+import { checkJsonAnswer, type SchemaIssue, validatorFor } from '../ai/json-answer.js';
 import { jsonSchemaDocument, templated } from '../definition/schema.js';
+import { EventType } from '../engine/types.js';
 import { StepError } from '../errors.js';
-import { defineStepType } from './types.js';
+import { render } from '../expressions/index.js';
+import type { AiMessage, PromptTemplate } from '../ports.js';
+import { renderedNumber, textOf } from './rendered.js';
+import { defineStepType, type StepExecutionContext } from './types.js';
 
 export const aiGenerateConfig = z
   .object({
@@ -23,13 +34,127 @@ export const aiGenerateConfig = z
   });
 export type AiGenerateConfig = z.infer<typeof aiGenerateConfig>;
 
+/** One model call when neither the step's `timeout_s` nor its config says otherwise. */
+const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+/** How many validation errors the correction message and the final error list. */
+const MAX_LISTED_ISSUES = 20;
+
+type Context = StepExecutionContext<AiGenerateConfig>;
+
+/** The prompt and system text: from the config (already rendered) or from a template, rendered here. */
+async function promptOf(
+  ctx: Context,
+): Promise<{ prompt: string; system?: string; template?: PromptTemplate }> {
+  const { prompt, system, template_id, template_version } = ctx.config;
+  if (template_id === undefined) return { prompt: prompt ?? '', ...(system !== undefined ? { system } : {}) };
+  const template = await ctx.deps.templates.get(template_id, template_version);
+  const renderedPrompt = textOf(await render(template.prompt, ctx.context));
+  // The step's own `system` wins over the template's.
+  const renderedSystem =
+    system ??
+    (template.system !== undefined ? textOf(await render(template.system, ctx.context)) : undefined);
+  return {
+    prompt: renderedPrompt,
+    ...(renderedSystem !== undefined ? { system: renderedSystem } : {}),
+    template,
+  };
+}
+
+/** One call's budget: the config's `timeout_s`, never more than what is left of the attempt's time. */
+function callTimeoutMs(ctx: Context): number {
+  const own =
+    ctx.config.timeout_s === undefined
+      ? DEFAULT_CALL_TIMEOUT_MS
+      : renderedNumber(ctx.config.timeout_s, 'timeout_s', { min: 0, exclusiveMin: true, max: 900 }) * 1000;
+  return ctx.timeoutMs === undefined ? own : Math.min(own, ctx.timeoutMs);
+}
+
+function correction(issues: SchemaIssue[], notJson: boolean): string {
+  if (notJson) {
+    return 'Your answer was not valid JSON. Answer again with only a JSON value that is valid against the JSON Schema, without any other text.';
+  }
+  const listed = issues.slice(0, MAX_LISTED_ISSUES).map((i) => `- at ${i.path}: ${i.message}`);
+  return [
+    'Your answer was not valid against the JSON Schema:',
+    ...listed,
+    'Answer again with only the corrected JSON value, without any other text.',
+  ].join('\n');
+}
+
 export const aiGenerate = defineStepType({
   type: 'ai_generate',
   description: 'Calls an AI model whose answer must be valid against json_schema; outcome `success`.',
   config: aiGenerateConfig,
   action: true,
   outcomes: () => ['success'],
-  execute: async () => {
-    throw new StepError('NotImplemented', 'being built');
+  execute: async (ctx) => {
+    const { json_schema, model, max_retries } = ctx.config;
+    const validate = validatorFor(json_schema);
+    const temperature =
+      ctx.config.temperature === undefined
+        ? undefined
+        : renderedNumber(ctx.config.temperature, 'temperature', { min: 0, max: 2 });
+    const timeoutMs = callTimeoutMs(ctx);
+    const { prompt, system, template } = await promptOf(ctx);
+    const messages: AiMessage[] = [
+      ...(system !== undefined ? [{ role: 'system' as const, content: system }] : []),
+      { role: 'user', content: prompt },
+    ];
+    const provider = ctx.deps.ai;
+    const templateRef = template ? { template_id: template.id, template_version: template.version } : {};
+    const calls = max_retries + 1;
+    let issues: SchemaIssue[] = [];
+
+    for (let call = 1; call <= calls; call++) {
+      if (ctx.signal.aborted) {
+        throw new StepError('AiTimeout', "The step's time ran out before the model gave a valid answer", {
+          retryable: true,
+        });
+      }
+      ctx.emit({
+        type: EventType.aiRequest,
+        data: { provider: provider.name, model: model ?? null, ...templateRef, attempt: call },
+      });
+      const started = performance.now();
+      const response = await provider.generate({
+        ...(model !== undefined ? { model } : {}),
+        messages: [...messages],
+        json_schema,
+        ...(temperature !== undefined ? { temperature } : {}),
+        timeoutMs,
+        signal: ctx.signal,
+      });
+      const latencyMs = Math.round(performance.now() - started);
+      const answer = checkJsonAnswer(response.text, validate);
+      ctx.emit({
+        type: EventType.aiResponse,
+        data: {
+          provider: provider.name,
+          model: response.model,
+          template_id: template?.id ?? null,
+          template_version: template?.version ?? null,
+          tokens_prompt: response.tokens_prompt,
+          tokens_output: response.tokens_output,
+          latency_ms: latencyMs,
+          retry_count: call - 1,
+          valid: answer.ok,
+        },
+      });
+      if (answer.ok) return { status: 'completed', outcome: 'success', output: answer.value };
+      issues = answer.issues;
+      messages.push(
+        { role: 'assistant', content: response.text },
+        { role: 'user', content: correction(answer.issues, answer.notJson) },
+      );
+    }
+
+    const listed = issues.slice(0, MAX_LISTED_ISSUES);
+    throw new StepError(
+      'AiSchemaViolation',
+      `The model's answer did not fit json_schema after ${calls} ${calls === 1 ? 'try' : 'tries'}: ${listed
+        .map((i) => `${i.path} ${i.message}`)
+        .join('; ')}`,
+      { retryable: false, details: { errors: listed, tries: calls } },
+    );
   },
 });

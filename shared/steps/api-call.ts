@@ -1,19 +1,40 @@
 /** `api_call`: one HTTP request, guarded against SSRF, with an idempotency key per visit. */
+import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
 import { templated } from '../definition/schema.js';
 import { StepError } from '../errors.js';
+import { HttpErrorCode } from '../http/errors.js';
+import { checkRequestUrl } from '../http/ssrf.js';
+import type { HttpResponse } from '../ports.js';
+import { renderedNumber } from './rendered.js';
 import { defineStepType } from './types.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
+/** A header or query value: YAML writes `X-Api-Version: 2` as a number, and it is sent as text. */
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
 export const apiCallConfig = z
   .object({
     method: z.enum(HTTP_METHODS).default('GET'),
-    base_url: z.string().max(2048).optional().meta({ description: 'Usually set by a service; `url` is relative to it.' }),
-    url: z.string().min(1).max(8192),
-    headers: z.record(z.string(), z.string()).optional(),
-    query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    body: z.unknown().optional(),
+    base_url: z
+      .string()
+      .max(2048)
+      .optional()
+      .meta({ description: 'Usually set by a service; `url` is relative to it.' }),
+    url: z.string().min(1).max(8192).meta({
+      description: 'Joined to `base_url` unless it is absolute (`https://…`), in which case it wins.',
+    }),
+    headers: z
+      .record(z.string(), scalar)
+      .optional()
+      .meta({ description: 'Names are case-insensitive; values may not hold line breaks.' }),
+    query: z.record(z.string(), scalar).optional().meta({ description: 'Appended to the URL, URL-encoded.' }),
+    body: z
+      .unknown()
+      .optional()
+      .meta({ description: 'A string is sent as it is; anything else as JSON. `null` sends no body.' }),
     timeout_s: templated(z.number().positive().max(900)).default(30),
     expect: z
       .array(z.union([z.int().min(100).max(599), z.string().regex(/^[1-5](xx|\d\d)$/)]))
@@ -25,13 +46,166 @@ export const apiCallConfig = z
   .strict();
 export type ApiCallConfig = z.infer<typeof apiCallConfig>;
 
+export const API_CALL_USER_AGENT = `flowrunner/${packageJson.version}`;
+const DEFAULT_EXPECT = ['2xx'] as const;
+const EXCERPT_CHARS = 200;
+/** RFC 9110 token: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const ABSOLUTE_URL = /^[a-z][a-z\d+.-]*:\/\//i;
+
 export const apiCall = defineStepType({
   type: 'api_call',
   description: 'Calls an HTTP API; outcome `success`. 429, 5xx and network errors can be retried.',
   config: apiCallConfig,
   action: true,
   outcomes: () => ['success'],
-  execute: async () => {
-    throw new StepError('NotImplemented', 'being built');
+  execute: async (ctx) => {
+    const { config } = ctx;
+    const url = requestUrl(config);
+    const headers = requestHeaders(config.headers);
+    let body: string | undefined;
+    if (typeof config.body === 'string') {
+      body = config.body;
+      headers['content-type'] ??= 'text/plain; charset=utf-8';
+    } else if (config.body !== undefined && config.body !== null) {
+      body = JSON.stringify(config.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    headers['user-agent'] ??= API_CALL_USER_AGENT;
+    // CONTRACT §2: side effects are at-least-once, so the key is ours and a configured one is replaced.
+    headers['idempotency-key'] = `${ctx.run.id}:${ctx.step.id}:${ctx.visit}`;
+
+    const timeoutS = renderedNumber(config.timeout_s, 'timeout_s', { min: 0, exclusiveMin: true, max: 900 });
+    const response = await ctx.deps.http.request({
+      method: config.method,
+      url,
+      headers,
+      body,
+      timeoutMs: Math.min(timeoutS * 1000, ctx.timeoutMs ?? Number.POSITIVE_INFINITY),
+      maxResponseBytes: config.max_response_bytes,
+      allowPrivateNetwork: ctx.deps.allowPrivateNetwork,
+      signal: ctx.signal,
+    });
+    const expect = config.expect ?? DEFAULT_EXPECT;
+    if (!expect.some((pattern) => statusMatches(response.status, pattern))) {
+      throw unexpectedStatus(config.method, url, response, expect, ctx.deps.clock.now());
+    }
+    return {
+      status: 'completed',
+      outcome: 'success',
+      output: { status: response.status, headers: response.headers, body: responseBody(response) },
+    };
   },
 });
+
+/** `base_url` and `url` joined with exactly one slash, then `query` appended to what is there. */
+function requestUrl(config: ApiCallConfig): string {
+  let raw: string;
+  if (ABSOLUTE_URL.test(config.url)) raw = config.url;
+  else if (config.base_url !== undefined) {
+    raw = `${config.base_url.replace(/\/+$/, '')}/${config.url.replace(/^\/+/, '')}`;
+  } else {
+    throw new StepError(
+      HttpErrorCode.invalidUrl,
+      `url ${JSON.stringify(config.url)} is relative and the step has no base_url (set one here or on its service)`,
+      { retryable: false },
+    );
+  }
+  const url = checkRequestUrl(raw);
+  const query = Object.entries(config.query ?? {})
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`)
+    .join('&');
+  // Appending to `search` keeps an existing query byte for byte (URLSearchParams would re-encode it).
+  if (query !== '') url.search = url.search === '' ? query : `${url.search}&${query}`;
+  return url.href;
+}
+
+/** Lower-cased names; a line break in a value would start a header of its own, so it is refused. */
+function requestHeaders(given: ApiCallConfig['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given ?? {})) {
+    if (!HEADER_NAME.test(name)) {
+      throw new StepError(
+        'InvalidHeader',
+        `header name ${JSON.stringify(name)} is not a valid HTTP header name`,
+        {
+          retryable: false,
+          details: { header: name },
+        },
+      );
+    }
+    const text = String(value);
+    // The value is never quoted: it may hold a secret.
+    if (/[\r\n\0]/.test(text)) {
+      throw new StepError(
+        'InvalidHeader',
+        `the value of header ${name} holds a line break or NUL character, which could inject headers`,
+        { retryable: false, details: { header: name } },
+      );
+    }
+    headers[name.toLowerCase()] = text;
+  }
+  return headers;
+}
+
+function statusMatches(status: number, pattern: number | string): boolean {
+  if (typeof pattern === 'number') return status === pattern;
+  if (pattern.endsWith('xx')) return Math.floor(status / 100) === Number(pattern[0]);
+  return status === Number(pattern);
+}
+
+/**
+ * A status outside `expect`. CONTRACT §1: 429 and 5xx may be retried, anything else may not. The
+ * message names the request without its query (where API keys tend to live) and quotes a short
+ * piece of the body, which usually says what went wrong.
+ */
+function unexpectedStatus(
+  method: string,
+  url: string,
+  response: HttpResponse,
+  expect: readonly (number | string)[],
+  now: Date,
+): StepError {
+  const { status } = response;
+  const target = new URL(url);
+  const reason = STATUS_CODES[status] === undefined ? '' : ` ${STATUS_CODES[status]}`;
+  const excerpt = bodyExcerpt(response.body);
+  const message =
+    `${method} ${target.origin}${target.pathname} answered ${status}${reason} (expected ${expect.join(', ')})` +
+    (excerpt === '' ? '' : `: ${excerpt}`);
+  const details: Record<string, unknown> = { status };
+  if (status === 429 || status === 503) {
+    const retryAfter = retryAfterSeconds(response.headers['retry-after'], now);
+    if (retryAfter !== undefined) details.retry_after_s = retryAfter;
+  }
+  return new StepError('HttpError', message, { retryable: status === 429 || status >= 500, details });
+}
+
+function bodyExcerpt(body: string): string {
+  const text = body
+    .slice(0, EXCERPT_CHARS * 4)
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
+}
+
+/** `Retry-After` is either seconds or an HTTP date (RFC 9110 §10.2.3). */
+function retryAfterSeconds(value: string | undefined, now: Date): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}
+
+/** JSON when the content type says so (`application/json`, `…+json`) and it parses; text otherwise. */
+function responseBody(response: HttpResponse): unknown {
+  const mediaType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const isJson = mediaType === 'application/json' || mediaType.endsWith('+json');
+  if (!isJson || response.body === '') return response.body;
+  try {
+    return JSON.parse(response.body);
+  } catch {
+    return response.body;
+  }
+}

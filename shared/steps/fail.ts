@@ -1,11 +1,12 @@
 /** `fail`: ends the run as failed with a chosen error. */
 import { z } from 'zod';
-import { StepError } from '../errors.js';
 import { defineStepType } from './types.js';
 
 export const failConfig = z
   .object({
-    error: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,127}$/, 'must be an error code such as ApprovalTimeout'),
+    error: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,127}$/, 'must be an error code such as ApprovalTimeout'),
     message: z.string().max(4000).optional(),
   })
   .strict();
@@ -17,7 +18,15 @@ export const fail = defineStepType({
   config: failConfig,
   action: false,
   outcomes: () => [],
-  execute: async () => {
-    throw new StepError('NotImplemented', 'being built');
+  execute: async (ctx) => {
+    const { error, message } = ctx.config;
+    return {
+      status: 'failed',
+      error: {
+        code: error,
+        message: message ?? `The workflow failed at step '${ctx.step.id}' with ${error}`,
+        retryable: false,
+      },
+    };
   },
 });

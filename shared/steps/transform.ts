@@ -1,6 +1,5 @@
 /** `transform`: its output is the templated `output` value. */
 import { z } from 'zod';
-import { StepError } from '../errors.js';
 import { defineStepType } from './types.js';
 
 export const transformConfig = z.object({ output: z.unknown() }).strict();
@@ -12,7 +11,5 @@ export const transform = defineStepType({
   config: transformConfig,
   action: true,
   outcomes: () => ['success'],
-  execute: async () => {
-    throw new StepError('NotImplemented', 'being built');
-  },
+  execute: async (ctx) => ({ status: 'completed', outcome: 'success', output: ctx.config.output }),
 });

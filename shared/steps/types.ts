@@ -4,23 +4,19 @@
  */
 import type { z } from 'zod';
 import type { StepDefinition } from '../definition/schema.js';
-import type { ErrorIssue } from '../errors.js';
 import type { StepEvent, StepResult, WaitSpec } from '../engine/types.js';
-import type {
-  AiProvider,
-  ChildRuns,
-  Clock,
-  HttpClient,
-  Ids,
-  PromptTemplateSource,
-} from '../ports.js';
+import type { ErrorIssue } from '../errors.js';
+import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplateSource } from '../ports.js';
 
 /** What expressions see: `{inputs, static, profile, steps, run}` (and `secrets` while rendering). */
 export interface RunContext {
   inputs: unknown;
   static: Record<string, unknown>;
   profile: unknown;
-  steps: Record<string, { status: string; output?: unknown; error?: unknown; outcome?: string; visit: number }>;
+  steps: Record<
+    string,
+    { status: string; output?: unknown; error?: unknown; outcome?: string; visit: number }
+  >;
   run: { id: string; workflow_id: string; workflow_version: number; started_at: string };
 }
 

@@ -1,0 +1,94 @@
+/**
+ * Checks the JSON Schemas a workflow carries (`inputs`, ai_generate's `json_schema`): each must be
+ * a valid JSON Schema 2020-12 that Ajv can compile, as the engine will compile it at run time.
+ */
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { z } from 'zod';
+import type { StepType } from '../steps/types.js';
+import type { DocumentPath, PathSegment, Problem } from './paths.js';
+import { jsonSchemaDocument } from './schema.js';
+
+/**
+ * Ajv compiles its meta-schema once per instance (tens of milliseconds) and keeps every schema it
+ * compiled, so one instance serves a bounded number of checks and is then replaced.
+ */
+const CHECKS_PER_INSTANCE = 200;
+let shared: { ajv: Ajv2020; checks: number } | undefined;
+
+function ajv(): Ajv2020 {
+  if (!shared || shared.checks >= CHECKS_PER_INSTANCE) {
+    // addUsedSchema off: a schema's `$id` is not registered, so two workflows may use the same one.
+    const instance = new Ajv2020({ strict: false, allErrors: true, addUsedSchema: false });
+    addFormats.default(instance);
+    shared = { ajv: instance, checks: 0 };
+  }
+  shared.checks++;
+  return shared.ajv;
+}
+
+export function jsonSchemaProblems(schema: unknown, path: DocumentPath): Problem[] {
+  const checker = ajv();
+  try {
+    if (!checker.validateSchema(schema as object))
+      return metaSchemaProblems(checker.errors ?? [], schema, path);
+    checker.compile(schema as object);
+    return [];
+  } catch (error) {
+    return [{ path, message: `is not a usable JSON Schema (2020-12): ${(error as Error).message}` }];
+  }
+}
+
+/** One problem per place in the schema (the meta-schema often says the same thing several ways). */
+function metaSchemaProblems(errors: readonly ErrorObject[], schema: unknown, path: DocumentPath): Problem[] {
+  const byPlace = new Map<string, ErrorObject>();
+  for (const error of errors) if (!byPlace.has(error.instancePath)) byPlace.set(error.instancePath, error);
+  return [...byPlace.values()].map((error) => {
+    const allowed = error.params.allowedValues as unknown[] | undefined;
+    const detail = allowed
+      ? `must be one of: ${allowed.map((v) => JSON.stringify(v)).join(', ')}`
+      : error.message;
+    return {
+      path: [...path, ...pointerSegments(error.instancePath, schema)],
+      message: `is not valid in a JSON Schema (2020-12): ${detail ?? 'not allowed here'}`,
+    };
+  });
+}
+
+/** `/properties/a/required/0` → `['properties', 'a', 'required', 0]`, indices where the value is a list. */
+function pointerSegments(pointer: string, root: unknown): PathSegment[] {
+  const segments: PathSegment[] = [];
+  let value = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    const segment = Array.isArray(value) && /^\d+$/.test(key) ? Number(key) : key;
+    segments.push(segment);
+    value =
+      typeof value === 'object' && value !== null
+        ? (value as Record<PathSegment, unknown>)[segment]
+        : undefined;
+  }
+  return segments;
+}
+
+const schemaFieldsCache = new WeakMap<StepType, readonly string[]>();
+
+/** The config fields of a step type that hold a JSON Schema document (declared with `jsonSchemaDocument`). */
+export function jsonSchemaFields(type: StepType): readonly string[] {
+  let fields = schemaFieldsCache.get(type);
+  if (!fields) {
+    const config = type.config;
+    fields =
+      config instanceof z.ZodObject
+        ? Object.entries(config.shape as Record<string, z.ZodType>)
+            .filter(([, field]) => unwrapOptional(field) === jsonSchemaDocument)
+            .map(([key]) => key)
+        : [];
+    schemaFieldsCache.set(type, fields);
+  }
+  return fields;
+}
+
+function unwrapOptional(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodOptional ? unwrapOptional(schema.unwrap() as z.ZodType) : schema;
+}

@@ -1,0 +1,837 @@
+/**
+ * The deterministic core: `apply(workflow, state, signal, env)` returns the next run state, the work
+ * to carry out and the events to record. No I/O, no clock, no randomness: time comes in `env.now`.
+ *
+ * `apply` takes ownership of the state it is given and returns it updated (copying a 1,000-step
+ * run on every signal would make long runs quadratic); callers keep their own copy if they need one.
+ */
+import { DEFAULT_MAX_VISITS, type StepDefinition, type WorkflowVersion } from '../definition/schema.js';
+import type { ErrorInfo } from '../errors.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { isResumeRefusal } from '../steps/types.js';
+import { mergeServiceDefaults } from './config.js';
+import { type StepGraph, stepGraph } from './graph.js';
+import {
+  type ChildOutcome,
+  type CompensationState,
+  EventType,
+  FINAL_RUN_STATUSES,
+  type RunEvent,
+  type RunState,
+  type RunStatus,
+  type Signal,
+  type StepExecution,
+  type StepResult,
+  type StepState,
+  type Transition,
+  type WaitSpec,
+  type Work,
+} from './types.js';
+
+export interface EngineEnv {
+  now: Date;
+  registry: StepRegistry;
+}
+
+export interface CreateRunInput {
+  id: string;
+  workflow: WorkflowVersion;
+  inputs: unknown;
+  profile?: unknown;
+  parent?: RunState['parent'];
+  now: Date;
+}
+
+/** A new run in status `queued`, with its `run.created` event. Start it with a `start` signal. */
+export function createRun(input: CreateRunInput): Transition {
+  const at = input.now.toISOString();
+  const steps: Record<string, StepState> = {};
+  for (const step of input.workflow.definition.steps)
+    steps[step.id] = { status: 'pending', visit: 0, attempt: 0 };
+  const state: RunState = {
+    id: input.id,
+    workflow_id: input.workflow.id,
+    workflow_version: input.workflow.version,
+    status: 'queued',
+    inputs: input.inputs ?? {},
+    ...(input.profile === undefined ? {} : { profile: input.profile }),
+    ...(input.parent ? { parent: input.parent } : {}),
+    created_at: at,
+    updated_at: at,
+    seq: 0,
+    checkpoint: 0,
+    steps,
+    active: [],
+    completions: [],
+  };
+  const event: RunEvent = {
+    seq: ++state.seq,
+    type: EventType.runCreated,
+    at,
+    data: { workflow_id: state.workflow_id, workflow_version: state.workflow_version },
+  };
+  return { state, work: [], events: [event], history: [], accepted: true };
+}
+
+/** Applies one signal to a run. A signal that does not fit the run is refused and changes nothing. */
+export function apply(
+  workflow: WorkflowVersion,
+  state: RunState,
+  signal: Signal,
+  env: EngineEnv,
+): Transition {
+  const refusal = refuse(state, signal);
+  if (refusal) return { state, work: [], events: [], history: [], accepted: false, rejection: refusal };
+  const tx = new RunTransition(workflow, state, env);
+  const rejection = tx.handle(signal);
+  if (rejection) return { state, work: [], events: [], history: [], accepted: false, rejection };
+  return tx.finish();
+}
+
+/** The earliest time at which a timer of the run is due (ISO-8601), if any. */
+export function nextDeadline(state: RunState): string | undefined {
+  let earliest: string | undefined;
+  const consider = (at: string | undefined) => {
+    if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+  };
+  for (const id of state.active) {
+    const step = state.steps[id]!;
+    if (step.status !== 'waiting') continue;
+    consider(step.retry_at);
+    consider(step.deadline);
+    consider(step.wait?.until);
+  }
+  consider(state.compensation?.current?.retry_at);
+  return earliest;
+}
+
+/** The waits people or systems can answer, for `waiting[]` in the API. */
+export function waitingSteps(
+  workflow: WorkflowVersion,
+  state: RunState,
+): Array<
+  { step_id: string; visit: number; type: string; kind: string; expires_at?: string } & Record<
+    string,
+    unknown
+  >
+> {
+  const steps = stepGraph(workflow.definition).steps;
+  return state.active
+    .filter((id) => state.steps[id]!.status === 'waiting' && state.steps[id]!.wait)
+    .map((id) => {
+      const step = state.steps[id]!;
+      const wait = step.wait!;
+      const expires = [wait.until, step.deadline].filter((x): x is string => x !== undefined).sort()[0];
+      return {
+        step_id: id,
+        visit: step.visit,
+        type: steps.get(id)!.type,
+        kind: wait.kind,
+        ...(wait.data ?? {}),
+        ...(expires ? { expires_at: expires } : {}),
+      };
+    });
+}
+
+export function isFinal(status: RunStatus): boolean {
+  return FINAL_RUN_STATUSES.has(status);
+}
+
+const conflict = (message: string): ErrorInfo => ({ code: 'Conflict', message });
+
+/** Signals that cannot apply to the run as it is, decided before anything changes. */
+function refuse(state: RunState, signal: Signal): ErrorInfo | undefined {
+  if (isFinal(state.status)) return conflict(`The run is already ${state.status}`);
+  switch (signal.type) {
+    case 'start':
+      return state.status === 'queued' ? undefined : conflict('The run has already started');
+    case 'pause':
+      return state.status === 'running' || state.status === 'waiting'
+        ? state.compensation
+          ? conflict('The run is ending and cannot be paused')
+          : undefined
+        : conflict(`A ${state.status} run cannot be paused`);
+    case 'unpause':
+      return state.status === 'paused' ? undefined : conflict('The run is not paused');
+    case 'cancel':
+      return state.compensation ? conflict('The run is already ending') : undefined;
+    case 'output_rendered':
+      return state.finishing
+        ? undefined
+        : { code: 'StaleResult', message: 'The run is not rendering its output' };
+    default:
+      return state.status === 'queued' ? conflict('The run has not started') : undefined;
+  }
+}
+
+class RunTransition {
+  readonly #workflow: WorkflowVersion;
+  readonly #graph: StepGraph;
+  readonly #state: RunState;
+  readonly #env: EngineEnv;
+  readonly #now: string;
+  readonly #events: RunEvent[] = [];
+  readonly #work: Work[] = [];
+  readonly #history = new Map<string, StepExecution>();
+  readonly #statusBefore: RunStatus;
+  #resumedEmitted = false;
+
+  constructor(workflow: WorkflowVersion, state: RunState, env: EngineEnv) {
+    this.#workflow = workflow;
+    this.#graph = stepGraph(workflow.definition);
+    this.#state = state;
+    this.#env = env;
+    this.#now = env.now.toISOString();
+    this.#statusBefore = state.status;
+  }
+
+  /** Applies the signal; returns a rejection when it does not fit (nothing has changed then). */
+  handle(signal: Signal): ErrorInfo | undefined {
+    const state = this.#state;
+    switch (signal.type) {
+      case 'start':
+        state.status = 'running';
+        state.started_at = this.#now;
+        this.#emit(EventType.runStarted, {});
+        this.#enter(this.#graph.start);
+        return undefined;
+      case 'step_result':
+        return signal.compensation ? this.#onCompensationResult(signal) : this.#onStepResult(signal);
+      case 'resume':
+        return this.#onResume(signal.step_id, undefined, signal.payload, signal.by);
+      case 'callback':
+        return this.#onResume(signal.step_id, signal.visit, signal.payload, undefined);
+      case 'timeout':
+        return undefined; // due timers fire in finish()
+      case 'cancel':
+        this.#onCancel(signal.reason, signal.by);
+        return undefined;
+      case 'pause':
+        state.paused_from = state.status;
+        state.status = 'paused';
+        this.#emit(EventType.runPaused, signal.by ? { by: signal.by } : {});
+        return undefined;
+      case 'unpause':
+        state.status = state.paused_from ?? 'running';
+        delete state.paused_from;
+        this.#emit(EventType.runUnpaused, signal.by ? { by: signal.by } : {});
+        return undefined;
+      case 'child_finished':
+        return this.#onChildFinished(signal);
+      case 'output_rendered':
+        delete state.finishing;
+        if (signal.error) this.#failRun(signal.error);
+        else this.#completeRun(signal.output);
+        return undefined;
+    }
+  }
+
+  finish(): Transition {
+    const state = this.#state;
+    if (!isFinal(state.status)) {
+      this.#fireDueTimers();
+      this.#advance();
+    }
+    state.checkpoint += 1;
+    state.updated_at = this.#now;
+    return {
+      state,
+      work: this.#work,
+      events: this.#events,
+      history: [...this.#history.values()],
+      accepted: true,
+    };
+  }
+
+  // ── signals ────────────────────────────────────────────────────────────────────────────────
+
+  #onStepResult(signal: Extract<Signal, { type: 'step_result' }>): ErrorInfo | undefined {
+    const step = this.#state.steps[signal.step_id];
+    if (step?.status !== 'running' || step.visit !== signal.visit || step.attempt !== signal.attempt) {
+      return { code: 'StaleResult', message: `No attempt ${signal.attempt} of ${signal.step_id} is running` };
+    }
+    this.#applyResult(signal.step_id, signal.result);
+    return undefined;
+  }
+
+  #onResume(stepId: string | undefined, visit: number | undefined, payload: unknown, by: string | undefined) {
+    const answerable = (id: string) => {
+      const step = this.#state.steps[id];
+      if (step?.status !== 'waiting' || !step.wait || step.retry_at) return false;
+      return this.#env.registry.get(this.#definition(id).type)?.resume !== undefined;
+    };
+    let id = stepId;
+    if (id === undefined) {
+      const candidates = this.#state.active.filter(answerable);
+      if (candidates.length === 0) return conflict('The run is not waiting for an answer');
+      if (candidates.length > 1) {
+        return conflict(`Several steps are waiting (${candidates.join(', ')}): give step_id`);
+      }
+      id = candidates[0]!;
+    }
+    if (!this.#graph.steps.has(id)) return { code: 'NotFound', message: `The workflow has no step '${id}'` };
+    if (!answerable(id)) return conflict(`Step '${id}' is not waiting for an answer`);
+    const step = this.#state.steps[id]!;
+    if (visit !== undefined && step.visit !== visit) return conflict(`That wait of step '${id}' has ended`);
+    const definition = this.#definition(id);
+    const type = this.#env.registry.require(definition.type);
+    const outcome = type.resume!({
+      config: mergeServiceDefaults(this.#workflow.definition, definition),
+      wait: step.wait!,
+      payload,
+      now: this.#env.now,
+    });
+    if (isResumeRefusal(outcome)) {
+      return {
+        code: outcome.status === 403 ? 'Forbidden' : 'ValidationError',
+        message: outcome.message,
+        details: { issues: outcome.issues },
+      };
+    }
+    if (this.#state.status === 'waiting') {
+      this.#emit(EventType.runResumed, { step_id: id, ...(by ? { by } : {}) }, id);
+      this.#resumedEmitted = true;
+    }
+    this.#applyResult(id, outcome);
+    return undefined;
+  }
+
+  #onChildFinished(signal: Extract<Signal, { type: 'child_finished' }>): ErrorInfo | undefined {
+    const step = this.#state.steps[signal.step_id];
+    const { type: _type, step_id: _step, visit, ...outcome } = signal;
+    if (step?.status === 'running' && step.visit === visit) {
+      // The child ended before the step's own result (that it waits) arrived: keep it until then.
+      step.early_child = outcome;
+      return undefined;
+    }
+    if (
+      step?.status !== 'waiting' ||
+      step.visit !== visit ||
+      step.wait?.child_run_id !== signal.child_run_id
+    ) {
+      return {
+        code: 'StaleResult',
+        message: `Step ${signal.step_id} is not waiting for ${signal.child_run_id}`,
+      };
+    }
+    this.#childEnded(signal.step_id, outcome);
+    return undefined;
+  }
+
+  #childEnded(id: string, child: ChildOutcome) {
+    if (child.status === 'completed') {
+      this.#complete(id, 'success', child.output);
+      return;
+    }
+    this.#failStep(id, {
+      code: child.status === 'canceled' ? 'ChildRunCanceled' : 'ChildRunFailed',
+      message: `Child run ${child.child_run_id} ${child.status}${child.error ? `: ${child.error.message}` : ''}`,
+      retryable: false,
+      details: { child_run_id: child.child_run_id, ...(child.error ? { error: child.error } : {}) },
+    });
+  }
+
+  #onCancel(reason: string | undefined, by: string | undefined) {
+    const state = this.#state;
+    if (state.status === 'paused') {
+      state.status = state.paused_from ?? 'running';
+      delete state.paused_from;
+    }
+    const message = reason ?? (by ? `Canceled by ${by}` : 'The run was canceled');
+    if (state.status === 'queued') {
+      state.error = { code: 'Canceled', message };
+      this.#endRun('canceled');
+      return;
+    }
+    this.#interruptActive('The run was canceled while this step was active');
+    this.#startCompensation('canceled', { code: 'Canceled', message });
+  }
+
+  // ── steps ──────────────────────────────────────────────────────────────────────────────────
+
+  #definition(id: string): StepDefinition {
+    return this.#graph.steps.get(id)!;
+  }
+
+  #applyResult(id: string, result: StepResult) {
+    for (const event of result.events ?? []) this.#emit(event.type, event.data, id);
+    switch (result.status) {
+      case 'completed':
+        this.#complete(id, result.outcome, result.output);
+        return;
+      case 'failed':
+        this.#failStep(id, result.error);
+        return;
+      case 'waiting':
+        this.#wait(id, result.wait);
+        return;
+    }
+  }
+
+  /** Enters a step: a new visit, ready to run (or failed when it has been entered too often). */
+  #enter(id: string) {
+    const step = this.#state.steps[id]!;
+    const definition = this.#definition(id);
+    step.visit += 1;
+    step.attempt = 1;
+    step.inbound = {};
+    delete step.started_at;
+    delete step.ended_at;
+    const limit = definition.max_visits ?? DEFAULT_MAX_VISITS;
+    if (step.visit > limit) {
+      step.status = 'running';
+      step.started_at = this.#now;
+      this.#failStep(id, {
+        code: 'MaxVisitsExceeded',
+        message: `Step '${id}' was entered more than ${limit} times (max_visits)`,
+        retryable: false,
+      });
+      return;
+    }
+    step.status = 'pending';
+    step.ready = true;
+    this.#activate(id);
+  }
+
+  #wait(id: string, wait: WaitSpec) {
+    const step = this.#state.steps[id]!;
+    let until = wait.until;
+    if (until !== undefined) {
+      const time = Date.parse(until);
+      if (Number.isNaN(time)) {
+        this.#failStep(id, {
+          code: 'InvalidWaitTime',
+          message: `'${until}' is not a time`,
+          retryable: false,
+        });
+        return;
+      }
+      until = new Date(time).toISOString();
+    }
+    step.status = 'waiting';
+    step.wait = until === undefined ? wait : { ...wait, until };
+    this.#emit(
+      EventType.stepWaiting,
+      { visit: step.visit, kind: wait.kind, ...(until ? { until } : {}) },
+      id,
+    );
+    this.#record(id);
+    const early = step.early_child;
+    delete step.early_child;
+    if (early && early.child_run_id === wait.child_run_id) this.#childEnded(id, early);
+  }
+
+  #complete(id: string, outcome: string, output: unknown) {
+    const state = this.#state;
+    const step = state.steps[id]!;
+    step.status = 'completed';
+    step.outcome = outcome;
+    step.output = output;
+    delete step.error;
+    step.ended_at = this.#now;
+    this.#clearTimers(step);
+    this.#deactivate(id);
+    this.#emit(EventType.stepCompleted, { visit: step.visit, attempt: step.attempt, outcome }, id);
+    this.#record(id);
+    if (this.#definition(id).compensate) {
+      state.completions.push({ step_id: id, visit: step.visit, ...(output === undefined ? {} : { output }) });
+    }
+    state.last_completed = id;
+    this.#leave(id, this.#graph.targets(id, outcome));
+  }
+
+  #failStep(id: string, error: ErrorInfo) {
+    const step = this.#state.steps[id]!;
+    const definition = this.#definition(id);
+    if (step.wait?.kind === 'child' && step.wait.child_run_id) {
+      this.#work.push({ kind: 'cancel_child', step_id: id, child_run_id: step.wait.child_run_id });
+    }
+    const retry = definition.retry;
+    if (error.retryable && retry && step.attempt < retry.max_attempts) {
+      const delay = backoffSeconds(retry, step.attempt);
+      step.status = 'waiting';
+      delete step.wait;
+      delete step.deadline;
+      step.retry_at = new Date(this.#env.now.getTime() + delay * 1000).toISOString();
+      step.error = error;
+      this.#emit(
+        EventType.stepRetrying,
+        { visit: step.visit, attempt: step.attempt, next_attempt: step.attempt + 1, delay_s: delay, error },
+        id,
+      );
+      this.#record(id);
+      return;
+    }
+    step.status = 'failed';
+    step.error = { ...error, step_id: id };
+    step.ended_at = this.#now;
+    this.#clearTimers(step);
+    this.#deactivate(id);
+    this.#emit(EventType.stepFailed, { visit: step.visit, attempt: step.attempt, error: step.error }, id);
+    this.#record(id);
+    if (definition.on_error && this.#graph.steps.has(definition.on_error)) {
+      this.#leave(id, [definition.on_error]);
+    } else {
+      this.#failRun({ code: error.code, message: error.message, step_id: id });
+    }
+  }
+
+  /** An error nobody handles: active steps stop, completed steps are compensated, the run fails. */
+  #failRun(error: ErrorInfo) {
+    this.#interruptActive('Another step failed and the run stopped');
+    this.#startCompensation('failed', error);
+  }
+
+  /** Settles the edges out of a finished step: taken to `targets`, skipped elsewhere; a back edge loops. */
+  #leave(from: string, targets: readonly string[]) {
+    const loops = targets.filter((to) => this.#graph.isBackEdge(from, to));
+    if (loops.length > 0) {
+      for (const entry of loops) this.#loopBack(entry);
+      for (const to of targets) if (!loops.includes(to)) this.#settle(from, to, true);
+      return;
+    }
+    for (const to of this.#graph.successors(from)) {
+      if (!this.#graph.isBackEdge(from, to)) this.#settle(from, to, targets.includes(to));
+    }
+  }
+
+  /** Records one edge as taken or skipped; a step whose edges have all settled runs or is skipped. */
+  #settle(from: string, to: string, taken: boolean) {
+    const queue: Array<[string, string, boolean]> = [[from, to, taken]];
+    while (queue.length > 0) {
+      const [source, target, wasTaken] = queue.pop()!;
+      const step = this.#state.steps[target]!;
+      if (step.status !== 'pending' || step.ready) continue;
+      step.inbound ??= {};
+      step.inbound[source] = wasTaken;
+      const sources = this.#graph.forwardSources(target);
+      if (!sources.every((s) => s in step.inbound!)) continue;
+      if (sources.some((s) => step.inbound![s])) {
+        this.#enter(target);
+      } else {
+        this.#skip(target);
+        for (const next of this.#graph.successors(target)) {
+          if (!this.#graph.isBackEdge(target, next)) queue.push([target, next, false]);
+        }
+      }
+    }
+  }
+
+  #skip(id: string) {
+    const step = this.#state.steps[id]!;
+    step.status = 'skipped';
+    step.ended_at = this.#now;
+    this.#emit(EventType.stepSkipped, { visit: step.visit + 1 }, id);
+    this.#history.set(`${id}\u0000${step.visit + 1}`, {
+      step_id: id,
+      visit: step.visit + 1,
+      type: this.#definition(id).type,
+      status: 'skipped',
+      attempt: 0,
+      ended_at: this.#now,
+    });
+  }
+
+  /** A back edge was taken: the loop's steps go back to pending and its entry gets a new visit. */
+  #loopBack(entry: string) {
+    for (const id of this.#graph.loopBody(entry)) this.#reset(id);
+    this.#reset(entry);
+    this.#enter(entry);
+  }
+
+  #reset(id: string) {
+    const step = this.#state.steps[id]!;
+    if (this.#state.active.includes(id)) this.#interrupt(id, 'A loop restarted this step', 'skipped');
+    step.status = 'pending';
+    step.inbound = {};
+    delete step.ready;
+  }
+
+  /** Stops every active step (the run is failing or being canceled). */
+  #interruptActive(message: string) {
+    for (const id of [...this.#state.active]) this.#interrupt(id, message, 'failed');
+  }
+
+  #interrupt(id: string, message: string, status: 'failed' | 'skipped') {
+    const step = this.#state.steps[id]!;
+    if (step.wait?.kind === 'child' && step.wait.child_run_id) {
+      this.#work.push({ kind: 'cancel_child', step_id: id, child_run_id: step.wait.child_run_id });
+    }
+    this.#deactivate(id);
+    this.#clearTimers(step);
+    if (step.ready) {
+      // Never dispatched: nothing ran, so it simply stays pending.
+      delete step.ready;
+      step.status = 'pending';
+      return;
+    }
+    step.status = status;
+    step.ended_at = this.#now;
+    if (status === 'failed') {
+      step.error = { code: 'Interrupted', message, step_id: id };
+      this.#emit(EventType.stepFailed, { visit: step.visit, attempt: step.attempt, error: step.error }, id);
+    } else {
+      this.#emit(EventType.stepSkipped, { visit: step.visit, reason: message }, id);
+    }
+    this.#record(id);
+  }
+
+  #clearTimers(step: StepState) {
+    delete step.early_child;
+    delete step.wait;
+    delete step.retry_at;
+    delete step.deadline;
+  }
+
+  #activate(id: string) {
+    if (!this.#state.active.includes(id)) this.#state.active.push(id);
+  }
+
+  #deactivate(id: string) {
+    const active = this.#state.active;
+    const at = active.indexOf(id);
+    if (at >= 0) active.splice(at, 1);
+  }
+
+  // ── timers, dispatch and the end of the run ────────────────────────────────────────────────
+
+  #fireDueTimers() {
+    const now = this.#now;
+    for (const id of [...this.#state.active]) {
+      const step = this.#state.steps[id]!;
+      if (step.status !== 'waiting') continue;
+      if (step.retry_at !== undefined && step.retry_at <= now) {
+        delete step.retry_at;
+        step.attempt += 1;
+        step.ready = true;
+      } else if (step.deadline !== undefined && step.deadline <= now) {
+        this.#failStep(id, {
+          code: 'StepTimeout',
+          message: `Step '${id}' took longer than its timeout_s`,
+          retryable: true,
+        });
+      } else if (step.wait?.until !== undefined && step.wait.until <= now) {
+        const wait = step.wait;
+        if (wait.timeout_outcome !== undefined) this.#complete(id, wait.timeout_outcome, wait.timeout_output);
+        else
+          this.#failStep(id, {
+            code: 'StepTimeout',
+            message: `The wait of step '${id}' expired`,
+            retryable: true,
+          });
+      }
+    }
+    const current = this.#state.compensation?.current;
+    if (current?.retry_at !== undefined && current.retry_at <= now) {
+      delete current.retry_at;
+      current.attempt += 1;
+      this.#dispatchCompensation();
+    }
+  }
+
+  /** Dispatches ready steps, drives compensation and ends the run when nothing is left to do. */
+  #advance() {
+    const state = this.#state;
+    if (state.status === 'paused') return;
+    for (const id of state.active) {
+      const step = state.steps[id]!;
+      if (!step.ready) continue;
+      delete step.ready;
+      step.status = 'running';
+      step.started_at = this.#now;
+      const timeout = this.#definition(id).timeout_s;
+      const work: Work = { kind: 'execute', step_id: id, visit: step.visit, attempt: step.attempt };
+      if (timeout !== undefined) {
+        step.deadline = new Date(this.#env.now.getTime() + timeout * 1000).toISOString();
+        work.deadline = step.deadline;
+      }
+      this.#emit(EventType.stepStarted, { visit: step.visit, attempt: step.attempt }, id);
+      this.#record(id);
+      this.#work.push(work);
+    }
+    const compensation = state.compensation;
+    if (compensation) {
+      if (!compensation.current) {
+        const next = compensation.queue.shift();
+        if (next) {
+          compensation.current = { ...next, attempt: 1 };
+          this.#emit(EventType.stepCompensating, { visit: next.visit }, next.step_id);
+          this.#dispatchCompensation();
+        } else {
+          this.#endRun(compensation.reason);
+          return;
+        }
+      }
+    } else if (state.active.length === 0 && !state.finishing && !isFinal(state.status)) {
+      if (this.#workflow.definition.output !== undefined) {
+        state.finishing = true;
+        this.#work.push({ kind: 'render_output' });
+      } else {
+        this.#completeRun(state.last_completed ? state.steps[state.last_completed]!.output : undefined);
+        return;
+      }
+    }
+    if (isFinal(state.status)) return;
+    const busy =
+      state.finishing ||
+      compensation !== undefined ||
+      state.active.some((id) => state.steps[id]!.status === 'running');
+    const status: RunStatus = busy ? 'running' : 'waiting';
+    if (status === 'waiting' && this.#statusBefore !== 'waiting') {
+      this.#emit(EventType.runWaiting, { steps: [...state.active] });
+    } else if (status === 'running' && this.#statusBefore === 'waiting' && !this.#resumedEmitted) {
+      this.#emit(EventType.runResumed, {});
+    }
+    state.status = status;
+  }
+
+  #dispatchCompensation() {
+    const current = this.#state.compensation!.current!;
+    if (this.#state.status === 'paused' || current.retry_at) return;
+    this.#work.push({
+      kind: 'compensate',
+      step_id: current.step_id,
+      visit: current.visit,
+      attempt: current.attempt,
+      ...(current.output === undefined ? {} : { output: current.output }),
+    });
+  }
+
+  #onCompensationResult(signal: Extract<Signal, { type: 'step_result' }>): ErrorInfo | undefined {
+    const compensation = this.#state.compensation;
+    const current = compensation?.current;
+    if (
+      !compensation ||
+      !current ||
+      current.retry_at ||
+      current.step_id !== signal.step_id ||
+      current.visit !== signal.visit ||
+      current.attempt !== signal.attempt
+    ) {
+      return { code: 'StaleResult', message: `No compensation of ${signal.step_id} is running` };
+    }
+    const id = current.step_id;
+    for (const event of signal.result.events ?? []) this.#emit(event.type, event.data, id);
+    const result = signal.result;
+    if (result.status === 'completed') {
+      compensation.done += 1;
+      delete compensation.current;
+      const step = this.#state.steps[id]!;
+      if (step.visit === current.visit && step.status === 'completed') {
+        step.status = 'compensated';
+        this.#record(id);
+      } else {
+        this.#history.set(`${id}\u0000${current.visit}`, {
+          step_id: id,
+          visit: current.visit,
+          type: this.#definition(id).type,
+          status: 'compensated',
+          attempt: step.attempt,
+        });
+      }
+      this.#emit(EventType.stepCompensated, { visit: current.visit }, id);
+      return undefined;
+    }
+    const error: ErrorInfo =
+      result.status === 'failed'
+        ? result.error
+        : { code: 'CompensationWaited', message: 'A compensation action cannot wait', retryable: false };
+    const retry = this.#definition(id).retry;
+    if (error.retryable && retry && current.attempt < retry.max_attempts) {
+      const delay = backoffSeconds(retry, current.attempt);
+      current.retry_at = new Date(this.#env.now.getTime() + delay * 1000).toISOString();
+      this.#emit(
+        EventType.stepRetrying,
+        { visit: current.visit, attempt: current.attempt, delay_s: delay, compensation: true, error },
+        id,
+      );
+      return undefined;
+    }
+    compensation.failures.push({ ...error, step_id: id });
+    delete compensation.current;
+    this.#emit(EventType.stepFailed, { visit: current.visit, compensation: true, error }, id);
+    return undefined;
+  }
+
+  #startCompensation(reason: CompensationState['reason'], error: ErrorInfo) {
+    const state = this.#state;
+    state.error = error;
+    const queue = [...state.completions].reverse();
+    if (queue.length === 0) {
+      this.#endRun(reason);
+      return;
+    }
+    state.compensation = { reason, queue, failures: [], done: 0 };
+  }
+
+  #completeRun(output: unknown) {
+    const state = this.#state;
+    if (output !== undefined) state.output = output;
+    this.#endRun('completed');
+  }
+
+  #endRun(status: 'completed' | 'failed' | 'canceled') {
+    const state = this.#state;
+    const compensation = state.compensation;
+    delete state.compensation;
+    delete state.finishing;
+    state.status = status;
+    state.ended_at = this.#now;
+    for (const id of this.#graph.order) {
+      if (state.steps[id]!.status === 'pending') this.#skip(id);
+    }
+    state.active = [];
+    if (compensation) {
+      state.compensated = compensation.failures.length === 0;
+      if (compensation.failures.length > 0 && state.error) {
+        state.error = { ...state.error, details: { compensation_failures: compensation.failures } };
+      }
+    }
+    const data: Record<string, unknown> = {};
+    if (state.error && status !== 'completed') data.error = state.error;
+    if (state.compensated !== undefined) data.compensated = state.compensated;
+    const type =
+      status === 'completed'
+        ? EventType.runCompleted
+        : status === 'failed'
+          ? EventType.runFailed
+          : EventType.runCanceled;
+    this.#emit(type, data);
+  }
+
+  // ── records ────────────────────────────────────────────────────────────────────────────────
+
+  #emit(type: EventType, data: Record<string, unknown>, stepId?: string) {
+    const event: RunEvent = { seq: ++this.#state.seq, type, at: this.#now, data };
+    if (stepId !== undefined) event.step_id = stepId;
+    this.#events.push(event);
+  }
+
+  /** The history row of a step's current visit. */
+  #record(id: string) {
+    const step = this.#state.steps[id]!;
+    const row: StepExecution = {
+      step_id: id,
+      visit: step.visit,
+      type: this.#definition(id).type,
+      status: step.status,
+      attempt: step.attempt,
+    };
+    if (step.started_at) row.started_at = step.started_at;
+    if (step.ended_at && step.status !== 'running' && step.status !== 'waiting') row.ended_at = step.ended_at;
+    if (step.status === 'completed' || step.status === 'compensated') {
+      if (step.outcome !== undefined) row.outcome = step.outcome;
+      if (step.output !== undefined) row.output = step.output;
+    }
+    if (step.error && step.status !== 'completed' && step.status !== 'compensated') row.error = step.error;
+    this.#history.set(`${id}\u0000${step.visit}`, row);
+  }
+}
+
+/** Seconds before retry `attempt + 1`: backoff_s × backoff_rate^(attempt−1), at most max_backoff_s. */
+export function backoffSeconds(
+  retry: { backoff_s: number; backoff_rate: number; max_backoff_s: number },
+  attempt: number,
+): number {
+  return Math.min(retry.backoff_s * retry.backoff_rate ** (attempt - 1), retry.max_backoff_s);
+}

@@ -1,0 +1,159 @@
+/** Parses JSONata expressions once: a bounded LRU of compiled expressions and what their syntax tree tells us. */
+import jsonata from 'jsonata';
+import { ExpressionError } from '../errors.js';
+import { boundedPad } from './budget.js';
+
+/** A node of JSONata's syntax tree, as far as this module reads it. */
+export interface AstNode {
+  type: string;
+  value?: unknown;
+  expressions?: AstNode[];
+  lhs?: AstNode | AstNode[] | [AstNode, AstNode][];
+  group?: { lhs: [AstNode, AstNode][] };
+}
+
+/** A parsed jsonata instance; `assign` also takes the 2.x hook symbols, which the bundled typings leave out. */
+export interface JsonataInstance {
+  evaluate(input: unknown): Promise<unknown>;
+  assign(name: string | symbol, value: unknown): void;
+  registerFunction(
+    name: string,
+    implementation: (this: never, ...args: never[]) => unknown,
+    signature: string,
+  ): void;
+  ast(): AstNode;
+}
+
+export interface CompiledExpression {
+  readonly expression: string;
+  /** The names read as `secrets.NAME`; empty when the expression does not read secrets. */
+  readonly secretNames: readonly string[];
+  /** The expression reads `secrets` other than by name (`secrets.*`, `$lookup(secrets, $n)`). */
+  readonly readsSecretsByValue: boolean;
+  /**
+   * Parsed instances not evaluating right now. The time and depth hooks are assigned to an
+   * instance for one evaluation, so two concurrent evaluations of one expression need two.
+   */
+  readonly idle: JsonataInstance[];
+}
+
+/** Enough for every distinct expression of many workflows; an entry costs a few kilobytes. */
+const CACHE_LIMIT = 1000;
+
+/** Map iteration order is insertion order: the first key is the least recently used. */
+const cache = new Map<string, CompiledExpression>();
+
+/** How many compiled expressions are cached (for tests and metrics). */
+export function expressionCacheSize(): number {
+  return cache.size;
+}
+
+/** The compiled expression, from the cache or parsed now. Throws ExpressionError('ExpressionSyntaxError'). */
+export function compile(expression: string): CompiledExpression {
+  const cached = cache.get(expression);
+  if (cached !== undefined) {
+    cache.delete(expression);
+    cache.set(expression, cached);
+    return cached;
+  }
+  const instance = parse(expression);
+  const compiled: CompiledExpression = { expression, ...secretReferences(instance.ast()), idle: [instance] };
+  cache.set(expression, compiled);
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  return compiled;
+}
+
+/** A new jsonata instance for an expression known to parse, or an ExpressionError. */
+export function parse(expression: string): JsonataInstance {
+  if (expression.trim() === '') {
+    throw new ExpressionError('ExpressionSyntaxError', 'The expression is empty', expression);
+  }
+  let instance: JsonataInstance;
+  try {
+    instance = jsonata(expression) as unknown as JsonataInstance;
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new ExpressionError(
+        'ExpressionTooDeep',
+        `The expression ${quote(expression)} is nested too deeply to parse`,
+        expression,
+      );
+    }
+    const { code, position, message } = error as { code?: string; position?: number; message?: string };
+    throw new ExpressionError(
+      'ExpressionSyntaxError',
+      `Syntax error in ${quote(expression)} at position ${position ?? 0}: ${message ?? String(error)}${code ? ` (${code})` : ''}`,
+      expression,
+      { details: { position: position ?? 0, ...(code ? { jsonata_code: code } : {}) } },
+    );
+  }
+  instance.registerFunction('pad', boundedPad, '<s-ns?:s>');
+  return instance;
+}
+
+/** undefined when the JSONata expression parses, else a clear message (with the position). Never throws. */
+export function checkExpression(expression: string): string | undefined {
+  try {
+    compile(expression);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Whether the expression reads `secrets` (false for an expression that does not parse). */
+export function referencesSecrets(expression: string): boolean {
+  try {
+    const compiled = compile(expression);
+    return compiled.secretNames.length > 0 || compiled.readsSecretsByValue;
+  } catch {
+    return false;
+  }
+}
+
+/** An expression as messages show it: in backticks, cut short when long. */
+export function quote(expression: string): string {
+  const flat = expression.replace(/\s+/g, ' ');
+  return `\`${flat.length > 120 ? `${flat.slice(0, 117)}...` : flat}\``;
+}
+
+/**
+ * Finds every path that starts at `secrets` (or `$$.secrets`, `$.secrets`) anywhere in the tree.
+ * Only the secrets named this way are fetched; reading `secrets` as a whole would need all of
+ * them, so it is flagged and refused when the expression runs.
+ */
+function secretReferences(ast: AstNode): Pick<CompiledExpression, 'secretNames' | 'readsSecretsByValue'> {
+  const names = new Set<string>();
+  let byValue = false;
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    if (record.type === 'path' && Array.isArray(record.steps)) {
+      const steps = record.steps as Array<Record<string, unknown>>;
+      const first = isRootVariable(steps[0]) ? 1 : 0;
+      const head = steps[first];
+      if (head?.type === 'name' && head.value === 'secrets') {
+        const next = steps[first + 1];
+        if (isBareStep(head) && next?.type === 'name' && typeof next.value === 'string')
+          names.add(next.value);
+        else byValue = true;
+      }
+    }
+    for (const child of Object.values(record)) visit(child);
+  };
+  visit(ast);
+  return { secretNames: [...names], readsSecretsByValue: byValue };
+}
+
+function isRootVariable(step: Record<string, unknown> | undefined): boolean {
+  return step?.type === 'variable' && (step.value === '$' || step.value === '');
+}
+
+/** A step with no filter, sort, group or binding attached (`secrets` and not `secrets[0]`). */
+function isBareStep(step: Record<string, unknown>): boolean {
+  return Object.keys(step).every((key) => key === 'type' || key === 'value' || key === 'position');
+}

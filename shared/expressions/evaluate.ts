@@ -1,0 +1,113 @@
+/** Runs a compiled expression against sandboxed data within its budget; every failure becomes an ExpressionError. */
+import { ExpressionError } from '../errors.js';
+import { Budget, BudgetExceeded, ENTRY_HOOK, EXIT_HOOK } from './budget.js';
+import { type CompiledExpression, compile, parse, quote } from './compile.js';
+import type { Redactor } from './redactor.js';
+import { toJson, view } from './sandbox.js';
+
+export interface EvaluateOptions {
+  /** Wall-clock budget of one evaluation (default 1000 ms). */
+  timeoutMs?: number;
+  /** Nested evaluations allowed at once (default 500): bounds recursion. */
+  maxDepth?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 1000;
+const DEFAULT_MAX_DEPTH = 500;
+/** Idle instances kept per expression: enough for the parallel branches of a run to reuse them. */
+const IDLE_LIMIT = 4;
+
+/**
+ * Evaluates a JSONata expression against data, sandboxed: the data is seen through read-only JSON
+ * views, time and depth are bounded, and the result is plain JSON (undefined for a missing path).
+ */
+export async function evaluate(
+  expression: string,
+  data: Record<string, unknown>,
+  options: EvaluateOptions = {},
+): Promise<unknown> {
+  return run(compile(expression), view(data), options);
+}
+
+/** Evaluates against data that is already a view; `redactor` scrubs secret values out of error messages. */
+export async function run(
+  compiled: CompiledExpression,
+  data: unknown,
+  options: EvaluateOptions,
+  redactor?: Redactor,
+): Promise<unknown> {
+  const { expression } = compiled;
+  const instance = compiled.idle.pop() ?? parse(expression);
+  const budget = new Budget(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  instance.assign(ENTRY_HOOK, budget.enter);
+  instance.assign(EXIT_HOOK, budget.exit);
+  try {
+    const result = await instance.evaluate(data);
+    return toJson(result, (found) => {
+      throw new ExpressionError(
+        'ExpressionResultNotJson',
+        `Expression ${quote(expression)} returned ${found}, which is not JSON data`,
+        expression,
+      );
+    });
+  } catch (error) {
+    throw toExpressionError(error, expression, redactor);
+  } finally {
+    if (compiled.idle.length < IDLE_LIMIT) compiled.idle.push(instance);
+  }
+}
+
+function toExpressionError(
+  thrown: unknown,
+  expression: string,
+  redactor: Redactor | undefined,
+): ExpressionError {
+  const error = limitBehind(thrown) ?? thrown;
+  if (error instanceof ExpressionError) return error;
+  const scrub = (text: string) => (redactor ? redactor.scrubText(text) : text);
+  const subject = `Expression ${quote(expression)}`;
+  if (error instanceof BudgetExceeded) {
+    return new ExpressionError(error.code, `${subject} ${error.message}`, expression);
+  }
+  if (error instanceof RangeError) {
+    // The JavaScript stack can still overflow inside a built-in (`$string` of a very deep value),
+    // and V8 refuses strings and arrays past its own limits.
+    return /call stack/i.test(error.message)
+      ? new ExpressionError(
+          'ExpressionTooDeep',
+          `${subject} went too deep for the JavaScript stack`,
+          expression,
+        )
+      : new ExpressionError(
+          'ExpressionTooLarge',
+          `${subject} built a value too large: ${error.message}`,
+          expression,
+        );
+  }
+  const { code, position, message } = (error ?? {}) as {
+    code?: unknown;
+    position?: unknown;
+    message?: unknown;
+  };
+  const text = scrub(typeof message === 'string' ? message : String(error));
+  if (typeof code === 'string') {
+    // jsonata's own errors: a code such as T2001 and the position just after the offending token.
+    const at = typeof position === 'number' ? ` at position ${position}` : '';
+    return new ExpressionError('ExpressionError', `${subject} failed${at}: ${text} (${code})`, expression, {
+      details: { jsonata_code: code, ...(typeof position === 'number' ? { position } : {}) },
+    });
+  }
+  return new ExpressionError('ExpressionError', `${subject} failed: ${text}`, expression);
+}
+
+/** The budget or V8 limit behind an error; `$eval` wraps what its expression threw (D3121, the original in `.error`). */
+function limitBehind(thrown: unknown): BudgetExceeded | RangeError | undefined {
+  for (
+    let error = thrown;
+    error !== null && typeof error === 'object';
+    error = (error as { error?: unknown }).error
+  ) {
+    if (error instanceof BudgetExceeded || error instanceof RangeError) return error;
+  }
+  return undefined;
+}

@@ -1,0 +1,6 @@
+/** Flowrunner's expressions: JSONata in `{{ }}` placeholders, evaluated in a sandbox, with secrets and their redaction. */
+export { checkExpression, expressionCacheSize, referencesSecrets } from './compile.js';
+export { type EvaluateOptions, evaluate } from './evaluate.js';
+export { REDACTED, Redactor } from './redactor.js';
+export { type RenderOptions, render } from './render.js';
+export { hasPlaceholder, parseTemplate, type TemplatePart, templateExpressions } from './template.js';

@@ -1,0 +1,28 @@
+/** Small helpers for JSON-like values shared by the sandbox, the renderer and the redactor. */
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Sets a key on a fresh object; `__proto__` becomes an own property instead of replacing the prototype. */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
+/**
+ * The text a value contributes to a template, as JSONata's `$string` writes it (numbers to 15
+ * significant digits, so `0.1 + 0.2` reads `0.3`), except that undefined and null give ''.
+ */
+export function templateText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'number' && Number.isFinite(item) ? Number(item.toPrecision(15)) : item,
+  );
+}

@@ -1,0 +1,82 @@
+/** Remembers resolved secret values and replaces them with `[REDACTED]` in text and in JSON-like values. */
+import { isPlainObject, setOwn } from './json.js';
+
+export const REDACTED = '[REDACTED]';
+
+/**
+ * A secret shorter than this is replaced only when it is a whole string: replacing every `on` or
+ * `42` inside ordinary text would blank out outputs and still reveal the secret by its gaps.
+ */
+const MIN_INNER_LENGTH = 4;
+
+export class Redactor {
+  /** The secrets as added: what `size` counts and `values()` hands on to another redactor. */
+  readonly #secrets = new Set<string>();
+  /** Forms replaced wherever they occur inside a string. */
+  readonly #inner = new Set<string>();
+  /** Forms replaced only when they are the whole string. */
+  readonly #whole = new Set<string>();
+  /** All inner forms as one alternation, longest first; rebuilt after `add`. */
+  #pattern: RegExp | undefined;
+
+  add(secret: string): void {
+    if (typeof secret !== 'string' || secret === '' || this.#secrets.has(secret)) return;
+    this.#secrets.add(secret);
+    for (const form of encodedForms(secret)) {
+      (form.length < MIN_INNER_LENGTH ? this.#whole : this.#inner).add(form);
+    }
+    this.#pattern = undefined;
+  }
+
+  get size(): number {
+    return this.#secrets.size;
+  }
+
+  /** The secret values, e.g. to pass them on to a longer-lived redactor. */
+  values(): IterableIterator<string> {
+    return this.#secrets.values();
+  }
+
+  scrubText(text: string): string {
+    if (this.#whole.has(text)) return REDACTED;
+    if (this.#inner.size === 0) return text;
+    this.#pattern ??= alternation(this.#inner);
+    return text.replace(this.#pattern, REDACTED);
+  }
+
+  /**
+   * A deep copy of a JSON-like value (plain objects and arrays) with every secret replaced in
+   * strings and object keys; other values (numbers, class instances) are returned as they are.
+   */
+  scrub<T>(value: T): T {
+    return this.#copy(value) as T;
+  }
+
+  #copy(value: unknown): unknown {
+    if (typeof value === 'string') return this.scrubText(value);
+    if (Array.isArray(value)) return value.map((item) => this.#copy(item));
+    if (!isPlainObject(value)) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) setOwn(out, this.scrubText(key), this.#copy(item));
+    return out;
+  }
+}
+
+/**
+ * The secret and the forms it takes when it travels inside JSON text or a URL, so that an echoed
+ * request body or query string does not give it away.
+ */
+function encodedForms(secret: string): string[] {
+  const forms = [secret, JSON.stringify(secret).slice(1, -1)];
+  try {
+    forms.push(encodeURIComponent(secret));
+  } catch {
+    // A lone surrogate cannot be URL-encoded, so the secret cannot appear in that form either.
+  }
+  return [...new Set(forms)];
+}
+
+function alternation(forms: Set<string>): RegExp {
+  const sorted = [...forms].sort((a, b) => b.length - a.length);
+  return new RegExp(sorted.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench`: measures the engine through the in-memory harness and, in the same process,
+ * the peer (aws-local-stepfunctions running an equivalent chain), then prints one JSON line.
+ */
+import './node20-polyfills.js';
+import { performance } from 'node:perf_hooks';
+import type { WorkflowDefinition } from '../../shared/definition/schema.js';
+import { Harness } from '../../shared/harness/harness.js';
+import { measurePeerAsl } from './peer-asl.js';
+
+/** A linear workflow of `size` transform steps, each with one placeholder over the previous output. */
+export function linearWorkflow(size: number): WorkflowDefinition {
+  return {
+    schema_version: '1.0',
+    id: `linear-${size}`,
+    steps: Array.from({ length: size }, (_, i) => ({
+      id: `s${i}`,
+      type: 'transform',
+      config: {
+        output:
+          i === 0
+            ? { n: 1, label: 'step 1' }
+            : { n: `{{ steps.s${i - 1}.output.n + 1 }}`, label: `step {{ steps.s${i - 1}.output.n + 1 }}` },
+      },
+      ...(i + 1 < size ? { next: `s${i + 1}` } : {}),
+    })),
+  };
+}
+
+interface EngineResult {
+  us_per_step: number;
+  runs_per_s: number;
+}
+
+async function measureEngine(size: number, runs: number): Promise<EngineResult> {
+  const harness = new Harness({ workflows: [linearWorkflow(size)] });
+  const id = `linear-${size}`;
+  for (let i = 0; i < Math.max(3, Math.ceil(runs / 10)); i++) await harness.start(id); // warm-up
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) {
+    const run = await harness.start(id);
+    if (run.status !== 'completed' || (run.output as { n: number }).n !== size) {
+      throw new Error(`linear-${size} ended ${run.status} with ${JSON.stringify(run.output)}`);
+    }
+  }
+  const ms = performance.now() - started;
+  return { us_per_step: (ms * 1000) / (runs * size), runs_per_s: (runs * 1000) / ms };
+}
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+export async function runBenchmark(): Promise<Record<string, number>> {
+  let peakRss = process.memoryUsage().rss;
+  const sample = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
+  try {
+    const e10 = await measureEngine(10, 1000);
+    const e100 = await measureEngine(100, 100);
+    const e1000 = await measureEngine(1000, 10);
+    const p10 = await measurePeerAsl(10, 1000);
+    const p100 = await measurePeerAsl(100, 100);
+    const p1000 = await measurePeerAsl(1000, 10);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    return {
+      engine_us_per_step_10: round(e10.us_per_step),
+      engine_us_per_step_100: round(e100.us_per_step),
+      engine_us_per_step_1000: round(e1000.us_per_step),
+      runs_per_s_10_steps: round(e10.runs_per_s, 0),
+      peer_asl_us_per_state_10: round(p10.us_per_state),
+      peer_asl_us_per_state_100: round(p100.us_per_state),
+      peer_asl_us_per_state_1000: round(p1000.us_per_state),
+      peak_rss_mb: round(peakRss / 1024 / 1024, 0),
+    };
+  } finally {
+    clearInterval(sample);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await runBenchmark();
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { checkJsonAnswer, parseJsonText, validatorFor } from '../../../shared/ai/json-answer.js';
+
+const mail = {
+  type: 'object',
+  required: ['subject', 'body'],
+  properties: { subject: { type: 'string' }, body: { type: 'string' }, tone: { enum: ['warm', 'formal'] } },
+  additionalProperties: false,
+};
+
+describe('parseJsonText', () => {
+  it.each([
+    ['{"a":1}', { a: 1 }],
+    ['  [1, 2]\n', [1, 2]],
+    ['```json\n{"a":1}\n```', { a: 1 }],
+    ['Here it is:\n```\n{"a":2}\n```\nAnything else?', { a: 2 }],
+    ['```JSON {"a":3} ```', { a: 3 }],
+  ])('reads %j', (text, value) => {
+    expect(parseJsonText(text)).toEqual({ ok: true, value });
+  });
+
+  it('reports text that holds no JSON, without quoting it', () => {
+    expect(parseJsonText('Dear Ann, welcome!')).toEqual({ ok: false });
+  });
+});
+
+describe('checkJsonAnswer', () => {
+  const validate = validatorFor(mail);
+
+  it('accepts an answer valid against the schema', () => {
+    expect(checkJsonAnswer('{"subject":"Hi","body":"Welcome"}', validate)).toEqual({
+      ok: true,
+      value: { subject: 'Hi', body: 'Welcome' },
+    });
+  });
+
+  it('lists where the answer breaks the schema, naming keys and allowed values but not the content', () => {
+    const answer = checkJsonAnswer('{"subject":"Secret Ann","tone":"cold","x":1}', validate);
+    expect(answer).toEqual({
+      ok: false,
+      notJson: false,
+      issues: [
+        { path: '/', message: "must have required property 'body'" },
+        { path: '/', message: "must NOT have additional properties: 'x'" },
+        { path: '/tone', message: 'must be equal to one of the allowed values: ["warm","formal"]' },
+      ],
+    });
+    expect(JSON.stringify(answer)).not.toContain('Secret Ann');
+  });
+
+  it('tells an answer that is not JSON apart', () => {
+    expect(checkJsonAnswer('Sure! Subject: hi', validate)).toEqual({
+      ok: false,
+      notJson: true,
+      issues: [{ path: '/', message: 'the answer is not JSON' }],
+    });
+  });
+});
+
+describe('validatorFor', () => {
+  it('compiles a schema once and reuses the validator', () => {
+    expect(validatorFor({ ...mail })).toBe(validatorFor({ ...mail }));
+  });
+
+  it('lets different schemas share an $id', () => {
+    const a = validatorFor({ $id: 'https://example.com/answer', type: 'string' });
+    const b = validatorFor({ $id: 'https://example.com/answer', type: 'number' });
+    expect([a('x'), b('x'), b(1)]).toEqual([true, false, true]);
+  });
+
+  it('stays usable after many schemas pushed older ones out of its cache', () => {
+    const first = { type: 'integer', minimum: -1 };
+    for (let i = 0; i < 250; i++) validatorFor({ type: 'integer', minimum: i });
+    expect(validatorFor(first)(-1)).toBe(true);
+  });
+
+  it('fails a schema that does not compile with a non-retryable InvalidJsonSchema', () => {
+    expect(() => validatorFor({ type: 'nonsense' })).toThrow(
+      expect.objectContaining({ code: 'InvalidJsonSchema', retryable: false }),
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { validatorFor } from '../../../shared/ai/json-answer.js';
+import { hashText, mulberry32, sampleFromSchema } from '../../../shared/ai/schema-sample.js';
+import { simpleSchema } from './arbitraries.js';
+
+type Schema = Record<string, unknown>;
+
+const sample = (schema: Schema, seed = 1) => sampleFromSchema(schema, mulberry32(seed));
+const fits = (schema: Schema, value: unknown) => validatorFor(schema)(value);
+
+describe('sampleFromSchema', () => {
+  it('makes values that validate, for random simple schemas and seeds', () => {
+    fc.assert(
+      fc.property(simpleSchema, fc.integer(), (schema, seed) => {
+        const value = sample(schema, seed);
+        expect(fits(schema, value), JSON.stringify({ schema, value })).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('makes the same value from the same seed', () => {
+    fc.assert(
+      fc.property(simpleSchema, fc.integer(), (schema, seed) => {
+        expect(sample(schema, seed)).toEqual(sample(schema, seed));
+      }),
+    );
+  });
+
+  it.each<[string, Schema]>([
+    ['const', { const: { fixed: true } }],
+    ['a type list with null', { type: ['null', 'integer'], minimum: 5, maximum: 6 }],
+    [
+      'refs to $defs, recursive ones included',
+      {
+        type: 'object',
+        required: ['tree'],
+        properties: { tree: { $ref: '#/$defs/node' } },
+        $defs: {
+          node: {
+            type: 'object',
+            required: ['name'],
+            properties: {
+              name: { type: 'string' },
+              children: { type: 'array', items: { $ref: '#/$defs/node' } },
+            },
+          },
+        },
+      },
+    ],
+    ['anyOf', { anyOf: [{ type: 'string', format: 'date' }, { type: 'number' }] }],
+    [
+      'oneOf in a property',
+      {
+        type: 'object',
+        required: ['id'],
+        properties: { id: { oneOf: [{ type: 'integer' }, { type: 'string', minLength: 40 }] } },
+      },
+    ],
+    [
+      'allOf',
+      {
+        allOf: [
+          { type: 'object', required: ['a'], properties: { a: { type: 'integer' } } },
+          { required: ['b'], properties: { b: { type: 'boolean' } } },
+        ],
+      },
+    ],
+    ['uniqueItems', { type: 'array', items: { enum: ['a', 'b', 'c'] }, minItems: 3, uniqueItems: true }],
+    [
+      'prefixItems',
+      { type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }], items: false, minItems: 2 },
+    ],
+    ['contains', { type: 'array', contains: { const: 7 }, maxItems: 2 }],
+    ['minProperties', { type: 'object', minProperties: 2, properties: { a: { type: 'string' } } }],
+    [
+      'formats',
+      {
+        type: 'object',
+        required: ['u', 'h', 'i', 'v', 't'],
+        properties: {
+          u: { format: 'uuid' },
+          h: { format: 'hostname' },
+          i: { format: 'ipv4' },
+          v: { format: 'ipv6' },
+          t: { format: 'time' },
+        },
+      },
+    ],
+    [
+      'a pattern beyond the generator, with an example',
+      { type: 'string', pattern: '^(?=x)x+$', examples: ['xxx'] },
+    ],
+    ['keywords without type', { properties: { n: { minimum: 3 } }, required: ['n'] }],
+  ])('handles %s', (_name, schema) => {
+    for (let seed = 0; seed < 20; seed++) {
+      const value = sample(schema, seed);
+      expect(fits(schema, value), JSON.stringify(value)).toBe(true);
+    }
+  });
+});
+
+describe('mulberry32 and hashText', () => {
+  it('give a repeatable sequence in [0, 1)', () => {
+    const a = mulberry32(hashText('seed'));
+    const b = mulberry32(hashText('seed'));
+    const draws = Array.from({ length: 100 }, () => a());
+    expect(draws).toEqual(Array.from({ length: 100 }, () => b()));
+    expect(draws.every((x) => x >= 0 && x < 1)).toBe(true);
+    expect(new Set(draws).size).toBe(100);
+  });
+});

@@ -1,0 +1,85 @@
+/** Test support for the engine: a scriptable `probe` step type and a harness factory. */
+import { z } from 'zod';
+import { StepError } from '../../../shared/errors.js';
+import { Harness, type HarnessOptions } from '../../../shared/harness/harness.js';
+import { createStepRegistry } from '../../../shared/steps/registry.js';
+import { defineStepType } from '../../../shared/steps/types.js';
+
+export interface ProbeCall {
+  step: string;
+  visit: number;
+  attempt: number;
+  config: Record<string, unknown>;
+}
+
+/** A step type whose behaviour the workflow scripts: outcome, output, failures, slowness. */
+export function probeType(calls: ProbeCall[]) {
+  return defineStepType({
+    type: 'probe',
+    description: 'A scriptable step for tests.',
+    config: z
+      .object({
+        outcome: z.string().default('success'),
+        outcomes: z.array(z.string()).default(['success']),
+        output: z.unknown().optional(),
+        fail: z
+          .object({
+            code: z.string().default('ProbeFailed'),
+            retryable: z.boolean().default(false),
+            /** Fail this many attempts (per visit), then succeed; default: always. */
+            times: z.int().optional(),
+          })
+          .optional(),
+        delay_ms: z.int().min(0).default(0),
+      })
+      .strict(),
+    action: true,
+    outcomes: (config) => config.outcomes,
+    async execute(ctx) {
+      calls.push({ step: ctx.step.id, visit: ctx.visit, attempt: ctx.attempt, config: ctx.config });
+      if (ctx.config.delay_ms > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ctx.config.delay_ms);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      const fail = ctx.config.fail;
+      if (fail && (fail.times === undefined || ctx.attempt <= fail.times)) {
+        throw new StepError(fail.code, `${ctx.step.id} failed on attempt ${ctx.attempt}`, {
+          retryable: fail.retryable,
+        });
+      }
+      return {
+        status: 'completed',
+        outcome: ctx.config.outcome,
+        output: ctx.config.output ?? { step: ctx.step.id },
+      };
+    },
+  });
+}
+
+export function harnessFor(yaml: string | string[], options: HarnessOptions = {}) {
+  const calls: ProbeCall[] = [];
+  const harness = new Harness({
+    registry: createStepRegistry([probeType(calls)]),
+    ...options,
+    workflows: Array.isArray(yaml) ? yaml : [yaml],
+  });
+  return { harness, calls };
+}
+
+/** The event types of a run, with the step id where there is one: `step.completed:a`. */
+export function eventTrail(harness: Harness, runId: string): string[] {
+  return harness.events(runId).map((e) => (e.step_id ? `${e.type}:${e.step_id}` : e.type));
+}
+
+/** Step ids in the order of an event type, e.g. the order steps completed. */
+export function stepsWith(harness: Harness, runId: string, type: string): string[] {
+  return harness
+    .events(runId)
+    .filter((e) => e.type === type)
+    .map((e) => e.step_id!);
+}

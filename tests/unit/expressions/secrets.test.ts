@@ -1,0 +1,256 @@
+/** Secrets in placeholders: fetched by name when a step renders, remembered by a Redactor and scrubbed everywhere else. */
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, ExpressionError, FlowrunnerError } from '../../../shared/errors.js';
+import { REDACTED, Redactor, render } from '../../../shared/expressions/index.js';
+import type { SecretSource } from '../../../shared/ports.js';
+import type { RunContext } from '../../../shared/steps/types.js';
+
+const TOKEN = 's3cr3t-token-value';
+const DB = JSON.stringify({
+  user: 'admin-user',
+  password: 'pa55-word',
+  nested: { key: 'nested-key' },
+  port: 5432,
+});
+
+/** A secret source that records which names were asked for. */
+function source(
+  values: Record<string, string> = { token: TOKEN, db: DB },
+): SecretSource & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async get(name) {
+      asked.push(name);
+      const value = values[name];
+      if (value === undefined) throw new ConfigurationError(`Secret '${name}' is not defined`);
+      return value;
+    },
+  };
+}
+
+function context(): RunContext {
+  return {
+    inputs: { customer: 'Ann' },
+    static: {},
+    profile: null,
+    steps: {},
+    run: { id: 'run_1', workflow_id: 'w', workflow_version: 1, started_at: '2024-01-01T00:00:00.000Z' },
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FlowrunnerError);
+    return error as FlowrunnerError;
+  }
+  throw new Error('expected the render to fail');
+}
+
+describe('render with secrets', () => {
+  it('resolves secrets.NAME through the secret source', async () => {
+    const secrets = source();
+    expect(await render({ Authorization: 'Bearer {{ secrets.token }}' }, context(), { secrets })).toEqual({
+      Authorization: `Bearer ${TOKEN}`,
+    });
+  });
+
+  it('fetches only the names referenced, once per render', async () => {
+    const secrets = source({ token: TOKEN, db: DB, unused: 'never-fetched' });
+    await render(
+      { a: '{{ secrets.token }}', b: ['{{ secrets.token }}'], c: '{{ inputs.customer }}' },
+      context(),
+      {
+        secrets,
+      },
+    );
+    expect(secrets.asked).toEqual(['token']);
+  });
+
+  it('reads fields of a secret that is a JSON object', async () => {
+    const rendered = await render(
+      { user: '{{ secrets.db.user }}', key: '{{ secrets.db.nested.key }}', port: '{{ secrets.db.port }}' },
+      context(),
+      { secrets: source() },
+    );
+    expect(rendered).toEqual({ user: 'admin-user', key: 'nested-key', port: 5432 });
+  });
+
+  it('keeps a secret that is JSON but not an object as its raw string', async () => {
+    const secrets = source({ list: '[1, 2]', quoted: '"text"', number: '12345' });
+    expect(
+      await render('{{ secrets.list }}|{{ secrets.quoted }}|{{ secrets.number }}', context(), { secrets }),
+    ).toBe('[1, 2]|"text"|12345');
+  });
+
+  it('adds the raw secret and every string inside a JSON secret to the redactor', async () => {
+    const redactor = new Redactor();
+    await render({ a: '{{ secrets.token }}', b: '{{ secrets.db.user }}' }, context(), {
+      secrets: source(),
+      redactor,
+    });
+    expect([...redactor.values()].sort()).toEqual(
+      [DB, 'admin-user', 'nested-key', 'pa55-word', TOKEN].sort(),
+    );
+    expect(redactor.scrubText(`user admin-user with pa55-word and ${TOKEN}`)).toBe(
+      `user ${REDACTED} with ${REDACTED} and ${REDACTED}`,
+    );
+  });
+
+  it('does not show secrets to expressions that do not name them', async () => {
+    const rendered = await render(
+      { a: '{{ secrets.token }}', b: '{{ $lookup($$, "secrets") }}', c: '{{ $keys($$) }}' },
+      context(),
+      { secrets: source() },
+    );
+    expect(rendered).toEqual({ a: TOKEN, c: ['inputs', 'static', 'profile', 'steps', 'run'] });
+  });
+
+  it('shows an expression only the secrets it names', async () => {
+    const rendered = await render('{{ [secrets.token, $keys($lookup($$, "secrets"))] }}', context(), {
+      secrets: source(),
+    });
+    expect(rendered).toEqual([TOKEN, 'token']);
+    expect(await render('{{ $$.secrets.db.user }}', context(), { secrets: source() })).toBe('admin-user');
+  });
+
+  it.each(['$lookup(secrets, "token")', 'secrets.*', 'secrets[0]', '$keys(secrets)'])(
+    'refuses %s, which reads secrets without naming them',
+    async (expression) => {
+      const secrets = source();
+      const error = await failure(render(`{{ ${expression} }}`, context(), { secrets }));
+      expect(error).toBeInstanceOf(ExpressionError);
+      expect(error.message).toMatch(/reads secrets as a whole; name each secret, as secrets\.NAME/);
+      expect(secrets.asked).toEqual([]);
+    },
+  );
+
+  it('fails with ConfigurationError SecretsUnavailable when there is no secret source', async () => {
+    const error = await failure(render({ h: 'Bearer {{ secrets.token }}' }, context()));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.code).toBe('SecretsUnavailable');
+    expect(error.message).toMatch(/secrets\.token/);
+  });
+
+  it("passes on the source's error for a secret that does not exist", async () => {
+    const error = await failure(render('{{ secrets.missing }}', context(), { secrets: source() }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe("Secret 'missing' is not defined");
+  });
+
+  it('scrubs secret values from the messages of the errors it throws', async () => {
+    for (const template of [
+      '{{ $error("rejected " & secrets.token) }}',
+      '{{ $number(secrets.token) }}',
+      '{{ $number(secrets.db.password) }}',
+    ]) {
+      const error = await failure(render({ h: template }, context(), { secrets: source() }));
+      expect(error.message).toContain(REDACTED);
+      expect(error.message).not.toContain(TOKEN);
+      expect(error.message).not.toContain('pa55-word');
+      expect(String(error.stack)).not.toContain(TOKEN);
+    }
+  });
+
+  it('scrubs error messages with the redactor it was given, which then holds the secrets', async () => {
+    const redactor = new Redactor();
+    const error = await failure(
+      render('{{ $error(secrets.token) }}', context(), { secrets: source(), redactor }),
+    );
+    expect(error.message).toMatch(/\[REDACTED\]/);
+    expect(redactor.size).toBe(1);
+  });
+});
+
+describe('Redactor', () => {
+  it('replaces every occurrence of a secret inside strings, keys included, in a deep copy', () => {
+    const redactor = new Redactor();
+    redactor.add('hunter22');
+    const value = {
+      'key-hunter22': ['x hunter22 y', { deep: 'hunter22hunter22' }],
+      n: 3,
+      ok: true,
+      none: null,
+    };
+    const scrubbed = redactor.scrub(value);
+    expect(scrubbed).toEqual({
+      [`key-${REDACTED}`]: [`x ${REDACTED} y`, { deep: `${REDACTED}${REDACTED}` }],
+      n: 3,
+      ok: true,
+      none: null,
+    });
+    expect(value['key-hunter22'][0]).toBe('x hunter22 y');
+  });
+
+  it('replaces a secret shorter than 4 characters only when it is the whole string', () => {
+    const redactor = new Redactor();
+    redactor.add('on');
+    expect(redactor.scrub({ a: 'on', b: 'one moon', c: ['on'] })).toEqual({
+      a: REDACTED,
+      b: 'one moon',
+      c: [REDACTED],
+    });
+  });
+
+  it('replaces the longest secret first when one contains another', () => {
+    const redactor = new Redactor();
+    redactor.add('abcd');
+    redactor.add('abcdefgh');
+    expect(redactor.scrubText('xx abcdefgh abcd')).toBe(`xx ${REDACTED} ${REDACTED}`);
+  });
+
+  it('also finds a secret as it appears inside JSON text or a URL', () => {
+    const redactor = new Redactor();
+    redactor.add('p"a s/s');
+    expect(redactor.scrubText(JSON.stringify({ password: 'p"a s/s' }))).toBe(`{"password":"${REDACTED}"}`);
+    expect(redactor.scrubText(`https://x.test/?pw=${encodeURIComponent('p"a s/s')}`)).toBe(
+      `https://x.test/?pw=${REDACTED}`,
+    );
+  });
+
+  it('treats characters special to regular expressions literally', () => {
+    const redactor = new Redactor();
+    redactor.add('a.b*c+(d)');
+    expect(redactor.scrubText('axbbbc+(d) a.b*c+(d)')).toBe(`axbbbc+(d) ${REDACTED}`);
+  });
+
+  it('counts distinct secrets and ignores the empty string', () => {
+    const redactor = new Redactor();
+    redactor.add('first-secret');
+    redactor.add('first-secret');
+    redactor.add('');
+    expect(redactor.size).toBe(1);
+    expect([...redactor.values()]).toEqual(['first-secret']);
+    expect(redactor.scrubText('')).toBe('');
+  });
+
+  it('returns text unchanged and still copies values when it knows no secret', () => {
+    const redactor = new Redactor();
+    const value = { a: ['b'] };
+    expect(redactor.scrubText('anything')).toBe('anything');
+    expect(redactor.scrub(value)).toEqual(value);
+    expect(redactor.scrub(value)).not.toBe(value);
+  });
+
+  it('keeps a __proto__ key as data when copying', () => {
+    const redactor = new Redactor();
+    redactor.add('secret-value');
+    const scrubbed = redactor.scrub(JSON.parse('{"__proto__": {"x": "secret-value"}}')) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.getPrototypeOf(scrubbed)).toBe(Object.prototype);
+    expect(Object.hasOwn(scrubbed, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(scrubbed, '__proto__')?.value).toEqual({ x: REDACTED });
+  });
+
+  it('returns values that are not JSON-like data as they are', () => {
+    const redactor = new Redactor();
+    redactor.add('secret-value');
+    const date = new Date(0);
+    expect(redactor.scrub(date)).toBe(date);
+    expect(redactor.scrub(42)).toBe(42);
+  });
+});

@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
+import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
+import { StepError } from '../../../shared/errors.js';
+import type { AiProvider, AiRequest, AiResponse } from '../../../shared/ports.js';
+import { aiGenerate } from '../../../shared/steps/ai-generate.js';
+import { execute } from './context.js';
+
+const mail = {
+  type: 'object',
+  required: ['subject', 'body'],
+  properties: { subject: { type: 'string' }, body: { type: 'string' } },
+};
+
+/** A provider that answers the scripted texts in turn and keeps every request. */
+function scripted(...answers: Array<string | Error>): AiProvider & { requests: AiRequest[] } {
+  const requests: AiRequest[] = [];
+  return {
+    name: 'scripted',
+    requests,
+    async generate(request): Promise<AiResponse> {
+      requests.push(request);
+      const answer = answers[requests.length - 1] ?? answers.at(-1)!;
+      if (answer instanceof Error) throw answer;
+      return { text: answer, model: request.model ?? 'm-1', tokens_prompt: 10, tokens_output: 5 };
+    },
+  };
+}
+
+const good = '{"subject":"Welcome","body":"Hello Ann"}';
+
+describe('ai_generate.execute', () => {
+  it('outputs the JSON the model answered, once valid against json_schema', async () => {
+    const ai = scripted(good);
+    const { result } = await execute(
+      aiGenerate,
+      {
+        prompt: 'Write a welcome mail for Ann',
+        system: 'You write mails.',
+        model: 'm-2',
+        json_schema: mail,
+        temperature: 0.2,
+      },
+      { deps: { ai } },
+    );
+    expect(result).toEqual({
+      status: 'completed',
+      outcome: 'success',
+      output: { subject: 'Welcome', body: 'Hello Ann' },
+    });
+    expect(ai.requests).toHaveLength(1);
+    expect(ai.requests[0]).toMatchObject({
+      model: 'm-2',
+      temperature: 0.2,
+      json_schema: mail,
+      messages: [
+        { role: 'system', content: 'You write mails.' },
+        { role: 'user', content: 'Write a welcome mail for Ann' },
+      ],
+    });
+  });
+
+  it('reads an answer wrapped in a ```json fence', async () => {
+    const { result } = await execute(
+      aiGenerate,
+      { prompt: 'p', json_schema: mail },
+      { deps: { ai: scripted('```json\n' + good + '\n```') } },
+    );
+    expect(result).toMatchObject({ status: 'completed', output: { subject: 'Welcome' } });
+  });
+
+  it('asks again with the bad answer and the validation errors, and succeeds', async () => {
+    const ai = scripted('{"subject":"Welcome"}', good);
+    const { result, events } = await execute(
+      aiGenerate,
+      { prompt: 'p', json_schema: mail },
+      { deps: { ai } },
+    );
+    expect(result).toMatchObject({ status: 'completed' });
+    expect(ai.requests[1]!.messages).toEqual([
+      { role: 'user', content: 'p' },
+      { role: 'assistant', content: '{"subject":"Welcome"}' },
+      { role: 'user', content: expect.stringContaining("at /: must have required property 'body'") },
+    ]);
+    expect(events.map((e) => [e.type, e.data.valid ?? e.data.attempt])).toEqual([
+      ['ai.request', 1],
+      ['ai.response', false],
+      ['ai.request', 2],
+      ['ai.response', true],
+    ]);
+  });
+
+  it('says when the answer was not JSON at all', async () => {
+    const ai = scripted('Dear Ann', good);
+    await execute(aiGenerate, { prompt: 'p', json_schema: mail }, { deps: { ai } });
+    expect(ai.requests[1]!.messages.at(-1)!.content).toContain('not valid JSON');
+  });
+
+  it('fails with AiSchemaViolation, not retried, after max_retries further tries', async () => {
+    const ai = scripted('{"subject":1}');
+    const attempt = execute(aiGenerate, { prompt: 'p', json_schema: mail, max_retries: 1 }, { deps: { ai } });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'AiSchemaViolation',
+      retryable: false,
+      details: {
+        tries: 2,
+        errors: [
+          { path: '/', message: "must have required property 'body'" },
+          { path: '/subject', message: 'must be string' },
+        ],
+      },
+    });
+    expect(ai.requests).toHaveLength(2);
+  });
+
+  it('tries three times by default', async () => {
+    const ai = scripted('[]');
+    await expect(execute(aiGenerate, { prompt: 'p', json_schema: mail }, { deps: { ai } })).rejects.toThrow();
+    expect(ai.requests).toHaveLength(3);
+  });
+
+  it('lets provider errors through, so the engine retries the retryable ones', async () => {
+    const ai = scripted(new StepError('AiThrottled', 'slow down', { retryable: true }));
+    await expect(
+      execute(aiGenerate, { prompt: 'p', json_schema: mail }, { deps: { ai } }),
+    ).rejects.toMatchObject({
+      code: 'AiThrottled',
+      retryable: true,
+    });
+  });
+
+  it('records ai.request and ai.response with names, counts and times, never the prompt or the answer', async () => {
+    const ai = scripted(good);
+    const { events } = await execute(
+      aiGenerate,
+      { prompt: 'Secret: Ann Smith', json_schema: mail },
+      { deps: { ai } },
+    );
+    expect(events).toEqual([
+      { type: 'ai.request', data: { provider: 'scripted', model: null, attempt: 1 } },
+      {
+        type: 'ai.response',
+        data: {
+          provider: 'scripted',
+          model: 'm-1',
+          template_id: null,
+          template_version: null,
+          tokens_prompt: 10,
+          tokens_output: 5,
+          latency_ms: expect.any(Number),
+          retry_count: 0,
+          valid: true,
+        },
+      },
+    ]);
+    expect(JSON.stringify(events)).not.toMatch(/Ann|Welcome/);
+  });
+
+  it('renders a prompt template against the run context', async () => {
+    const ai = scripted(good);
+    const templates = createMemoryPromptTemplates([
+      {
+        id: 'welcome',
+        version: 2,
+        prompt: 'Welcome {{ inputs.name }} on {{ inputs.plan }}',
+        system: 'Be warm to {{ inputs.name }}.',
+      },
+    ]);
+    const { events } = await execute(
+      aiGenerate,
+      { template_id: 'welcome', json_schema: mail },
+      { deps: { ai, templates }, context: { inputs: { name: 'Ann', plan: 'pro' } } },
+    );
+    expect(ai.requests[0]!.messages).toEqual([
+      { role: 'system', content: 'Be warm to Ann.' },
+      { role: 'user', content: 'Welcome Ann on pro' },
+    ]);
+    expect(events[0]!.data).toMatchObject({ template_id: 'welcome', template_version: 2 });
+    expect(events[1]!.data).toMatchObject({ template_id: 'welcome', template_version: 2 });
+  });
+
+  it('fails without retry when the template does not exist', async () => {
+    await expect(
+      execute(aiGenerate, { template_id: 'nope', template_version: 1, json_schema: mail }),
+    ).rejects.toMatchObject({ code: 'NotFound', retryable: false });
+  });
+
+  it("gives each call the config's timeout, bounded by the attempt's time left", async () => {
+    const ai = scripted(good);
+    await execute(
+      aiGenerate,
+      { prompt: 'p', json_schema: mail, timeout_s: 30 },
+      { deps: { ai }, timeoutMs: 5000 },
+    );
+    await execute(
+      aiGenerate,
+      { prompt: 'p', json_schema: mail, timeout_s: 2 },
+      { deps: { ai }, timeoutMs: 5000 },
+    );
+    expect(ai.requests.map((r) => r.timeoutMs)).toEqual([5000, 2000]);
+  });
+
+  it('fails a temperature a placeholder left out of range without retry', async () => {
+    await expect(
+      execute(aiGenerate, { prompt: 'p', json_schema: mail, temperature: '{{ inputs.t }}' }),
+    ).rejects.toMatchObject({ code: 'InvalidConfig', retryable: false });
+  });
+
+  it('works end to end with the mock provider', async () => {
+    const { result } = await execute(
+      aiGenerate,
+      { prompt: 'p', json_schema: mail },
+      { deps: { ai: createMockAiProvider({ seed: 9 }) } },
+    );
+    expect(result).toMatchObject({
+      status: 'completed',
+      output: { subject: expect.any(String), body: expect.any(String) },
+    });
+  });
+
+  it('recovers from the mock schema violations only through its retries, then fails', async () => {
+    const ai = createMockAiProvider({ mode: 'schema_violation' });
+    await expect(
+      execute(aiGenerate, { prompt: 'p', json_schema: mail }, { deps: { ai } }),
+    ).rejects.toMatchObject({
+      code: 'AiSchemaViolation',
+    });
+  });
+});

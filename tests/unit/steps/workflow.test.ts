@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../../../shared/errors.js';
+import { workflow } from '../../../shared/steps/workflow.js';
+import { execute, recordingChildren } from './context.js';
+
+describe('workflow.execute', () => {
+  it('starts the child run with a stable idempotency key and waits for it', async () => {
+    const children = recordingChildren();
+    const { result } = await execute(
+      workflow,
+      { workflow_id: 'billing', version: 3, inputs: { customer: 'c1' } },
+      { deps: { children }, step: { id: 'bill' }, visit: 2 },
+    );
+    expect(children.started).toEqual([
+      {
+        parent_run_id: 'run_1',
+        parent_step_id: 'bill',
+        visit: 2,
+        workflow_id: 'billing',
+        version: 3,
+        inputs: { customer: 'c1' },
+        idempotency_key: 'run_1:bill:2',
+      },
+    ]);
+    expect(result).toEqual({
+      status: 'waiting',
+      wait: {
+        kind: 'child',
+        child_run_id: 'child_1',
+        data: { workflow_id: 'billing', version: 3, child_run_id: 'child_1' },
+      },
+    });
+  });
+
+  it('starts the latest version with empty inputs when none are given', async () => {
+    const children = recordingChildren();
+    await execute(workflow, { workflow_id: 'billing' }, { deps: { children } });
+    expect(children.started[0]).not.toHaveProperty('version');
+    expect(children.started[0]).toMatchObject({ inputs: {} });
+  });
+
+  it('lets an unknown workflow fail the step without retry', async () => {
+    const children = {
+      start: async () => {
+        throw new NotFoundError('Workflow', 'nope');
+      },
+      cancel: async () => {},
+    };
+    await expect(execute(workflow, { workflow_id: 'nope' }, { deps: { children } })).rejects.toMatchObject({
+      code: 'NotFound',
+      retryable: false,
+    });
+  });
+});
