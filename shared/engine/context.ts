@@ -16,36 +16,45 @@ function view(step: StepState): StepView {
   return out;
 }
 
-/** A read-only view of `state.steps` with only the public fields of each step. */
+interface StepsTarget {
+  states: Record<string, StepState>;
+  overrides: Record<string, StepView> | undefined;
+  made: Map<string, StepView>;
+}
+
+function lookup(target: StepsTarget, key: string | symbol): StepView | undefined {
+  if (typeof key !== 'string') return undefined;
+  if (target.overrides && Object.hasOwn(target.overrides, key)) return target.overrides[key];
+  let found = target.made.get(key);
+  if (!found && Object.hasOwn(target.states, key)) {
+    found = view(target.states[key]!);
+    target.made.set(key, found);
+  }
+  return found;
+}
+
+/** One handler for every view (no closures per run context): the view's state lives in its target. */
+const stepsHandler: ProxyHandler<StepsTarget> = {
+  get: (target, key) => lookup(target, key),
+  has: (target, key) => lookup(target, key) !== undefined,
+  ownKeys: (target) => Object.keys(target.states),
+  getOwnPropertyDescriptor: (target, key) => {
+    const value = lookup(target, key);
+    return value === undefined ? undefined : { value, enumerable: true, configurable: true, writable: false };
+  },
+  getPrototypeOf: () => null,
+  set: () => false,
+  defineProperty: () => false,
+  deleteProperty: () => false,
+};
+
+/** A read-only view of `state.steps` with only the public fields of each step, made as they are read. */
 function stepsView(
   states: Record<string, StepState>,
   overrides?: Record<string, StepView>,
 ): RunContext['steps'] {
-  const made = new Map<string, StepView>();
-  const get = (id: string): StepView | undefined => {
-    if (overrides && id in overrides) return overrides[id];
-    let v = made.get(id);
-    if (!v && Object.hasOwn(states, id)) {
-      v = view(states[id]!);
-      made.set(id, v);
-    }
-    return v;
-  };
-  return new Proxy(Object.create(null) as RunContext['steps'], {
-    get: (_target, key) => (typeof key === 'string' ? get(key) : undefined),
-    has: (_target, key) => typeof key === 'string' && get(key) !== undefined,
-    ownKeys: () => Object.keys(states),
-    getOwnPropertyDescriptor: (_target, key) => {
-      if (typeof key !== 'string') return undefined;
-      const value = get(key);
-      return value === undefined
-        ? undefined
-        : { value, enumerable: true, configurable: true, writable: false };
-    },
-    set: () => false,
-    defineProperty: () => false,
-    deleteProperty: () => false,
-  });
+  const target: StepsTarget = { states, overrides, made: new Map() };
+  return new Proxy(target, stepsHandler) as unknown as RunContext['steps'];
 }
 
 /** The context of a run now; `overrides` replaces the view of some steps (a compensated visit's output). */

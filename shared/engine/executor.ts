@@ -13,6 +13,8 @@ import { mergeServiceDefaults } from './config.js';
 import { runContext } from './context.js';
 import type { RunState, Signal, StepEvent, StepResult, Work } from './types.js';
 
+const NEVER_ABORTED = new AbortController().signal;
+
 export interface ExecutorDeps {
   registry: StepRegistry;
   steps: StepDeps;
@@ -126,7 +128,8 @@ async function runAttempt(
 ): Promise<StepResult> {
   const redactor = new Redactor();
   const events: StepEvent[] = [];
-  const controller = new AbortController();
+  // An attempt without a time limit is never aborted: it shares one signal instead of a controller each.
+  let controller: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
   let result: StepResult;
   try {
@@ -163,7 +166,7 @@ async function runAttempt(
             timeoutMs: deps.expressionTimeoutMs ?? 1000,
           }),
         deps: deps.steps,
-        signal: controller.signal,
+        signal: controller?.signal ?? NEVER_ABORTED,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         now,
         emit: (event) => events.push(event),
@@ -174,7 +177,7 @@ async function runAttempt(
       } else {
         const timedOut = new Promise<StepResult>((resolve) => {
           timer = setTimeout(() => {
-            controller.abort();
+            controller?.abort();
             resolve({
               status: 'failed',
               error: {

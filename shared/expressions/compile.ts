@@ -2,6 +2,7 @@
 import jsonata from 'jsonata';
 import { ExpressionError } from '../errors.js';
 import { boundedPad } from './budget.js';
+import { type FastExpression, fastPath } from './fast-path.js';
 
 /** A node of JSONata's syntax tree, as far as this module reads it. */
 export interface AstNode {
@@ -35,6 +36,8 @@ export interface CompiledExpression {
    * instance for one evaluation, so two concurrent evaluations of one expression need two.
    */
   readonly idle: JsonataInstance[];
+  /** A closure for the simple, common cases (see fast-path.ts); it answers SLOW when JSONata must decide. */
+  readonly fast: FastExpression | undefined;
 }
 
 /** Enough for every distinct expression of many workflows; an entry costs a few kilobytes. */
@@ -57,7 +60,15 @@ export function compile(expression: string): CompiledExpression {
     return cached;
   }
   const instance = parse(expression);
-  const compiled: CompiledExpression = { expression, ...secretReferences(instance.ast()), idle: [instance] };
+  const ast = instance.ast();
+  const secrets = secretReferences(ast);
+  const usesSecrets = secrets.secretNames.length > 0 || secrets.readsSecretsByValue;
+  const compiled: CompiledExpression = {
+    expression,
+    ...secrets,
+    idle: [instance],
+    fast: usesSecrets ? undefined : fastPath(ast),
+  };
   cache.set(expression, compiled);
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   return compiled;

@@ -2,6 +2,7 @@
 import { ExpressionError } from '../errors.js';
 import { Budget, BudgetExceeded, ENTRY_HOOK, EXIT_HOOK } from './budget.js';
 import { type CompiledExpression, compile, parse, quote } from './compile.js';
+import { SLOW } from './fast-path.js';
 import type { Redactor } from './redactor.js';
 import { toJson, view } from './sandbox.js';
 
@@ -26,7 +27,12 @@ export async function evaluate(
   data: Record<string, unknown>,
   options: EvaluateOptions = {},
 ): Promise<unknown> {
-  return run(compile(expression), view(data), options);
+  const compiled = compile(expression);
+  if (compiled.fast) {
+    const answer = compiled.fast(data);
+    if (answer !== SLOW) return answer;
+  }
+  return run(compiled, view(data), options);
 }
 
 /** Evaluates against data that is already a view; `redactor` scrubs secret values out of error messages. */

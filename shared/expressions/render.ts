@@ -4,6 +4,7 @@ import type { SecretSource } from '../ports.js';
 import type { RunContext } from '../steps/types.js';
 import { type CompiledExpression, compile, quote } from './compile.js';
 import { type EvaluateOptions, run } from './evaluate.js';
+import { SLOW } from './fast-path.js';
 import { isPlainObject, setOwn, templateText } from './json.js';
 import { Redactor } from './redactor.js';
 import { view } from './sandbox.js';
@@ -93,6 +94,10 @@ class Renderer {
 
   async #evaluate(expression: string): Promise<unknown> {
     const compiled = compile(expression);
+    if (compiled.fast) {
+      const answer = compiled.fast(this.#context);
+      if (answer !== SLOW) return answer;
+    }
     return run(compiled, await this.#data(compiled), this.#options, this.#redactor);
   }
 

@@ -67,6 +67,8 @@ export class Harness {
   readonly #children = new Map<string, string>();
   readonly #rejections = new Map<Signal, ErrorInfo>();
   readonly #scheduled = new Set<Promise<unknown>>();
+  /** The loops running now: `idle()` waits for these, not for every run ever created. */
+  readonly #running = new Set<Promise<void>>();
   readonly #executor;
 
   constructor(options: HarnessOptions = {}) {
@@ -158,11 +160,13 @@ export class Harness {
       },
     });
     loop.deliver(signal);
-    const done = loop.run().then(() => {
+    const done: Promise<void> = loop.run().then(() => {
       delete record.loop;
+      this.#running.delete(done);
       this.#armTimer(record);
     });
     record.loop = { loop, done };
+    this.#running.add(done);
     return done;
   }
 
@@ -211,8 +215,7 @@ export class Harness {
   /** Waits until no run has work in flight. */
   async idle(): Promise<void> {
     for (;;) {
-      const busy = [...this.#runs.values()].flatMap((r): Promise<unknown>[] => (r.loop ? [r.loop.done] : []));
-      busy.push(...this.#scheduled);
+      const busy: Promise<unknown>[] = [...this.#running, ...this.#scheduled];
       if (busy.length === 0) return;
       await Promise.all(busy);
     }
@@ -289,7 +292,9 @@ export class Harness {
     record.events.push(...transition.events);
     for (const row of transition.history) {
       const key = `${row.step_id}\u0000${row.visit}`;
-      record.history.set(key, { ...record.history.get(key), ...row });
+      const known = record.history.get(key);
+      if (known) Object.assign(known, row);
+      else record.history.set(key, { ...row });
     }
     const state = transition.state;
     // An accepted transition that leaves the run final is the one that ended it: tell the parent once.
