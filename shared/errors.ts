@@ -62,8 +62,9 @@ export class ForbiddenError extends FlowrunnerError {
 
 /** A setting is missing or wrong: an environment variable, an unknown step type, a missing secret. */
 export class ConfigurationError extends FlowrunnerError {
-  constructor(message: string, options: FlowrunnerErrorOptions = {}) {
-    super('ConfigurationError', message, options);
+  /** `code` narrows the kind, e.g. `SecretNotFound`; the default is `ConfigurationError`. */
+  constructor(message: string, options: FlowrunnerErrorOptions & { code?: string } = {}) {
+    super(options.code ?? 'ConfigurationError', message, options);
   }
 }
 

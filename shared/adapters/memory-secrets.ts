@@ -8,7 +8,10 @@ export function createMemorySecrets(secrets: Record<string, string> = {}): Secre
     async get(name) {
       const value = values.get(name);
       if (value === undefined) {
-        throw new ConfigurationError(`Secret '${name}' is not defined`, { details: { secret: name } });
+        throw new ConfigurationError(`Secret '${name}' is not defined`, {
+          code: 'SecretNotFound',
+          details: { secret: name },
+        });
       }
       return value;
     },

@@ -20,6 +20,7 @@ import {
 } from './paths.js';
 import { toPlainData } from './sanitize.js';
 import { type StepDefinition, SUPPORTED_SCHEMA_MAJOR, type WorkflowDefinition } from './schema.js';
+import { deepMerge } from './services.js';
 import { structureProblems } from './structure.js';
 
 export interface ValidateOptions {
@@ -512,14 +513,6 @@ function stringsIn(value: unknown, path: DocumentPath): Array<[DocumentPath, str
   if (Array.isArray(value)) return value.flatMap((item, i) => stringsIn(item, [...path, i]));
   if (isObject(value)) return Object.entries(value).flatMap(([key, item]) => stringsIn(item, [...path, key]));
   return [];
-}
-
-/** Objects merge key by key with `over` winning; anything else, lists included, is replaced by `over`. */
-function deepMerge(under: unknown, over: unknown): unknown {
-  if (!isObject(under) || !isObject(over)) return over === undefined ? under : over;
-  const merged: Record<string, unknown> = { ...under };
-  for (const [key, value] of Object.entries(over)) merged[key] = deepMerge(under[key], value);
-  return merged;
 }
 
 function messageOf(error: unknown): string {

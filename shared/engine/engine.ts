@@ -6,10 +6,10 @@
  * run on every signal would make long runs quadratic); callers keep their own copy if they need one.
  */
 import { DEFAULT_MAX_VISITS, type StepDefinition, type WorkflowVersion } from '../definition/schema.js';
+import { mergeServiceDefaults } from '../definition/services.js';
 import type { ErrorInfo } from '../errors.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { isResumeRefusal } from '../steps/types.js';
-import { mergeServiceDefaults } from './config.js';
 import { type StepGraph, stepGraph } from './graph.js';
 import {
   type ChildOutcome,

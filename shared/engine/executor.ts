@@ -4,12 +4,12 @@
  * back, and answers with the signal that reports the result.
  */
 import type { CompensateAction, StepDefinition, WorkflowVersion } from '../definition/schema.js';
+import { mergeServiceDefaults } from '../definition/services.js';
 import { toErrorInfo } from '../errors.js';
 import { evaluate, Redactor, render } from '../expressions/index.js';
 import type { SecretSource } from '../ports.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { StepDeps, StepExecutionContext } from '../steps/types.js';
-import { mergeServiceDefaults } from './config.js';
 import { runContext } from './context.js';
 import type { RunState, Signal, StepEvent, StepResult, Work } from './types.js';
 
@@ -159,6 +159,7 @@ async function runAttempt(
         step,
         visit,
         attempt,
+        idempotencyKey: `${state.id}:${step.id}:${visit}${action === step ? '' : ':compensate'}`,
         config: config.data as Record<string, unknown>,
         context,
         evaluate: (expression) =>

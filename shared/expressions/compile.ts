@@ -1,4 +1,5 @@
 /** Parses JSONata expressions once: a bounded LRU of compiled expressions and what their syntax tree tells us. */
+import '../regexp-guard.js';
 import jsonata from 'jsonata';
 import { ExpressionError } from '../errors.js';
 import { boundedPad } from './budget.js';

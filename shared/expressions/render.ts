@@ -126,12 +126,10 @@ class Renderer {
     if (resolved === undefined) {
       const source = this.#options.secrets;
       if (source === undefined) {
-        const error = new ConfigurationError(
+        throw new ConfigurationError(
           `Expression ${quote(expression)} reads secrets.${name}, but no secret source is configured`,
+          { code: 'SecretsUnavailable' },
         );
-        // ConfigurationError always carries its class name as code; callers tell this case apart by it.
-        (error as { code: string }).code = 'SecretsUnavailable';
-        throw error;
       }
       resolved = source.get(name).then((raw) => this.#remember(raw));
       this.#secrets.set(name, resolved);

@@ -73,7 +73,7 @@ export const apiCall = defineStepType({
     }
     headers['user-agent'] ??= API_CALL_USER_AGENT;
     // CONTRACT §2: side effects are at-least-once, so the key is ours and a configured one is replaced.
-    headers['idempotency-key'] = `${ctx.run.id}:${ctx.step.id}:${ctx.visit}`;
+    headers['idempotency-key'] = ctx.idempotencyKey;
 
     const timeoutS = renderedNumber(config.timeout_s, 'timeout_s', { min: 0, exclusiveMin: true, max: 900 });
     const response = await ctx.deps.http.request({
@@ -101,8 +101,17 @@ export const apiCall = defineStepType({
 /** `base_url` and `url` joined with exactly one slash, then `query` appended to what is there. */
 function requestUrl(config: ApiCallConfig): string {
   let raw: string;
-  if (ABSOLUTE_URL.test(config.url)) raw = config.url;
-  else if (config.base_url !== undefined) {
+  if (ABSOLUTE_URL.test(config.url)) {
+    raw = config.url;
+    // The headers of a service (its token) belong to its base_url: an absolute url may not take them elsewhere.
+    if (config.base_url !== undefined && originOf(raw) !== originOf(config.base_url)) {
+      throw new StepError(
+        HttpErrorCode.targetForbidden,
+        `url ${originOf(raw) ?? JSON.stringify(config.url)} is not on base_url ${originOf(config.base_url) ?? config.base_url}: with a base_url (or a service), an absolute url must keep its origin`,
+        { retryable: false },
+      );
+    }
+  } else if (config.base_url !== undefined) {
     raw = `${config.base_url.replace(/\/+$/, '')}/${config.url.replace(/^\/+/, '')}`;
   } else {
     throw new StepError(
@@ -118,6 +127,14 @@ function requestUrl(config: ApiCallConfig): string {
   // Appending to `search` keeps an existing query byte for byte (URLSearchParams would re-encode it).
   if (query !== '') url.search = url.search === '' ? query : `${url.search}&${query}`;
   return url.href;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Lower-cased names; a line break in a value would start a header of its own, so it is refused. */

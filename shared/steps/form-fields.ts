@@ -7,6 +7,7 @@
  * are not coerced: `"42"` is not a number. `pattern` is searched, as in JSON Schema (anchor it with
  * `^…$` to match the whole text), with the `u` flag. Lengths count characters (code points).
  */
+import '../regexp-guard.js';
 import type { ErrorIssue } from '../errors.js';
 import type { FormField } from './form.js';
 import { hasPlaceholder } from './rendered.js';
@@ -20,9 +21,13 @@ const TYPE_WORDS: Record<FormField['type'], string> = {
   array: 'a list',
 };
 
-/** Compiles a field's pattern as answers are checked against it; throws a SyntaxError when it is not a regex. */
+/**
+ * Compiles a field's pattern as answers are checked against it; throws a SyntaxError when it is not a
+ * regex. The `u` flag only when the pattern needs it (`\p{…}`, `\u{…}`): V8's linear-time fallback for
+ * runaway backtracking (see regexp-guard.ts) cannot run unicode-mode expressions.
+ */
 export function compilePattern(pattern: string): RegExp {
-  return new RegExp(pattern, 'u');
+  return new RegExp(pattern, /\\[pP]\{|\\u\{/.test(pattern) ? 'u' : '');
 }
 
 export function isEmpty(value: unknown): boolean {

@@ -37,6 +37,11 @@ export interface StepExecutionContext<C> {
   step: StepDefinition;
   visit: number;
   attempt: number;
+  /**
+   * Stable across the attempts of one visit, for the side effects of this step: `<run>:<step>:<visit>`,
+   * and `<run>:<step>:<visit>:compensate` for its compensation (an undo is another request).
+   */
+  idempotencyKey: string;
   /** The step's config: service defaults merged under it, placeholders resolved (expression fields left as written). */
   config: C;
   /** The run context the placeholders were resolved against (secrets not included). */

@@ -32,7 +32,7 @@ export const workflow = defineStepType({
       workflow_id,
       ...(version !== undefined ? { version } : {}),
       inputs: inputs ?? {},
-      idempotency_key: `${ctx.run.id}:${ctx.step.id}:${ctx.visit}`,
+      idempotency_key: ctx.idempotencyKey,
     });
     return {
       status: 'waiting',

@@ -231,3 +231,24 @@ describe('engine: compensation', () => {
     });
   });
 });
+
+describe('engine: idempotency keys', () => {
+  it('gives a step and its compensation different keys, stable across attempts', async () => {
+    const { harness } = harnessFor(`${head}
+  - id: charge
+    type: api_call
+    config: { base_url: "https://pay.example.com", url: /charge, method: POST }
+    next: boom
+    compensate: { type: api_call, config: { base_url: "https://pay.example.com", url: /refund, method: POST } }
+  - { id: boom, type: probe, config: { fail: { code: Boom } } }
+`);
+    const run = await harness.start('wf');
+    const requests = (
+      harness.http as unknown as { requests: Array<{ url: string; headers: Record<string, string> }> }
+    ).requests;
+    expect(requests.map((r) => [new URL(r.url).pathname, r.headers['idempotency-key']])).toEqual([
+      ['/charge', `${run.id}:charge:1`],
+      ['/refund', `${run.id}:charge:1:compensate`],
+    ]);
+  });
+});

@@ -59,6 +59,7 @@ function contextFor(
     step: { id: 'send', type: 'api_call', config },
     visit: 2,
     attempt: 1,
+    idempotencyKey: 'run_1:send:2',
     config: apiCallConfig.parse(config),
     context: { inputs: {}, static: {}, profile: undefined, steps: {}, run },
     evaluate: notUsed('expressions'),
@@ -122,12 +123,23 @@ describe('api_call: the request', () => {
     expect(server.received[0]?.url).toBe(path);
   });
 
-  it('lets an absolute url win over base_url', async () => {
-    await apiCall.execute(
-      contextFor({ base_url: 'https://api.example.com/v1', url: `${server.origin}/direct` }),
-    );
+  it('takes an absolute url on the origin of base_url as it is', async () => {
+    await apiCall.execute(contextFor({ base_url: `${server.origin}/v1`, url: `${server.origin}/direct` }));
 
     expect(server.received[0]?.url).toBe('/direct');
+  });
+
+  it("refuses an absolute url that would take a service's headers to another origin", async () => {
+    const attempt = apiCall.execute(
+      contextFor({
+        base_url: 'https://api.example.com/v1',
+        url: `${server.origin}/steal`,
+        headers: { authorization: 'Bearer token' },
+      }),
+    );
+
+    await expect(attempt).rejects.toMatchObject({ code: 'HttpTargetForbidden', retryable: false });
+    expect(server.received).toHaveLength(0);
   });
 
   it('refuses a relative url when there is no base_url', async () => {

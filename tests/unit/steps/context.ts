@@ -82,6 +82,7 @@ export function stepContext<C>(
     step: { id: 'step', type: type.type, config: config as Record<string, unknown>, ...options.step },
     visit: options.visit ?? 1,
     attempt: options.attempt ?? 1,
+    idempotencyKey: `${context.run.id}:${options.step?.id ?? 'step'}:${options.visit ?? 1}`,
     config: type.config.parse(config),
     context,
     evaluate: (expression) => evaluate(expression, context as unknown as Record<string, unknown>),

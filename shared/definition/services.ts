@@ -1,5 +1,5 @@
 /** A step's effective config: the settings of its `service` as defaults, the step's own config on top. */
-import type { CompensateAction, StepDefinition, WorkflowDefinition } from '../definition/schema.js';
+import type { CompensateAction, StepDefinition, WorkflowDefinition } from './schema.js';
 
 export function mergeServiceDefaults(
   workflow: WorkflowDefinition,
