@@ -54,6 +54,27 @@ export class ConflictError extends FlowrunnerError {
   }
 }
 
+/** A write of a run state that is not the next after the stored one: another process advanced the run first. */
+export class StaleCheckpointError extends ConflictError {
+  constructor(runId: string, expected: number, options: FlowrunnerErrorOptions = {}) {
+    super(`Run ${runId} is no longer at checkpoint ${expected}: another process advanced it`, options);
+  }
+}
+
+/** The store asked us to slow down (DynamoDB throttling) after its retries: try again later. */
+export class ThrottledError extends FlowrunnerError {
+  constructor(message: string, options: FlowrunnerErrorOptions = {}) {
+    super('Throttled', message, { ...options, retryable: true });
+  }
+}
+
+/** A store that cannot be used: a missing table or bucket, denied access. Not retryable. */
+export class StorageError extends FlowrunnerError {
+  constructor(code: string, message: string, options: FlowrunnerErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
 export class ForbiddenError extends FlowrunnerError {
   constructor(message: string, options: FlowrunnerErrorOptions = {}) {
     super('Forbidden', message, options);

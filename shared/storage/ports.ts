@@ -1,0 +1,208 @@
+/**
+ * The stores behind runs and workflows. Each has an in-memory adapter (tests, the harness) and a
+ * DynamoDB adapter (AWS, and dynalite on one machine); all pass the same conformance suite.
+ */
+import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
+import type { RunEvent, RunState, RunStatus, Signal, StepExecution, Transition } from '../engine/types.js';
+
+/** One page of a list; `next_cursor` is opaque, signed, and only valid for the same query. */
+export interface Page<T> {
+  items: T[];
+  next_cursor?: string;
+}
+
+export interface PageRequest {
+  /** 1–100 (default 25). */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface WorkflowSummary {
+  id: string;
+  latest_version: number;
+  name?: string;
+  description?: string;
+  created_at: string;
+  updated_at: string;
+  retired?: boolean;
+}
+
+export interface WorkflowStore {
+  /** Version 1 of a new workflow; ConflictError when the id exists (retired ids included). */
+  create(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion>;
+  /** The next version; NotFoundError for an unknown or retired id. */
+  update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion>;
+  /** The given version or the latest; NotFoundError. Retired workflows stay readable (their runs finish). */
+  get(id: string, version?: number): Promise<WorkflowVersion>;
+  summary(id: string): Promise<WorkflowSummary>;
+  list(page?: PageRequest): Promise<Page<WorkflowSummary>>;
+  /** Stops new runs; runs under way finish. NotFoundError for an unknown id. */
+  retire(id: string, now: Date): Promise<void>;
+}
+
+export interface RunSummary {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: RunStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunListQuery extends PageRequest {
+  workflow_id?: string;
+  status?: RunStatus;
+}
+
+/** Where a run's host keeps its own bookkeeping beside the engine's state, committed atomically with it. */
+export interface RunRecord {
+  state: RunState;
+  /** The seq of the last inbox signal applied to this state (0 = none): the inbox is drained after it. */
+  inbox_cursor: number;
+  /** The current task token of the run's execution (Step Functions), if it waits for a signal. */
+  task_token?: string;
+}
+
+export interface RunStore {
+  /** Stores a new run (its `createRun` transition); ConflictError when the id exists. */
+  create(created: Transition): Promise<void>;
+  /**
+   * Stores a transition: the state (checkpoint N+1), its events and its history rows. Refused with
+   * StaleCheckpointError unless the stored checkpoint is `transition.state.checkpoint - 1`, so two
+   * processes advancing one run can never both win.
+   */
+  commit(transition: Transition, options?: { inbox_cursor?: number }): Promise<void>;
+  /** NotFoundError for an unknown id. */
+  get(runId: string): Promise<RunRecord>;
+  list(query?: RunListQuery): Promise<Page<RunSummary>>;
+  /** Runs in the given statuses (for picking runs up after a restart), any workflow. */
+  listByStatus(statuses: readonly RunStatus[], page?: PageRequest): Promise<Page<RunSummary>>;
+  /** Events with seq > after, in seq order. */
+  events(
+    runId: string,
+    options?: { after?: number; limit?: number },
+  ): Promise<{ events: RunEvent[]; next_cursor?: string }>;
+  /** Every step execution of the run, merged by (step_id, visit), in the order they began. */
+  history(runId: string): Promise<StepExecution[]>;
+  /** Sets or clears the task token; with `ifCheckpoint`, only while the run is still at that checkpoint. */
+  setTaskToken(runId: string, token: string | undefined, options?: { ifCheckpoint?: number }): Promise<void>;
+}
+
+export interface InboxEntry {
+  /** Grows by one per accepted signal of the run. */
+  seq: number;
+  signal: Signal;
+  /** The caller's id for this signal (a resume request id, a callback token hash): a repeat is not accepted twice. */
+  signal_id: string;
+  received_at: string;
+}
+
+/** Signals to a run that its next Advance applies: written before delivery, so none is ever lost. */
+export interface SignalInbox {
+  /** Accepts a signal once per signal_id; `accepted: false` for a repeat (same id). */
+  put(
+    runId: string,
+    signalId: string,
+    signal: Signal,
+    now: Date,
+  ): Promise<{ accepted: boolean; seq?: number }>;
+  /** Entries after `after`, in order. */
+  read(runId: string, after: number, limit?: number): Promise<InboxEntry[]>;
+  /** Removes entries up to and including `upTo` (after they were applied and committed). */
+  trim(runId: string, upTo: number): Promise<void>;
+}
+
+export interface CallbackTarget {
+  run_id: string;
+  step_id: string;
+  visit: number;
+  expires_at?: string;
+}
+
+/** Single-use tokens that resume one wait (links in mails, other systems). Only their hash is stored. */
+export interface CallbackTokens {
+  /** A new unguessable token (≥ 256 bits) for a wait. */
+  issue(target: CallbackTarget, now: Date): Promise<string>;
+  /** The target of a live, unused token, without using it. */
+  peek(token: string, now: Date): Promise<CallbackTarget | undefined>;
+  /** Uses the token: the first call wins, later ones (and expired or unknown tokens) get undefined. */
+  redeem(token: string, now: Date): Promise<CallbackTarget | undefined>;
+  /** The live token issued for a wait, if any, for `waiting[].callback_token`. */
+  forWait(runId: string, stepId: string, visit: number, now: Date): Promise<string | undefined>;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  /** SHA-256 of the canonical request body. */
+  body_hash: string;
+  run_id: string;
+  expires_at: string;
+}
+
+export interface IdempotencyKeys {
+  /** Stores the record unless the key is live already; returns the record that holds (new or existing). */
+  claim(record: IdempotencyRecord, now: Date): Promise<{ created: boolean; record: IdempotencyRecord }>;
+}
+
+export const ListenerType = {
+  s3: 's3',
+  eventbridge: 'eventbridge',
+  schedule: 'schedule',
+  webhook: 'webhook',
+} as const;
+export type ListenerType = (typeof ListenerType)[keyof typeof ListenerType];
+
+export interface Listener {
+  id: string;
+  type: ListenerType;
+  workflow_id: string;
+  /**
+   * s3: {bucket, prefix?}; eventbridge: {source, detail_type?}; schedule: {expression} (cron(...) or rate(...));
+   * webhook: {} (the listener id is the hook id).
+   */
+  match: Record<string, unknown>;
+  created_at: string;
+}
+
+export type ListenerSource =
+  | { type: 's3'; bucket: string; key: string }
+  | { type: 'eventbridge'; source: string; detail_type: string }
+  | { type: 'schedule' }
+  | { type: 'webhook'; id: string };
+
+export interface ListenerStore {
+  create(listener: Listener): Promise<void>;
+  get(id: string): Promise<Listener>;
+  list(page?: PageRequest): Promise<Page<Listener>>;
+  delete(id: string): Promise<void>;
+  /** The listeners a source event starts (S3: bucket and key prefix; EventBridge: source and detail-type). */
+  find(source: ListenerSource): Promise<Listener[]>;
+}
+
+export interface ArtifactInfo {
+  name: string;
+  size: number;
+  content_type: string;
+  updated_at: string;
+}
+
+/** Files of a run in S3: `runs/<run_id>/artifacts/<name>`. */
+export interface ArtifactStore {
+  put(runId: string, name: string, body: Uint8Array | string, contentType?: string): Promise<ArtifactInfo>;
+  get(runId: string, name: string): Promise<{ info: ArtifactInfo; body: Uint8Array }>;
+  list(runId: string, page?: PageRequest): Promise<Page<ArtifactInfo>>;
+  delete(runId: string, name: string): Promise<void>;
+  /** A presigned GET URL valid for `expiresInS` seconds (default 900). */
+  url(runId: string, name: string, expiresInS?: number): Promise<string>;
+}
+
+/** All the stores of one runtime, as the wiring module builds them. */
+export interface Stores {
+  workflows: WorkflowStore;
+  runs: RunStore;
+  inbox: SignalInbox;
+  callbacks: CallbackTokens;
+  idempotency: IdempotencyKeys;
+  listeners: ListenerStore;
+  artifacts: ArtifactStore;
+}
