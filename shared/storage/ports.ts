@@ -206,3 +206,14 @@ export interface Stores {
   listeners: ListenerStore;
   artifacts: ArtifactStore;
 }
+
+/**
+ * Claim checks: values too large for a run record (DynamoDB's 400 KB item, Step Functions' 256 KB
+ * payload) are moved to S3 and replaced by a reference, and read back transparently.
+ */
+export interface LargePayloads {
+  /** The value with every part larger than the threshold (64 KB by default) replaced by `{ $claim: "<key>", size }`. */
+  offload(runId: string, value: unknown): Promise<unknown>;
+  /** The value with every claim replaced by what it refers to. */
+  restore(value: unknown): Promise<unknown>;
+}
