@@ -56,8 +56,11 @@ export function expressionCacheSize(): number {
 export function compile(expression: string): CompiledExpression {
   const cached = cache.get(expression);
   if (cached !== undefined) {
-    cache.delete(expression);
-    cache.set(expression, cached);
+    // Recency only matters once the cache is full; until then a hit costs one lookup.
+    if (cache.size >= CACHE_LIMIT) {
+      cache.delete(expression);
+      cache.set(expression, cached);
+    }
     return cached;
   }
   const instance = parse(expression);

@@ -22,6 +22,8 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
 export function templateText(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
+  // Integers below 10^15 have no more than 15 significant digits: String() writes them as $string does.
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
   return JSON.stringify(value, (_key, item: unknown) =>
     typeof item === 'number' && Number.isFinite(item) ? Number(item.toPrecision(15)) : item,
   );
