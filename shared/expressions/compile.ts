@@ -56,11 +56,8 @@ export function expressionCacheSize(): number {
 export function compile(expression: string): CompiledExpression {
   const cached = cache.get(expression);
   if (cached !== undefined) {
-    // Recency only matters once the cache is full; until then a hit costs one lookup.
-    if (cache.size >= CACHE_LIMIT) {
-      cache.delete(expression);
-      cache.set(expression, cached);
-    }
+    cache.delete(expression);
+    cache.set(expression, cached);
     return cached;
   }
   const instance = parse(expression);
