@@ -154,6 +154,7 @@ async function runAttempt(
       const now = deps.steps.clock.now();
       const timeoutMs =
         deadline === undefined ? undefined : Math.max(0, Date.parse(deadline) - now.getTime());
+      if (timeoutMs !== undefined) controller = new AbortController();
       const ctx: StepExecutionContext<Record<string, unknown>> = {
         run: context.run,
         step,

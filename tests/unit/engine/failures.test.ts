@@ -104,7 +104,7 @@ describe('engine: retries', () => {
 
 describe('engine: timeouts', () => {
   it('fails an attempt that runs longer than timeout_s with a retryable StepTimeout', async () => {
-    const { harness } = harnessFor(
+    const { harness, calls } = harnessFor(
       `${head}
   - { id: slow, type: probe, config: { delay_ms: 5000 }, timeout_s: 0.05 }
 `,
@@ -113,6 +113,8 @@ describe('engine: timeouts', () => {
     const run = await harness.start('wf');
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ code: 'StepTimeout', step_id: 'slow' });
+    // The attempt's signal was aborted, so the step's own work stopped too.
+    expect(calls[0]!.aborted).toBe(true);
     harness.close();
   });
 

@@ -10,6 +10,8 @@ export interface ProbeCall {
   visit: number;
   attempt: number;
   config: Record<string, unknown>;
+  /** Set when the attempt's signal was aborted (its time ran out). */
+  aborted?: boolean;
 }
 
 /** A step type whose behaviour the workflow scripts: outcome, output, failures, slowness. */
@@ -36,11 +38,13 @@ export function probeType(calls: ProbeCall[]) {
     action: true,
     outcomes: (config) => config.outcomes,
     async execute(ctx) {
-      calls.push({ step: ctx.step.id, visit: ctx.visit, attempt: ctx.attempt, config: ctx.config });
+      const call: ProbeCall = { step: ctx.step.id, visit: ctx.visit, attempt: ctx.attempt, config: ctx.config };
+      calls.push(call);
       if (ctx.config.delay_ms > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, ctx.config.delay_ms);
           ctx.signal.addEventListener('abort', () => {
+            call.aborted = true;
             clearTimeout(timer);
             resolve();
           });
