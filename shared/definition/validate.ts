@@ -4,7 +4,7 @@
  * problem with its path and, for text, its line and column. It never throws.
  */
 import { type ErrorIssue, ValidationError } from '../errors.js';
-import { checkExpression, templateExpressions } from '../expressions/index.js';
+import { checkExpression, referencesSecrets, templateExpressions } from '../expressions/index.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 import type { StepType } from '../steps/types.js';
 import { type GraphStep, graphProblems } from './graph-checks.js';
@@ -385,6 +385,10 @@ class MeaningPass {
     outcomes: readonly string[],
     base: PathSegment[],
   ): void {
+    if (outcomes.length === 0 && step.on_error !== undefined) {
+      // CONTRACT §1: a step without outcomes (fail) ends the run; a handler would make it a branch.
+      this.#add([...base, 'on_error'], `a ${type.type} step ends the run, so it cannot have an on_error`);
+    }
     const next = step.next;
     if (next === undefined || next === null) return;
     if (outcomes.length === 0) {
@@ -412,6 +416,13 @@ class MeaningPass {
         for (const [stringPath, expression] of stringsIn(value, path)) {
           const error = checkExpression(expression);
           if (error !== undefined) this.#add(stringPath, `the expression does not parse: ${error}`);
+          // Secrets are resolved for {{ }} placeholders only: here `secrets` would quietly be missing.
+          else if (referencesSecrets(expression)) {
+            this.#add(
+              stringPath,
+              `secrets cannot be read in ${key}; compare them in a {{ }} placeholder of an earlier step`,
+            );
+          }
         }
       } else {
         this.#checkTemplates(value, path);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validateWorkflow } from '../../../shared/definition/validate.js';
 import { errorsOf, onboarding, problemsOf, transformStep, workflowWith } from './helpers.js';
 
 const approvalStep = (id: string, next: unknown) => ({
@@ -327,5 +328,27 @@ describe("validateWorkflow › meaning › a type's own checks", () => {
     };
     const paths = errorsOf(workflowWith([step])).map((e) => e.path);
     expect(paths).toEqual(['steps[0].compensate.config.json_schema.type']);
+  });
+});
+
+describe('validateWorkflow › steps that end the run and expression fields', () => {
+  it('refuses on_error on a fail step, which ends the run', () => {
+    const result = validateWorkflow(
+      'schema_version: "1.0"\nid: wf\nsteps:\n  - { id: a, type: fail, config: { error: X }, on_error: b }\n  - { id: b, type: transform, config: { output: 1 } }\n',
+    );
+    expect(result.errors).toContainEqual(
+      expect.objectContaining({
+        path: 'steps[0].on_error',
+        message: 'a fail step ends the run, so it cannot have an on_error',
+      }),
+    );
+  });
+
+  it('refuses secrets in a conditional expression, where they would quietly be missing', () => {
+    const result = validateWorkflow(
+      'schema_version: "1.0"\nid: wf\nsteps:\n  - { id: c, type: conditional, config: { when: "secrets.flag = \'on\'" } }\n',
+    );
+    expect(result.errors).toEqual([expect.objectContaining({ path: 'steps[0].config.when', line: 4 })]);
+    expect(result.errors[0]!.message).toMatch(/secrets cannot be read in when/);
   });
 });
