@@ -18,7 +18,7 @@ import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../e
 import { type ErrorInfo, NotFoundError, ValidationError } from '../errors.js';
 import { Redactor } from '../expressions/index.js';
 import { createMemoryHttpClient } from '../http/memory-http-client.js';
-import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplate } from '../ports.js';
+import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplate, SecretSource } from '../ports.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 
 export interface HarnessOptions {
@@ -34,6 +34,10 @@ export interface HarnessOptions {
   templates?: PromptTemplate[];
   ids?: Ids;
   allowPrivateNetwork?: boolean;
+  /** Told about every event as it is recorded (live progress). */
+  onEvent?: (runId: string, event: RunEvent) => void;
+  /** Answers `{{ secrets.* }}`; default: the `secrets` map. */
+  secretSource?: SecretSource;
 }
 
 export interface StartOptions {
@@ -70,9 +74,11 @@ export class Harness {
   /** The loops running now: `idle()` waits for these, not for every run ever created. */
   readonly #running = new Set<Promise<void>>();
   readonly #executor;
+  readonly #onEvent: HarnessOptions['onEvent'];
 
   constructor(options: HarnessOptions = {}) {
     this.#realTime = options.realTime ?? false;
+    this.#onEvent = options.onEvent;
     this.clock = options.clock ?? (this.#realTime ? systemClock : new ManualClock());
     this.registry = options.registry ?? createStepRegistry();
     this.#ids = options.ids ?? sequentialIds();
@@ -91,7 +97,7 @@ export class Harness {
     };
     this.#executor = {
       registry: this.registry,
-      secrets: createMemorySecrets(options.secrets ?? {}),
+      secrets: options.secretSource ?? createMemorySecrets(options.secrets ?? {}),
       redactor: this.redactor,
       steps: {
         http: this.http,
@@ -290,6 +296,7 @@ export class Harness {
   async #persist(record: RunRecord, transition: Transition): Promise<void> {
     record.state = transition.state;
     record.events.push(...transition.events);
+    if (this.#onEvent) for (const event of transition.events) this.#onEvent(transition.state.id, event);
     for (const row of transition.history) {
       const key = `${row.step_id}\u0000${row.visit}`;
       const known = record.history.get(key);
