@@ -199,17 +199,13 @@ export type Work =
   | { kind: 'render_output' };
 
 /** One step execution as shown in a run's history: one row per visit. */
-export interface StepExecution {
+export interface StepExecution
+  extends Pick<
+    StepState,
+    'status' | 'visit' | 'attempt' | 'started_at' | 'ended_at' | 'outcome' | 'output' | 'error'
+  > {
   step_id: string;
-  visit: number;
   type: string;
-  status: StepStatus;
-  attempt: number;
-  started_at?: string;
-  ended_at?: string;
-  outcome?: string;
-  output?: unknown;
-  error?: ErrorInfo;
 }
 
 export interface Transition {
