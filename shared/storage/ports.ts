@@ -77,10 +77,13 @@ export interface RunStore {
   list(query?: RunListQuery): Promise<Page<RunSummary>>;
   /** Runs in the given statuses (for picking runs up after a restart), any workflow. */
   listByStatus(statuses: readonly RunStatus[], page?: PageRequest): Promise<Page<RunSummary>>;
-  /** Events with seq > after, in seq order. */
+  /**
+   * Events with seq > after, in seq order; or, with `cursor` (a `next_cursor` of this run), the page
+   * after it. `next_cursor` is given while more events exist.
+   */
   events(
     runId: string,
-    options?: { after?: number; limit?: number },
+    options?: { after?: number; cursor?: string; limit?: number },
   ): Promise<{ events: RunEvent[]; next_cursor?: string }>;
   /** Every step execution of the run, merged by (step_id, visit), in the order they began. */
   history(runId: string): Promise<StepExecution[]>;

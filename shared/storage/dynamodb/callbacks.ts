@@ -1,0 +1,76 @@
+/**
+ * CallbackTokens on DynamoDB (tokens table). A token is derived, never stored (callback-token.ts):
+ * `token#<sha256>` holds the target and is deleted by the one redeem whose condition holds, so the
+ * first of any number of concurrent redeems wins; `wait#<run>#<step>#<visit>` holds the nonce of
+ * the wait's latest token, from which `forWait` derives it again.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type CallbackTokenKey, newNonce, tokenHash, waitKey } from '../callback-token.js';
+import type { CallbackTarget, CallbackTokens } from '../ports.js';
+import { checkTarget } from '../rules.js';
+import { type Item, json, N, S, string } from './attributes.js';
+import { expiryAttributes, isLiveItem } from './expiry.js';
+import { Table } from './table.js';
+
+const tokenKey = (hash: string): Item => ({ pk: S(`token#${hash}`) });
+const waitItemKey = (runId: string, stepId: string, visit: number): Item => ({
+  pk: S(`wait#${waitKey(runId, stepId, visit)}`),
+});
+
+export interface DynamoDbCallbackTokensOptions {
+  client: DynamoDBClient;
+  table: string;
+  key: CallbackTokenKey;
+}
+
+export class DynamoDbCallbackTokens implements CallbackTokens {
+  readonly #table: Table;
+  readonly #key: CallbackTokenKey;
+
+  constructor(options: DynamoDbCallbackTokensOptions) {
+    this.#table = new Table(options.client, options.table);
+    this.#key = options.key;
+  }
+
+  async issue(target: CallbackTarget, _now: Date): Promise<string> {
+    checkTarget(target);
+    const nonce = newNonce();
+    const token = this.#key.token(target, nonce);
+    const expiry = expiryAttributes(target.expires_at);
+    // The token item first: once the wait item names the nonce, the token must already work.
+    await this.#table.put({
+      Item: { ...tokenKey(tokenHash(token)!), target: S(JSON.stringify(target)), ...expiry },
+    });
+    await this.#table.put({
+      Item: { ...waitItemKey(target.run_id, target.step_id, target.visit), nonce: S(nonce), ...expiry },
+    });
+    return token;
+  }
+
+  async peek(token: string, now: Date): Promise<CallbackTarget | undefined> {
+    const hash = tokenHash(token);
+    if (hash === undefined) return undefined;
+    const item = await this.#table.get(tokenKey(hash));
+    return item && isLiveItem(item, now) ? json<CallbackTarget>(item, 'target') : undefined;
+  }
+
+  async redeem(token: string, now: Date): Promise<CallbackTarget | undefined> {
+    const hash = tokenHash(token);
+    if (hash === undefined) return undefined;
+    const { applied, attributes } = await this.#table.delete({
+      Key: tokenKey(hash),
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(expires_ms) OR expires_ms > :now)',
+      ExpressionAttributeValues: { ':now': N(now.getTime()) },
+      ReturnValues: 'ALL_OLD',
+    });
+    return applied && attributes ? json<CallbackTarget>(attributes, 'target') : undefined;
+  }
+
+  async forWait(runId: string, stepId: string, visit: number, now: Date): Promise<string | undefined> {
+    const wait = await this.#table.get(waitItemKey(runId, stepId, visit));
+    if (!wait || !isLiveItem(wait, now)) return undefined;
+    const token = this.#key.token({ run_id: runId, step_id: stepId, visit }, string(wait, 'nonce'));
+    // Used (deleted) or expired tokens are not shown again.
+    return (await this.peek(token, now)) ? token : undefined;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The SignalInbox on DynamoDB: one inbox item per run (`pk = <run id>, sk = inbox`) beside the run
+ * item. Accepting a signal is a single conditional UpdateItem that checks the signal id against
+ * every id accepted before, takes the next seq and appends the entry, all at once: a signal is
+ * never numbered without being stored, never stored twice, and seqs have no gaps. Entries leave
+ * the item when they are trimmed; their ids stay (as 128-bit digests) so a late repeat is still refused.
+ */
+import { createHash } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Signal } from '../../engine/types.js';
+import { ConflictError } from '../../errors.js';
+import { pageLimit } from '../paging.js';
+import type { InboxEntry, LargePayloads, SignalInbox } from '../ports.js';
+import { checkSignalId, INBOX_READ_DEFAULT, INBOX_READ_MAX } from '../rules.js';
+import { type Item, json, N, number, S, string } from './attributes.js';
+import { Table } from './table.js';
+
+const INBOX = 'inbox';
+/** Entries removed per update: keeps the expression far below DynamoDB's 4 KB limit. */
+const MAX_TRIM_PER_UPDATE = 100;
+/** Trims race only with other trims (puts append at the end); this bounds the retries. */
+const MAX_TRIM_ATTEMPTS = 5;
+
+const inboxKey = (runId: string): Item => ({ pk: S(runId), sk: S(INBOX) });
+
+/** 128 bits of SHA-256: fixed-size ids, so ~20,000 accepted signals fit in one run's inbox item. */
+function idDigest(signalId: string): string {
+  return createHash('sha256').update(signalId, 'utf8').digest('base64url').slice(0, 22);
+}
+
+export interface DynamoDbSignalInboxOptions {
+  client: DynamoDBClient;
+  /** The runs table: an inbox lives in its run's partition. */
+  table: string;
+  largePayloads?: LargePayloads;
+}
+
+export class DynamoDbSignalInbox implements SignalInbox {
+  readonly #table: Table;
+  readonly #payloads: LargePayloads | undefined;
+
+  constructor(options: DynamoDbSignalInboxOptions) {
+    this.#table = new Table(options.client, options.table);
+    this.#payloads = options.largePayloads;
+  }
+
+  async put(runId: string, signalId: string, signal: Signal, now: Date) {
+    checkSignalId(signalId);
+    const stored = this.#payloads ? await this.#payloads.offload(runId, signal) : signal;
+    const { applied, attributes } = await this.#table.update({
+      Key: inboxKey(runId),
+      UpdateExpression:
+        'SET last_seq = if_not_exists(last_seq, :zero) + :one, first_seq = if_not_exists(first_seq, :one), ' +
+        'entries = list_append(if_not_exists(entries, :none), :entry) ADD ids :ids',
+      ConditionExpression: 'NOT contains(ids, :id)',
+      ExpressionAttributeValues: {
+        ':zero': N(0),
+        ':one': N(1),
+        ':none': { L: [] },
+        ':entry': {
+          L: [
+            {
+              M: {
+                signal_id: S(signalId),
+                signal: S(JSON.stringify(stored)),
+                received_at: S(now.toISOString()),
+              },
+            },
+          ],
+        },
+        ':ids': { SS: [idDigest(signalId)] },
+        ':id': S(idDigest(signalId)),
+      },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    if (!applied) return { accepted: false };
+    return { accepted: true, seq: number(attributes!, 'last_seq') };
+  }
+
+  async read(runId: string, after: number, limit?: number): Promise<InboxEntry[]> {
+    const count = pageLimit({ limit }, INBOX_READ_DEFAULT, INBOX_READ_MAX);
+    const item = await this.#table.get(inboxKey(runId));
+    if (!item) return [];
+    const first = number(item, 'first_seq');
+    const wanted = entriesOf(item)
+      .map((entry, i) => ({ entry, seq: first + i }))
+      .filter(({ seq }) => seq > after)
+      .slice(0, count);
+    return Promise.all(
+      wanted.map(async ({ entry, seq }) => ({
+        seq,
+        signal: (await this.#restore(json<unknown>(entry, 'signal'))) as Signal,
+        signal_id: string(entry, 'signal_id'),
+        received_at: string(entry, 'received_at'),
+      })),
+    );
+  }
+
+  async trim(runId: string, upTo: number): Promise<void> {
+    for (let attempt = 1; ; ) {
+      const item = await this.#table.get(inboxKey(runId), 'first_seq, entries');
+      if (!item) return;
+      const first = number(item, 'first_seq');
+      const drop = Math.min(upTo - first + 1, entriesOf(item).length, MAX_TRIM_PER_UPDATE);
+      if (drop <= 0) return;
+      // Highest index first: DynamoDB reads every index against the list before the update, dynalite
+      // removes one after the other; in this order both remove the same entries.
+      const removed = Array.from({ length: drop }, (_, i) => `entries[${drop - 1 - i}]`);
+      const { applied } = await this.#table.update({
+        Key: inboxKey(runId),
+        UpdateExpression: `REMOVE ${removed.join(', ')} SET first_seq = :next`,
+        ConditionExpression: 'first_seq = :first',
+        ExpressionAttributeValues: { ':first': N(first), ':next': N(first + drop) },
+      });
+      if (applied) continue;
+      if (++attempt > MAX_TRIM_ATTEMPTS) {
+        throw new ConflictError(`The inbox of run ${runId} is being trimmed by others; try again`, {
+          retryable: true,
+        });
+      }
+    }
+  }
+
+  async #restore(value: unknown): Promise<unknown> {
+    return this.#payloads ? this.#payloads.restore(value) : value;
+  }
+}
+
+function entriesOf(item: Item): Item[] {
+  return (item.entries?.L ?? []).map((value) => value.M ?? {});
+}

@@ -1,0 +1,52 @@
+/** Every store but artifacts on DynamoDB, as a runtime's wiring module builds them. */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CallbackTokenKey } from '../callback-token.js';
+import { CursorCodec } from '../cursor.js';
+import type { LargePayloads, Stores } from '../ports.js';
+import { DynamoDbCallbackTokens } from './callbacks.js';
+import { DynamoDbIdempotencyKeys } from './idempotency.js';
+import { DynamoDbSignalInbox } from './inbox.js';
+import { DynamoDbListenerStore } from './listeners.js';
+import { DynamoDbRunStore } from './runs.js';
+import type { TableNames } from './tables.js';
+import { DynamoDbWorkflowStore } from './workflows.js';
+
+export interface DynamoDbStoreOptions {
+  client: DynamoDBClient;
+  tables: TableNames;
+  /** Signs list cursors (a config secret, ≥ 16 bytes): the same in every process serving one API. */
+  cursorKey: string | Uint8Array;
+  /** Derives callback tokens (a config secret, ≥ 16 bytes; may be the cursor key: uses are separated). */
+  tokenKey: string | Uint8Array;
+  /** Claim checks for large states, events, outputs and signals (S3). */
+  largePayloads?: LargePayloads;
+  /** See DynamoDbRunStore: journal size that triggers a move to a chunk item (default 4 KB). */
+  journalFlushBytes?: number;
+}
+
+export function createDynamoDbStores(options: DynamoDbStoreOptions): Omit<Stores, 'artifacts'> {
+  const { client, tables, largePayloads } = options;
+  const cursors = new CursorCodec(options.cursorKey);
+  return {
+    workflows: new DynamoDbWorkflowStore({ client, table: tables.workflows, cursors }),
+    runs: new DynamoDbRunStore({
+      client,
+      table: tables.runs,
+      cursors,
+      ...(largePayloads ? { largePayloads } : {}),
+      ...(options.journalFlushBytes === undefined ? {} : { journalFlushBytes: options.journalFlushBytes }),
+    }),
+    inbox: new DynamoDbSignalInbox({
+      client,
+      table: tables.runs,
+      ...(largePayloads ? { largePayloads } : {}),
+    }),
+    callbacks: new DynamoDbCallbackTokens({
+      client,
+      table: tables.tokens,
+      key: new CallbackTokenKey(options.tokenKey),
+    }),
+    idempotency: new DynamoDbIdempotencyKeys({ client, table: tables.tokens }),
+    listeners: new DynamoDbListenerStore({ client, table: tables.listeners, cursors }),
+  };
+}

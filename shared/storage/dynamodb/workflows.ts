@@ -1,0 +1,217 @@
+/**
+ * The WorkflowStore on DynamoDB. Versions are the truth (`v#<n>` items, written once, each by a
+ * conditional put); one summary item per workflow follows them for listing and retirement. Without
+ * transactions the summary is written second, so a reader that finds versions but no summary (a
+ * process died between the two writes) rebuilds it.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
+import { ConflictError, NotFoundError } from '../../errors.js';
+import { type CursorCodec, positionString } from '../cursor.js';
+import { pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
+import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../ports.js';
+import { definitionText, summaryOf } from '../rules.js';
+import { type Item, json, N, number, optionalString, padded, S, string } from './attributes.js';
+import { Table } from './table.js';
+import { INDEXES } from './tables.js';
+
+const SUMMARY = 'summary';
+const KIND = 'workflow';
+/** Concurrent updates of one workflow each take the next free number; this bounds the retries. */
+const MAX_UPDATE_ATTEMPTS = 5;
+
+const versionKey = (id: string, version: number): Item => ({ id: S(id), sk: S(`v#${padded(version, 10)}`) });
+const summaryKey = (id: string): Item => ({ id: S(id), sk: S(SUMMARY) });
+
+export interface DynamoDbWorkflowStoreOptions {
+  client: DynamoDBClient;
+  table: string;
+  cursors: CursorCodec;
+}
+
+export class DynamoDbWorkflowStore implements WorkflowStore {
+  readonly #table: Table;
+  readonly #cursors: CursorCodec;
+
+  constructor(options: DynamoDbWorkflowStoreOptions) {
+    this.#table = new Table(options.client, options.table);
+    this.#cursors = options.cursors;
+  }
+
+  async create(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
+    const version = versionOf(definition, 1, now);
+    // Version 1 exists exactly when the id is taken (retired workflows keep their versions).
+    if (!(await this.#putVersion(version)))
+      throw new ConflictError(`Workflow '${definition.id}' already exists`);
+    await this.#table.put({
+      Item: summaryItem(summaryOf(version, version.created_at, false)),
+      ConditionExpression: 'attribute_not_exists(id)',
+    });
+    return version;
+  }
+
+  async update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
+    const id = definition.id;
+    for (let attempt = 1; ; attempt++) {
+      const summary = await this.#summary(id);
+      if (!summary || summary.retired) throw new NotFoundError('Workflow', id);
+      const latest = await this.#latest(id);
+      const version = versionOf(definition, latest!.version + 1, now);
+      if (await this.#putVersion(version)) {
+        // Only forward: a slower concurrent update must not move the summary back to its version.
+        const next = summaryOf(version, summary.created_at, false);
+        const sets = ['latest_version = :v', 'updated_at = :u'];
+        const removes: string[] = [];
+        const values: Item = { ':v': N(version.version), ':u': S(next.updated_at) };
+        for (const field of ['name', 'description'] as const) {
+          const value = next[field];
+          if (value === undefined) removes.push(`#${field}`);
+          else {
+            sets.push(`#${field} = :${field}`);
+            values[`:${field}`] = S(value);
+          }
+        }
+        await this.#table.update({
+          Key: summaryKey(id),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: 'latest_version < :v',
+          ExpressionAttributeNames: { '#name': 'name', '#description': 'description' },
+          ExpressionAttributeValues: values,
+        });
+        return version;
+      }
+      if (attempt >= MAX_UPDATE_ATTEMPTS) {
+        throw new ConflictError(`Workflow '${id}' is being updated by others; try again`, {
+          retryable: true,
+        });
+      }
+    }
+  }
+
+  async get(id: string, version?: number): Promise<WorkflowVersion> {
+    const found =
+      version === undefined
+        ? await this.#latest(id)
+        : Number.isSafeInteger(version) && version >= 1
+          ? await this.#table.get(versionKey(id, version)).then((item) => item && versionFrom(item))
+          : undefined;
+    if (!found) throw new NotFoundError('Workflow', version === undefined ? id : `${id} v${version}`);
+    return found;
+  }
+
+  async summary(id: string): Promise<WorkflowSummary> {
+    const summary = await this.#summary(id);
+    if (!summary) throw new NotFoundError('Workflow', id);
+    return summary;
+  }
+
+  async list(page?: PageRequest): Promise<Page<WorkflowSummary>> {
+    const limit = pageLimit(page);
+    const after =
+      page?.cursor === undefined
+        ? undefined
+        : positionString(this.#cursors.decode(WORKFLOWS_SCOPE, page.cursor), 'id');
+    const items = await this.#table.query(
+      {
+        IndexName: INDEXES.workflowsByKind,
+        KeyConditionExpression: after === undefined ? 'kind = :k' : 'kind = :k AND id > :after',
+        ExpressionAttributeValues: { ':k': S(KIND), ...(after === undefined ? {} : { ':after': S(after) }) },
+        Limit: limit + 1,
+      },
+      (found) => found.length > limit,
+    );
+    const summaries = items.slice(0, limit).map(summaryFrom);
+    const result: Page<WorkflowSummary> = { items: summaries };
+    if (items.length > limit)
+      result.next_cursor = this.#cursors.encode(WORKFLOWS_SCOPE, { id: summaries.at(-1)!.id });
+    return result;
+  }
+
+  async retire(id: string, now: Date): Promise<void> {
+    if (!(await this.#summary(id))) throw new NotFoundError('Workflow', id);
+    await this.#table.update({
+      Key: summaryKey(id),
+      UpdateExpression: 'SET retired = :t, updated_at = :u',
+      ExpressionAttributeValues: { ':t': { BOOL: true }, ':u': S(now.toISOString()) },
+    });
+  }
+
+  async #putVersion(version: WorkflowVersion): Promise<boolean> {
+    const { applied } = await this.#table.put({
+      Item: {
+        ...versionKey(version.id, version.version),
+        version: N(version.version),
+        definition: S(JSON.stringify(version.definition)),
+        created_at: S(version.created_at),
+      },
+      ConditionExpression: 'attribute_not_exists(id)',
+    });
+    return applied;
+  }
+
+  async #latest(id: string): Promise<WorkflowVersion | undefined> {
+    const [item] = await this.#table.query(
+      {
+        KeyConditionExpression: 'id = :id AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':id': S(id), ':v': S('v#') },
+        ScanIndexForward: false,
+        Limit: 1,
+      },
+      (found) => found.length > 0,
+    );
+    return item && versionFrom(item);
+  }
+
+  /** The summary item, rebuilt from the versions when a process died before writing it. */
+  async #summary(id: string): Promise<WorkflowSummary | undefined> {
+    const item = await this.#table.get(summaryKey(id));
+    if (item) return summaryFrom(item);
+    const latest = await this.#latest(id);
+    if (!latest) return undefined;
+    const first = latest.version === 1 ? latest : await this.get(id, 1);
+    const summary = summaryOf(latest, first.created_at, false);
+    await this.#table.put({ Item: summaryItem(summary), ConditionExpression: 'attribute_not_exists(id)' });
+    return summary;
+  }
+}
+
+/** The version as it will be read back: its definition goes through JSON, as stored. */
+function versionOf(definition: WorkflowDefinition, version: number, now: Date): WorkflowVersion {
+  const stored = JSON.parse(definitionText(definition)) as WorkflowDefinition;
+  return { id: definition.id, version, definition: stored, created_at: now.toISOString() };
+}
+
+function versionFrom(item: Item): WorkflowVersion {
+  return {
+    id: string(item, 'id'),
+    version: number(item, 'version'),
+    definition: json<WorkflowDefinition>(item, 'definition'),
+    created_at: string(item, 'created_at'),
+  };
+}
+
+function summaryItem(summary: WorkflowSummary): Item {
+  return {
+    ...summaryKey(summary.id),
+    kind: S(KIND),
+    latest_version: N(summary.latest_version),
+    created_at: S(summary.created_at),
+    updated_at: S(summary.updated_at),
+    ...(summary.name === undefined ? {} : { name: S(summary.name) }),
+    ...(summary.description === undefined ? {} : { description: S(summary.description) }),
+  };
+}
+
+function summaryFrom(item: Item): WorkflowSummary {
+  const name = optionalString(item, 'name');
+  const description = optionalString(item, 'description');
+  return {
+    id: string(item, 'id'),
+    latest_version: number(item, 'latest_version'),
+    ...(name === undefined ? {} : { name }),
+    ...(description === undefined ? {} : { description }),
+    created_at: string(item, 'created_at'),
+    updated_at: string(item, 'updated_at'),
+    ...(item.retired?.BOOL === true ? { retired: true } : {}),
+  };
+}

@@ -1,0 +1,32 @@
+/** Every store but artifacts, in memory: for unit tests, the harness and the conformance suite. */
+import { randomBytes } from 'node:crypto';
+import { CallbackTokenKey } from '../callback-token.js';
+import { CursorCodec } from '../cursor.js';
+import type { Stores } from '../ports.js';
+import { MemoryCallbackTokens } from './callbacks.js';
+import { MemoryIdempotencyKeys } from './idempotency.js';
+import { MemorySignalInbox } from './inbox.js';
+import { MemoryListenerStore } from './listeners.js';
+import { MemoryRunStore } from './runs.js';
+import { MemoryWorkflowStore } from './workflows.js';
+
+export type RecordStores = Omit<Stores, 'artifacts'>;
+
+export interface MemoryStoreOptions {
+  /** Signs list cursors; a random key unless given (cursors never outlive the process anyway). */
+  cursorKey?: string | Uint8Array;
+  /** Derives callback tokens; a random key unless given. */
+  tokenKey?: string | Uint8Array;
+}
+
+export function createMemoryStores(options: MemoryStoreOptions = {}): RecordStores {
+  const cursors = new CursorCodec(options.cursorKey ?? randomBytes(32));
+  return {
+    workflows: new MemoryWorkflowStore(cursors),
+    runs: new MemoryRunStore(cursors),
+    inbox: new MemorySignalInbox(),
+    callbacks: new MemoryCallbackTokens(new CallbackTokenKey(options.tokenKey ?? randomBytes(32))),
+    idempotency: new MemoryIdempotencyKeys(),
+    listeners: new MemoryListenerStore(cursors),
+  };
+}

@@ -1,0 +1,818 @@
+/**
+ * The storage contract, as one suite that every implementation of the record stores must pass:
+ * the in-memory adapters, the DynamoDB adapters on dynalite and on DynamoDB Local. A target knows
+ * nothing of the suite but how to make empty stores (and a second set of adapters over the same
+ * data, as a second process would have).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunStatus, StepExecution } from '../../../shared/engine/types.js';
+import {
+  ConflictError,
+  NotFoundError,
+  StaleCheckpointError,
+  ValidationError,
+} from '../../../shared/errors.js';
+import type { Stores } from '../../../shared/storage/ports.js';
+import { failure, listener, RunScript, workflowDefinition } from './fixtures.js';
+
+export type RecordStores = Omit<Stores, 'artifacts'>;
+
+export interface StoreTarget {
+  /** Empty stores for one test. */
+  stores: RecordStores;
+  /** Other adapter instances over the same data: what a second process would use. */
+  peer(): RecordStores;
+  close(): Promise<void>;
+}
+
+const T0 = new Date('2026-01-01T00:00:00.000Z');
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+/** Tampers with a cursor's payload while keeping its shape, as a client forging one would. */
+function forge(cursor: string): string {
+  const [payload, signature] = cursor.split('.');
+  const position = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const forged = Object.fromEntries(
+    Object.entries(position).map(([key, value]) => [
+      key,
+      typeof value === 'number' ? value + 7 : `${value}0`,
+    ]),
+  );
+  return `${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
+}
+
+const row = (step_id: string, visit: number, fields: Partial<StepExecution>): StepExecution => ({
+  step_id,
+  visit,
+  type: 'transform',
+  status: 'running',
+  attempt: 1,
+  ...fields,
+});
+
+export function describeStoreConformance(name: string, makeTarget: () => Promise<StoreTarget>): void {
+  describe(`storage conformance: ${name}`, () => {
+    let target: StoreTarget;
+    let stores: RecordStores;
+
+    beforeEach(async () => {
+      target = await makeTarget();
+      stores = target.stores;
+    });
+
+    afterEach(async () => {
+      await target?.close();
+    });
+
+    describe('WorkflowStore', () => {
+      it('creates version 1 and reads it as the latest and by number', async () => {
+        const created = await stores.workflows.create(
+          workflowDefinition('orders', { name: 'Orders', description: 'Takes orders' }),
+          at(0),
+        );
+        expect(created).toMatchObject({ id: 'orders', version: 1, created_at: at(0).toISOString() });
+        expect(await stores.workflows.get('orders')).toEqual(created);
+        expect(await stores.workflows.get('orders', 1)).toEqual(created);
+        expect(await stores.workflows.summary('orders')).toEqual({
+          id: 'orders',
+          latest_version: 1,
+          name: 'Orders',
+          description: 'Takes orders',
+          created_at: at(0).toISOString(),
+          updated_at: at(0).toISOString(),
+        });
+      });
+
+      it('refuses to create an id that exists, retired or not', async () => {
+        await stores.workflows.create(workflowDefinition('orders'), at(0));
+        await stores.workflows.create(workflowDefinition('old'), at(0));
+        await stores.workflows.retire('old', at(1));
+        expect(await failure(stores.workflows.create(workflowDefinition('orders'), at(2)))).toBeInstanceOf(
+          ConflictError,
+        );
+        expect(await failure(stores.workflows.create(workflowDefinition('old'), at(2)))).toBeInstanceOf(
+          ConflictError,
+        );
+        expect((await stores.workflows.get('orders')).version).toBe(1);
+      });
+
+      it('adds the next version on update and keeps the earlier ones', async () => {
+        await stores.workflows.create(workflowDefinition('orders', { name: 'Orders' }), at(0));
+        const v2 = await stores.workflows.update(workflowDefinition('orders', { description: 'v2' }), at(5));
+        expect(v2).toMatchObject({ id: 'orders', version: 2, created_at: at(5).toISOString() });
+        expect(v2.definition.description).toBe('v2');
+        expect(await stores.workflows.get('orders')).toEqual(v2);
+        expect((await stores.workflows.get('orders', 1)).definition.name).toBe('Orders');
+        expect(await stores.workflows.summary('orders')).toEqual({
+          id: 'orders',
+          latest_version: 2,
+          description: 'v2',
+          created_at: at(0).toISOString(),
+          updated_at: at(5).toISOString(),
+        });
+      });
+
+      it('gives concurrent updates distinct versions, losing none', async () => {
+        await stores.workflows.create(workflowDefinition('orders'), at(0));
+        const other = target.peer();
+        const [a, b] = await Promise.all([
+          stores.workflows.update(workflowDefinition('orders', { description: 'a' }), at(1)),
+          other.workflows.update(workflowDefinition('orders', { description: 'b' }), at(1)),
+        ]);
+        expect([a.version, b.version].sort()).toEqual([2, 3]);
+        expect((await stores.workflows.get('orders', a.version)).definition.description).toBe('a');
+        expect((await stores.workflows.get('orders', b.version)).definition.description).toBe('b');
+        expect((await stores.workflows.summary('orders')).latest_version).toBe(3);
+      });
+
+      it('refuses to update an unknown or retired workflow', async () => {
+        expect(await failure(stores.workflows.update(workflowDefinition('nope'), at(0)))).toBeInstanceOf(
+          NotFoundError,
+        );
+        await stores.workflows.create(workflowDefinition('old'), at(0));
+        await stores.workflows.retire('old', at(1));
+        expect(await failure(stores.workflows.update(workflowDefinition('old'), at(2)))).toBeInstanceOf(
+          NotFoundError,
+        );
+      });
+
+      it('answers NotFound for an unknown id or version', async () => {
+        await stores.workflows.create(workflowDefinition('orders'), at(0));
+        expect(await failure(stores.workflows.get('nope'))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.workflows.get('orders', 2))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.workflows.summary('nope'))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.workflows.retire('nope', at(1)))).toBeInstanceOf(NotFoundError);
+      });
+
+      it('retires a workflow that stays readable, so its runs can finish', async () => {
+        const created = await stores.workflows.create(workflowDefinition('orders'), at(0));
+        await stores.workflows.retire('orders', at(9));
+        expect(await stores.workflows.summary('orders')).toMatchObject({
+          retired: true,
+          latest_version: 1,
+          updated_at: at(9).toISOString(),
+        });
+        expect(await stores.workflows.get('orders')).toEqual(created);
+      });
+
+      it('lists workflows by id, page by page, with retired ones marked', async () => {
+        const ids = ['delta', 'alpha', 'echo', 'charlie', 'bravo'];
+        for (const id of ids) await stores.workflows.create(workflowDefinition(id), at(0));
+        await stores.workflows.retire('charlie', at(1));
+        const first = await stores.workflows.list({ limit: 2 });
+        expect(first.items.map((w) => w.id)).toEqual(['alpha', 'bravo']);
+        const second = await stores.workflows.list({ limit: 2, cursor: first.next_cursor! });
+        expect(second.items.map((w) => w.id)).toEqual(['charlie', 'delta']);
+        expect(second.items[0]!.retired).toBe(true);
+        const last = await stores.workflows.list({ limit: 2, cursor: second.next_cursor! });
+        expect(last.items.map((w) => w.id)).toEqual(['echo']);
+        expect(last.next_cursor).toBeUndefined();
+        expect((await stores.workflows.list()).items).toHaveLength(5);
+      });
+
+      it('refuses forged cursors, cursors of other lists and limits out of range', async () => {
+        for (const id of ['a1', 'a2', 'a3']) await stores.workflows.create(workflowDefinition(id), at(0));
+        const { next_cursor } = await stores.workflows.list({ limit: 1 });
+        expect(await failure(stores.workflows.list({ cursor: forge(next_cursor!) }))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(await failure(stores.listeners.list({ cursor: next_cursor! }))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(await failure(stores.workflows.list({ cursor: 'not-a-cursor' }))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(await failure(stores.workflows.list({ limit: 0 }))).toBeInstanceOf(ValidationError);
+        expect(await failure(stores.workflows.list({ limit: 101 }))).toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('RunStore', () => {
+      it('stores a new run and reads back its state, event and empty history', async () => {
+        const run = new RunScript('run_new');
+        const created = run.created();
+        await stores.runs.create(created);
+        const record = await stores.runs.get('run_new');
+        expect(record).toEqual({ state: created.state, inbox_cursor: 0 });
+        expect((await stores.runs.events('run_new')).events).toEqual(created.events);
+        expect(await stores.runs.history('run_new')).toEqual([]);
+      });
+
+      it('refuses a second run with the same id', async () => {
+        const run = new RunScript('run_twice');
+        await stores.runs.create(run.created());
+        expect(await failure(stores.runs.create(new RunScript('run_twice').created()))).toBeInstanceOf(
+          ConflictError,
+        );
+      });
+
+      it('commits transitions in checkpoint order and reads the latest state', async () => {
+        const run = new RunScript('run_steps');
+        await stores.runs.create(run.created());
+        await stores.runs.commit(run.next({ status: 'running', events: [{ type: 'run.started' }] }));
+        const second = run.next({
+          status: 'completed',
+          events: [{ type: 'run.completed', data: { ok: true } }],
+          patch: { output: { total: 42, items: ['x'] } },
+        });
+        await stores.runs.commit(second);
+        expect((await stores.runs.get('run_steps')).state).toEqual(second.state);
+        expect((await stores.runs.events('run_steps')).events.map((e) => [e.seq, e.type])).toEqual([
+          [1, 'run.created'],
+          [2, 'run.started'],
+          [3, 'run.completed'],
+        ]);
+      });
+
+      it('refuses a stale checkpoint and keeps what was stored', async () => {
+        const run = new RunScript('run_stale');
+        await stores.runs.create(run.created());
+        const stale = run.fork();
+        const stored = run.next({ status: 'running' });
+        await stores.runs.commit(stored);
+        const error = await failure(stores.runs.commit(stale.next({ status: 'canceled' })));
+        expect(error).toBeInstanceOf(StaleCheckpointError);
+        expect(await failure(stores.runs.commit(stored))).toBeInstanceOf(StaleCheckpointError);
+        const skipping = run.fork();
+        skipping.next();
+        expect(await failure(stores.runs.commit(skipping.next()))).toBeInstanceOf(StaleCheckpointError);
+        expect((await stores.runs.get('run_stale')).state).toEqual(stored.state);
+        expect((await stores.runs.events('run_stale')).events).toHaveLength(2);
+      });
+
+      it('lets exactly one of concurrent commits of one checkpoint win, across processes', async () => {
+        const run = new RunScript('run_race');
+        await stores.runs.create(run.created());
+        await stores.runs.commit(run.next({ status: 'running' }));
+        const contenders = (['completed', 'failed', 'canceled', 'paused'] as RunStatus[]).map((status) =>
+          run.fork().next({ status, events: [{ type: 'run.resumed', data: { by: status } }] }),
+        );
+        const processes = [stores, target.peer(), target.peer(), target.peer()];
+        const results = await Promise.allSettled(contenders.map((t, i) => processes[i]!.runs.commit(t)));
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        expect(won).toHaveLength(1);
+        for (const result of results) {
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StaleCheckpointError);
+        }
+        const winner = contenders[won[0]!]!;
+        expect((await target.peer().runs.get('run_race')).state).toEqual(winner.state);
+        const { events } = await stores.runs.events('run_race');
+        expect(events.filter((e) => e.type === 'run.resumed').map((e) => e.data)).toEqual([
+          { by: winner.state.status },
+        ]);
+        // The loser's process goes on from what is stored, not from what it believed.
+        const loser = processes[(won[0]! + 1) % processes.length]!;
+        const next = new RunScript('run_race', {}, (await loser.runs.get('run_race')).state).next();
+        await loser.runs.commit(next);
+        expect((await stores.runs.get('run_race')).state.checkpoint).toBe(3);
+      });
+
+      it('answers NotFound for an unknown run', async () => {
+        expect(await failure(stores.runs.get('run_unknown'))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.runs.events('run_unknown'))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.runs.history('run_unknown'))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.runs.commit(new RunScript('run_unknown').next()))).toBeInstanceOf(
+          NotFoundError,
+        );
+        expect(await failure(stores.runs.setTaskToken('run_unknown', 'tok'))).toBeInstanceOf(NotFoundError);
+      });
+
+      it('keeps the inbox cursor with the checkpoint it was committed with', async () => {
+        const run = new RunScript('run_inbox_cursor');
+        await stores.runs.create(run.created());
+        await stores.runs.commit(run.next(), { inbox_cursor: 3 });
+        expect((await stores.runs.get('run_inbox_cursor')).inbox_cursor).toBe(3);
+        await stores.runs.commit(run.next());
+        expect((await stores.runs.get('run_inbox_cursor')).inbox_cursor).toBe(3);
+        await stores.runs.commit(run.next(), { inbox_cursor: 5 });
+        expect((await stores.runs.get('run_inbox_cursor')).inbox_cursor).toBe(5);
+      });
+
+      it('sets and clears the task token, only at the expected checkpoint when asked', async () => {
+        const run = new RunScript('run_token');
+        await stores.runs.create(run.created());
+        await stores.runs.commit(run.next());
+        await stores.runs.setTaskToken('run_token', 'token-1', { ifCheckpoint: 1 });
+        expect((await stores.runs.get('run_token')).task_token).toBe('token-1');
+        expect(
+          await failure(stores.runs.setTaskToken('run_token', 'token-2', { ifCheckpoint: 0 })),
+        ).toBeInstanceOf(StaleCheckpointError);
+        expect((await stores.runs.get('run_token')).task_token).toBe('token-1');
+        await stores.runs.setTaskToken('run_token', 'token-3');
+        expect((await stores.runs.get('run_token')).task_token).toBe('token-3');
+        await stores.runs.setTaskToken('run_token', undefined);
+        expect((await stores.runs.get('run_token')).task_token).toBeUndefined();
+        // A commit does not disturb the token.
+        await stores.runs.setTaskToken('run_token', 'token-4');
+        await stores.runs.commit(run.next());
+        expect((await stores.runs.get('run_token')).task_token).toBe('token-4');
+      });
+
+      it('pages through events after a seq or a cursor, with limits', async () => {
+        const run = new RunScript('run_events');
+        await stores.runs.create(run.created());
+        for (let i = 1; i <= 30; i++) {
+          await stores.runs.commit(
+            run.next({
+              events: [
+                { type: 'step.started', step_id: `s${i}`, data: { i } },
+                { type: 'step.completed', step_id: `s${i}`, data: { i, output: 'x'.repeat(40) } },
+              ],
+            }),
+          );
+        }
+        const seqs = (events: { seq: number }[]) => events.map((e) => e.seq);
+        const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+        const first = await stores.runs.events('run_events', { limit: 25 });
+        expect(seqs(first.events)).toEqual(range(1, 25));
+        const second = await stores.runs.events('run_events', { cursor: first.next_cursor!, limit: 25 });
+        expect(seqs(second.events)).toEqual(range(26, 50));
+        const third = await stores.runs.events('run_events', { cursor: second.next_cursor!, limit: 25 });
+        expect(seqs(third.events)).toEqual(range(51, 61));
+        expect(third.next_cursor).toBeUndefined();
+
+        expect(seqs((await stores.runs.events('run_events', { after: 55 })).events)).toEqual(range(56, 61));
+        expect(seqs((await stores.runs.events('run_events', { after: 10, limit: 3 })).events)).toEqual([
+          11, 12, 13,
+        ]);
+        expect((await stores.runs.events('run_events', { after: 61 })).events).toEqual([]);
+        expect((await stores.runs.events('run_events', { after: 60, limit: 1 })).next_cursor).toBeUndefined();
+        expect(seqs((await stores.runs.events('run_events')).events)).toEqual(range(1, 61));
+        const event = (await stores.runs.events('run_events', { after: 4, limit: 1 })).events[0];
+        expect(event).toEqual({
+          seq: 5,
+          type: 'step.completed',
+          at: run.state.created_at,
+          step_id: 's2',
+          data: { i: 2, output: 'x'.repeat(40) },
+        });
+      });
+
+      it('refuses an events cursor of another run, a forged one, and bad windows', async () => {
+        for (const id of ['run_ev_a', 'run_ev_b']) {
+          const run = new RunScript(id);
+          await stores.runs.create(run.created());
+          await stores.runs.commit(run.next({ events: [{ type: 'run.started' }, { type: 'step.started' }] }));
+        }
+        const { next_cursor } = await stores.runs.events('run_ev_a', { limit: 1 });
+        expect(next_cursor).toBeDefined();
+        expect(await failure(stores.runs.events('run_ev_b', { cursor: next_cursor! }))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(await failure(stores.runs.events('run_ev_a', { cursor: forge(next_cursor!) }))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(
+          await failure(stores.runs.events('run_ev_a', { cursor: next_cursor!, after: 1 })),
+        ).toBeInstanceOf(ValidationError);
+        expect(await failure(stores.runs.events('run_ev_a', { limit: 0 }))).toBeInstanceOf(ValidationError);
+        expect(await failure(stores.runs.events('run_ev_a', { after: -1 }))).toBeInstanceOf(ValidationError);
+        expect(await failure(stores.runs.list({ cursor: next_cursor! }))).toBeInstanceOf(ValidationError);
+      });
+
+      it('merges history patches by step and visit, in the order the rows began', async () => {
+        const run = new RunScript('run_history');
+        await stores.runs.create(run.created());
+        const patches: StepExecution[][] = [
+          [row('a', 1, { started_at: 't1' })],
+          [
+            row('a', 1, { status: 'completed', ended_at: 't2', outcome: 'success', output: { n: 1 } }),
+            row('b', 1, { type: 'approval', status: 'waiting', started_at: 't2' }),
+          ],
+          [row('a', 2, { started_at: 't3', attempt: 1 })],
+          [
+            row('a', 2, {
+              status: 'failed',
+              attempt: 2,
+              error: { code: 'Boom', message: 'no' },
+              ended_at: 't4',
+            }),
+          ],
+          [
+            row('b', 1, {
+              type: 'approval',
+              status: 'completed',
+              ended_at: 't5',
+              output: { approved: true },
+            }),
+          ],
+        ];
+        for (const history of patches) await stores.runs.commit(run.next({ history }));
+        expect(await stores.runs.history('run_history')).toEqual([
+          {
+            step_id: 'a',
+            visit: 1,
+            type: 'transform',
+            status: 'completed',
+            attempt: 1,
+            started_at: 't1',
+            ended_at: 't2',
+            outcome: 'success',
+            output: { n: 1 },
+          },
+          {
+            step_id: 'b',
+            visit: 1,
+            type: 'approval',
+            status: 'completed',
+            attempt: 1,
+            started_at: 't2',
+            ended_at: 't5',
+            output: { approved: true },
+          },
+          {
+            step_id: 'a',
+            visit: 2,
+            type: 'transform',
+            status: 'failed',
+            attempt: 2,
+            started_at: 't3',
+            ended_at: 't4',
+            error: { code: 'Boom', message: 'no' },
+          },
+        ]);
+      });
+
+      describe('lists', () => {
+        const statuses: RunStatus[] = ['queued', 'running', 'completed'];
+        /** 60 runs, two per second (ties broken by id), alternating workflows, statuses in turn. */
+        async function sixtyRuns() {
+          const created: Array<{ id: string; workflow_id: string; status: RunStatus; order: string }> = [];
+          for (let i = 0; i < 60; i++) {
+            const id = `run_${String(i).padStart(2, '0')}`;
+            const workflow_id = i % 2 === 0 ? 'wf-a' : 'wf-b';
+            const status = statuses[i % 3]!;
+            const created_at = at(Math.floor(i / 2)).toISOString();
+            await stores.runs.create(new RunScript(id, { workflow_id, status, created_at }).created());
+            created.push({ id, workflow_id, status, order: `${created_at}#${id}` });
+          }
+          return created.sort((a, b) => (a.order < b.order ? 1 : -1));
+        }
+
+        it('pages through 60 runs newest first', async () => {
+          const runs = await sixtyRuns();
+          const ids: string[] = [];
+          let cursor: string | undefined;
+          const sizes: number[] = [];
+          do {
+            const page = await stores.runs.list({ limit: 25, ...(cursor ? { cursor } : {}) });
+            sizes.push(page.items.length);
+            ids.push(...page.items.map((r) => r.id));
+            cursor = page.next_cursor;
+          } while (cursor);
+          expect(sizes).toEqual([25, 25, 10]);
+          expect(ids).toEqual(runs.map((r) => r.id));
+          const [newest] = (await stores.runs.list({ limit: 1 })).items;
+          expect(newest).toEqual({
+            id: 'run_59',
+            workflow_id: 'wf-b',
+            workflow_version: 1,
+            status: 'completed',
+            created_at: at(29).toISOString(),
+            updated_at: at(29).toISOString(),
+          });
+        });
+
+        it('filters by workflow, by status and by both, newest first', async () => {
+          const runs = await sixtyRuns();
+          const expectIds = async (query: Parameters<typeof stores.runs.list>[0], want: typeof runs) => {
+            const ids: string[] = [];
+            let cursor: string | undefined;
+            do {
+              const page = await stores.runs.list({ ...query, limit: 7, ...(cursor ? { cursor } : {}) });
+              ids.push(...page.items.map((r) => r.id));
+              cursor = page.next_cursor;
+            } while (cursor);
+            expect(ids).toEqual(want.map((r) => r.id));
+          };
+          await expectIds(
+            { workflow_id: 'wf-a' },
+            runs.filter((r) => r.workflow_id === 'wf-a'),
+          );
+          await expectIds(
+            { status: 'running' },
+            runs.filter((r) => r.status === 'running'),
+          );
+          await expectIds(
+            { workflow_id: 'wf-b', status: 'completed' },
+            runs.filter((r) => r.workflow_id === 'wf-b' && r.status === 'completed'),
+          );
+          expect((await stores.runs.list({ workflow_id: 'wf-none' })).items).toEqual([]);
+          expect(await failure(stores.runs.list({ status: 'lost' as RunStatus }))).toBeInstanceOf(
+            ValidationError,
+          );
+        });
+
+        it('lists runs in any of several statuses, for picking runs up after a restart', async () => {
+          const runs = await sixtyRuns();
+          const want = runs.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id);
+          const first = await stores.runs.listByStatus(['running', 'queued'], { limit: 30 });
+          const rest = await stores.runs.listByStatus(['queued', 'running'], { cursor: first.next_cursor! });
+          expect([...first.items, ...rest.items].map((r) => r.id)).toEqual(want);
+          expect(rest.next_cursor).toBeUndefined();
+          expect(
+            await failure(stores.runs.listByStatus(['completed'], { cursor: first.next_cursor! })),
+          ).toBeInstanceOf(ValidationError);
+          expect(await failure(stores.runs.listByStatus([]))).toBeInstanceOf(ValidationError);
+        });
+
+        it('refuses a cursor of another query or a forged one', async () => {
+          await sixtyRuns();
+          const { next_cursor } = await stores.runs.list({ workflow_id: 'wf-a', limit: 5 });
+          expect(
+            await failure(stores.runs.list({ workflow_id: 'wf-b', cursor: next_cursor! })),
+          ).toBeInstanceOf(ValidationError);
+          expect(await failure(stores.runs.list({ cursor: next_cursor! }))).toBeInstanceOf(ValidationError);
+          expect(
+            await failure(stores.runs.list({ workflow_id: 'wf-a', cursor: forge(next_cursor!) })),
+          ).toBeInstanceOf(ValidationError);
+          expect(await failure(stores.runs.list({ limit: 101 }))).toBeInstanceOf(ValidationError);
+        });
+
+        it('moves a run between status lists as it commits', async () => {
+          const run = new RunScript('run_moving', { status: 'queued' });
+          await stores.runs.create(run.created());
+          await stores.runs.commit(run.next({ status: 'running', at: at(5).toISOString() }));
+          const running = await stores.runs.list({ status: 'running' });
+          expect(running.items).toEqual([
+            expect.objectContaining({ id: 'run_moving', status: 'running', updated_at: at(5).toISOString() }),
+          ]);
+          await stores.runs.commit(run.next({ status: 'completed' }));
+          expect((await stores.runs.list({ status: 'running' })).items).toEqual([]);
+          expect((await stores.runs.listByStatus(['completed'])).items.map((r) => r.id)).toEqual([
+            'run_moving',
+          ]);
+          expect((await stores.runs.list({ workflow_id: 'wf', status: 'completed' })).items).toHaveLength(1);
+        });
+      });
+    });
+
+    describe('SignalInbox', () => {
+      const resume = (n: number) => ({ type: 'resume' as const, payload: { n }, by: 'ann' });
+
+      it('accepts a signal once per signal id, numbering accepted ones from 1', async () => {
+        expect(await stores.inbox.put('run_a', 'req-1', resume(1), at(0))).toEqual({
+          accepted: true,
+          seq: 1,
+        });
+        expect(await stores.inbox.put('run_a', 'req-2', resume(2), at(1))).toEqual({
+          accepted: true,
+          seq: 2,
+        });
+        expect(await stores.inbox.put('run_a', 'req-1', resume(3), at(2))).toEqual({ accepted: false });
+        expect(await stores.inbox.put('run_b', 'req-1', resume(4), at(2))).toEqual({
+          accepted: true,
+          seq: 1,
+        });
+        expect(await stores.inbox.read('run_a', 0)).toEqual([
+          { seq: 1, signal: resume(1), signal_id: 'req-1', received_at: at(0).toISOString() },
+          { seq: 2, signal: resume(2), signal_id: 'req-2', received_at: at(1).toISOString() },
+        ]);
+      });
+
+      it('reads after a seq with a limit, trims what was applied, and never reuses a seq', async () => {
+        for (let i = 1; i <= 5; i++) await stores.inbox.put('run_a', `req-${i}`, resume(i), at(i));
+        expect((await stores.inbox.read('run_a', 1, 2)).map((e) => e.seq)).toEqual([2, 3]);
+        await stores.inbox.trim('run_a', 3);
+        expect((await stores.inbox.read('run_a', 0)).map((e) => e.seq)).toEqual([4, 5]);
+        await stores.inbox.trim('run_a', 2);
+        expect((await stores.inbox.read('run_a', 0)).map((e) => e.seq)).toEqual([4, 5]);
+        await stores.inbox.trim('run_a', 5);
+        expect(await stores.inbox.read('run_a', 0)).toEqual([]);
+        expect(await stores.inbox.put('run_a', 'req-6', resume(6), at(6))).toEqual({
+          accepted: true,
+          seq: 6,
+        });
+        // A repeat of a trimmed signal is still a repeat.
+        expect(await stores.inbox.put('run_a', 'req-2', resume(2), at(7))).toEqual({ accepted: false });
+        expect((await stores.inbox.read('run_a', 5)).map((e) => e.signal_id)).toEqual(['req-6']);
+        await stores.inbox.trim('run_none', 10);
+        expect(await stores.inbox.read('run_none', 0)).toEqual([]);
+      });
+
+      it('numbers concurrent signals without gaps, and accepts a concurrent repeat once', async () => {
+        const processes = [stores, target.peer(), target.peer()];
+        const distinct = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            processes[i % 3]!.inbox.put('run_c', `req-${i}`, resume(i), at(0)),
+          ),
+        );
+        expect(distinct.map((r) => r.seq).sort((a, b) => a! - b!)).toEqual(
+          Array.from({ length: 12 }, (_, i) => i + 1),
+        );
+        const entries = await stores.inbox.read('run_c', 0);
+        expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+        for (const entry of entries) {
+          expect(entry.signal).toEqual(resume(Number(entry.signal_id.slice(4))));
+          expect(distinct[Number(entry.signal_id.slice(4))]!.seq).toBe(entry.seq);
+        }
+        const repeats = await Promise.all(
+          processes.map((p) => p.inbox.put('run_c', 'req-same', resume(99), at(1))),
+        );
+        expect(repeats.filter((r) => r.accepted)).toHaveLength(1);
+        expect(await stores.inbox.read('run_c', 12)).toHaveLength(1);
+      });
+
+      it('refuses an empty signal id', async () => {
+        expect(await failure(stores.inbox.put('run_a', '', resume(1), at(0)))).toBeInstanceOf(
+          ValidationError,
+        );
+      });
+    });
+
+    describe('CallbackTokens', () => {
+      const target1 = { run_id: 'run_t', step_id: 'approve', visit: 1, expires_at: at(3600).toISOString() };
+
+      it('issues an unguessable token whose target can be peeked without using it', async () => {
+        const token = await stores.callbacks.issue(target1, at(0));
+        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits
+        expect(await stores.callbacks.peek(token, at(1))).toEqual(target1);
+        expect(await stores.callbacks.peek(token, at(2))).toEqual(target1);
+        const other = await stores.callbacks.issue({ ...target1, visit: 2 }, at(0));
+        expect(other).not.toBe(token);
+      });
+
+      it('redeems a token once', async () => {
+        const token = await stores.callbacks.issue(target1, at(0));
+        expect(await stores.callbacks.redeem(token, at(1))).toEqual(target1);
+        expect(await stores.callbacks.redeem(token, at(2))).toBeUndefined();
+        expect(await stores.callbacks.peek(token, at(2))).toBeUndefined();
+      });
+
+      it('lets exactly one of concurrent redeems win, across processes', async () => {
+        const token = await stores.callbacks.issue(target1, at(0));
+        const processes = [stores, target.peer(), target.peer(), target.peer()];
+        const results = await Promise.all(processes.map((p) => p.callbacks.redeem(token, at(1))));
+        expect(results.filter((r) => r !== undefined)).toEqual([target1]);
+      });
+
+      it('treats expired, unknown and malformed tokens as unknown', async () => {
+        const token = await stores.callbacks.issue(target1, at(0));
+        const expiry = new Date(target1.expires_at);
+        expect(await stores.callbacks.peek(token, expiry)).toBeUndefined();
+        expect(await stores.callbacks.redeem(token, at(7200))).toBeUndefined();
+        expect(await stores.callbacks.forWait('run_t', 'approve', 1, at(7200))).toBeUndefined();
+        // The failed redeem used nothing: before its expiry, the token still works.
+        expect(await stores.callbacks.redeem(token, at(60))).toEqual(target1);
+        expect(await stores.callbacks.peek('A'.repeat(43), at(0))).toBeUndefined();
+        expect(await stores.callbacks.redeem('not a token', at(0))).toBeUndefined();
+      });
+
+      it('keeps tokens without an expiry until used', async () => {
+        const { expires_at: _, ...forever } = target1;
+        const token = await stores.callbacks.issue(forever, at(0));
+        expect(await stores.callbacks.peek(token, at(10 * 365 * 86400))).toEqual(forever);
+        expect(await stores.callbacks.forWait('run_t', 'approve', 1, at(10 * 365 * 86400))).toBe(token);
+      });
+
+      it('shows the live token of a wait, until it is used', async () => {
+        expect(await stores.callbacks.forWait('run_t', 'approve', 1, at(0))).toBeUndefined();
+        const token = await stores.callbacks.issue(target1, at(0));
+        expect(await target.peer().callbacks.forWait('run_t', 'approve', 1, at(1))).toBe(token);
+        expect(await stores.callbacks.forWait('run_t', 'approve', 2, at(1))).toBeUndefined();
+        expect(await stores.callbacks.forWait('run_t', 'other', 1, at(1))).toBeUndefined();
+        await stores.callbacks.redeem(token, at(2));
+        expect(await stores.callbacks.forWait('run_t', 'approve', 1, at(3))).toBeUndefined();
+      });
+
+      it('refuses a target that is not a wait', async () => {
+        expect(await failure(stores.callbacks.issue({ ...target1, visit: 0 }, at(0)))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(
+          await failure(stores.callbacks.issue({ ...target1, expires_at: 'soon' }, at(0))),
+        ).toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('IdempotencyKeys', () => {
+      const record = (run_id: string, body_hash = 'h1') => ({
+        key: 'key-1',
+        body_hash,
+        run_id,
+        expires_at: at(86400).toISOString(),
+      });
+
+      it('creates a record once and answers later claims with it', async () => {
+        expect(await stores.idempotency.claim(record('run_1'), at(0))).toEqual({
+          created: true,
+          record: record('run_1'),
+        });
+        expect(await stores.idempotency.claim(record('run_2', 'h2'), at(10))).toEqual({
+          created: false,
+          record: record('run_1'),
+        });
+      });
+
+      it('lets a new record take an expired key', async () => {
+        await stores.idempotency.claim(record('run_1'), at(0));
+        const later = { ...record('run_2'), expires_at: at(3 * 86400).toISOString() };
+        expect(await stores.idempotency.claim(later, at(86400))).toEqual({ created: true, record: later });
+        expect((await stores.idempotency.claim(record('run_3'), at(86401))).record.run_id).toBe('run_2');
+      });
+
+      it('lets exactly one of concurrent claims create, across processes', async () => {
+        const processes = [stores, target.peer(), target.peer(), target.peer()];
+        const results = await Promise.all(
+          processes.map((p, i) => p.idempotency.claim(record(`run_${i}`), at(0))),
+        );
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        const winner = results.find((r) => r.created)!.record;
+        for (const result of results) expect(result.record).toEqual(winner);
+      });
+
+      it('refuses a record without a well-formed expiry', async () => {
+        expect(
+          await failure(stores.idempotency.claim({ ...record('run_1'), expires_at: 'later' }, at(0))),
+        ).toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('ListenerStore', () => {
+      it('creates, reads and deletes a listener', async () => {
+        const hook = listener('hook-1', 'webhook', {});
+        await stores.listeners.create(hook);
+        expect(await stores.listeners.get('hook-1')).toEqual(hook);
+        expect(await failure(stores.listeners.create(hook))).toBeInstanceOf(ConflictError);
+        await stores.listeners.delete('hook-1');
+        expect(await failure(stores.listeners.get('hook-1'))).toBeInstanceOf(NotFoundError);
+        expect(await failure(stores.listeners.delete('hook-1'))).toBeInstanceOf(NotFoundError);
+      });
+
+      it('lists listeners by id, page by page', async () => {
+        for (const id of ['l3', 'l1', 'l5', 'l2', 'l4']) {
+          await stores.listeners.create(listener(id, 'schedule', { expression: 'rate(1 hour)' }));
+        }
+        const first = await stores.listeners.list({ limit: 3 });
+        expect(first.items.map((l) => l.id)).toEqual(['l1', 'l2', 'l3']);
+        const rest = await stores.listeners.list({ limit: 3, cursor: first.next_cursor! });
+        expect(rest.items.map((l) => l.id)).toEqual(['l4', 'l5']);
+        expect(rest.next_cursor).toBeUndefined();
+        expect(await failure(stores.workflows.list({ cursor: first.next_cursor! }))).toBeInstanceOf(
+          ValidationError,
+        );
+      });
+
+      it('finds S3 listeners by bucket and key prefix', async () => {
+        await stores.listeners.create(listener('in', 's3', { bucket: 'uploads', prefix: 'incoming/' }));
+        await stores.listeners.create(listener('pdf', 's3', { bucket: 'uploads', prefix: 'incoming/pdf/' }));
+        await stores.listeners.create(listener('all', 's3', { bucket: 'uploads' }));
+        await stores.listeners.create(listener('other', 's3', { bucket: 'archive', prefix: 'incoming/' }));
+        const found = async (bucket: string, key: string) =>
+          (await stores.listeners.find({ type: 's3', bucket, key })).map((l) => l.id).sort();
+        expect(await found('uploads', 'incoming/pdf/a.pdf')).toEqual(['all', 'in', 'pdf']);
+        expect(await found('uploads', 'incoming/b.csv')).toEqual(['all', 'in']);
+        expect(await found('uploads', 'outgoing/b.csv')).toEqual(['all']);
+        expect(await found('archive', 'incoming/x')).toEqual(['other']);
+        expect(await found('nothing', 'incoming/x')).toEqual([]);
+      });
+
+      it('finds EventBridge listeners by source and detail-type', async () => {
+        await stores.listeners.create(
+          listener('created', 'eventbridge', { source: 'shop', detail_type: 'Order Created' }),
+        );
+        await stores.listeners.create(listener('any', 'eventbridge', { source: 'shop' }));
+        await stores.listeners.create(
+          listener('crm', 'eventbridge', { source: 'crm', detail_type: 'Order Created' }),
+        );
+        const found = async (source: string, detail_type: string) =>
+          (await stores.listeners.find({ type: 'eventbridge', source, detail_type })).map((l) => l.id).sort();
+        expect(await found('shop', 'Order Created')).toEqual(['any', 'created']);
+        expect(await found('shop', 'Order Shipped')).toEqual(['any']);
+        expect(await found('crm', 'Order Created')).toEqual(['crm']);
+        expect(await found('billing', 'Order Created')).toEqual([]);
+      });
+
+      it('finds every schedule listener, and a webhook by its id', async () => {
+        await stores.listeners.create(listener('hourly', 'schedule', { expression: 'rate(1 hour)' }));
+        await stores.listeners.create(listener('nightly', 'schedule', { expression: 'cron(0 2 * * ? *)' }));
+        await stores.listeners.create(listener('hook', 'webhook', {}));
+        await stores.listeners.create(listener('s3', 's3', { bucket: 'b' }));
+        expect((await stores.listeners.find({ type: 'schedule' })).map((l) => l.id).sort()).toEqual([
+          'hourly',
+          'nightly',
+        ]);
+        expect((await stores.listeners.find({ type: 'webhook', id: 'hook' })).map((l) => l.id)).toEqual([
+          'hook',
+        ]);
+        expect(await stores.listeners.find({ type: 'webhook', id: 's3' })).toEqual([]);
+        expect(await stores.listeners.find({ type: 'webhook', id: 'unknown' })).toEqual([]);
+        await stores.listeners.delete('hourly');
+        expect((await stores.listeners.find({ type: 'schedule' })).map((l) => l.id)).toEqual(['nightly']);
+      });
+
+      it('refuses a listener its source could not find', async () => {
+        const error = await failure(stores.listeners.create(listener('bad', 's3', { prefix: 'x/' })));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues.map((i) => i.path)).toEqual(['match.bucket']);
+        expect(
+          await failure(stores.listeners.create(listener('bad', 'eventbridge', { detail_type: 'x' }))),
+        ).toBeInstanceOf(ValidationError);
+        expect(await failure(stores.listeners.create(listener('bad', 'schedule', {})))).toBeInstanceOf(
+          ValidationError,
+        );
+      });
+    });
+  });
+}

@@ -1,0 +1,104 @@
+import {
+  ConditionalCheckFailedException,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  RequestLimitExceeded,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  type FlowrunnerError,
+  NotFoundError,
+  StorageError,
+  ThrottledError,
+} from '../../../shared/errors.js';
+import { isConditionalCheckFailure, toStorageError } from '../../../shared/storage/dynamodb/errors.js';
+
+const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
+const context = { operation: 'update', table: 'flowrunner-runs' };
+
+describe('toStorageError', () => {
+  const cases: Array<[string, unknown, new (...args: never[]) => FlowrunnerError, string, boolean]> = [
+    [
+      'a refused condition',
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', ...meta(400) }),
+      ConflictError,
+      'Conflict',
+      false,
+    ],
+    [
+      'provisioned throughput exceeded',
+      new ProvisionedThroughputExceededException({ message: 'slow down', ...meta(400) }),
+      ThrottledError,
+      'Throttled',
+      true,
+    ],
+    [
+      'a request limit',
+      new RequestLimitExceeded({ message: 'limit', ...meta(400) }),
+      ThrottledError,
+      'Throttled',
+      true,
+    ],
+    [
+      'a missing table',
+      new ResourceNotFoundException({ message: 'Requested resource not found', ...meta(400) }),
+      StorageError,
+      'StorageUnavailable',
+      false,
+    ],
+    [
+      'a server error',
+      new InternalServerError({ message: 'oops', ...meta(500) }),
+      StorageError,
+      'StorageError',
+      true,
+    ],
+    [
+      'an item over 400 KB',
+      Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+        name: 'ValidationException',
+        ...meta(400),
+      }),
+      StorageError,
+      'ItemTooLarge',
+      false,
+    ],
+    [
+      'a refused connection',
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      StorageError,
+      'StorageUnavailable',
+      true,
+    ],
+    ['something unknown', new Error('???'), StorageError, 'StorageError', false],
+  ];
+
+  it.each(cases)('maps %s to a domain error, keeping the cause', (_, error, type, code, retryable) => {
+    const mapped = toStorageError(error, context);
+    expect(mapped).toBeInstanceOf(type);
+    expect(mapped).toMatchObject({ code, retryable });
+    expect(mapped.cause).toBe(error);
+  });
+
+  it('names the table a missing-table error is about', () => {
+    const mapped = toStorageError(new ResourceNotFoundException({ message: 'x', ...meta(400) }), context);
+    expect(mapped.message).toBe(
+      "table 'flowrunner-runs' does not exist: create it (createTables, or deploy the stack) before use",
+    );
+  });
+
+  it('passes domain errors through unchanged', () => {
+    const error = new NotFoundError('Run', 'run_1');
+    expect(toStorageError(error, context)).toBe(error);
+  });
+
+  it('recognises a refused condition by its name only', () => {
+    expect(
+      isConditionalCheckFailure(new ConditionalCheckFailedException({ message: 'x', ...meta(400) })),
+    ).toBe(true);
+    expect(isConditionalCheckFailure(new Error('ConditionalCheckFailedException'))).toBe(false);
+    expect(isConditionalCheckFailure(undefined)).toBe(false);
+  });
+});
