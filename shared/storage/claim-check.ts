@@ -1,0 +1,329 @@
+/**
+ * Claim checks (LargePayloads): parts of a run's state or a step output that would make it too big
+ * for a DynamoDB item (400 KB) or a Step Functions payload (256 KB) are stored as content-addressed
+ * blobs under `runs/<run_id>/payloads/<sha256>.json` and replaced by `{ $claim: "<key>", size }`.
+ *
+ * Which parts move: first, bottom-up, every part that is still above the threshold once its own
+ * large parts have moved (so a big step output moves on its own and keeps its hash from one state
+ * to the next); then, while the whole is still above the threshold, the largest remaining parts;
+ * last, the whole value itself. The result is therefore always at most the threshold.
+ *
+ * Escaping: a user object key of the form `$claim`, `$$claim`, ... gets one more `$` when stored,
+ * and loses it when restored, so only Flowrunner's own references have a bare `$claim` key. A value
+ * that already is a claim is left alone only when it points at a payload of the same run that
+ * exists; any other look-alike (another run's, or made up) is user data and escaped like it.
+ */
+import { createHash } from 'node:crypto';
+import { NotFoundError, StorageError } from '../errors.js';
+import type { LargePayloads } from './ports.js';
+import { validateRunId } from './s3/artifact-rules.js';
+
+/** Where claimed payloads live: keys are full S3 keys (`runs/<run_id>/payloads/<sha256>.json`). */
+export interface PayloadBlobs {
+  has(key: string): Promise<boolean>;
+  put(key: string, body: string): Promise<void>;
+  /** Throws NotFoundError for a missing blob. */
+  get(key: string): Promise<string>;
+}
+
+export interface Claim {
+  $claim: string;
+  /** Bytes of the stored JSON. */
+  size: number;
+}
+
+export interface ClaimCheckOptions {
+  blobs: PayloadBlobs;
+  thresholdBytes?: number;
+}
+
+export const DEFAULT_CLAIM_THRESHOLD_BYTES = 64 * 1024;
+
+const CLAIM_KEY = /^runs\/([A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127})\/payloads\/([0-9a-f]{64})\.json$/;
+/** Any key that needs escaping on the way in (`$claim`, `$$claim`, ...). */
+const ESCAPABLE_KEY = /^\$+claim$/;
+/** Any key that was escaped on the way in (`$$claim`, `$$$claim`, ...). */
+const ESCAPED_KEY = /^\$\$+claim$/;
+/** In JSON text every object key that could need work ends like this; a value without it is returned as is. */
+const CLAIM_MARK = 'claim":';
+/** Blob keys this process has written or seen, so repeated offloads skip the HEAD too. */
+const KNOWN_KEYS_LIMIT = 10_000;
+
+export function payloadKey(runId: string, sha256: string): string {
+  return `runs/${runId}/payloads/${sha256}.json`;
+}
+
+/** A reference written by offload: exactly `{ $claim, size }` with a well-formed payload key. */
+export function isClaim(value: unknown): value is Claim {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  if (keys.length !== 2) return false;
+  const { $claim, size } = value as Partial<Claim>;
+  return (
+    typeof $claim === 'string' &&
+    CLAIM_KEY.test($claim) &&
+    Number.isSafeInteger(size) &&
+    (size as number) >= 0
+  );
+}
+
+/** A part of the value being offloaded: where it sits, and its current JSON size in bytes. */
+interface Part {
+  parent: Part | undefined;
+  holder: Record<string, unknown> | unknown[];
+  slot: string | number;
+  size: number;
+  offloaded: boolean;
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function jsonBytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
+  const { blobs } = options;
+  const threshold = options.thresholdBytes ?? DEFAULT_CLAIM_THRESHOLD_BYTES;
+  if (!Number.isInteger(threshold) || threshold < 1024) {
+    // Below ~1 KB a claim itself (≈ 110 bytes plus the run id) would crowd out the value.
+    throw new RangeError('thresholdBytes must be an integer of at least 1024');
+  }
+  const known = new Set<string>();
+
+  function remember(key: string): void {
+    if (known.size >= KNOWN_KEYS_LIMIT) known.delete(known.values().next().value as string);
+    known.add(key);
+  }
+
+  async function store(key: string, body: string): Promise<void> {
+    if (known.has(key)) return;
+    // Content-addressed: a blob that exists already holds exactly this text.
+    if (!(await blobs.has(key))) await blobs.put(key, body);
+    remember(key);
+  }
+
+  /** The claims of this run in `value` whose payloads exist: only these are taken as claims. */
+  async function existingClaims(runId: string, value: unknown): Promise<Set<string>> {
+    const found = new Set<string>();
+    collectClaims(value, found);
+    const existing = new Set<string>();
+    await Promise.all(
+      [...found].map(async (key) => {
+        if (!key.startsWith(`runs/${runId}/payloads/`)) return;
+        if (known.has(key) || (await blobs.has(key))) {
+          existing.add(key);
+          remember(key);
+        }
+      }),
+    );
+    return existing;
+  }
+
+  async function offload(runId: string, value: unknown): Promise<unknown> {
+    validateRunId(runId);
+    const json = JSON.stringify(value);
+    if (json === undefined) return value;
+    if (jsonBytes(json) <= threshold && !json.includes(CLAIM_MARK)) return value;
+    const existing = await existingClaims(runId, value);
+    if (isClaim(value) && existing.has(value.$claim)) return value;
+
+    const writes = new Map<string, string>();
+    const parts: Part[] = [];
+    // Every hash has 64 hex digits, so a claim's size is known before the part is hashed.
+    const claimBytes = (size: number) =>
+      jsonBytes(JSON.stringify({ $claim: payloadKey(runId, '0'.repeat(64)), size }));
+
+    function claimFor(encoded: unknown, size: number): Claim {
+      const text = JSON.stringify(encoded);
+      const key = payloadKey(runId, sha256(text));
+      writes.set(key, text);
+      return { $claim: key, size };
+    }
+
+    /** Copies `value` into its stored form, offloading parts above the threshold bottom-up; returns its size. */
+    function encode(
+      input: unknown,
+      parent: Part | undefined,
+      holder: Container,
+      slot: string | number,
+    ): number {
+      let value = input;
+      if (
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { toJSON?: unknown }).toJSON === 'function'
+      ) {
+        value = (value as { toJSON: (key: string) => unknown }).toJSON(
+          parent === undefined ? '' : String(slot),
+        );
+      }
+      if (typeof value !== 'object' || value === null) {
+        // What JSON makes of it: undefined, functions and symbols in arrays, NaN and Infinity become null.
+        const text = JSON.stringify(value) ?? 'null';
+        const stored = text === 'null' ? null : value;
+        setSlot(holder, slot, stored);
+        const size = jsonBytes(text);
+        if (typeof value === 'string') parts.push({ parent, holder, slot, size, offloaded: false });
+        return size;
+      }
+      if (isClaim(value) && existing.has(value.$claim)) {
+        setSlot(holder, slot, { $claim: value.$claim, size: value.size });
+        return jsonBytes(JSON.stringify(value));
+      }
+      const part: Part = { parent, holder, slot, size: 0, offloaded: false };
+      let size = 2;
+      let count = 0;
+      if (Array.isArray(value)) {
+        const copy: unknown[] = [];
+        setSlot(holder, slot, copy);
+        for (let i = 0; i < value.length; i++) size += encode(value[i], part, copy, i);
+        count = value.length;
+      } else {
+        const copy: Record<string, unknown> = {};
+        setSlot(holder, slot, copy);
+        for (const [key, child] of Object.entries(value)) {
+          if (child === undefined || typeof child === 'function' || typeof child === 'symbol') continue;
+          const stored = ESCAPABLE_KEY.test(key) ? `$${key}` : key;
+          size += jsonBytes(JSON.stringify(stored)) + 1 + encode(child, part, copy, stored);
+          count++;
+        }
+      }
+      size += Math.max(0, count - 1);
+      part.size = size;
+      parts.push(part);
+      if (parent !== undefined && size > threshold) {
+        const claim = claimFor(getSlot(holder, slot), size);
+        setSlot(holder, slot, claim);
+        part.offloaded = true;
+        return jsonBytes(JSON.stringify(claim));
+      }
+      return size;
+    }
+
+    const root: Record<string, unknown> = {};
+    let rootSize = encode(value, undefined, root, 'value');
+
+    if (rootSize > threshold) {
+      const insideOffloaded = (part: Part) => {
+        for (let p: Part | undefined = part; p !== undefined; p = p.parent) if (p.offloaded) return true;
+        return false;
+      };
+      const candidates = parts.filter((part) => part.parent !== undefined && !insideOffloaded(part));
+      candidates.sort((a, b) => b.size - a.size);
+      for (const part of candidates) {
+        if (rootSize <= threshold) break;
+        if (insideOffloaded(part)) continue;
+        const saving = part.size - claimBytes(part.size);
+        if (saving <= 0) continue;
+        setSlot(part.holder, part.slot, claimFor(getSlot(part.holder, part.slot), part.size));
+        part.offloaded = true;
+        rootSize -= saving;
+      }
+    }
+    // Many small parts can add up past the threshold with no single part worth moving: move the whole.
+    if (rootSize > threshold) root.value = claimFor(root.value, rootSize);
+
+    await Promise.all([...writes].map(([key, body]) => store(key, body)));
+    return root.value;
+  }
+
+  async function load(key: string): Promise<unknown> {
+    let text: string;
+    try {
+      text = await blobs.get(key);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new StorageError('PayloadMissing', `the stored payload '${key}' is missing`, {
+          cause: error,
+          details: { key },
+        });
+      }
+      throw error;
+    }
+    const expected = CLAIM_KEY.exec(key)?.[2];
+    if (sha256(text) !== expected) {
+      throw new StorageError('PayloadCorrupt', `the stored payload '${key}' does not match its hash`, {
+        details: { key },
+      });
+    }
+    return JSON.parse(text);
+  }
+
+  async function restore(value: unknown): Promise<unknown> {
+    const json = JSON.stringify(value);
+    if (json === undefined || !json.includes(CLAIM_MARK)) return value;
+    // Fetch every referenced blob (in parallel, level by level: a blob may hold claims itself), then rebuild.
+    const loaded = new Map<string, unknown>();
+    let pending = new Set<string>();
+    collectClaims(value, pending);
+    while (pending.size > 0) {
+      const keys = [...pending];
+      const bodies = await Promise.all(keys.map(load));
+      pending = new Set();
+      for (const [i, key] of keys.entries()) {
+        loaded.set(key, bodies[i]);
+        collectClaims(bodies[i], pending);
+      }
+      for (const key of loaded.keys()) pending.delete(key);
+    }
+    return decode(value, loaded);
+  }
+
+  return { offload, restore };
+}
+
+function setSlot(holder: Container, slot: string | number, value: unknown): void {
+  // An own `__proto__` key (JSON.parse makes them) must stay data, not become the prototype.
+  Object.defineProperty(holder, slot, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function getSlot(holder: Container, slot: string | number): unknown {
+  return (holder as Record<string | number, unknown>)[slot];
+}
+
+function collectClaims(value: unknown, into: Set<string>): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (isClaim(value)) {
+    into.add(value.$claim);
+    return;
+  }
+  for (const child of Array.isArray(value) ? value : Object.values(value)) collectClaims(child, into);
+}
+
+/** The stored form back to the user's form: claims replaced by their payloads, escaped keys unescaped. */
+function decode(value: unknown, loaded: ReadonlyMap<string, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (isClaim(value)) return decode(loaded.get(value.$claim), loaded);
+  if (Array.isArray(value)) return value.map((child) => decode(child, loaded));
+  const result: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    setSlot(result, ESCAPED_KEY.test(key) ? key.slice(1) : key, decode(child, loaded));
+  }
+  return result;
+}
+
+/** PayloadBlobs in memory: for unit tests and the harness. */
+export function createMemoryPayloadBlobs(): PayloadBlobs & { readonly size: number } {
+  const stored = new Map<string, string>();
+  return {
+    get size() {
+      return stored.size;
+    },
+    async has(key) {
+      return stored.has(key);
+    },
+    async put(key, body) {
+      stored.set(key, body);
+    },
+    async get(key) {
+      const body = stored.get(key);
+      if (body === undefined) throw new NotFoundError('Payload', key);
+      return body;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * A local S3 on disk (s3rver) started in-process, and the S3 client that talks to it, so the
+ * production S3 adapters run unchanged on one machine.
+ */
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { NotFoundError } from '../../errors.js';
+import { toStorageError } from '../s3/errors.js';
+
+/** The part of s3rver (which ships no types) that is used here. */
+interface S3rverOptions {
+  address: string;
+  port: number;
+  directory: string;
+  silent: boolean;
+  vhostBuckets: boolean;
+}
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+
+type S3rverConstructor = new (options: S3rverOptions) => S3rverInstance;
+
+// s3rver is CommonJS without types; loading it through require keeps the typing in this file.
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+
+/** The only key pair s3rver accepts: it checks signatures, so presigned URLs are verified for real. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_S3_REGION = 'us-east-1';
+
+export interface StartS3rverOptions {
+  /** Where objects live: `<directory>/<bucket>/<key>._S3rver_object` (+ `._S3rver_metadata.json`). */
+  directory: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+}
+
+export interface LocalS3 {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): Promise<LocalS3> {
+  const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true, vhostBuckets: false });
+  const address = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    async close() {
+      const closing = server.close();
+      // Idle keep-alive sockets of SDK clients would otherwise hold the close open.
+      server.httpServer?.closeAllConnections();
+      await closing;
+    },
+  };
+}
+
+export interface LocalS3ClientOptions {
+  endpoint: string;
+  region?: string;
+}
+
+export function createS3Client({ endpoint, region = LOCAL_S3_REGION }: LocalS3ClientOptions): S3Client {
+  return new S3Client({
+    endpoint,
+    region,
+    credentials: S3RVER_CREDENTIALS,
+    // s3rver only serves path-style URLs (`/<bucket>/<key>`) on a bare IP endpoint.
+    forcePathStyle: true,
+    // With checksums on, the SDK streams uploads in aws-chunked framing, which s3rver stores verbatim.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** Creates the bucket unless it exists; safe to call on every start. */
+export async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as { name?: unknown }).name;
+    if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
+    throw toStorageError(error, {
+      operation: 'create bucket',
+      bucket,
+      notFound: (cause) => new NotFoundError('Bucket', bucket, { cause }),
+    });
+  }
+}

@@ -1,0 +1,156 @@
+/** The ArtifactStore on S3: a run's files under `runs/<run_id>/artifacts/<name>`, handed out by presigned URL. */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { systemClock } from '../../adapters/clock.js';
+import { NotFoundError } from '../../errors.js';
+import type { Clock } from '../../ports.js';
+import { CursorCodec } from '../cursor.js';
+import { pageLimit } from '../paging.js';
+import type { ArtifactInfo, ArtifactStore, Page } from '../ports.js';
+import {
+  artifactKey,
+  artifactPrefix,
+  compareKeys,
+  decodeArtifactCursor,
+  defaultContentType,
+  encodeArtifactCursor,
+  OCTET_STREAM,
+  urlExpiry,
+} from './artifact-rules.js';
+import { toStorageError } from './errors.js';
+
+export interface S3ArtifactsOptions {
+  client: S3Client;
+  bucket: string;
+  /** Signs list cursors (≥ 16 bytes); the same key in every process that serves the same API. */
+  cursorKey: string | Uint8Array;
+  /** The time a put reports as `updated_at` (S3 does not return it on PutObject). */
+  clock?: Clock;
+}
+
+/** HEADs of one listed page run this many at a time: ListObjectsV2 has no content types. */
+const HEAD_CONCURRENCY = 8;
+
+export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
+  const { client, bucket } = options;
+  const clock = options.clock ?? systemClock;
+  const cursors = new CursorCodec(options.cursorKey);
+
+  async function call<T>(operation: string, name: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw toStorageError(error, {
+        operation,
+        bucket,
+        notFound: (cause) => new NotFoundError('Artifact', name, { cause }),
+      });
+    }
+  }
+
+  /** By key, not by name: a listing may hold keys that other tools wrote, which the name rules would refuse. */
+  async function head(Key: string, name: string): Promise<ArtifactInfo> {
+    const answer = await call('head', name, () =>
+      client.send(new HeadObjectCommand({ Bucket: bucket, Key })),
+    );
+    return {
+      name,
+      size: answer.ContentLength ?? 0,
+      content_type: answer.ContentType ?? OCTET_STREAM,
+      updated_at: (answer.LastModified ?? clock.now()).toISOString(),
+    };
+  }
+
+  return {
+    async put(runId, name, body, contentType) {
+      const Key = artifactKey(runId, name);
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+      const content_type = contentType ?? defaultContentType(body);
+      await call('put', name, () =>
+        client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: bytes, ContentType: content_type })),
+      );
+      return { name, size: bytes.byteLength, content_type, updated_at: clock.now().toISOString() };
+    },
+
+    async get(runId, name) {
+      const Key = artifactKey(runId, name);
+      return call('get', name, async () => {
+        const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        // The body is read inside `call`: a connection that breaks mid-stream is a storage error too.
+        const body = answer.Body === undefined ? new Uint8Array() : await answer.Body.transformToByteArray();
+        const info: ArtifactInfo = {
+          name,
+          size: answer.ContentLength ?? body.byteLength,
+          content_type: answer.ContentType ?? OCTET_STREAM,
+          updated_at: (answer.LastModified ?? clock.now()).toISOString(),
+        };
+        return { info, body };
+      });
+    },
+
+    async list(runId, page) {
+      const prefix = artifactPrefix(runId);
+      const limit = pageLimit(page);
+      const after =
+        page?.cursor === undefined ? undefined : prefix + decodeArtifactCursor(cursors, runId, page.cursor);
+      // No MaxKeys: S3 answers up to 1,000 keys, and the page is cut here. s3rver lists in directory
+      // order rather than key order, and fails on a truncated ListObjectsV2 (its continuation tokens
+      // need DES, which Node's OpenSSL 3 lacks); sorting and cutting here is right on both.
+      const answer = await call('list', '', () =>
+        client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ...(after === undefined ? {} : { StartAfter: after }),
+          }),
+        ),
+      );
+      const keys = (answer.Contents ?? [])
+        .flatMap((object) => (object.Key === undefined ? [] : [object.Key]))
+        .filter((key) => key.startsWith(prefix) && (after === undefined || compareKeys(key, after) > 0))
+        .sort(compareKeys);
+      const names = keys.slice(0, limit).map((key) => key.slice(prefix.length));
+      const items: ArtifactInfo[] = [];
+      for (let i = 0; i < names.length; i += HEAD_CONCURRENCY) {
+        const heads = await Promise.all(
+          names.slice(i, i + HEAD_CONCURRENCY).map((name) =>
+            head(prefix + name, name).catch((error: unknown) => {
+              // Deleted between the listing and its HEAD: it is simply gone from this page.
+              if (error instanceof NotFoundError) return undefined;
+              throw error;
+            }),
+          ),
+        );
+        for (const info of heads) if (info !== undefined) items.push(info);
+      }
+      const result: Page<ArtifactInfo> = { items };
+      const last = names.at(-1);
+      const more = keys.length > limit || answer.IsTruncated === true;
+      if (more && last !== undefined) result.next_cursor = encodeArtifactCursor(cursors, runId, last);
+      return result;
+    },
+
+    async delete(runId, name) {
+      const Key = artifactKey(runId, name);
+      // S3 deletes are idempotent: deleting a missing artifact succeeds, and the memory store agrees.
+      await call('delete', name, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key })));
+    },
+
+    async url(runId, name, expiresInS) {
+      const expiresIn = urlExpiry(expiresInS);
+      // Presigning needs no request; the HEAD turns a link to nothing into a NotFoundError now.
+      const Key = artifactKey(runId, name);
+      await head(Key, name);
+      return call('presign', name, () =>
+        getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn }),
+      );
+    },
+  };
+}

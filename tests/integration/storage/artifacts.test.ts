@@ -1,0 +1,337 @@
+/**
+ * The ArtifactStore contract, run against the in-memory store and the S3 store on s3rver (a real
+ * S3Client on a loopback endpoint): both must accept, refuse, list and fail alike.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../shared/adapters/clock.js';
+import { FlowrunnerError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import {
+  createS3Client,
+  ensureBucket,
+  type LocalS3,
+  startS3rver,
+} from '../../../shared/storage/local/s3rver.js';
+import { createMemoryArtifacts } from '../../../shared/storage/memory/artifacts.js';
+import type { ArtifactStore } from '../../../shared/storage/ports.js';
+import { createS3Artifacts } from '../../../shared/storage/s3/artifacts.js';
+
+const CURSOR_KEY = 'artifact-cursor-key-for-tests';
+const BUCKET = 'flowrunner-artifacts';
+
+let directory: string;
+let s3: LocalS3;
+let client: S3Client;
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'flowrunner-artifacts-'));
+  s3 = await startS3rver({ directory });
+  client = createS3Client({ endpoint: s3.endpoint });
+  await ensureBucket(client, BUCKET);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await s3?.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FlowrunnerError);
+    return error as FlowrunnerError;
+  }
+  throw new Error('expected a failure');
+}
+
+let runCounter = 0;
+/** A fresh run id per test, so the S3 bucket shared by the file never leaks one test's artifacts into another. */
+function newRun(): string {
+  runCounter += 1;
+  return `run_${runCounter}`;
+}
+
+const adapters: [string, () => ArtifactStore][] = [
+  ['in memory', () => createMemoryArtifacts({ cursorKey: CURSOR_KEY, clock: new ManualClock() })],
+  ['on S3 (s3rver)', () => createS3Artifacts({ client, bucket: BUCKET, cursorKey: CURSOR_KEY })],
+];
+
+describe.each(adapters)('ArtifactStore %s', (_label, create) => {
+  let artifacts: ArtifactStore;
+  let run: string;
+  beforeEach(() => {
+    artifacts = create();
+    run = newRun();
+  });
+
+  describe('put and get', () => {
+    it('returns the bytes, size and content type that were put', async () => {
+      const body = new Uint8Array([0, 1, 2, 250, 255]);
+      const put = await artifacts.put(run, 'images/pixel.bin', body, 'image/x-test');
+
+      const { info, body: read } = await artifacts.get(run, 'images/pixel.bin');
+
+      expect(put).toMatchObject({ name: 'images/pixel.bin', size: 5, content_type: 'image/x-test' });
+      expect(info).toMatchObject({ name: 'images/pixel.bin', size: 5, content_type: 'image/x-test' });
+      expect(Number.isNaN(Date.parse(info.updated_at))).toBe(false);
+      expect([...read]).toEqual([0, 1, 2, 250, 255]);
+    });
+
+    it('stores a string as UTF-8 text, and bytes as application/octet-stream, unless told otherwise', async () => {
+      await artifacts.put(run, 'note.txt', 'grüße ✓');
+      await artifacts.put(run, 'blob', new Uint8Array([1]));
+
+      const note = await artifacts.get(run, 'note.txt');
+      const blob = await artifacts.get(run, 'blob');
+
+      expect(Buffer.from(note.body).toString('utf8')).toBe('grüße ✓');
+      expect(note.info).toMatchObject({
+        size: Buffer.byteLength('grüße ✓'),
+        content_type: 'text/plain; charset=utf-8',
+      });
+      expect(blob.info.content_type).toBe('application/octet-stream');
+    });
+
+    it('replaces an artifact that is put again under the same name', async () => {
+      await artifacts.put(run, 'report.json', '{"v":1}', 'application/json');
+      await artifacts.put(run, 'report.json', '{"v":22}', 'application/json');
+
+      const { info, body } = await artifacts.get(run, 'report.json');
+
+      expect(Buffer.from(body).toString()).toBe('{"v":22}');
+      expect(info.size).toBe(8);
+    });
+
+    it('keeps the artifacts of different runs apart, even when one run id starts with another', async () => {
+      const other = `${run}0`;
+      await artifacts.put(run, 'a.txt', 'mine');
+      await artifacts.put(other, 'a.txt', 'theirs');
+
+      expect(Buffer.from((await artifacts.get(run, 'a.txt')).body).toString()).toBe('mine');
+      expect((await artifacts.list(run)).items.map((item) => item.name)).toEqual(['a.txt']);
+    });
+
+    it('fails with NotFoundError for an artifact that does not exist', async () => {
+      const error = await failure(artifacts.get(run, 'missing.txt'));
+
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error.message).toBe("Artifact 'missing.txt' was not found");
+    });
+  });
+
+  describe('names', () => {
+    const refused: [string, string, RegExp][] = [
+      ['a parent segment', '../other-run/secret.txt', /'\.\.' segments/],
+      ['a parent segment inside', 'a/../../b', /'\.\.' segments/],
+      ['a current segment', 'a/./b', /'\.' segments/],
+      ['an absolute path', '/etc/passwd', /no leading '\/'/],
+      ['a drive letter', 'C:/temp/x', /no drive letter/],
+      ['a backslash', 'a\\b.txt', /backslashes/],
+      ['a newline', 'a\nb', /control characters/],
+      ['a NUL', 'a\u0000b', /control characters/],
+      ['a lone surrogate', 'a\ud800b', /valid Unicode/],
+      ['an empty segment', 'a//b', /empty segments/],
+      ['a trailing slash', 'folder/', /empty segments/],
+      ['an empty name', '', /must not be empty/],
+      ['257 bytes', `${'x'.repeat(128)}/${'x'.repeat(128)}`, /at most 256 bytes/],
+      ['129 two-byte characters', `${'é'.repeat(64)}/${'é'.repeat(65)}`, /at most 256 bytes/],
+      ['a part of 201 bytes', `a/${'x'.repeat(201)}`, /each part between '\/' must be at most 200 bytes/],
+    ];
+
+    it.each(refused)('refuses %s on every operation, and stores nothing', async (_rule, name, message) => {
+      const errors = [
+        await failure(artifacts.put(run, name, 'x')),
+        await failure(artifacts.get(run, name)),
+        await failure(artifacts.delete(run, name)),
+        await failure(artifacts.url(run, name)),
+      ];
+
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toMatch(message);
+        expect((error as ValidationError).issues[0]?.path).toBe('name');
+      }
+      expect((await artifacts.list(run)).items).toEqual([]);
+    });
+
+    it('accepts nested names, dots inside names, parts of 200 bytes and 256 bytes in all', async () => {
+      const longest = `${'x'.repeat(200)}/${'y'.repeat(55)}`;
+      for (const name of ['reports/2024/q1.summary.csv', '.hidden', longest, 'ünï/cödé ✓.txt']) {
+        await artifacts.put(run, name, 'ok');
+        expect(Buffer.from((await artifacts.get(run, name)).body).toString()).toBe('ok');
+      }
+    });
+
+    it('refuses a run id that could leave its prefix', async () => {
+      for (const runId of ['../run', 'a/b', '', '..']) {
+        const error = await failure(artifacts.put(runId, 'a.txt', 'x'));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toMatch(/run id/);
+      }
+    });
+  });
+
+  describe('list', () => {
+    it('lists a run in name order, page by page, with an opaque cursor', async () => {
+      const names = ['b.txt', 'a/z.txt', 'c.txt', 'a/b.txt', 'a.txt'];
+      for (const name of names) await artifacts.put(run, name, name);
+
+      const first = await artifacts.list(run, { limit: 2 });
+      const second = await artifacts.list(run, { limit: 2, cursor: first.next_cursor! });
+      const third = await artifacts.list(run, { limit: 2, cursor: second.next_cursor! });
+
+      expect(first.items.map((item) => item.name)).toEqual(['a.txt', 'a/b.txt']);
+      expect(second.items.map((item) => item.name)).toEqual(['a/z.txt', 'b.txt']);
+      expect(third.items.map((item) => item.name)).toEqual(['c.txt']);
+      expect(third.next_cursor).toBeUndefined();
+      expect(first.next_cursor).not.toContain('a/b.txt');
+      expect(second.items[1]).toMatchObject({
+        name: 'b.txt',
+        size: 5,
+        content_type: 'text/plain; charset=utf-8',
+      });
+    });
+
+    it('gives no cursor when everything fitted on the page', async () => {
+      await artifacts.put(run, 'only.txt', 'x');
+
+      expect(await artifacts.list(run)).toEqual({ items: [expect.objectContaining({ name: 'only.txt' })] });
+    });
+
+    it("refuses another run's cursor, so a cursor cannot be replayed across runs", async () => {
+      const other = newRun();
+      await artifacts.put(run, 'a.txt', 'x');
+      await artifacts.put(run, 'b.txt', 'x');
+      const page = await artifacts.list(run, { limit: 1 });
+
+      const error = await failure(artifacts.list(other, { cursor: page.next_cursor! }));
+
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.message).toBe('The cursor is not valid for this list');
+    });
+
+    it('refuses a forged cursor', async () => {
+      const forged = `${Buffer.from('a.txt').toString('base64url')}.${Buffer.alloc(32).toString('base64url')}`;
+
+      for (const cursor of [forged, 'garbage', '', 'a.b.c']) {
+        expect(await failure(artifacts.list(run, { cursor }))).toBeInstanceOf(ValidationError);
+      }
+    });
+
+    it('refuses a limit outside 1–100', async () => {
+      for (const limit of [0, 101, 2.5]) {
+        const error = await failure(artifacts.list(run, { limit }));
+        expect(error.message).toBe('limit must be an integer from 1 to 100');
+      }
+    });
+  });
+
+  describe('delete', () => {
+    it('removes the artifact, and deleting it again succeeds', async () => {
+      await artifacts.put(run, 'tmp.txt', 'x');
+
+      await artifacts.delete(run, 'tmp.txt');
+      await artifacts.delete(run, 'tmp.txt');
+
+      expect(await failure(artifacts.get(run, 'tmp.txt'))).toBeInstanceOf(NotFoundError);
+      expect((await artifacts.list(run)).items).toEqual([]);
+    });
+  });
+
+  describe('url', () => {
+    it('fails with NotFoundError rather than hand out a link to nothing', async () => {
+      expect(await failure(artifacts.url(run, 'missing.pdf'))).toBeInstanceOf(NotFoundError);
+    });
+
+    it('refuses an expiry outside 1 s to 7 days', async () => {
+      await artifacts.put(run, 'a.txt', 'x');
+
+      for (const seconds of [0, 604_801, 1.5]) {
+        const error = await failure(artifacts.url(run, 'a.txt', seconds));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toMatch(/expiresInS must be an integer from 1 to 604800/);
+      }
+    });
+  });
+});
+
+describe('ArtifactStore on S3 (s3rver) only', () => {
+  const artifacts = () => createS3Artifacts({ client, bucket: BUCKET, cursorKey: CURSOR_KEY });
+
+  it('lays artifacts out as runs/<run_id>/artifacts/<name> in the bucket, visible on disk', async () => {
+    const run = newRun();
+    await artifacts().put(run, 'reports/summary.csv', 'a,b\n1,2\n', 'text/csv');
+
+    const onDisk = join(directory, BUCKET, 'runs', run, 'artifacts', 'reports', 'summary.csv._S3rver_object');
+    expect(existsSync(onDisk)).toBe(true);
+  });
+
+  it('hands out a presigned GET URL that serves the artifact, and expires when asked', async () => {
+    const run = newRun();
+    await artifacts().put(run, 'hello world.txt', 'hello', 'text/plain');
+
+    const url = await artifacts().url(run, 'hello world.txt', 60);
+    const response = await fetch(url);
+
+    expect(url.startsWith(`${s3.endpoint}/${BUCKET}/runs/${run}/artifacts/hello%20world.txt?`)).toBe(true);
+    expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('60');
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('hello');
+  });
+
+  it('maps the NoSuchKey that s3rver answers for a missing object to NotFoundError', async () => {
+    const error = await failure(artifacts().get(newRun(), 'nothing-here.txt'));
+
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error.cause as { name?: string }).name).toBe('NoSuchKey');
+  });
+
+  it('maps a missing bucket to StorageUnavailable', async () => {
+    const store = createS3Artifacts({ client, bucket: 'no-such-bucket', cursorKey: CURSOR_KEY });
+
+    const error = await failure(store.put(newRun(), 'a.txt', 'x'));
+
+    expect(error.code).toBe('StorageUnavailable');
+    expect(error.message).toBe("the bucket 'no-such-bucket' does not exist");
+  });
+
+  it('keeps its data across a restart of the local S3 on the same directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowrunner-restart-'));
+    try {
+      const first = await startS3rver({ directory: dir });
+      const firstClient = createS3Client({ endpoint: first.endpoint });
+      await ensureBucket(firstClient, 'restart-bucket');
+      await createS3Artifacts({ client: firstClient, bucket: 'restart-bucket', cursorKey: CURSOR_KEY }).put(
+        'run_keep',
+        'kept.txt',
+        'still here',
+      );
+      firstClient.destroy();
+      await first.close();
+
+      const second = await startS3rver({ directory: dir });
+      const secondClient = createS3Client({ endpoint: second.endpoint });
+      try {
+        await ensureBucket(secondClient, 'restart-bucket');
+        const store = createS3Artifacts({
+          client: secondClient,
+          bucket: 'restart-bucket',
+          cursorKey: CURSOR_KEY,
+        });
+        const { body } = await store.get('run_keep', 'kept.txt');
+
+        expect(Buffer.from(body).toString()).toBe('still here');
+      } finally {
+        secondClient.destroy();
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,392 @@
+/**
+ * The claim check (LargePayloads): large parts of a run's state move to content-addressed blobs and
+ * come back transparently, on in-memory blobs and on S3 (s3rver with a real S3Client).
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FlowrunnerError, StorageError } from '../../../shared/errors.js';
+import {
+  type Claim,
+  createClaimCheck,
+  createMemoryPayloadBlobs,
+  isClaim,
+  type PayloadBlobs,
+} from '../../../shared/storage/claim-check.js';
+import {
+  createS3Client,
+  ensureBucket,
+  type LocalS3,
+  startS3rver,
+} from '../../../shared/storage/local/s3rver.js';
+import { createS3PayloadBlobs } from '../../../shared/storage/s3/payload-blobs.js';
+
+const KB = 1024;
+const BUCKET = 'flowrunner-payloads';
+
+let directory: string;
+let s3: LocalS3;
+let client: S3Client;
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'flowrunner-claims-'));
+  s3 = await startS3rver({ directory });
+  client = createS3Client({ endpoint: s3.endpoint });
+  await ensureBucket(client, BUCKET);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await s3?.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+/** Blobs that count what the claim check asks of them. */
+function counted(blobs: PayloadBlobs) {
+  const calls = { has: 0, put: 0, get: 0, putKeys: [] as string[] };
+  const wrapped: PayloadBlobs = {
+    has: (key) => {
+      calls.has++;
+      return blobs.has(key);
+    },
+    put: (key, body) => {
+      calls.put++;
+      calls.putKeys.push(key);
+      return blobs.put(key, body);
+    },
+    get: (key) => {
+      calls.get++;
+      return blobs.get(key);
+    },
+  };
+  return { blobs: wrapped, calls };
+}
+
+function bytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+function claimsIn(value: unknown): Claim[] {
+  if (isClaim(value)) return [value];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.values(value).flatMap(claimsIn);
+}
+
+/** A step output of about 1 MB: many records, as an API might answer. */
+function largeOutput(seed = 'x') {
+  return {
+    status: 200,
+    body: {
+      items: Array.from({ length: 4000 }, (_, i) => ({
+        id: `${seed}-${i}`,
+        text: 'lorem ipsum '.repeat(20),
+      })),
+    },
+  };
+}
+
+let runCounter = 0;
+function newRun(): string {
+  runCounter += 1;
+  return `run_claims_${runCounter}`;
+}
+
+const backends: [string, () => PayloadBlobs][] = [
+  ['in-memory blobs', () => createMemoryPayloadBlobs()],
+  ['S3 blobs (s3rver)', () => createS3PayloadBlobs({ client, bucket: BUCKET })],
+];
+
+describe.each(backends)('claim check on %s', (_label, createBlobs) => {
+  it('round-trips a 1 MB step output, and the offloaded state stays under 64 KB (and 256 KB)', async () => {
+    const run = newRun();
+    const claims = createClaimCheck({ blobs: createBlobs() });
+    const state = {
+      run_id: run,
+      status: 'running',
+      steps: { fetch: { status: 'succeeded', output: largeOutput() } },
+    };
+    expect(bytes(state)).toBeGreaterThan(1024 * KB);
+
+    const offloaded = await claims.offload(run, state);
+    const restored = await claims.restore(offloaded);
+
+    expect(bytes(offloaded)).toBeLessThanOrEqual(64 * KB);
+    expect(bytes(offloaded)).toBeLessThan(256 * KB);
+    expect(restored).toEqual(state);
+  });
+
+  it('moves the innermost part that is too large on its own, and keeps everything around it inline', async () => {
+    const run = newRun();
+    const claims = createClaimCheck({ blobs: createBlobs() });
+    const output = largeOutput();
+
+    const offloaded = await claims.offload(run, { status: 'running', steps: { fetch: { output } } });
+
+    // The list of items is above 64 KB on its own (each item is small): it moves, and only it.
+    expect(offloaded).toEqual({
+      status: 'running',
+      steps: {
+        fetch: {
+          output: {
+            status: 200,
+            body: {
+              items: {
+                $claim: expect.stringMatching(new RegExp(`^runs/${run}/payloads/[0-9a-f]{64}\\.json$`)),
+                size: bytes(output.body.items),
+              },
+            },
+          },
+        },
+      },
+    });
+  });
+
+  it('writes nothing new when the same value is offloaded again, even by another process', async () => {
+    const run = newRun();
+    const blobs = createBlobs();
+    const state = { steps: { fetch: { output: largeOutput() } } };
+    const first = counted(blobs);
+    const once = await createClaimCheck({ blobs: first.blobs }).offload(run, state);
+
+    const second = counted(blobs);
+    const otherProcess = createClaimCheck({ blobs: second.blobs });
+    const again = await otherProcess.offload(run, state);
+    const headsOfFirstRepeat = second.calls.has;
+    await otherProcess.offload(run, state);
+
+    expect(again).toEqual(once);
+    expect(first.calls.put).toBe(1);
+    expect(second.calls.put).toBe(0);
+    expect(headsOfFirstRepeat).toBe(1);
+    // A repeat in the same process remembers the key and does not even ask.
+    expect(second.calls.has).toBe(1);
+  });
+
+  it('returns a small value as it is, without touching storage', async () => {
+    const { blobs, calls } = counted(createBlobs());
+    const claims = createClaimCheck({ blobs });
+    const small = { a: 1, b: ['x', 'y'], c: { d: null } };
+
+    expect(await claims.offload(newRun(), small)).toBe(small);
+    expect(await claims.restore(small)).toBe(small);
+    expect(calls).toMatchObject({ has: 0, put: 0, get: 0 });
+  });
+});
+
+describe('claim check on S3 (s3rver) only', () => {
+  it('stores each payload as JSON under runs/<run_id>/payloads/<sha256>.json', async () => {
+    const run = newRun();
+    const claims = createClaimCheck({ blobs: createS3PayloadBlobs({ client, bucket: BUCKET }) });
+    const output = largeOutput('stored');
+
+    const offloaded = await claims.offload(run, { output });
+    const [claim] = claimsIn(offloaded);
+    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: claim!.$claim }));
+    const text = await object.Body!.transformToString();
+
+    expect(object.ContentType).toBe('application/json');
+    expect(JSON.parse(text)).toEqual(output.body.items);
+    expect(claim!.$claim).toBe(
+      `runs/${run}/payloads/${createHash('sha256').update(text).digest('hex')}.json`,
+    );
+    expect(claim!.size).toBe(Buffer.byteLength(text));
+  });
+
+  it('refuses a payload that was changed in storage', async () => {
+    const run = newRun();
+    const claims = createClaimCheck({ blobs: createS3PayloadBlobs({ client, bucket: BUCKET }) });
+    const offloaded = await claims.offload(run, { output: largeOutput('tampered') });
+    const [claim] = claimsIn(offloaded);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: claim!.$claim, Body: '{"forged":true}' }));
+
+    await expect(
+      createClaimCheck({ blobs: createS3PayloadBlobs({ client, bucket: BUCKET }) }).restore(offloaded),
+    ).rejects.toMatchObject({ code: 'PayloadCorrupt' });
+  });
+});
+
+describe('claim check rules', () => {
+  const claims = () => createClaimCheck({ blobs: createMemoryPayloadBlobs(), thresholdBytes: 4 * KB });
+
+  it('moves the largest parts first and stops once the whole fits', async () => {
+    const claimCheck = claims();
+    // 3 KB + 2 KB + 1 KB + small: above 4 KB together, each below it on its own.
+    const value = { big: 'b'.repeat(3 * KB), mid: 'm'.repeat(2 * KB), low: 'l'.repeat(KB), id: 'run' };
+
+    const offloaded = (await claimCheck.offload('run_1', value)) as Record<string, unknown>;
+
+    expect(isClaim(offloaded.big)).toBe(true);
+    expect(offloaded.mid).toBe(value.mid);
+    expect(offloaded.low).toBe(value.low);
+    expect(offloaded.id).toBe('run');
+    expect(bytes(offloaded)).toBeLessThanOrEqual(4 * KB);
+    expect(await claimCheck.restore(offloaded)).toEqual(value);
+  });
+
+  it('moves the whole value when only many small parts make it large', async () => {
+    const claimCheck = claims();
+    const value = Array.from({ length: 2000 }, (_, i) => i);
+
+    const offloaded = await claimCheck.offload('run_1', value);
+
+    expect(isClaim(offloaded)).toBe(true);
+    expect(await claimCheck.restore(offloaded)).toEqual(value);
+  });
+
+  it('moves a large string at the top level as a whole', async () => {
+    const claimCheck = claims();
+    const value = 's'.repeat(10 * KB);
+
+    const offloaded = await claimCheck.offload('run_1', value);
+
+    expect(offloaded).toEqual({
+      $claim: expect.stringMatching(/^runs\/run_1\/payloads\//),
+      size: 10 * KB + 2,
+    });
+    expect(await claimCheck.restore(offloaded)).toBe(value);
+  });
+
+  it('leaves a claim of the same run alone, and restores claims nested inside claimed payloads', async () => {
+    const claimCheck = claims();
+    const first = await claimCheck.offload('run_1', { a: 'a'.repeat(5 * KB) });
+
+    expect(await claimCheck.offload('run_1', first)).toEqual(first);
+    const claimOfA = (first as { a: Claim }).a;
+    expect(await claimCheck.offload('run_1', claimOfA)).toBe(claimOfA);
+
+    // The earlier state, claim included, becomes part of a larger one that is claimed as a whole.
+    const outer = await claimCheck.offload('run_1', { earlier: first, more: 'm'.repeat(5 * KB) });
+    expect(await claimCheck.restore(outer)).toEqual({
+      earlier: { a: 'a'.repeat(5 * KB) },
+      more: 'm'.repeat(5 * KB),
+    });
+  });
+
+  it('keeps user objects that use $claim keys intact through a round trip', async () => {
+    const claimCheck = claims();
+    const foreign = { $claim: `runs/other_run/payloads/${'0'.repeat(64)}.json`, size: 3 };
+    const value = {
+      lookalike: foreign,
+      plain: { $claim: 'not a key', note: 'user data' },
+      escaped: { $$claim: 'two', $$$claim: 'three', claim: 'none' },
+      big: 'b'.repeat(5 * KB),
+    };
+
+    const offloaded = await claimCheck.offload('run_1', value);
+    const restored = await claimCheck.restore(offloaded);
+
+    expect(restored).toEqual(value);
+    expect((offloaded as { lookalike: unknown }).lookalike).toEqual({ $$claim: foreign.$claim, size: 3 });
+    expect(claimsIn(offloaded)).toHaveLength(1);
+  });
+
+  it('escapes $claim keys even in small values, and look-alike claims of payloads that do not exist', async () => {
+    const claimCheck = claims();
+    const withExtra = { $claim: `runs/run_1/payloads/${'a'.repeat(64)}.json`, size: 1, extra: true };
+    const otherRun = { $claim: `runs/run_2/payloads/${'a'.repeat(64)}.json`, size: 1 };
+    const madeUp = { $claim: `runs/run_1/payloads/${'c'.repeat(64)}.json`, size: 1 };
+
+    const stored = await Promise.all(
+      [withExtra, otherRun, madeUp].map((v) => claimCheck.offload('run_1', v)),
+    );
+
+    expect(stored).toEqual([
+      { $$claim: withExtra.$claim, size: 1, extra: true },
+      { $$claim: otherRun.$claim, size: 1 },
+      { $$claim: madeUp.$claim, size: 1 },
+    ]);
+    expect(await Promise.all(stored.map((v) => claimCheck.restore(v)))).toEqual([
+      withExtra,
+      otherRun,
+      madeUp,
+    ]);
+  });
+
+  it('fails with PayloadMissing when a claimed payload is gone', async () => {
+    const claim = { $claim: `runs/run_1/payloads/${'b'.repeat(64)}.json`, size: 10 };
+
+    const error = await claims()
+      .restore({ output: claim })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({
+      code: 'PayloadMissing',
+      message: `the stored payload '${claim.$claim}' is missing`,
+    });
+  });
+
+  it('stores what JSON would: undefined fields dropped, dates as strings', async () => {
+    const claimCheck = claims();
+    const value = {
+      at: new Date('2026-01-01T00:00:00Z'),
+      gone: undefined,
+      list: [undefined, 1],
+      big: 'x'.repeat(5 * KB),
+    };
+
+    const restored = await claimCheck.restore(await claimCheck.offload('run_1', value));
+
+    expect(restored).toEqual(JSON.parse(JSON.stringify(value)));
+  });
+
+  it('keeps an own __proto__ key as data', async () => {
+    const claimCheck = claims();
+    const value = JSON.parse(
+      `{"__proto__": {"polluted": true}, "$claim": 1, "big": "${'x'.repeat(5 * KB)}"}`,
+    );
+
+    const restored = (await claimCheck.restore(await claimCheck.offload('run_1', value))) as object;
+
+    expect(Object.getPrototypeOf(restored)).toBe(Object.prototype);
+    expect(Object.keys(restored)).toEqual(['__proto__', '$claim', 'big']);
+    expect(JSON.stringify(restored)).toBe(JSON.stringify(value));
+  });
+
+  it('refuses a run id that could leave its prefix', async () => {
+    await expect(claims().offload('../other', { a: 'x'.repeat(5 * KB) })).rejects.toBeInstanceOf(
+      FlowrunnerError,
+    );
+  });
+
+  it('round-trips any JSON value and always ends within the threshold', async () => {
+    const key = fc.constantFrom('$claim', '$$claim', 'size', 'a', 'b', 'claim');
+    const text = fc.oneof(fc.string(), {
+      arbitrary: fc.string({ minLength: 300, maxLength: 3000 }),
+      weight: 2,
+    });
+    const hash = fc.stringMatching(/^[0-9a-f]{64}$/);
+    const lookalike = fc.record({
+      $claim: fc
+        .tuple(fc.constantFrom('run_p', 'run_q'), hash)
+        .map(([run, h]) => `runs/${run}/payloads/${h}.json`),
+      size: fc.nat(),
+    });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        text,
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        lookalike,
+        fc.array(tie('value'), { maxLength: 6 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+      ),
+    })).value;
+
+    await fc.assert(
+      fc.asyncProperty(json, async (value) => {
+        const claimCheck = createClaimCheck({ blobs: createMemoryPayloadBlobs(), thresholdBytes: 1024 });
+        const offloaded = await claimCheck.offload('run_p', value);
+        expect(bytes(offloaded)).toBeLessThanOrEqual(1024);
+        expect(await claimCheck.restore(offloaded)).toEqual(value);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
