@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { WorkflowDefinition } from '../../shared/definition/schema.js';
 import { Harness } from '../../shared/harness/harness.js';
 import { measurePeerAsl } from './peer-asl.js';
+import { measureStoreFigures } from './storage.js';
 
 /** A linear workflow of `size` transform steps, each with one placeholder over the previous output. */
 export function linearWorkflow(size: number): WorkflowDefinition {
@@ -75,6 +76,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
     const p10 = await measurePeerAsl(10, 1000);
     const p100 = await measurePeerAsl(100, 100);
     const p1000 = await measurePeerAsl(1000, 10);
+    const store = await measureStoreFigures();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     return {
       engine_us_per_step_10: round(e10.us_per_step),
@@ -84,6 +86,8 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       peer_asl_us_per_state_10: round(p10.us_per_state),
       peer_asl_us_per_state_100: round(p100.us_per_state),
       peer_asl_us_per_state_1000: round(p1000.us_per_state),
+      ddb_writes_per_step: round(store.ddb_writes_per_step, 2),
+      store_ops_per_s: round(store.store_ops_per_s, 0),
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {

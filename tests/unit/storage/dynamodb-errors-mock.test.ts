@@ -1,0 +1,429 @@
+/**
+ * The DynamoDB adapters' error paths that neither emulator produces: throttling, a missing table,
+ * refused conditions seen from the SDK's side, unknown failures. Each must reach callers as a typed
+ * Flowrunner error, never a raw SDK error.
+ *
+ * aws-sdk-client-mock replaces `client.send`, so the SDK's middleware (retries included) never runs
+ * under it: the mapping tests use it, and the retry tests give the client from the factory a fake
+ * HTTP handler instead, so the real retry strategy (attempts, backoff) runs against scripted answers.
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  DynamoDBServiceException,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+  QueryCommand,
+  ResourceNotFoundException,
+  ThrottlingException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { WorkflowDefinition, WorkflowVersion } from '../../../shared/definition/schema.js';
+import { apply, createRun } from '../../../shared/engine/engine.js';
+import type { Transition } from '../../../shared/engine/types.js';
+import {
+  ConflictError,
+  FlowrunnerError,
+  NotFoundError,
+  StaleCheckpointError,
+  StorageError,
+  ThrottledError,
+} from '../../../shared/errors.js';
+import { createStepRegistry } from '../../../shared/steps/registry.js';
+import { CursorCodec } from '../../../shared/storage/cursor.js';
+import { createDynamoDbClient, DYNAMODB_MAX_ATTEMPTS } from '../../../shared/storage/dynamodb/client.js';
+import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
+import { DynamoDbWorkflowStore } from '../../../shared/storage/dynamodb/workflows.js';
+
+const RUNS = 'flowrunner-test-runs';
+const WORKFLOWS = 'flowrunner-test-workflows';
+const cursors = new CursorCodec('dynamodb-mock-cursor-key');
+const now = new Date('2026-03-01T10:00:00.000Z');
+const clientConfig = {
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+} as const;
+
+const definition: WorkflowDefinition = {
+  schema_version: '1.0',
+  id: 'mocked',
+  steps: [
+    { id: 'first', type: 'transform', config: { output: { n: 1 } }, next: 'second' },
+    { id: 'second', type: 'transform', config: { output: { n: 2 } } },
+  ],
+};
+const workflow: WorkflowVersion = { id: 'mocked', version: 1, definition, created_at: now.toISOString() };
+
+/** A run's `createRun` transition and the `start` transition after it (checkpoint 0 → 1). */
+function runTransitions(runId: string): { created: Transition; started: Transition } {
+  const created = createRun({ id: runId, workflow, inputs: {}, now });
+  const started = apply(
+    workflow,
+    structuredClone(created.state),
+    { type: 'start' },
+    { now, registry: createStepRegistry() },
+  );
+  expect(started.accepted).toBe(true);
+  expect(started.state.checkpoint).toBe(1);
+  return { created, started };
+}
+
+const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
+
+async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FlowrunnerError);
+    return error as FlowrunnerError;
+  }
+  throw new Error('expected a failure');
+}
+
+function mocked() {
+  const client = new DynamoDBClient(clientConfig);
+  const ddb = mockClient(client);
+  const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
+  const workflows = new DynamoDbWorkflowStore({ client, table: WORKFLOWS, cursors });
+  return { client, ddb, runs, workflows };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('DynamoDB adapters: the exact commands of a commit', () => {
+  it('creates with attribute_not_exists, then commits one conditional UpdateItem on the checkpoint', async () => {
+    const { ddb, runs } = mocked();
+    ddb.on(PutItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolves({});
+    const { created, started } = runTransitions('run_cmd');
+
+    await runs.create(created);
+    await runs.commit(started, { inbox_cursor: 3 });
+
+    const put = ddb.commandCalls(PutItemCommand);
+    expect(put).toHaveLength(1);
+    expect(put[0]!.args[0].input).toMatchObject({
+      TableName: RUNS,
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: { S: 'run_cmd' }, sk: { S: 'run' }, checkpoint: { N: '0' } },
+    });
+
+    // One write for the transition, no read first: the journal is known from the create.
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+    const updates = ddb.commandCalls(UpdateItemCommand);
+    expect(updates).toHaveLength(1);
+    const input = updates[0]!.args[0].input;
+    expect(input.TableName).toBe(RUNS);
+    expect(input.Key).toEqual({ pk: { S: 'run_cmd' }, sk: { S: 'run' } });
+    expect(input.ConditionExpression).toBe('checkpoint = :expected');
+    expect(input.ExpressionAttributeValues?.[':expected']).toEqual({ N: '0' });
+    expect(input.ExpressionAttributeValues?.[':checkpoint']).toEqual({ N: '1' });
+    expect(input.ExpressionAttributeValues?.[':inbox_cursor']).toEqual({ N: '3' });
+    expect(input.UpdateExpression).toMatch(/^SET /);
+    expect(input.UpdateExpression).toContain('checkpoint = :checkpoint');
+    expect(input.UpdateExpression).toContain('inbox_cursor = :inbox_cursor');
+    const stored = JSON.parse(input.ExpressionAttributeValues?.[':state']?.S ?? '{}') as {
+      checkpoint?: number;
+    };
+    expect(stored.checkpoint).toBe(1);
+  });
+});
+
+describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
+  it('commit: ConditionalCheckFailedException on the checkpoint → StaleCheckpointError', async () => {
+    const { ddb, runs } = mocked();
+    const { created, started } = runTransitions('run_stale');
+    ddb.on(PutItemCommand).resolves({});
+    ddb
+      .on(UpdateItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', ...meta(400) }),
+      );
+    // The adapter reads the run once to tell a stale checkpoint from a missing run.
+    ddb
+      .on(GetItemCommand)
+      .resolves({ Item: { pk: { S: 'run_stale' }, sk: { S: 'run' }, checkpoint: { N: '1' } } });
+    await runs.create(created);
+
+    const error = await failure(runs.commit(started));
+
+    expect(error).toBeInstanceOf(StaleCheckpointError);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.code).toBe('Conflict');
+    expect(error.message).toContain('run_stale');
+    expect(error.message).toContain('checkpoint 0');
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
+
+  it('commit on a run that is gone: the refused condition becomes NotFoundError', async () => {
+    const { ddb, runs } = mocked();
+    const { created, started } = runTransitions('run_gone');
+    ddb.on(PutItemCommand).resolves({});
+    ddb
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'failed', ...meta(400) }));
+    ddb.on(GetItemCommand).resolves({});
+    await runs.create(created);
+
+    const error = await failure(runs.commit(started));
+
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).not.toBeInstanceOf(StaleCheckpointError);
+  });
+
+  it('create of a run: ConditionalCheckFailedException → ConflictError (not a stale checkpoint)', async () => {
+    const { ddb, runs } = mocked();
+    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', ...meta(400) }));
+
+    const error = await failure(runs.create(runTransitions('run_dup').created));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).not.toBeInstanceOf(StaleCheckpointError);
+    expect(error.message).toContain('run_dup');
+    expect(error.retryable).toBe(false);
+  });
+
+  it('create of a workflow: ConditionalCheckFailedException → ConflictError', async () => {
+    const { ddb, workflows } = mocked();
+    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', ...meta(400) }));
+
+    const error = await failure(workflows.create(definition, now));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toContain('mocked');
+    const put = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.TableName).toBe(WORKFLOWS);
+    expect(put.ConditionExpression).toBe('attribute_not_exists(id)');
+  });
+});
+
+describe('DynamoDB adapters: SDK failures become storage errors', () => {
+  it.each([
+    [
+      'ProvisionedThroughputExceededException',
+      () => new ProvisionedThroughputExceededException({ message: 'slow down', ...meta(400) }),
+    ],
+    ['ThrottlingException', () => new ThrottlingException({ message: 'Rate exceeded', ...meta(400) })],
+  ])(
+    '%s that reached the adapter → ThrottledError (retryable), sent once by the adapter',
+    async (name, make) => {
+      const { ddb, runs } = mocked();
+      const thrown = make();
+      ddb.on(GetItemCommand).rejects(thrown);
+
+      const error = await failure(runs.get('run_busy'));
+
+      expect(error).toBeInstanceOf(ThrottledError);
+      expect(error.retryable).toBe(true);
+      expect(error.code).toBe('Throttled');
+      expect(error.cause).toBe(thrown);
+      expect(error.details).toMatchObject({ table: RUNS, error: name });
+      // The SDK retries; the adapter does not multiply those attempts by retrying on top.
+      expect(ddb.commandCalls(GetItemCommand)).toHaveLength(1);
+    },
+  );
+
+  it('ResourceNotFoundException (missing table) → StorageError naming the table, not retryable', async () => {
+    const { ddb, runs } = mocked();
+    const thrown = new ResourceNotFoundException({ message: 'Requested resource not found', ...meta(400) });
+    ddb.on(UpdateItemCommand).rejects(thrown);
+    ddb.on(PutItemCommand).rejects(thrown);
+    ddb.on(GetItemCommand).rejects(thrown);
+
+    for (const attempt of [
+      runs.create(runTransitions('run_missing').created),
+      runs.get('run_missing'),
+      runs.setTaskToken('run_missing', 'token'),
+    ]) {
+      const error = await failure(attempt);
+      expect(error).toBeInstanceOf(StorageError);
+      expect(error).not.toBeInstanceOf(NotFoundError);
+      expect(error.message).toContain(`'${RUNS}'`);
+      expect(error.retryable).toBe(false);
+      expect(error.cause).toBe(thrown);
+    }
+  });
+
+  it('a missing table on a query (run lists) is a StorageError too', async () => {
+    const { ddb, runs } = mocked();
+    ddb.on(QueryCommand).rejects(new ResourceNotFoundException({ message: 'not found', ...meta(400) }));
+
+    const error = await failure(runs.list({ workflow_id: 'mocked', status: 'running' }));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error.message).toContain(RUNS);
+  });
+
+  it('an unknown SDK error → StorageError with the cause kept, never the raw error', async () => {
+    const { ddb, runs } = mocked();
+    const thrown = new DynamoDBServiceException({
+      name: 'SomethingNewException',
+      $fault: 'server',
+      message: 'internal failure',
+      ...meta(500),
+    });
+    ddb.on(GetItemCommand).rejects(thrown);
+
+    const error = await failure(runs.get('run_x'));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).not.toBe(thrown);
+    expect(error).not.toBeInstanceOf(DynamoDBServiceException);
+    expect(error.cause).toBe(thrown);
+    expect(error.message).toContain('SomethingNewException');
+    expect(error.details).toMatchObject({ table: RUNS, status: 500 });
+  });
+
+  it('a plain Error from below the SDK is wrapped as well', async () => {
+    const { ddb, workflows } = mocked();
+    const thrown = new TypeError('socket hang up');
+    ddb.on(GetItemCommand).rejects(thrown);
+    ddb.on(QueryCommand).rejects(thrown);
+
+    const error = await failure(workflows.get('mocked'));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error.cause).toBe(thrown);
+    expect(error.message).toContain(WORKFLOWS);
+  });
+});
+
+/** One scripted HTTP answer: DynamoDB's JSON protocol, as the SDK's deserializer reads it. */
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const throttled = (type = 'ProvisionedThroughputExceededException'): Answer => ({
+  status: 400,
+  body: {
+    __type: `com.amazonaws.dynamodb.v20120810#${type}`,
+    message: 'The level of configured provisioned throughput for the table was exceeded.',
+  },
+});
+
+/**
+ * A client from the adapters' own factory whose HTTP layer answers from a script by operation
+ * (`X-Amz-Target`), recording when each request arrived.
+ */
+function scriptedClient(script: (operation: string, attempt: number) => Answer) {
+  const calls: Array<{ operation: string; at: number }> = [];
+  const requestHandler: DynamoDBClientConfig['requestHandler'] = {
+    async handle(request: { headers: Record<string, string> }) {
+      const operation = (request.headers['x-amz-target'] ?? '').replace('DynamoDB_20120810.', '');
+      const attempt = calls.filter((call) => call.operation === operation).length + 1;
+      calls.push({ operation, at: performance.now() });
+      const answer = script(operation, attempt);
+      return {
+        response: {
+          statusCode: answer.status,
+          reason: answer.status === 200 ? 'OK' : 'Bad Request',
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: new TextEncoder().encode(JSON.stringify(answer.body)),
+        },
+      };
+    },
+  } as unknown as DynamoDBClientConfig['requestHandler'];
+  const client = createDynamoDbClient({ ...clientConfig, endpoint: 'http://127.0.0.1:9', requestHandler });
+  return { client, calls };
+}
+
+describe('DynamoDB client factory: throttling is retried with backoff', () => {
+  it('retries a throttled commit and succeeds when DynamoDB recovers', async () => {
+    // Pin the jitter low so the backoff costs ~30 ms of real time.
+    vi.spyOn(Math, 'random').mockReturnValue(0.01);
+    const { client, calls } = scriptedClient((operation, attempt) =>
+      operation === 'UpdateItem' && attempt <= 2 ? throttled() : { status: 200, body: {} },
+    );
+    const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
+    const { created, started } = runTransitions('run_retry');
+
+    await runs.create(created);
+    await runs.commit(started);
+
+    expect(calls.map((call) => call.operation)).toEqual([
+      'PutItem',
+      'UpdateItem',
+      'UpdateItem',
+      'UpdateItem',
+    ]);
+  });
+
+  it('gives up after the configured attempts with growing waits, then raises ThrottledError', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.01);
+    const { client, calls } = scriptedClient((operation) =>
+      operation === 'UpdateItem' ? throttled() : { status: 200, body: {} },
+    );
+    const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
+    const { created, started } = runTransitions('run_throttled');
+    await runs.create(created);
+
+    const error = await failure(runs.commit(started));
+
+    expect(error).toBeInstanceOf(ThrottledError);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(RUNS);
+    expect((error.cause as { name?: string }).name).toBe('ProvisionedThroughputExceededException');
+    expect((error.cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(
+      DYNAMODB_MAX_ATTEMPTS,
+    );
+    const updates = calls.filter((call) => call.operation === 'UpdateItem');
+    expect(DYNAMODB_MAX_ATTEMPTS).toBeGreaterThanOrEqual(3);
+    expect(updates).toHaveLength(DYNAMODB_MAX_ATTEMPTS);
+    // Exponential backoff: every wait is longer than the one before (same jitter, doubled base).
+    const waits = updates.slice(1).map((call, i) => call.at - updates[i]!.at);
+    expect(waits[0]!).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < waits.length; i++) expect(waits[i]!).toBeGreaterThan(waits[i - 1]! * 1.5);
+  });
+
+  it('does not retry what retrying cannot fix: a refused condition is sent once', async () => {
+    const { client, calls } = scriptedClient((operation) =>
+      operation === 'UpdateItem'
+        ? {
+            status: 400,
+            body: {
+              __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+              message: 'The conditional request failed',
+            },
+          }
+        : operation === 'GetItem'
+          ? {
+              status: 200,
+              body: { Item: { pk: { S: 'run_race' }, sk: { S: 'run' }, checkpoint: { N: '1' } } },
+            }
+          : { status: 200, body: {} },
+    );
+    const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
+    const { created, started } = runTransitions('run_race');
+    await runs.create(created);
+
+    const error = await failure(runs.commit(started));
+
+    expect(error).toBeInstanceOf(StaleCheckpointError);
+    expect(calls.filter((call) => call.operation === 'UpdateItem')).toHaveLength(1);
+  });
+
+  it('a missing table is not retried: one request, then a StorageError naming it', async () => {
+    const { client, calls } = scriptedClient(() => ({
+      status: 400,
+      body: {
+        __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException',
+        message: 'Requested resource not found',
+      },
+    }));
+    const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
+
+    const error = await failure(runs.get('run_nowhere'));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error.message).toContain(RUNS);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.operation).toBe('GetItem');
+  });
+});
