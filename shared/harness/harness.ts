@@ -18,7 +18,15 @@ import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../e
 import { type ErrorInfo, NotFoundError, ValidationError } from '../errors.js';
 import { Redactor } from '../expressions/index.js';
 import { createMemoryHttpClient } from '../http/memory-http-client.js';
-import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplate, SecretSource } from '../ports.js';
+import type {
+  AiProvider,
+  ChildRuns,
+  Clock,
+  HttpClient,
+  Ids,
+  PromptTemplate,
+  SecretSource,
+} from '../ports.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 
 export interface HarnessOptions {

@@ -38,7 +38,12 @@ export function probeType(calls: ProbeCall[]) {
     action: true,
     outcomes: (config) => config.outcomes,
     async execute(ctx) {
-      const call: ProbeCall = { step: ctx.step.id, visit: ctx.visit, attempt: ctx.attempt, config: ctx.config };
+      const call: ProbeCall = {
+        step: ctx.step.id,
+        visit: ctx.visit,
+        attempt: ctx.attempt,
+        config: ctx.config,
+      };
       calls.push(call);
       if (ctx.config.delay_ms > 0) {
         await new Promise<void>((resolve) => {
