@@ -1,0 +1,112 @@
+/**
+ * The production stores on one machine: the same DynamoDB and S3 adapters, pointed at dynalite and
+ * a local S3 that keep their data on disk under the data directory (`FLOWRUNNER_DATA_DIR`,
+ * default `.flowrunner/`). Tables and the bucket are created on first start; data survives a
+ * restart and a kill -9 (every acknowledged write is in the files of the data directory).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../../ports.js';
+import { createClaimCheck } from '../claim-check.js';
+import { createDynamoDbStores } from '../dynamodb/stores.js';
+import { createTables, defaultTableNames } from '../dynamodb/tables.js';
+import type { LargePayloads, Stores } from '../ports.js';
+import { createS3Artifacts } from '../s3/artifacts.js';
+import { createS3PayloadBlobs } from '../s3/payload-blobs.js';
+import { createLocalDynamoDbClient, startDynalite } from './dynalite.js';
+import { createS3Client, ensureBucket, startS3rver } from './s3rver.js';
+
+export const LOCAL_BUCKET = 'flowrunner-local';
+
+export interface LocalStoresOptions {
+  /** Where dynalite (`dynamodb/`), the local S3 (`s3/`) and the signing keys (`keys.json`) live. */
+  dataDir: string;
+  clock?: Clock;
+}
+
+export interface LocalStores {
+  stores: Stores;
+  largePayloads: LargePayloads;
+  dynamodbEndpoint: string;
+  s3Endpoint: string;
+  /** Stops both servers; the data stays on disk. */
+  close(): Promise<void>;
+}
+
+interface LocalKeys {
+  cursor_key: string;
+  token_key: string;
+}
+
+/**
+ * The keys that sign cursors and derive callback tokens, made once per data directory: a restart
+ * must keep links in mails and cursors in clients working, and another data directory must not
+ * accept them.
+ */
+async function localKeys(dataDir: string): Promise<LocalKeys> {
+  const file = join(dataDir, 'keys.json');
+  try {
+    const keys = JSON.parse(await readFile(file, 'utf8')) as Partial<LocalKeys>;
+    if (typeof keys.cursor_key === 'string' && typeof keys.token_key === 'string') {
+      return { cursor_key: keys.cursor_key, token_key: keys.token_key };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const keys: LocalKeys = {
+    cursor_key: randomBytes(32).toString('base64url'),
+    token_key: randomBytes(32).toString('base64url'),
+  };
+  await writeFile(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  return keys;
+}
+
+export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): Promise<LocalStores> {
+  await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
+  await mkdir(join(dataDir, 's3'), { recursive: true });
+  const keys = await localKeys(dataDir);
+  const dynamo = await startDynalite({ path: join(dataDir, 'dynamodb') });
+  const s3 = await startS3rver({ directory: join(dataDir, 's3') });
+  const dynamoClient = createLocalDynamoDbClient({ endpoint: dynamo.endpoint });
+  const s3Client = createS3Client({ endpoint: s3.endpoint });
+  try {
+    const tables = defaultTableNames();
+    await createTables(dynamoClient, tables);
+    await ensureBucket(s3Client, LOCAL_BUCKET);
+    const largePayloads = createClaimCheck({
+      blobs: createS3PayloadBlobs({ client: s3Client, bucket: LOCAL_BUCKET }),
+    });
+    const stores: Stores = {
+      ...createDynamoDbStores({
+        client: dynamoClient,
+        tables,
+        cursorKey: keys.cursor_key,
+        tokenKey: keys.token_key,
+        largePayloads,
+      }),
+      artifacts: createS3Artifacts({
+        client: s3Client,
+        bucket: LOCAL_BUCKET,
+        cursorKey: keys.cursor_key,
+        ...(clock ? { clock } : {}),
+      }),
+    };
+    return {
+      stores,
+      largePayloads,
+      dynamodbEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      async close() {
+        dynamoClient.destroy();
+        s3Client.destroy();
+        await Promise.all([dynamo.close(), s3.close()]);
+      },
+    };
+  } catch (error) {
+    dynamoClient.destroy();
+    s3Client.destroy();
+    await Promise.all([dynamo.close(), s3.close()]);
+    throw error;
+  }
+}
