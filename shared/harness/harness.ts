@@ -28,6 +28,7 @@ import type {
   SecretSource,
 } from '../ports.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
+import { HistoryRows } from '../storage/history.js';
 
 export interface HarnessOptions {
   workflows?: Array<WorkflowDefinition | string>;
@@ -62,7 +63,7 @@ export interface SignalOutcome {
 interface RunRecord {
   state: RunState;
   events: RunEvent[];
-  history: Map<string, StepExecution>;
+  history: HistoryRows;
   loop?: { loop: RunLoop; done: Promise<void> };
   timer?: NodeJS.Timeout;
 }
@@ -244,7 +245,7 @@ export class Harness {
   }
 
   history(id: string): StepExecution[] {
-    return [...this.#record(id).history.values()];
+    return this.#record(id).history.list();
   }
 
   waiting(id: string) {
@@ -282,7 +283,7 @@ export class Harness {
     this.#runs.set(created.state.id, {
       state: created.state,
       events: [...created.events],
-      history: new Map(),
+      history: new HistoryRows(),
     });
     return created.state.id;
   }
@@ -305,12 +306,7 @@ export class Harness {
     record.state = transition.state;
     record.events.push(...transition.events);
     if (this.#onEvent) for (const event of transition.events) this.#onEvent(transition.state.id, event);
-    for (const row of transition.history) {
-      const key = `${row.step_id}\u0000${row.visit}`;
-      const known = record.history.get(key);
-      if (known) Object.assign(known, row);
-      else record.history.set(key, { ...row });
-    }
+    record.history.add(transition.history);
     const state = transition.state;
     // An accepted transition that leaves the run final is the one that ended it: tell the parent once.
     if (state.parent && isFinal(state.status)) {
