@@ -1,0 +1,58 @@
+/**
+ * What the Advance function tells the state machine to do next, and what the state machine passes
+ * back. The state machine module (infra/state-machine.ts) routes on `directive`; the handlers in
+ * shared/orchestration produce it. Both sides import these types, so they cannot drift apart.
+ */
+import type { Signal } from '../engine/types.js';
+
+export const Directive = {
+  /** Work is left (the time budget ran out): invoke Advance again at once. */
+  continue: 'continue',
+  /** Every branch waits for a signal (a person, a child run, a timer): AwaitSignal, with a timeout when a timer is due. */
+  await: 'await',
+  /** Only a timer is pending and no signal can matter before it: a Wait state until `sleep_until`. */
+  sleep: 'sleep',
+  /** The execution's history is nearly used up: start a fresh execution for the run, then succeed. */
+  handoff: 'handoff',
+  done: 'done',
+  failed: 'failed',
+  canceled: 'canceled',
+} as const;
+export type Directive = (typeof Directive)[keyof typeof Directive];
+
+/** The input of a run's execution: the run id, and how many executions came before (handoff). */
+export interface ExecutionInput {
+  run_id: string;
+  /** 0 for the first execution of a run; +1 for each handoff. */
+  generation: number;
+}
+
+/** The payload Advance receives. */
+export interface AdvanceInput {
+  run_id: string;
+  generation: number;
+  /** A signal handed in by the state machine itself (the timeout of AwaitSignal or the end of a Sleep). */
+  signal?: Extract<Signal, { type: 'timeout' }>;
+  /** State transitions this execution has made so far (counted by the state machine), for handoff. */
+  transitions?: number;
+}
+
+/** What Advance returns; the state machine keeps it at `$.advance`. */
+export interface AdvanceOutput {
+  run_id: string;
+  generation: number;
+  directive: Directive;
+  /** With `await`: seconds until the nearest timer (AwaitSignal's TimeoutSecondsPath); absent: no timeout. */
+  wait_seconds?: number;
+  /** With `sleep`: when to wake (ISO-8601, the Wait state's TimestampPath). */
+  sleep_until?: string;
+  /** The run's checkpoint after this invocation; AwaitSignal stores its task token only while it still holds. */
+  checkpoint: number;
+}
+
+/** The payload AwaitSignal receives (with the task token of `$$.Task.Token`). */
+export interface AwaitSignalInput {
+  run_id: string;
+  checkpoint: number;
+  task_token: string;
+}
