@@ -10,7 +10,11 @@ export const Directive = {
   continue: 'continue',
   /** Every branch waits for a signal (a person, a child run, a timer): AwaitSignal, with a timeout when a timer is due. */
   await: 'await',
-  /** Only a timer is pending and no signal can matter before it: a Wait state until `sleep_until`. */
+  /**
+   * Only timers are pending (retry backoffs, `wait` steps) and the nearest is at most SLEEP_MAX_S
+   * away: a Wait state until `sleep_until`, which costs no Lambda invocation. A signal that arrives
+   * meanwhile (a cancel) waits in the inbox and is applied when the Wait ends, at most that late.
+   */
   sleep: 'sleep',
   /** The execution's history is nearly used up: start a fresh execution for the run, then succeed. */
   handoff: 'handoff',
@@ -19,6 +23,9 @@ export const Directive = {
   canceled: 'canceled',
 } as const;
 export type Directive = (typeof Directive)[keyof typeof Directive];
+
+/** The longest Sleep: beyond it, a run waits in AwaitSignal so that a cancel or pause applies at once. */
+export const SLEEP_MAX_S = 60;
 
 /** The input of a run's execution: the run id, and how many executions came before (handoff). */
 export interface ExecutionInput {
