@@ -1,0 +1,226 @@
+/**
+ * The work of the orchestration's Lambda functions, on the storage ports: start a run, advance it
+ * (apply its inbox, run ready steps, persist after each, say what the state machine does next),
+ * park it on a task token, and deliver signals to it. Written once; the Lambda handlers and the
+ * local runtime call these.
+ */
+import type { WorkflowVersion } from '../definition/schema.js';
+import { apply, createRun, isFinal, nextDeadline } from '../engine/engine.js';
+import type { ExecutorDeps } from '../engine/executor.js';
+import { RunLoop, unfinishedWork } from '../engine/run-loop.js';
+import type { RunState, Signal } from '../engine/types.js';
+import { StaleCheckpointError } from '../errors.js';
+import type { Clock, Ids } from '../ports.js';
+import type { Stores } from '../storage/ports.js';
+import {
+  type AdvanceInput,
+  type AdvanceOutput,
+  type AwaitSignalInput,
+  Directive,
+  type ExecutionInput,
+  SLEEP_MAX_S,
+} from './directive.js';
+
+/** Completes a parked execution (Step Functions' SendTaskSuccess); a stale or used token is not an error. */
+export interface TaskTokens {
+  complete(token: string): Promise<void>;
+}
+
+/** Starts an execution of the state machine for a run (StartExecution); a repeated name starts nothing new. */
+export interface Executions {
+  start(input: ExecutionInput, name: string): Promise<void>;
+}
+
+export interface OrchestratorDeps {
+  stores: Pick<Stores, 'runs' | 'inbox' | 'workflows'>;
+  executor: ExecutorDeps;
+  clock: Clock;
+  ids: Ids;
+  tokens: TaskTokens;
+  executions: Executions;
+  /** How long one Advance may start new work (ms); the Lambda passes its remaining time less a margin. */
+  budgetMs: number;
+  /** Hand off to a fresh execution after this many state transitions (Step Functions keeps 25,000 events). */
+  handoffAfterTransitions?: number;
+}
+
+export const DEFAULT_HANDOFF_TRANSITIONS = 4_000;
+
+/** The execution name of a run's generation: a repeated start of the same generation is refused by Step Functions. */
+export function executionName(runId: string, generation: number): string {
+  return generation === 0 ? runId : `${runId}-g${generation}`;
+}
+
+export interface StartRunRequest {
+  workflow: WorkflowVersion;
+  inputs: unknown;
+  profile?: unknown;
+  parent?: RunState['parent'];
+  /** The run id; a new one when absent. */
+  runId?: string;
+}
+
+/**
+ * Creates the run (status `queued`), puts its `start` signal in the inbox, and starts its execution.
+ * Every step is idempotent, so a caller that retries after a failure creates nothing twice.
+ */
+export async function startRun(request: StartRunRequest, deps: OrchestratorDeps): Promise<RunState> {
+  const now = deps.clock.now();
+  const created = createRun({
+    id: request.runId ?? deps.ids.next('run'),
+    workflow: request.workflow,
+    inputs: request.inputs,
+    ...(request.profile === undefined ? {} : { profile: request.profile }),
+    ...(request.parent ? { parent: request.parent } : {}),
+    now,
+  });
+  const runId = created.state.id;
+  await deps.stores.runs.create(created);
+  await deps.stores.inbox.put(runId, 'start', { type: 'start' }, now);
+  await deps.executions.start({ run_id: runId, generation: 0 }, executionName(runId, 0));
+  return created.state;
+}
+
+/**
+ * Writes a signal to the run's inbox (accepted once per `signalId`), then wakes the execution if it
+ * is parked. The inbox write comes first, so a signal is never lost: if the execution is not parked
+ * yet, AwaitSignal finds the signal in the inbox and does not park.
+ */
+export async function deliverSignal(
+  runId: string,
+  signalId: string,
+  signal: Signal,
+  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'tokens'>,
+): Promise<{ accepted: boolean }> {
+  const { accepted } = await deps.stores.inbox.put(runId, signalId, signal, deps.clock.now());
+  if (accepted) {
+    const { task_token: token } = await deps.stores.runs.get(runId);
+    if (token) await deps.tokens.complete(token);
+  }
+  return { accepted };
+}
+
+/**
+ * Parks the execution: stores its task token on the run, unless the run moved on meanwhile. If a
+ * signal is already waiting in the inbox (it arrived while the wait was being set up), the token is
+ * completed at once, so the run never hangs on a signal that came early.
+ */
+export async function awaitSignal(
+  input: AwaitSignalInput,
+  deps: Pick<OrchestratorDeps, 'stores' | 'tokens'>,
+) {
+  const runs = deps.stores.runs;
+  try {
+    await runs.setTaskToken(input.run_id, input.task_token, { ifCheckpoint: input.checkpoint });
+  } catch (error) {
+    if (!(error instanceof StaleCheckpointError)) throw error;
+    // The run was advanced by someone else since: there is something to look at now.
+    await deps.tokens.complete(input.task_token);
+    return;
+  }
+  const record = await runs.get(input.run_id);
+  const waiting = await deps.stores.inbox.read(input.run_id, record.inbox_cursor, 1);
+  if (waiting.length > 0) await deps.tokens.complete(input.task_token);
+}
+
+/**
+ * One Advance: loads the checkpoint, applies the signals of the inbox (and a timeout from the state
+ * machine), carries out the work they allow until every branch waits, the run ends or the budget is
+ * spent, persisting after every transition, and returns the next directive. Running steps without a
+ * recorded result (a crash, a retried invocation) run again with the same idempotency key; a
+ * completed step never runs twice, because its result is in the checkpoint.
+ */
+export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Promise<AdvanceOutput> {
+  const { runs, inbox, workflows } = deps.stores;
+  const record = await runs.get(input.run_id);
+  let state = record.state;
+  const out = (directive: Directive, extra: Partial<AdvanceOutput> = {}): AdvanceOutput => ({
+    run_id: input.run_id,
+    generation: input.generation,
+    directive,
+    checkpoint: state.checkpoint,
+    ...extra,
+  });
+  if (isFinal(state.status)) return out(finalDirective(state));
+  if (record.task_token) await runs.setTaskToken(input.run_id, undefined);
+
+  const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+  const env = { registry: deps.executor.registry };
+  let cursor = record.inbox_cursor;
+  try {
+    const entries = await inbox.read(input.run_id, cursor);
+    const signals: Array<{ signal: Signal; seq?: number }> = entries.map((e) => ({
+      signal: e.signal,
+      seq: e.seq,
+    }));
+    if (input.signal) signals.push({ signal: input.signal });
+    for (const { signal, seq } of signals) {
+      const transition = apply(workflow, state, signal, { ...env, now: deps.clock.now() });
+      if (transition.accepted) {
+        if (seq !== undefined) cursor = seq;
+        await runs.commit(transition, { inbox_cursor: cursor });
+        state = transition.state;
+      }
+      // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
+      // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
+    }
+    const last = entries.at(-1);
+    if (last) await inbox.trim(input.run_id, last.seq);
+
+    const loop = new RunLoop(state, {
+      workflow,
+      registry: deps.executor.registry,
+      executor: deps.executor,
+      clock: deps.clock,
+      budgetEndsAt: deps.clock.now().getTime() + deps.budgetMs,
+      persist: (transition) => runs.commit(transition, { inbox_cursor: cursor }),
+    });
+    const result = await loop.run(unfinishedWork(state));
+    state = result.state;
+    const directive = next(state, result.unstarted.length > 0, deps.clock.now());
+    const handoffAt = deps.handoffAfterTransitions ?? DEFAULT_HANDOFF_TRANSITIONS;
+    if ((input.transitions ?? 0) >= handoffAt && !isFinalDirective(directive.directive)) {
+      return out(Directive.handoff);
+    }
+    return out(directive.directive, directive.extra);
+  } catch (error) {
+    // Another invocation advanced the run first (a retried Lambda overlapping the first try):
+    // the checkpoint holds its work, so this one stops and the state machine asks again.
+    if (error instanceof StaleCheckpointError) return out(Directive.continue);
+    throw error;
+  }
+}
+
+function finalDirective(state: RunState): Directive {
+  return state.status === 'completed'
+    ? Directive.done
+    : state.status === 'failed'
+      ? Directive.failed
+      : Directive.canceled;
+}
+
+function isFinalDirective(directive: Directive): boolean {
+  return directive === Directive.done || directive === Directive.failed || directive === Directive.canceled;
+}
+
+/** What the state machine does with a run that Advance has taken as far as it can. */
+function next(
+  state: RunState,
+  workLeft: boolean,
+  now: Date,
+): { directive: Directive; extra?: Partial<AdvanceOutput> } {
+  if (isFinal(state.status)) return { directive: finalDirective(state) };
+  if (workLeft || state.status === 'running') return { directive: Directive.continue };
+  if (state.status === 'paused') return { directive: Directive.await };
+  const deadline = nextDeadline(state);
+  if (deadline === undefined) return { directive: Directive.await };
+  const seconds = Math.ceil((Date.parse(deadline) - now.getTime()) / 1000);
+  if (seconds <= 0) return { directive: Directive.continue };
+  const onlyTimers = state.active.every((id) => {
+    const step = state.steps[id]!;
+    return step.retry_at !== undefined || step.wait?.kind === 'timer';
+  });
+  if (onlyTimers && seconds <= SLEEP_MAX_S)
+    return { directive: Directive.sleep, extra: { sleep_until: deadline } };
+  return { directive: Directive.await, extra: { wait_seconds: seconds } };
+}

@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../shared/adapters/clock.js';
+import { sequentialIds } from '../../../shared/adapters/ids.js';
+import { createMemorySecrets } from '../../../shared/adapters/memory-secrets.js';
+import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
+import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
+import { assertValidWorkflow } from '../../../shared/definition/validate.js';
+import type { Signal } from '../../../shared/engine/types.js';
+import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
+import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
+import {
+  advance,
+  awaitSignal,
+  deliverSignal,
+  type OrchestratorDeps,
+  startRun,
+} from '../../../shared/orchestration/orchestrator.js';
+import { createStepRegistry } from '../../../shared/steps/registry.js';
+import { createMemoryStores } from '../../../shared/storage/memory/stores.js';
+
+const NOW = new Date('2026-01-01T00:00:00.000Z');
+
+async function setUp(yaml: string) {
+  const clock = new ManualClock(NOW);
+  const stores = createMemoryStores();
+  const http = createMemoryHttpClient((request) => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: new URL(request.url).pathname }),
+  }));
+  const completed: string[] = [];
+  const started: Array<{ name: string; generation: number }> = [];
+  const registry = createStepRegistry();
+  const deps: OrchestratorDeps = {
+    stores,
+    clock,
+    ids: sequentialIds(),
+    budgetMs: 60_000,
+    tokens: { complete: async (token) => void completed.push(token) },
+    executions: { start: async (input, name) => void started.push({ name, generation: input.generation }) },
+    executor: {
+      registry,
+      secrets: createMemorySecrets({}),
+      steps: {
+        http,
+        ai: createMockAiProvider(),
+        children: {
+          start: async () => {
+            throw new Error('no child runs here');
+          },
+          cancel: async () => {},
+        },
+        templates: createMemoryPromptTemplates([]),
+        clock,
+        ids: sequentialIds(),
+        allowPrivateNetwork: true,
+      },
+    },
+  };
+  const workflow = await stores.workflows.create(assertValidWorkflow(yaml), NOW);
+  return { deps, stores, http, clock, completed, started, workflow };
+}
+
+/** Advances like the state machine does: again on `continue`, until it would wait or the run ended. */
+async function drive(deps: OrchestratorDeps, runId: string, signal?: Extract<Signal, { type: 'timeout' }>) {
+  let output: AdvanceOutput;
+  let transitions = 0;
+  do {
+    output = await advance(
+      { run_id: runId, generation: 0, transitions, ...(signal ? { signal } : {}) },
+      deps,
+    );
+    transitions += 2;
+  } while (output.directive === 'continue');
+  return output;
+}
+
+const formThenCall = `schema_version: "1.0"
+id: wf
+steps:
+  - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: call }
+  - { id: call, type: api_call, config: { base_url: "https://api.example.com", url: "/hello/{{ steps.ask.output.name }}" } }
+`;
+
+describe('orchestration', () => {
+  it('starts a run: queued, its start signal in the inbox, one execution named after it', async () => {
+    const { deps, stores, started, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect(run.status).toBe('queued');
+    expect(started).toEqual([{ name: run.id, generation: 0 }]);
+    expect((await stores.inbox.read(run.id, 0)).map((e) => e.signal)).toEqual([{ type: 'start' }]);
+  });
+
+  it('advances to a wait, parks on a token, and is woken by a delivered signal', async () => {
+    const { deps, stores, completed, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    const first = await drive(deps, run.id);
+    expect(first).toMatchObject({ directive: 'await', checkpoint: 2 });
+    expect(first.wait_seconds).toBeUndefined();
+
+    await awaitSignal({ run_id: run.id, checkpoint: first.checkpoint, task_token: 'token-1' }, deps);
+    expect(completed).toEqual([]);
+    expect((await stores.runs.get(run.id)).task_token).toBe('token-1');
+
+    const resume: Signal = { type: 'resume', step_id: 'ask', payload: { inputs: { name: 'ada' } } };
+    expect(await deliverSignal(run.id, 'req-1', resume, deps)).toEqual({ accepted: true });
+    expect(completed).toEqual(['token-1']);
+
+    const done = await drive(deps, run.id);
+    expect(done.directive).toBe('done');
+    const record = await stores.runs.get(run.id);
+    expect(record.state.output).toMatchObject({ body: { path: '/hello/ada' } });
+    expect(record.task_token).toBeUndefined();
+  });
+
+  it('does not hang when the signal arrives while the wait is being set up', async () => {
+    const { deps, completed, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    const first = await drive(deps, run.id);
+    // The resume lands after Advance returned and before AwaitSignal stored its token.
+    await deliverSignal(run.id, 'req-1', { type: 'resume', payload: { inputs: { name: 'x' } } }, deps);
+    expect(completed).toEqual([]);
+    await awaitSignal({ run_id: run.id, checkpoint: first.checkpoint, task_token: 'token-2' }, deps);
+    expect(completed).toEqual(['token-2']);
+    expect((await drive(deps, run.id)).directive).toBe('done');
+  });
+
+  it('applies a repeated delivery of the same signal once', async () => {
+    const { deps, http, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    await drive(deps, run.id);
+    const resume: Signal = { type: 'resume', payload: { inputs: { name: 'x' } } };
+    expect(await deliverSignal(run.id, 'req-1', resume, deps)).toEqual({ accepted: true });
+    expect(await deliverSignal(run.id, 'req-1', resume, deps)).toEqual({ accepted: false });
+    expect((await drive(deps, run.id)).directive).toBe('done');
+    expect(http.requests).toHaveLength(1);
+  });
+
+  it('never runs a completed step twice when Advance dies after persisting, and finishes on the retry', async () => {
+    const yaml = `schema_version: "1.0"
+id: wf
+steps:
+  - { id: a, type: api_call, config: { base_url: "https://api.example.com", url: /a }, next: b }
+  - { id: b, type: api_call, config: { base_url: "https://api.example.com", url: /b }, next: c }
+  - { id: c, type: api_call, config: { base_url: "https://api.example.com", url: /c } }
+`;
+    const { deps, stores, http, workflow } = await setUp(yaml);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    // The store accepts the commit of step a's result, then the process dies.
+    const commit = stores.runs.commit.bind(stores.runs);
+    let commits = 0;
+    stores.runs.commit = async (transition, options) => {
+      await commit(transition, options);
+      commits += 1;
+      if (transition.events.some((e) => e.type === 'step.completed' && e.step_id === 'a'))
+        throw new Error('crash');
+    };
+    await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('crash');
+    stores.runs.commit = commit;
+    expect(commits).toBe(2);
+
+    expect((await drive(deps, run.id)).directive).toBe('done');
+    expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/b', '/c']);
+  });
+
+  it('lets one of two overlapping Advance invocations win; the other asks to continue', async () => {
+    const { deps, stores, http, workflow } = await setUp(
+      formThenCall.replace(
+        'form, config: { fields: [{ key: name, required: true }] }',
+        'transform, config: { output: { name: n } }',
+      ),
+    );
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    const [one, two] = await Promise.all([
+      advance({ run_id: run.id, generation: 0 }, deps),
+      advance({ run_id: run.id, generation: 0 }, deps),
+    ]);
+    expect([one.directive, two.directive].sort()).toEqual(['continue', 'done']);
+    expect((await stores.runs.get(run.id)).state.status).toBe('completed');
+    // Side effects are at-least-once: the loser may have made its call before its commit was refused.
+    expect(http.requests.length).toBeGreaterThanOrEqual(1);
+    expect(http.requests.length).toBeLessThanOrEqual(2);
+  });
+
+  it('sleeps through a short timer and awaits a long one with its timeout', async () => {
+    const { deps, clock, workflow } = await setUp(`schema_version: "1.0"
+id: wf
+steps:
+  - { id: short, type: wait, config: { seconds: 30 }, next: long }
+  - { id: long, type: wait, config: { seconds: 3600 } }
+`);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect(await drive(deps, run.id)).toMatchObject({
+      directive: 'sleep',
+      sleep_until: '2026-01-01T00:00:30.000Z',
+    });
+    clock.advance(30_000);
+    expect(await drive(deps, run.id, { type: 'timeout' })).toMatchObject({
+      directive: 'await',
+      wait_seconds: 3600,
+    });
+    clock.advance(3_600_000);
+    expect((await drive(deps, run.id, { type: 'timeout' })).directive).toBe('done');
+  });
+
+  it('hands off to a fresh execution when the history budget is near', async () => {
+    const { deps, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    const output = await advance(
+      { run_id: run.id, generation: 0, transitions: 10_000 },
+      { ...deps, handoffAfterTransitions: 100 },
+    );
+    expect(output.directive).toBe('handoff');
+  });
+
+  it('ends with the directive of the final status, and cancels through the inbox', async () => {
+    const { deps, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    await drive(deps, run.id);
+    await deliverSignal(run.id, 'cancel-1', { type: 'cancel', reason: 'no longer needed' }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('canceled');
+    expect((await advance({ run_id: run.id, generation: 0 }, deps)).directive).toBe('canceled');
+  });
+});
