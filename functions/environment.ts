@@ -1,0 +1,66 @@
+/**
+ * The settings of every Lambda function, parsed once at cold start with zod: a missing or bad
+ * setting fails the function at once and says which. The CDK stack sets exactly these names.
+ */
+import { z } from 'zod';
+import { ConfigurationError } from '../shared/errors.js';
+
+export const LambdaEnvironment = {
+  workflowsTable: 'FLOWRUNNER_WORKFLOWS_TABLE',
+  runsTable: 'FLOWRUNNER_RUNS_TABLE',
+  tokensTable: 'FLOWRUNNER_TOKENS_TABLE',
+  listenersTable: 'FLOWRUNNER_LISTENERS_TABLE',
+  bucket: 'FLOWRUNNER_BUCKET',
+  stateMachineArn: 'FLOWRUNNER_STATE_MACHINE_ARN',
+  /** A Secrets Manager secret holding `{"cursor_key": "...", "token_key": "..."}`. */
+  keysSecretArn: 'FLOWRUNNER_KEYS_SECRET_ARN',
+  secretPrefix: 'FLOWRUNNER_SECRET_PREFIX',
+  allowPrivateNetwork: 'FLOWRUNNER_ALLOW_PRIVATE_NETWORK',
+  mockAiMode: 'MOCK_AI_MODE',
+  mockAiSeed: 'MOCK_AI_SEED',
+} as const;
+
+const name = z.string().min(1);
+
+const schema = z.object({
+  [LambdaEnvironment.workflowsTable]: name,
+  [LambdaEnvironment.runsTable]: name,
+  [LambdaEnvironment.tokensTable]: name,
+  [LambdaEnvironment.listenersTable]: name,
+  [LambdaEnvironment.bucket]: name,
+  [LambdaEnvironment.stateMachineArn]: z.string().startsWith('arn:'),
+  [LambdaEnvironment.keysSecretArn]: z.string().startsWith('arn:'),
+  [LambdaEnvironment.secretPrefix]: z.string().default('flowrunner/'),
+  [LambdaEnvironment.allowPrivateNetwork]: z.enum(['true', 'false']).default('false'),
+});
+
+export interface FunctionSettings {
+  tables: { workflows: string; runs: string; tokens: string; listeners: string };
+  bucket: string;
+  stateMachineArn: string;
+  keysSecretArn: string;
+  secretPrefix: string;
+  allowPrivateNetwork: boolean;
+}
+
+export function functionSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigurationError(`The function's environment is not valid: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    tables: {
+      workflows: e[LambdaEnvironment.workflowsTable],
+      runs: e[LambdaEnvironment.runsTable],
+      tokens: e[LambdaEnvironment.tokensTable],
+      listeners: e[LambdaEnvironment.listenersTable],
+    },
+    bucket: e[LambdaEnvironment.bucket],
+    stateMachineArn: e[LambdaEnvironment.stateMachineArn],
+    keysSecretArn: e[LambdaEnvironment.keysSecretArn],
+    secretPrefix: e[LambdaEnvironment.secretPrefix],
+    allowPrivateNetwork: e[LambdaEnvironment.allowPrivateNetwork] === 'true',
+  };
+}
