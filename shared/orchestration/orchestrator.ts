@@ -9,7 +9,7 @@ import { apply, createRun, isFinal, nextDeadline } from '../engine/engine.js';
 import type { ExecutorDeps } from '../engine/executor.js';
 import { RunLoop, unfinishedWork } from '../engine/run-loop.js';
 import type { RunState, Signal } from '../engine/types.js';
-import { StaleCheckpointError } from '../errors.js';
+import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { Clock, Ids } from '../ports.js';
 import type { Stores } from '../storage/ports.js';
 import {
@@ -75,7 +75,12 @@ export async function startRun(request: StartRunRequest, deps: OrchestratorDeps)
     now,
   });
   const runId = created.state.id;
-  await deps.stores.runs.create(created);
+  try {
+    await deps.stores.runs.create(created);
+  } catch (error) {
+    // A retried start (same run id): the run exists; make sure the rest happened too.
+    if (!(error instanceof ConflictError) || request.runId === undefined) throw error;
+  }
   await deps.stores.inbox.put(runId, 'start', { type: 'start' }, now);
   await deps.executions.start({ run_id: runId, generation: 0 }, executionName(runId, 0));
   return created.state;
@@ -141,7 +146,10 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
     checkpoint: state.checkpoint,
     ...extra,
   });
-  if (isFinal(state.status)) return out(finalDirective(state));
+  if (isFinal(state.status)) {
+    await notifyParent(state, deps);
+    return out(finalDirective(state));
+  }
   if (record.task_token) await runs.setTaskToken(input.run_id, undefined);
 
   const workflow = await workflows.get(state.workflow_id, state.workflow_version);
@@ -177,6 +185,7 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
     });
     const result = await loop.run(unfinishedWork(state));
     state = result.state;
+    if (isFinal(state.status)) await notifyParent(state, deps);
     const directive = next(state, result.unstarted.length > 0, deps.clock.now());
     const handoffAt = deps.handoffAfterTransitions ?? DEFAULT_HANDOFF_TRANSITIONS;
     if ((input.transitions ?? 0) >= handoffAt && !isFinalDirective(directive.directive)) {
@@ -189,6 +198,26 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
     if (error instanceof StaleCheckpointError) return out(Directive.continue);
     throw error;
   }
+}
+
+/** Tells the parent of a child run that it ended (once: the signal id is the child's). */
+async function notifyParent(state: RunState, deps: OrchestratorDeps): Promise<void> {
+  const parent = state.parent;
+  if (!parent) return;
+  await deliverSignal(
+    parent.run_id,
+    `child:${state.id}`,
+    {
+      type: 'child_finished',
+      step_id: parent.step_id,
+      visit: parent.visit,
+      child_run_id: state.id,
+      status: state.status as 'completed' | 'failed' | 'canceled',
+      ...(state.output === undefined ? {} : { output: state.output }),
+      ...(state.error ? { error: state.error } : {}),
+    },
+    deps,
+  );
 }
 
 function finalDirective(state: RunState): Directive {

@@ -7,6 +7,7 @@ import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import type { Signal } from '../../../shared/engine/types.js';
 import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
+import { orchestratedChildren } from '../../../shared/orchestration/children.js';
 import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import {
   advance,
@@ -20,7 +21,7 @@ import { createMemoryStores } from '../../../shared/storage/memory/stores.js';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 
-async function setUp(yaml: string) {
+async function setUp(yaml: string | string[]) {
   const clock = new ManualClock(NOW);
   const stores = createMemoryStores();
   const http = createMemoryHttpClient((request) => ({
@@ -44,12 +45,7 @@ async function setUp(yaml: string) {
       steps: {
         http,
         ai: createMockAiProvider(),
-        children: {
-          start: async () => {
-            throw new Error('no child runs here');
-          },
-          cancel: async () => {},
-        },
+        children: orchestratedChildren(() => deps),
         templates: createMemoryPromptTemplates([]),
         clock,
         ids: sequentialIds(),
@@ -57,7 +53,9 @@ async function setUp(yaml: string) {
       },
     },
   };
-  const workflow = await stores.workflows.create(assertValidWorkflow(yaml), NOW);
+  const [first, ...others] = Array.isArray(yaml) ? yaml : [yaml];
+  for (const other of others) await stores.workflows.create(assertValidWorkflow(other), NOW);
+  const workflow = await stores.workflows.create(assertValidWorkflow(first!), NOW);
   return { deps, stores, http, clock, completed, started, workflow };
 }
 
@@ -220,5 +218,30 @@ steps:
     await deliverSignal(run.id, 'cancel-1', { type: 'cancel', reason: 'no longer needed' }, deps);
     expect((await drive(deps, run.id)).directive).toBe('canceled');
     expect((await advance({ run_id: run.id, generation: 0 }, deps)).directive).toBe('canceled');
+  });
+
+  it('runs a child workflow as its own run and continues the parent with its output', async () => {
+    const parent = `schema_version: "1.0"
+id: parent
+steps:
+  - { id: kid, type: workflow, config: { workflow_id: child, inputs: { n: 4 } }, next: after }
+  - { id: after, type: transform, config: { output: "{{ steps.kid.output.square }}" } }
+`;
+    const child = `schema_version: "1.0"
+id: child
+steps:
+  - { id: square, type: transform, config: { output: { square: "{{ inputs.n * inputs.n }}" } } }
+`;
+    const { deps, stores, started, workflow } = await setUp([parent, child]);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('await');
+    const childExecution = started.find((s) => s.name !== run.id)!;
+    expect(childExecution).toBeDefined();
+    expect((await drive(deps, childExecution.name)).directive).toBe('done');
+    expect((await drive(deps, run.id)).directive).toBe('done');
+    expect((await stores.runs.get(run.id)).state.output).toBe(16);
+    // A retried Advance of the finished child tells the parent again, and the parent ignores it.
+    expect((await advance({ run_id: childExecution.name, generation: 0 }, deps)).directive).toBe('done');
+    expect((await stores.inbox.read(run.id, 0)).length).toBe(0);
   });
 });

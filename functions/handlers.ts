@@ -1,0 +1,54 @@
+/**
+ * The orchestration's handlers, built from their dependencies: the Lambda entry points and the local
+ * runtime wire them differently and run the same code. Each checks its payload with zod.
+ */
+import { z } from 'zod';
+import { ValidationError } from '../shared/errors.js';
+import type { AdvanceInput, AdvanceOutput, AwaitSignalInput } from '../shared/orchestration/directive.js';
+import { advance, awaitSignal, type OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
+
+const runId = z.string().min(1).max(128);
+
+const advanceInput = z.object({
+  run_id: runId,
+  generation: z.int().min(0),
+  transitions: z.int().min(0).optional(),
+  signal: z.object({ type: z.literal('timeout') }).optional(),
+});
+
+const awaitSignalInput = z.object({
+  run_id: runId,
+  checkpoint: z.int().min(0),
+  task_token: z.string().min(1),
+});
+
+function parse<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
+  const parsed = schema.safeParse(event);
+  if (!parsed.success) {
+    throw new ValidationError(
+      `${what} payload is not valid`,
+      parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+/** Advance: `budgetMs` is how long the invocation may start new work (the Lambda's remaining time less a margin). */
+export function createAdvanceHandler(deps: (budgetMs: number) => OrchestratorDeps) {
+  return async (
+    event: unknown,
+    context?: { getRemainingTimeInMillis?: () => number },
+  ): Promise<AdvanceOutput> => {
+    const input: AdvanceInput = parse(advanceInput, event, 'Advance');
+    // Stop starting steps with a margin left for the last step to finish and be persisted.
+    const remaining = context?.getRemainingTimeInMillis?.() ?? 900_000;
+    return advance(input, deps(Math.max(1_000, remaining - 60_000)));
+  };
+}
+
+export function createAwaitSignalHandler(deps: Pick<OrchestratorDeps, 'stores' | 'tokens'>) {
+  return async (event: unknown): Promise<void> => {
+    const input: AwaitSignalInput = parse(awaitSignalInput, event, 'AwaitSignal');
+    await awaitSignal(input, deps);
+  };
+}

@@ -1,0 +1,40 @@
+/** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
+import { createHash } from 'node:crypto';
+import { NotFoundError } from '../errors.js';
+import type { ChildRuns } from '../ports.js';
+import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
+
+/** The run id of the child for a key: the same key (run, step, visit) always names the same child. */
+export function childRunId(idempotencyKey: string): string {
+  return `run_c${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
+}
+
+/** `deps` is read when a child starts, so the orchestrator's own executor can hold this port. */
+export function orchestratedChildren(deps: () => OrchestratorDeps): ChildRuns {
+  return {
+    async start(request) {
+      const d = deps();
+      const runId = childRunId(request.idempotency_key);
+      try {
+        await d.stores.runs.get(runId);
+        return { run_id: runId };
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      const workflow = await d.stores.workflows.get(request.workflow_id, request.version);
+      await startRun(
+        {
+          workflow,
+          inputs: request.inputs ?? {},
+          runId,
+          parent: { run_id: request.parent_run_id, step_id: request.parent_step_id, visit: request.visit },
+        },
+        d,
+      );
+      return { run_id: runId };
+    },
+    async cancel(runId) {
+      await deliverSignal(runId, 'cancel:parent', { type: 'cancel', reason: 'The parent run ended' }, deps());
+    },
+  };
+}
