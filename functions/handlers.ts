@@ -34,7 +34,9 @@ function parse<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
 }
 
 /** Advance: `budgetMs` is how long the invocation may start new work (the Lambda's remaining time less a margin). */
-export function createAdvanceHandler(deps: (budgetMs: number) => OrchestratorDeps) {
+export function createAdvanceHandler(
+  deps: (budgetMs: number) => OrchestratorDeps | Promise<OrchestratorDeps>,
+) {
   return async (
     event: unknown,
     context?: { getRemainingTimeInMillis?: () => number },
@@ -42,13 +44,15 @@ export function createAdvanceHandler(deps: (budgetMs: number) => OrchestratorDep
     const input: AdvanceInput = parse(advanceInput, event, 'Advance');
     // Stop starting steps with a margin left for the last step to finish and be persisted.
     const remaining = context?.getRemainingTimeInMillis?.() ?? 900_000;
-    return advance(input, deps(Math.max(1_000, remaining - 60_000)));
+    return advance(input, await deps(Math.max(1_000, remaining - 60_000)));
   };
 }
 
-export function createAwaitSignalHandler(deps: Pick<OrchestratorDeps, 'stores' | 'tokens'>) {
+type AwaitSignalDeps = Pick<OrchestratorDeps, 'stores' | 'tokens'>;
+
+export function createAwaitSignalHandler(deps: () => AwaitSignalDeps | Promise<AwaitSignalDeps>) {
   return async (event: unknown): Promise<void> => {
     const input: AwaitSignalInput = parse(awaitSignalInput, event, 'AwaitSignal');
-    await awaitSignal(input, deps);
+    await awaitSignal(input, await deps());
   };
 }
