@@ -47,6 +47,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Advance's time budget per invocation (default 60 s). */
   budgetMs?: number;
+  /** Receives each execution's event log (StateEntered, …) as it starts: for tests and the benchmark. */
+  onExecution?: (name: string, events: AsyncIterable<{ type: string }>) => void;
   /** Told when an execution fails: infrastructure trouble, not a failed run (default: a line on stderr). */
   onExecutionError?: (name: string, error: unknown) => void;
 }
@@ -62,11 +64,13 @@ export class LocalRuntime {
   /** Handler calls under way: `close()` lets them finish before the stores stop. */
   readonly #calls = new Set<Promise<unknown>>();
   readonly #onExecutionError: (name: string, error: unknown) => void;
+  readonly #onExecution: LocalRuntimeOptions['onExecution'];
   #tokens = 0;
 
   private constructor(local: LocalStores, options: LocalRuntimeOptions) {
     const env = options.env ?? process.env;
     this.local = local;
+    this.#onExecution = options.onExecution;
     this.#onExecutionError =
       options.onExecutionError ??
       ((name, error) => process.stderr.write(`flowrunner: execution ${name} failed: ${String(error)}\n`));
@@ -182,6 +186,7 @@ export class LocalRuntime {
       } as never,
     );
     this.#aborts.add(execution.abort);
+    this.#onExecution?.(name, execution.eventLogs as AsyncIterable<{ type: string }>);
     const done = execution.result
       .catch((error: unknown) => this.#onExecutionError(name, error))
       .finally(() => this.#aborts.delete(execution.abort));

@@ -6,6 +6,7 @@ import './node20-polyfills.js';
 import { performance } from 'node:perf_hooks';
 import type { WorkflowDefinition } from '../../shared/definition/schema.js';
 import { Harness } from '../../shared/harness/harness.js';
+import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
 
@@ -77,6 +78,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
     const p100 = await measurePeerAsl(100, 100);
     const p1000 = await measurePeerAsl(1000, 10);
     const store = await measureStoreFigures();
+    const orchestration = await measureOrchestration();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     return {
       engine_us_per_step_10: round(e10.us_per_step),
@@ -88,6 +90,8 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       peer_asl_us_per_state_1000: round(p1000.us_per_state),
       ddb_writes_per_step: round(store.ddb_writes_per_step, 2),
       store_ops_per_s: round(store.store_ops_per_s, 0),
+      transitions_per_step_10: round(orchestration.transitions_per_step_10, 2),
+      local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {
