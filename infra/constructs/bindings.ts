@@ -1,0 +1,130 @@
+/**
+ * The `bind…` helpers: each one sets the environment variable a function's settings read
+ * (functions/environment.ts) and grants exactly the calls the adapters make with it, in one call,
+ * so a name can never be set without its permission, nor a permission given without its name.
+ */
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { LambdaEnvironment } from '../../functions/environment.js';
+import type { FlowFunction } from './flow-function.js';
+
+/**
+ * `none`: the function only needs the name (its settings require every table) and never calls it.
+ * The actions are the ones shared/storage/dynamodb sends; add one here when an adapter starts sending another.
+ */
+export type TableAccess = 'none' | 'read' | 'readWrite';
+
+const TABLE_ACTIONS: Record<TableAccess, string[]> = {
+  none: [],
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  readWrite: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+  ],
+};
+
+type TableEnvironment =
+  | typeof LambdaEnvironment.workflowsTable
+  | typeof LambdaEnvironment.runsTable
+  | typeof LambdaEnvironment.tokensTable
+  | typeof LambdaEnvironment.listenersTable;
+
+/** The table's name in `env`; `table.grant` covers the table and its indexes (Query on a GSI). */
+export function bindTable(
+  fn: FlowFunction,
+  env: TableEnvironment,
+  table: dynamodb.ITable,
+  access: TableAccess,
+): void {
+  fn.addEnvironment(env, table.tableName);
+  const actions = TABLE_ACTIONS[access];
+  if (actions.length > 0) table.grant(fn.function, ...actions);
+}
+
+export type BucketAccess = 'none' | 'runObjects';
+
+/**
+ * `runObjects`: read, write and delete the objects under `runs/` (payloads and artifacts of the
+ * runs), plus ListBucket on the bucket: without it S3 answers a HEAD of a missing key with 403, and
+ * the adapters tell "not there" (404) from "denied" (403).
+ */
+export function bindBucket(fn: FlowFunction, bucket: s3.IBucket, access: BucketAccess): void {
+  fn.addEnvironment(LambdaEnvironment.bucket, bucket.bucketName);
+  if (access === 'none') return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resources: [bucket.arnForObjects(RUN_OBJECTS)],
+    }),
+  );
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+}
+
+/** The keys under which runs keep their payloads (`runs/<id>/payloads/`) and artifacts (`runs/<id>/artifacts/`). */
+export const RUN_OBJECTS = 'runs/*';
+
+/** The secret with `{"cursor_key", "token_key"}`: GetSecretValue only (no DescribeSecret, no KMS: AWS managed key). */
+export function bindKeysSecret(fn: FlowFunction, secret: secretsmanager.ISecret): void {
+  fn.addEnvironment(LambdaEnvironment.keysSecretArn, secret.secretArn);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+  );
+}
+
+/**
+ * The secrets workflows name as `{{ secrets.NAME }}`, stored as `<prefix>NAME`. Names cannot hold
+ * `/` (shared/secrets/names.ts), so nothing outside the prefix is reachable through a workflow.
+ */
+export function bindWorkflowSecrets(fn: FlowFunction, prefix: string): void {
+  fn.addEnvironment(LambdaEnvironment.secretPrefix, prefix);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [workflowSecretsArn(Stack.of(fn), prefix)],
+    }),
+  );
+}
+
+/** `arn:…:secret:<prefix>*`: Secrets Manager appends a random suffix to every secret's ARN. */
+export function workflowSecretsArn(stack: Stack, prefix: string): string {
+  return stack.formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${prefix}*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** What a function does with the state machine: start executions (handoff, child runs) and complete task tokens. */
+export type MachineAccess = 'startExecution' | 'sendTaskSuccess';
+
+const MACHINE_ACTIONS: Record<MachineAccess, string> = {
+  startExecution: 'states:StartExecution',
+  sendTaskSuccess: 'states:SendTaskSuccess',
+};
+
+/**
+ * The machine's ARN is passed as a string built with `formatArn` from its fixed name, not taken from
+ * the machine: the machine names the functions, so a reference back would be a cycle.
+ */
+export function bindStateMachine(fn: FlowFunction, stateMachineArn: string, access: MachineAccess[]): void {
+  fn.addEnvironment(LambdaEnvironment.stateMachineArn, stateMachineArn);
+  if (access.length === 0) return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: access.map((a) => MACHINE_ACTIONS[a]),
+      resources: [stateMachineArn],
+    }),
+  );
+}
+
+/** Settings that are not resources: private networks stay refused on AWS. */
+export function bindSettings(fn: FlowFunction, settings: { allowPrivateNetwork: boolean }): void {
+  fn.addEnvironment(LambdaEnvironment.allowPrivateNetwork, String(settings.allowPrivateNetwork));
+}

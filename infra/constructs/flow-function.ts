@@ -1,0 +1,87 @@
+/** The one way Flowrunner builds a Lambda function: Node 22 on ARM64, an ESM bundle with source maps, its own log group. */
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { projectPath } from './paths.js';
+
+export interface FlowFunctionProps {
+  /** The handler module, relative to the repository root (`functions/advance.ts`); it exports `handler`. */
+  entry: string;
+  description: string;
+  timeout: Duration;
+  memorySize: number;
+  /** How long the function's logs are kept (default one month). */
+  logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A NodejsFunction bundled locally by esbuild (no Docker). Its role is its own and starts empty:
+ * it may write to its log group only; everything else comes from the `bind…` helpers.
+ */
+export class FlowFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FlowFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // The function's logs expire anyway; with the stateless stack gone they only clutter the account.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Not AWSLambdaBasicExecutionRole: that one may write to every log group of the account.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: projectPath(props.entry),
+      handler: 'handler',
+      projectRoot: projectPath('.'),
+      depsLockFilePath: projectPath('package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      // Stack traces point into the TypeScript sources; everything else comes from the bind helpers.
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        // The Node 22 runtime ships AWS SDK v3: bundling it again only adds cold-start time.
+        externalModules: ['@aws-sdk/*'],
+        sourceMap: true,
+        sourcesContent: false,
+        minify: true,
+        // Some dependencies still call require(): give ESM a require of its own.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /** Sets one environment variable of the function. */
+  addEnvironment(name: string, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+
+  /** Adds one statement to the function's role. */
+  addToRolePolicy(statement: iam.PolicyStatement): void {
+    this.role.addToPolicy(statement);
+  }
+}
