@@ -99,6 +99,13 @@ export const LAMBDA_SERVICE_ERRORS = [
  */
 export const ADVANCE_CRASH_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout', 'States.Timeout'] as const;
 
+/**
+ * Any other error Advance raised (a storage throttle after the SDK's own retries, a dependency that
+ * failed): retried with a longer backoff before the execution fails, because a stranded run waits for
+ * nobody on AWS. Safe for the same reason: a retried Advance resumes from the checkpoint.
+ */
+export const ADVANCE_TASK_FAILED = 'States.TaskFailed';
+
 /** The error of StartExecution when the execution's name is taken: the handoff happened already. */
 export const EXECUTION_EXISTS_ERROR = 'StepFunctions.ExecutionAlreadyExistsException';
 
@@ -250,6 +257,14 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
             IntervalSeconds: 2,
             BackoffRate: 2,
             MaxAttempts: 2,
+            JitterStrategy: 'FULL',
+          },
+          {
+            ErrorEquals: [ADVANCE_TASK_FAILED],
+            IntervalSeconds: 5,
+            BackoffRate: 3,
+            MaxAttempts: 4,
+            MaxDelaySeconds: 120,
             JitterStrategy: 'FULL',
           },
         ],

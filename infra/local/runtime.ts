@@ -29,7 +29,7 @@ import { createLocalSecrets } from '../../shared/secrets/local.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
 import { createStepRegistry } from '../../shared/steps/registry.js';
 import { type LocalStores, startLocalStores } from '../../shared/storage/local/stores.js';
-import { States, stateMachineDefinition } from '../state-machine.js';
+import { type AslDefinition, States, stateMachineDefinition } from '../state-machine.js';
 
 const LOCAL_ARN = {
   advance: 'arn:aws:lambda:us-east-1:000000000000:function:flowrunner-advance',
@@ -47,6 +47,10 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Advance's time budget per invocation (default 60 s). */
   budgetMs?: number;
+  /** Waits before retries, per state name, in ms (the library's override; tests use 0 to skip jitter). */
+  retryIntervalOverrides?: Record<string, number>;
+  /** The definition to run (default: the module's); the parity test passes the one from the synthesized template. */
+  definition?: AslDefinition;
   /** Receives each execution's event log (StateEntered, …) as it starts: for tests and the benchmark. */
   onExecution?: (name: string, events: AsyncIterable<{ type: string }>) => void;
   /** Told when an execution fails: infrastructure trouble, not a failed run (default: a line on stderr). */
@@ -65,12 +69,14 @@ export class LocalRuntime {
   readonly #calls = new Set<Promise<unknown>>();
   readonly #onExecutionError: (name: string, error: unknown) => void;
   readonly #onExecution: LocalRuntimeOptions['onExecution'];
+  readonly #retryIntervals: LocalRuntimeOptions['retryIntervalOverrides'];
   #tokens = 0;
 
   private constructor(local: LocalStores, options: LocalRuntimeOptions) {
     const env = options.env ?? process.env;
     this.local = local;
     this.#onExecution = options.onExecution;
+    this.#retryIntervals = options.retryIntervalOverrides;
     this.#onExecutionError =
       options.onExecutionError ??
       ((name, error) => process.stderr.write(`flowrunner: execution ${name} failed: ${String(error)}\n`));
@@ -109,11 +115,12 @@ export class LocalRuntime {
     };
     this.deps = deps;
     this.#machine = new StateMachine(
-      stateMachineDefinition({
-        advanceFunctionArn: LOCAL_ARN.advance,
-        awaitSignalFunctionArn: LOCAL_ARN.awaitSignal,
-        stateMachineArn: LOCAL_ARN.stateMachine,
-      }) as never,
+      (options.definition ??
+        stateMachineDefinition({
+          advanceFunctionArn: LOCAL_ARN.advance,
+          awaitSignalFunctionArn: LOCAL_ARN.awaitSignal,
+          stateMachineArn: LOCAL_ARN.stateMachine,
+        })) as never,
     );
   }
 

@@ -1,42 +1,19 @@
 // The CDK app as deployed: what each function may do, how things are wired, what is kept, and that cdk-nag passes.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type Stack } from 'aws-cdk-lib';
+import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LambdaEnvironment } from '../../functions/environment.js';
-import { projectPath } from '../../infra/constructs/paths.js';
 import type { DataStack } from '../../infra/stacks/data-stack.js';
 import type { EngineStack } from '../../infra/stacks/engine-stack.js';
 import { addFlowrunner } from '../../infra/stacks/flowrunner.js';
 import { stateMachineDefinition } from '../../infra/state-machine.js';
 import { defaultTableNames, TTL_ATTRIBUTE, tableDefinitions } from '../../shared/storage/dynamodb/tables.js';
+import { appForTests, render } from '../support/cdk.js';
 
 type Json = Record<string, unknown>;
-
-/** The context of cdk.json (feature flags), so the tests build what `cdk synth` builds; bundling skipped. */
-function appForTests(): App {
-  const { context } = JSON.parse(readFileSync(projectPath('cdk.json'), 'utf8')) as { context: Json };
-  return new App({
-    outdir: mkdtempSync(join(tmpdir(), 'flowrunner-cdk-')),
-    context: { ...context, 'aws:cdk:bundling-stacks': [] },
-  });
-}
-
-/** A resolved CloudFormation value as text: `${Logical.Arn}` for a GetAtt, `${AWS::Region}` for a Ref, joins joined. */
-function render(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const intrinsic = value as Json;
-  if (typeof intrinsic.Ref === 'string') return `\${${intrinsic.Ref}}`;
-  const getAtt = intrinsic['Fn::GetAtt'];
-  if (Array.isArray(getAtt)) return `\${${getAtt.join('.')}}`;
-  const join = intrinsic['Fn::Join'] as [string, unknown[]] | undefined;
-  if (join) return join[1].map(render).join(join[0]);
-  if (typeof intrinsic['Fn::ImportValue'] === 'string') return `\${import:${intrinsic['Fn::ImportValue']}}`;
-  throw new Error(`cannot render ${JSON.stringify(value)}`);
-}
 
 /** Every action the policies attached to a role allow, on any resource. */
 function actionsOf(template: Template, roleLogicalId: string): string[] {

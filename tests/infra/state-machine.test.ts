@@ -363,7 +363,23 @@ describe('state machine behaviour (aws-local-stepfunctions)', () => {
     expect(countStateTransitions(events, { includeRetries: true })).toBe(countStateTransitions(events) + 1);
   });
 
-  it('does not retry a function error of Advance: the execution fails (infrastructure trouble)', async () => {
+  it('retries any other error of Advance a few times: a transient failure does not strand the run', async () => {
+    const advance = scriptedAdvance([advanceOutput('done')]);
+    let failures = 0;
+    const execution = execute({
+      [States.Advance]: (input) => {
+        if (failures < 2) {
+          failures++;
+          throw new Error('DynamoDB throttled after the SDK retries');
+        }
+        return advance.handler(input);
+      },
+    });
+    await expect(execution.result).resolves.toEqual(advanceOutput('done'));
+    expect(failures).toBe(2);
+  });
+
+  it('fails the execution when Advance keeps failing (infrastructure trouble, for the alarm)', async () => {
     let calls = 0;
     const execution = execute({
       [States.Advance]: () => {
@@ -372,6 +388,6 @@ describe('state machine behaviour (aws-local-stepfunctions)', () => {
       },
     });
     await expect(execution.result).rejects.toThrow();
-    expect(calls).toBe(1);
+    expect(calls).toBe(5);
   });
 });

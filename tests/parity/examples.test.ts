@@ -1,0 +1,213 @@
+/**
+ * Parity: the state machine definition taken out of the synthesized CloudFormation template runs every
+ * example (ASL interpreter + the real handlers + real local stores), and so does the local runtime with
+ * the module's definition; results, step histories and event type sequences must be equal.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalRuntime } from '../../infra/local/runtime.js';
+import { addFlowrunner } from '../../infra/stacks/flowrunner.js';
+import type { AslDefinition } from '../../infra/state-machine.js';
+import type { WorkflowDefinition } from '../../shared/definition/schema.js';
+import { assertValidWorkflow } from '../../shared/definition/validate.js';
+import type { RunState } from '../../shared/engine/types.js';
+import { appForTests, render } from '../support/cdk.js';
+import { type HttpSink, startHttpSink } from '../support/http-sink.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+/** The deployed definition: the template's DefinitionString with its intrinsics replaced by local ARNs. */
+function synthesizedDefinition(): AslDefinition {
+  const { engine } = addFlowrunner(appForTests(), { checks: false });
+  const machines = Template.fromStack(engine).findResources('AWS::StepFunctions::StateMachine');
+  const [machine] = Object.values(machines) as Array<{ Properties: { DefinitionString: unknown } }>;
+  const text = render(machine!.Properties.DefinitionString);
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': 'us-east-1',
+    'AWS::AccountId': '000000000000',
+  };
+  return JSON.parse(
+    text.replace(
+      /\$\{([^}]+)\}/g,
+      (_, name: string) =>
+        pseudo[name] ?? `arn:aws:lambda:us-east-1:000000000000:function:${name.replace(/\W/g, '')}`,
+    ),
+  ) as AslDefinition;
+}
+
+const examplesDir = new URL('../../examples/', import.meta.url);
+const sources = readdirSync(examplesDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => readFileSync(new URL(f, examplesDir), 'utf8'));
+
+/**
+ * The examples with every service's base_url pointed at the loopback sink, as a test would deploy them
+ * (in the text: the validator merges a service's settings into the config of each step that uses it).
+ */
+function examplesWithSink(sink: HttpSink): WorkflowDefinition[] {
+  return sources.map((text) =>
+    assertValidWorkflow(text.replace(/base_url: "https:\/\/[^"]+"/g, `base_url: "${sink.url}"`)),
+  );
+}
+
+interface Scenario {
+  workflow: string;
+  inputs: unknown;
+  /** Answers to waits, in order: what a person would submit. */
+  answers: Array<{ step_id: string; payload: unknown }>;
+}
+
+const scenarios: Scenario[] = [
+  {
+    workflow: 'onboarding',
+    inputs: { customer: 'Ada' },
+    answers: [
+      { step_id: 'collect', payload: { inputs: { email: 'ada@example.com', plan: 'pro' } } },
+      { step_id: 'review', payload: { decision: 'reject', approver: 'lead@example.com', comment: 'Warmer' } },
+      { step_id: 'review', payload: { decision: 'approve', approver: 'lead@example.com' } },
+    ],
+  },
+  { workflow: 'order-checks', inputs: { order_id: 'o-1', amount: 2000 }, answers: [] },
+  { workflow: 'order-checks', inputs: { order_id: 'o-2', amount: 9000 }, answers: [] },
+  {
+    workflow: 'review-loop',
+    inputs: { topic: 'parity' },
+    answers: [{ step_id: 'review', payload: { decision: 'approve', approver: 'editor@example.com' } }],
+  },
+  {
+    workflow: 'invoice-batch',
+    inputs: { customer: 'acme', items: [{ price: 2, qty: 3 }] },
+    answers: [],
+  },
+  { workflow: 'crm-sync', inputs: { email: 'ada@example.com', name: 'Ada' }, answers: [] },
+];
+
+interface Outcome {
+  status: string;
+  output: unknown;
+  error: unknown;
+  history: string[];
+  events: string[];
+}
+
+async function until(
+  runtime: LocalRuntime,
+  runId: string,
+  done: (run: RunState) => boolean,
+): Promise<RunState> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { state } = await runtime.local.stores.runs.get(runId);
+    if (done(state)) return state;
+    if (Date.now() > deadline) {
+      const waiting = state.active.map(
+        (id) =>
+          `${id}#${state.steps[id]!.visit}:${state.steps[id]!.status} ${JSON.stringify(state.steps[id]!.error ?? null)}`,
+      );
+      throw new Error(
+        `run ${runId} of ${state.workflow_id} is still ${state.status} (${waiting.join(', ')})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Runs every scenario on a runtime and returns what users can observe, with run ids and times taken out. */
+async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Promise<Outcome[]> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-parity-'));
+  const failures: string[] = [];
+  const runtime = await LocalRuntime.start({
+    dataDir,
+    env: {
+      MOCK_AI_SEED: '7',
+      FLOWRUNNER_SECRET_MAIL_TOKEN: 'mail-secret',
+      FLOWRUNNER_SECRET_CRM_TOKEN: 'crm-secret',
+    },
+    ...(definition ? { definition } : {}),
+    onExecutionError: (name, error) => failures.push(`${name}: ${String(error)}`),
+  });
+  try {
+    const now = new Date();
+    for (const example of examplesWithSink(sink)) await runtime.local.stores.workflows.create(example, now);
+    const outcomes: Outcome[] = [];
+    for (const scenario of scenarios) {
+      const workflow = await runtime.local.stores.workflows.get(scenario.workflow);
+      const run = await runtime.startRun(workflow, scenario.inputs);
+      let answered = 0;
+      for (const answer of scenario.answers) {
+        // Wait until this very wait is open (the step waits in the visit after the last answer).
+        await until(
+          runtime,
+          run.id,
+          (r) => r.status === 'waiting' && r.steps[answer.step_id]?.status === 'waiting',
+        );
+        await runtime.deliver(run.id, `answer-${++answered}`, {
+          type: 'resume',
+          step_id: answer.step_id,
+          payload: answer.payload,
+        });
+        await until(
+          runtime,
+          run.id,
+          (r) => r.steps[answer.step_id]?.status !== 'waiting' || r.status !== 'waiting',
+        );
+      }
+      const state = await until(runtime, run.id, (r) =>
+        ['completed', 'failed', 'canceled'].includes(r.status),
+      );
+      const history = await runtime.local.stores.runs.history(run.id);
+      const { events } = await runtime.local.stores.runs.events(run.id, { limit: 1000 });
+      const anonymous = (value: unknown) =>
+        value === undefined ? undefined : JSON.parse(JSON.stringify(value).replaceAll(run.id, '<run>'));
+      outcomes.push({
+        status: state.status,
+        output: anonymous(state.output),
+        error: anonymous(state.error),
+        history: history.map((h) => `${h.step_id}#${h.visit}:${h.status}:${h.outcome ?? ''}`),
+        events: events.map((e) => (e.step_id ? `${e.type}:${e.step_id}` : e.type)),
+      });
+    }
+    expect(failures).toEqual([]);
+    return outcomes;
+  } finally {
+    await runtime.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+describe('parity of the deployed definition and the local runtime', () => {
+  let sink: HttpSink;
+  beforeAll(async () => {
+    sink = await startHttpSink();
+  });
+  afterAll(async () => {
+    await sink.close();
+  });
+
+  it('takes the state machine out of the synthesized template', () => {
+    const definition = synthesizedDefinition();
+    expect(definition.StartAt).toBe('Start');
+    expect(Object.keys(definition.States)).toContain('AwaitSignal');
+  });
+
+  it('gives every example the same results, histories and event sequences in both', async () => {
+    const deployed = await runAll(synthesizedDefinition(), sink);
+    const local = await runAll(undefined, sink);
+    expect(deployed.map((o) => o.status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+    ]);
+    for (const [index, outcome] of deployed.entries()) {
+      expect(local[index], `${scenarios[index]!.workflow}`).toEqual(outcome);
+    }
+  }, 120_000);
+});
