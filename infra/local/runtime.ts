@@ -172,6 +172,7 @@ export class LocalRuntime {
       input as never,
       {
         overrides: {
+          ...(this.#retryIntervals ? { retryIntervalOverrides: this.#retryIntervals } : {}),
           taskResourceLocalHandlers: {
             [States.Advance]: (event: unknown) => this.#track(advance(event)),
             // lambda:invoke.waitForTaskToken: the function's event is the task's `Payload`.
