@@ -181,7 +181,7 @@ export class LocalRuntime {
             [States.Handoff]: async (event: unknown) => {
               const next = event as { Input?: ExecutionInput } & ExecutionInput;
               const handoff = next.Input ?? next;
-              this.#start(handoff, executionName(handoff.run_id, handoff.generation));
+              await this.deps.executions.start(handoff, executionName(handoff.run_id, handoff.generation));
               return {};
             },
           },

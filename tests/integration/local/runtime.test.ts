@@ -86,4 +86,36 @@ describe('the local runtime', () => {
     await runtime.deliver(run.id, 'answer-1', { type: 'resume', payload: { inputs: { name: 'Bo' } } });
     expect((await until(runtime, run.id, (r) => r.status === 'completed')).output).toBe('Hello, Bo');
   });
+
+  it('hands a run off to a fresh execution when the history budget is near, invisibly to its users', async () => {
+    const { runtime } = await runtimeIn();
+    const executions: string[] = [];
+    runtime.deps.handoffAfterTransitions = 5;
+    const twoForms = `schema_version: "1.0"
+id: two-forms
+steps:
+  - { id: first, type: form, config: { fields: [{ key: a }] }, next: second }
+  - { id: second, type: form, config: { fields: [{ key: b }] }, next: done }
+  - { id: done, type: transform, config: { output: "{{ steps.first.output.a & steps.second.output.b }}" } }
+`;
+    const start = runtime.deps.executions.start;
+    runtime.deps.executions.start = async (input, name) => {
+      executions.push(name);
+      await start(input, name);
+    };
+    const workflow = await runtime.local.stores.workflows.create(assertValidWorkflow(twoForms), new Date());
+    const run = await runtime.startRun(workflow, {});
+    await until(runtime, run.id, (r) => r.steps.first?.status === 'waiting');
+    await runtime.deliver(run.id, 'a', { type: 'resume', step_id: 'first', payload: { inputs: { a: 'x' } } });
+    await until(runtime, run.id, (r) => r.steps.second?.status === 'waiting');
+    await runtime.deliver(run.id, 'b', {
+      type: 'resume',
+      step_id: 'second',
+      payload: { inputs: { b: 'y' } },
+    });
+    const done = await until(runtime, run.id, (r) => r.status === 'completed');
+    expect(done.output).toBe('xy');
+    expect(executions.length).toBeGreaterThanOrEqual(2);
+    expect(executions.slice(1).every((name) => name.startsWith(`${run.id}-g`))).toBe(true);
+  });
 });
