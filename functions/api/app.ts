@@ -1,0 +1,85 @@
+/**
+ * The HTTP API of CONTRACT §3 as one middy handler over API Gateway v2 events: a small router,
+ * a body parser, API keys, CORS and one Problem Details error handler. The Lambda entry point
+ * and the local server wire it with their own dependencies.
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { ApiDeps } from './deps.js';
+import { apiKeyAuth } from './middleware/api-key-auth.js';
+import { bodyParser } from './middleware/body-parser.js';
+import { cors } from './middleware/cors.js';
+import { problemDetails } from './middleware/problem-details.js';
+import { docsPage, openApiDocument } from './openapi.js';
+import { type ApiEvent, lowerHeaders, methodOf, pathOf } from './request.js';
+import { json } from './response.js';
+import { Router } from './router.js';
+import { aiRoutes } from './routes/ai.js';
+import { artifactRoutes } from './routes/artifacts.js';
+import { callbackRoutes } from './routes/callbacks.js';
+import { executionRoutes } from './routes/executions.js';
+import { listenerRoutes } from './routes/listeners.js';
+import { workflowRoutes } from './routes/workflows.js';
+
+export type { ApiDeps } from './deps.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
+export function createRouter(deps: ApiDeps): Router {
+  const router = new Router();
+  router.on('GET', '/healthz', async () => json(200, { status: 'ok' }));
+  let openapi: string | undefined;
+  router.on('GET', '/openapi.json', async () => {
+    openapi ??= JSON.stringify(openApiDocument(deps.orchestrator.executor.registry));
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapi };
+  });
+  router.on('GET', '/docs', async () => ({
+    statusCode: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: docsPage(),
+  }));
+  workflowRoutes(router, deps);
+  executionRoutes(router, deps);
+  artifactRoutes(router, deps);
+  callbackRoutes(router, deps);
+  listenerRoutes(router, deps);
+  aiRoutes(router, deps);
+  return router;
+}
+
+export function createApi(deps: ApiDeps) {
+  const router = createRouter(deps);
+
+  const dispatch = async (event: ApiEvent, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const method = methodOf(event);
+    const path = pathOf(event);
+    const { route, params } = router.match(method, path);
+    const query: Record<string, string> = {};
+    for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+      if (value !== undefined) query[name] = value;
+    }
+    return route({
+      event,
+      method,
+      path,
+      params,
+      query,
+      headers: lowerHeaders(event.headers),
+      body: event.parsedBody ?? { kind: 'none' },
+    });
+  };
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(
+      cors({
+        ...(deps.corsOrigins ? { origins: deps.corsOrigins } : {}),
+        methodsFor: (event) => router.methods(pathOf(event)),
+      }),
+    )
+    .use(problemDetails(deps.logger === undefined ? {} : { logger: deps.logger }))
+    .use(apiKeyAuth({ hashes: deps.apiKeys?.hashes }))
+    .use(bodyParser({ maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }))
+    .handler(dispatch);
+}
+
+export type ApiHandler = ReturnType<typeof createApi>;

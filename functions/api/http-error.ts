@@ -1,0 +1,33 @@
+/** Errors of the HTTP layer itself (bad framing, unknown routes, auth), carrying their status as middy errors do. */
+import type { ErrorIssue } from '../../shared/errors.js';
+
+export class HttpError extends Error {
+  readonly statusCode: number;
+  /** Below 500 the message is shown to the caller; at 500 it never is. */
+  readonly expose: boolean;
+  readonly title: string;
+  readonly issues: ErrorIssue[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    statusCode: number,
+    title: string,
+    message: string,
+    options: { issues?: ErrorIssue[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+    this.statusCode = statusCode;
+    this.expose = statusCode < 500;
+    this.title = title;
+    this.issues = options.issues;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const badRequest = (message: string, issues?: ErrorIssue[]) =>
+  new HttpError(400, 'Bad Request', message, issues ? { issues } : {});
+export const notFound = (message: string) => new HttpError(404, 'Not Found', message);
+export const conflict = (message: string) => new HttpError(409, 'Conflict', message);
+export const unprocessable = (message: string, issues: ErrorIssue[]) =>
+  new HttpError(422, 'Unprocessable Content', message, { issues });

@@ -1,0 +1,101 @@
+/**
+ * The one onError middleware: turns any error into Problem Details (`application/problem+json`).
+ * Below 500 the message is shown; a 500 shows a generic detail and logs the message only.
+ */
+import type middy from '@middy/core';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  ConflictError,
+  type ErrorIssue,
+  ForbiddenError,
+  NotFoundError,
+  ThrottledError,
+  ValidationError,
+} from '../../../shared/errors.js';
+import { HttpError } from '../http-error.js';
+import type { ApiEvent } from '../request.js';
+
+export interface ProblemDetailsOptions {
+  /** Where 500s are logged; `false` logs nothing. */
+  logger?: ((message: string) => void) | false;
+  /** Seconds in `Retry-After` for a throttled store. */
+  retryAfterS?: number;
+}
+
+const defaults: Required<ProblemDetailsOptions> = {
+  logger: (message) => console.error(message),
+  retryAfterS: 1,
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: Array<Pick<ErrorIssue, 'path' | 'message'> & Partial<ErrorIssue>>;
+}
+
+export function problemDetails(
+  options: ProblemDetailsOptions = {},
+): middy.MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
+  const { logger, retryAfterS } = { ...defaults, ...options };
+
+  const problemDetailsOnError: middy.MiddlewareFn<ApiEvent, APIGatewayProxyStructuredResultV2> = async (
+    request,
+  ) => {
+    if (request.response !== undefined) return;
+    const { problem, headers } = toProblem(request.error, retryAfterS);
+    if (problem.status >= 500 && logger) {
+      const error = request.error;
+      logger(`Unhandled error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    request.response = {
+      statusCode: problem.status,
+      headers: { 'content-type': 'application/problem+json', ...headers },
+      body: JSON.stringify(problem),
+    };
+  };
+
+  return { onError: problemDetailsOnError };
+}
+
+const TITLES: Record<number, string> = {
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  422: 'Unprocessable Content',
+  503: 'Service Unavailable',
+};
+
+function toProblem(
+  error: unknown,
+  retryAfterS: number,
+): { problem: Problem; headers: Record<string, string> } {
+  const make = (status: number, title: string, detail: string, issues?: ErrorIssue[]): Problem => ({
+    // RFC 9457: `about:blank` says the status and its title are the whole meaning.
+    type: 'about:blank',
+    title,
+    status,
+    detail,
+    ...(issues && issues.length > 0 ? { errors: issues } : {}),
+  });
+  if (error instanceof HttpError) {
+    const detail = error.expose ? error.message : 'An unexpected error occurred';
+    return { problem: make(error.statusCode, error.title, detail, error.issues), headers: error.headers };
+  }
+  if (error instanceof ValidationError) {
+    const issues = error.issues.length > 0 ? error.issues : undefined;
+    return { problem: make(422, TITLES[422]!, error.message, issues), headers: {} };
+  }
+  if (error instanceof NotFoundError) return { problem: make(404, TITLES[404]!, error.message), headers: {} };
+  if (error instanceof ConflictError) return { problem: make(409, TITLES[409]!, error.message), headers: {} };
+  if (error instanceof ForbiddenError)
+    return { problem: make(403, TITLES[403]!, error.message), headers: {} };
+  if (error instanceof ThrottledError) {
+    return {
+      problem: make(503, TITLES[503]!, 'The service is busy; try again shortly'),
+      headers: { 'retry-after': String(retryAfterS) },
+    };
+  }
+  return { problem: make(500, 'Internal Server Error', 'An unexpected error occurred'), headers: {} };
+}

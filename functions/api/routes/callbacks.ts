@@ -1,0 +1,44 @@
+/** `POST /v1/callbacks/{token}`: resumes the wait that owns a single-use token (links in mails, other systems). */
+import { createHash } from 'node:crypto';
+import { isFinal } from '../../../shared/engine/engine.js';
+import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
+import type { ApiDeps } from '../deps.js';
+import { conflict, notFound, unprocessable } from '../http-error.js';
+import { json } from '../response.js';
+import type { Router } from '../router.js';
+import { checkResume } from './executions.js';
+
+export function callbackRoutes(router: Router, deps: ApiDeps): void {
+  const o = deps.orchestrator;
+  const { callbacks, runs, workflows } = o.stores;
+  const gone = () => notFound('The callback token is unknown, used or expired');
+
+  router.on('POST', '/v1/callbacks/{token}', async (request) => {
+    const token = request.params.token!;
+    const now = o.clock.now();
+    const target = await callbacks.peek(token, now);
+    if (!target) throw gone();
+    if (request.body.kind === 'yaml') {
+      throw unprocessable('This route takes JSON', [{ path: '(root)', message: 'send application/json' }]);
+    }
+    const payload = request.body.kind === 'json' ? request.body.value : {};
+    const { state } = await runs.get(target.run_id);
+    const step = state.steps[target.step_id];
+    if (isFinal(state.status) || step?.status !== 'waiting' || step.visit !== target.visit) {
+      throw conflict(`That wait of step '${target.step_id}' has ended`);
+    }
+    const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+    // Checked before the token is used, so a mistyped answer does not burn the link.
+    checkResume(o, workflow, state, target.step_id, payload);
+    const redeemed = await callbacks.redeem(token, o.clock.now());
+    if (!redeemed) throw gone();
+    const signalId = `callback:${createHash('sha256').update(token).digest('hex')}`;
+    const { accepted } = await deliverSignal(
+      redeemed.run_id,
+      signalId,
+      { type: 'callback', step_id: redeemed.step_id, visit: redeemed.visit, payload },
+      o,
+    );
+    return json(202, { run_id: redeemed.run_id, step_id: redeemed.step_id, visit: redeemed.visit, accepted });
+  });
+}

@@ -1,0 +1,273 @@
+/** `/v1/executions`: start (idempotent), list, read, resume, cancel, pause, unpause, history, context, events. */
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { WorkflowVersion } from '../../../shared/definition/schema.js';
+import { mergeServiceDefaults } from '../../../shared/definition/services.js';
+import { contextSnapshot } from '../../../shared/engine/context.js';
+import { isFinal, waitingSteps } from '../../../shared/engine/engine.js';
+import { checkRunInputs } from '../../../shared/engine/inputs.js';
+import { type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { deliverSignal, startRun } from '../../../shared/orchestration/orchestrator.js';
+import { isResumeRefusal } from '../../../shared/steps/types.js';
+import type { ApiDeps, ApiOrchestratorDeps } from '../deps.js';
+import { conflict, unprocessable } from '../http-error.js';
+import { jsonBody, queryParams } from '../params.js';
+import type { ApiRequest } from '../request.js';
+import { type ApiResult, json } from '../response.js';
+import type { Router } from '../router.js';
+import { answerable, runView } from '../run-view.js';
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const MAX_KEY_LENGTH = 256;
+
+export const startBody = z.strictObject({
+  workflow_id: z.string().min(1).max(64),
+  version: z.number().int().min(1).optional(),
+  inputs: z.unknown().optional(),
+  profile: z.unknown().optional(),
+});
+
+export const listQuery = z.object({
+  workflow_id: z.string().min(1).optional(),
+  status: z.enum(Object.values(RunStatus) as [RunStatus, ...RunStatus[]]).optional(),
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().min(1).optional(),
+});
+
+export const eventsQuery = z.object({
+  after: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const resumeBody = z.looseObject({ step_id: z.string().min(1).optional() });
+export const controlBody = z.object({
+  reason: z.string().max(1000).optional(),
+  by: z.string().max(320).optional(),
+});
+
+/** Sorted-keys JSON, so `{a, b}` and `{b, a}` are the same request. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** A signal id for the inbox: the caller's Idempotency-Key (a retried request is applied once) or a new one. */
+function requestId(request: ApiRequest, what: string): string {
+  const key = request.headers['idempotency-key']?.trim();
+  return key ? `${what}:${key.slice(0, MAX_KEY_LENGTH)}` : `${what}:${randomUUID()}`;
+}
+
+export function executionRoutes(router: Router, deps: ApiDeps): void {
+  const o = deps.orchestrator;
+  const { runs, workflows } = o.stores;
+
+  router.on('POST', '/v1/executions', async (request) =>
+    startExecution(o, request, jsonBody(request, startBody), ''),
+  );
+
+  router.on('GET', '/v1/executions', async (request) => {
+    const query = queryParams(request, listQuery);
+    const page = await runs.list(query);
+    return json(200, { items: page.items, next_cursor: page.next_cursor ?? null });
+  });
+
+  router.on('GET', '/v1/executions/{id}', async (request) => {
+    const { state } = await runs.get(request.params.id!);
+    return json(200, await runView(o, state));
+  });
+
+  router.on('GET', '/v1/executions/{id}/history', async (request) => {
+    const id = request.params.id!;
+    await runs.get(id);
+    return json(200, await runs.history(id));
+  });
+
+  router.on('GET', '/v1/executions/{id}/context', async (request) => {
+    const { state } = await runs.get(request.params.id!);
+    const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+    return json(200, contextSnapshot(workflow, state));
+  });
+
+  router.on('GET', '/v1/executions/{id}/events', async (request) => {
+    const id = request.params.id!;
+    const { after, limit } = queryParams(request, eventsQuery);
+    await runs.get(id);
+    const position =
+      after === undefined ? {} : /^\d+$/.test(after) ? { after: Number(after) } : { cursor: after };
+    const page = await runs.events(id, { ...position, ...(limit ? { limit } : {}) });
+    return json(200, { events: page.events, next_cursor: page.next_cursor ?? null });
+  });
+
+  router.on('POST', '/v1/executions/{id}/resume', async (request) => {
+    const id = request.params.id!;
+    const { step_id: wanted, ...payload } = jsonBody(request, resumeBody);
+    const { state } = await runs.get(id);
+    if (isFinal(state.status)) throw conflict(`The run is already ${state.status}`);
+    const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+    const candidates = waitingSteps(workflow, state).filter(
+      (w) => answerable(o, w.type) && !state.steps[w.step_id]?.retry_at,
+    );
+    let target = wanted === undefined ? undefined : candidates.find((w) => w.step_id === wanted);
+    if (wanted === undefined) {
+      if (candidates.length === 0) throw conflict('The run is not waiting for an answer');
+      if (candidates.length > 1) {
+        throw conflict(
+          `Several steps are waiting (${candidates.map((c) => c.step_id).join(', ')}): give step_id`,
+        );
+      }
+      target = candidates[0];
+    }
+    if (target === undefined) throw conflict(`Step '${wanted}' is not waiting for an answer`);
+    checkResume(o, workflow, state, target.step_id, payload);
+    const approver = typeof payload.approver === 'string' ? payload.approver : undefined;
+    const signal: Signal = {
+      type: 'resume',
+      step_id: target.step_id,
+      payload,
+      ...(approver ? { by: approver } : {}),
+    };
+    const { accepted } = await deliverSignal(id, requestId(request, 'resume'), signal, o);
+    return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted });
+  });
+
+  const control = (type: 'cancel' | 'pause' | 'unpause', allowed: (s: RunState) => string | undefined) => {
+    router.on('POST', `/v1/executions/{id}/${type}`, async (request) => {
+      const id = request.params.id!;
+      const body = jsonBody(request, controlBody);
+      const { state } = await runs.get(id);
+      const refusal = allowed(state);
+      if (refusal) throw conflict(refusal);
+      const by = body.by ? { by: body.by } : {};
+      const signal: Signal =
+        type === 'cancel'
+          ? { type, ...by, ...(body.reason ? { reason: body.reason } : {}) }
+          : { type, ...by };
+      const { accepted } = await deliverSignal(id, requestId(request, type), signal, o);
+      return json(202, { run_id: id, accepted });
+    });
+  };
+  control('cancel', (s) => (isFinal(s.status) ? `The run is already ${s.status}` : undefined));
+  control('pause', (s) =>
+    s.status === 'running' || s.status === 'waiting' ? undefined : `A ${s.status} run cannot be paused`,
+  );
+  control('unpause', (s) =>
+    s.status === 'paused' ? undefined : `The run is not paused (it is ${s.status})`,
+  );
+}
+
+/**
+ * Runs the step type's `resume` against the wait without changing anything, so a bad answer is
+ * refused now (422, 403) instead of being dropped later by the engine.
+ */
+export function checkResume(
+  o: ApiOrchestratorDeps,
+  workflow: WorkflowVersion,
+  state: RunState,
+  stepId: string,
+  payload: unknown,
+): void {
+  const step = state.steps[stepId];
+  const definition = workflow.definition.steps.find((s) => s.id === stepId);
+  const type = definition ? o.executor.registry.get(definition.type) : undefined;
+  if (!step?.wait || !definition || !type?.resume) {
+    throw new ConflictError(`Step '${stepId}' is not waiting for an answer`);
+  }
+  const outcome = type.resume({
+    config: mergeServiceDefaults(workflow.definition, definition),
+    wait: step.wait,
+    payload,
+    now: o.clock.now(),
+  });
+  if (!isResumeRefusal(outcome)) return;
+  if (outcome.status === 403) throw new ForbiddenError(outcome.message);
+  throw new ValidationError(outcome.message, outcome.issues);
+}
+
+export interface StartRequestBody {
+  workflow_id: string;
+  version?: number | undefined;
+  inputs?: unknown;
+  profile?: unknown;
+}
+
+/**
+ * Starts a run for the API and for webhook listeners: a retired workflow is a 409, inputs that do
+ * not fit are a 422, and with an Idempotency-Key the same request again answers 200 with the same
+ * run while the same key with another body is a 409. The key is claimed before anything starts.
+ */
+export async function startExecution(
+  o: ApiOrchestratorDeps,
+  request: ApiRequest,
+  body: StartRequestBody,
+  keyScope: string,
+): Promise<ApiResult> {
+  const workflows = o.stores.workflows;
+  const summary = await workflows.summary(body.workflow_id);
+  if (summary.retired) throw conflict(`Workflow '${body.workflow_id}' is retired: it starts no new runs`);
+  const workflow = await workflows.get(body.workflow_id, body.version);
+  const inputs = body.inputs ?? {};
+  const issues = checkRunInputs(workflow.definition, inputs);
+  if (issues.length > 0) throw unprocessable('The inputs do not fit the workflow', issues);
+
+  const header = request.headers['idempotency-key']?.trim();
+  let runId: string | undefined;
+  if (header) {
+    const key = `${keyScope}${header}`;
+    if (header.length > MAX_KEY_LENGTH) {
+      throw unprocessable('The Idempotency-Key is too long', [
+        { path: 'Idempotency-Key', message: `at most ${MAX_KEY_LENGTH} characters` },
+      ]);
+    }
+    const now = o.clock.now();
+    const bodyHash = createHash('sha256')
+      .update(canonicalJson(request.body.kind === 'json' ? request.body.value : {}))
+      .digest('hex');
+    const claim = await o.stores.idempotency.claim(
+      {
+        key,
+        body_hash: bodyHash,
+        run_id: o.ids.next('run'),
+        expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+      },
+      now,
+    );
+    if (!claim.created) {
+      if (claim.record.body_hash !== bodyHash) {
+        throw conflict('This Idempotency-Key was used with another request body');
+      }
+      // The same request again: answer with its run (and finish the start if the first one stopped half-way).
+      const existing = await o.stores.runs.get(claim.record.run_id).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      // A run still queued may be one whose start stopped half-way: startRun is idempotent per run id.
+      if (existing === undefined || existing.state.status === 'queued') {
+        await startRun({ workflow, inputs, ...profileOf(body), runId: claim.record.run_id }, o);
+      }
+      const { state } = await o.stores.runs.get(claim.record.run_id);
+      return json(200, await runView(o, state));
+    }
+    runId = claim.record.run_id;
+  }
+  const state = await startRun(
+    {
+      workflow,
+      inputs,
+      ...profileOf(body),
+      ...(runId ? { runId } : {}),
+    },
+    o,
+  );
+  return json(202, await runView(o, state), { location: `/v1/executions/${encodeURIComponent(state.id)}` });
+}
+
+function profileOf(body: { profile?: unknown }): { profile?: unknown } {
+  return body.profile === undefined ? {} : { profile: body.profile };
+}

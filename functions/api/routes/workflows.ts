@@ -1,0 +1,102 @@
+/** `/v1/workflows`: create, list, read, new version, retire, validate. YAML (`text/yaml`) or JSON. */
+import { z } from 'zod';
+import { parseDocument } from '../../../shared/definition/parse.js';
+import type { WorkflowDefinition } from '../../../shared/definition/schema.js';
+import { type ValidationResult, validateWorkflow } from '../../../shared/definition/validate.js';
+import type { ErrorIssue } from '../../../shared/errors.js';
+import type { ApiDeps } from '../deps.js';
+import { badRequest, unprocessable } from '../http-error.js';
+import { queryParams } from '../params.js';
+import type { ApiRequest } from '../request.js';
+import { type ApiResult, empty, json } from '../response.js';
+import type { Router } from '../router.js';
+
+export const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().min(1).optional(),
+});
+
+export const versionQuery = z.object({ version: z.coerce.number().int().min(1).optional() });
+
+export function workflowRoutes(router: Router, deps: ApiDeps): void {
+  const o = deps.orchestrator;
+  const workflows = o.stores.workflows;
+
+  /** The body validated as a workflow; 400 when it cannot be read at all. */
+  const validateBody = (request: ApiRequest): ValidationResult => {
+    const body = request.body;
+    const registry = o.executor.registry;
+    if (body.kind === 'none') throw badRequest('The body is empty: send the workflow as JSON or text/yaml');
+    if (body.kind === 'yaml') {
+      const parsed = parseDocument(body.text, 'yaml');
+      if (parsed.value === undefined) {
+        throw badRequest(
+          `The body is not valid YAML${parsed.issues[0] ? `: ${parsed.issues[0].message}` : ''}`,
+          parsed.issues,
+        );
+      }
+      return validateWorkflow(body.text, { format: 'yaml', registry });
+    }
+    return validateWorkflow(body.value, { registry });
+  };
+
+  const valid = (result: ValidationResult): WorkflowDefinition => {
+    if (result.valid && result.workflow) return result.workflow;
+    throw unprocessable(`The workflow is not valid: ${result.errors.length} problem(s)`, result.errors);
+  };
+
+  router.on('POST', '/v1/workflows/validate', async (request) => {
+    const result = validateBody(request);
+    return json(200, { valid: result.valid, errors: result.errors });
+  });
+
+  router.on('POST', '/v1/workflows/{id}/validate', async (request) => {
+    const id = request.params.id!;
+    await workflows.summary(id);
+    const result = validateBody(request);
+    const errors: ErrorIssue[] = [...result.errors];
+    if (result.workflow && result.workflow.id !== id) errors.push(idMismatch(id, result.workflow.id));
+    return json(200, { valid: errors.length === 0, errors });
+  });
+
+  router.on('POST', '/v1/workflows', async (request) => {
+    const definition = valid(validateBody(request));
+    const created = await workflows.create(definition, o.clock.now());
+    return json(201, versionView(created), { location: `/v1/workflows/${encodeURIComponent(created.id)}` });
+  });
+
+  router.on('GET', '/v1/workflows', async (request) => {
+    const query = queryParams(request, listQuery);
+    const page = await workflows.list(query);
+    return json(200, { items: page.items, next_cursor: page.next_cursor ?? null });
+  });
+
+  router.on('GET', '/v1/workflows/{id}', async (request) => {
+    const { version } = queryParams(request, versionQuery);
+    const found = await workflows.get(request.params.id!, version);
+    return json(200, versionView(found));
+  });
+
+  router.on('PUT', '/v1/workflows/{id}', async (request) => {
+    const id = request.params.id!;
+    const definition = valid(validateBody(request));
+    if (definition.id !== id) {
+      throw unprocessable('The workflow id does not match the path', [idMismatch(id, definition.id)]);
+    }
+    const updated = await workflows.update(definition, o.clock.now());
+    return json(200, versionView(updated));
+  });
+
+  router.on('DELETE', '/v1/workflows/{id}', async (request): Promise<ApiResult> => {
+    await workflows.retire(request.params.id!, o.clock.now());
+    return empty(204);
+  });
+}
+
+function idMismatch(path: string, body: string): ErrorIssue {
+  return { path: 'id', message: `the id is '${body}' but the path names '${path}'` };
+}
+
+function versionView(v: { id: string; version: number; definition: WorkflowDefinition; created_at: string }) {
+  return { id: v.id, version: v.version, created_at: v.created_at, definition: v.definition };
+}

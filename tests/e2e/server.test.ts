@@ -1,0 +1,94 @@
+/** `npm start` as a user runs it: the server process, real HTTP, a run to the end, its live event stream, SIGTERM. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let child: ChildProcess;
+let url: string;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-e2e-'));
+  child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
+    env: { ...process.env, PORT: '0', FLOWRUNNER_DATA_DIR: dataDir, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      out += text;
+      const match = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before it listened: ${out}`)));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function json(path: string, init?: RequestInit) {
+  const response = await fetch(`${url}${path}`, init);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('npm start', () => {
+  it('answers /healthz and has loaded the examples', async () => {
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const { status, body } = await json('/v1/workflows/order-checks');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: 'order-checks' });
+  });
+
+  it('runs a workflow started over HTTP to the end, and streams its events live', async () => {
+    const started = await json('/v1/executions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow_id: 'order-checks', inputs: { order_id: 'o-9', amount: 2500 } }),
+    });
+    expect(started.status).toBe(202);
+    const id = started.body.id as string;
+
+    const stream = await fetch(`${url}/v1/executions/${id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    expect(stream.headers.get('content-type')).toBe('text/event-stream');
+    const text = await stream.text(); // the stream ends when the run has ended
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types[0]).toBe('run.created');
+    expect(types.at(-1)).toBe('run.completed');
+
+    const run = await json(`/v1/executions/${id}`);
+    expect(run.body).toMatchObject({
+      status: 'completed',
+      output: { order_id: 'o-9', accepted: true, fraud_checked: true },
+    });
+  });
+
+  it('answers bad input with Problem Details, never a 500', async () => {
+    const malformed = await fetch(`${url}/v1/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"workflow_id": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toContain('application/problem+json');
+    expect((await json('/v1/executions/run_nope')).status).toBe(404);
+    const big = await fetch(`${url}/v1/workflows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `"${'x'.repeat(1024 * 1024 + 10)}"`,
+    });
+    expect(big.status).toBe(413);
+  });
+
+  it('stops on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
