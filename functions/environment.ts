@@ -15,6 +15,8 @@ export const LambdaEnvironment = {
   /** A Secrets Manager secret holding `{"cursor_key": "...", "token_key": "..."}`. */
   keysSecretArn: 'FLOWRUNNER_KEYS_SECRET_ARN',
   secretPrefix: 'FLOWRUNNER_SECRET_PREFIX',
+  /** The API function only: a secret holding `{"hashes": ["<sha256 hex of a key>", …]}`. */
+  apiKeysSecretArn: 'FLOWRUNNER_API_KEYS_SECRET_ARN',
   allowPrivateNetwork: 'FLOWRUNNER_ALLOW_PRIVATE_NETWORK',
   mockAiMode: 'MOCK_AI_MODE',
   mockAiSeed: 'MOCK_AI_SEED',
@@ -32,6 +34,7 @@ const schema = z.object({
   [LambdaEnvironment.keysSecretArn]: z.string().startsWith('arn:'),
   [LambdaEnvironment.secretPrefix]: z.string().default('flowrunner/'),
   [LambdaEnvironment.allowPrivateNetwork]: z.enum(['true', 'false']).default('false'),
+  [LambdaEnvironment.apiKeysSecretArn]: z.string().startsWith('arn:').optional(),
 });
 
 export interface FunctionSettings {
@@ -41,6 +44,7 @@ export interface FunctionSettings {
   keysSecretArn: string;
   secretPrefix: string;
   allowPrivateNetwork: boolean;
+  apiKeysSecretArn: string | undefined;
 }
 
 export function functionSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
@@ -62,5 +66,6 @@ export function functionSettings(env: NodeJS.ProcessEnv = process.env): Function
     keysSecretArn: e[LambdaEnvironment.keysSecretArn],
     secretPrefix: e[LambdaEnvironment.secretPrefix],
     allowPrivateNetwork: e[LambdaEnvironment.allowPrivateNetwork] === 'true',
+    apiKeysSecretArn: e[LambdaEnvironment.apiKeysSecretArn],
   };
 }

@@ -12,13 +12,16 @@ import { createMemoryPromptTemplates } from '../shared/ai/prompt-templates.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
 import { orchestratedChildren } from '../shared/orchestration/children.js';
-import type { Executions, OrchestratorDeps, TaskTokens } from '../shared/orchestration/orchestrator.js';
+import type { Executions, TaskTokens } from '../shared/orchestration/orchestrator.js';
 import { createSecretsManagerSource } from '../shared/secrets/secrets-manager.js';
 import { createStepRegistry } from '../shared/steps/registry.js';
 import { createClaimCheck } from '../shared/storage/claim-check.js';
 import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
 import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
+import type { Stores } from '../shared/storage/ports.js';
+import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
+import type { ApiOrchestratorDeps } from './api/deps.js';
 import { functionSettings } from './environment.js';
 
 const settings = functionSettings();
@@ -73,20 +76,23 @@ const largePayloads = createClaimCheck({
 const registry = createStepRegistry();
 const http = createNodeHttpClient();
 
-let base: Omit<OrchestratorDeps, 'budgetMs'> | undefined;
+let base: Omit<ApiOrchestratorDeps, 'budgetMs'> | undefined;
 
 /** The orchestrator's dependencies for one invocation with the given time budget. */
-export async function orchestratorDeps(budgetMs: number): Promise<OrchestratorDeps> {
+export async function orchestratorDeps(budgetMs: number): Promise<ApiOrchestratorDeps> {
   if (!base) {
     const { cursorKey, tokenKey } = await keys;
-    const stores = createDynamoDbStores({
-      client: dynamodb,
-      tables: settings.tables,
-      cursorKey,
-      tokenKey,
-      largePayloads,
-    });
-    const deps: Omit<OrchestratorDeps, 'budgetMs'> = {
+    const stores: Stores = {
+      ...createDynamoDbStores({
+        client: dynamodb,
+        tables: settings.tables,
+        cursorKey,
+        tokenKey,
+        largePayloads,
+      }),
+      artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
+    };
+    const deps: Omit<ApiOrchestratorDeps, 'budgetMs'> = {
       stores,
       clock: systemClock,
       ids: randomIds,
@@ -110,4 +116,23 @@ export async function orchestratorDeps(budgetMs: number): Promise<OrchestratorDe
     base = deps;
   }
   return { ...base, budgetMs };
+}
+
+/**
+ * The API's keys: SHA-256 hashes from their secret, read once per container. Without a configured
+ * secret the API accepts no key at all: a deployed API is never open by accident.
+ */
+export async function apiKeyHashes(): Promise<string[]> {
+  if (!settings.apiKeysSecretArn) return [];
+  const answer = await secretsManager.send(
+    new GetSecretValueCommand({ SecretId: settings.apiKeysSecretArn }),
+  );
+  const parsed = JSON.parse(answer.SecretString ?? '{}') as { hashes?: unknown };
+  if (
+    !Array.isArray(parsed.hashes) ||
+    !parsed.hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))
+  ) {
+    throw new ConfigurationError('The API keys secret must hold {"hashes": ["<sha256 hex>", ...]}');
+  }
+  return parsed.hashes as string[];
 }

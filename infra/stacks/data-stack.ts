@@ -2,7 +2,7 @@
  * The stateful half: tables, bucket, keys secret and event bus. Everything here is retained when the
  * stack is deleted, and nothing here changes when code is deployed.
  */
-import { Aws, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -27,6 +27,8 @@ export class DataStack extends Stack {
   public readonly accessLogsBucket: s3.Bucket;
   /** `{"cursor_key": "...", "token_key": "..."}`, generated at deploy. */
   public readonly keysSecret: secretsmanager.Secret;
+  /** The API's keys, as SHA-256 hashes; empty on first deploy, so the API accepts nothing until a key is added. */
+  public readonly apiKeysSecret: secretsmanager.Secret;
   public readonly bus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
@@ -102,6 +104,20 @@ export class DataStack extends Stack {
           'schedule would invalidate every outstanding link. Rotation is manual and documented (docs/deploy.md).',
       );
     }
+
+    this.apiKeysSecret = new secretsmanager.Secret(this, 'ApiKeys', {
+      secretName: `${props.prefix}-api-keys`,
+      description: 'Flowrunner API keys: {"hashes": ["<sha256 hex of a key>", ...]} (see docs/deploy.md)',
+      // No key material: an empty list, so the API is closed until an operator adds a key's hash.
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ hashes: [] })),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.apiKeysSecret,
+      'SMG4',
+      'It holds hashes of API keys that clients are given; keys are rotated by adding a new hash and removing ' +
+        'the old one once clients moved (docs/deploy.md), not by a schedule that would lock clients out.',
+    );
 
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${props.prefix}-events` });
   }

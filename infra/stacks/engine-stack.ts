@@ -3,6 +3,8 @@
  * alarms. It can be deleted and deployed again at will; the runs live in the data stack.
  */
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -37,6 +39,7 @@ export interface EngineStackProps extends StackProps {
   tableNames: TableNames;
   bucketName: string;
   keysSecret: secretsmanager.ISecret;
+  apiKeysSecret: secretsmanager.ISecret;
   /** Where workflows' `{{ secrets.NAME }}` live in Secrets Manager; default `flowrunner/`. */
   secretPrefix?: string;
 }
@@ -48,6 +51,8 @@ const ADVANCE_TASK_TIMEOUT_S = ADVANCE_TIMEOUT.toSeconds() + 30;
 export class EngineStack extends Stack {
   public readonly advance: FlowFunction;
   public readonly awaitSignal: FlowFunction;
+  public readonly api: FlowFunction;
+  public readonly httpApi: apigw.HttpApi;
   public readonly stateMachine: sfn.StateMachine;
   /** Built from the machine's fixed name, so the functions can name it without depending on it. */
   public readonly stateMachineArn: string;
@@ -90,6 +95,13 @@ export class EngineStack extends Stack {
       memorySize: 256,
     });
 
+    this.api = new FlowFunction(this, 'Api', {
+      entry: 'functions/api/handler.ts',
+      description: 'Flowrunner HTTP API: workflows, runs, signals, callbacks, listeners',
+      timeout: Duration.seconds(29),
+      memorySize: 512,
+    });
+
     const bindTables = (fn: FlowFunction, access: Record<keyof TableNames, TableAccess>) => {
       bindTable(fn, LambdaEnvironment.workflowsTable, tables.workflows, access.workflows);
       bindTable(fn, LambdaEnvironment.runsTable, tables.runs, access.runs);
@@ -119,6 +131,53 @@ export class EngineStack extends Stack {
     this.awaitSignal.addEnvironment(LambdaEnvironment.secretPrefix, secretPrefix);
     bindStateMachine(this.awaitSignal, this.stateMachineArn, ['sendTaskSuccess']);
     bindSettings(this.awaitSignal, { allowPrivateNetwork: false });
+
+    // API: every store; starts executions (runs) and wakes them (signals); reads artifacts and payloads.
+    bindTables(this.api, {
+      workflows: 'readWrite',
+      runs: 'readWrite',
+      tokens: 'readWrite',
+      listeners: 'readWrite',
+    });
+    bindBucket(this.api, bucket, 'runObjects');
+    bindKeysSecret(this.api, props.keysSecret);
+    props.apiKeysSecret.grantRead(this.api.function);
+    this.api.addEnvironment(LambdaEnvironment.apiKeysSecretArn, props.apiKeysSecret.secretArn);
+    this.api.addEnvironment(LambdaEnvironment.secretPrefix, secretPrefix);
+    bindStateMachine(this.api, this.stateMachineArn, ['startExecution', 'sendTaskSuccess']);
+    bindSettings(this.api, { allowPrivateNetwork: false });
+
+    const apiLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      apiName: `${props.prefix}-api`,
+      description: 'Flowrunner HTTP API (CONTRACT §3); every route goes to the API function',
+      defaultIntegration: new HttpLambdaIntegration('Api', this.api.function),
+    });
+    const stage = this.httpApi.defaultStage?.node.defaultChild as apigw.CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: apiLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+      }),
+    };
+    acknowledge(
+      this.httpApi,
+      'APIG4',
+      'The API function authenticates every request itself with API keys (Authorization: Bearer or x-api-key), ' +
+        'checked against SHA-256 hashes from the api-keys secret; with no hash configured it accepts nothing.',
+    );
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.httpApi.apiEndpoint,
+      description: 'The Flowrunner HTTP API',
+    });
 
     this.definitionOptions = {
       advanceFunctionArn: this.advance.function.functionArn,
@@ -160,7 +219,7 @@ export class EngineStack extends Stack {
       'Only the log delivery (logs:*LogDelivery*, DescribeLogGroups, resource policies) and X-Ray actions ' +
         'that CDK adds for logging and tracing: those APIs accept no resource but "*".',
     );
-    for (const fn of [this.advance, this.awaitSignal]) {
+    for (const fn of [this.advance, this.awaitSignal, this.api]) {
       acknowledge(
         fn,
         'IAM5[Resource::*]',
@@ -173,6 +232,23 @@ export class EngineStack extends Stack {
           'moving to Node 24 is a tested change of its own, not a side effect of a CDK upgrade.',
       );
     }
+    for (const [table, why] of [
+      [tables.runs, 'runs by status and by workflow (by_status, by_workflow_status)'],
+      [tables.workflows, 'the list of workflows (by_kind)'],
+      [tables.listeners, 'listeners by source (by_source, by_kind)'],
+    ] as const) {
+      acknowledgeWildcardResource(
+        this.api,
+        `${table.tableArn}/index/*`,
+        `Query on this table's own indexes for the API's lists: ${why}; not on other tables.`,
+      );
+    }
+    acknowledgeWildcardResource(
+      this.api,
+      bucket.arnForObjects(RUN_OBJECTS),
+      'Objects under runs/ only: the API reads artifacts (runs/<run_id>/artifacts/) and restores claimed ' +
+        'payloads (runs/<run_id>/payloads/) of any run a caller asks for.',
+    );
     acknowledgeWildcardResource(
       this.advance,
       `${tables.runs.tableArn}/index/*`,

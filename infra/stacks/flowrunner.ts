@@ -30,6 +30,7 @@ export function addFlowrunner(app: App, options: FlowrunnerOptions = {}) {
     tableNames: defaultTableNames(prefix),
     bucketName: dataBucketName(prefix),
     keysSecret: data.keysSecret,
+    apiKeysSecret: data.apiKeysSecret,
     ...(env ? { env } : {}),
   });
   engine.addStackDependency(data);

@@ -201,7 +201,10 @@ describe('CDK app', () => {
     });
 
     it('get every setting of functions/environment.ts, naming the data stack’s tables', () => {
-      const required = Object.values(LambdaEnvironment).filter((name) => !name.startsWith('MOCK_AI_'));
+      // The API keys secret is the API function's alone (tested below).
+      const required = Object.values(LambdaEnvironment).filter(
+        (name) => !name.startsWith('MOCK_AI_') && name !== LambdaEnvironment.apiKeysSecretArn,
+      );
       for (const fn of [engine.advance, engine.awaitSignal]) {
         const [resource] = Object.values(
           engineTemplate.findResources('AWS::Lambda::Function', {
@@ -372,6 +375,32 @@ describe('CDK app', () => {
           });
         }
       }
+    });
+  });
+
+  describe('the HTTP API', () => {
+    it('sends every route to the API function, logs access, and outputs its URL', () => {
+      engineTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+      engineTemplate.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+      engineTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      });
+      expect(Object.keys(engineTemplate.findOutputs('ApiUrl'))).toEqual(['ApiUrl']);
+    });
+
+    it('lets the API function start and wake executions and read its keys, and nothing of Advance’s secrets', () => {
+      const apiRole = logicalId(engine, engine.api.role);
+      const actions = actionsOf(engineTemplate, apiRole);
+      expect(actions).toEqual(expect.arrayContaining(['states:StartExecution', 'states:SendTaskSuccess']));
+      expect(resourcesFor(engineTemplate, apiRole, 'secretsmanager:GetSecretValue').join(' ')).not.toContain(
+        'flowrunner/*',
+      );
+      const [fn] = Object.values(
+        engineTemplate.findResources('AWS::Lambda::Function', {
+          Properties: { Role: { 'Fn::GetAtt': [apiRole, 'Arn'] } },
+        }),
+      ) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
+      expect(Object.keys(fn!.Properties.Environment.Variables)).toContain(LambdaEnvironment.apiKeysSecretArn);
     });
   });
 });
