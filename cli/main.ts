@@ -1,5 +1,21 @@
 /** The `flowrunner` command: parses the arguments and runs one command. */
 import { parseArgs } from 'node:util';
+import { invokeCommand, invokeHelp } from './invoke.js';
+import {
+  cancelCommand,
+  cancelHelp,
+  logsCommand,
+  logsHelp,
+  remote,
+  resumeCommand,
+  resumeHelp,
+  serverFrom,
+  serverOptions,
+  startCommand,
+  startHelp,
+  statusCommand,
+  statusHelp,
+} from './remote.js';
 import { runCommand, runHelp } from './run.js';
 import { localSecretsFromEnv } from './secrets.js';
 import { createTerminal, type Terminal } from './terminal.js';
@@ -10,6 +26,15 @@ const help = `Usage: flowrunner <command> [options]
 Commands:
   validate <file>   check a workflow and report every problem with its line
   run <file>        run a workflow on this machine and print its output
+  invoke <handler> <event.json>
+                    run a Lambda handler locally on a sample event (events/)
+
+Against a server (--url, default FLOWRUNNER_URL or http://127.0.0.1:3000):
+  start <workflow_id>   start a run
+  status <run_id>       show a run and what it waits for
+  resume <run_id>       answer a form (--input) or an approval (--approve/--reject)
+  cancel <run_id>       cancel a run (compensation runs)
+  logs <run_id>         print a run's events; --follow streams them until it ends
 
 Run \`flowrunner <command> --help\` for a command's options.`;
 
@@ -50,6 +75,77 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
           env: process.env,
           secrets: localSecretsFromEnv(process.env),
         });
+      }
+      case 'invoke': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { help: { type: 'boolean', short: 'h' } },
+        });
+        if (values.help) return usage(terminal, invokeHelp, 0);
+        if (positionals.length !== 2) return usage(terminal, invokeHelp, 2);
+        return await invokeCommand(terminal, positionals[0]!, positionals[1]!, process.env);
+      }
+      case 'start': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { ...serverOptions, input: { type: 'string' }, 'idempotency-key': { type: 'string' } },
+        });
+        if (values.help) return usage(terminal, startHelp, 0);
+        if (positionals.length !== 1) return usage(terminal, startHelp, 2);
+        const server = serverFrom(values, process.env);
+        return await remote(() =>
+          startCommand(terminal, server, positionals[0]!, {
+            ...(values.input === undefined ? {} : { input: values.input }),
+            ...(values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }),
+          }),
+        );
+      }
+      case 'status':
+      case 'cancel': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: serverOptions,
+        });
+        const text = command === 'status' ? statusHelp : cancelHelp;
+        if (values.help) return usage(terminal, text, 0);
+        if (positionals.length !== 1) return usage(terminal, text, 2);
+        const server = serverFrom(values, process.env);
+        const fn = command === 'status' ? statusCommand : cancelCommand;
+        return await remote(() => fn(terminal, server, positionals[0]!));
+      }
+      case 'resume': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            ...serverOptions,
+            step: { type: 'string' },
+            input: { type: 'string' },
+            approve: { type: 'boolean' },
+            reject: { type: 'boolean' },
+            approver: { type: 'string' },
+            comment: { type: 'string' },
+          },
+        });
+        if (values.help) return usage(terminal, resumeHelp, 0);
+        if (positionals.length !== 1) return usage(terminal, resumeHelp, 2);
+        const server = serverFrom(values, process.env);
+        const { url: _u, 'api-key': _k, json: _j, help: _h, ...options } = values;
+        return await remote(() => resumeCommand(terminal, server, positionals[0]!, options));
+      }
+      case 'logs': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { ...serverOptions, follow: { type: 'boolean', short: 'f' } },
+        });
+        if (values.help) return usage(terminal, logsHelp, 0);
+        if (positionals.length !== 1) return usage(terminal, logsHelp, 2);
+        const server = serverFrom(values, process.env);
+        return await remote(() => logsCommand(terminal, server, positionals[0]!, values.follow ?? false));
       }
       default:
         terminal.err(`Unknown command '${command}'.`);

@@ -1,0 +1,197 @@
+/** The CLI commands that talk to a server (start, status, resume, cancel, logs) and `invoke`. */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
+import type { Terminal } from '../../cli/terminal.js';
+import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
+
+function fakeTerminal() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const terminal: Terminal = {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    interactive: false,
+    color: false,
+    ask: async () => {
+      throw new Error('no questions expected');
+    },
+    close: () => {},
+  };
+  return { terminal, out, err };
+}
+
+let server: LocalServer;
+let dataDir: string;
+
+beforeAll(async () => {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-cli-remote-'));
+  server = await startLocalServer({
+    dataDir,
+    port: 0,
+    examplesDir: fileURLToPath(new URL('../../examples/', import.meta.url)),
+    env: { ...process.env, FLOWRUNNER_API_KEYS: '' },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]) {
+  const t = fakeTerminal();
+  const code = await main([...args, '--url', server.url], t.terminal);
+  return { code, out: t.out.join('\n'), err: t.err.join('\n') };
+}
+
+async function waitingRun(): Promise<string> {
+  const started = await cli('start', 'review-loop', '--input', '{"topic":"queues"}', '--json');
+  expect(started.code).toBe(0);
+  const id = (JSON.parse(started.out) as { id: string }).id;
+  for (let i = 0; i < 100; i++) {
+    const status = await cli('status', id, '--json');
+    if ((JSON.parse(status.out) as { status: string }).status === 'waiting') return id;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the run never waited');
+}
+
+describe('flowrunner against a server', () => {
+  it('starts a run and prints it', async () => {
+    const { code, out } = await cli('start', 'order-checks', '--input', '{"order_id":"o-1","amount":5}');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^run_\S+ {2}order-checks v1 {2}(queued|running|completed)/);
+  });
+
+  it('is idempotent with --idempotency-key, and says so', async () => {
+    const args = ['start', 'order-checks', '--input', '{"order_id":"o-2","amount":5}'];
+    const first = await cli(...args, '--idempotency-key', 'k-1', '--json');
+    const again = await cli(...args, '--idempotency-key', 'k-1');
+    expect(again.code).toBe(0);
+    expect(again.out).toContain((JSON.parse(first.out) as { id: string }).id);
+    expect(again.out).toMatch(/already started with this key/);
+  });
+
+  it('prints Problem Details with each error path, exit 1', async () => {
+    const { code, err } = await cli('start', 'order-checks', '--input', '{}');
+    expect(code).toBe(1);
+    expect(err).toMatch(/^422 Unprocessable Content: .+/);
+    expect(err).toMatch(/^ {2}inputs\.order_id: .*required/m);
+    const missing = await cli('status', 'run_nope');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^404 Not Found/);
+  });
+
+  it('shows what a run waits for, with its callback token', async () => {
+    const id = await waitingRun();
+    const { code, out } = await cli('status', id);
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^${id} {2}review-loop v1 {2}waiting`));
+    expect(out).toMatch(/waiting: review \(approval\) for approvers editor@example\.com/);
+    expect(out).toMatch(/callback token: [\w-]{20,}/);
+  });
+
+  it('answers an approval, refusing a stranger, and follows the events to the end', async () => {
+    const id = await waitingRun();
+    const stranger = await cli('resume', id, '--approve', '--approver', 'mallory@example.com');
+    expect(stranger.code).toBe(1);
+    expect(stranger.err).toMatch(/^403 Forbidden: .*mallory@example\.com/);
+
+    const following = cli('logs', id, '--follow');
+    const approved = await cli('resume', id, '--approve', '--approver', 'editor@example.com');
+    expect(approved).toMatchObject({ code: 0 });
+    expect(approved.out).toMatch(/answered 'review'/);
+    const logs = await following;
+    expect(logs.code).toBe(0);
+    const types = logs.out.split('\n').map((line) => line.split(/\s+/)[1]);
+    expect(types[0]).toBe('run.created');
+    expect(types).toContain('run.resumed');
+    expect(types.at(-1)).toBe('run.completed');
+
+    const done = await cli('status', id, '--json');
+    expect(JSON.parse(done.out)).toMatchObject({ status: 'completed', output: { drafts: 1 } });
+    const history = await cli('logs', id, '--json');
+    expect(history.out.split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(types);
+  });
+
+  it('cancels a waiting run, and refuses to cancel it twice', async () => {
+    const id = await waitingRun();
+    expect((await cli('cancel', id)).code).toBe(0);
+    for (let i = 0; i < 100; i++) {
+      if ((JSON.parse((await cli('status', id, '--json')).out) as { status: string }).status === 'canceled')
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const again = await cli('cancel', id);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/^409 Conflict: .*canceled/);
+  });
+
+  it('refuses a resume without a clear answer', async () => {
+    expect((await cli('resume', 'run_x')).code).toBe(2);
+    expect((await cli('resume', 'run_x', '--approve')).code).toBe(2);
+    expect((await cli('resume', 'run_x', '--approve', '--input', '{}', '--approver', 'a')).code).toBe(2);
+  });
+
+  it('sends the API key as x-api-key', async () => {
+    const seen: Array<string | undefined> = [];
+    const fake = createServer((request, response) => {
+      seen.push(request.headers['x-api-key'] as string | undefined);
+      response.writeHead(401, { 'content-type': 'application/problem+json' });
+      response.end(JSON.stringify({ title: 'Unauthorized', status: 401, detail: 'Unknown API key' }));
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const t = fakeTerminal();
+    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const code = await main(['status', 'run_1', '--url', url, '--api-key', 'sekret'], t.terminal);
+    fake.close();
+    expect(code).toBe(1);
+    expect(seen).toEqual(['sekret']);
+    expect(t.err.join('\n')).toBe('401 Unauthorized: Unknown API key');
+  });
+});
+
+describe('flowrunner without a server', () => {
+  it('gives a one-line hint to run npm start, exit 2', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const t = fakeTerminal();
+    expect(await main(['status', 'run_1', '--url', `http://127.0.0.1:${port}`], t.terminal)).toBe(2);
+    expect(t.err).toHaveLength(1);
+    expect(t.err[0]).toMatch(/No Flowrunner server at http:\/\/127\.0\.0\.1:\d+.*npm start/);
+  });
+
+  it('has --help on every command', async () => {
+    for (const command of ['start', 'status', 'resume', 'cancel', 'logs', 'invoke']) {
+      const t = fakeTerminal();
+      expect(await main([command, '--help'], t.terminal)).toBe(0);
+      expect(t.out[0]).toMatch(new RegExp(`^Usage: flowrunner ${command} `));
+    }
+  });
+});
+
+describe('flowrunner invoke', () => {
+  it('runs the api handler on the start sample and prints a 202 with the run', async () => {
+    const t = fakeTerminal();
+    expect(await main(['invoke', 'api', 'events/api/start-execution.json'], t.terminal)).toBe(0);
+    const response = JSON.parse(t.out.join('\n')) as { statusCode: number; body: Record<string, unknown> };
+    expect(response.statusCode).toBe(202);
+    expect(response.body).toMatchObject({ workflow_id: 'order-checks', id: expect.stringMatching(/^run_/) });
+  }, 60_000);
+
+  it('says that only api is available for the other sources', async () => {
+    const t = fakeTerminal();
+    expect(await main(['invoke', 's3', 'events/s3/object-created.json'], t.terminal)).toBe(2);
+    expect(t.err[0]).toMatch(/only 'api' is available/);
+  });
+});
