@@ -106,13 +106,13 @@ function compile(definition: WorkflowDefinition): StepGraph {
       let body = bodies.get(entry);
       if (!body) {
         const seen = new Set<string>([entry]);
-        const todo = [entry];
-        while (todo.length > 0) {
-          const id = todo.pop()!;
+        const frontier = [entry];
+        while (frontier.length > 0) {
+          const id = frontier.pop()!;
           for (const to of successors.get(id) ?? none) {
             if (!seen.has(to) && !backEdges.has(edgeKey(id, to))) {
               seen.add(to);
-              todo.push(to);
+              frontier.push(to);
             }
           }
         }
