@@ -44,7 +44,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Check a workflow without saving',
       body: 'workflow',
-      responses: { 200: '{valid, errors}' },
+      responses: { 200: '{valid, errors}', 400: 'Malformed' },
     },
   },
   '/v1/workflows/{id}': {
@@ -64,7 +64,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Check a new version without saving',
       body: 'workflow',
-      responses: { 200: '{valid, errors}' },
+      responses: { 200: '{valid, errors}', 400: 'Malformed', 404: 'Unknown workflow' },
     },
   },
   '/v1/executions': {
@@ -99,18 +99,22 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Cancel (compensation runs)',
       body: controlBody,
-      responses: { 202: 'Accepted', 409: 'Already final' },
+      responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Already final' },
     },
   },
   '/v1/executions/{id}/pause': {
     post: {
       summary: 'Hold',
       body: controlBody,
-      responses: { 202: 'Accepted', 409: 'Not running or waiting' },
+      responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Not running or waiting' },
     },
   },
   '/v1/executions/{id}/unpause': {
-    post: { summary: 'Release', body: controlBody, responses: { 202: 'Accepted', 409: 'Not paused' } },
+    post: {
+      summary: 'Release',
+      body: controlBody,
+      responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Not paused' },
+    },
   },
   '/v1/executions/{id}/history': {
     get: { summary: 'Step executions', responses: { 200: 'History', 404: 'Unknown' } },
