@@ -7,7 +7,7 @@ describe('api /v1/executions', () => {
   it('starts a run (202), and shows its form wait with a callback token', async () => {
     const t = await setUp();
     const runId = await t.startWaiting();
-    expect(t.started).toEqual([{ run_id: runId, name: runId }]);
+    expect(t.started).toEqual([{ run_id: runId, name: runId, generation: 0 }]);
     const run = await t.call('GET', `/v1/executions/${runId}`);
     expect(run.status).toBe(200);
     expect(run.body).toMatchObject({

@@ -1,21 +1,11 @@
 /** A test bed for the API: memory stores, a manual clock, recorded execution starts, and an event factory. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiDeps, createApi } from '../../../functions/api/app.js';
-import { ManualClock } from '../../../shared/adapters/clock.js';
-import { sequentialIds } from '../../../shared/adapters/ids.js';
-import { createMemorySecrets } from '../../../shared/adapters/memory-secrets.js';
-import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
-import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
-import { orchestratedChildren } from '../../../shared/orchestration/children.js';
 import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
-import { advance, type OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
-import { createStepRegistry } from '../../../shared/steps/registry.js';
-import { createMemoryArtifacts } from '../../../shared/storage/memory/artifacts.js';
-import { createMemoryStores } from '../../../shared/storage/memory/stores.js';
-import type { Stores } from '../../../shared/storage/ports.js';
+import { advance } from '../../../shared/orchestration/orchestrator.js';
+import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
-export const NOW = new Date('2026-01-01T00:00:00.000Z');
+export { NOW };
 
 export const ONBOARDING_YAML = `schema_version: "1.0"
 id: onboarding
@@ -90,33 +80,7 @@ export interface Answer {
 }
 
 export async function setUp(options: Partial<Omit<ApiDeps, 'orchestrator'>> = {}) {
-  const clock = new ManualClock(NOW);
-  const stores: Stores = { ...createMemoryStores(), artifacts: createMemoryArtifacts() };
-  const started: Array<{ run_id: string; name: string }> = [];
-  const completed: string[] = [];
-  const registry = createStepRegistry();
-  const http = createMemoryHttpClient(() => ({ status: 200, headers: {}, body: '{}' }));
-  const deps: OrchestratorDeps & { stores: Stores } = {
-    stores,
-    clock,
-    ids: sequentialIds(),
-    budgetMs: 60_000,
-    tokens: { complete: async (token) => void completed.push(token) },
-    executions: { start: async (input, name) => void started.push({ run_id: input.run_id, name }) },
-    executor: {
-      registry,
-      secrets: createMemorySecrets({}),
-      steps: {
-        http,
-        ai: createMockAiProvider(),
-        children: orchestratedChildren(() => deps),
-        templates: createMemoryPromptTemplates([]),
-        clock,
-        ids: sequentialIds(),
-        allowPrivateNetwork: true,
-      },
-    },
-  };
+  const { deps, stores, clock, started, completed } = memoryOrchestrator();
   const errors: string[] = [];
   const api = createApi({ orchestrator: deps, logger: (m) => void errors.push(m), ...options });
 

@@ -17,42 +17,14 @@ import {
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
 import { createStepRegistry } from '../../../shared/steps/registry.js';
-import { createMemoryStores } from '../../../shared/storage/memory/stores.js';
-
-const NOW = new Date('2026-01-01T00:00:00.000Z');
+import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
 async function setUp(yaml: string | string[]) {
-  const clock = new ManualClock(NOW);
-  const stores = createMemoryStores();
-  const http = createMemoryHttpClient((request) => ({
+  const { deps, stores, http, clock, completed, started } = memoryOrchestrator((request) => ({
     status: 200,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ path: new URL(request.url).pathname }),
   }));
-  const completed: string[] = [];
-  const started: Array<{ name: string; generation: number }> = [];
-  const registry = createStepRegistry();
-  const deps: OrchestratorDeps = {
-    stores,
-    clock,
-    ids: sequentialIds(),
-    budgetMs: 60_000,
-    tokens: { complete: async (token) => void completed.push(token) },
-    executions: { start: async (input, name) => void started.push({ name, generation: input.generation }) },
-    executor: {
-      registry,
-      secrets: createMemorySecrets({}),
-      steps: {
-        http,
-        ai: createMockAiProvider(),
-        children: orchestratedChildren(() => deps),
-        templates: createMemoryPromptTemplates([]),
-        clock,
-        ids: sequentialIds(),
-        allowPrivateNetwork: true,
-      },
-    },
-  };
   const [first, ...others] = Array.isArray(yaml) ? yaml : [yaml];
   for (const other of others) await stores.workflows.create(assertValidWorkflow(other), NOW);
   const workflow = await stores.workflows.create(assertValidWorkflow(first!), NOW);
@@ -85,7 +57,7 @@ describe('orchestration', () => {
     const { deps, stores, started, workflow } = await setUp(formThenCall);
     const run = await startRun({ workflow, inputs: {} }, deps);
     expect(run.status).toBe('queued');
-    expect(started).toEqual([{ name: run.id, generation: 0 }]);
+    expect(started).toEqual([{ run_id: run.id, name: run.id, generation: 0 }]);
     expect((await stores.inbox.read(run.id, 0)).map((e) => e.signal)).toEqual([{ type: 'start' }]);
   });
 
