@@ -14,6 +14,7 @@ import { type StepGraph, stepGraph } from './graph.js';
 import {
   type ChildOutcome,
   type CompensationState,
+  type Completion,
   EventType,
   FINAL_RUN_STATUSES,
   type RunEvent,
@@ -131,6 +132,37 @@ export function waitingSteps(
         ...(expires ? { expires_at: expires } : {}),
       };
     });
+}
+
+/** The work that runs a dispatched step: the engine emits it, and a resumed run loop rebuilds it from state. */
+export function executeWork(id: string, step: StepState): Work {
+  const work: Work = { kind: 'execute', step_id: id, visit: step.visit, attempt: step.attempt };
+  if (step.deadline) work.deadline = step.deadline;
+  return work;
+}
+
+/** The work that runs the compensation under way. */
+export function compensateWork(current: Completion & { attempt: number }): Work {
+  return {
+    kind: 'compensate',
+    step_id: current.step_id,
+    visit: current.visit,
+    attempt: current.attempt,
+    ...(current.output === undefined ? {} : { output: current.output }),
+  };
+}
+
+/** The signal that tells a parent run that this child run ended. */
+export function childFinishedSignal(state: RunState & { parent: NonNullable<RunState['parent']> }): Signal {
+  return {
+    type: 'child_finished',
+    step_id: state.parent.step_id,
+    visit: state.parent.visit,
+    child_run_id: state.id,
+    status: state.status as 'completed' | 'failed' | 'canceled',
+    ...(state.output === undefined ? {} : { output: state.output }),
+    ...(state.error ? { error: state.error } : {}),
+  };
 }
 
 export function isFinal(status: RunStatus): boolean {
@@ -640,14 +672,12 @@ class RunTransition {
       step.status = 'running';
       step.started_at = this.#now;
       const timeout = this.#definition(id).timeout_s;
-      const work: Work = { kind: 'execute', step_id: id, visit: step.visit, attempt: step.attempt };
       if (timeout !== undefined) {
         step.deadline = new Date(this.#env.now.getTime() + timeout * 1000).toISOString();
-        work.deadline = step.deadline;
       }
       this.#emit(EventType.stepStarted, { visit: step.visit, attempt: step.attempt }, id);
       this.#record(id);
-      this.#work.push(work);
+      this.#work.push(executeWork(id, step));
     }
     const compensation = state.compensation;
     if (compensation) {
@@ -688,13 +718,7 @@ class RunTransition {
   #dispatchCompensation() {
     const current = this.#state.compensation!.current!;
     if (this.#state.status === 'paused' || current.retry_at) return;
-    this.#work.push({
-      kind: 'compensate',
-      step_id: current.step_id,
-      visit: current.visit,
-      attempt: current.attempt,
-      ...(current.output === undefined ? {} : { output: current.output }),
-    });
+    this.#work.push(compensateWork(current));
   }
 
   #onCompensationResult(signal: Extract<Signal, { type: 'step_result' }>): ErrorInfo | undefined {
@@ -829,7 +853,7 @@ class RunTransition {
 }
 
 /** Seconds before retry `attempt + 1`: backoff_s × backoff_rate^(attempt−1), at most max_backoff_s. */
-export function backoffSeconds(
+function backoffSeconds(
   retry: { backoff_s: number; backoff_rate: number; max_backoff_s: number },
   attempt: number,
 ): number {

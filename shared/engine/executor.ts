@@ -11,6 +11,7 @@ import type { SecretSource } from '../ports.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { StepDeps, StepExecutionContext } from '../steps/types.js';
 import { runContext } from './context.js';
+import { stepGraph } from './graph.js';
 import type { RunState, Signal, StepEvent, StepResult, Work } from './types.js';
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -102,7 +103,7 @@ export async function carryOut(
 }
 
 function findStep(workflow: WorkflowVersion, id: string): StepDefinition {
-  const step = workflow.definition.steps.find((s) => s.id === id);
+  const step = stepGraph(workflow.definition).steps.get(id);
   if (!step) throw new Error(`Step '${id}' is not in ${workflow.id} v${workflow.version}`);
   return step;
 }

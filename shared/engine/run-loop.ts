@@ -6,7 +6,7 @@
 import type { WorkflowVersion } from '../definition/schema.js';
 import type { Clock } from '../ports.js';
 import type { StepRegistry } from '../steps/registry.js';
-import { apply, isFinal } from './engine.js';
+import { apply, compensateWork, executeWork, isFinal } from './engine.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 import type { RunState, Signal, Transition, Work } from './types.js';
 
@@ -39,21 +39,10 @@ export function unfinishedWork(state: RunState): Work[] {
   const work: Work[] = [];
   for (const id of state.active) {
     const step = state.steps[id]!;
-    if (step.status !== 'running') continue;
-    const item: Work = { kind: 'execute', step_id: id, visit: step.visit, attempt: step.attempt };
-    if (step.deadline) item.deadline = step.deadline;
-    work.push(item);
+    if (step.status === 'running') work.push(executeWork(id, step));
   }
   const current = state.compensation?.current;
-  if (current && !current.retry_at) {
-    work.push({
-      kind: 'compensate',
-      step_id: current.step_id,
-      visit: current.visit,
-      attempt: current.attempt,
-      ...(current.output === undefined ? {} : { output: current.output }),
-    });
-  }
+  if (current && !current.retry_at) work.push(compensateWork(current));
   if (state.finishing) work.push({ kind: 'render_output' });
   return work;
 }

@@ -11,7 +11,7 @@ import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { assertValidWorkflow } from '../definition/validate.js';
 import { contextSnapshot } from '../engine/context.js';
-import { createRun, isFinal, nextDeadline, waitingSteps } from '../engine/engine.js';
+import { childFinishedSignal, createRun, isFinal, nextDeadline, waitingSteps } from '../engine/engine.js';
 import { checkRunInputs } from '../engine/inputs.js';
 import { RunLoop } from '../engine/run-loop.js';
 import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../engine/types.js';
@@ -310,15 +310,7 @@ export class Harness {
     const state = transition.state;
     // An accepted transition that leaves the run final is the one that ended it: tell the parent once.
     if (state.parent && isFinal(state.status)) {
-      this.#later(state.parent.run_id, {
-        type: 'child_finished',
-        step_id: state.parent.step_id,
-        visit: state.parent.visit,
-        child_run_id: state.id,
-        status: state.status as 'completed' | 'failed' | 'canceled',
-        ...(state.output === undefined ? {} : { output: state.output }),
-        ...(state.error ? { error: state.error } : {}),
-      });
+      this.#later(state.parent.run_id, childFinishedSignal({ ...state, parent: state.parent }));
     }
   }
 

@@ -1,11 +1,10 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
-import { NotFoundError } from '../errors.js';
 import type { ChildRuns } from '../ports.js';
 import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
 
 /** The run id of the child for a key: the same key (run, step, visit) always names the same child. */
-export function childRunId(idempotencyKey: string): string {
+function childRunId(idempotencyKey: string): string {
   return `run_c${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
@@ -15,12 +14,7 @@ export function orchestratedChildren(deps: () => OrchestratorDeps): ChildRuns {
     async start(request) {
       const d = deps();
       const runId = childRunId(request.idempotency_key);
-      try {
-        await d.stores.runs.get(runId);
-        return { run_id: runId };
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
-      }
+      // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.
       const workflow = await d.stores.workflows.get(request.workflow_id, request.version);
       await startRun(
         {

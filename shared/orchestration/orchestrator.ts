@@ -5,7 +5,7 @@
  * local runtime call these.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { apply, createRun, isFinal, nextDeadline } from '../engine/engine.js';
+import { apply, childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/engine.js';
 import type { ExecutorDeps } from '../engine/executor.js';
 import { RunLoop, unfinishedWork } from '../engine/run-loop.js';
 import type { RunState, Signal } from '../engine/types.js';
@@ -44,7 +44,7 @@ export interface OrchestratorDeps {
   handoffAfterTransitions?: number;
 }
 
-export const DEFAULT_HANDOFF_TRANSITIONS = 4_000;
+const DEFAULT_HANDOFF_TRANSITIONS = 4_000;
 
 /** The execution name of a run's generation: a repeated start of the same generation is refused by Step Functions. */
 export function executionName(runId: string, generation: number): string {
@@ -204,20 +204,7 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
 async function notifyParent(state: RunState, deps: OrchestratorDeps): Promise<void> {
   const parent = state.parent;
   if (!parent) return;
-  await deliverSignal(
-    parent.run_id,
-    `child:${state.id}`,
-    {
-      type: 'child_finished',
-      step_id: parent.step_id,
-      visit: parent.visit,
-      child_run_id: state.id,
-      status: state.status as 'completed' | 'failed' | 'canceled',
-      ...(state.output === undefined ? {} : { output: state.output }),
-      ...(state.error ? { error: state.error } : {}),
-    },
-    deps,
-  );
+  await deliverSignal(parent.run_id, `child:${state.id}`, childFinishedSignal({ ...state, parent }), deps);
 }
 
 function finalDirective(state: RunState): Directive {
