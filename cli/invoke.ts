@@ -3,12 +3,11 @@
  * event (see `events/`) and prints its response. `api` is the HTTP API handler, over the local
  * runtime with the examples loaded, as `npm start` wires it.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { LocalRuntime } from '../infra/local/runtime.js';
 import type { Stores } from '../shared/storage/ports.js';
 import { paint, type Terminal } from './terminal.js';
 
@@ -55,9 +54,10 @@ export async function invokeCommand(
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { LocalRuntime } = await import('../infra/local/runtime.js');
   const { createApi } = await import('../functions/api/app.js');
+  const { loadWorkflows } = await import('../infra/local/workflows.js');
   const runtime = await LocalRuntime.start({ dataDir, env });
   try {
-    await loadExamples(runtime, fileURLToPath(new URL('../examples/', import.meta.url)));
+    await loadWorkflows(runtime, fileURLToPath(new URL('../examples/', import.meta.url)));
     const api = createApi({ orchestrator: runtime.deps as typeof runtime.deps & { stores: Stores } });
     const context = { getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
     const result = await api(event, context);
@@ -78,22 +78,5 @@ export async function invokeCommand(
   } finally {
     await runtime.close();
     if (temporary) await rm(temporary, { recursive: true, force: true });
-  }
-}
-
-/** Stores each workflow of the folder that is not stored yet, as the local server does on start. */
-async function loadExamples(runtime: LocalRuntime, dir: string) {
-  const { validateWorkflow } = await import('../shared/definition/validate.js');
-  const { NotFoundError } = await import('../shared/errors.js');
-  const store = runtime.local.stores.workflows;
-  for (const name of (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
-    const result = validateWorkflow(await readFile(join(dir, name), 'utf8'));
-    if (!result.workflow) continue;
-    try {
-      await store.get(result.workflow.id);
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-      await store.create(result.workflow, new Date());
-    }
   }
 }

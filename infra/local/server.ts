@@ -4,17 +4,15 @@
  * stream (SSE) on `/v1/executions/{id}/events`. Runs execute on the local runtime.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi } from '../../functions/api/app.js';
-import { validateWorkflow } from '../../shared/definition/validate.js';
 import { isFinal } from '../../shared/engine/engine.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Stores } from '../../shared/storage/ports.js';
 import { LocalRuntime } from './runtime.js';
+import { loadWorkflows } from './workflows.js';
 
 export interface LocalServerOptions {
   dataDir: string;
@@ -220,33 +218,4 @@ function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV
         ? Buffer.from(result.body, 'base64')
         : result.body,
   );
-}
-
-/** Creates each workflow of the folder that is not stored yet, and a new version of any that changed. */
-async function loadWorkflows(runtime: LocalRuntime, dir: string): Promise<string[]> {
-  const store = runtime.local.stores.workflows;
-  const loaded: string[] = [];
-  for (const name of (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
-    const text = await readFile(join(dir, name), 'utf8');
-    const result = validateWorkflow(text, name.endsWith('.json') ? { format: 'json' } : {});
-    if (!result.workflow) {
-      process.stderr.write(
-        `flowrunner: ${name} is not a valid workflow: ${result.errors[0]?.path}: ${result.errors[0]?.message}\n`,
-      );
-      continue;
-    }
-    const now = new Date();
-    try {
-      const current = await store.get(result.workflow.id);
-      if (JSON.stringify(current.definition) !== JSON.stringify(result.workflow)) {
-        const updated = await store.update(result.workflow, now);
-        loaded.push(`${updated.id} v${updated.version} (updated)`);
-      }
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-      const created = await store.create(result.workflow, now);
-      loaded.push(`${created.id} v${created.version}`);
-    }
-  }
-  return loaded;
 }
