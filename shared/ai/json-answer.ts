@@ -28,7 +28,7 @@ const validators = new Map<string, { validate: ValidateFunction; compiled: Recor
  * set aside so that two workflows using the same `$id` for different schemas do not collide in Ajv's
  * registry of schemas by id.
  */
-function compile(schema: Record<string, unknown>): ValidateFunction {
+export function compileJsonSchema(schema: Record<string, unknown>): ValidateFunction {
   const key = JSON.stringify(schema);
   const cached = validators.get(key);
   if (cached) {
@@ -51,7 +51,7 @@ function compile(schema: Record<string, unknown>): ValidateFunction {
 /** The validator of a schema, or a non-retryable `InvalidJsonSchema` StepError. */
 export function validatorFor(schema: Record<string, unknown>): ValidateFunction {
   try {
-    return compile(schema);
+    return compileJsonSchema(schema);
   } catch (error) {
     throw new StepError(
       'InvalidJsonSchema',
