@@ -14,13 +14,15 @@ export const identifier = z
   .regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$ (lower case letters, digits, _ and -)');
 
 /** A string holding at least one `{{ }}` placeholder: accepted wherever a typed value may be templated. */
+/** True for a string holding a `{{ … }}` placeholder. indexOf, not a regex: a backtracking pattern is quadratic on hostile input such as 100 KB of `{`. */
+export function isPlaceholderString(s: string): boolean {
+  const open = s.indexOf('{{');
+  return open !== -1 && s.indexOf('}}', open + 2) !== -1;
+}
+
 export const placeholderString = z
   .string()
-  // indexOf, not a regex: a backtracking pattern is quadratic on hostile input such as 100 KB of `{`.
-  .refine((s) => {
-    const open = s.indexOf('{{');
-    return open !== -1 && s.indexOf('}}', open + 2) !== -1;
-  }, 'must be a value or a {{ }} placeholder')
+  .refine(isPlaceholderString, 'must be a value or a {{ }} placeholder')
   .meta({
     pattern: '\\{\\{[\\s\\S]*\\}\\}',
     description: 'A {{ expression }} placeholder that produces the value when the step runs.',

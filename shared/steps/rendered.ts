@@ -2,11 +2,12 @@
  * Checks of config values that `{{ }}` placeholders produced when the step ran: the schema only saw
  * the placeholder, so a step checks the value it got before it relies on it.
  */
+import { isPlaceholderString } from '../definition/schema.js';
 import { StepError } from '../errors.js';
 
 /** True for a string that still holds a `{{ }}` placeholder (as written in a workflow, before rendering). */
 export function hasPlaceholder(value: unknown): boolean {
-  return typeof value === 'string' && /\{\{[\s\S]*\}\}/.test(value);
+  return typeof value === 'string' && isPlaceholderString(value);
 }
 
 export interface NumberLimits {
