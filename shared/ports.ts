@@ -2,7 +2,6 @@
  * The ports through which the core reaches the world. Each has an in-memory adapter for tests
  * (shared/adapters/memory) and real adapters elsewhere; the core never imports a vendor SDK.
  */
-import type { WorkflowVersion } from './definition/schema.js';
 
 export interface Clock {
   now(): Date;
@@ -109,10 +108,4 @@ export interface StartChildRequest {
 export interface ChildRuns {
   start(request: StartChildRequest): Promise<{ run_id: string }>;
   cancel(runId: string): Promise<void>;
-}
-
-/** Reads workflow versions (the full store with writes and listing is in the storage layer). */
-export interface WorkflowSource {
-  /** The given version, or the latest when `version` is undefined. Throws NotFoundError. */
-  get(workflowId: string, version?: number): Promise<WorkflowVersion>;
 }
