@@ -251,6 +251,8 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
         details: { key },
       });
     }
+    // Read and checked: a later offload of the same part needs no HEAD to know it is stored.
+    remember(key);
     return JSON.parse(text);
   }
 
