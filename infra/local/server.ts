@@ -3,11 +3,12 @@
  * the same API handler that runs in Lambda, and adds what API Gateway cannot do well: a live event
  * stream (SSE) on `/v1/executions/{id}/events`. Runs execute on the local runtime.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createApi } from '../../functions/api/app.js';
+import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
+import { sha256Hex } from '../../functions/api/middleware/api-key-auth.js';
 import { isFinal } from '../../shared/engine/engine.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Stores } from '../../shared/storage/ports.js';
@@ -33,13 +34,12 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_BODY = 1024 * 1024;
 const SSE_POLL_MS = 200;
 const SSE_HEARTBEAT_MS = 15_000;
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const env = options.env ?? process.env;
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const runtime = await LocalRuntime.start({ dataDir: options.dataDir, env });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
   const keys = (env.FLOWRUNNER_API_KEYS ?? '')
@@ -49,9 +49,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const api = createApi({
     orchestrator: runtime.deps as typeof runtime.deps & { stores: Stores },
     maxBodyBytes,
-    ...(keys.length > 0
-      ? { apiKeys: { hashes: keys.map((k) => createHash('sha256').update(k).digest('hex')) } }
-      : {}),
+    ...(keys.length > 0 ? { apiKeys: { hashes: keys.map((k) => sha256Hex(k)) } } : {}),
   });
   const streams = new Set<ServerResponse>();
 

@@ -1,9 +1,11 @@
 /** `POST /v1/callbacks/{token}`: resumes the wait that owns a single-use token (links in mails, other systems). */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { isFinal } from '../../../shared/engine/engine.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
 import type { ApiDeps } from '../deps.js';
 import { conflict, notFound, unprocessable } from '../http-error.js';
+import { jsonBody } from '../params.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
 import { checkResume } from './executions.js';
@@ -18,10 +20,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
     const now = o.clock.now();
     const target = await callbacks.peek(token, now);
     if (!target) throw gone();
-    if (request.body.kind === 'yaml') {
-      throw unprocessable('This route takes JSON', [{ path: '(root)', message: 'send application/json' }]);
-    }
-    const payload = request.body.kind === 'json' ? request.body.value : {};
+    const payload = jsonBody(request, z.unknown());
     const { state } = await runs.get(target.run_id);
     const step = state.steps[target.step_id];
     if (isFinal(state.status) || step?.status !== 'waiting' || step.visit !== target.visit) {
