@@ -5,14 +5,12 @@
  */
 import type { WorkflowVersion } from '../definition/schema.js';
 import type { Clock } from '../ports.js';
-import type { StepRegistry } from '../steps/registry.js';
 import { apply, compensateWork, executeWork, isFinal } from './engine.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 import type { RunState, Signal, Transition, Work } from './types.js';
 
 export interface RunLoopOptions {
   workflow: WorkflowVersion;
-  registry: StepRegistry;
   executor: ExecutorDeps;
   clock: Clock;
   /** Stores a transition: the checkpointed state, its events and history. Called after every accepted signal. */
@@ -95,7 +93,7 @@ export class RunLoop {
     const options = this.#options;
     const transition = apply(options.workflow, this.#state, signal, {
       now: options.clock.now(),
-      registry: options.registry,
+      registry: options.executor.registry,
     });
     if (!transition.accepted) {
       options.onRejected?.(signal, transition);

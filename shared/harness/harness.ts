@@ -166,7 +166,6 @@ export class Harness {
     }
     const loop = new RunLoop(record.state, {
       workflow: this.workflow(record.state.workflow_id, record.state.workflow_version),
-      registry: this.registry,
       executor: this.#executor,
       clock: this.clock,
       persist: (transition) => this.#persist(record, transition),

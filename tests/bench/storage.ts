@@ -73,7 +73,6 @@ export async function linearRunTransitions(size: number): Promise<Transition[]> 
   const transitions: Transition[] = [structuredClone(created)];
   const loop = new RunLoop(structuredClone(created.state), {
     workflow,
-    registry,
     clock,
     executor: {
       registry,

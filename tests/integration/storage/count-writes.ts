@@ -114,7 +114,6 @@ export async function measureWritesPerStep(options: MeasureOptions = {}): Promis
     let transitions = 0;
     const loop = new RunLoop(created.state, {
       workflow,
-      registry,
       clock,
       executor: {
         registry,

@@ -80,7 +80,6 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     const loopFor = (state: RunState, persist: (t: Transition) => Promise<void>) =>
       new RunLoop(state, {
         workflow,
-        registry,
         clock,
         executor: {
           registry,
