@@ -11,7 +11,7 @@ import { RunLoop, unfinishedWork } from '../engine/run-loop.js';
 import type { RunState, Signal } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { Clock, Ids } from '../ports.js';
-import type { Stores } from '../storage/ports.js';
+import type { Stores, WorkflowStore } from '../storage/ports.js';
 import {
   type AdvanceInput,
   type AdvanceOutput,
@@ -152,7 +152,7 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
   }
   if (record.task_token) await runs.setTaskToken(input.run_id, undefined);
 
-  const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+  const workflow = await storedVersion(workflows, state.workflow_id, state.workflow_version);
   const env = { registry: deps.executor.registry };
   let cursor = record.inbox_cursor;
   try {
@@ -177,7 +177,6 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
 
     const loop = new RunLoop(state, {
       workflow,
-      registry: deps.executor.registry,
       executor: deps.executor,
       clock: deps.clock,
       budgetEndsAt: deps.clock.now().getTime() + deps.budgetMs,
@@ -205,6 +204,28 @@ async function notifyParent(state: RunState, deps: OrchestratorDeps): Promise<vo
   const parent = state.parent;
   if (!parent) return;
   await deliverSignal(parent.run_id, `child:${state.id}`, childFinishedSignal({ ...state, parent }), deps);
+}
+
+/** Stored workflow versions never change: each is read once per process, and its compiled graph is kept with it. */
+const versions = new WeakMap<WorkflowStore, Map<string, Promise<WorkflowVersion>>>();
+const VERSIONS_KEPT = 500;
+
+function storedVersion(store: WorkflowStore, id: string, version: number): Promise<WorkflowVersion> {
+  let kept = versions.get(store);
+  if (!kept) {
+    kept = new Map();
+    versions.set(store, kept);
+  }
+  const key = `${id}\u0000${version}`;
+  let found = kept.get(key);
+  if (!found) {
+    found = store.get(id, version);
+    kept.set(key, found);
+    // A failed read (a throttle) is not kept; the oldest entry goes when the map is full.
+    found.catch(() => kept.delete(key));
+    if (kept.size > VERSIONS_KEPT) kept.delete(kept.keys().next().value!);
+  }
+  return found;
 }
 
 function finalDirective(state: RunState): Directive {
