@@ -1,5 +1,5 @@
 /** The run as the API shows it (CONTRACT §3), with a callback token for every wait a person can answer. */
-import { waitingSteps } from '../../shared/engine/engine.js';
+import { answerableSteps, waitingSteps } from '../../shared/engine/engine.js';
 import type { RunState } from '../../shared/engine/types.js';
 import type { ApiOrchestratorDeps } from './deps.js';
 
@@ -29,11 +29,6 @@ export interface RunView {
   ended_at?: string;
 }
 
-/** Waits of these kinds can be answered with a resume or a callback. */
-export function answerable(deps: ApiOrchestratorDeps, type: string): boolean {
-  return deps.executor.registry.get(type)?.resume !== undefined;
-}
-
 export async function runView(deps: ApiOrchestratorDeps, state: RunState): Promise<RunView> {
   const view: RunView = {
     id: state.id,
@@ -52,11 +47,12 @@ export async function runView(deps: ApiOrchestratorDeps, state: RunState): Promi
   if (state.status !== 'waiting' && state.status !== 'running' && state.status !== 'paused') return view;
   const workflow = await deps.stores.workflows.get(state.workflow_id, state.workflow_version);
   const now = deps.clock.now();
+  const answerable = new Set(answerableSteps(workflow, state, deps.executor.registry));
   for (const wait of waitingSteps(workflow, state)) {
     const { step_id, visit, type, kind: _kind, expires_at, ...data } = wait;
     const item: WaitingView = { step_id, type, visit, ...data };
     if (typeof expires_at === 'string') item.expires_at = expires_at;
-    if (answerable(deps, type) && !state.steps[step_id]?.retry_at) {
+    if (answerable.has(step_id)) {
       const callbacks = deps.stores.callbacks;
       item.callback_token =
         (await callbacks.forWait(state.id, step_id, visit, now)) ??

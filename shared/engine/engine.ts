@@ -9,7 +9,7 @@ import { DEFAULT_MAX_VISITS, type StepDefinition, type WorkflowVersion } from '.
 import { mergeServiceDefaults } from '../definition/services.js';
 import type { ErrorInfo } from '../errors.js';
 import type { StepRegistry } from '../steps/registry.js';
-import { isResumeRefusal } from '../steps/types.js';
+import { isResumeRefusal, type StepType } from '../steps/types.js';
 import { type StepGraph, stepGraph } from './graph.js';
 import {
   type ChildOutcome,
@@ -165,6 +165,51 @@ export function childFinishedSignal(state: RunState & { parent: NonNullable<RunS
   };
 }
 
+/** The waiting steps that a person or another system can answer now (forms, approvals, custom types with `resume`). */
+export function answerableSteps(
+  workflow: WorkflowVersion,
+  state: RunState,
+  registry: StepRegistry,
+): string[] {
+  return state.active.filter((id) => isAnswerable(workflow, state, id, registry));
+}
+
+/** Whether one step waits for an answer now. */
+export function isAnswerable(
+  workflow: WorkflowVersion,
+  state: RunState,
+  id: string,
+  registry: StepRegistry,
+): boolean {
+  const step = state.steps[id];
+  if (step?.status !== 'waiting' || !step.wait || step.retry_at) return false;
+  const definition = stepGraph(workflow.definition).steps.get(id);
+  return definition !== undefined && registry.get(definition.type)?.resume !== undefined;
+}
+
+/**
+ * What answering a waiting step with `payload` would do, without changing the run: the step type's
+ * result, its refusal (403/422), or undefined when the step is not waiting for an answer. The engine
+ * applies it; the API calls it first so a bad answer is refused before anything is written.
+ */
+export function tryResume(
+  workflow: WorkflowVersion,
+  state: RunState,
+  stepId: string,
+  payload: unknown,
+  registry: StepRegistry,
+  now: Date,
+): ReturnType<NonNullable<StepType['resume']>> | undefined {
+  if (!isAnswerable(workflow, state, stepId, registry)) return undefined;
+  const definition = stepGraph(workflow.definition).steps.get(stepId)!;
+  return registry.require(definition.type).resume!({
+    config: mergeServiceDefaults(workflow.definition, definition),
+    wait: state.steps[stepId]!.wait!,
+    payload,
+    now,
+  });
+}
+
 export function isFinal(status: RunStatus): boolean {
   return FINAL_RUN_STATUSES.has(status);
 }
@@ -287,14 +332,10 @@ class RunTransition {
   }
 
   #onResume(stepId: string | undefined, visit: number | undefined, payload: unknown, by: string | undefined) {
-    const answerable = (id: string) => {
-      const step = this.#state.steps[id];
-      if (step?.status !== 'waiting' || !step.wait || step.retry_at) return false;
-      return this.#env.registry.get(this.#definition(id).type)?.resume !== undefined;
-    };
+    const registry = this.#env.registry;
     let id = stepId;
     if (id === undefined) {
-      const candidates = this.#state.active.filter(answerable);
+      const candidates = answerableSteps(this.#workflow, this.#state, registry);
       if (candidates.length === 0) return conflict('The run is not waiting for an answer');
       if (candidates.length > 1) {
         return conflict(`Several steps are waiting (${candidates.join(', ')}): give step_id`);
@@ -302,17 +343,13 @@ class RunTransition {
       id = candidates[0]!;
     }
     if (!this.#graph.steps.has(id)) return { code: 'NotFound', message: `The workflow has no step '${id}'` };
-    if (!answerable(id)) return conflict(`Step '${id}' is not waiting for an answer`);
-    const step = this.#state.steps[id]!;
-    if (visit !== undefined && step.visit !== visit) return conflict(`That wait of step '${id}' has ended`);
-    const definition = this.#definition(id);
-    const type = this.#env.registry.require(definition.type);
-    const outcome = type.resume!({
-      config: mergeServiceDefaults(this.#workflow.definition, definition),
-      wait: step.wait!,
-      payload,
-      now: this.#env.now,
-    });
+    if (!isAnswerable(this.#workflow, this.#state, id, registry)) {
+      return conflict(`Step '${id}' is not waiting for an answer`);
+    }
+    if (visit !== undefined && this.#state.steps[id]!.visit !== visit) {
+      return conflict(`That wait of step '${id}' has ended`);
+    }
+    const outcome = tryResume(this.#workflow, this.#state, id, payload, registry, this.#env.now)!;
     if (isResumeRefusal(outcome)) {
       return {
         code: outcome.status === 403 ? 'Forbidden' : 'ValidationError',

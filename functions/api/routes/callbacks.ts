@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isFinal } from '../../../shared/engine/engine.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
 import type { ApiDeps } from '../deps.js';
-import { conflict, notFound, unprocessable } from '../http-error.js';
+import { conflict, notFound } from '../http-error.js';
 import { jsonBody } from '../params.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';

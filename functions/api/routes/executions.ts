@@ -2,9 +2,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { WorkflowVersion } from '../../../shared/definition/schema.js';
-import { mergeServiceDefaults } from '../../../shared/definition/services.js';
 import { contextSnapshot } from '../../../shared/engine/context.js';
-import { isFinal, waitingSteps } from '../../../shared/engine/engine.js';
+import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/engine.js';
 import { checkRunInputs } from '../../../shared/engine/inputs.js';
 import { type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
@@ -16,7 +15,7 @@ import { jsonBody, queryParams } from '../params.js';
 import type { ApiRequest } from '../request.js';
 import { type ApiResult, json } from '../response.js';
 import type { Router } from '../router.js';
-import { answerable, runView } from '../run-view.js';
+import { runView } from '../run-view.js';
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_KEY_LENGTH = 256;
@@ -110,9 +109,10 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
     const { state } = await runs.get(id);
     if (isFinal(state.status)) throw conflict(`The run is already ${state.status}`);
     const workflow = await workflows.get(state.workflow_id, state.workflow_version);
-    const candidates = waitingSteps(workflow, state).filter(
-      (w) => answerable(o, w.type) && !state.steps[w.step_id]?.retry_at,
-    );
+    const candidates = answerableSteps(workflow, state, o.executor.registry).map((stepId) => ({
+      step_id: stepId,
+      visit: state.steps[stepId]!.visit,
+    }));
     let target = wanted === undefined ? undefined : candidates.find((w) => w.step_id === wanted);
     if (wanted === undefined) {
       if (candidates.length === 0) throw conflict('The run is not waiting for an answer');
@@ -172,18 +172,8 @@ export function checkResume(
   stepId: string,
   payload: unknown,
 ): void {
-  const step = state.steps[stepId];
-  const definition = workflow.definition.steps.find((s) => s.id === stepId);
-  const type = definition ? o.executor.registry.get(definition.type) : undefined;
-  if (!step?.wait || !definition || !type?.resume) {
-    throw new ConflictError(`Step '${stepId}' is not waiting for an answer`);
-  }
-  const outcome = type.resume({
-    config: mergeServiceDefaults(workflow.definition, definition),
-    wait: step.wait,
-    payload,
-    now: o.clock.now(),
-  });
+  const outcome = tryResume(workflow, state, stepId, payload, o.executor.registry, o.clock.now());
+  if (outcome === undefined) throw new ConflictError(`Step '${stepId}' is not waiting for an answer`);
   if (!isResumeRefusal(outcome)) return;
   if (outcome.status === 403) throw new ForbiddenError(outcome.message);
   throw new ValidationError(outcome.message, outcome.issues);
