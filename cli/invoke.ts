@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { Stores } from '../shared/storage/ports.js';
+import type { Stores } from '../shared/ports/index.js';
 import { paint, type Terminal } from './terminal.js';
 
 export const HANDLERS = ['api'] as const;

@@ -10,7 +10,7 @@ import type { RunEvent } from '../shared/engine/types.js';
 import { FlowrunnerError } from '../shared/errors.js';
 import { Harness } from '../shared/harness/harness.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
-import type { SecretSource } from '../shared/ports.js';
+import type { SecretSource } from '../shared/ports/index.js';
 import { paint, type Terminal } from './terminal.js';
 
 export const runHelp = `Usage: flowrunner run <file> [--input JSON] [--profile JSON]

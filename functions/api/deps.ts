@@ -1,6 +1,6 @@
 /** What the API needs: the orchestrator's dependencies with every store, and its own settings. */
 import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
-import type { Stores } from '../../shared/storage/ports.js';
+import type { Stores } from '../../shared/ports/index.js';
 
 export type ApiOrchestratorDeps = OrchestratorDeps & { stores: Stores };
 

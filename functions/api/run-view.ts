@@ -1,5 +1,5 @@
 /** The run as the API shows it (CONTRACT §3), with a callback token for every wait a person can answer. */
-import { answerableSteps, waitingSteps } from '../../shared/engine/engine.js';
+import { answerableSteps, waitingSteps } from '../../shared/engine/transition.js';
 import type { RunState } from '../../shared/engine/types.js';
 import type { ApiOrchestratorDeps } from './deps.js';
 

@@ -3,7 +3,7 @@
  * every Task overridden by an in-process call to the same handler code, on the production stores
  * pointed at embedded stand-ins. On start it picks up every run that has not ended.
  */
-import '../../tests/bench/node20-polyfills.js';
+import './node20-polyfills.js';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAdvanceHandler, createAwaitSignalHandler } from '../../functions/handlers.js';
@@ -18,13 +18,11 @@ import { orchestratedChildren } from '../../shared/orchestration/children.js';
 import type { AwaitSignalInput, ExecutionInput } from '../../shared/orchestration/directive.js';
 import {
   deliverSignal,
-  type Executions,
   executionName,
   type OrchestratorDeps,
   startRun,
-  type TaskTokens,
 } from '../../shared/orchestration/orchestrator.js';
-import type { Clock } from '../../shared/ports.js';
+import type { Clock, Executions, TaskTokens } from '../../shared/ports/index.js';
 import { createLocalSecrets } from '../../shared/secrets/local.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
 import { createStepRegistry } from '../../shared/steps/registry.js';

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { sha256Hex } from '../../functions/api/middleware/api-key-auth.js';
-import { isFinal } from '../../shared/engine/engine.js';
+import { isFinal } from '../../shared/engine/transition.js';
 import { NotFoundError } from '../../shared/errors.js';
-import type { Stores } from '../../shared/storage/ports.js';
+import type { Stores } from '../../shared/ports/index.js';
 import { LocalRuntime } from './runtime.js';
 import { loadWorkflows } from './workflows.js';
 

@@ -1,5 +1,5 @@
 /** Clocks: the system clock, and a manual one that tests and the harness move by hand. */
-import type { Clock } from '../ports.js';
+import type { Clock } from '../ports/index.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 

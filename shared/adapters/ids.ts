@@ -1,6 +1,6 @@
 /** Identifiers: random and unguessable in production, sequential and readable in tests. */
 import { randomBytes } from 'node:crypto';
-import type { Ids } from '../ports.js';
+import type { Ids } from '../ports/index.js';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 

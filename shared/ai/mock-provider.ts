@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError, StepError } from '../errors.js';
-import type { AiProvider, AiRequest, AiResponse } from '../ports.js';
+import type { AiProvider, AiRequest, AiResponse } from '../ports/index.js';
 import { hashText, mulberry32, resolveRootSchema, sampleFromSchema } from './schema-sample.js';
 
 export const MockAiMode = {

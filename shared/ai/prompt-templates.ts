@@ -1,6 +1,6 @@
 /** Prompt templates kept in memory: for tests and for the templates a local runtime loads at start. */
 import { NotFoundError } from '../errors.js';
-import type { PromptTemplate, PromptTemplateSource } from '../ports.js';
+import type { PromptTemplate, PromptTemplateSource } from '../ports/index.js';
 
 /** A template source over the given templates; without a version, `get` answers the highest one. */
 export function createMemoryPromptTemplates(templates: Iterable<PromptTemplate>): PromptTemplateSource {

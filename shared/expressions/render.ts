@@ -1,6 +1,6 @@
 /** Resolves the placeholders of a step's config (or a run's output) against the run context, secrets included. */
 import { ConfigurationError, ExpressionError } from '../errors.js';
-import type { SecretSource } from '../ports.js';
+import type { SecretSource } from '../ports/index.js';
 import type { RunContext } from '../steps/types.js';
 import { type CompiledExpression, compile, quote } from './compile.js';
 import { type EvaluateOptions, run } from './evaluate.js';

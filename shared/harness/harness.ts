@@ -5,19 +5,18 @@
 
 import { ManualClock, systemClock } from '../adapters/clock.js';
 import { sequentialIds } from '../adapters/ids.js';
-import { createMemorySecrets } from '../adapters/memory-secrets.js';
 import { createMockAiProvider } from '../ai/mock-provider.js';
 import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { assertValidWorkflow } from '../definition/validate.js';
 import { contextSnapshot } from '../engine/context.js';
-import { childFinishedSignal, createRun, isFinal, nextDeadline, waitingSteps } from '../engine/engine.js';
 import { checkRunInputs } from '../engine/inputs.js';
-import { RunLoop } from '../engine/run-loop.js';
+import { childFinishedSignal, createRun, isFinal, nextDeadline, waitingSteps } from '../engine/transition.js';
 import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../engine/types.js';
 import { type ErrorInfo, NotFoundError, ValidationError } from '../errors.js';
 import { Redactor } from '../expressions/index.js';
 import { createMemoryHttpClient } from '../http/memory-http-client.js';
+import { RunLoop } from '../orchestration/run-loop.js';
 import type {
   AiProvider,
   ChildRuns,
@@ -26,7 +25,8 @@ import type {
   Ids,
   PromptTemplate,
   SecretSource,
-} from '../ports.js';
+} from '../ports/index.js';
+import { createMemorySecrets } from '../secrets/memory.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 import { HistoryRows } from '../storage/history.js';
 

@@ -6,7 +6,7 @@
  * is not. Redirects are not followed: the handler's answer is the answer.
  */
 import { FlowrunnerError } from '../errors.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../ports.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../ports/index.js';
 import { httpAborted, httpNetworkError, httpTimeout, responseTooLarge, targetForbidden } from './errors.js';
 import { checkRequestUrl, decideAddress, literalAddress } from './ssrf.js';
 

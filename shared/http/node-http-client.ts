@@ -10,7 +10,7 @@ import type { LookupFunction } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { FlowrunnerError, StepError } from '../errors.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../ports.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../ports/index.js';
 import {
   HttpErrorCode,
   httpAborted,

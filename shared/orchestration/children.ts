@@ -1,6 +1,6 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
-import type { ChildRuns } from '../ports.js';
+import type { ChildRuns } from '../ports/index.js';
 import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
 
 /** The run id of the child for a key: the same key (run, step, visit) always names the same child. */

@@ -5,13 +5,10 @@
  * local runtime call these.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { apply, childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/engine.js';
-import type { ExecutorDeps } from '../engine/executor.js';
-import { RunLoop, unfinishedWork } from '../engine/run-loop.js';
+import { apply, childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
-import type { Clock, Ids } from '../ports.js';
-import type { Stores, WorkflowStore } from '../storage/ports.js';
+import type { Clock, Executions, Ids, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
 import {
   type AdvanceInput,
   type AdvanceOutput,
@@ -20,16 +17,8 @@ import {
   type ExecutionInput,
   SLEEP_MAX_S,
 } from './directive.js';
-
-/** Completes a parked execution (Step Functions' SendTaskSuccess); a stale or used token is not an error. */
-export interface TaskTokens {
-  complete(token: string): Promise<void>;
-}
-
-/** Starts an execution of the state machine for a run (StartExecution); a repeated name starts nothing new. */
-export interface Executions {
-  start(input: ExecutionInput, name: string): Promise<void>;
-}
+import type { ExecutorDeps } from './executor.js';
+import { RunLoop, unfinishedWork } from './run-loop.js';
 
 export interface OrchestratorDeps {
   stores: Pick<Stores, 'runs' | 'inbox' | 'workflows'>;

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors.js';
-import type { SecretSource } from '../ports.js';
+import type { SecretSource } from '../ports/index.js';
 import { checkSecretName } from './names.js';
 
 export const SECRET_VARIABLE_PREFIX = 'FLOWRUNNER_SECRET_';

@@ -2,7 +2,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock } from '../adapters/clock.js';
 import { ConfigurationError, FlowrunnerError } from '../errors.js';
-import type { Clock, SecretSource } from '../ports.js';
+import type { Clock, SecretSource } from '../ports/index.js';
 import { checkSecretName } from './names.js';
 
 export interface SecretsManagerSourceOptions {

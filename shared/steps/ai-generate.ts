@@ -11,7 +11,7 @@ import { jsonSchemaDocument, templated } from '../definition/schema.js';
 import { EventType } from '../engine/types.js';
 import { StepError } from '../errors.js';
 import { render } from '../expressions/index.js';
-import type { AiMessage, PromptTemplate } from '../ports.js';
+import type { AiMessage, PromptTemplate } from '../ports/index.js';
 import { renderedNumber, textOf } from './rendered.js';
 import { defineStepType, type StepExecutionContext } from './types.js';
 

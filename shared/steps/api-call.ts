@@ -6,7 +6,7 @@ import { templated } from '../definition/schema.js';
 import { StepError } from '../errors.js';
 import { HttpErrorCode } from '../http/errors.js';
 import { checkRequestUrl } from '../http/ssrf.js';
-import type { HttpResponse } from '../ports.js';
+import type { HttpResponse } from '../ports/index.js';
 import { renderedNumber } from './rendered.js';
 import { defineStepType } from './types.js';
 

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { StepDefinition } from '../definition/schema.js';
 import type { StepEvent, StepResult, WaitSpec } from '../engine/types.js';
 import type { ErrorIssue } from '../errors.js';
-import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplateSource } from '../ports.js';
+import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplateSource } from '../ports/index.js';
 
 /** What expressions see: `{inputs, static, profile, steps, run}` (and `secrets` while rendering). */
 export interface RunContext {

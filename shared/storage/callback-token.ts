@@ -4,7 +4,7 @@
  * again for `waiting[].callback_token`); reading the tables alone never yields a usable token.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import type { CallbackTarget } from './ports.js';
+import type { CallbackTarget } from '../ports/index.js';
 
 /** 32 bytes in base64url, as every token is; anything else is refused before a lookup. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, StorageError } from '../errors.js';
-import type { LargePayloads } from './ports.js';
+import type { LargePayloads } from '../ports/index.js';
 import { validateRunId } from './s3/artifact-rules.js';
 
 /** Where claimed payloads live: keys are full S3 keys (`runs/<run_id>/payloads/<sha256>.json`). */

@@ -4,8 +4,8 @@
  */
 import { type RunEvent, type RunState, RunStatus } from '../engine/types.js';
 import { ValidationError } from '../errors.js';
+import type { PageRequest, RunListQuery, RunSummary } from '../ports/index.js';
 import { type CursorCodec, positionNumber } from './cursor.js';
-import type { PageRequest, RunListQuery, RunSummary } from './ports.js';
 
 export const DEFAULT_PAGE_LIMIT = 25;
 export const MAX_PAGE_LIMIT = 100;

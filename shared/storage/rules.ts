@@ -12,7 +12,7 @@ import {
   type ListenerSource,
   ListenerType,
   type WorkflowSummary,
-} from './ports.js';
+} from '../ports/index.js';
 
 /** A version is one DynamoDB item (400 KB); this leaves room for its keys and attributes. */
 export const MAX_DEFINITION_BYTES = 350 * 1024;

@@ -1,5 +1,5 @@
 // Peer benchmark: µs per state of a linear Task chain run locally by aws-local-stepfunctions 3.
-import './node20-polyfills.js';
+import '../../infra/local/node20-polyfills.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';

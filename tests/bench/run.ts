@@ -2,7 +2,7 @@
  * `npm run bench`: measures the engine through the in-memory harness and, in the same process,
  * the peer (aws-local-stepfunctions running an equivalent chain), then prints one JSON line.
  */
-import './node20-polyfills.js';
+import '../../infra/local/node20-polyfills.js';
 import { performance } from 'node:perf_hooks';
 import type { WorkflowDefinition } from '../../shared/definition/schema.js';
 import { Harness } from '../../shared/harness/harness.js';

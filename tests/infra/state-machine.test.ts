@@ -1,5 +1,5 @@
 // The state machine definition: valid ASL, timeouts and retries declared, and its routes run in aws-local-stepfunctions.
-import '../bench/node20-polyfills.js';
+import '../../infra/local/node20-polyfills.js';
 import { createRequire } from 'node:module';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';

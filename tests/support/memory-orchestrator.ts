@@ -1,16 +1,16 @@
 /** The orchestrator on in-memory stores and ports, recording what it asks of Step Functions: for unit tests. */
 import { ManualClock } from '../../shared/adapters/clock.js';
 import { sequentialIds } from '../../shared/adapters/ids.js';
-import { createMemorySecrets } from '../../shared/adapters/memory-secrets.js';
 import { createMockAiProvider } from '../../shared/ai/mock-provider.js';
 import { createMemoryPromptTemplates } from '../../shared/ai/prompt-templates.js';
 import { createMemoryHttpClient, type MemoryHttpHandler } from '../../shared/http/memory-http-client.js';
 import { orchestratedChildren } from '../../shared/orchestration/children.js';
 import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
+import type { Stores } from '../../shared/ports/index.js';
+import { createMemorySecrets } from '../../shared/secrets/memory.js';
 import { createStepRegistry } from '../../shared/steps/registry.js';
 import { createMemoryArtifacts } from '../../shared/storage/memory/artifacts.js';
 import { createMemoryStores } from '../../shared/storage/memory/stores.js';
-import type { Stores } from '../../shared/storage/ports.js';
 
 export const NOW = new Date('2026-01-01T00:00:00.000Z');
 

@@ -1,7 +1,7 @@
 /** `POST /v1/callbacks/{token}`: resumes the wait that owns a single-use token (links in mails, other systems). */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isFinal } from '../../../shared/engine/engine.js';
+import { isFinal } from '../../../shared/engine/transition.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
 import type { ApiDeps } from '../deps.js';
 import { conflict, notFound } from '../http-error.js';

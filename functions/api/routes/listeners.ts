@@ -1,7 +1,7 @@
 /** `/v1/listeners` (triggers that start workflows) and `POST /v1/hooks/{listener_id}` (a webhook starts its workflow). */
 import { z } from 'zod';
 import { NotFoundError } from '../../../shared/errors.js';
-import { ListenerType } from '../../../shared/storage/ports.js';
+import { ListenerType } from '../../../shared/ports/index.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../http-error.js';
 import { jsonBody, queryParams } from '../params.js';

@@ -5,8 +5,8 @@
  * the wait's latest token, from which `forWait` derives it again.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CallbackTarget, CallbackTokens } from '../../ports/index.js';
 import { type CallbackTokenKey, newNonce, tokenHash, waitKey } from '../callback-token.js';
-import type { CallbackTarget, CallbackTokens } from '../ports.js';
 import { checkTarget } from '../rules.js';
 import { type Item, json, N, S, string } from './attributes.js';
 import { expiryAttributes, isLiveItem } from './expiry.js';

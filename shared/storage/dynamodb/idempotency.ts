@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConflictError } from '../../errors.js';
-import type { IdempotencyKeys, IdempotencyRecord } from '../ports.js';
+import type { IdempotencyKeys, IdempotencyRecord } from '../../ports/index.js';
 import { checkIdempotencyRecord } from '../rules.js';
 import { type Item, json, N, S } from './attributes.js';
 import { expiryAttributes, isLiveItem } from './expiry.js';

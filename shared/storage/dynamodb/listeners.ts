@@ -5,9 +5,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../errors.js';
+import type { Listener, ListenerSource, ListenerStore, Page, PageRequest } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { LISTENERS_SCOPE, pageLimit } from '../paging.js';
-import type { Listener, ListenerSource, ListenerStore, Page, PageRequest } from '../ports.js';
 import { checkListener, listenerMatches, sourceKey } from '../rules.js';
 import { type Item, json, S } from './attributes.js';
 import { Table } from './table.js';

@@ -17,6 +17,15 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { RunEvent, RunState, RunStatus, StepExecution, Transition } from '../../engine/types.js';
 import { ConflictError, NotFoundError, StaleCheckpointError, StorageError } from '../../errors.js';
+import type {
+  LargePayloads,
+  Page,
+  PageRequest,
+  RunListQuery,
+  RunRecord,
+  RunStore,
+  RunSummary,
+} from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { HistoryRows } from '../history.js';
 import {
@@ -32,15 +41,6 @@ import {
   runStatusScope,
   statusSet,
 } from '../paging.js';
-import type {
-  LargePayloads,
-  Page,
-  PageRequest,
-  RunListQuery,
-  RunRecord,
-  RunStore,
-  RunSummary,
-} from '../ports.js';
 import {
   type Item,
   json,

@@ -1,8 +1,8 @@
 /** Every store but artifacts on DynamoDB, as a runtime's wiring module builds them. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LargePayloads, Stores } from '../../ports/index.js';
 import { CallbackTokenKey } from '../callback-token.js';
 import { CursorCodec } from '../cursor.js';
-import type { LargePayloads, Stores } from '../ports.js';
 import { DynamoDbCallbackTokens } from './callbacks.js';
 import { DynamoDbIdempotencyKeys } from './idempotency.js';
 import { DynamoDbSignalInbox } from './inbox.js';

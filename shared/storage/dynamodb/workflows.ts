@@ -7,9 +7,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
+import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
-import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../ports.js';
 import { definitionText, summaryOf } from '../rules.js';
 import { type Item, json, N, number, optionalString, padded, S, string } from './attributes.js';
 import { Table } from './table.js';

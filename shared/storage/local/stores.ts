@@ -7,11 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '../../ports.js';
+import type { Clock, LargePayloads, Stores } from '../../ports/index.js';
 import { createClaimCheck } from '../claim-check.js';
 import { createDynamoDbStores } from '../dynamodb/stores.js';
 import { createTables, defaultTableNames } from '../dynamodb/tables.js';
-import type { LargePayloads, Stores } from '../ports.js';
 import { createS3Artifacts } from '../s3/artifacts.js';
 import { createS3PayloadBlobs } from '../s3/payload-blobs.js';
 import { createLocalDynamoDbClient, startDynalite } from './dynalite.js';

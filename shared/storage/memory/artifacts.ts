@@ -2,10 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../adapters/clock.js';
 import { NotFoundError } from '../../errors.js';
-import type { Clock } from '../../ports.js';
+import type { ArtifactInfo, ArtifactStore, Clock, Page } from '../../ports/index.js';
 import { CursorCodec } from '../cursor.js';
 import { pageLimit } from '../paging.js';
-import type { ArtifactInfo, ArtifactStore, Page } from '../ports.js';
 import {
   artifactKey,
   artifactPrefix,

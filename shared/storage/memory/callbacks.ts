@@ -1,7 +1,7 @@
 /** CallbackTokens in memory: the same derived tokens, hashes and single use as the DynamoDB store. */
 
+import type { CallbackTarget, CallbackTokens } from '../../ports/index.js';
 import { type CallbackTokenKey, isLive, newNonce, tokenHash, waitKey } from '../callback-token.js';
-import type { CallbackTarget, CallbackTokens } from '../ports.js';
 import { checkTarget } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 

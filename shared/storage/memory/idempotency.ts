@@ -1,6 +1,6 @@
 /** IdempotencyKeys in memory: a key holds its first record until it expires. */
 
-import type { IdempotencyKeys, IdempotencyRecord } from '../ports.js';
+import type { IdempotencyKeys, IdempotencyRecord } from '../../ports/index.js';
 import { checkIdempotencyRecord } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 

@@ -1,7 +1,7 @@
 /** The SignalInbox in memory: accepted once per signal id, numbered per run, drained in order, trimmed. */
 import type { Signal } from '../../engine/types.js';
+import type { InboxEntry, SignalInbox } from '../../ports/index.js';
 import { pageLimit } from '../paging.js';
-import type { InboxEntry, SignalInbox } from '../ports.js';
 import { checkSignalId, INBOX_READ_DEFAULT, INBOX_READ_MAX } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 

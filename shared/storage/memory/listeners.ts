@@ -1,8 +1,8 @@
 /** The ListenerStore in memory: listeners by id, listed by id, found by their source. */
 import { ConflictError, NotFoundError } from '../../errors.js';
+import type { Listener, ListenerSource, ListenerStore, Page, PageRequest } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { compareKeys, LISTENERS_SCOPE, pageLimit } from '../paging.js';
-import type { Listener, ListenerSource, ListenerStore, Page, PageRequest } from '../ports.js';
 import { checkListener, listenerMatches } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 

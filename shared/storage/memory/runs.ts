@@ -1,6 +1,7 @@
 /** The RunStore in memory: checkpointed states, the event log and the history, with the DynamoDB store's rules. */
 import type { RunEvent, RunState, RunStatus, StepExecution, Transition } from '../../engine/types.js';
 import { ConflictError, NotFoundError, StaleCheckpointError } from '../../errors.js';
+import type { Page, PageRequest, RunListQuery, RunRecord, RunStore, RunSummary } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { HistoryRows } from '../history.js';
 import {
@@ -16,7 +17,6 @@ import {
   runSummary,
   statusSet,
 } from '../paging.js';
-import type { Page, PageRequest, RunListQuery, RunRecord, RunStore, RunSummary } from '../ports.js';
 import { jsonCopy } from './json-copy.js';
 
 interface StoredRun {

@@ -1,8 +1,8 @@
 /** Every store but artifacts, in memory: for unit tests, the harness and the conformance suite. */
 import { randomBytes } from 'node:crypto';
+import type { Stores } from '../../ports/index.js';
 import { CallbackTokenKey } from '../callback-token.js';
 import { CursorCodec } from '../cursor.js';
-import type { Stores } from '../ports.js';
 import { MemoryCallbackTokens } from './callbacks.js';
 import { MemoryIdempotencyKeys } from './idempotency.js';
 import { MemorySignalInbox } from './inbox.js';

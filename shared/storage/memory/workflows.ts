@@ -1,10 +1,10 @@
 /** The WorkflowStore in memory: versions, the latest pointer, listing by id and retirement. */
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
+import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../../ports/index.js';
 import type { CursorCodec } from '../cursor.js';
 import { positionString } from '../cursor.js';
 import { compareKeys, pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
-import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../ports.js';
 import { definitionText, summaryOf } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 

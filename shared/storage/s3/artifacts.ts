@@ -10,10 +10,9 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { systemClock } from '../../adapters/clock.js';
 import { NotFoundError } from '../../errors.js';
-import type { Clock } from '../../ports.js';
+import type { ArtifactInfo, ArtifactStore, Clock, Page } from '../../ports/index.js';
 import { CursorCodec } from '../cursor.js';
 import { pageLimit } from '../paging.js';
-import type { ArtifactInfo, ArtifactStore, Page } from '../ports.js';
 import {
   artifactKey,
   artifactPrefix,

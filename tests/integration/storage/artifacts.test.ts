@@ -9,6 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/adapters/clock.js';
 import { FlowrunnerError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import type { ArtifactStore } from '../../../shared/ports/index.js';
 import {
   createS3Client,
   ensureBucket,
@@ -16,7 +17,6 @@ import {
   startS3rver,
 } from '../../../shared/storage/local/s3rver.js';
 import { createMemoryArtifacts } from '../../../shared/storage/memory/artifacts.js';
-import type { ArtifactStore } from '../../../shared/storage/ports.js';
 import { createS3Artifacts } from '../../../shared/storage/s3/artifacts.js';
 
 const CURSOR_KEY = 'artifact-cursor-key-for-tests';

@@ -12,7 +12,7 @@ import {
   StaleCheckpointError,
   ValidationError,
 } from '../../../shared/errors.js';
-import type { Stores } from '../../../shared/storage/ports.js';
+import type { Stores } from '../../../shared/ports/index.js';
 import { failure, listener, RunScript, workflowDefinition } from './fixtures.js';
 
 export type RecordStores = Omit<Stores, 'artifacts'>;

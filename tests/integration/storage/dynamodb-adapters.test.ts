@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, StorageError } from '../../../shared/errors.js';
+import type { LargePayloads } from '../../../shared/ports/index.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
 import { createDynamoDbStores } from '../../../shared/storage/dynamodb/stores.js';
@@ -24,7 +25,6 @@ import {
   type LocalDynamoDb,
   startDynalite,
 } from '../../../shared/storage/local/dynalite.js';
-import type { LargePayloads } from '../../../shared/storage/ports.js';
 import { countWrites } from './count-writes.js';
 import { TEST_CURSOR_KEY, TEST_TOKEN_KEY, uniqueTableNames } from './dynamodb-target.js';
 import { failure, RunScript, workflowDefinition } from './fixtures.js';

@@ -8,7 +8,7 @@ import type {
   StepExecution,
   Transition,
 } from '../../../shared/engine/types.js';
-import type { Listener } from '../../../shared/storage/ports.js';
+import type { Listener } from '../../../shared/ports/index.js';
 
 export function workflowDefinition(id: string, extra: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
   return {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, ExpressionError, FlowrunnerError } from '../../../shared/errors.js';
 import { REDACTED, Redactor, render } from '../../../shared/expressions/index.js';
-import type { SecretSource } from '../../../shared/ports.js';
+import type { SecretSource } from '../../../shared/ports/index.js';
 import type { RunContext } from '../../../shared/steps/types.js';
 
 const TOKEN = 's3cr3t-token-value';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { StepError } from '../../../shared/errors.js';
 import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
-import type { HttpRequest } from '../../../shared/ports.js';
+import type { HttpRequest } from '../../../shared/ports/index.js';
 
 function request(url: string, overrides: Partial<HttpRequest> = {}): HttpRequest {
   return {

@@ -9,7 +9,7 @@ import {
   type NodeHttpClient,
 } from '../../../shared/http/node-http-client.js';
 import { decideAddress } from '../../../shared/http/ssrf.js';
-import type { HttpRequest } from '../../../shared/ports.js';
+import type { HttpRequest } from '../../../shared/ports/index.js';
 import { closedPort, type LoopbackServer, startLoopbackServer } from './loopback-server.js';
 
 /** Private networks stay refused, except 127.0.0.1 on the given test ports. */

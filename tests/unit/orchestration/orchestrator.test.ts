@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/adapters/clock.js';
 import { sequentialIds } from '../../../shared/adapters/ids.js';
-import { createMemorySecrets } from '../../../shared/adapters/memory-secrets.js';
 import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
 import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
@@ -16,6 +15,7 @@ import {
   type OrchestratorDeps,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
+import { createMemorySecrets } from '../../../shared/secrets/memory.js';
 import { createStepRegistry } from '../../../shared/steps/registry.js';
 import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
 import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
 import { StepError } from '../../../shared/errors.js';
-import type { AiProvider, AiRequest, AiResponse } from '../../../shared/ports.js';
+import type { AiProvider, AiRequest, AiResponse } from '../../../shared/ports/index.js';
 import { aiGenerate } from '../../../shared/steps/ai-generate.js';
 import { execute } from './context.js';
 

@@ -7,7 +7,7 @@ import { sequentialIds } from '../../../shared/adapters/ids.js';
 import { StepError } from '../../../shared/errors.js';
 import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
 import { createNodeHttpClient } from '../../../shared/http/node-http-client.js';
-import type { HttpClient } from '../../../shared/ports.js';
+import type { HttpClient } from '../../../shared/ports/index.js';
 import { type ApiCallConfig, apiCall, apiCallConfig } from '../../../shared/steps/api-call.js';
 import type { StepExecutionContext } from '../../../shared/steps/types.js';
 import { type LoopbackServer, type ReceivedRequest, startLoopbackServer } from '../http/loopback-server.js';

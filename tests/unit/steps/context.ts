@@ -6,7 +6,7 @@ import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates
 import type { StepDefinition } from '../../../shared/definition/schema.js';
 import type { StepEvent, StepResult } from '../../../shared/engine/types.js';
 import { evaluate } from '../../../shared/expressions/index.js';
-import type { ChildRuns, StartChildRequest } from '../../../shared/ports.js';
+import type { ChildRuns, StartChildRequest } from '../../../shared/ports/index.js';
 import type {
   ResumeContext,
   ResumeRefusal,

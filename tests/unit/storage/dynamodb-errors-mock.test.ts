@@ -23,7 +23,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WorkflowDefinition, WorkflowVersion } from '../../../shared/definition/schema.js';
-import { apply, createRun } from '../../../shared/engine/engine.js';
+import { apply, createRun } from '../../../shared/engine/transition.js';
 import type { Transition } from '../../../shared/engine/types.js';
 import {
   ConflictError,

@@ -5,14 +5,14 @@
  */
 import type { CompensateAction, StepDefinition, WorkflowVersion } from '../definition/schema.js';
 import { mergeServiceDefaults } from '../definition/services.js';
+import { runContext } from '../engine/context.js';
+import { stepGraph } from '../engine/graph.js';
+import type { RunState, Signal, StepEvent, StepResult, Work } from '../engine/types.js';
 import { toErrorInfo } from '../errors.js';
 import { evaluate, Redactor, render } from '../expressions/index.js';
-import type { SecretSource } from '../ports.js';
+import type { SecretSource } from '../ports/index.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { StepDeps, StepExecutionContext } from '../steps/types.js';
-import { runContext } from './context.js';
-import { stepGraph } from './graph.js';
-import type { RunState, Signal, StepEvent, StepResult, Work } from './types.js';
 
 const NEVER_ABORTED = new AbortController().signal;
 

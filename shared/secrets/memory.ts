@@ -1,6 +1,6 @@
 /** A SecretSource over a fixed map: for tests and the harness. */
 import { ConfigurationError } from '../errors.js';
-import type { SecretSource } from '../ports.js';
+import type { SecretSource } from '../ports/index.js';
 
 export function createMemorySecrets(secrets: Record<string, string> = {}): SecretSource {
   const values = new Map(Object.entries(secrets));

@@ -1,7 +1,4 @@
-/**
- * The ports through which the core reaches the world. Each has an in-memory adapter for tests
- * (shared/adapters/memory) and real adapters elsewhere; the core never imports a vendor SDK.
- */
+/** The services steps reach the world through: time, ids, secrets, HTTP, AI models, child runs and prompt templates. */
 
 export interface Clock {
   now(): Date;

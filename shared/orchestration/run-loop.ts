@@ -4,10 +4,10 @@
  * the Advance Lambda and the local runtime all run runs through this loop.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import type { Clock } from '../ports.js';
-import { apply, compensateWork, executeWork, isFinal } from './engine.js';
+import { apply, compensateWork, executeWork, isFinal } from '../engine/transition.js';
+import type { RunState, Signal, Transition, Work } from '../engine/types.js';
+import type { Clock } from '../ports/index.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
-import type { RunState, Signal, Transition, Work } from './types.js';
 
 export interface RunLoopOptions {
   workflow: WorkflowVersion;
