@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { LambdaEnvironment } from '../../functions/environment.js';
+import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import type { FlowFunction } from './flow-function.js';
 
 /**
@@ -34,6 +35,21 @@ type TableEnvironment =
   | typeof LambdaEnvironment.runsTable
   | typeof LambdaEnvironment.tokensTable
   | typeof LambdaEnvironment.listenersTable;
+
+/** The data stack's four tables, by the role the settings give them. */
+export type DataTables = Record<keyof TableNames, dynamodb.ITable>;
+
+/** Every table's name (a function's settings require all four) and `access` to each. */
+export function bindTables(
+  fn: FlowFunction,
+  tables: DataTables,
+  access: Record<keyof TableNames, TableAccess>,
+): void {
+  bindTable(fn, LambdaEnvironment.workflowsTable, tables.workflows, access.workflows);
+  bindTable(fn, LambdaEnvironment.runsTable, tables.runs, access.runs);
+  bindTable(fn, LambdaEnvironment.tokensTable, tables.tokens, access.tokens);
+  bindTable(fn, LambdaEnvironment.listenersTable, tables.listeners, access.listeners);
+}
 
 /** The table's name in `env`; `table.grant` covers the table and its indexes (Query on a GSI). */
 export function bindTable(

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag.js';
 import { projectPath } from './paths.js';
 
 export interface FlowFunctionProps {
@@ -73,6 +74,19 @@ export class FlowFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+
+    // Every function is traced and on Node 22: the findings those two choices raise are accepted once, here.
+    acknowledge(
+      this,
+      'IAM5[Resource::*]',
+      'xray:PutTraceSegments and xray:PutTelemetryRecords for active tracing: X-Ray accepts no resource but "*".',
+    );
+    acknowledge(
+      this,
+      'L1',
+      'Node 22 on purpose: the handlers are bundled for node22 (esbuild target) and typed against @types/node 22; ' +
+        'moving to Node 24 is a tested change of its own, not a side effect of a CDK upgrade.',
+    );
   }
 
   /** Sets one environment variable of the function. */

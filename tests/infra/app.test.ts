@@ -1,11 +1,12 @@
 // The CDK app as deployed: what each function may do, how things are wired, what is kept, and that cdk-nag passes.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { App, Stack } from 'aws-cdk-lib';
+import { type App, CfnElement, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LambdaEnvironment } from '../../functions/environment.js';
+import { logicalIdWithout } from '../../infra/constructs/logical-ids.js';
 import type { DataStack } from '../../infra/stacks/data-stack.js';
 import type { EngineStack } from '../../infra/stacks/engine-stack.js';
 import { addFlowrunner } from '../../infra/stacks/flowrunner.js';
@@ -62,8 +63,8 @@ describe('CDK app', () => {
     app.synth();
     dataTemplate = Template.fromStack(data);
     engineTemplate = Template.fromStack(engine);
-    advanceRole = logicalId(engine, engine.advance.role);
-    awaitSignalRole = logicalId(engine, engine.awaitSignal.role);
+    advanceRole = logicalId(engine, engine.runs.advance.role);
+    awaitSignalRole = logicalId(engine, engine.runs.awaitSignal.role);
   });
 
   describe('cdk-nag', () => {
@@ -85,7 +86,7 @@ describe('CDK app', () => {
     it('fails synth on a finding nobody acknowledged', () => {
       const strict = appForTests();
       const { engine: other } = addFlowrunner(strict, { prefix: 'strict' });
-      other.advance.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+      other.runs.advance.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
       expect(() => strict.synth()).toThrow(/AwsSolutions-IAM5\[Action::s3:\*\]/);
     });
   });
@@ -188,7 +189,7 @@ describe('CDK app', () => {
 
   describe('functions', () => {
     it('run Node 22 on ARM64 with tracing and source maps', () => {
-      for (const fn of [engine.advance, engine.awaitSignal]) {
+      for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
         engineTemplate.hasResourceProperties('AWS::Lambda::Function', {
           Role: { 'Fn::GetAtt': [logicalId(engine, fn.role), 'Arn'] },
           Runtime: 'nodejs22.x',
@@ -205,7 +206,7 @@ describe('CDK app', () => {
       const required = Object.values(LambdaEnvironment).filter(
         (name) => !name.startsWith('MOCK_AI_') && name !== LambdaEnvironment.apiKeysSecretArn,
       );
-      for (const fn of [engine.advance, engine.awaitSignal]) {
+      for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
         const [resource] = Object.values(
           engineTemplate.findResources('AWS::Lambda::Function', {
             Properties: { Role: { 'Fn::GetAtt': [logicalId(engine, fn.role), 'Arn'] } },
@@ -312,11 +313,11 @@ describe('CDK app', () => {
     });
 
     it('lets the machine invoke the two functions and start executions of itself, nothing more', () => {
-      const machineRole = logicalId(engine, engine.stateMachine.role);
+      const machineRole = logicalId(engine, engine.runs.stateMachine.role);
       expect(resourcesFor(engineTemplate, machineRole, 'lambda:InvokeFunction').sort()).toEqual(
         [
-          `\${${logicalId(engine, engine.advance.function)}.Arn}`,
-          `\${${logicalId(engine, engine.awaitSignal.function)}.Arn}`,
+          `\${${logicalId(engine, engine.runs.advance.function)}.Arn}`,
+          `\${${logicalId(engine, engine.runs.awaitSignal.function)}.Arn}`,
         ].sort(),
       );
       expect(resourcesFor(engineTemplate, machineRole, 'states:StartExecution')).toEqual([
@@ -331,7 +332,7 @@ describe('CDK app', () => {
         Properties: { DefinitionString: unknown };
       }[];
       const deployed = JSON.parse(render(machine!.Properties.DefinitionString)) as unknown;
-      const options = engine.definitionOptions;
+      const options = engine.runs.definitionOptions;
       const expected = stateMachineDefinition({
         ...options,
         advanceFunctionArn: render(engine.resolve(options.advanceFunctionArn)),
@@ -339,7 +340,9 @@ describe('CDK app', () => {
         stateMachineArn: render(engine.resolve(options.stateMachineArn)),
       });
       expect(deployed).toEqual(expected);
-      expect(expected.States.Advance?.Resource).toBe(`\${${logicalId(engine, engine.advance.function)}.Arn}`);
+      expect(expected.States.Advance?.Resource).toBe(
+        `\${${logicalId(engine, engine.runs.advance.function)}.Arn}`,
+      );
     });
 
     it('is a Standard machine with a fixed name, logging everything and traced', () => {
@@ -349,12 +352,14 @@ describe('CDK app', () => {
         LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
         TracingConfiguration: { Enabled: true },
       });
-      engineTemplate.hasOutput('StateMachineArn', { Value: { Ref: logicalId(engine, engine.stateMachine) } });
+      engineTemplate.hasOutput('StateMachineArn', {
+        Value: { Ref: logicalId(engine, engine.runs.stateMachine) },
+      });
     });
 
     it('gives Advance a task timeout longer than the function’s own', () => {
-      const advanceTimeout = engine.advance.function.timeout?.toSeconds() ?? 0;
-      expect(engine.definitionOptions.advanceTimeoutS).toBeGreaterThan(advanceTimeout);
+      const advanceTimeout = engine.runs.advance.function.timeout?.toSeconds() ?? 0;
+      expect(engine.runs.definitionOptions.advanceTimeoutS).toBeGreaterThan(advanceTimeout);
     });
   });
 
@@ -363,10 +368,12 @@ describe('CDK app', () => {
       engineTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/States',
         MetricName: 'ExecutionsFailed',
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: logicalId(engine, engine.stateMachine) } }],
+        Dimensions: [
+          { Name: 'StateMachineArn', Value: { Ref: logicalId(engine, engine.runs.stateMachine) } },
+        ],
         Threshold: 1,
       });
-      for (const fn of [engine.advance, engine.awaitSignal]) {
+      for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
         for (const metric of ['Errors', 'Throttles']) {
           engineTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
             Namespace: 'AWS/Lambda',
@@ -374,6 +381,51 @@ describe('CDK app', () => {
             Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(engine, fn.function) } }],
           });
         }
+      }
+    });
+  });
+
+  describe('logical ids', () => {
+    it('stay those of the deployed engine, whose resources were once children of the stack', () => {
+      // A new logical id replaces the resource: the machine's fixed name would make the deploy fail,
+      // parked runs hold the functions' ARNs, and clients hold the API's URL.
+      expect(Object.keys(engineTemplate.toJSON().Resources as Json).sort()).toEqual([
+        'AdvanceErrorsAlarm68F3038B',
+        'AdvanceFunctionAB95A19E',
+        'AdvanceLogsE86BABAC',
+        'AdvanceRoleDefaultPolicyA024C47B',
+        'AdvanceRoleE9B33425',
+        'AdvanceThrottlesAlarmBC297DD6',
+        'ApiAccessLogsE9DF007D',
+        'ApiFunction6BF808ED',
+        'ApiLogsCD139AD4',
+        'ApiRoleDE7A08EC',
+        'ApiRoleDefaultPolicyEAA3579A',
+        'AwaitSignalErrorsAlarm965AB7DC',
+        'AwaitSignalFunctionFC3A18AD',
+        'AwaitSignalLogs14EDDB7C',
+        'AwaitSignalRole780072C8',
+        'AwaitSignalRoleDefaultPolicy9D44FB31',
+        'AwaitSignalThrottlesAlarm3B330561',
+        'ExecutionsFailedAlarmCA489332',
+        'ExecutionsTimedOutAlarm75AA4D6F',
+        'HttpApiDefaultRoute146696CE',
+        'HttpApiDefaultRouteApi5C644F2D',
+        'HttpApiDefaultRouteApiPermissionA402DB20',
+        'HttpApiDefaultStage3EEB07D6',
+        'HttpApiF5A9A8A7',
+        'StateMachine2E01A3A5',
+        'StateMachineLogs3CB16D3C',
+        'StateMachineRoleB840431D',
+        'StateMachineRoleDefaultPolicyDF1E6607',
+      ]);
+    });
+
+    it('are made as CDK makes them when no construct is left out of the path', () => {
+      const elements = data.node.findAll().filter(CfnElement.isCfnElement);
+      expect(elements.length).toBeGreaterThan(10);
+      for (const element of elements) {
+        expect(logicalIdWithout(element, () => false)).toBe(data.getLogicalId(element));
       }
     });
   });
@@ -389,7 +441,7 @@ describe('CDK app', () => {
     });
 
     it('lets the API function start and wake executions and read its keys, and nothing of Advance’s secrets', () => {
-      const apiRole = logicalId(engine, engine.api.role);
+      const apiRole = logicalId(engine, engine.httpApi.handler.role);
       const actions = actionsOf(engineTemplate, apiRole);
       expect(actions).toEqual(expect.arrayContaining(['states:StartExecution', 'states:SendTaskSuccess']));
       expect(resourcesFor(engineTemplate, apiRole, 'secretsmanager:GetSecretValue').join(' ')).not.toContain(
