@@ -1,38 +1,25 @@
 /**
  * Checks the JSON Schemas a workflow carries (`inputs`, ai_generate's `json_schema`): each must be
- * a valid JSON Schema 2020-12 that Ajv can compile, as the engine will compile it at run time.
+ * a valid JSON Schema 2020-12 whose patterns the linear-time engine runs, compiled with the same Ajv
+ * configuration and cache as the engine uses at run time (shared/json-schema).
  */
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { z } from 'zod';
+import { compileJsonSchema, metaSchemaErrors, schemaPatternProblems } from '../json-schema/index.js';
 import type { StepType } from '../steps/types.js';
 import type { DocumentPath, PathSegment, Problem } from './paths.js';
 import { jsonSchemaDocument } from './schema.js';
 
-/**
- * Ajv compiles its meta-schema once per instance (tens of milliseconds) and keeps every schema it
- * compiled, so one instance serves a bounded number of checks and is then replaced.
- */
-const CHECKS_PER_INSTANCE = 200;
-let shared: { ajv: Ajv2020; checks: number } | undefined;
-
-function ajv(): Ajv2020 {
-  if (!shared || shared.checks >= CHECKS_PER_INSTANCE) {
-    // addUsedSchema off: a schema's `$id` is not registered, so two workflows may use the same one.
-    const instance = new Ajv2020({ strict: false, allErrors: true, addUsedSchema: false });
-    addFormats.default(instance);
-    shared = { ajv: instance, checks: 0 };
-  }
-  shared.checks++;
-  return shared.ajv;
-}
-
 export function jsonSchemaProblems(schema: unknown, path: DocumentPath): Problem[] {
-  const checker = ajv();
   try {
-    if (!checker.validateSchema(schema as object))
-      return metaSchemaProblems(checker.errors ?? [], schema, path);
-    checker.compile(schema as object);
+    const metaErrors = metaSchemaErrors(schema);
+    if (metaErrors.length > 0) return metaSchemaProblems(metaErrors, schema, path);
+    // Each pattern where it is written, before Ajv, which stops at the first it cannot compile.
+    const patterns = schemaPatternProblems(schema);
+    if (patterns.length > 0) {
+      return patterns.map((problem) => ({ path: [...path, ...problem.path], message: problem.message }));
+    }
+    compileJsonSchema(schema as object);
     return [];
   } catch (error) {
     return [{ path, message: `is not a usable JSON Schema (2020-12): ${(error as Error).message}` }];

@@ -1,7 +1,13 @@
-/** Parses JSONata expressions once: a bounded LRU of compiled expressions and what their syntax tree tells us. */
-import '../regexp-guard.js';
+/**
+ * Parses JSONata expressions once: a bounded LRU of compiled expressions and what their syntax tree
+ * tells us. Regex literals (`/…/i` in `$match`, `$replace`, `$split`, `$contains`) run on the
+ * linear-time engine (shared/json-schema/linear-regexp.ts), not on V8's backtracking one, whose
+ * fallback for runaway backtracking leaves out the `i` flag: one is refused when the expression is
+ * compiled, with the reason, rather than when it runs.
+ */
 import jsonata from 'jsonata';
 import { ExpressionError } from '../errors.js';
+import { compileLinearRegExp, LinearRegexEngine } from '../json-schema/index.js';
 import { boundedPad } from './budget.js';
 import { type FastExpression, fastPath } from './fast-path.js';
 
@@ -62,6 +68,7 @@ export function compile(expression: string): CompiledExpression {
   }
   const instance = parse(expression);
   const ast = instance.ast();
+  checkRegexLiterals(ast, expression);
   const secrets = secretReferences(ast);
   const usesSecrets = secrets.secretNames.length > 0 || secrets.readsSecretsByValue;
   const compiled: CompiledExpression = {
@@ -82,13 +89,16 @@ export function parse(expression: string): JsonataInstance {
   }
   let instance: JsonataInstance;
   try {
-    instance = jsonata(expression) as unknown as JsonataInstance;
+    instance = jsonata(expression, {
+      RegexEngine: LinearRegexEngine as unknown as RegExpConstructor,
+    }) as unknown as JsonataInstance;
   } catch (error) {
     if (error instanceof RangeError) {
       throw new ExpressionError(
-        'ExpressionTooDeep',
+        'ExpressionLimit',
         `The expression ${quote(expression)} is nested too deeply to parse`,
         expression,
+        { details: { limit: 'depth' } },
       );
     }
     const { code, position, message } = error as { code?: string; position?: number; message?: string };
@@ -127,6 +137,39 @@ export function referencesSecrets(expression: string): boolean {
 export function quote(expression: string): string {
   const flat = expression.replace(/\s+/g, ' ');
   return `\`${flat.length > 120 ? `${flat.slice(0, 117)}...` : flat}\``;
+}
+
+/**
+ * Compiles every regex literal of the tree on the linear-time engine, so that a pattern it cannot
+ * run (a backreference, a lookaround) is a syntax error of the expression, which the validator
+ * reports. A regex built at run time (`$eval`) is refused when it runs.
+ */
+function checkRegexLiterals(ast: AstNode, expression: string): void {
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    if (record.type === 'regex' && record.value instanceof RegExp) {
+      const { source, flags } = record.value;
+      try {
+        compileLinearRegExp(source, flags);
+      } catch (error) {
+        const position = typeof record.position === 'number' ? record.position : 0;
+        throw new ExpressionError(
+          'ExpressionSyntaxError',
+          `Syntax error in ${quote(expression)} at position ${position}: ${(error as Error).message}`,
+          expression,
+          { details: { position } },
+        );
+      }
+      return;
+    }
+    for (const child of Object.values(record)) visit(child);
+  };
+  visit(ast);
 }
 
 /**

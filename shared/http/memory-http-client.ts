@@ -6,9 +6,15 @@
  * is not. Redirects are not followed: the handler's answer is the answer.
  */
 import { FlowrunnerError } from '../errors.js';
+import {
+  httpAborted,
+  httpNetworkError,
+  httpTimeout,
+  responseTooLarge,
+  targetForbidden,
+} from '../net/http-errors.js';
+import { checkRequestUrl, decideAddress, literalAddress, networkAccess } from '../net/ssrf.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../ports/index.js';
-import { httpAborted, httpNetworkError, httpTimeout, responseTooLarge, targetForbidden } from './errors.js';
-import { checkRequestUrl, decideAddress, literalAddress } from './ssrf.js';
 
 /** What a handler answers; `headers` and `body` default to empty, `url` (when empty too) to the request's. */
 export interface MemoryHttpAnswer {
@@ -33,7 +39,7 @@ export function createMemoryHttpClient(handler: MemoryHttpHandler): MemoryHttpCl
       const url = checkRequestUrl(request.url);
       const literal = literalAddress(url);
       if (literal !== undefined) {
-        const decision = decideAddress(literal, request.allowPrivateNetwork);
+        const decision = decideAddress(literal, networkAccess(request));
         if (!decision.allowed) throw targetForbidden(literal, decision);
       }
       if (request.signal?.aborted) throw httpAborted(request.signal);

@@ -10,7 +10,6 @@ import type { LookupFunction } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { FlowrunnerError, StepError } from '../errors.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../ports/index.js';
 import {
   HttpErrorCode,
   httpAborted,
@@ -18,8 +17,16 @@ import {
   httpTimeout,
   responseTooLarge,
   targetForbidden,
-} from './errors.js';
-import { type AddressDecision, checkRequestUrl, decideAddress, literalAddress } from './ssrf.js';
+} from '../net/http-errors.js';
+import {
+  type AddressDecision,
+  checkRequestUrl,
+  decideAddress,
+  literalAddress,
+  type NetworkAccess,
+  networkAccess,
+} from '../net/ssrf.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../ports/index.js';
 
 /** One address a connection could be made to, as the address policy sees it. */
 export interface ConnectTarget {
@@ -29,11 +36,10 @@ export interface ConnectTarget {
   address: string;
 }
 
-export type AddressPolicy = (target: ConnectTarget, allowPrivateNetwork: boolean) => AddressDecision;
+export type AddressPolicy = (target: ConnectTarget, access: NetworkAccess) => AddressDecision;
 
 /** CONTRACT §5: the address alone decides; the port and the name play no part. */
-export const defaultAddressPolicy: AddressPolicy = (target, allowPrivateNetwork) =>
-  decideAddress(target.address, allowPrivateNetwork);
+export const defaultAddressPolicy: AddressPolicy = (target, access) => decideAddress(target.address, access);
 
 export interface NodeHttpClientOptions {
   /** Resolves a host name to all of its addresses. Default: the system resolver (`dns.lookup`). */
@@ -69,31 +75,36 @@ export function createNodeHttpClient(options: NodeHttpClientOptions = {}): NodeH
   const policy = options.addressPolicy ?? defaultAddressPolicy;
 
   // An Agent pools sockets by host and port alone, so a socket opened while private networks were
-  // allowed must never serve a request that refuses them: one pool per setting.
-  const agents = {
-    allowPrivate: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
-    publicOnly: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
+  // allowed must never serve a request that refuses them: one pool per access level.
+  const pool = () => ({
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  });
+  const agents: Record<NetworkAccess, ReturnType<typeof pool>> = {
+    public: pool(),
+    loopback: pool(),
+    private: pool(),
   };
 
-  function check(target: ConnectTarget, allowPrivateNetwork: boolean): void {
-    const decision = policy(target, allowPrivateNetwork);
+  function check(target: ConnectTarget, access: NetworkAccess): void {
+    const decision = policy(target, access);
     if (!decision.allowed) throw targetForbidden(target.host, decision);
   }
 
-  async function resolveChecked(host: string, port: number, allowPrivate: boolean): Promise<LookupAddress[]> {
+  async function resolveChecked(host: string, port: number, access: NetworkAccess): Promise<LookupAddress[]> {
     const addresses = await resolve(host);
     if (addresses.length === 0) {
       throw Object.assign(new Error(`${host} has no addresses`), { code: 'ENOTFOUND' });
     }
     // A name with one refused address is refused as a whole: which address the socket would
     // pick is not ours to predict, and a name that mixes public and private is suspect.
-    for (const { address } of addresses) check({ host, port, address }, allowPrivate);
+    for (const { address } of addresses) check({ host, port, address }, access);
     return addresses;
   }
 
-  function checkedLookup(port: number, allowPrivate: boolean): LookupFunction {
+  function checkedLookup(port: number, access: NetworkAccess): LookupFunction {
     return (hostname, lookupOptions, callback) => {
-      resolveChecked(hostname, port, allowPrivate).then(
+      resolveChecked(hostname, port, access).then(
         (addresses) => {
           const [first] = addresses as [LookupAddress];
           if (lookupOptions.all) callback(null, addresses);
@@ -104,13 +115,13 @@ export function createNodeHttpClient(options: NodeHttpClientOptions = {}): NodeH
     };
   }
 
-  function open(hop: Hop, allowPrivate: boolean, signal: AbortSignal): Promise<http.IncomingMessage> {
+  function open(hop: Hop, access: NetworkAccess, signal: AbortSignal): Promise<http.IncomingMessage> {
     const { url } = hop;
     const secure = url.protocol === 'https:';
     const port = Number(url.port) || (secure ? 443 : 80);
     const literal = literalAddress(url);
-    if (literal !== undefined) check({ host: literal, port, address: literal }, allowPrivate);
-    const pool = allowPrivate ? agents.allowPrivate : agents.publicOnly;
+    if (literal !== undefined) check({ host: literal, port, address: literal }, access);
+    const agent = agents[access];
 
     return new Promise((resolveResponse, reject) => {
       let outgoing: http.ClientRequest;
@@ -123,8 +134,8 @@ export function createNodeHttpClient(options: NodeHttpClientOptions = {}): NodeH
             path: url.pathname + url.search,
             method: hop.method,
             headers: hop.headers,
-            agent: secure ? pool.https : pool.http,
-            lookup: checkedLookup(port, allowPrivate),
+            agent: secure ? agent.https : agent.http,
+            lookup: checkedLookup(port, access),
             signal,
           },
           resolveResponse,
@@ -150,7 +161,7 @@ export function createNodeHttpClient(options: NodeHttpClientOptions = {}): NodeH
     };
     for (let redirects = 0; ; redirects += 1) {
       try {
-        const response = await open(hop, request.allowPrivateNetwork, signal);
+        const response = await open(hop, networkAccess(request), signal);
         const status = response.statusCode ?? 0;
         const location = response.headers.location;
         if (!REDIRECT_STATUSES.has(status) || location === undefined) {

@@ -1,14 +1,80 @@
 /** `api_call`: one HTTP request, guarded against SSRF, with an idempotency key per visit. */
-import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import { templated } from '../definition/schema.js';
 import { StepError } from '../errors.js';
-import { HttpErrorCode } from '../http/errors.js';
-import { checkRequestUrl } from '../http/ssrf.js';
+import { HttpErrorCode } from '../net/http-errors.js';
+import { checkRequestUrl } from '../net/ssrf.js';
 import type { HttpResponse } from '../ports/index.js';
 import { renderedNumber } from './rendered.js';
 import { defineStepType } from './types.js';
+
+/** Reason phrases for messages, as node:http's STATUS_CODES has them (steps import no `node:` module). */
+const STATUS_CODES: Readonly<Record<number, string>> = {
+  100: 'Continue',
+  101: 'Switching Protocols',
+  102: 'Processing',
+  103: 'Early Hints',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  203: 'Non-Authoritative Information',
+  204: 'No Content',
+  205: 'Reset Content',
+  206: 'Partial Content',
+  207: 'Multi-Status',
+  208: 'Already Reported',
+  226: 'IM Used',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  304: 'Not Modified',
+  305: 'Use Proxy',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
+  418: "I'm a Teapot",
+  421: 'Misdirected Request',
+  422: 'Unprocessable Entity',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  425: 'Too Early',
+  426: 'Upgrade Required',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  451: 'Unavailable For Legal Reasons',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+  506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage',
+  508: 'Loop Detected',
+  509: 'Bandwidth Limit Exceeded',
+  510: 'Not Extended',
+  511: 'Network Authentication Required',
+};
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
@@ -84,6 +150,7 @@ export const apiCall = defineStepType({
       timeoutMs: Math.min(timeoutS * 1000, ctx.timeoutMs ?? Number.POSITIVE_INFINITY),
       maxResponseBytes: config.max_response_bytes,
       allowPrivateNetwork: ctx.deps.allowPrivateNetwork,
+      allowLoopback: ctx.deps.allowLoopback,
       signal: ctx.signal,
     });
     const expect = config.expect ?? DEFAULT_EXPECT;

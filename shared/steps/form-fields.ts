@@ -5,10 +5,11 @@
  * Rules, like an HTML form: a value that is missing, `null` or `''` counts as not given (a required
  * field reports "is required", an optional one takes its default or stays out of the output). Values
  * are not coerced: `"42"` is not a number. `pattern` is searched, as in JSON Schema (anchor it with
- * `^…$` to match the whole text), with the `u` flag. Lengths count characters (code points).
+ * `^…$` to match the whole text), on the linear-time engine (shared/json-schema/linear-regexp.ts), so
+ * no pattern can stall the process. Lengths count characters (code points).
  */
-import '../regexp-guard.js';
 import type { ErrorIssue } from '../errors.js';
+import { compileLenientPattern, type LinearRegExp, PatternRefused } from '../json-schema/index.js';
 import type { FormField } from './form.js';
 import { hasPlaceholder } from './rendered.js';
 
@@ -22,12 +23,13 @@ const TYPE_WORDS: Record<FormField['type'], string> = {
 };
 
 /**
- * Compiles a field's pattern as answers are checked against it; throws a SyntaxError when it is not a
- * regex. The `u` flag only when the pattern needs it (`\p{…}`, `\u{…}`): V8's linear-time fallback for
- * runaway backtracking (see regexp-guard.ts) cannot run unicode-mode expressions.
+ * Compiles a field's pattern as answers are checked against it, on the linear-time engine: read as
+ * with the `u` flag (JSON Schema's reading), or without it where only that is valid (`[\w-.]`,
+ * `\_`). Throws a SyntaxError when it is not a regex, and a `PatternRefused` when it needs
+ * backtracking (a backreference, a lookaround).
  */
-export function compilePattern(pattern: string): RegExp {
-  return new RegExp(pattern, /\\[pP]\{|\\u\{/.test(pattern) ? 'u' : '');
+export function compilePattern(pattern: string): LinearRegExp {
+  return compileLenientPattern(pattern);
 }
 
 export function isEmpty(value: unknown): boolean {
@@ -148,6 +150,7 @@ function patternProblem(field: FormField): string | undefined {
     compilePattern(field.pattern);
     return undefined;
   } catch (error) {
+    if (error instanceof PatternRefused) return error.message;
     return `is not a valid regular expression: ${(error as Error).message}`;
   }
 }

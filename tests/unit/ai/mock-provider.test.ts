@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validatorFor } from '../../../shared/ai/json-answer.js';
 import { createMockAiProvider, MOCK_MODEL, mockAiOptionsFromEnv } from '../../../shared/ai/mock-provider.js';
+import { validatorFor } from '../../../shared/json-schema/index.js';
 import type { AiRequest } from '../../../shared/ports/index.js';
 import { simpleSchema } from './arbitraries.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validatorFor } from '../../../shared/ai/json-answer.js';
 import { hashText, mulberry32, sampleFromSchema } from '../../../shared/ai/schema-sample.js';
+import { validatorFor } from '../../../shared/json-schema/index.js';
 import { simpleSchema } from './arbitraries.js';
 
 type Schema = Record<string, unknown>;
@@ -90,7 +90,8 @@ describe('sampleFromSchema', () => {
     ],
     [
       'a pattern beyond the generator, with an example',
-      { type: 'string', pattern: '^(?=x)x+$', examples: ['xxx'] },
+      // `\b` and `\p{…}` are beyond the generator; lookarounds are refused by the regex engine.
+      { type: 'string', pattern: '^\\bx+\\p{Ll}$', examples: ['xxx'] },
     ],
     ['keywords without type', { properties: { n: { minimum: 3 } }, required: ['n'] }],
   ])('handles %s', (_name, schema) => {

@@ -8,17 +8,17 @@ import {
   createNodeHttpClient,
   type NodeHttpClient,
 } from '../../../shared/http/node-http-client.js';
-import { decideAddress } from '../../../shared/http/ssrf.js';
+import { decideAddress } from '../../../shared/net/ssrf.js';
 import type { HttpRequest } from '../../../shared/ports/index.js';
 import { closedPort, type LoopbackServer, startLoopbackServer } from './loopback-server.js';
 
 /** Private networks stay refused, except 127.0.0.1 on the given test ports. */
 const allowLoopbackPorts =
   (...ports: number[]): AddressPolicy =>
-  (target, allowPrivateNetwork) =>
+  (target, access) =>
     decideAddress(
       target.address,
-      allowPrivateNetwork || (target.address === '127.0.0.1' && ports.includes(target.port)),
+      access === 'private' || (target.address === '127.0.0.1' && ports.includes(target.port)),
     );
 
 function request(url: string, overrides: Partial<HttpRequest> = {}): HttpRequest {

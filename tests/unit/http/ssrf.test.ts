@@ -1,4 +1,5 @@
 /** The SSRF rule of CONTRACT §5: address classification, the allow decision and the URL checks. */
+import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StepError } from '../../../shared/errors.js';
@@ -8,7 +9,7 @@ import {
   classifyAddress,
   decideAddress,
   literalAddress,
-} from '../../../shared/http/ssrf.js';
+} from '../../../shared/net/ssrf.js';
 
 const refused: Array<[string, AddressCategory]> = [
   ['0.0.0.0', 'unspecified'],
@@ -107,6 +108,39 @@ describe('classifyAddress', () => {
   it('calls anything that is not an IP address invalid', () => {
     expect(classifyAddress('localhost').category).toBe('invalid');
     expect(classifyAddress('2130706433').category).toBe('invalid');
+  });
+
+  it('reads what an IP address is as node:net isIP does, without importing node:net', () => {
+    const written = [
+      '1.2.3.4',
+      '01.2.3.4',
+      '1.2.3',
+      '0x7f.1',
+      '256.1.1.1',
+      '::',
+      '::ffff:1.2.3.4',
+      '::ffff:01.2.3.4',
+      '::ffff:0x7f.1',
+      '1:2:3:4:5:6:1.2.3.4',
+      '1:2:3:4:5:6:7:1.2.3.4',
+      '1::2::3',
+      'fe80::1%eth0',
+      'FE80::1',
+      ' ::1',
+      '',
+    ];
+    for (const text of written) {
+      expect(classifyAddress(text).category !== 'invalid', text).toBe(isIP(text) !== 0);
+    }
+    const ipLike = fc.string({ unit: fc.constantFrom(...'0123456789abcdef:.%'), maxLength: 24 });
+    fc.assert(
+      fc.property(ipLike, (text) => {
+        // isIP also takes zones holding `-`, `.` or `:`, which ipaddr.js does not parse: refused.
+        fc.pre(!/%.*[-.:]/.test(text));
+        expect(classifyAddress(text).category !== 'invalid').toBe(isIP(text) !== 0);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('accepts an IPv6 address in brackets, as URLs write it', () => {

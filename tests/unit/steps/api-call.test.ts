@@ -1,5 +1,5 @@
 /** The `api_call` step against real servers on 127.0.0.1: the request it builds, its output, its failures. */
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ManualClock } from '../../../shared/adapters/clock.js';
@@ -71,6 +71,7 @@ function contextFor(
       clock,
       ids: sequentialIds(),
       allowPrivateNetwork: options.allowPrivateNetwork ?? true,
+      allowLoopback: options.allowPrivateNetwork ?? true,
     },
     signal: options.signal ?? new AbortController().signal,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -347,6 +348,17 @@ describe('api_call: statuses', () => {
     );
     expect(error.message).not.toContain('k3y');
     expect(error.message.length).toBeLessThan(400);
+  });
+
+  it("names every 4xx and 5xx status with node:http's reason phrase, without importing node:http", async () => {
+    const statuses = Object.keys(STATUS_CODES)
+      .map(Number)
+      .filter((status) => status >= 400);
+    for (const status of statuses) {
+      reply = answer(status, '');
+      const error = await failure(apiCall.execute(contextFor({ url: `${server.origin}/` })));
+      expect(error.message).toContain(`answered ${status} ${STATUS_CODES[status]} (expected 2xx)`);
+    }
   });
 
   it('reports Retry-After in seconds for a 429', async () => {

@@ -75,8 +75,9 @@ export function stepContext<C>(
     clock: new ManualClock(options.now ?? NOW),
     ids: sequentialIds(),
     allowPrivateNetwork: true,
+    allowLoopback: true,
     ...options.deps,
-  };
+  } as StepDeps;
   return {
     run: context.run,
     step: { id: 'step', type: type.type, config: config as Record<string, unknown>, ...options.step },

@@ -1,10 +1,10 @@
 /**
- * Reads a model's answer as JSON and checks it against a JSON Schema (2020-12). Validators are
- * compiled once per schema and kept in a small cache, since the same step runs again and again.
+ * Reads a model's answer as JSON and checks it against a JSON Schema (2020-12), with validators from
+ * the shared compile cache, since the same step runs again and again.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { StepError } from '../errors.js';
+import { compileJsonSchema } from './ajv.js';
 
 export interface SchemaIssue {
   /** JSON Pointer into the answer, `/` for the whole of it. */
@@ -15,38 +15,6 @@ export interface SchemaIssue {
 export type JsonAnswer =
   | { ok: true; value: unknown }
   | { ok: false; notJson: boolean; issues: SchemaIssue[] };
-
-/** `strict: false`: schemas written for other tools often carry keywords Ajv does not know (`nullable`, `example`). */
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-
-const MAX_CACHED_VALIDATORS = 200;
-const validators = new Map<string, { validate: ValidateFunction; compiled: Record<string, unknown> }>();
-
-/**
- * The validator of a schema; throws Ajv's error when the schema does not compile. The root `$id` is
- * set aside so that two workflows using the same `$id` for different schemas do not collide in Ajv's
- * registry of schemas by id.
- */
-export function compileJsonSchema(schema: Record<string, unknown>): ValidateFunction {
-  const key = JSON.stringify(schema);
-  const cached = validators.get(key);
-  if (cached) {
-    // Refresh its place: the cache forgets the least recently used schema first.
-    validators.delete(key);
-    validators.set(key, cached);
-    return cached.validate;
-  }
-  const { $id: _id, ...compiled } = schema;
-  const validate = ajv.compile(compiled);
-  validators.set(key, { validate, compiled });
-  if (validators.size > MAX_CACHED_VALIDATORS) {
-    const [oldestKey, oldest] = validators.entries().next().value!;
-    validators.delete(oldestKey);
-    ajv.removeSchema(oldest.compiled);
-  }
-  return validate;
-}
 
 /** The validator of a schema, or a non-retryable `InvalidJsonSchema` StepError. */
 export function validatorFor(schema: Record<string, unknown>): ValidateFunction {

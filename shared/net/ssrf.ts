@@ -3,10 +3,9 @@
  * ask for at all. Addresses are judged after resolution, never as strings, so numeric-host tricks
  * (`2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`) end up as the address they name.
  */
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { StepError } from '../errors.js';
-import { HttpErrorCode } from './errors.js';
+import { HttpErrorCode } from './http-errors.js';
 
 export const AddressCategory = {
   public: 'public',
@@ -32,6 +31,21 @@ export interface AddressClassification {
   category: AddressCategory;
   /** Why, in words for the error message, e.g. `loopback address`. */
   reason: string;
+}
+
+/**
+ * What an HTTP call may reach besides public addresses: nothing (`public`, the cloud default),
+ * loopback (`loopback`, the local default), or loopback and private ranges too (`private`, with
+ * FLOWRUNNER_ALLOW_PRIVATE_NETWORK=true). Cloud metadata endpoints are never reachable.
+ */
+export type NetworkAccess = 'public' | 'loopback' | 'private';
+
+/** The access a request asks for (HttpRequest's two flags). */
+export function networkAccess(request: {
+  allowPrivateNetwork: boolean;
+  allowLoopback?: boolean;
+}): NetworkAccess {
+  return request.allowPrivateNetwork ? 'private' : request.allowLoopback ? 'loopback' : 'public';
 }
 
 export interface AddressDecision extends AddressClassification {
@@ -148,10 +162,25 @@ function classifyV6(address: ipaddr.IPv6): AddressClassification {
   return { address: text, category: 'public', reason: 'public address' };
 }
 
+/**
+ * Whether a string is an IP address written the usual way: four decimal parts without leading zeros
+ * (so not `2130706433` or `0x7f.1`, which name an address only to some parsers), or IPv6. As
+ * node:net's `isIP`, which this module no longer imports, so that steps can import it; except that
+ * an IPv6 zone holding `-`, `.` or `:` is refused, where isIP accepted what ipaddr.js then could not
+ * parse (classifyAddress threw).
+ */
+function isIpAddress(text: string): boolean {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return true;
+  if (!ipaddr.IPv6.isValid(text)) return false;
+  // ipaddr.js reads an embedded IPv4 part leniently (`::ffff:01.2.3.4`); isIP does not.
+  const last = text.split('%')[0]!.split(':').at(-1)!;
+  return !last.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(last);
+}
+
 /** What kind of address this is; anything that does not parse as an IP address is `invalid`. */
 export function classifyAddress(address: string): AddressClassification {
   const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  if (isIP(bare) === 0) return { address, category: 'invalid', reason: 'not an IP address' };
+  if (!isIpAddress(bare)) return { address, category: 'invalid', reason: 'not an IP address' };
   const parsed = ipaddr.parse(bare);
   return parsed.kind() === 'ipv4' ? classifyV4(parsed as ipaddr.IPv4) : classifyV6(parsed as ipaddr.IPv6);
 }
@@ -159,13 +188,17 @@ export function classifyAddress(address: string): AddressClassification {
 /**
  * Whether a connection to `address` may be made. Public addresses always may; cloud metadata
  * endpoints never may, because they hand out the host's credentials and no workflow needs them;
- * everything else (loopback, private, link-local, …) only with `allowPrivateNetwork`.
+ * loopback with `loopback` access or more; everything else (private, link-local, …) only with
+ * `private` access (`true` is `private`, `false` is `public`).
  */
-export function decideAddress(address: string, allowPrivateNetwork: boolean): AddressDecision {
+export function decideAddress(address: string, access: NetworkAccess | boolean): AddressDecision {
+  const level = access === true ? 'private' : access === false ? 'public' : access;
   const classification = classifyAddress(address);
   const { category } = classification;
   const allowed =
-    category === 'public' || (allowPrivateNetwork && category !== 'cloudMetadata' && category !== 'invalid');
+    category === 'public' ||
+    (level === 'loopback' && category === 'loopback') ||
+    (level === 'private' && category !== 'cloudMetadata' && category !== 'invalid');
   return { ...classification, allowed };
 }
 
@@ -203,5 +236,5 @@ export function checkRequestUrl(raw: string): URL {
 /** The IP address a URL names literally (IPv6 without brackets), or undefined for a host name. */
 export function literalAddress(url: URL): string | undefined {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return isIP(host) === 0 ? undefined : host;
+  return isIpAddress(host) ? host : undefined;
 }

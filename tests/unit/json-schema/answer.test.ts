@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkJsonAnswer, parseJsonText, validatorFor } from '../../../shared/ai/json-answer.js';
+import { checkJsonAnswer, parseJsonText, validatorFor } from '../../../shared/json-schema/index.js';
 
 const mail = {
   type: 'object',
