@@ -1,6 +1,18 @@
 /** Runs a compiled expression against sandboxed data within its budget; every failure becomes an ExpressionError. */
 import { ExpressionError } from '../errors.js';
-import { Budget, BudgetExceeded, ENTRY_HOOK, EXIT_HOOK } from './budget.js';
+import {
+  BUDGET,
+  Budget,
+  BudgetExceeded,
+  DEFAULT_MAX_ALLOCATED_BYTES,
+  ENTRY_HOOK,
+  EXIT_HOOK,
+  guardBuiltins,
+  hasGuardedBuiltins,
+  type LimitKind,
+  limitBehind,
+  TransformRefused,
+} from './budget.js';
 import { type CompiledExpression, compile, parse, quote } from './compile.js';
 import { SLOW } from './fast-path.js';
 import type { Redactor } from './redactor.js';
@@ -11,7 +23,14 @@ export interface EvaluateOptions {
   timeoutMs?: number;
   /** Nested evaluations allowed at once (default 500): bounds recursion. */
   maxDepth?: number;
+  /** What one evaluation may allocate, in estimated bytes (default 128 MB): bounds memory. */
+  maxAllocatedBytes?: number;
 }
+
+/** The code of every spent limit (time, depth, size, memory); `details.limit` says which. */
+export const LIMIT_CODE = 'ExpressionLimit';
+/** The longest message taken over from jsonata (an `$error` or a quoted value may be megabytes long). */
+const MAX_MESSAGE_LENGTH = 1000;
 
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_MAX_DEPTH = 500;
@@ -20,7 +39,8 @@ const IDLE_LIMIT = 4;
 
 /**
  * Evaluates a JSONata expression against data, sandboxed: the data is seen through read-only JSON
- * views, time and depth are bounded, and the result is plain JSON (undefined for a missing path).
+ * views, time, depth, sizes and allocation are bounded, and the result is plain JSON (undefined for
+ * a missing path).
  */
 export async function evaluate(
   expression: string,
@@ -44,11 +64,19 @@ export async function run(
 ): Promise<unknown> {
   const { expression } = compiled;
   const instance = compiled.idle.pop() ?? parse(expression);
-  const budget = new Budget(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.maxDepth ?? DEFAULT_MAX_DEPTH);
-  instance.assign(ENTRY_HOOK, budget.enter);
-  instance.assign(EXIT_HOOK, budget.exit);
+  const budget = new Budget({
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxAllocatedBytes: options.maxAllocatedBytes ?? DEFAULT_MAX_ALLOCATED_BYTES,
+  });
   try {
+    if (!hasGuardedBuiltins(instance)) await guardBuiltins(instance);
+    instance.assign(ENTRY_HOOK, budget.enter);
+    instance.assign(EXIT_HOOK, budget.exit);
+    instance.assign(BUDGET, budget);
     const result = await instance.evaluate(data);
+    // Bounds what toJson copies: a value may share its parts, and copying repeats them.
+    budget.admit(result);
     return toJson(result, (found) => {
       throw new ExpressionError(
         'ExpressionResultNotJson',
@@ -72,30 +100,25 @@ function toExpressionError(
   if (error instanceof ExpressionError) return error;
   const scrub = (text: string) => (redactor ? redactor.scrubText(text) : text);
   const subject = `Expression ${quote(expression)}`;
-  if (error instanceof BudgetExceeded) {
-    return new ExpressionError(error.code, `${subject} ${error.message}`, expression);
+  if (error instanceof BudgetExceeded)
+    return limitError(error.limit, `${subject} ${error.message}`, expression);
+  if (error instanceof TransformRefused) {
+    return new ExpressionError('ExpressionError', `${subject} ${error.message}`, expression);
   }
   if (error instanceof RangeError) {
     // The JavaScript stack can still overflow inside a built-in (`$string` of a very deep value),
     // and V8 refuses strings and arrays past its own limits.
     return /call stack/i.test(error.message)
-      ? new ExpressionError(
-          'ExpressionTooDeep',
-          `${subject} went too deep for the JavaScript stack`,
-          expression,
-        )
-      : new ExpressionError(
-          'ExpressionTooLarge',
-          `${subject} built a value too large: ${error.message}`,
-          expression,
-        );
+      ? limitError('depth', `${subject} went too deep for the JavaScript stack`, expression)
+      : limitError('size', `${subject} built a value too large: ${error.message}`, expression);
   }
   const { code, position, message } = (error ?? {}) as {
     code?: unknown;
     position?: unknown;
     message?: unknown;
   };
-  const text = scrub(typeof message === 'string' ? message : String(error));
+  // Scrubbed before it is cut short, so that no cut leaves part of a secret unrecognised.
+  const text = shorten(scrub(typeof message === 'string' ? message : String(error)));
   if (typeof code === 'string') {
     // jsonata's own errors: a code such as T2001 and the position just after the offending token.
     const at = typeof position === 'number' ? ` at position ${position}` : '';
@@ -106,14 +129,13 @@ function toExpressionError(
   return new ExpressionError('ExpressionError', `${subject} failed: ${text}`, expression);
 }
 
-/** The budget or V8 limit behind an error; `$eval` wraps what its expression threw (D3121, the original in `.error`). */
-function limitBehind(thrown: unknown): BudgetExceeded | RangeError | undefined {
-  for (
-    let error = thrown;
-    error !== null && typeof error === 'object';
-    error = (error as { error?: unknown }).error
-  ) {
-    if (error instanceof BudgetExceeded || error instanceof RangeError) return error;
-  }
-  return undefined;
+/** A spent limit: one code, `ExpressionLimit`, and `details.limit` says which (`time`, `depth`, `size`). */
+function limitError(limit: LimitKind, message: string, expression: string): ExpressionError {
+  return new ExpressionError(LIMIT_CODE, message, expression, { details: { limit } });
+}
+
+function shorten(text: string): string {
+  return text.length > MAX_MESSAGE_LENGTH
+    ? `${text.slice(0, MAX_MESSAGE_LENGTH)}... (${text.length} characters)`
+    : text;
 }

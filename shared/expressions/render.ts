@@ -2,8 +2,9 @@
 import { ConfigurationError, ExpressionError } from '../errors.js';
 import type { SecretSource } from '../ports/index.js';
 import type { RunContext } from '../steps/types.js';
+import { MAX_STRING_LENGTH } from './budget.js';
 import { type CompiledExpression, compile, quote } from './compile.js';
-import { type EvaluateOptions, run } from './evaluate.js';
+import { type EvaluateOptions, LIMIT_CODE, run } from './evaluate.js';
 import { SLOW } from './fast-path.js';
 import { isPlainObject, setOwn, templateText } from './json.js';
 import { Redactor } from './redactor.js';
@@ -84,8 +85,18 @@ class Renderer {
       if (parts.length === 1 && only !== undefined && 'expression' in only)
         return await this.#evaluate(only.expression);
       let out = '';
-      for (const part of parts)
+      for (const part of parts) {
         out += 'text' in part ? part.text : templateText(await this.#evaluate(part.expression));
+        // Each value is bounded, but a template may hold many of them.
+        if (out.length > MAX_STRING_LENGTH) {
+          throw new ExpressionError(
+            LIMIT_CODE,
+            `The template ${quote(text)} rendered more than ${MAX_STRING_LENGTH} characters`,
+            text,
+            { details: { limit: 'size' } },
+          );
+        }
+      }
       return out;
     } catch (error) {
       throw located(error, path);

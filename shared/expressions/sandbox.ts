@@ -13,9 +13,10 @@
  *
  * Names such as `constructor` are not refused in expressions: jsonata 2.x already reads only own
  * properties, API responses do have such fields, and with views there is nothing behind them.
- * The built-ins stay as they are: `$eval` parses into the same evaluator, with the same data, hooks
- * and budget; `$now`, `$millis` and `$random` hand out values, not capabilities. No built-in
- * reads the environment, files or the network.
+ * The built-ins keep their behaviour (budget.ts runs each within the evaluation's budget): `$eval`
+ * parses into the same evaluator, with the same data, hooks and budget; `$now`, `$millis` and
+ * `$random` hand out values, not capabilities. No built-in reads the environment, files or the
+ * network.
  */
 import { setOwn } from './json.js';
 
@@ -23,6 +24,11 @@ import { setOwn } from './json.js';
 const SOURCE = Symbol('view source');
 
 const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
+
+/** The host object behind a view, or undefined for anything that is not a view. */
+export function sourceOf(value: object): object | undefined {
+  return (value as { [SOURCE]?: object })[SOURCE];
+}
 
 /** A JSON-only view of a host value: primitives as they are, objects as read-only views, arrays copied. */
 export function view(value: unknown): unknown {
@@ -115,7 +121,7 @@ export function toJson(value: unknown, fail: (found: string) => never): unknown 
       return Number.isFinite(value) ? value : null;
     case 'object': {
       if (value === null) return null;
-      const source = (value as { [SOURCE]?: object })[SOURCE];
+      const source = sourceOf(value);
       if (source !== undefined) return JSON.parse(JSON.stringify(source, hideBigInt));
       if (Array.isArray(value)) return value.map((item) => toJson(item, fail) ?? null);
       const record = value as Record<string, unknown>;

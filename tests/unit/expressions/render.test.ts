@@ -173,7 +173,19 @@ describe('render', () => {
     const error = await failure(
       render('{{ ($f := function($n){ $f($n + 1) }; $f(0)) }}', context(), { timeoutMs: 50 }),
     );
-    expect(error.code).toBe('ExpressionTimeout');
+    expect(error.code).toBe('ExpressionLimit');
+    expect(error.details).toEqual({ limit: 'time' });
+  });
+
+  it('bounds a template that joins many large values', async () => {
+    const part = '{{ $pad("", 1000000, "x") }}';
+    const error = await failure(render({ body: part.repeat(11) }, context()));
+    expect(error.code).toBe('ExpressionLimit');
+    expect(error.details).toEqual({ limit: 'size' });
+    expect(error.message).toMatch(/^body: The template .* rendered more than 10000000 characters/);
+    expect(((await render({ body: part.repeat(3) }, context())) as { body: string }).body).toHaveLength(
+      3_000_000,
+    );
   });
 
   it('returns values other than strings, arrays and objects as they are', async () => {
