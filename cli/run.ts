@@ -4,12 +4,13 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { createMockAiProvider, mockAiOptionsFromEnv } from '../shared/ai/mock-provider.js';
+import { randomIds } from '../shared/adapters/ids.js';
 import { validateWorkflow } from '../shared/definition/validate.js';
 import type { RunEvent } from '../shared/engine/types.js';
 import { FlowrunnerError } from '../shared/errors.js';
 import { Harness } from '../shared/harness/harness.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
+import { orchestratorSettings } from '../shared/orchestration/compose.js';
 import type { SecretSource } from '../shared/ports/index.js';
 import { paint, type Terminal } from './terminal.js';
 
@@ -57,9 +58,9 @@ export async function runCommand(terminal: Terminal, options: RunCommandOptions)
   const harness = new Harness({
     realTime: true,
     http,
-    ai: createMockAiProvider(mockAiOptionsFromEnv(options.env)),
+    ids: randomIds,
+    settings: orchestratorSettings(options.env, { allowLoopback: true }),
     secretSource: options.secrets,
-    allowPrivateNetwork: options.env.FLOWRUNNER_ALLOW_PRIVATE_NETWORK !== 'false',
     workflows: [checked.workflow, ...(await siblings(options.file, checked.workflow.id))],
     onEvent: (runId, event) => {
       if (terminal.interactive) progress(terminal, runId, event);
@@ -75,7 +76,7 @@ export async function runCommand(terminal: Terminal, options: RunCommandOptions)
     for (;;) {
       const run = harness.run(id);
       if (run.status === 'completed' || run.status === 'failed' || run.status === 'canceled') break;
-      const people = harness.waiting(id).filter((w) => w.kind === 'form' || w.kind === 'approval');
+      const people = (await harness.waiting(id)).filter((w) => w.kind === 'form' || w.kind === 'approval');
       if (people.length > 0) {
         if (!terminal.interactive) {
           terminal.err(
@@ -152,7 +153,7 @@ function progress(terminal: Terminal, runId: string, event: RunEvent) {
   );
 }
 
-type Waiting = ReturnType<Harness['waiting']>[number];
+type Waiting = Awaited<ReturnType<Harness['waiting']>>[number];
 
 /** Asks for a form's fields or an approval's decision until the run accepts the answer. */
 async function answer(terminal: Terminal, harness: Harness, runId: string, wait: Waiting): Promise<void> {

@@ -2,4 +2,4 @@
 import { createAwaitSignalHandler } from './handlers.js';
 import { orchestratorDeps } from './lambda-wiring.js';
 
-export const handler = createAwaitSignalHandler(() => orchestratorDeps(0));
+export const handler = createAwaitSignalHandler(orchestratorDeps);

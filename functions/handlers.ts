@@ -33,19 +33,21 @@ function parse<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
   return parsed.data;
 }
 
-/** Advance: `budgetMs` is how long the invocation may start new work (the Lambda's remaining time less a margin). */
-export function createAdvanceHandler(
-  deps: (budgetMs: number) => OrchestratorDeps | Promise<OrchestratorDeps>,
-) {
+/** Advance: stops starting new work with a margin of the Lambda's remaining time left for the last step. */
+export function createAdvanceHandler(deps: () => OrchestratorDeps | Promise<OrchestratorDeps>) {
   return async (
     event: unknown,
     context?: { getRemainingTimeInMillis?: () => number },
   ): Promise<AdvanceOutput> => {
     const input: AdvanceInput = parse(advanceInput, event, 'Advance');
-    // Stop starting steps with a margin left for the last step to finish and be persisted.
-    const remaining = context?.getRemainingTimeInMillis?.() ?? 900_000;
-    return advance(input, await deps(Math.max(1_000, remaining - 60_000)));
+    return advance(input, await deps(), { budgetMs: advanceBudgetMs(context) });
   };
+}
+
+/** Advance's budget: the invocation's remaining time less a minute for the last step to finish and be persisted. */
+export function advanceBudgetMs(context?: { getRemainingTimeInMillis?: () => number }): number {
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 900_000;
+  return Math.max(1_000, remaining - 60_000);
 }
 
 type AwaitSignalDeps = Pick<OrchestratorDeps, 'stores' | 'tokens'>;

@@ -1,15 +1,14 @@
-/** What the API needs: the orchestrator's dependencies with every store, and its own settings. */
-import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
-import type { Stores } from '../../shared/ports/index.js';
+/** What the API needs: the orchestrator's dependencies (composeOrchestrator's), and its own settings. */
 
-export type ApiOrchestratorDeps = OrchestratorDeps & { stores: Stores };
+import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
+import type { ApiKey } from './middleware/api-key-auth.js';
 
 export interface ApiDeps {
-  orchestrator: ApiOrchestratorDeps;
+  orchestrator: OrchestratorDeps;
   /** The largest request body, in bytes (default 1 MB). */
   maxBodyBytes?: number;
   /** SHA-256 hex of the accepted API keys; undefined = no authentication (the local default). */
-  apiKeys?: { hashes: string[] } | undefined;
+  apiKeys?: { keys: readonly ApiKey[] } | undefined;
   /** Origins allowed by CORS (default `*`). */
   corsOrigins?: string[];
   /** Where 500s are logged (default console.error); false for none. */

@@ -1,34 +1,38 @@
 /**
- * Runs workflows end to end on the engine with in-memory ports: the unit tests, the examples'
- * tests and the benchmark use it. Time is a manual clock unless `realTime` is set.
+ * Runs workflows end to end in this process: a thin driver of the orchestrator (the same one the
+ * Lambda functions and the local runtime run) over the in-memory stores, with the state machine's
+ * loop in process. Start, deliver a signal, fire due timers, read a run. The unit tests, the
+ * examples' tests, `flowrunner run` and the benchmark use it. Time is a manual clock unless
+ * `realTime` is set.
  */
-
 import { ManualClock, systemClock } from '../adapters/clock.js';
 import { sequentialIds } from '../adapters/ids.js';
-import { createMockAiProvider } from '../ai/mock-provider.js';
 import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { assertValidWorkflow } from '../definition/validate.js';
 import { contextSnapshot } from '../engine/context.js';
 import { checkRunInputs } from '../engine/inputs.js';
-import { childFinishedSignal, createRun, isFinal, nextDeadline, waitingSteps } from '../engine/transition.js';
-import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../engine/types.js';
+import { apply, waitingSteps } from '../engine/transition.js';
+import type { RunEvent, RunState, Signal, StepExecution } from '../engine/types.js';
 import { type ErrorInfo, NotFoundError, ValidationError } from '../errors.js';
 import { Redactor } from '../expressions/index.js';
 import { createMemoryHttpClient } from '../http/memory-http-client.js';
-import { RunLoop } from '../orchestration/run-loop.js';
+import type { OrchestratorSettings } from '../orchestration/compose.js';
+import { InProcessStateMachine } from '../orchestration/in-process.js';
+import { deliverSignal, startRun } from '../orchestration/orchestrator.js';
 import type {
   AiProvider,
-  ChildRuns,
   Clock,
   HttpClient,
   Ids,
   PromptTemplate,
+  RunStore,
   SecretSource,
 } from '../ports/index.js';
 import { createMemorySecrets } from '../secrets/memory.js';
-import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
-import { HistoryRows } from '../storage/history.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { createMemoryArtifacts } from '../storage/memory/artifacts.js';
+import { createMemoryStores, type MemoryStores } from '../storage/memory/stores.js';
 
 export interface HarnessOptions {
   workflows?: Array<WorkflowDefinition | string>;
@@ -38,11 +42,12 @@ export interface HarnessOptions {
   /** Fire timers by real time (setTimeout) instead of `advanceTime`. */
   realTime?: boolean;
   http?: HttpClient;
-  ai?: AiProvider;
+  /** Default: private networks allowed, the mock model answering successfully (seed 0). */
+  settings?: OrchestratorSettings;
   secrets?: Record<string, string>;
   templates?: PromptTemplate[];
+  /** Default: sequential ids (`run_1`, `run_2`, …). */
   ids?: Ids;
-  allowPrivateNetwork?: boolean;
   /** Told about every event as it is recorded (live progress). */
   onEvent?: (runId: string, event: RunEvent) => void;
   /** Answers `{{ secrets.* }}`; default: the `secrets` map. */
@@ -60,134 +65,95 @@ export interface SignalOutcome {
   rejection?: ErrorInfo;
 }
 
-interface RunRecord {
-  state: RunState;
-  events: RunEvent[];
-  history: HistoryRows;
-  loop?: { loop: RunLoop; done: Promise<void> };
-  timer?: NodeJS.Timeout;
-}
-
 export class Harness {
   readonly clock: Clock;
   readonly registry: StepRegistry;
   readonly http: HttpClient;
   readonly redactor = new Redactor();
-  readonly #ids: Ids;
-  readonly #realTime: boolean;
-  readonly #workflows = new Map<string, WorkflowVersion[]>();
-  readonly #runs = new Map<string, RunRecord>();
-  readonly #children = new Map<string, string>();
-  readonly #rejections = new Map<Signal, ErrorInfo>();
-  readonly #scheduled = new Set<Promise<unknown>>();
-  /** The loops running now: `idle()` waits for these, not for every run ever created. */
-  readonly #running = new Set<Promise<void>>();
-  readonly #executor;
-  readonly #onEvent: HarnessOptions['onEvent'];
+  readonly #stores: MemoryStores;
+  readonly #machine: InProcessStateMachine;
+  /** Workflows given to the constructor, stored before the first run starts. */
+  readonly #stored: Promise<unknown>;
+  #signals = 0;
 
   constructor(options: HarnessOptions = {}) {
-    this.#realTime = options.realTime ?? false;
-    this.#onEvent = options.onEvent;
-    this.clock = options.clock ?? (this.#realTime ? systemClock : new ManualClock());
-    this.registry = options.registry ?? createStepRegistry();
-    this.#ids = options.ids ?? sequentialIds();
+    const realTime = options.realTime ?? false;
+    this.clock = options.clock ?? (realTime ? systemClock : new ManualClock());
     this.http =
       options.http ?? createMemoryHttpClient(() => ({ status: 200, headers: {}, body: '{}', url: '' }));
-    const children: ChildRuns = {
-      start: (request) => this.#startChild(request),
-      cancel: async (runId) => {
-        const run = this.#runs.get(runId);
-        if (run && !isFinal(run.state.status)) {
-          const signal: Signal = { type: 'cancel', reason: 'The parent run ended' };
-          await this.#deliver(runId, signal);
-          this.#outcome(signal);
-        }
-      },
-    };
-    this.#executor = {
-      registry: this.registry,
-      secrets: options.secretSource ?? createMemorySecrets(options.secrets ?? {}),
-      redactor: this.redactor,
-      steps: {
+    this.#stores = createMemoryStores();
+    this.#machine = new InProcessStateMachine(
+      {
+        stores: {
+          ...this.#stores,
+          runs: options.onEvent ? reportingEvents(this.#stores.runs, options.onEvent) : this.#stores.runs,
+          artifacts: createMemoryArtifacts(),
+        },
+        secrets: options.secretSource ?? createMemorySecrets(options.secrets ?? {}),
         http: this.http,
-        ai: options.ai ?? createMockAiProvider({ mode: 'success', seed: 0 }),
-        children,
-        templates: createMemoryPromptTemplates(options.templates ?? []),
         clock: this.clock,
-        ids: this.#ids,
-        allowPrivateNetwork: options.allowPrivateNetwork ?? true,
+        ids: options.ids ?? sequentialIds(),
+        templates: createMemoryPromptTemplates(options.templates ?? []),
+        redactor: this.redactor,
+        ...(options.registry ? { registry: options.registry } : {}),
       },
-    };
-    for (const workflow of options.workflows ?? []) this.addWorkflow(workflow);
+      options.settings ?? {
+        allowPrivateNetwork: true,
+        allowLoopback: true,
+        ai: { provider: 'mock', mode: 'success', seed: 0 },
+      },
+      { realTime },
+    );
+    this.registry = this.#machine.deps.registry;
+    const definitions = (options.workflows ?? []).map((source) =>
+      assertValidWorkflow(source, { registry: this.registry }),
+    );
+    this.#stored = definitions.reduce<Promise<unknown>>(
+      (previous, definition) => previous.then(() => this.#store(definition)),
+      Promise.resolve(),
+    );
   }
 
   /** Validates and stores a workflow (YAML, JSON or an object) as its next version. */
-  addWorkflow(source: WorkflowDefinition | string): WorkflowVersion {
-    const definition = assertValidWorkflow(source, { registry: this.registry });
-    const versions = this.#workflows.get(definition.id) ?? [];
-    const version: WorkflowVersion = {
-      id: definition.id,
-      version: versions.length + 1,
-      definition,
-      created_at: this.clock.now().toISOString(),
-    };
-    versions.push(version);
-    this.#workflows.set(definition.id, versions);
-    return version;
+  async addWorkflow(source: WorkflowDefinition | string): Promise<WorkflowVersion> {
+    await this.#stored;
+    return this.#store(assertValidWorkflow(source, { registry: this.registry }));
   }
 
-  workflow(id: string, version?: number): WorkflowVersion {
-    const versions = this.#workflows.get(id);
-    const found = version === undefined ? versions?.at(-1) : versions?.[version - 1];
-    if (!found) throw new NotFoundError('Workflow', version === undefined ? id : `${id} v${version}`);
-    return found;
+  async workflow(id: string, version?: number): Promise<WorkflowVersion> {
+    await this.#stored;
+    return this.#stores.workflows.get(id, version);
   }
 
   /** Creates and starts a run, and waits until it completes or waits. */
   async start(workflowId: string, options: StartOptions = {}): Promise<RunState> {
-    const id = this.#create(workflowId, options);
-    await this.send(id, { type: 'start' });
-    return this.run(id);
-  }
-
-  /** Delivers a signal and waits until every run is idle again. */
-  async send(runId: string, signal: Signal): Promise<SignalOutcome> {
-    this.#deliver(runId, signal);
+    const workflow = await this.workflow(workflowId, options.version);
+    const inputs = options.inputs ?? {};
+    const issues = checkRunInputs(workflow.definition, inputs);
+    if (issues.length > 0) throw new ValidationError('The inputs do not fit the workflow', issues);
+    const run = await startRun(
+      { workflow, inputs, ...(options.profile === undefined ? {} : { profile: options.profile }) },
+      this.#machine.deps,
+    );
     await this.idle();
-    return this.#outcome(signal);
+    return this.run(run.id);
   }
 
-  /** Puts a signal in the run's inbox, starting its loop if none is running; resolves when that loop ends. */
-  #deliver(runId: string, signal: Signal): Promise<void> {
-    const record = this.#record(runId);
-    if (record.loop) {
-      record.loop.loop.deliver(signal);
-      return record.loop.done;
+  /**
+   * Delivers a signal as the API does: checked against the run as it is now (a refused signal says
+   * why and changes nothing), then put in the run's inbox; waits until every run is idle again.
+   */
+  async send(runId: string, signal: Signal): Promise<SignalOutcome> {
+    await this.idle();
+    const state = this.run(runId);
+    const workflow = await this.workflow(state.workflow_id, state.workflow_version);
+    const trial = apply(workflow, state, signal, { now: this.clock.now(), registry: this.registry });
+    if (!trial.accepted) {
+      return { accepted: false, ...(trial.rejection ? { rejection: trial.rejection } : {}) };
     }
-    const loop = new RunLoop(record.state, {
-      workflow: this.workflow(record.state.workflow_id, record.state.workflow_version),
-      executor: this.#executor,
-      clock: this.clock,
-      persist: (transition) => this.#persist(record, transition),
-      onRejected: (rejected, transition) => {
-        if (transition.rejection) this.#rejections.set(rejected, transition.rejection);
-      },
-    });
-    loop.deliver(signal);
-    const done: Promise<void> = loop.run().then(() => {
-      delete record.loop;
-      this.#running.delete(done);
-      this.#armTimer(record);
-    });
-    record.loop = { loop, done };
-    this.#running.add(done);
-    return done;
-  }
-
-  #outcome(signal: Signal): SignalOutcome {
-    const rejection = this.#rejections.get(signal);
-    this.#rejections.delete(signal);
-    return rejection ? { accepted: false, rejection } : { accepted: true };
+    await deliverSignal(runId, `harness:${++this.#signals}`, signal, this.#machine.deps);
+    await this.idle();
+    return { accepted: true };
   }
 
   resume(runId: string, payload: unknown, stepId?: string, by?: string): Promise<SignalOutcome> {
@@ -215,127 +181,70 @@ export class Harness {
   async advanceTime(ms: number): Promise<void> {
     if (!(this.clock instanceof ManualClock)) throw new Error('advanceTime needs the manual clock');
     this.clock.advance(ms);
-    for (;;) {
-      const now = this.clock.now().toISOString();
-      const due = [...this.#runs.entries()].filter(([, r]) => {
-        const at = isFinal(r.state.status) ? undefined : nextDeadline(r.state);
-        return at !== undefined && at <= now;
-      });
-      if (due.length === 0) return;
-      await Promise.all(due.map(([id]) => this.send(id, { type: 'timeout' })));
-    }
+    await this.idle();
+    while ((await this.#machine.fireDueTimers()) > 0) await this.idle();
   }
 
   /** Waits until no run has work in flight. */
-  async idle(): Promise<void> {
-    for (;;) {
-      const busy: Promise<unknown>[] = [...this.#running, ...this.#scheduled];
-      if (busy.length === 0) return;
-      await Promise.all(busy);
-    }
+  idle(): Promise<void> {
+    return this.#machine.idle();
   }
 
   run(id: string): RunState {
-    return this.#record(id).state;
+    return this.#stores.runs.inspect(id).state;
   }
 
   events(id: string): RunEvent[] {
-    return this.#record(id).events;
+    return this.#stores.runs.inspect(id).events;
   }
 
   history(id: string): StepExecution[] {
-    return this.#record(id).history.list();
+    return this.#stores.runs.inspect(id).history;
   }
 
-  waiting(id: string) {
+  async waiting(id: string) {
     const state = this.run(id);
-    return waitingSteps(this.workflow(state.workflow_id, state.workflow_version), state);
+    return waitingSteps(await this.workflow(state.workflow_id, state.workflow_version), state);
   }
 
-  context(id: string) {
+  async context(id: string) {
     const state = this.run(id);
-    return contextSnapshot(this.workflow(state.workflow_id, state.workflow_version), state);
+    return contextSnapshot(await this.workflow(state.workflow_id, state.workflow_version), state);
   }
 
   runs(): RunState[] {
-    return [...this.#runs.values()].map((r) => r.state);
+    return this.#stores.runs.ids().map((id) => this.run(id));
   }
 
   /** Stops the real-time timers so the process can exit. */
   close(): void {
-    for (const record of this.#runs.values()) clearTimeout(record.timer);
+    this.#machine.close();
   }
 
-  #create(workflowId: string, options: StartOptions, parent?: RunState['parent']): string {
-    const workflow = this.workflow(workflowId, options.version);
-    const inputs = options.inputs ?? {};
-    const issues = checkRunInputs(workflow.definition, inputs);
-    if (issues.length > 0) throw new ValidationError('The inputs do not fit the workflow', issues);
-    const created = createRun({
-      id: this.#ids.next('run'),
-      workflow,
-      inputs,
-      ...(options.profile === undefined ? {} : { profile: options.profile }),
-      ...(parent ? { parent } : {}),
-      now: this.clock.now(),
-    });
-    this.#runs.set(created.state.id, {
-      state: created.state,
-      events: [...created.events],
-      history: new HistoryRows(),
-    });
-    return created.state.id;
-  }
-
-  async #startChild(request: Parameters<ChildRuns['start']>[0]): Promise<{ run_id: string }> {
-    const existing = this.#children.get(request.idempotency_key);
-    if (existing) return { run_id: existing };
-    const id = this.#create(
-      request.workflow_id,
-      { inputs: request.inputs, ...(request.version === undefined ? {} : { version: request.version }) },
-      { run_id: request.parent_run_id, step_id: request.parent_step_id, visit: request.visit },
-    );
-    this.#children.set(request.idempotency_key, id);
-    // Started on the next turn of the event loop, as a separate process would.
-    this.#later(id, { type: 'start' });
-    return { run_id: id };
-  }
-
-  async #persist(record: RunRecord, transition: Transition): Promise<void> {
-    record.state = transition.state;
-    record.events.push(...transition.events);
-    if (this.#onEvent) for (const event of transition.events) this.#onEvent(transition.state.id, event);
-    record.history.add(transition.history);
-    const state = transition.state;
-    // An accepted transition that leaves the run final is the one that ended it: tell the parent once.
-    if (state.parent && isFinal(state.status)) {
-      this.#later(state.parent.run_id, childFinishedSignal({ ...state, parent: state.parent }));
+  async #store(definition: WorkflowDefinition): Promise<WorkflowVersion> {
+    const now = this.clock.now();
+    try {
+      return await this.#stores.workflows.update(definition, now);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      return this.#stores.workflows.create(definition, now);
     }
   }
+}
 
-  /** Delivers a signal on a later turn of the event loop; `idle()` waits for it too. */
-  #later(runId: string, signal: Signal) {
-    const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#deliver(runId, signal))
-      .then(() => {
-        this.#outcome(signal);
-        this.#scheduled.delete(delivery);
-      });
-    this.#scheduled.add(delivery);
-  }
-
-  #armTimer(record: RunRecord) {
-    if (!this.#realTime) return;
-    clearTimeout(record.timer);
-    const at = isFinal(record.state.status) ? undefined : nextDeadline(record.state);
-    if (at === undefined) return;
-    const delay = Math.max(0, Date.parse(at) - this.clock.now().getTime());
-    record.timer = setTimeout(() => this.#later(record.state.id, { type: 'timeout' }), delay);
-  }
-
-  #record(id: string): RunRecord {
-    const record = this.#runs.get(id);
-    if (!record) throw new NotFoundError('Run', id);
-    return record;
-  }
+/** The run store, telling `onEvent` about each event once its transition is committed. */
+function reportingEvents(runs: RunStore, onEvent: (runId: string, event: RunEvent) => void): RunStore {
+  return {
+    create: (created) => runs.create(created),
+    async commit(transition, options) {
+      await runs.commit(transition, options);
+      for (const event of transition.events) onEvent(transition.state.id, event);
+    },
+    get: (runId) => runs.get(runId),
+    list: (query) => runs.list(query),
+    listByStatus: (statuses, page) => runs.listByStatus(statuses, page),
+    events: (runId, options) => runs.events(runId, options),
+    history: (runId) => runs.history(runId),
+    setTaskToken: (runId, token, options) => runs.setTaskToken(runId, token, options),
+  };
 }

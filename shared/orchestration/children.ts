@@ -8,14 +8,15 @@ function childRunId(idempotencyKey: string): string {
   return `run_c${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
-/** `deps` is read when a child starts, so the orchestrator's own executor can hold this port. */
-export function orchestratedChildren(deps: () => OrchestratorDeps): ChildRuns {
+/** Starting and canceling a run needs the stores and the state machine, not the step services. */
+type ChildRunDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'tokens' | 'executions'>;
+
+export function orchestratedChildren(deps: ChildRunDeps): ChildRuns {
   return {
     async start(request) {
-      const d = deps();
       const runId = childRunId(request.idempotency_key);
       // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.
-      const workflow = await d.stores.workflows.get(request.workflow_id, request.version);
+      const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
       await startRun(
         {
           workflow,
@@ -23,12 +24,12 @@ export function orchestratedChildren(deps: () => OrchestratorDeps): ChildRuns {
           runId,
           parent: { run_id: request.parent_run_id, step_id: request.parent_step_id, visit: request.visit },
         },
-        d,
+        deps,
       );
       return { run_id: runId };
     },
     async cancel(runId) {
-      await deliverSignal(runId, 'cancel:parent', { type: 'cancel', reason: 'The parent run ended' }, deps());
+      await deliverSignal(runId, 'cancel:parent', { type: 'cancel', reason: 'The parent run ended' }, deps);
     },
   };
 }

@@ -16,9 +16,12 @@ import type { StepDeps, StepExecutionContext } from '../steps/types.js';
 
 const NEVER_ABORTED = new AbortController().signal;
 
-export interface ExecutorDeps {
+/**
+ * What carrying out work needs: the step types, and the services steps use (StepDeps: one clock, one
+ * id source, HTTP, AI, child runs, templates). The orchestrator's dependencies are a superset.
+ */
+export interface ExecutorDeps extends StepDeps {
   registry: StepRegistry;
-  steps: StepDeps;
   secrets?: SecretSource;
   /** Collects every secret value resolved in this process, so that logs can be scrubbed too. */
   redactor?: Redactor;
@@ -97,7 +100,7 @@ export async function carryOut(
       }
     }
     case 'cancel_child':
-      await deps.steps.children.cancel(work.child_run_id);
+      await deps.children.cancel(work.child_run_id);
       return undefined;
   }
 }
@@ -152,7 +155,7 @@ async function runAttempt(
         },
       };
     } else {
-      const now = deps.steps.clock.now();
+      const now = deps.clock.now();
       const timeoutMs =
         deadline === undefined ? undefined : Math.max(0, Date.parse(deadline) - now.getTime());
       if (timeoutMs !== undefined) controller = new AbortController();
@@ -168,7 +171,7 @@ async function runAttempt(
           evaluate(expression, context as unknown as Record<string, unknown>, {
             timeoutMs: deps.expressionTimeoutMs ?? 1000,
           }),
-        deps: deps.steps,
+        deps,
         signal: controller?.signal ?? NEVER_ABORTED,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         now,

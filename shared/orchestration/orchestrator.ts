@@ -5,10 +5,10 @@
  * local runtime call these.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { apply, childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/transition.js';
+import { childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
-import type { Clock, Executions, Ids, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
+import type { Executions, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
 import {
   type AdvanceInput,
   type AdvanceOutput,
@@ -18,20 +18,26 @@ import {
   SLEEP_MAX_S,
 } from './directive.js';
 import type { ExecutorDeps } from './executor.js';
-import { RunLoop, unfinishedWork } from './run-loop.js';
+import { RunLoop } from './run-loop.js';
 
-export interface OrchestratorDeps {
-  stores: Pick<Stores, 'runs' | 'inbox' | 'workflows'>;
-  executor: ExecutorDeps;
-  clock: Clock;
-  ids: Ids;
+/**
+ * Everything the orchestration needs, built by composeOrchestrator (compose.ts): the stores, the
+ * state machine's ports, and what carrying out steps needs (one clock, one id source, the services).
+ */
+export interface OrchestratorDeps extends ExecutorDeps {
+  stores: Stores;
   tokens: TaskTokens;
   executions: Executions;
-  /** How long one Advance may start new work (ms); the Lambda passes its remaining time less a margin. */
-  budgetMs: number;
   /** Hand off to a fresh execution after this many state transitions (Step Functions keeps 25,000 events). */
   handoffAfterTransitions?: number;
 }
+
+export interface AdvanceOptions {
+  /** How long this Advance may start new work (ms, default 60 s); the Lambda passes its remaining time less a margin. */
+  budgetMs: number;
+}
+
+const DEFAULT_BUDGET: AdvanceOptions = { budgetMs: 60_000 };
 
 const DEFAULT_HANDOFF_TRANSITIONS = 4_000;
 
@@ -53,7 +59,10 @@ export interface StartRunRequest {
  * Creates the run (status `queued`), puts its `start` signal in the inbox, and starts its execution.
  * Every step is idempotent, so a caller that retries after a failure creates nothing twice.
  */
-export async function startRun(request: StartRunRequest, deps: OrchestratorDeps): Promise<RunState> {
+export async function startRun(
+  request: StartRunRequest,
+  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions'>,
+): Promise<RunState> {
   const now = deps.clock.now();
   const created = createRun({
     id: request.runId ?? deps.ids.next('run'),
@@ -124,7 +133,11 @@ export async function awaitSignal(
  * recorded result (a crash, a retried invocation) run again with the same idempotency key; a
  * completed step never runs twice, because its result is in the checkpoint.
  */
-export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Promise<AdvanceOutput> {
+export async function advance(
+  input: AdvanceInput,
+  deps: OrchestratorDeps,
+  options: AdvanceOptions = DEFAULT_BUDGET,
+): Promise<AdvanceOutput> {
   const { runs, inbox, workflows } = deps.stores;
   const record = await runs.get(input.run_id);
   let state = record.state;
@@ -142,36 +155,34 @@ export async function advance(input: AdvanceInput, deps: OrchestratorDeps): Prom
   if (record.task_token) await runs.setTaskToken(input.run_id, undefined);
 
   const workflow = await storedVersion(workflows, state.workflow_id, state.workflow_version);
-  const env = { registry: deps.executor.registry };
   let cursor = record.inbox_cursor;
   try {
     const entries = await inbox.read(input.run_id, cursor);
-    const signals: Array<{ signal: Signal; seq?: number }> = entries.map((e) => ({
-      signal: e.signal,
-      seq: e.seq,
-    }));
-    if (input.signal) signals.push({ signal: input.signal });
-    for (const { signal, seq } of signals) {
-      const transition = apply(workflow, state, signal, { ...env, now: deps.clock.now() });
-      if (transition.accepted) {
-        if (seq !== undefined) cursor = seq;
-        await runs.commit(transition, { inbox_cursor: cursor });
-        state = transition.state;
-      }
-      // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
-      // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
-    }
-    const last = entries.at(-1);
-    if (last) await inbox.trim(input.run_id, last.seq);
-
+    const inboxSeq = new Map<Signal, number>();
     const loop = new RunLoop(state, {
       workflow,
-      executor: deps.executor,
-      clock: deps.clock,
-      budgetEndsAt: deps.clock.now().getTime() + deps.budgetMs,
-      persist: (transition) => runs.commit(transition, { inbox_cursor: cursor }),
+      executor: deps,
+      budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
+      persist: (transition, signal) => {
+        cursor = inboxSeq.get(signal) ?? cursor;
+        return runs.commit(transition, { inbox_cursor: cursor });
+      },
     });
-    const result = await loop.run(unfinishedWork(state));
+    // A queued run was accepted: if the write of its start signal was lost (a crash between storing
+    // the run and its inbox), the run starts anyway, once; a start found in the inbox later is refused.
+    if (state.status === 'queued' && !entries.some((e) => e.signal.type === 'start')) {
+      loop.deliver({ type: 'start' });
+    }
+    for (const entry of entries) {
+      inboxSeq.set(entry.signal, entry.seq);
+      loop.deliver(entry.signal);
+    }
+    if (input.signal) loop.deliver(input.signal);
+    const result = await loop.run();
+    // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
+    // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
+    const last = entries.at(-1);
+    if (last) await inbox.trim(input.run_id, last.seq);
     state = result.state;
     if (isFinal(state.status)) await notifyParent(state, deps);
     const directive = next(state, result.unstarted.length > 0, deps.clock.now());

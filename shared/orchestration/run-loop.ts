@@ -1,20 +1,20 @@
 /**
- * Drives one run: applies signals from its inbox, carries out the work they produce (steps of
- * parallel branches at the same time), and persists after every transition. The in-memory harness,
- * the Advance Lambda and the local runtime all run runs through this loop.
+ * Drives one run: applies the signals of its inbox, carries out the work they produce (steps of
+ * parallel branches at the same time), fires timers that are due, and persists after every
+ * transition. Advance runs every run through this one apply-and-commit loop, in the cloud, in the
+ * local runtime and in the in-memory harness.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { apply, compensateWork, executeWork, isFinal } from '../engine/transition.js';
+import { apply, compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal, Transition, Work } from '../engine/types.js';
-import type { Clock } from '../ports/index.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 
 export interface RunLoopOptions {
   workflow: WorkflowVersion;
+  /** Carries out the work; its clock is the loop's clock. */
   executor: ExecutorDeps;
-  clock: Clock;
-  /** Stores a transition: the checkpointed state, its events and history. Called after every accepted signal. */
-  persist(transition: Transition): Promise<void>;
+  /** Stores a transition (the checkpointed state, its events and history) and the signal it applied. */
+  persist(transition: Transition, signal: Signal): Promise<void>;
   /** Told about signals that did not apply (stale results are normal after a crash or a loop restart). */
   onRejected?(signal: Signal, transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
@@ -70,48 +70,75 @@ export class RunLoop {
     this.#wake?.();
   }
 
-  /** Runs until nothing is in flight and the inbox is empty. `resume` restarts unfinished work first. */
-  async run(resume: Work[] = []): Promise<RunLoopResult> {
-    this.#start(resume);
+  /**
+   * Applies the signals delivered before the call (a run's inbox), then carries out the work the
+   * checkpoint implies (so a run resumed after a crash continues where it was), then every result and
+   * signal as it comes, until nothing is in flight, the inbox is empty and no timer is due.
+   */
+  async run(): Promise<RunLoopResult> {
+    const interrupts: Work[] = [];
+    for (const signal of this.#inbox.splice(0)) {
+      const transition = await this.#apply(signal);
+      if (transition) interrupts.push(...transition.work.filter((w) => w.kind === 'cancel_child'));
+    }
+    this.#start([...interrupts, ...unfinishedWork(this.#state)]);
+    let overdue: string | undefined;
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;
       const signal = this.#done.shift() ?? this.#inbox.shift();
       if (signal) {
-        await this.#apply(signal);
+        const transition = await this.#apply(signal);
+        if (transition) this.#start(transition.work);
         continue;
       }
-      if (this.#inflight.size === 0) break;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-      this.#wake = undefined;
+      if (this.#inflight.size > 0) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      // A deadline that passed while the run was busy or its host was down fires now, once.
+      const due = this.#dueDeadline();
+      if (due === undefined || due === overdue) break;
+      overdue = due;
+      this.#inbox.push({ type: 'timeout' });
     }
     return { state: this.#state, unstarted: this.#unstarted.splice(0) };
   }
 
-  async #apply(signal: Signal) {
+  #dueDeadline(): string | undefined {
+    const state = this.#state;
+    if (isFinal(state.status) || state.status === 'paused' || this.#budgetSpent()) return undefined;
+    const deadline = nextDeadline(state);
+    return deadline !== undefined && Date.parse(deadline) <= this.#options.executor.clock.now().getTime()
+      ? deadline
+      : undefined;
+  }
+
+  #budgetSpent(): boolean {
+    const budget = this.#options.budgetEndsAt;
+    return budget !== undefined && this.#options.executor.clock.now().getTime() >= budget;
+  }
+
+  async #apply(signal: Signal): Promise<Transition | undefined> {
     const options = this.#options;
     const transition = apply(options.workflow, this.#state, signal, {
-      now: options.clock.now(),
+      now: options.executor.clock.now(),
       registry: options.executor.registry,
     });
     if (!transition.accepted) {
       options.onRejected?.(signal, transition);
-      return;
+      return undefined;
     }
     this.#state = transition.state;
-    await options.persist(transition);
-    this.#start(transition.work);
+    await options.persist(transition, signal);
+    return transition;
   }
 
   #start(work: Work[]) {
     for (const item of work) {
-      const budget = this.#options.budgetEndsAt;
-      if (
-        budget !== undefined &&
-        this.#options.clock.now().getTime() >= budget &&
-        item.kind !== 'cancel_child'
-      ) {
+      if (this.#budgetSpent() && item.kind !== 'cancel_child') {
         this.#unstarted.push(item);
         continue;
       }

@@ -24,8 +24,10 @@ export interface HttpRequest {
   timeoutMs: number;
   /** A larger response body fails the request (code `HttpResponseTooLarge`). */
   maxResponseBytes: number;
-  /** Refuse loopback, private and link-local targets (CONTRACT §5), checked on every resolved address. */
+  /** Allow loopback, private and link-local targets (CONTRACT §5), checked on every resolved address. */
   allowPrivateNetwork: boolean;
+  /** Allow loopback targets even without `allowPrivateNetwork` (the local default). */
+  allowLoopback?: boolean;
   maxRedirects?: number;
   signal?: AbortSignal;
 }

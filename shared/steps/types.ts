@@ -28,8 +28,10 @@ export interface StepDeps {
   templates: PromptTemplateSource;
   clock: Clock;
   ids: Ids;
-  /** CONTRACT §5: the local default is true, the cloud default false. */
+  /** CONTRACT §5: may `api_call` reach private ranges (default false). */
   allowPrivateNetwork: boolean;
+  /** CONTRACT §5: may `api_call` reach loopback (the local default true, the cloud default false). */
+  allowLoopback: boolean;
 }
 
 export interface StepExecutionContext<C> {

@@ -22,9 +22,12 @@ describe('examples/', () => {
     }));
     const harness = new Harness({ workflows: allExamples(), http, secrets: { mail_token: 'tok-123456' } });
     const run = await harness.start('onboarding', { inputs: { customer: 'Ada' } });
-    expect(harness.waiting(run.id)[0]).toMatchObject({ step_id: 'collect', title: 'Welcome Ada' });
+    expect((await harness.waiting(run.id))[0]).toMatchObject({ step_id: 'collect', title: 'Welcome Ada' });
     await harness.resume(run.id, { inputs: { email: 'ada@example.com', plan: 'pro' } });
-    expect(harness.waiting(run.id)[0]).toMatchObject({ step_id: 'review', approvers: ['lead@example.com'] });
+    expect((await harness.waiting(run.id))[0]).toMatchObject({
+      step_id: 'review',
+      approvers: ['lead@example.com'],
+    });
     await harness.resume(run.id, {
       decision: 'reject',
       approver: 'lead@example.com',
@@ -49,7 +52,7 @@ describe('examples/', () => {
       done,
       harness.events(run.id),
       harness.history(run.id),
-      harness.context(run.id),
+      await harness.context(run.id),
     ]);
     expect(stored).not.toContain('tok-123456');
     const ai = harness.events(run.id).filter((e) => e.type === 'ai.response');

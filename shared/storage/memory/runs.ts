@@ -111,6 +111,24 @@ export class MemoryRunStore implements RunStore {
     else stored.task_token = token;
   }
 
+  /**
+   * A run as stored now, read synchronously (copies): for an in-process driver that looks between
+   * turns of the event loop, such as the harness. NotFoundError for an unknown id.
+   */
+  inspect(runId: string): { state: RunState; events: RunEvent[]; history: StepExecution[] } {
+    const stored = this.#stored(runId);
+    return {
+      state: jsonCopy(stored.state),
+      events: jsonCopy(stored.events),
+      history: jsonCopy(stored.history.list()),
+    };
+  }
+
+  /** The ids of every stored run, oldest first. */
+  ids(): string[] {
+    return [...this.#runs.keys()];
+  }
+
   #before(scope: unknown[], cursor: string | undefined): string | undefined {
     return cursor === undefined ? undefined : positionString(this.#cursors.decode(scope, cursor), 'before');
   }

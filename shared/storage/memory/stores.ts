@@ -19,7 +19,13 @@ export interface MemoryStoreOptions {
   tokenKey?: string | Uint8Array;
 }
 
-export function createMemoryStores(options: MemoryStoreOptions = {}): RecordStores {
+/** The in-memory stores by their classes, so in-process drivers can use what only memory offers (`runs.inspect`). */
+export interface MemoryStores extends RecordStores {
+  workflows: MemoryWorkflowStore;
+  runs: MemoryRunStore;
+}
+
+export function createMemoryStores(options: MemoryStoreOptions = {}): MemoryStores {
   const cursors = new CursorCodec(options.cursorKey ?? randomBytes(32));
   return {
     workflows: new MemoryWorkflowStore(cursors),

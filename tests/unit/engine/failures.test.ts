@@ -41,7 +41,7 @@ describe('engine: on_error', () => {
     expect(run.status).toBe('failed');
     expect(run.steps.form!.status).toBe('failed');
     expect(run.steps.form!.error?.code).toBe('Interrupted');
-    expect(harness.waiting(run.id)).toEqual([]);
+    expect(await harness.waiting(run.id)).toEqual([]);
   });
 
   it('ends the run with a fail step error', async () => {
@@ -128,7 +128,7 @@ describe('engine: timeouts', () => {
   - { id: late, type: probe, config: { output: late } }
 `);
     const run = await harness.start('wf');
-    expect(harness.waiting(run.id)[0]).toMatchObject({
+    expect((await harness.waiting(run.id))[0]).toMatchObject({
       step_id: 'ask',
       expires_at: '2026-01-01T00:01:00.000Z',
     });

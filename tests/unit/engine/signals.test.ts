@@ -17,7 +17,7 @@ describe('engine: waits and resumes', () => {
     const { harness } = harnessFor(approvalFlow);
     const run = await harness.start('wf');
     expect(run.status).toBe('waiting');
-    expect(harness.waiting(run.id)).toEqual([
+    expect(await harness.waiting(run.id)).toEqual([
       expect.objectContaining({
         step_id: 'ask',
         type: 'form',
@@ -31,7 +31,7 @@ describe('engine: waits and resumes', () => {
     expect(harness.run(run.id).status).toBe('waiting');
     const good = await harness.resume(run.id, { inputs: { email: 'a@b.c' } });
     expect(good.accepted).toBe(true);
-    expect(harness.waiting(run.id)).toEqual([
+    expect(await harness.waiting(run.id)).toEqual([
       expect.objectContaining({ step_id: 'review', approvers: ['lead@example.com'] }),
     ]);
   });
@@ -53,7 +53,7 @@ describe('engine: waits and resumes', () => {
     const run = await harness.start('wf');
     await harness.resume(run.id, { inputs: { email: 'a@b.c' } });
     await harness.resume(run.id, { decision: 'reject', approver: 'lead@example.com', comment: 'typo' });
-    expect(harness.waiting(run.id)).toEqual([expect.objectContaining({ step_id: 'ask', visit: 2 })]);
+    expect(await harness.waiting(run.id)).toEqual([expect.objectContaining({ step_id: 'ask', visit: 2 })]);
     expect(harness.run(run.id).steps.review!.output).toMatchObject({ decision: 'rejected' });
   });
 
@@ -251,7 +251,7 @@ describe('engine: secrets', () => {
       harness.run(run.id),
       harness.events(run.id),
       harness.history(run.id),
-      harness.context(run.id),
+      await harness.context(run.id),
     ]);
     expect(everything).not.toContain('s3cr3t-value');
     expect(everything).toContain('[REDACTED]');

@@ -1,0 +1,125 @@
+/**
+ * The one composition function: builds the orchestrator's dependencies from the ports. The Lambda
+ * wiring, the local runtime, the CLI, the harness, the tests and the benchmark all call it, so a new
+ * port or provider is a change here and in its settings, nowhere else (docs/architecture.md).
+ */
+// V8's linear-time fallback for runaway regexes, set before any workflow runs (see the module).
+import '../adapters/regexp-guard.js';
+import { z } from 'zod';
+import { systemClock } from '../adapters/clock.js';
+import { randomIds } from '../adapters/ids.js';
+import { createMockAiProvider, type MockAiMode, mockAiOptionsFromEnv } from '../ai/mock-provider.js';
+import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
+import { ConfigurationError } from '../errors.js';
+import type { Redactor } from '../expressions/index.js';
+import type {
+  AiProvider,
+  Clock,
+  Executions,
+  HttpClient,
+  Ids,
+  PromptTemplateSource,
+  SecretSource,
+  Stores,
+  TaskTokens,
+} from '../ports/index.js';
+import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
+import { orchestratedChildren } from './children.js';
+import type { OrchestratorDeps } from './orchestrator.js';
+
+/** Which model answers `ai_generate`; each provider adds its own variant here. */
+export type AiSettings = { provider: 'mock'; mode: MockAiMode; seed: number };
+
+/** What a host decides by configuration (parsed once from the environment by `orchestratorSettings`). */
+export interface OrchestratorSettings {
+  /** CONTRACT §5: may `api_call` reach private ranges (FLOWRUNNER_ALLOW_PRIVATE_NETWORK=true; loopback too). */
+  allowPrivateNetwork: boolean;
+  /** CONTRACT §5: may `api_call` reach loopback (the local default). */
+  allowLoopback: boolean;
+  ai: AiSettings;
+  /** Budget of one expression evaluation (default 1,000 ms). */
+  expressionTimeoutMs?: number;
+  /** Hand off to a fresh execution after this many state transitions. */
+  handoffAfterTransitions?: number;
+}
+
+/** The adapters a host chooses: where runs are stored, how the state machine is reached, the services. */
+export interface OrchestratorPorts {
+  stores: Stores;
+  tokens: TaskTokens;
+  executions: Executions;
+  secrets: SecretSource;
+  http: HttpClient;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: random URL-safe ids. */
+  ids?: Ids;
+  /** Default: the built-in step types. */
+  registry?: StepRegistry;
+  /** Default: no templates. */
+  templates?: PromptTemplateSource;
+  /** Replaces the provider the settings choose (tests script a model this way). */
+  ai?: AiProvider;
+  /** Collects every secret value resolved in this process, so that logs can be scrubbed too. */
+  redactor?: Redactor;
+}
+
+export function composeOrchestrator(
+  ports: OrchestratorPorts,
+  settings: OrchestratorSettings,
+): OrchestratorDeps {
+  const clock = ports.clock ?? systemClock;
+  const ids = ports.ids ?? randomIds;
+  const { stores, tokens, executions } = ports;
+  return {
+    stores,
+    tokens,
+    executions,
+    clock,
+    ids,
+    registry: ports.registry ?? createStepRegistry(),
+    secrets: ports.secrets,
+    http: ports.http,
+    ai: ports.ai ?? aiProvider(settings.ai),
+    templates: ports.templates ?? createMemoryPromptTemplates([]),
+    children: orchestratedChildren({ stores, clock, ids, tokens, executions }),
+    allowPrivateNetwork: settings.allowPrivateNetwork,
+    allowLoopback: settings.allowLoopback || settings.allowPrivateNetwork,
+    ...(ports.redactor ? { redactor: ports.redactor } : {}),
+    ...(settings.expressionTimeoutMs === undefined
+      ? {}
+      : { expressionTimeoutMs: settings.expressionTimeoutMs }),
+    ...(settings.handoffAfterTransitions === undefined
+      ? {}
+      : { handoffAfterTransitions: settings.handoffAfterTransitions }),
+  };
+}
+
+function aiProvider(settings: AiSettings): AiProvider {
+  switch (settings.provider) {
+    case 'mock':
+      return createMockAiProvider({ mode: settings.mode, seed: settings.seed });
+  }
+}
+
+const privateNetwork = z.enum(['true', 'false']).optional();
+
+/**
+ * Reads the settings from the environment: `FLOWRUNNER_ALLOW_PRIVATE_NETWORK` (`true`: private
+ * ranges and loopback; `false`: neither; unset: the host's default for loopback, no private ranges),
+ * `MOCK_AI_MODE` and `MOCK_AI_SEED`. A bad value throws a ConfigurationError naming it.
+ */
+export function orchestratorSettings(
+  env: Record<string, string | undefined>,
+  defaults: { allowLoopback: boolean },
+): OrchestratorSettings {
+  const allow = privateNetwork.safeParse(env.FLOWRUNNER_ALLOW_PRIVATE_NETWORK || undefined);
+  if (!allow.success) {
+    throw new ConfigurationError('FLOWRUNNER_ALLOW_PRIVATE_NETWORK must be true or false');
+  }
+  return {
+    allowPrivateNetwork: allow.data === 'true',
+    allowLoopback: allow.data === undefined ? defaults.allowLoopback : allow.data === 'true',
+    ai: { provider: 'mock', ...mockAiOptionsFromEnv(env) },
+  };
+}
