@@ -5,22 +5,19 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { systemClock } from '../shared/adapters/clock.js';
-import { randomIds } from '../shared/adapters/ids.js';
-import { createMockAiProvider, mockAiOptionsFromEnv } from '../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../shared/ai/prompt-templates.js';
+import { z } from 'zod';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
-import { orchestratedChildren } from '../shared/orchestration/children.js';
-import type { Executions, Stores, TaskTokens } from '../shared/ports/index.js';
+import { composeOrchestrator, orchestratorSettings } from '../shared/orchestration/compose.js';
+import type { OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
+import type { Executions, TaskTokens } from '../shared/ports/index.js';
 import { createSecretsManagerSource } from '../shared/secrets/secrets-manager.js';
-import { createStepRegistry } from '../shared/steps/registry.js';
 import { createClaimCheck } from '../shared/storage/claim-check.js';
 import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
 import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
 import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
-import type { ApiOrchestratorDeps } from './api/deps.js';
+import type { ApiKey } from './api/middleware/api-key-auth.js';
 import { functionSettings } from './environment.js';
 
 const settings = functionSettings();
@@ -72,66 +69,61 @@ const keys = (async () => {
 const largePayloads = createClaimCheck({
   blobs: createS3PayloadBlobs({ client: s3, bucket: settings.bucket }),
 });
-const registry = createStepRegistry();
-const http = createNodeHttpClient();
 
-let base: Omit<ApiOrchestratorDeps, 'budgetMs'> | undefined;
+let composed: Promise<OrchestratorDeps> | undefined;
 
-/** The orchestrator's dependencies for one invocation with the given time budget. */
-export async function orchestratorDeps(budgetMs: number): Promise<ApiOrchestratorDeps> {
-  if (!base) {
-    const { cursorKey, tokenKey } = await keys;
-    const stores: Stores = {
-      ...createDynamoDbStores({
-        client: dynamodb,
-        tables: settings.tables,
-        cursorKey,
-        tokenKey,
-        largePayloads,
-      }),
-      artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
-    };
-    const deps: Omit<ApiOrchestratorDeps, 'budgetMs'> = {
-      stores,
-      clock: systemClock,
-      ids: randomIds,
-      tokens: taskTokens,
-      executions,
-      executor: {
-        registry,
-        secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
-        steps: {
-          http,
-          // The OpenAI provider comes with its own issue; until then the deterministic mock answers.
-          ai: createMockAiProvider(mockAiOptionsFromEnv(process.env)),
-          children: orchestratedChildren(() => ({ ...deps, budgetMs })),
-          templates: createMemoryPromptTemplates([]),
-          clock: systemClock,
-          ids: randomIds,
-          allowPrivateNetwork: settings.allowPrivateNetwork,
+/** The orchestrator's dependencies, composed once per container (the store keys come from a secret). */
+export function orchestratorDeps(): Promise<OrchestratorDeps> {
+  composed ??= keys.then(({ cursorKey, tokenKey }) =>
+    composeOrchestrator(
+      {
+        stores: {
+          ...createDynamoDbStores({
+            client: dynamodb,
+            tables: settings.tables,
+            cursorKey,
+            tokenKey,
+            largePayloads,
+          }),
+          artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
         },
+        tokens: taskTokens,
+        executions,
+        secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
+        http: createNodeHttpClient(),
       },
-    };
-    base = deps;
-  }
-  return { ...base, budgetMs };
+      orchestratorSettings(process.env, { allowLoopback: false }),
+    ),
+  );
+  composed.catch(() => {
+    composed = undefined; // a failed read of the keys (a throttle) is tried again on the next call
+  });
+  return composed;
 }
 
 /**
- * The API's keys: SHA-256 hashes from their secret, read once per container. Without a configured
+ * The API's keys: SHA-256 hashes (and the principals they name) from their secret, read once per container. Without a configured
  * secret the API accepts no key at all: a deployed API is never open by accident.
  */
-export async function apiKeyHashes(): Promise<string[]> {
+export async function apiKeys(): Promise<ApiKey[]> {
   if (!settings.apiKeysSecretArn) return [];
   const answer = await secretsManager.send(
     new GetSecretValueCommand({ SecretId: settings.apiKeysSecretArn }),
   );
-  const parsed = JSON.parse(answer.SecretString ?? '{}') as { hashes?: unknown };
-  if (
-    !Array.isArray(parsed.hashes) ||
-    !parsed.hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))
-  ) {
-    throw new ConfigurationError('The API keys secret must hold {"hashes": ["<sha256 hex>", ...]}');
+  const parsed = apiKeysSecret.safeParse(JSON.parse(answer.SecretString ?? '{}'));
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      'The API keys secret must hold {"hashes": ["<sha256 hex>", ...]} and may name principals: {"principals": {"<sha256 hex>": "<principal>"}}',
+    );
   }
-  return parsed.hashes as string[];
+  const { hashes, principals = {} } = parsed.data;
+  return hashes.map((sha256) =>
+    principals[sha256] ? { sha256, principal: principals[sha256] } : { sha256 },
+  );
 }
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const apiKeysSecret = z.object({
+  hashes: z.array(sha256),
+  principals: z.record(sha256, z.string().min(1).max(320)).optional(),
+});

@@ -1,7 +1,8 @@
 /**
  * The HTTP API of CONTRACT §3 as one middy handler over API Gateway v2 events: a small router,
- * a body parser, API keys, CORS and one Problem Details error handler. The Lambda entry point
- * and the local server wire it with their own dependencies.
+ * a body parser, API keys, CORS, the local server's Host and Origin checks, and one Problem
+ * Details error handler. The HTTP framing is owned here, once: the Lambda entry point and the
+ * local server only wire it with their own dependencies.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -9,9 +10,11 @@ import type { ApiDeps } from './deps.js';
 import { apiKeyAuth } from './middleware/api-key-auth.js';
 import { bodyParser } from './middleware/body-parser.js';
 import { cors } from './middleware/cors.js';
+import { headerNames } from './middleware/header-names.js';
+import { originGuard } from './middleware/origin-guard.js';
 import { problemDetails } from './middleware/problem-details.js';
 import { docsPage, openApiDocument } from './openapi.js';
-import { type ApiEvent, lowerHeaders, methodOf, pathOf } from './request.js';
+import { type ApiEvent, methodOf, pathOf } from './request.js';
 import { json } from './response.js';
 import { Router } from './router.js';
 import { aiRoutes } from './routes/ai.js';
@@ -25,12 +28,22 @@ export type { ApiDeps } from './deps.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
+/** The dependencies, and what only some hosts of the API set. */
+export interface ApiOptions extends ApiDeps {
+  /**
+   * The `Host` values the API answers (`127.0.0.1:3000`, …): set by the local server, which then
+   * also refuses requests from origins that are neither its own nor in `corsOrigins` (CONTRACT §5).
+   * Read per request, as a server on port 0 learns its port only once it listens.
+   */
+  hosts?: () => readonly string[];
+}
+
 export function createRouter(deps: ApiDeps): Router {
   const router = new Router();
   router.on('GET', '/healthz', async () => json(200, { status: 'ok' }));
   let openapi: string | undefined;
   router.on('GET', '/openapi.json', async () => {
-    openapi ??= JSON.stringify(openApiDocument(deps.orchestrator.executor.registry));
+    openapi ??= JSON.stringify(openApiDocument(deps.orchestrator.registry));
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapi };
   });
   router.on('GET', '/docs', async () => ({
@@ -47,7 +60,7 @@ export function createRouter(deps: ApiDeps): Router {
   return router;
 }
 
-export function createApi(deps: ApiDeps) {
+export function createApi(deps: ApiOptions) {
   const router = createRouter(deps);
 
   const dispatch = async (event: ApiEvent, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -64,12 +77,17 @@ export function createApi(deps: ApiDeps) {
       path,
       params,
       query,
-      headers: lowerHeaders(event.headers),
+      // Lower-cased (and without undefined values) once, by the headerNames middleware.
+      headers: event.headers as Record<string, string>,
       body: event.parsedBody ?? { kind: 'none' },
     });
   };
 
+  // `before` runs in this order and `onError` in the reverse one: a refusal from any of them still
+  // becomes Problem Details, and still gets the CORS headers its origin is allowed.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(headerNames())
+    .use(deps.hosts ? [originGuard({ hosts: deps.hosts, origins: deps.corsOrigins ?? [] })] : [])
     .use(
       cors({
         ...(deps.corsOrigins ? { origins: deps.corsOrigins } : {}),
@@ -77,7 +95,7 @@ export function createApi(deps: ApiDeps) {
       }),
     )
     .use(problemDetails(deps.logger === undefined ? {} : { logger: deps.logger }))
-    .use(apiKeyAuth({ hashes: deps.apiKeys?.hashes }))
+    .use(apiKeyAuth({ keys: deps.apiKeys?.keys }))
     .use(bodyParser({ maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }))
     .handler(dispatch);
 }

@@ -29,5 +29,7 @@ export const badRequest = (message: string, issues?: ErrorIssue[]) =>
   new HttpError(400, 'Bad Request', message, issues ? { issues } : {});
 export const notFound = (message: string) => new HttpError(404, 'Not Found', message);
 export const conflict = (message: string) => new HttpError(409, 'Conflict', message);
+export const unsupportedMediaType = (message: string) =>
+  new HttpError(415, 'Unsupported Media Type', message);
 export const unprocessable = (message: string, issues: ErrorIssue[]) =>
   new HttpError(422, 'Unprocessable Content', message, { issues });

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { workflowJsonSchema } from '../../shared/definition/json-schema.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
+import { isPublicPath } from './middleware/api-key-auth.js';
+import { pathParamRule } from './path-params.js';
 import { inferBody } from './routes/ai.js';
 import { listQuery as artifactListQuery } from './routes/artifacts.js';
 import {
@@ -197,12 +199,16 @@ export function openApiDocument(registry: StepRegistry): Record<string, unknown>
     const item: Record<string, unknown> = {};
     for (const [method, op] of Object.entries(methods)) {
       const parameters = [
-        ...[...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-          name: m[1],
-          in: 'path',
-          required: true,
-          schema: { type: 'string' },
-        })),
+        ...[...path.matchAll(/([^/]*)\/\{(\w+)\}/g)].map((m) => {
+          const rule = pathParamRule(m[1]);
+          return {
+            name: m[2],
+            in: 'path',
+            required: true,
+            description: rule.rule,
+            schema: { type: 'string', minLength: 1, maxLength: rule.maxLength, pattern: rule.pattern.source },
+          };
+        }),
         ...Object.entries(op.query?.shape ?? {}).map(([name, schema]) => ({
           name,
           in: 'query',
@@ -222,8 +228,16 @@ export function openApiDocument(registry: StepRegistry): Record<string, unknown>
                 },
               }
             : { content: { 'application/json': { schema: op.body === 'any' ? {} : jsonSchema(op.body) } } };
+      // Every body goes through the same parser: its refusals apply to every operation that takes one.
+      const framing: Record<number, string> = body
+        ? {
+            400: 'Malformed, nested too deep, or a number out of range',
+            413: 'Body over the limit',
+            415: op.body === 'workflow' ? 'Not application/json or text/yaml' : 'Not application/json',
+          }
+        : {};
       const responses: Record<string, unknown> = {};
-      for (const [status, description] of Object.entries(op.responses)) {
+      for (const [status, description] of Object.entries({ ...framing, ...op.responses })) {
         responses[status] =
           Number(status) >= 400
             ? { description, content: { 'application/problem+json': { schema: problem } } }
@@ -233,6 +247,7 @@ export function openApiDocument(registry: StepRegistry): Record<string, unknown>
         summary: op.summary,
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(body ? { requestBody: body } : {}),
+        ...(isPublicPath(path) ? { security: [] } : {}),
         responses,
       };
     }

@@ -1,7 +1,7 @@
 /** Reading bodies and query parameters with zod: problems become 422 with paths. */
 import type { z } from 'zod';
 import type { ErrorIssue } from '../../shared/errors.js';
-import { unprocessable } from './http-error.js';
+import { unprocessable, unsupportedMediaType } from './http-error.js';
 import type { ApiRequest } from './request.js';
 
 export function issuesOf(error: z.ZodError, prefix = ''): ErrorIssue[] {
@@ -15,7 +15,7 @@ export function issuesOf(error: z.ZodError, prefix = ''): ErrorIssue[] {
 export function jsonBody<T>(request: ApiRequest, schema: z.ZodType<T>): T {
   const body = request.body;
   if (body.kind === 'yaml')
-    throw unprocessable('This route takes JSON', [{ path: '(root)', message: 'send application/json' }]);
+    throw unsupportedMediaType('This route takes JSON: send the body as application/json');
   const value = body.kind === 'json' ? body.value : {};
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw unprocessable('The request body is not valid', issuesOf(parsed.error));

@@ -19,7 +19,10 @@ export interface ApiRequest {
   body: ParsedBody;
 }
 
-/** Header names in lower case (API Gateway v2 already does this; local callers may not). */
+/**
+ * Header names in lower case (API Gateway v2 already does this; local callers may not). Applied
+ * once, by the `headerNames` middleware: everything after it reads `event.headers` as is.
+ */
 export function lowerHeaders(headers: APIGatewayProxyEventV2['headers'] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -35,4 +38,17 @@ export function methodOf(event: APIGatewayProxyEventV2): string {
 export function pathOf(event: APIGatewayProxyEventV2): string {
   const raw = event.rawPath || event.requestContext?.http?.path || '/';
   return raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
+}
+
+/**
+ * Who the caller is, when its credential says: the principal of its API key (api-key-auth.ts puts it
+ * where a Lambda authorizer's context goes), or the subject of a JWT authorizer in the cloud.
+ */
+export function principalOf(event: APIGatewayProxyEventV2): string | undefined {
+  const authorizer = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer;
+  const lambda = authorizer?.lambda as { principal?: unknown } | undefined;
+  if (typeof lambda?.principal === 'string') return lambda.principal;
+  const claims = (authorizer?.jwt as { claims?: Record<string, unknown> } | undefined)?.claims;
+  const subject = claims?.email ?? claims?.sub;
+  return typeof subject === 'string' ? subject : undefined;
 }

@@ -1,5 +1,10 @@
-/** A small router: method and path pattern (`/v1/executions/{id}`) to a function. No framework. */
+/**
+ * A small router: method and path pattern (`/v1/executions/{id}`) to a function. No framework.
+ * Every path parameter is checked against the rule of its collection (path-params.ts) before the
+ * route runs.
+ */
 import { HttpError, notFound } from './http-error.js';
+import { type PathParamRule, pathParamProblem, pathParamRule } from './path-params.js';
 import type { ApiRequest } from './request.js';
 import type { ApiResult } from './response.js';
 
@@ -9,6 +14,8 @@ interface Entry {
   method: string;
   pattern: string;
   segments: string[];
+  /** The rule of each parameter, by name. */
+  rules: Record<string, PathParamRule>;
   route: Route;
 }
 
@@ -21,23 +28,41 @@ export class Router {
   readonly #entries: Entry[] = [];
 
   on(method: string, pattern: string, route: Route): this {
-    this.#entries.push({ method: method.toUpperCase(), pattern, segments: split(pattern), route });
+    const segments = split(pattern);
+    const rules: Record<string, PathParamRule> = {};
+    segments.forEach((segment, i) => {
+      if (isParam(segment)) rules[segment.slice(1, -1)] = pathParamRule(segments[i - 1]);
+    });
+    this.#entries.push({ method: method.toUpperCase(), pattern, segments, rules, route });
     return this;
   }
 
-  /** The route for the request; 404 for an unknown path, 405 (with Allow) for a known path and another method. */
+  /**
+   * The route for the request; 404 for an unknown path or a parameter that breaks its rule, 405
+   * (with Allow) for a known path and another method.
+   */
   match(method: string, path: string): Match {
     const parts = split(path);
     const allowed: string[] = [];
+    let refused: string | undefined;
     for (const entry of this.#entries) {
       const params = matchSegments(entry.segments, parts);
       if (!params) continue;
-      if (entry.method === method) return { route: entry.route, params };
-      allowed.push(entry.method);
+      if (entry.method !== method) {
+        allowed.push(entry.method);
+        continue;
+      }
+      const problem = Object.entries(params)
+        .map(([name, value]) => pathParamProblem(entry.rules[name]!, value))
+        .find((p) => p !== undefined);
+      if (problem === undefined) return { route: entry.route, params };
+      refused ??= problem;
     }
-    if (allowed.length === 0) throw notFound(`No route for ${path}`);
+    if (refused !== undefined) throw notFound(refused);
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    if (allowed.length === 0) throw notFound(`No route for ${shown}`);
     const allow = [...new Set(allowed)].join(', ');
-    throw new HttpError(405, 'Method Not Allowed', `${method} is not allowed on ${path}; use ${allow}`, {
+    throw new HttpError(405, 'Method Not Allowed', `${method} is not allowed on ${shown}; use ${allow}`, {
       headers: { allow },
     });
   }
@@ -54,6 +79,10 @@ export class Router {
   }
 }
 
+function isParam(segment: string): boolean {
+  return segment.startsWith('{') && segment.endsWith('}');
+}
+
 function split(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
 }
@@ -64,7 +93,7 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
   for (let i = 0; i < pattern.length; i += 1) {
     const want = pattern[i]!;
     const got = parts[i]!;
-    if (want.startsWith('{') && want.endsWith('}')) {
+    if (isParam(want)) {
       let value: string;
       try {
         value = decodeURIComponent(got);

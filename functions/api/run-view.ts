@@ -1,7 +1,7 @@
 /** The run as the API shows it (CONTRACT §3), with a callback token for every wait a person can answer. */
 import { answerableSteps, waitingSteps } from '../../shared/engine/transition.js';
 import type { RunState } from '../../shared/engine/types.js';
-import type { ApiOrchestratorDeps } from './deps.js';
+import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
 
 export interface WaitingView {
   step_id: string;
@@ -29,7 +29,7 @@ export interface RunView {
   ended_at?: string;
 }
 
-export async function runView(deps: ApiOrchestratorDeps, state: RunState): Promise<RunView> {
+export async function runView(deps: OrchestratorDeps, state: RunState): Promise<RunView> {
   const view: RunView = {
     id: state.id,
     workflow_id: state.workflow_id,
@@ -47,12 +47,14 @@ export async function runView(deps: ApiOrchestratorDeps, state: RunState): Promi
   if (state.status !== 'waiting' && state.status !== 'running' && state.status !== 'paused') return view;
   const workflow = await deps.stores.workflows.get(state.workflow_id, state.workflow_version);
   const now = deps.clock.now();
-  const answerable = new Set(answerableSteps(workflow, state, deps.executor.registry));
+  const answerable = new Set(answerableSteps(workflow, state, deps.registry));
   for (const wait of waitingSteps(workflow, state)) {
     const { step_id, visit, type, kind: _kind, expires_at, ...data } = wait;
     const item: WaitingView = { step_id, type, visit, ...data };
     if (typeof expires_at === 'string') item.expires_at = expires_at;
-    if (answerable.has(step_id)) {
+    // A wait past its deadline is about to time out: it gets no new token (nor one per GET).
+    const overdue = typeof expires_at === 'string' && Date.parse(expires_at) <= now.getTime();
+    if (answerable.has(step_id) && !overdue) {
       const callbacks = deps.stores.callbacks;
       item.callback_token =
         (await callbacks.forWait(state.id, step_id, visit, now)) ??

@@ -1,17 +1,20 @@
 /**
- * The local server behind `npm start`: node:http turns each request into an API Gateway v2 event for
- * the same API handler that runs in Lambda, and adds what API Gateway cannot do well: a live event
- * stream (SSE) on `/v1/executions/{id}/events`. Runs execute on the local runtime.
+ * The local server behind `npm start`: a thin node:http adapter. Each request becomes the API
+ * Gateway v2 event API Gateway would send, for the same API handler that runs in Lambda, and that
+ * handler owns what the request means: body limits, Host and Origin checks, CORS, API keys and
+ * Problem Details. The adapter keeps what is about the connection: reading a body within a bound,
+ * keeping a keep-alive connection usable after a refused body, and the live event stream (SSE) on
+ * `/v1/executions/{id}/events`, which API Gateway cannot do. Runs execute on the local runtime.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv6 } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
-import { sha256Hex } from '../../functions/api/middleware/api-key-auth.js';
+import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
+import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
-import { NotFoundError } from '../../shared/errors.js';
-import type { Stores } from '../../shared/ports/index.js';
+import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
 import { LocalRuntime } from './runtime.js';
 import { loadWorkflows } from './workflows.js';
 
@@ -22,7 +25,7 @@ export interface LocalServerOptions {
   /** Workflows to load on start (every .yaml/.json file); new ones are created, changed ones get a version. */
   examplesDir?: string;
   env?: NodeJS.ProcessEnv;
-  /** Requests larger than this are refused with 413 (default 1 MB). */
+  /** Requests larger than this are refused with 413 by the API (default 1 MB). */
   maxBodyBytes?: number;
 }
 
@@ -36,66 +39,83 @@ export interface LocalServer {
 
 const SSE_POLL_MS = 200;
 const SSE_HEARTBEAT_MS = 15_000;
+/** The names the server answers to (CONTRACT §5), each with its port; DNS rebinding brings any other. */
+const LOCAL_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+/** Addresses that mean "every interface": not a name a client addresses the server by. */
+const WILDCARDS = new Set(['', '0.0.0.0', '::']);
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const env = options.env ?? process.env;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  // Settings first: a bad one stops the start before any store opens.
+  const corsOrigins = corsOriginsFrom(env.FLOWRUNNER_CORS_ORIGINS);
   const runtime = await LocalRuntime.start({ dataDir: options.dataDir, env });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
-  const keys = (env.FLOWRUNNER_API_KEYS ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean);
+  const keys = apiKeysFromSetting(env.FLOWRUNNER_API_KEYS, sha256Hex);
+  // Known once the server listens (port 0 picks one); until then no Host is answered.
+  let hosts: readonly string[] = [];
   const api = createApi({
-    orchestrator: runtime.deps as typeof runtime.deps & { stores: Stores },
+    orchestrator: runtime.deps,
     maxBodyBytes,
-    ...(keys.length > 0 ? { apiKeys: { hashes: keys.map((k) => sha256Hex(k)) } } : {}),
+    corsOrigins,
+    hosts: () => hosts,
+    ...(keys.length > 0 ? { apiKeys: { keys } } : {}),
   });
   const streams = new Set<ServerResponse>();
 
-  const server: Server = createServer((request, response) => {
+  const serve = (request: IncomingMessage, response: ServerResponse) => {
     void handle(request, response).catch((error: unknown) => {
+      // The API answers every error of the request itself; this is the connection failing (the
+      // client left in the middle of its body): nothing left to answer.
       process.stderr.write(`flowrunner: ${String(error)}\n`);
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/problem+json' });
-      response.end(JSON.stringify({ type: 'about:blank', title: 'Internal Server Error', status: 500 }));
+      response.destroy();
     });
+  };
+  const server: Server = createServer(serve);
+  // A client that waits for `100 Continue` before sending a body over the limit is answered at once.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (!(declaredLength(request) > maxBodyBytes)) response.writeContinue();
+    serve(request, response);
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = new URL(`http://localhost${request.url ?? '/'}`);
     const stream = /^\/v1\/executions\/([^/]+)\/events$/.exec(url.pathname);
-    if (request.method === 'GET' && stream && (request.headers.accept ?? '').includes('text/event-stream')) {
-      // Authorization and the run's existence are checked by the API first: a HEAD-like GET of one event.
+    if (
+      request.method === 'GET' &&
+      stream &&
+      !hasBody(request) &&
+      (request.headers.accept ?? '').includes('text/event-stream')
+    ) {
+      // Host, Origin, key and the run's existence are checked by the API first: a GET of one event.
       const probe = await api(
         toEvent(request, new URL(`${url.pathname}?limit=1`, url), undefined),
         lambdaContext(),
       );
-      if ((probe.statusCode ?? 200) !== 200) return send(response, probe);
-      return streamEvents(decodeURIComponent(stream[1]!), request, response);
+      if ((probe.statusCode ?? 200) !== 200) return send(response, probe, true);
+      return streamEvents(decodeURIComponent(stream[1]!), request, response, probe.headers ?? {});
     }
     const body = await readBody(request, maxBodyBytes);
-    if (body === undefined) {
-      return send(response, {
-        statusCode: 413,
-        headers: { 'content-type': 'application/problem+json' },
-        body: JSON.stringify({
-          type: 'about:blank',
-          title: 'Payload Too Large',
-          status: 413,
-          detail: `The body is larger than ${maxBodyBytes} bytes`,
-        }),
-      });
-    }
-    send(response, await api(toEvent(request, url, body), lambdaContext()));
+    send(response, await api(toEvent(request, url, body.bytes), lambdaContext()), body.complete);
   }
 
   /** Replays the run's events, then streams new ones until the run ends or the client leaves. */
-  async function streamEvents(runId: string, request: IncomingMessage, response: ServerResponse) {
+  async function streamEvents(
+    runId: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+    apiHeaders: NonNullable<APIGatewayProxyStructuredResultV2['headers']>,
+  ) {
+    // The stream gets the CORS headers the API gave its probe: none for an origin it does not allow.
+    const cors: Record<string, string> = {};
+    for (const name of ['access-control-allow-origin', 'vary']) {
+      if (apiHeaders[name] !== undefined) cors[name] = String(apiHeaders[name]);
+    }
     response.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
-      'access-control-allow-origin': '*',
+      ...cors,
     });
     streams.add(response);
     let after = Number(request.headers['last-event-id'] ?? 0) || 0;
@@ -133,6 +153,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
+  hosts = allowedHosts(address.port, options.host);
   return {
     url: `http://${address.address}:${address.port}`,
     runtime,
@@ -148,23 +169,121 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
 }
 
-/** Reads the body up to the limit; undefined when it is larger. */
-async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
+/**
+ * FLOWRUNNER_CORS_ORIGINS: the origins, comma-separated, that may call the server from a browser
+ * besides its own (`http://localhost:5173`); none by default. `*` is refused: it would hand the
+ * server, which runs without keys, to every page on the web.
+ */
+export function corsOriginsFrom(value: string | undefined): string[] {
+  const origins: string[] = [];
+  for (const entry of (value ?? '').split(',').map((s) => s.trim())) {
+    if (entry === '') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    const bare =
+      url !== undefined &&
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.pathname === '/' &&
+      url.search === '' &&
+      url.hash === '' &&
+      !entry.endsWith('/');
+    if (!url || !bare) {
+      throw new ConfigurationError(
+        `FLOWRUNNER_CORS_ORIGINS: '${entry}' is not an origin; list each origin allowed to call this server, such as http://localhost:5173`,
+      );
+    }
+    origins.push(url.origin);
   }
-  return Buffer.concat(chunks);
+  return origins;
+}
+
+/** The Host values answered: each local name, and the address the server was bound to, with its port. */
+function allowedHosts(port: number, bound: string | undefined): string[] {
+  const names = new Set(LOCAL_NAMES);
+  if (bound !== undefined && !WILDCARDS.has(bound))
+    names.add(isIPv6(bound) ? `[${bound}]` : bound.toLowerCase());
+  // A client leaves out the port only when it is the default one.
+  return [...names].flatMap((name) => (port === 80 ? [`${name}:80`, name] : [`${name}:${port}`]));
+}
+
+function declaredLength(request: IncomingMessage): number {
+  const header = request.headers['content-length'];
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : Number.NaN;
+}
+
+function hasBody(request: IncomingMessage): boolean {
+  return request.headers['transfer-encoding'] !== undefined || (declaredLength(request) || 0) > 0;
+}
+
+/**
+ * Reads the body, keeping at most `limit + 1` bytes: enough for the API to see it is over the limit.
+ * The rest of a larger body is read and dropped, up to another `limit` bytes, so the connection
+ * stays usable for the next request. A body larger than that, or announced as larger and held back
+ * (`Expect: 100-continue`), is left unread: `complete: false`, and the connection is closed after
+ * the answer, as the unread bytes would otherwise be taken for the next request.
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<{ bytes: Buffer; complete: boolean }> {
+  const drainUpTo = limit * 2;
+  const declared = declaredLength(request);
+  const heldBack = /100-continue/i.test(request.headers.expect ?? '');
+  if (declared > drainUpTo || (declared > limit && heldBack)) {
+    return Promise.resolve({ bytes: Buffer.alloc(0), complete: false });
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let seen = 0;
+    const stop = () => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+      request.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (kept <= limit) {
+        const part = chunk.subarray(0, limit + 1 - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      if (seen > drainUpTo) {
+        stop();
+        // Dropped while the answer is written: the connection then closes with nothing left unread.
+        request.resume();
+        resolve({ bytes: Buffer.concat(chunks), complete: false });
+      }
+    };
+    const onEnd = () => {
+      stop();
+      resolve({ bytes: Buffer.concat(chunks), complete: true });
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    const onClose = () => {
+      stop();
+      reject(new Error('the client closed the connection before the end of its body'));
+    };
+    request.on('data', onData);
+    request.once('end', onEnd);
+    request.once('error', onError);
+    request.once('close', onClose);
+  });
 }
 
 /** The API Gateway v2 (HTTP API, payload 2.0) event API Gateway would send for this request. */
 function toEvent(request: IncomingMessage, url: URL, body: Buffer | undefined): APIGatewayProxyEventV2 {
+  // node:http gives header names in lower case already; API Gateway joins repeated headers with commas.
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams)
@@ -206,14 +325,17 @@ function lambdaContext() {
   return { getRemainingTimeInMillis: () => 30_000 } as never;
 }
 
-function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2) {
-  const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
-  response.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
-  response.end(
+/** Writes the API's answer; `bodyRead: false` closes the connection after it (`Connection: close`). */
+function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2, bodyRead: boolean) {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  if (!bodyRead) headers.connection = 'close';
+  const body =
     result.body === undefined
       ? undefined
-      : result.isBase64Encoded
-        ? Buffer.from(result.body, 'base64')
-        : result.body,
-  );
+      : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  // As API Gateway does: the length of the answer, not a chunked one.
+  if (body !== undefined) headers['content-length'] = String(body.length);
+  response.writeHead(result.statusCode ?? 200, headers);
+  response.end(body);
 }

@@ -231,6 +231,7 @@ function refuse(state: RunState, signal: Signal): ErrorInfo | undefined {
     case 'unpause':
       return state.status === 'paused' ? undefined : conflict('The run is not paused');
     case 'cancel':
+    case 'abort':
       return state.compensation ? conflict('The run is already ending') : undefined;
     case 'output_rendered':
       return state.finishing
@@ -282,6 +283,9 @@ class RunTransition {
         return undefined; // due timers fire in finish()
       case 'cancel':
         this.#onCancel(signal.reason, signal.by);
+        return undefined;
+      case 'abort':
+        this.#onAbort(signal.error);
         return undefined;
       case 'pause':
         state.paused_from = state.status;
@@ -414,6 +418,20 @@ class RunTransition {
     }
     this.#interruptActive('The run was canceled while this step was active');
     this.#startCompensation('canceled', { code: 'Canceled', message });
+  }
+
+  #onAbort(error: ErrorInfo) {
+    const state = this.#state;
+    if (state.status === 'paused') {
+      state.status = state.paused_from ?? 'running';
+      delete state.paused_from;
+    }
+    if (state.status === 'queued') {
+      state.error = error;
+      this.#endRun('failed');
+      return;
+    }
+    this.#failRun(error);
   }
 
   // ── steps ──────────────────────────────────────────────────────────────────────────────────

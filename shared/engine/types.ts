@@ -184,6 +184,8 @@ export type Signal =
   | { type: 'callback'; step_id: string; visit: number; payload: unknown }
   | { type: 'timeout' }
   | { type: 'cancel'; reason?: string; by?: string }
+  /** The host stops the run with an error (a run that keeps crashing its host): it fails, and compensates. */
+  | { type: 'abort'; error: ErrorInfo }
   | { type: 'pause'; by?: string }
   | { type: 'unpause'; by?: string }
   | ({ type: 'child_finished'; step_id: string; visit: number } & ChildOutcome)

@@ -67,6 +67,26 @@ describe('npm start', () => {
       body: `"${'x'.repeat(1024 * 1024 + 10)}"`,
     });
     expect(big.status).toBe(413);
+    // The API's one 413, whoever refuses the body; and the connection serves the next request.
+    expect(await big.json()).toMatchObject({ title: 'Content Too Large', status: 413 });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('refuses what a web page could send: JSON as text/plain, writes from another origin', async () => {
+    const body = JSON.stringify({ workflow_id: 'order-checks', inputs: { order_id: 'o-x', amount: 1 } });
+    const plain = await fetch(`${url}/v1/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body,
+    });
+    expect(plain.status).toBe(415);
+    const foreign = await fetch(`${url}/v1/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body,
+    });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('stops on SIGTERM', async () => {

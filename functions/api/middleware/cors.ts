@@ -1,7 +1,10 @@
-/** Answers CORS preflights and adds `access-control-allow-origin` to every answer, errors included. */
+/**
+ * Answers CORS preflights and adds `access-control-allow-origin` to every answer, errors included,
+ * for the allowed origins only (the local server passes FLOWRUNNER_CORS_ORIGINS, empty by default).
+ */
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type ApiEvent, lowerHeaders, methodOf } from '../request.js';
+import { type ApiEvent, methodOf } from '../request.js';
 
 export interface CorsOptions {
   /** Allowed origins; `*` allows any. */
@@ -25,8 +28,9 @@ export function cors(
 
   const originHeaders = (event: ApiEvent): Record<string, string> => {
     if (origins.includes('*')) return { 'access-control-allow-origin': '*' };
-    const origin = lowerHeaders(event.headers).origin;
-    if (origin === undefined || !origins.includes(origin)) return {};
+    // The answer depends on the Origin from here on, allowed or not: caches must keep them apart.
+    const origin = event.headers.origin;
+    if (origin === undefined || !origins.includes(origin)) return { vary: 'Origin' };
     return { 'access-control-allow-origin': origin, vary: 'Origin' };
   };
 

@@ -1,7 +1,7 @@
 /** `POST /v1/ai/infer`: one AI call `{prompt, json_schema?, model?}`, its answer checked against the schema. */
 import { z } from 'zod';
-import { checkJsonAnswer, validatorFor } from '../../../shared/ai/json-answer.js';
 import { StepError } from '../../../shared/errors.js';
+import { checkJsonAnswer, validatorFor } from '../../../shared/json-schema/index.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, unprocessable } from '../http-error.js';
 import { jsonBody } from '../params.js';
@@ -33,7 +33,7 @@ export function aiRoutes(router: Router, deps: ApiDeps): void {
         ]);
       }
     })();
-    const provider = o.executor.steps.ai;
+    const provider = o.ai;
     const started = performance.now();
     try {
       const response = await provider.generate({

@@ -7,7 +7,7 @@ import type { Router } from '../router.js';
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
 });
 
 const TEXT_TYPES = /^(text\/|application\/(json|yaml|xml|[\w.+-]*\+json))/i;

@@ -1,8 +1,12 @@
-/** `POST /v1/callbacks/{token}`: resumes the wait that owns a single-use token (links in mails, other systems). */
-import { createHash } from 'node:crypto';
+/**
+ * `POST /v1/callbacks/{token}`: resumes the wait that owns a single-use token (links in mails, other
+ * systems). The token is the credential (CONTRACT §8): the route needs no API key (api-key-auth.ts).
+ */
 import { z } from 'zod';
+import { sha256Hex } from '../../../shared/crypto.js';
 import { isFinal } from '../../../shared/engine/transition.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
+import { answerSignalId } from '../../../shared/orchestration/signal-ids.js';
 import type { ApiDeps } from '../deps.js';
 import { conflict, notFound } from '../http-error.js';
 import { jsonBody } from '../params.js';
@@ -31,13 +35,14 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
     checkResume(o, workflow, state, target.step_id, payload);
     const redeemed = await callbacks.redeem(token, o.clock.now());
     if (!redeemed) throw gone();
-    const signalId = `callback:${createHash('sha256').update(token).digest('hex')}`;
+    // The same inbox id as an answer through the API: whichever channel answers first is the answer.
     const { accepted } = await deliverSignal(
       redeemed.run_id,
-      signalId,
+      answerSignalId(state, redeemed.step_id),
       { type: 'callback', step_id: redeemed.step_id, visit: redeemed.visit, payload },
       o,
     );
+    if (!accepted) throw conflict(`Another answer to step '${redeemed.step_id}' was accepted first`);
     return json(202, { run_id: redeemed.run_id, step_id: redeemed.step_id, visit: redeemed.visit, accepted });
   });
 }

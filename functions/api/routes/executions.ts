@@ -1,18 +1,19 @@
-/** `/v1/executions`: start (idempotent), list, read, resume, cancel, pause, unpause, history, context, events. */
-import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { sha256Hex } from '../../../shared/crypto.js';
 import type { WorkflowVersion } from '../../../shared/definition/schema.js';
 import { contextSnapshot } from '../../../shared/engine/context.js';
 import { checkRunInputs } from '../../../shared/engine/inputs.js';
 import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/transition.js';
 import { type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
 import { deliverSignal, startRun } from '../../../shared/orchestration/orchestrator.js';
+import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
-import type { ApiDeps, ApiOrchestratorDeps } from '../deps.js';
+import type { ApiDeps } from '../deps.js';
 import { conflict, unprocessable } from '../http-error.js';
 import { jsonBody, queryParams } from '../params.js';
-import type { ApiRequest } from '../request.js';
+import { type ApiRequest, principalOf } from '../request.js';
 import { type ApiResult, json } from '../response.js';
 import type { Router } from '../router.js';
 import { runView } from '../run-view.js';
@@ -27,15 +28,22 @@ export const startBody = z.strictObject({
   profile: z.unknown().optional(),
 });
 
+/** Cursors are signed positions; no cursor of ours comes near this (the stores refuse longer ones too). */
+const MAX_CURSOR_LENGTH = 2048;
+
 export const listQuery = z.object({
-  workflow_id: z.string().min(1).optional(),
+  workflow_id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a workflow id')
+    .optional(),
   status: z.enum(Object.values(RunStatus) as [RunStatus, ...RunStatus[]]).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 
 export const eventsQuery = z.object({
-  after: z.string().min(1).optional(),
+  /** A seq (digits) or a cursor. */
+  after: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
@@ -55,12 +63,6 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
-}
-
-/** A signal id for the inbox: the caller's Idempotency-Key (a retried request is applied once) or a new one. */
-function requestId(request: ApiRequest, what: string): string {
-  const key = request.headers['idempotency-key']?.trim();
-  return key ? `${what}:${key.slice(0, MAX_KEY_LENGTH)}` : `${what}:${randomUUID()}`;
 }
 
 export function executionRoutes(router: Router, deps: ApiDeps): void {
@@ -98,7 +100,8 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
     const { after, limit } = queryParams(request, eventsQuery);
     await runs.get(id);
     const position =
-      after === undefined ? {} : /^\d+$/.test(after) ? { after: Number(after) } : { cursor: after };
+      // A seq is a safe integer; longer digit strings are no seq of ours, and fail as a cursor.
+      after === undefined ? {} : /^\d{1,15}$/.test(after) ? { after: Number(after) } : { cursor: after };
     const page = await runs.events(id, { ...position, ...(limit ? { limit } : {}) });
     return json(200, { events: page.events, next_cursor: page.next_cursor ?? null });
   });
@@ -109,7 +112,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
     const { state } = await runs.get(id);
     if (isFinal(state.status)) throw conflict(`The run is already ${state.status}`);
     const workflow = await workflows.get(state.workflow_id, state.workflow_version);
-    const candidates = answerableSteps(workflow, state, o.executor.registry).map((stepId) => ({
+    const candidates = answerableSteps(workflow, state, o.registry).map((stepId) => ({
       step_id: stepId,
       visit: state.steps[stepId]!.visit,
     }));
@@ -124,15 +127,25 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       target = candidates[0];
     }
     if (target === undefined) throw conflict(`Step '${wanted}' is not waiting for an answer`);
+    // A caller whose key names a principal answers as that principal only (CONTRACT §8).
+    const principal = principalOf(request.event);
+    if (principal !== undefined) {
+      if (payload.approver !== undefined && payload.approver !== principal) {
+        throw new ForbiddenError(`This API key answers as '${principal}' only`);
+      }
+      if (state.steps[target.step_id]?.wait?.kind === 'approval') payload.approver = principal;
+    }
     checkResume(o, workflow, state, target.step_id, payload);
-    const approver = typeof payload.approver === 'string' ? payload.approver : undefined;
+    const approver = typeof payload.approver === 'string' ? payload.approver : principal;
     const signal: Signal = {
       type: 'resume',
       step_id: target.step_id,
       payload,
       ...(approver ? { by: approver } : {}),
     };
-    const { accepted } = await deliverSignal(id, requestId(request, 'resume'), signal, o);
+    // Answers that saw the same wait compete for one inbox id: one is accepted, the others are told.
+    const { accepted } = await deliverSignal(id, answerSignalId(state, target.step_id), signal, o);
+    if (!accepted) throw conflict(`Another answer to step '${target.step_id}' was accepted first`);
     return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted });
   });
 
@@ -143,12 +156,18 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       const { state } = await runs.get(id);
       const refusal = allowed(state);
       if (refusal) throw conflict(refusal);
-      const by = body.by ? { by: body.by } : {};
+      const principal = principalOf(request.event);
+      if (principal !== undefined && body.by !== undefined && body.by !== principal) {
+        throw new ForbiddenError(`This API key acts as '${principal}' only`);
+      }
+      const who = principal ?? body.by;
+      const by = who ? { by: who } : {};
       const signal: Signal =
         type === 'cancel'
           ? { type, ...by, ...(body.reason ? { reason: body.reason } : {}) }
           : { type, ...by };
-      const { accepted } = await deliverSignal(id, requestId(request, type), signal, o);
+      const { accepted } = await deliverSignal(id, controlSignalId(state, type), signal, o);
+      if (!accepted) throw conflict(`Another ${type} of this run was accepted first`);
       return json(202, { run_id: id, accepted });
     });
   };
@@ -166,13 +185,13 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
  * refused now (422, 403) instead of being dropped later by the engine.
  */
 export function checkResume(
-  o: ApiOrchestratorDeps,
+  o: OrchestratorDeps,
   workflow: WorkflowVersion,
   state: RunState,
   stepId: string,
   payload: unknown,
 ): void {
-  const outcome = tryResume(workflow, state, stepId, payload, o.executor.registry, o.clock.now());
+  const outcome = tryResume(workflow, state, stepId, payload, o.registry, o.clock.now());
   if (outcome === undefined) throw new ConflictError(`Step '${stepId}' is not waiting for an answer`);
   if (!isResumeRefusal(outcome)) return;
   if (outcome.status === 403) throw new ForbiddenError(outcome.message);
@@ -192,7 +211,7 @@ export interface StartRequestBody {
  * run while the same key with another body is a 409. The key is claimed before anything starts.
  */
 export async function startExecution(
-  o: ApiOrchestratorDeps,
+  o: OrchestratorDeps,
   request: ApiRequest,
   body: StartRequestBody,
   keyScope: string,
@@ -215,9 +234,7 @@ export async function startExecution(
       ]);
     }
     const now = o.clock.now();
-    const bodyHash = createHash('sha256')
-      .update(canonicalJson(request.body.kind === 'json' ? request.body.value : {}))
-      .digest('hex');
+    const bodyHash = sha256Hex(canonicalJson(request.body.kind === 'json' ? request.body.value : {}));
     const claim = await o.stores.idempotency.claim(
       {
         key,

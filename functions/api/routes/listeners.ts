@@ -11,7 +11,7 @@ import { startExecution } from './executions.js';
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
 });
 
 export const createBody = z.strictObject({

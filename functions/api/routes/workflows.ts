@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { parseDocument } from '../../../shared/definition/parse.js';
 import type { WorkflowDefinition } from '../../../shared/definition/schema.js';
 import { type ValidationResult, validateWorkflow } from '../../../shared/definition/validate.js';
-import type { ErrorIssue } from '../../../shared/errors.js';
+import { type ErrorIssue, ValidationError } from '../../../shared/errors.js';
+import { definitionText } from '../../../shared/storage/rules.js';
 import type { ApiDeps } from '../deps.js';
 import { badRequest, unprocessable } from '../http-error.js';
 import { queryParams } from '../params.js';
@@ -13,7 +14,7 @@ import type { Router } from '../router.js';
 
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().min(1).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
 });
 
 export const versionQuery = z.object({ version: z.coerce.number().int().min(1).optional() });
@@ -22,10 +23,15 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
   const workflows = o.stores.workflows;
 
-  /** The body validated as a workflow; 400 when it cannot be read at all. */
-  const validateBody = (request: ApiRequest): ValidationResult => {
+  /**
+   * The body validated as a workflow, including the size a version may be stored at, so validate
+   * refuses exactly what create and PUT refuse; 400 when it cannot be read at all.
+   */
+  const validateBody = (request: ApiRequest): ValidationResult => storable(readAndValidate(request));
+
+  const readAndValidate = (request: ApiRequest): ValidationResult => {
     const body = request.body;
-    const registry = o.executor.registry;
+    const registry = o.registry;
     if (body.kind === 'none') throw badRequest('The body is empty: send the workflow as JSON or text/yaml');
     if (body.kind === 'yaml') {
       const parsed = parseDocument(body.text, 'yaml');
@@ -91,6 +97,22 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
     await workflows.retire(request.params.id!, o.clock.now());
     return empty(204);
   });
+}
+
+/** The stores' own size rule (one limit, wherever it is checked), as validation errors. */
+function storable(result: ValidationResult): ValidationResult {
+  if (!result.valid || !result.workflow) return result;
+  try {
+    definitionText(result.workflow);
+    return result;
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    // The document-wide issue says the limit; the error's message also says the size.
+    const issues = error.issues.map((issue) =>
+      issue.path ? issue : { ...issue, path: '(root)', message: error.message },
+    );
+    return { valid: false, errors: [...result.errors, ...issues] };
+  }
 }
 
 function idMismatch(path: string, body: string): ErrorIssue {

@@ -31,7 +31,7 @@ describe('api /v1/ai/infer', () => {
 
   it('answers 503 when the model is unavailable', async () => {
     const t = await setUp();
-    t.deps.executor.steps.ai = createMockAiProvider({ mode: 'transient_error' });
+    t.deps.ai = createMockAiProvider({ mode: 'transient_error' });
     const answer = await t.call('POST', '/v1/ai/infer', { body: { prompt: 'x', json_schema: schema } });
     expect(answer.status).toBe(503);
     expect(answer.headers['retry-after']).toBe('1');

@@ -99,7 +99,7 @@ describe('api /v1/executions', () => {
     });
     expect(first.status).toBe(202);
     const repeat = await t.call('POST', '/v1/executions', {
-      headers,
+      headers: { ...headers, 'content-type': 'application/json' },
       raw: '{"inputs":{"customer":"Bo"},"workflow_id":"onboarding"}',
     });
     expect(repeat.status).toBe(200);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../../shared/errors.js';
-import { setUp } from './support.js';
+import { ONBOARDING_YAML, setUp } from './support.js';
 
 const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -33,10 +33,56 @@ describe('api framing and errors', () => {
     expect(answer.body.detail).toContain('YAML');
   });
 
-  it('answers 413 for a body over the limit', async () => {
+  it('answers 413 for a body over the limit, by its size or by its declared length', async () => {
     const t = await setUp({ maxBodyBytes: 100 });
     const answer = await t.call('POST', '/v1/workflows', { body: { padding: 'x'.repeat(200) } });
     expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({
+      title: 'Content Too Large',
+      detail: 'The body is larger than the limit of 100 bytes',
+    });
+    // The local server does not read a body announced as too large: the API refuses it by its header.
+    const declared = await t.call('POST', '/v1/workflows', { headers: { 'content-length': '5000' } });
+    expect(declared.status).toBe(413);
+    expect(declared.body).toEqual(answer.body);
+  });
+
+  it('reads JSON only from application/json: text/plain, forms and bodies without a type get 415', async () => {
+    const t = await setUp();
+    await t.startWaiting();
+    const start = '{"workflow_id":"onboarding","inputs":{"customer":"Ada"}}';
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      undefined,
+    ]) {
+      const answer = await t.call('POST', '/v1/executions', {
+        raw: start,
+        headers: type === undefined ? {} : { 'content-type': type },
+      });
+      expect(answer.status, String(type)).toBe(415);
+      expect(answer.body).toMatchObject({ title: 'Unsupported Media Type' });
+      expect(answer.body.detail).toContain('application/json');
+    }
+    expect(t.started).toHaveLength(1); // the waiting run's own start, nothing since
+    const json = await t.call('POST', '/v1/executions', {
+      raw: start,
+      headers: { 'content-type': 'Application/JSON; charset=utf-8' },
+    });
+    expect(json.status).toBe(202);
+    const latin = await t.call('POST', '/v1/executions', {
+      raw: start,
+      headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+    });
+    expect(latin.status).toBe(415);
+    // YAML is for workflows: other routes say which type they take.
+    const yaml = await t.call('POST', '/v1/executions', {
+      raw: 'workflow_id: onboarding',
+      headers: { 'content-type': 'text/yaml' },
+    });
+    expect(yaml.status).toBe(415);
   });
 
   it('answers 404 for an unknown route and 405 for a wrong method', async () => {
@@ -48,7 +94,7 @@ describe('api framing and errors', () => {
   });
 
   it('requires an API key when keys are set', async () => {
-    const t = await setUp({ apiKeys: { hashes: [sha256('s3cret')] } });
+    const t = await setUp({ apiKeys: { keys: [{ sha256: sha256('s3cret') }] } });
     const none = await t.call('GET', '/v1/workflows');
     expect(none.status).toBe(401);
     expect(none.headers['content-type']).toBe('application/problem+json');
@@ -60,6 +106,34 @@ describe('api framing and errors', () => {
     ).toBe(200);
     expect((await t.call('GET', '/v1/workflows', { headers: { 'x-api-key': 's3cret' } })).status).toBe(200);
     expect((await t.call('GET', '/healthz')).status).toBe(200);
+  });
+
+  it('takes POST /v1/callbacks/{token} without an API key: the token is the credential', async () => {
+    const t = await setUp({ apiKeys: { keys: [{ sha256: sha256('s3cret') }] } });
+    const key = { authorization: 'Bearer s3cret' };
+    const created = await t.call('POST', '/v1/workflows', {
+      raw: ONBOARDING_YAML,
+      headers: { ...key, 'content-type': 'text/yaml' },
+    });
+    expect(created.status).toBe(201);
+    const started = await t.call('POST', '/v1/executions', {
+      headers: key,
+      body: { workflow_id: 'onboarding', inputs: { customer: 'Ada' } },
+    });
+    await t.drive(started.body.id);
+    const run = await t.call('GET', `/v1/executions/${started.body.id}`, { headers: key });
+    const token = run.body.waiting[0].callback_token as string;
+
+    // A link in a mail carries no key.
+    const unknown = await t.call('POST', `/v1/callbacks/${'x'.repeat(43)}`, { body: {} });
+    expect(unknown.status).toBe(404);
+    const answered = await t.call('POST', `/v1/callbacks/${token}`, {
+      body: { inputs: { email: 'ada@example.com' } },
+    });
+    expect(answered.status).toBe(202);
+    // Everything else still needs the key.
+    expect((await t.call('GET', `/v1/executions/${started.body.id}`)).status).toBe(401);
+    expect((await t.call('POST', `/v1/callbacks/${token}/other`, { body: {} })).status).toBe(401);
   });
 
   it('answers CORS preflights and adds the origin header, errors included', async () => {
@@ -76,6 +150,29 @@ describe('api framing and errors', () => {
     expect(ok.headers['access-control-allow-origin']).toBe('https://console.example.com');
     const other = await listed.call('GET', '/healthz', { headers: { origin: 'https://evil.example.com' } });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('with a Host allow-list (the local server), refuses other Hosts and other origins with 403', async () => {
+    const t = await setUp({ hosts: () => ['127.0.0.1:3000'], corsOrigins: ['http://localhost:5173'] });
+    const ok = await t.call('GET', '/v1/workflows', { headers: { host: '127.0.0.1:3000' } });
+    expect(ok.status).toBe(200);
+    const rebound = await t.call('GET', '/v1/workflows', { headers: { host: 'attacker.example:3000' } });
+    expect(rebound).toMatchObject({ status: 403, body: { title: 'Forbidden' } });
+    expect((await t.call('GET', '/healthz')).status).toBe(403); // no Host at all
+    const foreign = await t.call('OPTIONS', '/v1/workflows', {
+      headers: { host: '127.0.0.1:3000', origin: 'https://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+    const allowed = await t.call('OPTIONS', '/v1/workflows', {
+      headers: { host: '127.0.0.1:3000', origin: 'http://localhost:5173' },
+    });
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+    const own = await t.call('DELETE', '/v1/workflows/nope', {
+      headers: { host: '127.0.0.1:3000', origin: 'http://127.0.0.1:3000' },
+    });
+    expect(own.status).toBe(404);
   });
 
   it('hides the details of a 500 and logs its message', async () => {

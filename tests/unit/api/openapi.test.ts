@@ -17,7 +17,7 @@ describe('api /openapi.json and /docs', () => {
   });
 
   it('serves an OpenAPI 3.1 document with the zod schemas and the workflow schema', async () => {
-    const t = await setUp({ apiKeys: { hashes: [] } });
+    const t = await setUp({ apiKeys: { keys: [] } });
     const doc = await t.call('GET', '/openapi.json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');

@@ -1,6 +1,6 @@
 /** A test bed for the API: memory stores, a manual clock, recorded execution starts, and an event factory. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ApiDeps, createApi } from '../../../functions/api/app.js';
+import { type ApiOptions, createApi } from '../../../functions/api/app.js';
 import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import { advance } from '../../../shared/orchestration/orchestrator.js';
 import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
@@ -79,7 +79,7 @@ export interface Answer {
   body: any;
 }
 
-export async function setUp(options: Partial<Omit<ApiDeps, 'orchestrator'>> = {}) {
+export async function setUp(options: Partial<Omit<ApiOptions, 'orchestrator'>> = {}) {
   const { deps, stores, clock, started, completed } = memoryOrchestrator();
   const errors: string[] = [];
   const api = createApi({ orchestrator: deps, logger: (m) => void errors.push(m), ...options });

@@ -1,0 +1,29 @@
+/**
+ * Inbox ids of signals that people and operators send. The inbox accepts an id once, with one
+ * conditional write, so ids that name what a signal answers make concurrent senders compete there:
+ * exactly one is accepted and the others are told so (409), instead of all being told "accepted"
+ * while the engine later drops all but one.
+ */
+import { createHash } from 'node:crypto';
+import type { RunState } from '../engine/types.js';
+
+/**
+ * An answer to a wait: every answer that saw the same wait — the step, its visit and the answers it
+ * had collected so far (an approval that needs several) — has the same id.
+ */
+export function answerSignalId(state: RunState, stepId: string): string {
+  const step = state.steps[stepId];
+  const progress = createHash('sha256')
+    .update(JSON.stringify(step?.wait?.progress ?? null))
+    .digest('hex')
+    .slice(0, 16);
+  return `answer:${stepId}:${step?.visit ?? 0}:${progress}`;
+}
+
+/**
+ * A cancel, pause or unpause: one per state of the run it saw. A run is canceled once; two pauses
+ * (or unpauses) sent against the same checkpoint compete for one id.
+ */
+export function controlSignalId(state: RunState, type: 'cancel' | 'pause' | 'unpause'): string {
+  return type === 'cancel' ? 'cancel' : `${type}:${state.checkpoint}`;
+}

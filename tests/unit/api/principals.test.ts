@@ -1,0 +1,93 @@
+/**
+ * CONTRACT §8: an API key may name a principal; its caller answers and acts as that principal only.
+ * Keys without a principal keep the old behaviour (the body says who answers).
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { apiKeysFromSetting } from '../../../functions/api/middleware/api-key-auth.js';
+import { ONBOARDING_YAML, setUp } from './support.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const LEAD = { authorization: 'Bearer lead-key' };
+const OPS = { authorization: 'Bearer ops-key' };
+
+async function waitingForApproval() {
+  const t = await setUp({
+    apiKeys: {
+      keys: [{ sha256: sha256('lead-key'), principal: 'lead@example.com' }, { sha256: sha256('ops-key') }],
+    },
+  });
+  await t.call('POST', '/v1/workflows', {
+    raw: ONBOARDING_YAML,
+    headers: { ...OPS, 'content-type': 'text/yaml' },
+  });
+  const run = await t.call('POST', '/v1/executions', {
+    headers: OPS,
+    body: { workflow_id: 'onboarding', inputs: { customer: 'Ada' } },
+  });
+  const runId = run.body.id as string;
+  await t.drive(runId);
+  const form = await t.call('POST', `/v1/executions/${runId}/resume`, {
+    headers: OPS,
+    body: { inputs: { email: 'ada@example.com' } },
+  });
+  expect(form.status).toBe(202);
+  await t.drive(runId);
+  return { t, runId };
+}
+
+describe('api: principals named by API keys', () => {
+  it('refuses with 403 an approval in the name of someone else than the key names', async () => {
+    const { t, runId } = await waitingForApproval();
+    const impostor = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: LEAD,
+      body: { decision: 'approve', approver: 'eve@example.com' },
+    });
+    expect(impostor.status).toBe(403);
+    expect(impostor.body.detail).toMatch(/lead@example\.com/);
+  });
+
+  it('answers as the key’s principal when the body names nobody, and records who', async () => {
+    const { t, runId } = await waitingForApproval();
+    const answer = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: LEAD,
+      body: { decision: 'approve' },
+    });
+    expect(answer.status).toBe(202);
+    await t.drive(runId);
+    const history = await t.call('GET', `/v1/executions/${runId}/history`, { headers: OPS });
+    const review = history.body.find((h: { step_id: string }) => h.step_id === 'review');
+    expect(review.output.approvals[0]).toMatchObject({ approver: 'lead@example.com', decision: 'approved' });
+  });
+
+  it('lets a key without a principal answer as the approver its body names', async () => {
+    const { t, runId } = await waitingForApproval();
+    const answer = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: OPS,
+      body: { decision: 'approve', approver: 'lead@example.com' },
+    });
+    expect(answer.status).toBe(202);
+  });
+
+  it('makes a principal the `by` of a pause and refuses another `by`', async () => {
+    const { t, runId } = await waitingForApproval();
+    const other = await t.call('POST', `/v1/executions/${runId}/pause`, {
+      headers: LEAD,
+      body: { by: 'eve@example.com' },
+    });
+    expect(other.status).toBe(403);
+    const paused = await t.call('POST', `/v1/executions/${runId}/pause`, { headers: LEAD, body: {} });
+    expect(paused.status).toBe(202);
+    await t.drive(runId);
+    const events = await t.call('GET', `/v1/executions/${runId}/events`, { headers: OPS });
+    const pause = events.body.events.find((e: { type: string }) => e.type === 'run.paused');
+    expect(pause.data).toEqual({ by: 'lead@example.com' });
+  });
+
+  it('reads FLOWRUNNER_API_KEYS entries as `key` or `principal=key`', () => {
+    expect(apiKeysFromSetting(' k1 , lead@example.com=k=2 ,', (v) => `h(${v})`)).toEqual([
+      { sha256: 'h(k1)' },
+      { principal: 'lead@example.com', sha256: 'h(k=2)' },
+    ]);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Concurrent answers to one wait, and concurrent controls of one run: exactly one is accepted (202),
+ * every other caller is told 409, and the run applies exactly the accepted one.
+ */
+import { describe, expect, it } from 'vitest';
+import { setUp } from './support.js';
+
+const APPROVERS = Array.from({ length: 20 }, (_, i) => `p${i}@example.com`);
+
+const PANEL_YAML = `schema_version: "1.0"
+id: panel
+steps:
+  - id: ask
+    type: approval
+    config: { approvers: [${APPROVERS.join(', ')}] }
+    next: { approved: yes, rejected: no }
+  - id: "yes"
+    type: transform
+    config: { output: approved }
+  - id: "no"
+    type: transform
+    config: { output: rejected }
+`;
+
+async function panelRun(t: Awaited<ReturnType<typeof setUp>>) {
+  const created = await t.call('POST', '/v1/workflows', {
+    raw: PANEL_YAML,
+    headers: { 'content-type': 'text/yaml' },
+  });
+  expect(created.status).toBe(201);
+  const run = await t.call('POST', '/v1/executions', { body: { workflow_id: 'panel' } });
+  await t.drive(run.body.id);
+  return run.body.id as string;
+}
+
+describe('api: concurrent answers and controls', () => {
+  it('accepts exactly one of 20 identical concurrent approvals and tells the other 19 409', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.call('POST', `/v1/executions/${runId}/resume`, {
+          body: { decision: 'approve', approver: APPROVERS[0] },
+        }),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(19);
+    await t.drive(runId);
+    const events = await t.call('GET', `/v1/executions/${runId}/events`);
+    expect(
+      events.body.events.filter(
+        (e: { type: string; step_id?: string }) => e.type === 'step.completed' && e.step_id === 'ask',
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('lets the one accepted answer of 20 approvers (10 approve, 10 reject) decide the run', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    const answers = await Promise.all(
+      APPROVERS.map((approver, i) =>
+        t.call('POST', `/v1/executions/${runId}/resume`, {
+          body: { decision: i % 2 === 0 ? 'approve' : 'reject', approver },
+        }),
+      ),
+    );
+    const accepted = answers.flatMap((a, i) => (a.status === 202 ? [i] : []));
+    expect(accepted).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(19);
+    await t.drive(runId);
+    const run = await t.call('GET', `/v1/executions/${runId}`);
+    expect(run.body.output).toBe(accepted[0]! % 2 === 0 ? 'approved' : 'rejected');
+  });
+
+  it('accepts one of an answer by callback token and one through the API sent at once', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    const { body: view } = await t.call('GET', `/v1/executions/${runId}`);
+    const token = view.waiting[0].callback_token as string;
+    const [byLink, byApi] = await Promise.all([
+      t.call('POST', `/v1/callbacks/${token}`, { body: { decision: 'reject', approver: APPROVERS[1] } }),
+      t.call('POST', `/v1/executions/${runId}/resume`, {
+        body: { decision: 'approve', approver: APPROVERS[2] },
+      }),
+    ]);
+    expect([byLink.status, byApi.status].sort()).toEqual([202, 409]);
+  });
+
+  it('answers 409 to the second of two immediate pauses, and of two unpauses', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    const pauses = await Promise.all([
+      t.call('POST', `/v1/executions/${runId}/pause`, { body: {} }),
+      t.call('POST', `/v1/executions/${runId}/pause`, { body: {} }),
+    ]);
+    expect(pauses.map((p) => p.status).sort()).toEqual([202, 409]);
+    await t.drive(runId);
+    const unpauses = await Promise.all([
+      t.call('POST', `/v1/executions/${runId}/unpause`, { body: {} }),
+      t.call('POST', `/v1/executions/${runId}/unpause`, { body: {} }),
+    ]);
+    expect(unpauses.map((p) => p.status).sort()).toEqual([202, 409]);
+    await t.drive(runId);
+    expect((await t.call('GET', `/v1/executions/${runId}`)).body.status).toBe('waiting');
+  });
+
+  it('cancels a run once: a second concurrent cancel is 409', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    const cancels = await Promise.all([
+      t.call('POST', `/v1/executions/${runId}/cancel`, { body: { reason: 'one' } }),
+      t.call('POST', `/v1/executions/${runId}/cancel`, { body: { reason: 'two' } }),
+    ]);
+    expect(cancels.map((c) => c.status).sort()).toEqual([202, 409]);
+  });
+});
