@@ -7,14 +7,10 @@ import './node20-polyfills.js';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAdvanceHandler, createAwaitSignalHandler } from '../../functions/handlers.js';
-import { systemClock } from '../../shared/adapters/clock.js';
-import { randomIds } from '../../shared/adapters/ids.js';
-import { createMockAiProvider, mockAiOptionsFromEnv } from '../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../shared/ai/prompt-templates.js';
 import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import type { RunState, Signal } from '../../shared/engine/types.js';
 import { createNodeHttpClient } from '../../shared/http/node-http-client.js';
-import { orchestratedChildren } from '../../shared/orchestration/children.js';
+import { composeOrchestrator, orchestratorSettings } from '../../shared/orchestration/compose.js';
 import type { AwaitSignalInput, ExecutionInput } from '../../shared/orchestration/directive.js';
 import {
   deliverSignal,
@@ -25,15 +21,18 @@ import {
 import type { Clock, Executions, TaskTokens } from '../../shared/ports/index.js';
 import { createLocalSecrets } from '../../shared/secrets/local.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
-import { createStepRegistry } from '../../shared/steps/registry.js';
 import { type LocalStores, startLocalStores } from '../../shared/storage/local/stores.js';
 import { type AslDefinition, States, stateMachineDefinition } from '../state-machine.js';
+import { CrashGuard } from './crash-guard.js';
 
 const LOCAL_ARN = {
   advance: 'arn:aws:lambda:us-east-1:000000000000:function:flowrunner-advance',
   awaitSignal: 'arn:aws:lambda:us-east-1:000000000000:function:flowrunner-await-signal',
   stateMachine: 'arn:aws:states:us-east-1:000000000000:stateMachine:flowrunner',
 };
+
+/** What a Lambda context tells Advance: the time left of a fresh invocation of the deployed function (ADVANCE_TIMEOUT, 5 minutes). */
+const ADVANCE_CONTEXT = { getRemainingTimeInMillis: () => 300_000 };
 
 /** Runs in these statuses have an execution to pick up after a restart. */
 const UNFINISHED = ['queued', 'running', 'waiting', 'paused'] as const;
@@ -43,8 +42,6 @@ export interface LocalRuntimeOptions {
   env?: NodeJS.ProcessEnv;
   registry?: StepRegistry;
   clock?: Clock;
-  /** Advance's time budget per invocation (default 60 s). */
-  budgetMs?: number;
   /** Waits before retries, per state name, in ms (the library's override; tests use 0 to skip jitter). */
   retryIntervalOverrides?: Record<string, number>;
   /** The definition to run (default: the module's); the parity test passes the one from the synthesized template. */
@@ -61,16 +58,24 @@ export class LocalRuntime {
   readonly #machine: StateMachine;
   /** The parked AwaitSignal of each run: its token and how to wake it. */
   readonly #parked = new Map<string, { token: string; wake: () => void }>();
-  readonly #executions = new Map<string, Promise<unknown>>();
+  /**
+   * The executions under way, by name, with the run and generation each carries. An execution's
+   * entry goes when it ends: the map holds what runs now (a waiting run's parked execution stays),
+   * not every execution since the start, which grew by one per run without end.
+   */
+  readonly #executions = new Map<string, { runId: string; generation: number; done: Promise<unknown> }>();
   readonly #aborts = new Set<() => void>();
   /** Handler calls under way: `close()` lets them finish before the stores stop. */
   readonly #calls = new Set<Promise<unknown>>();
+  /** Marks each run in flight while it is advanced, so a run that keeps crashing the process is failed. */
+  readonly #guard: CrashGuard;
   readonly #onExecutionError: (name: string, error: unknown) => void;
   readonly #onExecution: LocalRuntimeOptions['onExecution'];
   readonly #retryIntervals: LocalRuntimeOptions['retryIntervalOverrides'];
   #tokens = 0;
 
-  private constructor(local: LocalStores, options: LocalRuntimeOptions) {
+  private constructor(local: LocalStores, guard: CrashGuard, options: LocalRuntimeOptions) {
+    this.#guard = guard;
     const env = options.env ?? process.env;
     this.local = local;
     this.#onExecution = options.onExecution;
@@ -78,7 +83,6 @@ export class LocalRuntime {
     this.#onExecutionError =
       options.onExecutionError ??
       ((name, error) => process.stderr.write(`flowrunner: execution ${name} failed: ${String(error)}\n`));
-    const clock = options.clock ?? systemClock;
     const tokens: TaskTokens = {
       complete: async (token) => {
         for (const [runId, parked] of this.#parked) {
@@ -90,28 +94,18 @@ export class LocalRuntime {
       },
     };
     const executions: Executions = { start: async (input, name) => this.#start(input, name) };
-    const deps: OrchestratorDeps = {
-      stores: local.stores,
-      clock,
-      ids: randomIds,
-      tokens,
-      executions,
-      budgetMs: options.budgetMs ?? 60_000,
-      executor: {
-        registry: options.registry ?? createStepRegistry(),
+    this.deps = composeOrchestrator(
+      {
+        stores: local.stores,
+        tokens,
+        executions,
         secrets: createLocalSecrets({ dataDir: options.dataDir, env }),
-        steps: {
-          http: createNodeHttpClient(),
-          ai: createMockAiProvider(mockAiOptionsFromEnv(env)),
-          children: orchestratedChildren(() => deps),
-          templates: createMemoryPromptTemplates([]),
-          clock,
-          ids: randomIds,
-          allowPrivateNetwork: env.FLOWRUNNER_ALLOW_PRIVATE_NETWORK !== 'false',
-        },
+        http: createNodeHttpClient(),
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.registry ? { registry: options.registry } : {}),
       },
-    };
-    this.deps = deps;
+      orchestratorSettings(env, { allowLoopback: true }),
+    );
     this.#machine = new StateMachine(
       (options.definition ??
         stateMachineDefinition({
@@ -128,7 +122,13 @@ export class LocalRuntime {
       dataDir: join(options.dataDir),
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    const runtime = new LocalRuntime(local, options);
+    const guard = CrashGuard.open(options.dataDir);
+    const runtime = new LocalRuntime(local, guard, options);
+    // A run that took the process down MAX_CRASHES times in a row is failed before it is picked up:
+    // its abort waits first in its inbox, so the pick-up applies it before any step runs again.
+    for (const { runId, error } of guard.toAbort()) {
+      await runtime.deliver(runId, 'abort:crashed-host', { type: 'abort', error });
+    }
     let cursor: string | undefined;
     do {
       const page = await local.stores.runs.listByStatus(UNFINISHED, {
@@ -152,7 +152,8 @@ export class LocalRuntime {
 
   /** Resolves when every execution started so far has ended (runs that wait keep theirs open). */
   async settled(): Promise<void> {
-    await Promise.all(this.#executions.values());
+    // Ended executions are gone from the map: what is left is what has not ended yet.
+    await Promise.all([...this.#executions.values()].map((execution) => execution.done));
   }
 
   /** Stops every execution (their runs are picked up again on the next start) and the stores. */
@@ -163,7 +164,17 @@ export class LocalRuntime {
   }
 
   #start(input: ExecutionInput, name: string): void {
-    if (this.#executions.has(name)) return; // as StartExecution refuses a repeated name
+    // As StartExecution refuses a name in use. The name of an execution that ended is forgotten (or
+    // the map would keep one entry per run for ever), so a repeated start of it starts a new
+    // execution where AWS would refuse it. That is harmless: its run has ended (Advance on a
+    // finished run ends the execution at once), or its execution failed and a new one picks the run
+    // up, or the run went on in a later generation, which the next check refuses.
+    if (this.#executions.has(name)) return;
+    // An execution of this run's generation or a later one under way carries the run: a second one
+    // (a repeated start of generation 0 after a handoff) would advance it twice and park it twice.
+    for (const other of this.#executions.values()) {
+      if (other.runId === input.run_id && other.generation >= input.generation) return;
+    }
     const advance = createAdvanceHandler(() => this.deps);
     const awaitSignal = createAwaitSignalHandler(() => this.deps);
     const execution = this.#machine.run(
@@ -172,7 +183,10 @@ export class LocalRuntime {
         overrides: {
           ...(this.#retryIntervals ? { retryIntervalOverrides: this.#retryIntervals } : {}),
           taskResourceLocalHandlers: {
-            [States.Advance]: (event: unknown) => this.#track(advance(event)),
+            [States.Advance]: (event: unknown) =>
+              this.#track(
+                this.#guard.around((event as ExecutionInput).run_id, () => advance(event, ADVANCE_CONTEXT)),
+              ),
             // lambda:invoke.waitForTaskToken: the function's event is the task's `Payload`.
             [States.AwaitSignal]: (event: unknown) => this.#park(payloadOf(event), awaitSignal),
             [States.AwaitSignalWithTimeout]: (event: unknown) => this.#park(payloadOf(event), awaitSignal),
@@ -195,8 +209,17 @@ export class LocalRuntime {
     this.#onExecution?.(name, execution.eventLogs as AsyncIterable<{ type: string }>);
     const done = execution.result
       .catch((error: unknown) => this.#onExecutionError(name, error))
-      .finally(() => this.#aborts.delete(execution.abort));
-    this.#executions.set(name, done);
+      .finally(() => {
+        this.#aborts.delete(execution.abort);
+        this.#executions.delete(name);
+        // A wait that ended without its token being completed (a timed wait that timed out, an
+        // abort) leaves the run's parked entry behind, and with it the ended execution it would
+        // wake. With no execution of the run left, nothing is parked for it any more.
+        let running = false;
+        for (const other of this.#executions.values()) running ||= other.runId === input.run_id;
+        if (!running) this.#parked.delete(input.run_id);
+      });
+    this.#executions.set(name, { runId: input.run_id, generation: input.generation, done });
   }
 
   #track<T>(call: Promise<T>): Promise<T> {
