@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The `flowrunner` command: loads the TypeScript sources through tsx, then runs the CLI.
-import { register } from 'tsx/esm/api';
+// The `flowrunner` command: runs the CLI built in dist/ (built first when missing or stale).
+import { load } from './load.mjs';
 
-register();
-const { main } = await import('../cli/main.ts');
+const { main } = await load('cli');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,25 +1,9 @@
 /** The `flowrunner` command: parses the arguments and runs one command. */
 import { parseArgs } from 'node:util';
-import { invokeCommand, invokeHelp } from './invoke.js';
-import {
-  cancelCommand,
-  cancelHelp,
-  logsCommand,
-  logsHelp,
-  remote,
-  resumeCommand,
-  resumeHelp,
-  serverFrom,
-  serverOptions,
-  startCommand,
-  startHelp,
-  statusCommand,
-  statusHelp,
-} from './remote.js';
-import { runCommand, runHelp } from './run.js';
-import { localSecretsFromEnv } from './secrets.js';
 import { createTerminal, type Terminal } from './terminal.js';
-import { validateCommand, validateHelp } from './validate.js';
+
+// Each command imports its module when it runs, not at start-up: `--help` loads none of them, and
+// `status` does not load the engine that `run` needs.
 
 const help = `Usage: flowrunner <command> [options]
 
@@ -47,6 +31,7 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
   try {
     switch (command) {
       case 'validate': {
+        const { validateCommand, validateHelp } = await import('./validate.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
@@ -57,6 +42,8 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
         return await validateCommand(terminal, positionals[0]!, values.json ?? false);
       }
       case 'run': {
+        const { runCommand, runHelp } = await import('./run.js');
+        const { localSecretsFromEnv } = await import('./secrets.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
@@ -77,6 +64,7 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
         });
       }
       case 'invoke': {
+        const { invokeCommand, invokeHelp } = await import('./invoke.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
@@ -87,6 +75,7 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
         return await invokeCommand(terminal, positionals[0]!, positionals[1]!, process.env);
       }
       case 'start': {
+        const { remote, serverFrom, serverOptions, startCommand, startHelp } = await import('./remote.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
@@ -104,6 +93,8 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
       }
       case 'status':
       case 'cancel': {
+        const { cancelCommand, cancelHelp, remote, serverFrom, serverOptions, statusCommand, statusHelp } =
+          await import('./remote.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
@@ -117,6 +108,7 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
         return await remote(() => fn(terminal, server, positionals[0]!));
       }
       case 'resume': {
+        const { remote, resumeCommand, resumeHelp, serverFrom, serverOptions } = await import('./remote.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
@@ -137,6 +129,7 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
         return await remote(() => resumeCommand(terminal, server, positionals[0]!, options));
       }
       case 'logs': {
+        const { logsCommand, logsHelp, remote, serverFrom, serverOptions } = await import('./remote.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,

@@ -1,8 +1,9 @@
 /** `npm start`: the whole system on one machine — the API and the engine on embedded stores. */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { startLocalServer } from './server.js';
+import { type LocalServer, startLocalServer } from './server.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -19,9 +20,17 @@ if (!settings.success) {
   process.exit(2);
 }
 
+/** How long a stop may take before the process exits anyway (Docker's own limit is 10 s). */
+const STOP_GRACE_MS = 5_000;
+
 const dataDir = resolve(settings.data.FLOWRUNNER_DATA_DIR);
-const examplesDir = fileURLToPath(new URL('../../examples/', import.meta.url));
-const server = await startLocalServer({ dataDir, port: settings.data.PORT, examplesDir });
+const examplesDir = join(packageRoot(), 'examples');
+let server: LocalServer;
+try {
+  server = await startLocalServer({ dataDir, port: settings.data.PORT, examplesDir });
+} catch (error) {
+  fail('cannot start', error);
+}
 
 process.stdout.write(
   [
@@ -36,9 +45,38 @@ process.stdout.write(
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
+    // A Ctrl-C reaches this process twice (from the terminal and forwarded by npm): once counts.
     if (stopping) return;
     stopping = true;
     process.stdout.write('Stopping: runs under way continue on the next start.\n');
-    void server.close().then(() => process.exit(0));
+    setTimeout(() => {
+      process.stderr.write(`flowrunner: could not stop within ${STOP_GRACE_MS / 1000} s, stopping now\n`);
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => fail('could not stop cleanly', error),
+    );
   });
+}
+
+/**
+ * The folder of package.json, where examples/ is: two levels up from this file in the sources,
+ * one from the build in dist/.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** One line on stderr, exit code 1: what failed and why, without a stack trace. */
+function fail(what: string, error: unknown): never {
+  const reason = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`flowrunner: ${what}: ${reason}\n`);
+  process.exit(1);
 }
