@@ -3,13 +3,9 @@
  * ASL interpreter's event log of the deployed definition) and the wall time of a 10-step run from
  * start to completed on the local runtime with its embedded, on-disk stores.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LocalRuntime } from '../../infra/local/runtime.js';
 import { countStateTransitions } from '../../infra/state-machine.js';
-import { assertValidWorkflow } from '../../shared/definition/validate.js';
+import { startLocalRuntime, storeWorkflow } from '../support/local-runtime.js';
 import { linearWorkflow } from './run.js';
 
 export interface OrchestrationFigures {
@@ -18,21 +14,15 @@ export interface OrchestrationFigures {
 }
 
 export async function measureOrchestration(runs = 20): Promise<OrchestrationFigures> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-bench-'));
   const logs = new Map<string, AsyncIterable<{ type: string }>>();
-  const runtime = await LocalRuntime.start({
-    dataDir,
-    env: {},
+  const { runtime, close } = await startLocalRuntime({
     onExecution: (name, events) => logs.set(name, events),
     onExecutionError: (name, error) => {
       throw new Error(`execution ${name} failed: ${String(error)}`);
     },
   });
   try {
-    const workflow = await runtime.local.stores.workflows.create(
-      assertValidWorkflow(linearWorkflow(10)),
-      new Date(),
-    );
+    const workflow = await storeWorkflow(runtime, linearWorkflow(10));
     const timings: number[] = [];
     let transitions = 0;
     for (let i = 0; i < runs + 2; i++) {
@@ -54,7 +44,6 @@ export async function measureOrchestration(runs = 20): Promise<OrchestrationFigu
       local_e2e_ms_10_steps: timings[Math.floor(timings.length / 2)]!,
     };
   } finally {
-    await runtime.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
 }

@@ -15,22 +15,16 @@
  *   to a chunk item), so this counts store writes, not DynamoDB requests.
  */
 import { performance } from 'node:perf_hooks';
-import { ManualClock } from '../../shared/adapters/clock.js';
-import { sequentialIds } from '../../shared/adapters/ids.js';
-import { createMockAiProvider } from '../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../shared/ai/prompt-templates.js';
 import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import { assertValidWorkflow } from '../../shared/definition/validate.js';
 import { createRun } from '../../shared/engine/transition.js';
 import type { Transition } from '../../shared/engine/types.js';
-import { createMemoryHttpClient } from '../../shared/http/memory-http-client.js';
 import { RunLoop } from '../../shared/orchestration/run-loop.js';
-import { createStepRegistry } from '../../shared/steps/registry.js';
 import { CursorCodec } from '../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../shared/storage/dynamodb/runs.js';
-import { createTables, defaultTableNames } from '../../shared/storage/dynamodb/tables.js';
-import { createLocalDynamoDbClient, startDynalite } from '../../shared/storage/local/dynalite.js';
 import { linearTransformWorkflow, measureWritesPerStep } from '../integration/storage/count-writes.js';
+import { memoryOrchestrator } from '../support/memory-orchestrator.js';
+import { startTestDynamoDb } from '../support/stores.js';
 
 export interface StoreFigures {
   ddb_writes_per_step: number;
@@ -60,8 +54,8 @@ export interface StoreOpsOptions {
 
 /** The transitions of one real run of a linear workflow: its creation, then every commit in order. */
 export async function linearRunTransitions(size: number): Promise<Transition[]> {
-  const registry = createStepRegistry();
-  const clock = new ManualClock();
+  const { deps, clock } = memoryOrchestrator();
+  const registry = deps.registry;
   const workflow: WorkflowVersion = {
     id: `linear-${size}`,
     version: 1,
@@ -73,22 +67,7 @@ export async function linearRunTransitions(size: number): Promise<Transition[]> 
   const transitions: Transition[] = [structuredClone(created)];
   const loop = new RunLoop(structuredClone(created.state), {
     workflow,
-    clock,
-    executor: {
-      registry,
-      steps: {
-        http: createMemoryHttpClient(() => ({ status: 200, headers: {}, body: '{}', url: '' })),
-        ai: createMockAiProvider(),
-        children: {
-          start: () => Promise.reject(new Error('a linear transform workflow starts no child runs')),
-          cancel: async () => {},
-        },
-        templates: createMemoryPromptTemplates([]),
-        clock,
-        ids: sequentialIds(),
-        allowPrivateNetwork: false,
-      },
-    },
+    executor: deps,
     persist: async (transition) => {
       transitions.push(structuredClone(transition));
     },
@@ -111,11 +90,10 @@ export async function measureStoreOps(options: StoreOpsOptions = {}): Promise<St
   const parallel = options.parallel ?? 8;
   const template = await linearRunTransitions(options.steps ?? 10);
   const eventsPerRun = template.reduce((sum, transition) => sum + transition.events.length, 0);
-  const dynalite = await startDynalite();
-  const client = createLocalDynamoDbClient({ endpoint: dynalite.endpoint });
+  const dynamo = await startTestDynamoDb();
+  const client = dynamo.client();
   try {
-    const tables = defaultTableNames('bench');
-    await createTables(client, tables);
+    const tables = await dynamo.freshTables(client);
     const runs = new DynamoDbRunStore({
       client,
       table: tables.runs,
@@ -176,8 +154,7 @@ export async function measureStoreOps(options: StoreOpsOptions = {}): Promise<St
       ms,
     };
   } finally {
-    client.destroy();
-    await dynalite.close();
+    await dynamo.close();
   }
 }
 

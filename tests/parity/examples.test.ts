@@ -4,19 +4,15 @@
  * the module's definition; results, step histories and event type sequences must be equal.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalRuntime } from '../../infra/local/runtime.js';
 import { addFlowrunner } from '../../infra/stacks/flowrunner.js';
 import type { AslDefinition } from '../../infra/state-machine.js';
 import type { WorkflowDefinition } from '../../shared/definition/schema.js';
 import { assertValidWorkflow } from '../../shared/definition/validate.js';
-import type { RunState } from '../../shared/engine/types.js';
 import { appForTests, render } from '../support/cdk.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
+import { hasEnded, startLocalRuntime, until } from '../support/local-runtime.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -95,41 +91,18 @@ interface Outcome {
   events: string[];
 }
 
-async function until(
-  runtime: LocalRuntime,
-  runId: string,
-  done: (run: RunState) => boolean,
-): Promise<RunState> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const { state } = await runtime.local.stores.runs.get(runId);
-    if (done(state)) return state;
-    if (Date.now() > deadline) {
-      const waiting = state.active.map(
-        (id) =>
-          `${id}#${state.steps[id]!.visit}:${state.steps[id]!.status} ${JSON.stringify(state.steps[id]!.error ?? null)}`,
-      );
-      throw new Error(
-        `run ${runId} of ${state.workflow_id} is still ${state.status} (${waiting.join(', ')})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Runs wait up to 20 s here: a scenario runs many steps, twice. */
+const PATIENCE = { timeoutMs: 20_000 };
 
 /** Runs every scenario on a runtime and returns what users can observe, with run ids and times taken out. */
 async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Promise<Outcome[]> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-parity-'));
-  const failures: string[] = [];
-  const runtime = await LocalRuntime.start({
-    dataDir,
+  const { runtime, failures, close } = await startLocalRuntime({
     env: {
       MOCK_AI_SEED: '7',
       FLOWRUNNER_SECRET_MAIL_TOKEN: 'mail-secret',
       FLOWRUNNER_SECRET_CRM_TOKEN: 'crm-secret',
     },
     ...(definition ? { definition } : {}),
-    onExecutionError: (name, error) => failures.push(`${name}: ${String(error)}`),
   });
   try {
     const now = new Date();
@@ -145,6 +118,7 @@ async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Pr
           runtime,
           run.id,
           (r) => r.status === 'waiting' && r.steps[answer.step_id]?.status === 'waiting',
+          PATIENCE,
         );
         await runtime.deliver(run.id, `answer-${++answered}`, {
           type: 'resume',
@@ -155,11 +129,10 @@ async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Pr
           runtime,
           run.id,
           (r) => r.steps[answer.step_id]?.status !== 'waiting' || r.status !== 'waiting',
+          PATIENCE,
         );
       }
-      const state = await until(runtime, run.id, (r) =>
-        ['completed', 'failed', 'canceled'].includes(r.status),
-      );
+      const state = await until(runtime, run.id, hasEnded, PATIENCE);
       const history = await runtime.local.stores.runs.history(run.id);
       const { events } = await runtime.local.stores.runs.events(run.id, { limit: 1000 });
       const anonymous = (value: unknown) =>
@@ -175,8 +148,7 @@ async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Pr
     expect(failures).toEqual([]);
     return outcomes;
   } finally {
-    await runtime.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 

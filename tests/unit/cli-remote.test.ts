@@ -1,15 +1,13 @@
 /** The CLI commands that talk to a server (start, status, resume, cancel, logs) and `invoke`. */
 
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import type { Terminal } from '../../cli/terminal.js';
-import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
+import { pollUntil } from '../support/poll.js';
+import { listenOnLoopback, startServerInProcess, useServer } from '../support/server-process.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 function fakeTerminal() {
   const out: string[] = [];
@@ -27,24 +25,7 @@ function fakeTerminal() {
   return { terminal, out, err };
 }
 
-let server: LocalServer;
-let dataDir: string;
-
-beforeAll(async () => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-cli-remote-'));
-  server = await startLocalServer({
-    dataDir,
-    port: 0,
-    examplesDir: fileURLToPath(new URL('../../examples/', import.meta.url)),
-    env: { ...process.env, FLOWRUNNER_API_KEYS: '' },
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await server?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+const server = useServer(() => startServerInProcess({ FLOWRUNNER_API_KEYS: '' }));
 
 async function cli(...args: string[]) {
   const t = fakeTerminal();
@@ -56,12 +37,18 @@ async function waitingRun(): Promise<string> {
   const started = await cli('start', 'review-loop', '--input', '{"topic":"queues"}', '--json');
   expect(started.code).toBe(0);
   const id = (JSON.parse(started.out) as { id: string }).id;
-  for (let i = 0; i < 100; i++) {
-    const status = await cli('status', id, '--json');
-    if ((JSON.parse(status.out) as { status: string }).status === 'waiting') return id;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the run never waited');
+  await statusBecomes(id, 'waiting');
+  return id;
+}
+
+/** Asks for the run's status until it is `status` (10 s at most). */
+async function statusBecomes(id: string, status: string): Promise<void> {
+  await pollUntil(
+    async () => (JSON.parse((await cli('status', id, '--json')).out) as { status: string }).status,
+    (now) => now === status,
+    (now) => `the run is still ${now}, never ${status}`,
+    { timeoutMs: 10_000, intervalMs: 100 },
+  );
 }
 
 describe('flowrunner against a server', () => {
@@ -125,11 +112,7 @@ describe('flowrunner against a server', () => {
   it('cancels a waiting run, and refuses to cancel it twice', async () => {
     const id = await waitingRun();
     expect((await cli('cancel', id)).code).toBe(0);
-    for (let i = 0; i < 100; i++) {
-      if ((JSON.parse((await cli('status', id, '--json')).out) as { status: string }).status === 'canceled')
-        break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await statusBecomes(id, 'canceled');
     const again = await cli('cancel', id);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/^409 Conflict: .*canceled/);
@@ -148,9 +131,8 @@ describe('flowrunner against a server', () => {
       response.writeHead(401, { 'content-type': 'application/problem+json' });
       response.end(JSON.stringify({ title: 'Unauthorized', status: 401, detail: 'Unknown API key' }));
     });
-    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const url = await listenOnLoopback(fake);
     const t = fakeTerminal();
-    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
     const code = await main(['status', 'run_1', '--url', url, '--api-key', 'sekret'], t.terminal);
     fake.close();
     expect(code).toBe(1);
@@ -162,11 +144,10 @@ describe('flowrunner against a server', () => {
 describe('flowrunner without a server', () => {
   it('gives a one-line hint to run npm start, exit 2', async () => {
     const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
+    const url = await listenOnLoopback(closed);
     await new Promise((resolve) => closed.close(resolve));
     const t = fakeTerminal();
-    expect(await main(['status', 'run_1', '--url', `http://127.0.0.1:${port}`], t.terminal)).toBe(2);
+    expect(await main(['status', 'run_1', '--url', url], t.terminal)).toBe(2);
     expect(t.err).toHaveLength(1);
     expect(t.err[0]).toMatch(/No Flowrunner server at http:\/\/127\.0\.0\.1:\d+.*npm start/);
   });

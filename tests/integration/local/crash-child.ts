@@ -7,8 +7,7 @@
  * Usage: node --import tsx tests/integration/local/crash-child.ts <dataDir> <sinkUrl> [runs] [steps]
  */
 import { pathToFileURL } from 'node:url';
-import { LocalRuntime } from '../../../infra/local/runtime.js';
-import { assertValidWorkflow } from '../../../shared/definition/validate.js';
+import { startLocalRuntime, storeWorkflow } from '../../support/local-runtime.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -61,15 +60,12 @@ async function main(): Promise<void> {
   if (!dataDir || !sinkUrl) throw new Error('usage: crash-child.ts <dataDir> <sinkUrl> [runs] [steps]');
   const runs = Number(runsArg);
   const steps = Number(stepsArg);
-  const runtime = await LocalRuntime.start({
+  const { runtime } = await startLocalRuntime({
     dataDir,
     env: { FLOWRUNNER_ALLOW_PRIVATE_NETWORK: 'true' },
     onExecutionError: (name, error) => say({ execution_error: `${name}: ${String(error)}` }),
   });
-  const workflow = await runtime.local.stores.workflows.create(
-    assertValidWorkflow(crashWorkflowYaml(sinkUrl, steps)),
-    new Date(),
-  );
+  const workflow = await storeWorkflow(runtime, crashWorkflowYaml(sinkUrl, steps));
   const ids: string[] = [];
   for (let n = 1; n <= runs; n++) {
     const run = await runtime.startRun(workflow, { n });

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalRuntime } from '../../../infra/local/runtime.js';
-import type { RunState } from '../../../shared/engine/types.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../../support/cleanup.js';
 import { type HttpSink, type SinkRequest, startHttpSink } from '../../support/http-sink.js';
+import { startLocalRuntime, until } from '../../support/local-runtime.js';
 import { crashWorkflowOutput } from './crash-child.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -24,29 +24,7 @@ const STEPS = 6;
 /** The child is killed once the sink has seen this many of the RUNS × STEPS requests. */
 const KILL_AFTER_REQUESTS = 24;
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** Polls the stored run until it satisfies `done` (the runtime works in the background). */
-async function until(
-  runtime: LocalRuntime,
-  runId: string,
-  done: (run: RunState) => boolean,
-  timeoutMs = 15_000,
-): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { state } = await runtime.local.stores.runs.get(runId);
-    if (done(state)) return state;
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} is still ${state.status}: ${JSON.stringify(state.active.map((id) => [id, state.steps[id]]))}`,
-      );
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const defer = cleanupAfterEach();
 
 interface ChildRun {
   runId: string;
@@ -68,7 +46,7 @@ async function runChildUntilKilled(
     ['--import', 'tsx', join(here, 'crash-child.ts'), dataDir, sink.url, String(RUNS), String(STEPS)],
     { cwd: join(here, '../../..'), stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  cleanups.push(() => {
+  defer(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const runs: ChildRun[] = [];
@@ -112,9 +90,9 @@ describe('crash safety of the local runtime', () => {
   it('finishes every run after a SIGKILL mid-flight, and no completed step runs twice', async () => {
     const started = Date.now();
     const sink = await startHttpSink({ delayMs: 40 });
-    cleanups.push(() => sink.close());
+    defer(() => sink.close());
     const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-crash-'));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    defer(() => rm(dataDir, { recursive: true, force: true }));
 
     const { runs, inFlight, output } = await runChildUntilKilled(dataDir, sink, KILL_AFTER_REQUESTS);
     const killedAt = Date.now();
@@ -125,13 +103,11 @@ describe('crash safety of the local runtime', () => {
     expect(seenAtKill).toBeGreaterThanOrEqual(KILL_AFTER_REQUESTS);
     expect(seenAtKill).toBeLessThan(RUNS * STEPS);
 
-    const failures: string[] = [];
-    const runtime = await LocalRuntime.start({
+    const { runtime, failures, close } = await startLocalRuntime({
       dataDir,
       env: { FLOWRUNNER_ALLOW_PRIVATE_NETWORK: 'true' },
-      onExecutionError: (name, error) => failures.push(`${name}: ${String(error)}`),
     });
-    cleanups.push(() => runtime.close());
+    defer(close);
     const ended = await Promise.all(
       runs.map(({ runId }) => until(runtime, runId, (r) => r.status !== 'running' && r.status !== 'queued')),
     );

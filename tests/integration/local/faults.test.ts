@@ -9,79 +9,54 @@
  * - a repeated delivery of a signal: the same signal id twice, and another id for the same form;
  * - a signal delivered while AwaitSignal sets up its wait (the run is `waiting`, not parked yet).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalRuntime } from '../../../infra/local/runtime.js';
+import { describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../../infra/local/runtime.js';
 import { ADVANCE_CRASH_ERRORS } from '../../../infra/state-machine.js';
 import type { WorkflowVersion } from '../../../shared/definition/schema.js';
-import { assertValidWorkflow } from '../../../shared/definition/validate.js';
-import type { RunState, Signal, Transition } from '../../../shared/engine/types.js';
+import type { Signal, Transition } from '../../../shared/engine/types.js';
 import { startRun } from '../../../shared/orchestration/orchestrator.js';
+import { cleanupAfterEach } from '../../support/cleanup.js';
 import { type HttpSink, startHttpSink } from '../../support/http-sink.js';
+import { hasEnded, startLocalRuntime, storeWorkflow, until } from '../../support/local-runtime.js';
+import { pollUntil } from '../../support/poll.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = cleanupAfterEach();
 
-interface Started {
-  runtime: LocalRuntime;
-  dataDir: string;
-  /** Executions that failed (infrastructure trouble): each test says which it expects. */
-  failures: string[];
-}
-
-async function runtimeIn(dataDir?: string): Promise<Started> {
-  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'flowrunner-faults-')));
-  if (!dataDir) cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const failures: string[] = [];
-  const runtime = await LocalRuntime.start({
-    dataDir: dir,
+/**
+ * A sink, a runtime (retrying Advance at once) and the workflow `yaml(sink.url)` stored in it. Its
+ * `failures` are the executions that failed (infrastructure trouble): each test says which it expects.
+ */
+async function arrange(yaml: (sinkUrl: string) => string) {
+  const at = await startHttpSink();
+  defer(() => at.close());
+  const { runtime, failures, close } = await startLocalRuntime({
     env: { FLOWRUNNER_ALLOW_PRIVATE_NETWORK: 'true' },
     retryIntervalOverrides: { Advance: 0 },
-    onExecutionError: (name, error) => failures.push(`${name}: ${String(error)}`),
   });
-  let closed = false;
-  const close = runtime.close.bind(runtime);
-  runtime.close = async () => {
-    if (closed) return;
-    closed = true;
-    await close();
+  defer(close);
+  const workflow = await storeWorkflow(runtime, yaml(at.url));
+  return { at, runtime, failures, workflow };
+}
+
+/**
+ * Runs `after` once each commit of the runtime's run store has been stored: what a handler does
+ * after persisting. A throw from it is the handler's, after the write.
+ */
+function afterCommit(runtime: LocalRuntime, after: (transition: Transition) => Promise<void> | void): void {
+  const runs = runtime.local.stores.runs;
+  const commit = runs.commit.bind(runs);
+  runs.commit = async (transition, options) => {
+    await commit(transition, options);
+    await after(transition);
   };
-  cleanups.push(() => runtime.close());
-  return { runtime, dataDir: dir, failures };
 }
 
-async function sink(): Promise<HttpSink> {
-  const started = await startHttpSink();
-  cleanups.push(() => started.close());
-  return started;
-}
-
-/** Polls the stored run until it satisfies `done` (the runtime works in the background). */
-async function until(
-  runtime: LocalRuntime,
-  runId: string,
-  done: (run: RunState) => boolean,
-  timeoutMs = 15_000,
-): Promise<RunState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { state } = await runtime.local.stores.runs.get(runId);
-    if (done(state)) return state;
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} is still ${state.status}: ${JSON.stringify(state.active.map((id) => [id, state.steps[id]]))}`,
-      );
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const ended = (run: RunState) => ['completed', 'failed', 'canceled'].includes(run.status);
+/** The transition stores `stepId` of the run `runId` completing. */
+const completes = (transition: Transition, runId: string, stepId: string) =>
+  transition.state.id === runId &&
+  transition.history.some((h) => h.step_id === stepId && h.status === 'completed');
 
 /** How a run ended, in the terms a faulted run is compared with its fault-free twin. */
 async function outcome(runtime: LocalRuntime, runId: string) {
@@ -156,23 +131,20 @@ const confirmation: Signal = { type: 'resume', step_id: 'confirm', payload: { in
 
 /** The run waits on `stepId`, parked: its execution holds a task token and nothing is in its inbox. */
 async function parkedAt(runtime: LocalRuntime, runId: string, stepId: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const record = await runtime.local.stores.runs.get(runId);
-    const inbox = await runtime.local.stores.inbox.read(runId, 0);
-    if (
+  await pollUntil(
+    async () => ({
+      record: await runtime.local.stores.runs.get(runId),
+      inbox: await runtime.local.stores.inbox.read(runId, 0),
+    }),
+    ({ record, inbox }) =>
       record.state.status === 'waiting' &&
       record.state.steps[stepId]?.status === 'waiting' &&
       record.task_token !== undefined &&
-      inbox.length === 0
-    )
-      return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} is not parked at ${stepId}: ${record.state.status}, token ${String(record.task_token)}, inbox ${inbox.length}`,
-      );
-    await new Promise((r) => setTimeout(r, 20));
-  }
+      inbox.length === 0,
+    ({ record, inbox }) =>
+      `run ${runId} is not parked at ${stepId}: ${record.state.status}, token ${String(record.task_token)}, inbox ${inbox.length}`,
+    { timeoutMs: 10_000 },
+  );
 }
 
 /** The fault-free run of the form workflow: answer, confirm, end. */
@@ -182,7 +154,7 @@ async function cleanFormRun(runtime: LocalRuntime, workflow: WorkflowVersion) {
   expect(await runtime.deliver('run_clean', 'answer-1', answer('Ada'))).toEqual({ accepted: true });
   await parkedAt(runtime, 'run_clean', 'confirm');
   expect(await runtime.deliver('run_clean', 'confirm-1', confirmation)).toEqual({ accepted: true });
-  await until(runtime, 'run_clean', ended);
+  await until(runtime, 'run_clean', hasEnded);
   const clean = await outcome(runtime, 'run_clean');
   expect(clean.status).toBe('completed');
   expect(clean.output).toBe('Hello, Ada');
@@ -209,28 +181,19 @@ describe('faults between states: a handler that throws after persisting', () => 
     'the commit of %s completing is stored, then Advance throws Lambda.Unknown: retried, same end',
     async (target) => {
       expect(ADVANCE_CRASH_ERRORS).toContain('Lambda.Unknown');
-      const at = await sink();
-      const { runtime, failures } = await runtimeIn();
-      const workflow = await runtime.local.stores.workflows.create(
-        assertValidWorkflow(linearYaml(at.url)),
-        new Date(),
-      );
-      const runs = runtime.local.stores.runs;
-      const commit = runs.commit.bind(runs);
+      const { at, runtime, failures, workflow } = await arrange(linearYaml);
       const thrown: string[] = [];
-      runs.commit = async (transition: Transition, options) => {
-        await commit(transition, options);
-        const completes = transition.history.some((h) => h.step_id === target && h.status === 'completed');
-        if (transition.state.id === 'run_faulted' && completes && thrown.length === 0) {
+      afterCommit(runtime, (transition) => {
+        if (completes(transition, 'run_faulted', target) && thrown.length === 0) {
           thrown.push(`${target}@${transition.state.checkpoint}`);
           throw crash('Lambda.Unknown');
         }
-      };
+      });
 
       await start(runtime, workflow, 'run_clean', { n: 21 });
-      await until(runtime, 'run_clean', ended);
+      await until(runtime, 'run_clean', hasEnded);
       await start(runtime, workflow, 'run_faulted', { n: 21 });
-      await until(runtime, 'run_faulted', ended);
+      await until(runtime, 'run_faulted', hasEnded);
       await runtime.settled();
 
       expect(thrown).toHaveLength(1);
@@ -246,24 +209,15 @@ describe('faults between states: a handler that throws after persisting', () => 
   );
 
   it('a plain Error after persisting is retried (States.TaskFailed) and the run ends the same, each effect once', async () => {
-    const at = await sink();
-    const { runtime, failures } = await runtimeIn();
-    const workflow = await runtime.local.stores.workflows.create(
-      assertValidWorkflow(linearYaml(at.url)),
-      new Date(),
-    );
-    const runs = runtime.local.stores.runs;
-    const commit = runs.commit.bind(runs);
+    const { at, runtime, failures, workflow } = await arrange(linearYaml);
     let thrown = 0;
-    runs.commit = async (transition: Transition, options) => {
-      await commit(transition, options);
-      const completes = transition.history.some((h) => h.step_id === 's1' && h.status === 'completed');
-      if (transition.state.id === 'run_faulted' && completes && thrown++ === 0) throw new Error('injected');
-    };
+    afterCommit(runtime, (transition) => {
+      if (completes(transition, 'run_faulted', 's1') && thrown++ === 0) throw new Error('injected');
+    });
     await start(runtime, workflow, 'run_clean', { n: 5 });
-    await until(runtime, 'run_clean', ended);
+    await until(runtime, 'run_clean', hasEnded);
     await start(runtime, workflow, 'run_faulted', { n: 5 });
-    await until(runtime, 'run_faulted', ended);
+    await until(runtime, 'run_faulted', hasEnded);
     expect(thrown).toBeGreaterThan(0);
     expect(await outcome(runtime, 'run_faulted')).toEqual(await outcome(runtime, 'run_clean'));
     expect(effectsOf(at, 'run_faulted')).toEqual({ 'run_faulted:s1:1': 1, 'run_faulted:s2:1': 1 });
@@ -273,12 +227,7 @@ describe('faults between states: a handler that throws after persisting', () => 
 
 describe('faults between states: a repeated delivery of a signal', () => {
   it('the same signal id twice, and a second id for the same form: one answer counts, nothing else changes', async () => {
-    const at = await sink();
-    const { runtime, failures } = await runtimeIn();
-    const workflow = await runtime.local.stores.workflows.create(
-      assertValidWorkflow(formYaml(at.url)),
-      new Date(),
-    );
+    const { at, runtime, failures, workflow } = await arrange(formYaml);
     const clean = await cleanFormRun(runtime, workflow);
 
     await start(runtime, workflow, 'run_faulted', {});
@@ -298,7 +247,7 @@ describe('faults between states: a repeated delivery of a signal', () => {
     await parkedAt(runtime, 'run_faulted', 'confirm');
     expect(await outcome(runtime, 'run_faulted')).toEqual(before);
     expect(await runtime.deliver('run_faulted', 'confirm-1', confirmation)).toEqual({ accepted: true });
-    await until(runtime, 'run_faulted', ended);
+    await until(runtime, 'run_faulted', hasEnded);
     expect(await outcome(runtime, 'run_faulted')).toEqual(clean);
 
     // After the end: more deliveries change nothing either.
@@ -313,28 +262,19 @@ describe('faults between states: a repeated delivery of a signal', () => {
   });
 
   it('a second answer under another id, delivered while Advance applies the first, is refused', async () => {
-    const at = await sink();
-    const { runtime, failures } = await runtimeIn();
-    const workflow = await runtime.local.stores.workflows.create(
-      assertValidWorkflow(formYaml(at.url)),
-      new Date(),
-    );
+    const { at, runtime, failures, workflow } = await arrange(formYaml);
     const clean = await cleanFormRun(runtime, workflow);
 
     // The second answer arrives once Advance has committed the first, in the same invocation: it
     // is in the inbox when AwaitSignal sets up the wait for `confirm`, wakes it at once, and the
     // next Advance refuses it.
-    const runs = runtime.local.stores.runs;
-    const commit = runs.commit.bind(runs);
     let second: Promise<{ accepted: boolean }> | undefined;
-    runs.commit = async (transition: Transition, options) => {
-      await commit(transition, options);
-      const answered = transition.history.some((h) => h.step_id === 'ask' && h.status === 'completed');
-      if (transition.state.id === 'run_faulted' && answered && !second) {
+    afterCommit(runtime, async (transition) => {
+      if (completes(transition, 'run_faulted', 'ask') && !second) {
         second = runtime.deliver('run_faulted', 'answer-2', answer('Eve'));
         await second;
       }
-    };
+    });
     await start(runtime, workflow, 'run_faulted', {});
     await parkedAt(runtime, 'run_faulted', 'ask');
     await runtime.deliver('run_faulted', 'answer-1', answer('Ada'));
@@ -343,7 +283,7 @@ describe('faults between states: a repeated delivery of a signal', () => {
     expect(second).toBeDefined();
     expect(await second).toEqual({ accepted: true });
     await runtime.deliver('run_faulted', 'confirm-1', confirmation);
-    await until(runtime, 'run_faulted', ended);
+    await until(runtime, 'run_faulted', hasEnded);
     await runtime.settled();
     expect(await outcome(runtime, 'run_faulted')).toEqual(clean);
     expect(effectsOf(at, 'run_faulted')).toEqual({ 'run_faulted:notify:1': 1 });
@@ -356,12 +296,7 @@ describe('faults between states: a signal during AwaitSignal set-up', () => {
     ['before the token is stored', 'before'],
     ['after the token is stored, before the inbox is checked', 'after'],
   ] as const)('the answer arrives %s: the run does not hang and ends the same', async (_, when) => {
-    const at = await sink();
-    const { runtime, failures } = await runtimeIn();
-    const workflow = await runtime.local.stores.workflows.create(
-      assertValidWorkflow(formYaml(at.url)),
-      new Date(),
-    );
+    const { at, runtime, failures, workflow } = await arrange(formYaml);
     const clean = await cleanFormRun(runtime, workflow);
 
     // AwaitSignal's first write is the task token: the answer is delivered just before (the run
@@ -383,7 +318,7 @@ describe('faults between states: a signal during AwaitSignal set-up', () => {
       if (arm && when === 'after') await deliverNow();
     };
     await start(runtime, workflow, 'run_faulted', {});
-    await until(runtime, 'run_faulted', ended, 10_000);
+    await until(runtime, 'run_faulted', hasEnded, { timeoutMs: 10_000 });
     await runtime.settled();
 
     // Both waits (ask, then confirm) were answered during their set-up.

@@ -1,52 +1,17 @@
 /** The local runtime: the deployed state machine definition, run by the ASL interpreter over the same handlers and local stores. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalRuntime } from '../../../infra/local/runtime.js';
-import { assertValidWorkflow } from '../../../shared/definition/validate.js';
-import type { RunState } from '../../../shared/engine/types.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../../support/cleanup.js';
+import { startLocalRuntime, storeWorkflow, until } from '../../support/local-runtime.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const open: LocalRuntime[] = [];
-const dirs: string[] = [];
-/** Failed executions mean the orchestration broke: every test checks there were none. */
-const failures: string[] = [];
+const defer = cleanupAfterEach();
 
-async function runtimeIn(dir?: string) {
-  const dataDir = dir ?? (await mkdtemp(join(tmpdir(), 'flowrunner-runtime-')));
-  if (!dir) dirs.push(dataDir);
-  const runtime = await LocalRuntime.start({
-    dataDir,
-    env: {},
-    onExecutionError: (name, error) => failures.push(`${name}: ${String(error)}`),
-  });
-  open.push(runtime);
-  return { runtime, dataDir };
-}
-
-afterEach(async () => {
-  expect(failures.splice(0)).toEqual([]);
-  await Promise.all(open.splice(0).map((r) => r.close()));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-/** Polls the stored run until it satisfies `done` (the runtime works in the background). */
-async function until(
-  runtime: LocalRuntime,
-  runId: string,
-  done: (run: RunState) => boolean,
-): Promise<RunState> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const { state } = await runtime.local.stores.runs.get(runId);
-    if (done(state)) return state;
-    if (Date.now() > deadline)
-      throw new Error(
-        `run ${runId} is still ${state.status}: ${JSON.stringify(state.active.map((id) => [id, state.steps[id]]))}`,
-      );
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** A runtime closed after the test, which then checks that no execution failed (the orchestration broke). */
+async function runtimeIn(dataDir?: string) {
+  const started = await startLocalRuntime(dataDir === undefined ? {} : { dataDir });
+  defer(started.close);
+  defer(() => expect(started.failures).toEqual([]));
+  return started;
 }
 
 const flow = `schema_version: "1.0"
@@ -60,7 +25,7 @@ steps:
 describe('the local runtime', () => {
   it('runs a workflow through the state machine: a wait for a person, a timer, then the end', async () => {
     const { runtime } = await runtimeIn();
-    const workflow = await runtime.local.stores.workflows.create(assertValidWorkflow(flow), new Date());
+    const workflow = await storeWorkflow(runtime, flow);
     const run = await runtime.startRun(workflow, {});
     await until(runtime, run.id, (r) => r.status === 'waiting');
     await runtime.deliver(run.id, 'answer-1', { type: 'resume', payload: { inputs: { name: 'Ada' } } });
@@ -76,11 +41,10 @@ describe('the local runtime', () => {
 
   it('picks up a waiting run after a restart and finishes it', async () => {
     const first = await runtimeIn();
-    const workflow = await first.runtime.local.stores.workflows.create(assertValidWorkflow(flow), new Date());
+    const workflow = await storeWorkflow(first.runtime, flow);
     const run = await first.runtime.startRun(workflow, {});
     await until(first.runtime, run.id, (r) => r.status === 'waiting');
-    await first.runtime.close();
-    open.splice(open.indexOf(first.runtime), 1);
+    await first.stop();
 
     const { runtime } = await runtimeIn(first.dataDir);
     await runtime.deliver(run.id, 'answer-1', { type: 'resume', payload: { inputs: { name: 'Bo' } } });
@@ -103,7 +67,7 @@ steps:
       executions.push(name);
       await start(input, name);
     };
-    const workflow = await runtime.local.stores.workflows.create(assertValidWorkflow(twoForms), new Date());
+    const workflow = await storeWorkflow(runtime, twoForms);
     const run = await runtime.startRun(workflow, {});
     await until(runtime, run.id, (r) => r.steps.first?.status === 'waiting');
     await runtime.deliver(run.id, 'a', { type: 'resume', step_id: 'first', payload: { inputs: { a: 'x' } } });

@@ -5,49 +5,19 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/adapters/clock.js';
-import { FlowrunnerError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { ArtifactStore } from '../../../shared/ports/index.js';
-import {
-  createS3Client,
-  ensureBucket,
-  type LocalS3,
-  startS3rver,
-} from '../../../shared/storage/local/s3rver.js';
 import { createMemoryArtifacts } from '../../../shared/storage/memory/artifacts.js';
 import { createS3Artifacts } from '../../../shared/storage/s3/artifacts.js';
+import { failure } from '../../support/failure.js';
+import { startTestS3, useLocalS3 } from '../../support/stores.js';
 
 const CURSOR_KEY = 'artifact-cursor-key-for-tests';
 const BUCKET = 'flowrunner-artifacts';
 
-let directory: string;
-let s3: LocalS3;
-let client: S3Client;
-
-beforeAll(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'flowrunner-artifacts-'));
-  s3 = await startS3rver({ directory });
-  client = createS3Client({ endpoint: s3.endpoint });
-  await ensureBucket(client, BUCKET);
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await s3?.close();
-  rmSync(directory, { recursive: true, force: true });
-});
-
-async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlowrunnerError);
-    return error as FlowrunnerError;
-  }
-  throw new Error('expected a failure');
-}
+const s3 = useLocalS3(BUCKET);
 
 let runCounter = 0;
 /** A fresh run id per test, so the S3 bucket shared by the file never leaks one test's artifacts into another. */
@@ -58,7 +28,7 @@ function newRun(): string {
 
 const adapters: [string, () => ArtifactStore][] = [
   ['in memory', () => createMemoryArtifacts({ cursorKey: CURSOR_KEY, clock: new ManualClock() })],
-  ['on S3 (s3rver)', () => createS3Artifacts({ client, bucket: BUCKET, cursorKey: CURSOR_KEY })],
+  ['on S3 (s3rver)', () => createS3Artifacts({ client: s3.client, bucket: BUCKET, cursorKey: CURSOR_KEY })],
 ];
 
 describe.each(adapters)('ArtifactStore %s', (_label, create) => {
@@ -261,13 +231,21 @@ describe.each(adapters)('ArtifactStore %s', (_label, create) => {
 });
 
 describe('ArtifactStore on S3 (s3rver) only', () => {
-  const artifacts = () => createS3Artifacts({ client, bucket: BUCKET, cursorKey: CURSOR_KEY });
+  const artifacts = () => createS3Artifacts({ client: s3.client, bucket: BUCKET, cursorKey: CURSOR_KEY });
 
   it('lays artifacts out as runs/<run_id>/artifacts/<name> in the bucket, visible on disk', async () => {
     const run = newRun();
     await artifacts().put(run, 'reports/summary.csv', 'a,b\n1,2\n', 'text/csv');
 
-    const onDisk = join(directory, BUCKET, 'runs', run, 'artifacts', 'reports', 'summary.csv._S3rver_object');
+    const onDisk = join(
+      s3.directory,
+      BUCKET,
+      'runs',
+      run,
+      'artifacts',
+      'reports',
+      'summary.csv._S3rver_object',
+    );
     expect(existsSync(onDisk)).toBe(true);
   });
 
@@ -292,7 +270,7 @@ describe('ArtifactStore on S3 (s3rver) only', () => {
   });
 
   it('maps a missing bucket to StorageUnavailable', async () => {
-    const store = createS3Artifacts({ client, bucket: 'no-such-bucket', cursorKey: CURSOR_KEY });
+    const store = createS3Artifacts({ client: s3.client, bucket: 'no-such-bucket', cursorKey: CURSOR_KEY });
 
     const error = await failure(store.put(newRun(), 'a.txt', 'x'));
 
@@ -303,23 +281,18 @@ describe('ArtifactStore on S3 (s3rver) only', () => {
   it('keeps its data across a restart of the local S3 on the same directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flowrunner-restart-'));
     try {
-      const first = await startS3rver({ directory: dir });
-      const firstClient = createS3Client({ endpoint: first.endpoint });
-      await ensureBucket(firstClient, 'restart-bucket');
-      await createS3Artifacts({ client: firstClient, bucket: 'restart-bucket', cursorKey: CURSOR_KEY }).put(
+      const first = await startTestS3('restart-bucket', dir);
+      await createS3Artifacts({ client: first.client, bucket: 'restart-bucket', cursorKey: CURSOR_KEY }).put(
         'run_keep',
         'kept.txt',
         'still here',
       );
-      firstClient.destroy();
       await first.close();
 
-      const second = await startS3rver({ directory: dir });
-      const secondClient = createS3Client({ endpoint: second.endpoint });
+      const second = await startTestS3('restart-bucket', dir);
       try {
-        await ensureBucket(secondClient, 'restart-bucket');
         const store = createS3Artifacts({
-          client: secondClient,
+          client: second.client,
           bucket: 'restart-bucket',
           cursorKey: CURSOR_KEY,
         });
@@ -327,7 +300,6 @@ describe('ArtifactStore on S3 (s3rver) only', () => {
 
         expect(Buffer.from(body).toString()).toBe('still here');
       } finally {
-        secondClient.destroy();
         await second.close();
       }
     } finally {

@@ -3,12 +3,9 @@
  * come back transparently, on in-memory blobs and on S3 (s3rver with a real S3Client).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FlowrunnerError, StorageError } from '../../../shared/errors.js';
 import {
   type Claim,
@@ -17,33 +14,13 @@ import {
   isClaim,
   type PayloadBlobs,
 } from '../../../shared/storage/claim-check.js';
-import {
-  createS3Client,
-  ensureBucket,
-  type LocalS3,
-  startS3rver,
-} from '../../../shared/storage/local/s3rver.js';
 import { createS3PayloadBlobs } from '../../../shared/storage/s3/payload-blobs.js';
+import { useLocalS3 } from '../../support/stores.js';
 
 const KB = 1024;
 const BUCKET = 'flowrunner-payloads';
 
-let directory: string;
-let s3: LocalS3;
-let client: S3Client;
-
-beforeAll(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'flowrunner-claims-'));
-  s3 = await startS3rver({ directory });
-  client = createS3Client({ endpoint: s3.endpoint });
-  await ensureBucket(client, BUCKET);
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await s3?.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+const s3 = useLocalS3(BUCKET);
 
 /** Blobs that count what the claim check asks of them. */
 function counted(blobs: PayloadBlobs) {
@@ -97,7 +74,7 @@ function newRun(): string {
 
 const backends: [string, () => PayloadBlobs][] = [
   ['in-memory blobs', () => createMemoryPayloadBlobs()],
-  ['S3 blobs (s3rver)', () => createS3PayloadBlobs({ client, bucket: BUCKET })],
+  ['S3 blobs (s3rver)', () => createS3PayloadBlobs({ client: s3.client, bucket: BUCKET })],
 ];
 
 describe.each(backends)('claim check on %s', (_label, createBlobs) => {
@@ -180,12 +157,12 @@ describe.each(backends)('claim check on %s', (_label, createBlobs) => {
 describe('claim check on S3 (s3rver) only', () => {
   it('stores each payload as JSON under runs/<run_id>/payloads/<sha256>.json', async () => {
     const run = newRun();
-    const claims = createClaimCheck({ blobs: createS3PayloadBlobs({ client, bucket: BUCKET }) });
+    const claims = createClaimCheck({ blobs: createS3PayloadBlobs({ client: s3.client, bucket: BUCKET }) });
     const output = largeOutput('stored');
 
     const offloaded = await claims.offload(run, { output });
     const [claim] = claimsIn(offloaded);
-    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: claim!.$claim }));
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: claim!.$claim }));
     const text = await object.Body!.transformToString();
 
     expect(object.ContentType).toBe('application/json');
@@ -198,13 +175,17 @@ describe('claim check on S3 (s3rver) only', () => {
 
   it('refuses a payload that was changed in storage', async () => {
     const run = newRun();
-    const claims = createClaimCheck({ blobs: createS3PayloadBlobs({ client, bucket: BUCKET }) });
+    const claims = createClaimCheck({ blobs: createS3PayloadBlobs({ client: s3.client, bucket: BUCKET }) });
     const offloaded = await claims.offload(run, { output: largeOutput('tampered') });
     const [claim] = claimsIn(offloaded);
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: claim!.$claim, Body: '{"forged":true}' }));
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: claim!.$claim, Body: '{"forged":true}' }),
+    );
 
     await expect(
-      createClaimCheck({ blobs: createS3PayloadBlobs({ client, bucket: BUCKET }) }).restore(offloaded),
+      createClaimCheck({ blobs: createS3PayloadBlobs({ client: s3.client, bucket: BUCKET }) }).restore(
+        offloaded,
+      ),
     ).rejects.toMatchObject({ code: 'PayloadCorrupt' });
   });
 });

@@ -4,21 +4,14 @@
  * The storage tests assert the budget; the benchmark prints the figure as `ddb_writes_per_step`.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ManualClock } from '../../../shared/adapters/clock.js';
-import { sequentialIds } from '../../../shared/adapters/ids.js';
-import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../../../shared/definition/schema.js';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import { createRun } from '../../../shared/engine/transition.js';
-import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
 import { RunLoop } from '../../../shared/orchestration/run-loop.js';
-import { createStepRegistry } from '../../../shared/steps/registry.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
-import { createTables } from '../../../shared/storage/dynamodb/tables.js';
-import { createLocalDynamoDbClient, startDynalite } from '../../../shared/storage/local/dynalite.js';
-import { uniqueTableNames } from './dynamodb-target.js';
+import { memoryOrchestrator } from '../../support/memory-orchestrator.js';
+import { startTestDynamoDb } from '../../support/stores.js';
 
 /** The commands that write; each request counts once (the adapters send no batches). */
 const WRITE_COMMANDS = new Set([
@@ -89,19 +82,20 @@ export interface MeasureOptions {
 
 export async function measureWritesPerStep(options: MeasureOptions = {}): Promise<WritesPerStep> {
   const size = options.steps ?? 10;
-  const local = options.endpoint === undefined ? await startDynalite() : undefined;
-  const client = createLocalDynamoDbClient({ endpoint: options.endpoint ?? local!.endpoint });
+  const dynamo = await startTestDynamoDb(
+    options.endpoint === undefined ? {} : { endpoint: options.endpoint },
+  );
+  const client = dynamo.client();
   try {
-    const tables = uniqueTableNames();
-    await createTables(client, tables);
+    const tables = await dynamo.freshTables(client);
     const runs = new DynamoDbRunStore({
       client,
       table: tables.runs,
       cursors: new CursorCodec('count-writes-cursor-key'),
       ...(options.journalFlushBytes === undefined ? {} : { journalFlushBytes: options.journalFlushBytes }),
     });
-    const registry = createStepRegistry();
-    const clock = new ManualClock();
+    const { deps, clock } = memoryOrchestrator();
+    const registry = deps.registry;
     const workflow: WorkflowVersion = {
       id: `linear-${size}`,
       version: 1,
@@ -114,22 +108,7 @@ export async function measureWritesPerStep(options: MeasureOptions = {}): Promis
     let transitions = 0;
     const loop = new RunLoop(created.state, {
       workflow,
-      clock,
-      executor: {
-        registry,
-        steps: {
-          http: createMemoryHttpClient(() => ({ status: 200, headers: {}, body: '{}', url: '' })),
-          ai: createMockAiProvider(),
-          children: {
-            start: () => Promise.reject(new Error('a linear transform workflow starts no child runs')),
-            cancel: async () => {},
-          },
-          templates: createMemoryPromptTemplates([]),
-          clock,
-          ids: sequentialIds(),
-          allowPrivateNetwork: false,
-        },
-      },
+      executor: deps,
       persist: async (transition) => {
         transitions += 1;
         await runs.commit(transition);
@@ -162,7 +141,6 @@ export async function measureWritesPerStep(options: MeasureOptions = {}): Promis
       by_command: { ...counter.byCommand },
     };
   } finally {
-    client.destroy();
-    await local?.close();
+    await dynamo.close();
   }
 }

@@ -3,22 +3,13 @@
  * default journal, and with a journal that moves to a chunk item on every commit, so both ways of
  * reading events and history are held to the same answers.
  */
-import { afterAll, beforeAll } from 'vitest';
-import { type LocalDynamoDb, startDynalite } from '../../../shared/storage/local/dynalite.js';
+import { useDynalite } from '../../support/stores.js';
 import { describeStoreConformance } from './conformance.js';
 import { dynamoDbTarget } from './dynamodb-target.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let dynamo: LocalDynamoDb;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynalite();
 
 describeStoreConformance(
   'DynamoDB on dynalite',

@@ -13,7 +13,7 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFoundError, StorageError } from '../../../shared/errors.js';
 import type { LargePayloads } from '../../../shared/ports/index.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
@@ -21,51 +21,21 @@ import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
 import { createDynamoDbStores } from '../../../shared/storage/dynamodb/stores.js';
 import { createTables, type TableNames, tableDefinitions } from '../../../shared/storage/dynamodb/tables.js';
 import {
-  createLocalDynamoDbClient,
-  type LocalDynamoDb,
-  startDynalite,
-} from '../../../shared/storage/local/dynalite.js';
+  startTestDynamoDb,
+  TEST_CURSOR_KEY,
+  testDynamoDbStores,
+  uniqueTableNames,
+  useDynalite,
+} from '../../support/stores.js';
 import { countWrites } from './count-writes.js';
-import { TEST_CURSOR_KEY, TEST_TOKEN_KEY, uniqueTableNames } from './dynamodb-target.js';
 import { failure, RunScript, workflowDefinition } from './fixtures.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let dynamo: LocalDynamoDb;
-const clients: DynamoDBClient[] = [];
+const dynamo = useDynalite();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.destroy();
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
-
-function client(endpoint = dynamo.endpoint): DynamoDBClient {
-  const made = createLocalDynamoDbClient({ endpoint });
-  clients.push(made);
-  return made;
-}
-
-async function freshTables(on = client()): Promise<TableNames> {
-  const tables = uniqueTableNames();
-  await createTables(on, tables);
-  return tables;
-}
-
-function stores(tables: TableNames, on = client(), largePayloads?: LargePayloads) {
-  return createDynamoDbStores({
-    client: on,
-    tables,
-    cursorKey: TEST_CURSOR_KEY,
-    tokenKey: TEST_TOKEN_KEY,
-    ...(largePayloads ? { largePayloads } : {}),
-  });
+function stores(tables: TableNames, on = dynamo.client(), largePayloads?: LargePayloads) {
+  return testDynamoDbStores(on, tables, largePayloads ? { largePayloads } : {});
 }
 
 async function scan(on: DynamoDBClient, table: string) {
@@ -116,21 +86,20 @@ describe('dynalite on disk', () => {
   it('keeps workflows, runs and events across a restart', async () => {
     const path = mkdtempSync(join(tmpdir(), 'flowrunner-dynalite-'));
     try {
-      const first = await startDynalite({ path });
-      const before = client(first.endpoint);
-      const tables = await freshTables(before);
+      const first = await startTestDynamoDb({ path });
+      const before = first.client();
+      const tables = await first.freshTables(before);
       const run = new RunScript('run_disk');
       const writer = stores(tables, before);
       await writer.workflows.create(workflowDefinition('kept'), new Date('2026-01-01T00:00:00Z'));
       await writer.runs.create(run.created());
       const last = run.next({ status: 'running', events: [{ type: 'run.started' }] });
       await writer.runs.commit(last);
-      before.destroy();
       await first.close();
 
-      const second = await startDynalite({ path });
+      const second = await startTestDynamoDb({ path });
       try {
-        const after = client(second.endpoint);
+        const after = second.client();
         await createTables(after, tables);
         const reader = stores(tables, after);
         expect((await reader.workflows.get('kept')).version).toBe(1);
@@ -150,8 +119,8 @@ describe('dynalite on disk', () => {
 
 describe('createTables', () => {
   it('creates every table and index once, and leaves them alone after', async () => {
-    const on = client();
-    const tables = await freshTables(on);
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
     await createTables(on, tables);
     for (const definition of tableDefinitions(tables)) {
       expect(await scan(on, definition.create.TableName)).toEqual([]);
@@ -159,7 +128,7 @@ describe('createTables', () => {
   });
 
   it('says which index is missing when the emulator cannot add it', async () => {
-    const on = client();
+    const on = dynamo.client();
     const tables = uniqueTableNames();
     const runs = tableDefinitions(tables).find((d) => d.role === 'runs')!.create;
     await on.send(
@@ -187,8 +156,8 @@ describe('createTables', () => {
 
 describe('DynamoDbRunStore journal', () => {
   it('keeps the run item small by moving the journal to chunks, at most two writes a commit', async () => {
-    const on = client();
-    const tables = await freshTables(on);
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
     const runs = new DynamoDbRunStore({
       client: on,
       table: tables.runs,
@@ -217,7 +186,7 @@ describe('DynamoDbRunStore journal', () => {
   });
 
   it('refuses a state too large for one item, and writes nothing', async () => {
-    const tables = await freshTables();
+    const tables = await dynamo.freshTables();
     const { runs } = stores(tables);
     const run = new RunScript('run_huge');
     await runs.create(run.created());
@@ -227,8 +196,8 @@ describe('DynamoDbRunStore journal', () => {
   });
 
   it('moves large states, events and signals through claim checks and restores them', async () => {
-    const on = client();
-    const tables = await freshTables(on);
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
     const payloads = fakeLargePayloads();
     const { runs, inbox } = stores(tables, on, payloads);
     const big = 'y'.repeat(300 * 1024);
@@ -259,8 +228,8 @@ describe('DynamoDbRunStore journal', () => {
 
 describe('DynamoDbCallbackTokens', () => {
   it('keeps no usable token at rest: only its hash and the nonce it was derived with', async () => {
-    const on = client();
-    const tables = await freshTables(on);
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
     const { callbacks } = stores(tables, on);
     const token = await callbacks.issue({ run_id: 'run_t', step_id: 'approve', visit: 1 }, new Date());
     const items = JSON.stringify(await scan(on, tables.tokens));
@@ -279,8 +248,8 @@ describe('DynamoDbCallbackTokens', () => {
 
 describe('DynamoDbWorkflowStore', () => {
   it('rebuilds the summary of a workflow whose create died after writing its version', async () => {
-    const on = client();
-    const tables = await freshTables(on);
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
     const { workflows } = stores(tables, on);
     const definition = workflowDefinition('half', { name: 'Half done' });
     await on.send(

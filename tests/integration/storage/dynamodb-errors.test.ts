@@ -4,14 +4,14 @@
  * what finally reaches the caller is a domain error with the cause kept.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, StorageError, ThrottledError } from '../../../shared/errors.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
 import { createLocalDynamoDbClient } from '../../../shared/storage/local/dynalite.js';
-import { TEST_CURSOR_KEY } from './dynamodb-target.js';
+import { listenOnLoopback } from '../../support/server-process.js';
+import { TEST_CURSOR_KEY } from '../../support/stores.js';
 import { failure } from './fixtures.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -50,8 +50,7 @@ async function fakeDynamoDb(answers: Answer[]) {
       response.end(JSON.stringify(body));
     });
   });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { endpoint: await listenOnLoopback(server), seen };
 }
 
 function runStore(endpoint: string, maxAttempts?: number) {

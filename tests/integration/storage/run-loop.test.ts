@@ -2,46 +2,21 @@
  * The engine's RunLoop persisting through the DynamoDB RunStore on dynalite: what a plain step costs
  * in writes, and a run picked up from its checkpoint by another process after the first one died.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../shared/adapters/clock.js';
-import { sequentialIds } from '../../../shared/adapters/ids.js';
-import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowVersion } from '../../../shared/definition/schema.js';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import { createRun } from '../../../shared/engine/transition.js';
 import type { RunState, Transition } from '../../../shared/engine/types.js';
-import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
-import { RunLoop, unfinishedWork } from '../../../shared/orchestration/run-loop.js';
-import { createStepRegistry } from '../../../shared/steps/registry.js';
+import { RunLoop } from '../../../shared/orchestration/run-loop.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
-import { createTables } from '../../../shared/storage/dynamodb/tables.js';
-import {
-  createLocalDynamoDbClient,
-  type LocalDynamoDb,
-  startDynalite,
-} from '../../../shared/storage/local/dynalite.js';
+import { memoryOrchestrator } from '../../support/memory-orchestrator.js';
+import { TEST_CURSOR_KEY, useDynalite } from '../../support/stores.js';
 import { linearTransformWorkflow, measureWritesPerStep } from './count-writes.js';
-import { TEST_CURSOR_KEY, uniqueTableNames } from './dynamodb-target.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let dynamo: LocalDynamoDb;
-const clients: DynamoDBClient[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.destroy();
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynalite();
 
 describe('RunLoop on the DynamoDB RunStore', () => {
   it('spends at most 2 writes per executed step of a 10-step linear run', async () => {
@@ -63,14 +38,12 @@ describe('RunLoop on the DynamoDB RunStore', () => {
   });
 
   it('continues a run from its checkpoint in a new process, running no completed step again', async () => {
-    const client = createLocalDynamoDbClient({ endpoint: dynamo.endpoint });
-    clients.push(client);
-    const tables = uniqueTableNames();
-    await createTables(client, tables);
+    const client = dynamo.client();
+    const tables = await dynamo.freshTables(client);
     const store = () =>
       new DynamoDbRunStore({ client, table: tables.runs, cursors: new CursorCodec(TEST_CURSOR_KEY) });
-    const registry = createStepRegistry();
-    const clock = new ManualClock();
+    const { deps, clock } = memoryOrchestrator();
+    const registry = deps.registry;
     const workflow: WorkflowVersion = {
       id: 'linear-6',
       version: 1,
@@ -80,19 +53,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     const loopFor = (state: RunState, persist: (t: Transition) => Promise<void>) =>
       new RunLoop(state, {
         workflow,
-        clock,
-        executor: {
-          registry,
-          steps: {
-            http: createMemoryHttpClient(() => ({ status: 200, headers: {}, body: '{}', url: '' })),
-            ai: createMockAiProvider(),
-            children: { start: () => Promise.reject(new Error('no children')), cancel: async () => {} },
-            templates: createMemoryPromptTemplates([]),
-            clock,
-            ids: sequentialIds(),
-            allowPrivateNetwork: false,
-          },
-        },
+        executor: deps,
         persist,
       });
 
@@ -112,7 +73,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     const { state } = await second.get('run_restart');
     expect(state.checkpoint).toBe(4);
     const resumed = loopFor(state, (transition) => second.commit(transition));
-    const result = await resumed.run(unfinishedWork(state));
+    const result = await resumed.run();
     expect(result.state.status).toBe('completed');
     expect((result.state.output as { n: number }).n).toBe(6);
 

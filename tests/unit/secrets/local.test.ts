@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigurationError, FlowrunnerError } from '../../../shared/errors.js';
+import { ConfigurationError } from '../../../shared/errors.js';
 import { createLocalSecrets, secretVariable } from '../../../shared/secrets/local.js';
+import { failure } from '../../support/failure.js';
 
 let dataDir: string;
 let file: string;
@@ -24,16 +25,6 @@ afterEach(() => {
 function writeSecrets(content: unknown, mtime?: Date): void {
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   if (mtime !== undefined) utimesSync(file, mtime, mtime);
-}
-
-async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlowrunnerError);
-    return error as FlowrunnerError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('secretVariable', () => {

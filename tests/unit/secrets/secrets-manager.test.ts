@@ -10,34 +10,20 @@ import {
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/adapters/clock.js';
-import { ConfigurationError, FlowrunnerError } from '../../../shared/errors.js';
+import { ConfigurationError } from '../../../shared/errors.js';
 import { createSecretsManagerSource } from '../../../shared/secrets/secrets-manager.js';
+import { failure } from '../../support/failure.js';
+import { awsException, awsServiceException, mockAwsClient } from '../../support/sdk-errors.js';
 
 const VALUE = 'xoxb-very-secret-token';
-const $metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 
 function setup(options: { prefix?: string; ttlMs?: number } = {}) {
-  const client = new SecretsManagerClient({
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  });
-  const sm = mockClient(client);
+  const { client, mock: sm } = mockAwsClient(SecretsManagerClient);
   const clock = new ManualClock();
   const secrets = createSecretsManagerSource({ client, clock, ...options });
   return { sm, clock, secrets };
-}
-
-async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlowrunnerError);
-    return error as FlowrunnerError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('createSecretsManagerSource', () => {
@@ -124,7 +110,7 @@ describe('createSecretsManagerSource', () => {
     it('does not cache a miss: a secret created afterwards is found', async () => {
       const { sm, secrets } = setup();
       sm.on(GetSecretValueCommand)
-        .rejectsOnce(new ResourceNotFoundException({ message: 'not found', ...$metadata(400) }))
+        .rejectsOnce(awsException(ResourceNotFoundException, 'not found', 400))
         .resolves({ SecretString: VALUE });
 
       await failure(secrets.get('token'));
@@ -137,10 +123,7 @@ describe('createSecretsManagerSource', () => {
     it('reports a missing secret as SecretNotFound, naming where it looked', async () => {
       const { sm, secrets } = setup();
       sm.on(GetSecretValueCommand).rejects(
-        new ResourceNotFoundException({
-          message: "Secrets Manager can't find the specified secret.",
-          ...$metadata(400),
-        }),
+        awsException(ResourceNotFoundException, "Secrets Manager can't find the specified secret.", 400),
       );
 
       const error = await failure(secrets.get('mail_token'));
@@ -157,12 +140,12 @@ describe('createSecretsManagerSource', () => {
     it('reports AccessDeniedException as SecretAccessDenied, saying what to grant', async () => {
       const { sm, secrets } = setup();
       sm.on(GetSecretValueCommand).rejects(
-        new SecretsManagerServiceException({
-          name: 'AccessDeniedException',
-          $fault: 'client',
-          message: 'User is not authorized',
-          ...$metadata(400),
-        }),
+        awsServiceException(
+          SecretsManagerServiceException,
+          'AccessDeniedException',
+          400,
+          'User is not authorized',
+        ),
       );
 
       const error = await failure(secrets.get('token'));
@@ -177,12 +160,7 @@ describe('createSecretsManagerSource', () => {
     it('reports throttling (after the SDK gave up retrying) as a retryable SecretsThrottled', async () => {
       const { sm, secrets } = setup();
       sm.on(GetSecretValueCommand).rejects(
-        new SecretsManagerServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          message: 'Rate exceeded',
-          ...$metadata(400),
-        }),
+        awsServiceException(SecretsManagerServiceException, 'ThrottlingException', 400, 'Rate exceeded'),
       );
 
       const error = await failure(secrets.get('token'));
@@ -193,9 +171,7 @@ describe('createSecretsManagerSource', () => {
 
     it('reports a decryption failure as SecretUnavailable, not retryable', async () => {
       const { sm, secrets } = setup();
-      sm.on(GetSecretValueCommand).rejects(
-        new DecryptionFailure({ message: 'KMS key disabled', ...$metadata(400) }),
-      );
+      sm.on(GetSecretValueCommand).rejects(awsException(DecryptionFailure, 'KMS key disabled', 400));
 
       const error = await failure(secrets.get('token'));
 
@@ -209,7 +185,7 @@ describe('createSecretsManagerSource', () => {
 
     it('reports an internal service error as SecretUnavailable that may be retried', async () => {
       const { sm, secrets } = setup();
-      sm.on(GetSecretValueCommand).rejects(new InternalServiceError({ message: 'oops', ...$metadata(500) }));
+      sm.on(GetSecretValueCommand).rejects(awsException(InternalServiceError, 'oops', 500));
 
       expect(await failure(secrets.get('token'))).toMatchObject({
         code: 'SecretUnavailable',

@@ -20,14 +20,12 @@ import {
   ThrottlingException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WorkflowDefinition, WorkflowVersion } from '../../../shared/definition/schema.js';
 import { apply, createRun } from '../../../shared/engine/transition.js';
 import type { Transition } from '../../../shared/engine/types.js';
 import {
   ConflictError,
-  FlowrunnerError,
   NotFoundError,
   StaleCheckpointError,
   StorageError,
@@ -38,15 +36,18 @@ import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { createDynamoDbClient, DYNAMODB_MAX_ATTEMPTS } from '../../../shared/storage/dynamodb/client.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
 import { DynamoDbWorkflowStore } from '../../../shared/storage/dynamodb/workflows.js';
+import { failure } from '../../support/failure.js';
+import {
+  awsException,
+  awsServiceException,
+  MOCK_AWS_CLIENT_CONFIG,
+  mockAwsClient,
+} from '../../support/sdk-errors.js';
 
 const RUNS = 'flowrunner-test-runs';
 const WORKFLOWS = 'flowrunner-test-workflows';
 const cursors = new CursorCodec('dynamodb-mock-cursor-key');
 const now = new Date('2026-03-01T10:00:00.000Z');
-const clientConfig = {
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-} as const;
 
 const definition: WorkflowDefinition = {
   schema_version: '1.0',
@@ -72,21 +73,8 @@ function runTransitions(runId: string): { created: Transition; started: Transiti
   return { created, started };
 }
 
-const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
-
-async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlowrunnerError);
-    return error as FlowrunnerError;
-  }
-  throw new Error('expected a failure');
-}
-
 function mocked() {
-  const client = new DynamoDBClient(clientConfig);
-  const ddb = mockClient(client);
+  const { client, mock: ddb } = mockAwsClient(DynamoDBClient);
   const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
   const workflows = new DynamoDbWorkflowStore({ client, table: WORKFLOWS, cursors });
   return { client, ddb, runs, workflows };
@@ -142,9 +130,7 @@ describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
     ddb.on(PutItemCommand).resolves({});
     ddb
       .on(UpdateItemCommand)
-      .rejects(
-        new ConditionalCheckFailedException({ message: 'The conditional request failed', ...meta(400) }),
-      );
+      .rejects(awsException(ConditionalCheckFailedException, 'The conditional request failed', 400));
     // The adapter reads the run once to tell a stale checkpoint from a missing run.
     ddb
       .on(GetItemCommand)
@@ -165,9 +151,7 @@ describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
     const { ddb, runs } = mocked();
     const { created, started } = runTransitions('run_gone');
     ddb.on(PutItemCommand).resolves({});
-    ddb
-      .on(UpdateItemCommand)
-      .rejects(new ConditionalCheckFailedException({ message: 'failed', ...meta(400) }));
+    ddb.on(UpdateItemCommand).rejects(awsException(ConditionalCheckFailedException, 'failed', 400));
     ddb.on(GetItemCommand).resolves({});
     await runs.create(created);
 
@@ -179,7 +163,7 @@ describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
 
   it('create of a run: ConditionalCheckFailedException → ConflictError (not a stale checkpoint)', async () => {
     const { ddb, runs } = mocked();
-    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', ...meta(400) }));
+    ddb.on(PutItemCommand).rejects(awsException(ConditionalCheckFailedException, 'failed', 400));
 
     const error = await failure(runs.create(runTransitions('run_dup').created));
 
@@ -191,7 +175,7 @@ describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
 
   it('create of a workflow: ConditionalCheckFailedException → ConflictError', async () => {
     const { ddb, workflows } = mocked();
-    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', ...meta(400) }));
+    ddb.on(PutItemCommand).rejects(awsException(ConditionalCheckFailedException, 'failed', 400));
 
     const error = await failure(workflows.create(definition, now));
 
@@ -207,9 +191,9 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
   it.each([
     [
       'ProvisionedThroughputExceededException',
-      () => new ProvisionedThroughputExceededException({ message: 'slow down', ...meta(400) }),
+      () => awsException(ProvisionedThroughputExceededException, 'slow down', 400),
     ],
-    ['ThrottlingException', () => new ThrottlingException({ message: 'Rate exceeded', ...meta(400) })],
+    ['ThrottlingException', () => awsException(ThrottlingException, 'Rate exceeded', 400)],
   ])(
     '%s that reached the adapter → ThrottledError (retryable), sent once by the adapter',
     async (name, make) => {
@@ -231,7 +215,7 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
 
   it('ResourceNotFoundException (missing table) → StorageError naming the table, not retryable', async () => {
     const { ddb, runs } = mocked();
-    const thrown = new ResourceNotFoundException({ message: 'Requested resource not found', ...meta(400) });
+    const thrown = awsException(ResourceNotFoundException, 'Requested resource not found', 400);
     ddb.on(UpdateItemCommand).rejects(thrown);
     ddb.on(PutItemCommand).rejects(thrown);
     ddb.on(GetItemCommand).rejects(thrown);
@@ -252,7 +236,7 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
 
   it('a missing table on a query (run lists) is a StorageError too', async () => {
     const { ddb, runs } = mocked();
-    ddb.on(QueryCommand).rejects(new ResourceNotFoundException({ message: 'not found', ...meta(400) }));
+    ddb.on(QueryCommand).rejects(awsException(ResourceNotFoundException, 'not found', 400));
 
     const error = await failure(runs.list({ workflow_id: 'mocked', status: 'running' }));
 
@@ -262,12 +246,12 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
 
   it('an unknown SDK error → StorageError with the cause kept, never the raw error', async () => {
     const { ddb, runs } = mocked();
-    const thrown = new DynamoDBServiceException({
-      name: 'SomethingNewException',
-      $fault: 'server',
-      message: 'internal failure',
-      ...meta(500),
-    });
+    const thrown = awsServiceException(
+      DynamoDBServiceException,
+      'SomethingNewException',
+      500,
+      'internal failure',
+    );
     ddb.on(GetItemCommand).rejects(thrown);
 
     const error = await failure(runs.get('run_x'));
@@ -330,7 +314,11 @@ function scriptedClient(script: (operation: string, attempt: number) => Answer) 
       };
     },
   } as unknown as DynamoDBClientConfig['requestHandler'];
-  const client = createDynamoDbClient({ ...clientConfig, endpoint: 'http://127.0.0.1:9', requestHandler });
+  const client = createDynamoDbClient({
+    ...MOCK_AWS_CLIENT_CONFIG,
+    endpoint: 'http://127.0.0.1:9',
+    requestHandler,
+  });
   return { client, calls };
 }
 
@@ -357,6 +345,13 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
 
   it('gives up after the configured attempts with growing waits, then raises ThrottledError', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.01);
+    // The waits the SDK asks for, not the time they took: a busy machine stretches the latter.
+    const asked: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (typeof ms === 'number' && ms > 0) asked.push(ms);
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout);
     const { client, calls } = scriptedClient((operation) =>
       operation === 'UpdateItem' ? throttled() : { status: 200, body: {} },
     );
@@ -376,8 +371,10 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
     const updates = calls.filter((call) => call.operation === 'UpdateItem');
     expect(DYNAMODB_MAX_ATTEMPTS).toBeGreaterThanOrEqual(3);
     expect(updates).toHaveLength(DYNAMODB_MAX_ATTEMPTS);
-    // Exponential backoff: every wait is longer than the one before (same jitter, doubled base).
-    const waits = updates.slice(1).map((call, i) => call.at - updates[i]!.at);
+    // Exponential backoff: one wait between attempts, each longer than the one before (same
+    // jitter, doubled base).
+    const waits = asked.slice(-(DYNAMODB_MAX_ATTEMPTS - 1));
+    expect(waits).toHaveLength(DYNAMODB_MAX_ATTEMPTS - 1);
     expect(waits[0]!).toBeGreaterThanOrEqual(5);
     for (let i = 1; i < waits.length; i++) expect(waits[i]!).toBeGreaterThan(waits[i - 1]! * 1.5);
   });

@@ -14,52 +14,40 @@ import {
   ThrottledError,
 } from '../../../shared/errors.js';
 import { isConditionalCheckFailure, toStorageError } from '../../../shared/storage/dynamodb/errors.js';
+import { awsException } from '../../support/sdk-errors.js';
 
-const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 const context = { operation: 'update', table: 'flowrunner-runs' };
 
 describe('toStorageError', () => {
   const cases: Array<[string, unknown, new (...args: never[]) => FlowrunnerError, string, boolean]> = [
     [
       'a refused condition',
-      new ConditionalCheckFailedException({ message: 'The conditional request failed', ...meta(400) }),
+      awsException(ConditionalCheckFailedException, 'The conditional request failed', 400),
       ConflictError,
       'Conflict',
       false,
     ],
     [
       'provisioned throughput exceeded',
-      new ProvisionedThroughputExceededException({ message: 'slow down', ...meta(400) }),
+      awsException(ProvisionedThroughputExceededException, 'slow down', 400),
       ThrottledError,
       'Throttled',
       true,
     ],
-    [
-      'a request limit',
-      new RequestLimitExceeded({ message: 'limit', ...meta(400) }),
-      ThrottledError,
-      'Throttled',
-      true,
-    ],
+    ['a request limit', awsException(RequestLimitExceeded, 'limit', 400), ThrottledError, 'Throttled', true],
     [
       'a missing table',
-      new ResourceNotFoundException({ message: 'Requested resource not found', ...meta(400) }),
+      awsException(ResourceNotFoundException, 'Requested resource not found', 400),
       StorageError,
       'StorageUnavailable',
       false,
     ],
-    [
-      'a server error',
-      new InternalServerError({ message: 'oops', ...meta(500) }),
-      StorageError,
-      'StorageError',
-      true,
-    ],
+    ['a server error', awsException(InternalServerError, 'oops', 500), StorageError, 'StorageError', true],
     [
       'an item over 400 KB',
       Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
         name: 'ValidationException',
-        ...meta(400),
+        $metadata: { httpStatusCode: 400 },
       }),
       StorageError,
       'ItemTooLarge',
@@ -83,7 +71,7 @@ describe('toStorageError', () => {
   });
 
   it('names the table a missing-table error is about', () => {
-    const mapped = toStorageError(new ResourceNotFoundException({ message: 'x', ...meta(400) }), context);
+    const mapped = toStorageError(awsException(ResourceNotFoundException, 'x', 400), context);
     expect(mapped.message).toBe(
       "table 'flowrunner-runs' does not exist: create it (createTables, or deploy the stack) before use",
     );
@@ -95,9 +83,7 @@ describe('toStorageError', () => {
   });
 
   it('recognises a refused condition by its name only', () => {
-    expect(
-      isConditionalCheckFailure(new ConditionalCheckFailedException({ message: 'x', ...meta(400) })),
-    ).toBe(true);
+    expect(isConditionalCheckFailure(awsException(ConditionalCheckFailedException, 'x', 400))).toBe(true);
     expect(isConditionalCheckFailure(new Error('ConditionalCheckFailedException'))).toBe(false);
     expect(isConditionalCheckFailure(undefined)).toBe(false);
   });

@@ -14,34 +14,25 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FlowrunnerError, NotFoundError, StorageError, ThrottledError } from '../../../shared/errors.js';
+import { NotFoundError, StorageError, ThrottledError } from '../../../shared/errors.js';
 import { createS3Artifacts } from '../../../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../../../shared/storage/s3/payload-blobs.js';
+import { failure } from '../../support/failure.js';
+import {
+  awsException,
+  awsServiceException,
+  MOCK_AWS_CLIENT_CONFIG,
+  mockAwsClient,
+} from '../../support/sdk-errors.js';
 
 const BUCKET = 'flowrunner-artifacts';
 const CURSOR_KEY = 'artifact-cursor-key-for-tests';
-const $metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 
 function setup() {
-  const client = new S3Client({
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  });
-  const s3 = mockClient(client);
+  const { client, mock: s3 } = mockAwsClient(S3Client);
   const artifacts = createS3Artifacts({ client, bucket: BUCKET, cursorKey: CURSOR_KEY });
   return { client, s3, artifacts };
-}
-
-async function failure(promise: Promise<unknown>): Promise<FlowrunnerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlowrunnerError);
-    return error as FlowrunnerError;
-  }
-  throw new Error('expected a failure');
 }
 
 afterEach(() => {
@@ -51,9 +42,7 @@ afterEach(() => {
 describe('S3 artifacts: error mapping', () => {
   it('turns NoSuchKey on get into NotFoundError, after asking for runs/<run_id>/artifacts/<name>', async () => {
     const { s3, artifacts } = setup();
-    s3.on(GetObjectCommand).rejects(
-      new NoSuchKey({ message: 'The specified key does not exist.', ...$metadata(404) }),
-    );
+    s3.on(GetObjectCommand).rejects(awsException(NoSuchKey, 'The specified key does not exist.', 404));
 
     const error = await failure(artifacts.get('run_1', 'reports/q1.pdf'));
 
@@ -67,18 +56,14 @@ describe('S3 artifacts: error mapping', () => {
 
   it('turns a 404 HEAD (which has no body, so no error name) into NotFoundError', async () => {
     const { s3, artifacts } = setup();
-    s3.on(HeadObjectCommand).rejects(
-      new S3ServiceException({ name: 'UnknownError', $fault: 'client', ...$metadata(404) }),
-    );
+    s3.on(HeadObjectCommand).rejects(awsServiceException(S3ServiceException, 'UnknownError', 404));
 
     expect(await failure(artifacts.url('run_1', 'gone.txt'))).toBeInstanceOf(NotFoundError);
   });
 
   it('turns NoSuchBucket into StorageUnavailable, not retryable', async () => {
     const { s3, artifacts } = setup();
-    s3.on(PutObjectCommand).rejects(
-      new NoSuchBucket({ message: 'The specified bucket does not exist', ...$metadata(404) }),
-    );
+    s3.on(PutObjectCommand).rejects(awsException(NoSuchBucket, 'The specified bucket does not exist', 404));
 
     const error = await failure(artifacts.put('run_1', 'a.txt', 'x'));
 
@@ -92,7 +77,7 @@ describe('S3 artifacts: error mapping', () => {
 
   it('turns AccessDenied into StorageAccessDenied, not retryable', async () => {
     const { s3, artifacts } = setup();
-    s3.on(GetObjectCommand).rejects(new AccessDenied({ message: 'Access Denied', ...$metadata(403) }));
+    s3.on(GetObjectCommand).rejects(awsException(AccessDenied, 'Access Denied', 403));
 
     const error = await failure(artifacts.get('run_1', 'a.txt'));
 
@@ -105,9 +90,7 @@ describe('S3 artifacts: error mapping', () => {
 
   it('turns a 403 HEAD into StorageAccessDenied, though the SDK cannot name it', async () => {
     const { s3, artifacts } = setup();
-    s3.on(HeadObjectCommand).rejects(
-      new S3ServiceException({ name: 'UnknownError', $fault: 'client', ...$metadata(403) }),
-    );
+    s3.on(HeadObjectCommand).rejects(awsServiceException(S3ServiceException, 'UnknownError', 403));
 
     expect(await failure(artifacts.url('run_1', 'a.txt'))).toMatchObject({ code: 'StorageAccessDenied' });
   });
@@ -115,12 +98,7 @@ describe('S3 artifacts: error mapping', () => {
   it('turns SlowDown (after the SDK gave up retrying) into a retryable ThrottledError', async () => {
     const { s3, artifacts } = setup();
     s3.on(ListObjectsV2Command).rejects(
-      new S3ServiceException({
-        name: 'SlowDown',
-        $fault: 'server',
-        message: 'Please reduce your request rate.',
-        ...$metadata(503),
-      }),
+      awsServiceException(S3ServiceException, 'SlowDown', 503, 'Please reduce your request rate.'),
     );
 
     const error = await failure(artifacts.list('run_1'));
@@ -142,9 +120,7 @@ describe('S3 artifacts: error mapping', () => {
 
   it('turns any other S3 error into a StorageError that names it; a 5xx may be retried', async () => {
     const { s3, artifacts } = setup();
-    s3.on(GetObjectCommand).rejects(
-      new S3ServiceException({ name: 'InternalError', $fault: 'server', ...$metadata(500) }),
-    );
+    s3.on(GetObjectCommand).rejects(awsServiceException(S3ServiceException, 'InternalError', 500));
 
     const error = await failure(artifacts.get('run_1', 'a.txt'));
 
@@ -179,7 +155,7 @@ describe('S3 artifacts: error mapping', () => {
       IsTruncated: false,
     });
     s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: `${prefix}a.txt` })
-      .rejects(new S3ServiceException({ name: 'NotFound', $fault: 'client', ...$metadata(404) }))
+      .rejects(awsServiceException(S3ServiceException, 'NotFound', 404))
       .on(HeadObjectCommand, { Bucket: BUCKET, Key: `${prefix}b.txt` })
       .resolves({
         ContentLength: 3,
@@ -205,9 +181,9 @@ describe('S3 payload blobs: error mapping', () => {
     const { client, s3 } = setup();
     const blobs = createS3PayloadBlobs({ client, bucket: BUCKET });
     s3.on(HeadObjectCommand, { Key: 'runs/r/payloads/missing.json' })
-      .rejects(new S3ServiceException({ name: 'NotFound', $fault: 'client', ...$metadata(404) }))
+      .rejects(awsServiceException(S3ServiceException, 'NotFound', 404))
       .on(HeadObjectCommand, { Key: 'runs/r/payloads/denied.json' })
-      .rejects(new S3ServiceException({ name: 'UnknownError', $fault: 'client', ...$metadata(403) }));
+      .rejects(awsServiceException(S3ServiceException, 'UnknownError', 403));
 
     expect(await blobs.has('runs/r/payloads/missing.json')).toBe(false);
     expect(await failure(blobs.has('runs/r/payloads/denied.json'))).toMatchObject({
@@ -217,7 +193,7 @@ describe('S3 payload blobs: error mapping', () => {
 
   it('turns NoSuchKey on get into NotFoundError for the payload', async () => {
     const { client, s3 } = setup();
-    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', ...$metadata(404) }));
+    s3.on(GetObjectCommand).rejects(awsException(NoSuchKey, 'no', 404));
 
     const error = await failure(
       createS3PayloadBlobs({ client, bucket: BUCKET }).get('runs/r/payloads/x.json'),
@@ -235,8 +211,7 @@ describe('S3 artifacts: throttling through the real SDK retry layer', () => {
     const slowDown = `<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`;
     const client = new S3Client({
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      ...MOCK_AWS_CLIENT_CONFIG,
       maxAttempts: 3,
       requestHandler: {
         async handle() {

@@ -1,0 +1,73 @@
+/**
+ * Memory stays flat (issue 9, defect 7): the local server runs hundreds of runs and answers hundreds
+ * of GET /v1/executions, and its heap does not grow with them. It used to: the runtime kept every
+ * execution it ever started, and a parked wait that timed out; dynalite left every read's LevelDB
+ * iterator open (about 16 KB of heap per list request). The work runs in a child process started
+ * with --expose-gc (memory-child.ts), so the heap is measured after full collections, apart from
+ * the test runner and other tests. Nothing here depends on timing: the bounds are on bytes, and
+ * generous (several times the noise of a measurement, a fraction of the leaks they guard against).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MemoryReport } from './memory-child.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Heap growth allowed per 1,000 runs (a leak of one execution graph per run is ~8 MB). */
+const MAX_MB_PER_1000_RUNS = 4;
+/** Heap growth allowed per list request (an open iterator per read was ~16 KB per request). */
+const MAX_KB_PER_LIST = 4;
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function measureInChild(): Promise<MemoryReport> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-memory-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(here, 'memory-child.ts'), dataDir],
+    { cwd: join(here, '../../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || !line.startsWith('{')) {
+    throw new Error(`memory-child exited with ${code}\nstdout: ${stdout}\nstderr: ${stderr}`);
+  }
+  return JSON.parse(line) as MemoryReport;
+}
+
+describe('memory of the local server', () => {
+  it('stays flat over hundreds of runs and list requests', { timeout: 300_000 }, async () => {
+    const report = await measureInChild();
+    // In the test output, for whoever looks at a failure or a trend.
+    console.info(`memory: ${JSON.stringify(report)}`);
+
+    // Each kind of work is measured in two blocks after a warm-up: a leak grows the heap in both,
+    // noise or a late warm-up in one. The smaller of the two is held to the bound.
+    expect(Math.min(...report.runsMbPer1000)).toBeLessThan(MAX_MB_PER_1000_RUNS);
+    expect(Math.min(...report.timedOutRunsMbPer1000)).toBeLessThan(MAX_MB_PER_1000_RUNS);
+    expect(Math.min(...report.listKbPerRequest)).toBeLessThan(MAX_KB_PER_LIST);
+
+    // Every read of dynalite went through iterators, and all of them were closed.
+    expect(report.iteratorsOpened).toBeGreaterThan(report.lists);
+    expect(report.iteratorsOpen).toBe(0);
+  });
+});
