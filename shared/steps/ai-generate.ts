@@ -6,11 +6,11 @@
  * prompt or the answer, which may hold personal data.
  */
 import { z } from 'zod';
-import { checkJsonAnswer, type SchemaIssue, validatorFor } from '../ai/json-answer.js';
 import { jsonSchemaDocument, templated } from '../definition/schema.js';
 import { EventType } from '../engine/types.js';
 import { StepError } from '../errors.js';
 import { render } from '../expressions/index.js';
+import { checkJsonAnswer, type SchemaIssue, validatorFor } from '../json-schema/index.js';
 import type { AiMessage, PromptTemplate } from '../ports/index.js';
 import { renderedNumber, textOf } from './rendered.js';
 import { defineStepType, type StepExecutionContext } from './types.js';
