@@ -13,6 +13,7 @@ import { createDynamoDbStores } from '../dynamodb/stores.js';
 import { createTables, defaultTableNames } from '../dynamodb/tables.js';
 import { createS3Artifacts } from '../s3/artifacts.js';
 import { createS3PayloadBlobs } from '../s3/payload-blobs.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { createLocalDynamoDbClient, startDynalite } from './dynalite.js';
 import { createS3Client, ensureBucket, startS3rver } from './s3rver.js';
 
@@ -64,9 +65,21 @@ async function localKeys(dataDir: string): Promise<LocalKeys> {
 export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): Promise<LocalStores> {
   await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
   await mkdir(join(dataDir, 's3'), { recursive: true });
-  const keys = await localKeys(dataDir);
-  const dynamo = await startDynalite({ path: join(dataDir, 'dynamodb') });
-  const s3 = await startS3rver({ directory: join(dataDir, 's3') });
+  const lock = lockDataDir(dataDir);
+  let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let keys: LocalKeys;
+  try {
+    keys = await localKeys(dataDir);
+    dynamo = await startDynalite({ path: join(dataDir, 'dynamodb') });
+    s3 = await startS3rver({ directory: join(dataDir, 's3') }).catch(async (error: unknown) => {
+      await dynamo.close();
+      throw error;
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const dynamoClient = createLocalDynamoDbClient({ endpoint: dynamo.endpoint });
   const s3Client = createS3Client({ endpoint: s3.endpoint });
   try {
@@ -100,12 +113,14 @@ export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): 
         dynamoClient.destroy();
         s3Client.destroy();
         await Promise.all([dynamo.close(), s3.close()]);
+        lock.release();
       },
     };
   } catch (error) {
     dynamoClient.destroy();
     s3Client.destroy();
     await Promise.all([dynamo.close(), s3.close()]);
+    lock.release();
     throw error;
   }
 }
