@@ -129,16 +129,11 @@ export class LocalRuntime {
     for (const { runId, error } of guard.toAbort()) {
       await runtime.deliver(runId, 'abort:crashed-host', { type: 'abort', error });
     }
-    let cursor: string | undefined;
-    do {
-      const page = await local.stores.runs.listByStatus(UNFINISHED, {
-        limit: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const run of page.items)
-        runtime.#start({ run_id: run.id, generation: 0 }, `${run.id}-resumed-${Date.now()}`);
-      cursor = page.next_cursor;
-    } while (cursor);
+    // From the runs themselves, not the status index: dynalite updates an index apart from its item,
+    // so a kill -9 in between can leave a run that the index no longer lists.
+    for (const runId of await local.stores.runs.idsInStatus(UNFINISHED)) {
+      runtime.#start({ run_id: runId, generation: 0 }, `${runId}-resumed-${Date.now()}`);
+    }
     return runtime;
   }
 

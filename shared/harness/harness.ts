@@ -243,6 +243,7 @@ function reportingEvents(runs: RunStore, onEvent: (runId: string, event: RunEven
     get: (runId) => runs.get(runId),
     list: (query) => runs.list(query),
     listByStatus: (statuses, page) => runs.listByStatus(statuses, page),
+    idsInStatus: (statuses) => runs.idsInStatus(statuses),
     events: (runId, options) => runs.events(runId, options),
     history: (runId) => runs.history(runId),
     setTaskToken: (runId, token, options) => runs.setTaskToken(runId, token, options),

@@ -75,8 +75,14 @@ export interface RunStore {
   /** NotFoundError for an unknown id. */
   get(runId: string): Promise<RunRecord>;
   list(query?: RunListQuery): Promise<Page<RunSummary>>;
-  /** Runs in the given statuses (for picking runs up after a restart), any workflow. */
+  /** Runs in the given statuses, any workflow, from the status index. */
   listByStatus(statuses: readonly RunStatus[], page?: PageRequest): Promise<Page<RunSummary>>;
+  /**
+   * The ids of every run in the given statuses, read from the runs themselves, not from an index:
+   * strongly consistent and O(all runs). For picking runs up after a restart, where an index entry
+   * that a crash left behind (or lost) must not hide a run.
+   */
+  idsInStatus(statuses: readonly RunStatus[]): Promise<string[]>;
   /**
    * Events with seq > after, in seq order; or, with `cursor` (a `next_cursor` of this run), the page
    * after it. `next_cursor` is given while more events exist.

@@ -251,6 +251,22 @@ export class DynamoDbRunStore implements RunStore {
     return this.#merged(partitions, this.#before(scope, page.cursor), limit, scope);
   }
 
+  async idsInStatus(statuses: readonly RunStatus[]): Promise<string[]> {
+    const wanted = statusSet(statuses);
+    const values: Item = { ':run': S(RUN) };
+    wanted.forEach((status, i) => {
+      values[`:s${i}`] = S(status);
+    });
+    const items = await this.#table.scan({
+      ConsistentRead: true,
+      FilterExpression: `sk = :run AND #status IN (${wanted.map((_, i) => `:s${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+      ProjectionExpression: 'pk',
+    });
+    return items.map((item) => string(item, 'pk'));
+  }
+
   async events(
     runId: string,
     options?: EventsRequest,

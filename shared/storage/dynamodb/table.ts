@@ -11,6 +11,8 @@ import {
   type PutItemCommandInput,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -88,6 +90,24 @@ export class Table {
       } while (start && !enough(items));
     } catch (error) {
       throw toStorageError(error, { operation: 'query', table: this.name });
+    }
+    return items;
+  }
+
+  /** Every item a scan finds, page after page: strongly consistent when asked. */
+  async scan(input: Input<ScanCommandInput>): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    try {
+      do {
+        const answer = await this.client.send(
+          new ScanCommand({ TableName: this.name, ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+        );
+        items.push(...(answer.Items ?? []));
+        start = answer.LastEvaluatedKey;
+      } while (start);
+    } catch (error) {
+      throw toStorageError(error, { operation: 'scan', table: this.name });
     }
     return items;
   }

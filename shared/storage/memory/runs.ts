@@ -85,6 +85,11 @@ export class MemoryRunStore implements RunStore {
     return this.#page(runs, before, limit, scope);
   }
 
+  async idsInStatus(statuses: readonly RunStatus[]): Promise<string[]> {
+    const wanted = statusSet(statuses);
+    return [...this.#runs.values()].filter((r) => wanted.includes(r.state.status)).map((r) => r.state.id);
+  }
+
   async events(
     runId: string,
     options?: EventsRequest,

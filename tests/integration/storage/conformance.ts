@@ -517,6 +517,13 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
           expect(await failure(stores.runs.listByStatus([]))).toBeInstanceOf(ValidationError);
         });
 
+        it('finds the runs in some statuses from the runs themselves, for a restart', async () => {
+          const runs = await sixtyRuns();
+          const want = runs.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id);
+          expect((await stores.runs.idsInStatus(['running', 'queued'])).sort()).toEqual([...want].sort());
+          expect(await failure(stores.runs.idsInStatus([]))).toBeInstanceOf(ValidationError);
+        });
+
         it('refuses a cursor of another query or a forged one', async () => {
           await sixtyRuns();
           const { next_cursor } = await stores.runs.list({ workflow_id: 'wf-a', limit: 5 });
