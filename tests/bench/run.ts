@@ -1,11 +1,14 @@
 /**
- * `npm run bench`: measures the engine through the in-memory harness and, in the same process,
+ * `npm run bench`: measures the engine through the run loop Advance uses and, in the same process,
  * the peer (aws-local-stepfunctions running an equivalent chain), then prints one JSON line.
  */
 import '../../infra/local/node20-polyfills.js';
 import { performance } from 'node:perf_hooks';
-import type { WorkflowDefinition } from '../../shared/definition/schema.js';
-import { Harness } from '../../shared/harness/harness.js';
+import type { WorkflowDefinition, WorkflowVersion } from '../../shared/definition/schema.js';
+import { assertValidWorkflow } from '../../shared/definition/validate.js';
+import { createRun } from '../../shared/engine/transition.js';
+import { RunLoop } from '../../shared/orchestration/run-loop.js';
+import { memoryOrchestrator } from '../support/memory-orchestrator.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
@@ -35,31 +38,32 @@ interface EngineResult {
 }
 
 /**
- * Runs of one size, one at a time, timed from start to completion. Every 100 runs get a fresh harness,
- * as a fresh Lambda would: the harness keeps every run in memory, which is the store's cost, not the engine's.
+ * Runs of one size, one at a time, timed from start to completion, through the run loop that Advance
+ * uses (transition, executor, rendering) with a persist that keeps nothing: the engine's cost alone,
+ * as the peer's figure is the interpreter's alone. (The harness adds the in-memory store, which
+ * copies the whole state on every commit as a real store would write it.)
  */
 async function measureEngine(size: number, runs: number): Promise<EngineResult> {
-  const workflow = linearWorkflow(size);
-  const batch = 100;
-  let elapsed = 0;
-  let warm = false;
-  for (let done = 0; done < runs; ) {
-    const harness = new Harness({ workflows: [workflow] });
-    if (!warm) {
-      for (let i = 0; i < Math.max(3, Math.ceil(runs / 10)); i++) await harness.start(workflow.id);
-      warm = true;
+  const { deps } = memoryOrchestrator();
+  const workflow: WorkflowVersion = {
+    id: `linear-${size}`,
+    version: 1,
+    definition: assertValidWorkflow(linearWorkflow(size), { registry: deps.registry }),
+    created_at: deps.clock.now().toISOString(),
+  };
+  const once = async (id: string) => {
+    const created = createRun({ id, workflow, inputs: {}, now: deps.clock.now() });
+    const loop = new RunLoop(created.state, { workflow, executor: deps, persist: async () => {} });
+    loop.deliver({ type: 'start' });
+    const { state } = await loop.run();
+    if (state.status !== 'completed' || (state.output as { n: number }).n !== size) {
+      throw new Error(`${workflow.id} ended ${state.status} with ${JSON.stringify(state.output)}`);
     }
-    const count = Math.min(batch, runs - done);
-    const started = performance.now();
-    for (let i = 0; i < count; i++) {
-      const run = await harness.start(workflow.id);
-      if (run.status !== 'completed' || (run.output as { n: number }).n !== size) {
-        throw new Error(`${workflow.id} ended ${run.status} with ${JSON.stringify(run.output)}`);
-      }
-    }
-    elapsed += performance.now() - started;
-    done += count;
-  }
+  };
+  for (let i = 0; i < Math.max(3, Math.ceil(runs / 10)); i++) await once(`warm_${i}`);
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) await once(`run_${i}`);
+  const elapsed = performance.now() - started;
   return { us_per_step: (elapsed * 1000) / (runs * size), runs_per_s: (runs * 1000) / elapsed };
 }
 
