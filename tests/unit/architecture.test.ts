@@ -20,6 +20,7 @@ const PURE_FOLDERS = [
   'shared/steps',
   'shared/json-schema',
   'shared/net',
+  'shared/triggers',
 ];
 /**
  * Outside the pure folders, what they may import: the errors, package.json (data: api_call's
