@@ -2,6 +2,7 @@
  * The mock AI provider (CONTRACT §5 `MOCK_AI_MODE`, `MOCK_AI_SEED`): answers without a network, the
  * same way every time, and plays the failures a real model has so workflows can be tried against them.
  */
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError, StepError } from '../errors.js';
 import type { AiProvider, AiRequest, AiResponse } from '../ports/index.js';
@@ -18,6 +19,63 @@ export type MockAiMode = (typeof MockAiMode)[keyof typeof MockAiMode];
 export interface MockAiOptions {
   mode?: MockAiMode;
   seed?: number;
+  /** Fixed answers (`MOCK_AI_ANSWERS`), checked before the generated one. */
+  answers?: MockAiAnswers;
+}
+
+/**
+ * Fixed answers by step id, or by a substring of the prompt (the first that the prompt contains, in
+ * the file's order). An answer is any JSON value; the step still validates it against its schema.
+ */
+export interface MockAiAnswers {
+  steps?: Record<string, unknown>;
+  prompts?: Record<string, unknown>;
+}
+
+const mockAnswersFile = z.strictObject({
+  steps: z.record(z.string(), z.unknown()).optional(),
+  prompts: z.record(z.string().min(1), z.unknown()).optional(),
+});
+
+/** Reads the text of a `MOCK_AI_ANSWERS` file (YAML or JSON: JSON is YAML); a bad file names the variable. */
+export function parseMockAiAnswers(text: string, source = 'MOCK_AI_ANSWERS'): MockAiAnswers {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigurationError(
+      `MOCK_AI_ANSWERS: ${source} is neither YAML nor JSON: ${(error as Error).message}`,
+      {
+        details: { variable: 'MOCK_AI_ANSWERS' },
+      },
+    );
+  }
+  const parsed = mockAnswersFile.safeParse(document ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(
+      `MOCK_AI_ANSWERS: ${source} must be {steps?: {<step id>: answer}, prompts?: {<prompt substring>: answer}} (${issue?.path.join('.') || 'root'}: ${issue?.message})`,
+      { details: { variable: 'MOCK_AI_ANSWERS' } },
+    );
+  }
+  return parsed.data as MockAiAnswers;
+}
+
+function fixedAnswer(
+  answers: MockAiAnswers | undefined,
+  request: AiRequest,
+): { found: boolean; value?: unknown } {
+  if (!answers) return { found: false };
+  if (request.step_id !== undefined && answers.steps && Object.hasOwn(answers.steps, request.step_id)) {
+    return { found: true, value: answers.steps[request.step_id] };
+  }
+  if (answers.prompts) {
+    const text = request.messages.map((m) => m.content).join('\n');
+    for (const [needle, value] of Object.entries(answers.prompts)) {
+      if (text.includes(needle)) return { found: true, value };
+    }
+  }
+  return { found: false };
 }
 
 const MODES = Object.values(MockAiMode) as [MockAiMode, ...MockAiMode[]];
@@ -36,7 +94,9 @@ const mockAiEnv = z.object({
 });
 
 /** Reads `MOCK_AI_MODE` (default success) and `MOCK_AI_SEED` (default 0); a bad value names its variable. */
-export function mockAiOptionsFromEnv(env: Record<string, string | undefined>): Required<MockAiOptions> {
+export function mockAiOptionsFromEnv(
+  env: Record<string, string | undefined>,
+): Required<Pick<MockAiOptions, 'mode' | 'seed'>> {
   const parsed = mockAiEnv.safeParse(env);
   if (parsed.success) return { mode: parsed.data.MOCK_AI_MODE, seed: parsed.data.MOCK_AI_SEED };
   const variable = String(parsed.error.issues[0]?.path[0] ?? 'MOCK_AI_MODE');
@@ -135,6 +195,16 @@ export function createMockAiProvider(options: MockAiOptions = {}): AiProvider {
             },
           );
         }
+      }
+      const fixed = fixedAnswer(options.answers, request);
+      if (fixed.found) {
+        const text = JSON.stringify(fixed.value ?? null);
+        return {
+          text,
+          model: request.model ?? MOCK_MODEL,
+          tokens_prompt: estimateTokens(prompt),
+          tokens_output: estimateTokens(text),
+        };
       }
       const random = mulberry32(hashText(`${seed}\n${schemaText}\n${prompt}`));
       const value = sampleFromSchema(request.json_schema, random);

@@ -5,10 +5,18 @@
  */
 // V8's linear-time fallback for runaway regexes, set before any workflow runs (see the module).
 import '../adapters/regexp-guard.js';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { systemClock } from '../adapters/clock.js';
 import { randomIds } from '../adapters/ids.js';
-import { createMockAiProvider, type MockAiMode, mockAiOptionsFromEnv } from '../ai/mock-provider.js';
+import {
+  createMockAiProvider,
+  type MockAiAnswers,
+  type MockAiMode,
+  mockAiOptionsFromEnv,
+  parseMockAiAnswers,
+} from '../ai/mock-provider.js';
+import { createOpenAiProvider, OPENAI_DEFAULT_MODEL } from '../ai/openai-provider.js';
 import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import { ConfigurationError } from '../errors.js';
 import type { Redactor } from '../expressions/index.js';
@@ -28,7 +36,9 @@ import { orchestratedChildren } from './children.js';
 import type { OrchestratorDeps } from './orchestrator.js';
 
 /** Which model answers `ai_generate`; each provider adds its own variant here. */
-export type AiSettings = { provider: 'mock'; mode: MockAiMode; seed: number };
+export type AiSettings =
+  | { provider: 'mock'; mode: MockAiMode; seed: number; answers?: MockAiAnswers }
+  | { provider: 'openai'; apiKey: string; baseUrl?: string; model: string };
 
 /** What a host decides by configuration (parsed once from the environment by `orchestratorSettings`). */
 export interface OrchestratorSettings {
@@ -98,8 +108,70 @@ export function composeOrchestrator(
 function aiProvider(settings: AiSettings): AiProvider {
   switch (settings.provider) {
     case 'mock':
-      return createMockAiProvider({ mode: settings.mode, seed: settings.seed });
+      return createMockAiProvider({
+        mode: settings.mode,
+        seed: settings.seed,
+        ...(settings.answers ? { answers: settings.answers } : {}),
+      });
+    case 'openai':
+      return createOpenAiProvider({
+        apiKey: settings.apiKey,
+        model: settings.model,
+        ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
+      });
   }
+}
+
+const AI_PROVIDERS = ['mock', 'openai'] as const;
+
+/**
+ * The AI provider's settings (CONTRACT §5, §7): `AI_PROVIDER` (mock|openai; default openai when
+ * `OPENAI_API_KEY` is set, else mock), `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`, and for
+ * the mock `MOCK_AI_MODE`, `MOCK_AI_SEED` and `MOCK_AI_ANSWERS` (a YAML or JSON file).
+ */
+export function aiSettings(env: Record<string, string | undefined>): AiSettings {
+  const chosen = env.AI_PROVIDER?.trim() || (env.OPENAI_API_KEY?.trim() ? 'openai' : 'mock');
+  if (!(AI_PROVIDERS as readonly string[]).includes(chosen)) {
+    throw new ConfigurationError(`AI_PROVIDER must be one of ${AI_PROVIDERS.join(', ')}, got '${chosen}'`, {
+      details: { variable: 'AI_PROVIDER' },
+    });
+  }
+  if (chosen === 'openai') {
+    const apiKey = env.OPENAI_API_KEY?.trim();
+    if (!apiKey) {
+      throw new ConfigurationError('AI_PROVIDER=openai needs OPENAI_API_KEY', {
+        details: { variable: 'OPENAI_API_KEY' },
+      });
+    }
+    const baseUrl = env.OPENAI_BASE_URL?.trim() || undefined;
+    if (baseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(baseUrl)) {
+      throw new ConfigurationError(`OPENAI_BASE_URL must be an http(s) URL, got '${baseUrl}'`, {
+        details: { variable: 'OPENAI_BASE_URL' },
+      });
+    }
+    const model = env.OPENAI_MODEL?.trim() || OPENAI_DEFAULT_MODEL;
+    if (model.length > 200) {
+      throw new ConfigurationError('OPENAI_MODEL must be a model name of at most 200 characters', {
+        details: { variable: 'OPENAI_MODEL' },
+      });
+    }
+    return { provider: 'openai', apiKey, model, ...(baseUrl ? { baseUrl } : {}) };
+  }
+  const file = env.MOCK_AI_ANSWERS?.trim();
+  let answers: MockAiAnswers | undefined;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigurationError(
+        `MOCK_AI_ANSWERS: cannot read '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { details: { variable: 'MOCK_AI_ANSWERS' } },
+      );
+    }
+    answers = parseMockAiAnswers(text, `'${file}'`);
+  }
+  return { provider: 'mock', ...mockAiOptionsFromEnv(env), ...(answers ? { answers } : {}) };
 }
 
 const privateNetwork = z.enum(['true', 'false']).optional();
@@ -107,7 +179,7 @@ const privateNetwork = z.enum(['true', 'false']).optional();
 /**
  * Reads the settings from the environment: `FLOWRUNNER_ALLOW_PRIVATE_NETWORK` (`true`: private
  * ranges and loopback; `false`: neither; unset: the host's default for loopback, no private ranges),
- * `MOCK_AI_MODE` and `MOCK_AI_SEED`. A bad value throws a ConfigurationError naming it.
+ * and the AI provider's (`aiSettings`). A bad value throws a ConfigurationError naming it.
  */
 export function orchestratorSettings(
   env: Record<string, string | undefined>,
@@ -120,6 +192,6 @@ export function orchestratorSettings(
   return {
     allowPrivateNetwork: allow.data === 'true',
     allowLoopback: allow.data === undefined ? defaults.allowLoopback : allow.data === 'true',
-    ai: { provider: 'mock', ...mockAiOptionsFromEnv(env) },
+    ai: aiSettings(env),
   };
 }

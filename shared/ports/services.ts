@@ -61,14 +61,23 @@ export interface AiRequest {
   temperature?: number;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The `ai_generate` step asking, if any (the mock's `MOCK_AI_ANSWERS` may answer by step id). */
+  step_id?: string;
 }
 
 export interface AiResponse {
-  /** The raw text the model answered; the caller parses and validates it. */
+  /**
+   * The answer the caller parses and validates against its own schema: what the model said, already
+   * brought back to that schema's shape when the provider sent a transformed one (shared/ai/strict-schema.ts).
+   */
   text: string;
+  /** What the model said word for word, when it differs from `text`; the conversation continues with it. */
+  raw_text?: string;
   model: string;
   tokens_prompt: number;
   tokens_output: number;
+  /** The provider's request id, when it gives one (for support; never the prompt). */
+  request_id?: string;
 }
 
 /**

@@ -123,8 +123,11 @@ export const aiGenerate = defineStepType({
         ...(temperature !== undefined ? { temperature } : {}),
         timeoutMs,
         signal: ctx.signal,
+        step_id: ctx.step.id,
       });
       const latencyMs = Math.round(performance.now() - started);
+      // `text` is already in the shape of the step's schema (a provider that sent a strict variant has
+      // removed its added nulls and `{value}` wrapper): validated against the step's own json_schema.
       const answer = checkJsonAnswer(response.text, validate);
       ctx.emit({
         type: EventType.aiResponse,
@@ -143,7 +146,7 @@ export const aiGenerate = defineStepType({
       if (answer.ok) return { status: 'completed', outcome: 'success', output: answer.value };
       issues = answer.issues;
       messages.push(
-        { role: 'assistant', content: response.text },
+        { role: 'assistant', content: response.raw_text ?? response.text },
         { role: 'user', content: correction(answer.issues, answer.notJson) },
       );
     }

@@ -1,0 +1,181 @@
+/**
+ * The OpenAI provider (CONTRACT §7): the official `openai` client, Chat Completions with
+ * `response_format: {type: 'json_schema', json_schema: {name, schema, strict}}`, which every
+ * OpenAI-compatible server (Azure OpenAI, vLLM, Ollama, LiteLLM) understands.
+ *
+ * The client's own retries are off and its timeout is the call's budget: the engine retries with its
+ * timers. Failures become typed StepErrors: 429 `AiThrottled` (with `retry_after_s`), 5xx and network
+ * `AiUnavailable`, a timeout or abort `AiTimeout` (all retryable); a refusal `AiRefused`, a truncated
+ * answer `AiIncomplete`, a rejected request `AiRequestRejected` (not retryable). Invalid JSON and
+ * schema violations are not errors here: the caller validates the answer and gives the model feedback.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { StepError } from '../errors.js';
+import { parseJsonText } from '../json-schema/index.js';
+import type { AiProvider, AiRequest, AiResponse } from '../ports/index.js';
+import { toStrictSchema } from './strict-schema.js';
+
+export const OPENAI_DEFAULT_MODEL = 'gpt-4o-mini';
+
+export interface OpenAiProviderOptions {
+  apiKey: string;
+  /** An OpenAI-compatible server; default the OpenAI API. */
+  baseUrl?: string;
+  /** The model when the step names none. */
+  model: string;
+  /** The clock `retry-after` dates are read against (tests). */
+  now?: () => Date;
+}
+
+/** The `json_schema.name` sent with every request (`^[a-zA-Z0-9_-]{1,64}$`). */
+const SCHEMA_NAME = 'answer';
+
+/** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date (RFC 9110 §10.2.3), in seconds. */
+export function retryAfterSeconds(headers: Headers | undefined, now: Date): number | undefined {
+  const ms = headers?.get('retry-after-ms');
+  if (ms && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms) / 1000);
+  const value = headers?.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now.getTime()) / 1000));
+}
+
+function mapError(error: unknown, request: AiRequest, now: Date): StepError {
+  if (error instanceof StepError) return error;
+  if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
+    return new StepError('AiTimeout', `The model did not answer within ${request.timeoutMs} ms`, {
+      retryable: true,
+    });
+  }
+  if (error instanceof APIConnectionError) {
+    return new StepError('AiUnavailable', `The model could not be reached: ${error.message}`, {
+      retryable: true,
+    });
+  }
+  if (error instanceof APIError) {
+    const status = error.status ?? 0;
+    const details: Record<string, unknown> = { status };
+    if (error.requestID) details.request_id = error.requestID;
+    if (status === 429 && error.code === 'insufficient_quota') {
+      return new StepError('AiQuotaExceeded', 'The model provider refused: the quota is used up', {
+        retryable: false,
+        details,
+      });
+    }
+    if (status === 429) {
+      const retryAfter = retryAfterSeconds(error.headers, now);
+      if (retryAfter !== undefined) details.retry_after_s = retryAfter;
+      return new StepError('AiThrottled', 'The model provider throttled the request (429)', {
+        retryable: true,
+        details,
+      });
+    }
+    if (status === 408) {
+      return new StepError('AiTimeout', 'The model provider timed out (408)', { retryable: true, details });
+    }
+    if (status === 409 || status >= 500) {
+      return new StepError('AiUnavailable', `The model provider is unavailable (${status})`, {
+        retryable: true,
+        details,
+      });
+    }
+    if (status === 401 || status === 403) {
+      return new StepError('AiUnauthorized', `The model provider refused the credentials (${status})`, {
+        retryable: false,
+        details,
+      });
+    }
+    return new StepError('AiRequestRejected', `The model provider rejected the request: ${error.message}`, {
+      retryable: false,
+      details,
+    });
+  }
+  return new StepError(
+    'AiUnavailable',
+    `The model call failed: ${(error as Error)?.message ?? String(error)}`,
+    {
+      retryable: true,
+    },
+  );
+}
+
+export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider {
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+    maxRetries: 0,
+  });
+  const now = options.now ?? (() => new Date());
+
+  return {
+    name: 'openai',
+    async generate(request: AiRequest): Promise<AiResponse> {
+      if (request.signal?.aborted || request.timeoutMs <= 0) {
+        throw new StepError('AiTimeout', 'The time for the model call ran out before it started', {
+          retryable: true,
+        });
+      }
+      const plan = toStrictSchema(request.json_schema);
+      const model = request.model ?? options.model;
+      let completion: OpenAI.Chat.Completions.ChatCompletion;
+      let requestId: string | null = null;
+      try {
+        const { data, request_id } = await client.chat.completions
+          .create(
+            {
+              model,
+              messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+              response_format: {
+                type: 'json_schema',
+                json_schema: { name: SCHEMA_NAME, schema: plan.schema, strict: plan.strict },
+              },
+              ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+            },
+            {
+              maxRetries: 0,
+              timeout: Math.max(1, Math.round(request.timeoutMs)),
+              ...(request.signal ? { signal: request.signal } : {}),
+            },
+          )
+          .withResponse();
+        completion = data;
+        requestId = request_id;
+      } catch (error) {
+        throw mapError(error, request, now());
+      }
+      const details = requestId ? { request_id: requestId } : undefined;
+      const choice = completion.choices?.[0];
+      if (!choice) {
+        throw new StepError('AiUnavailable', 'The model provider answered without a choice', {
+          retryable: true,
+          ...(details ? { details } : {}),
+        });
+      }
+      if (choice.message?.refusal || choice.finish_reason === 'content_filter') {
+        // The refusal text is the model's words about the prompt: not kept, like the prompt itself.
+        throw new StepError('AiRefused', 'The model refused to answer', {
+          retryable: false,
+          details: { ...details, finish_reason: choice.finish_reason },
+        });
+      }
+      if (choice.finish_reason === 'length') {
+        throw new StepError('AiIncomplete', 'The answer was cut off at the output token limit', {
+          retryable: false,
+          details: { ...details, tokens_output: completion.usage?.completion_tokens ?? null },
+        });
+      }
+      const raw = choice.message?.content ?? '';
+      const parsed = parseJsonText(raw);
+      const text = parsed.ok ? JSON.stringify(plan.restore(parsed.value)) : raw;
+      return {
+        text,
+        ...(text !== raw ? { raw_text: raw } : {}),
+        model: completion.model || model,
+        tokens_prompt: completion.usage?.prompt_tokens ?? 0,
+        tokens_output: completion.usage?.completion_tokens ?? 0,
+        ...(requestId ? { request_id: requestId } : {}),
+      };
+    },
+  };
+}
