@@ -31,7 +31,16 @@ export const entries = { cli: 'cli/main.ts', server: 'infra/local/main.ts' };
  * file instead of resolving and reading hundreds (zod alone is ~100 ms of a `validate`). Every other
  * package (the AWS SDK, middy, the local stand-ins) stays in node_modules, loaded from there.
  */
-const BUNDLED = new Set(['zod', 'yaml', 'ajv', 'ajv-formats', 'jsonata', 'ipaddr.js', 're2js', '@eslint-community/regexpp']);
+const BUNDLED = new Set([
+  'zod',
+  'yaml',
+  'ajv',
+  'ajv-formats',
+  'jsonata',
+  'ipaddr.js',
+  're2js',
+  '@eslint-community/regexpp',
+]);
 
 const MANIFEST = 'build.json';
 /** Bumped when the shape of the output changes, so an older dist/ is rebuilt. */

@@ -20,15 +20,7 @@ import { createMemoryHttpClient } from '../http/memory-http-client.js';
 import type { OrchestratorSettings } from '../orchestration/compose.js';
 import { InProcessStateMachine } from '../orchestration/in-process.js';
 import { deliverSignal, startRun } from '../orchestration/orchestrator.js';
-import type {
-  AiProvider,
-  Clock,
-  HttpClient,
-  Ids,
-  PromptTemplate,
-  RunStore,
-  SecretSource,
-} from '../ports/index.js';
+import type { Clock, HttpClient, Ids, PromptTemplate, RunStore, SecretSource } from '../ports/index.js';
 import { createMemorySecrets } from '../secrets/memory.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { createMemoryArtifacts } from '../storage/memory/artifacts.js';

@@ -14,7 +14,6 @@ import {
   type AdvanceOutput,
   type AwaitSignalInput,
   Directive,
-  type ExecutionInput,
   SLEEP_MAX_S,
 } from './directive.js';
 import type { ExecutorDeps } from './executor.js';

@@ -2,8 +2,6 @@
  * Flows over real HTTP against the server process started as `npm start` starts it: two waits
  * answered at the same moment, pause and unpause, idempotent starts.
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 

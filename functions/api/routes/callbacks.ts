@@ -3,7 +3,6 @@
  * systems). The token is the credential (CONTRACT §8): the route needs no API key (api-key-auth.ts).
  */
 import { z } from 'zod';
-import { sha256Hex } from '../../../shared/crypto.js';
 import { isFinal } from '../../../shared/engine/transition.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
 import { answerSignalId } from '../../../shared/orchestration/signal-ids.js';

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../shared/adapters/clock.js';
-import { sequentialIds } from '../../../shared/adapters/ids.js';
-import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import type { Signal } from '../../../shared/engine/types.js';
-import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
-import { orchestratedChildren } from '../../../shared/orchestration/children.js';
 import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import {
   advance,
@@ -15,8 +9,6 @@ import {
   type OrchestratorDeps,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
-import { createMemorySecrets } from '../../../shared/secrets/memory.js';
-import { createStepRegistry } from '../../../shared/steps/registry.js';
 import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
 async function setUp(yaml: string | string[]) {
