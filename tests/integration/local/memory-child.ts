@@ -1,13 +1,19 @@
 /**
- * The process that memory.test.ts starts with --expose-gc: the local server (`npm start`'s) on a
- * data directory, driven over HTTP through blocks of work, with the heap measured after a full
- * garbage collection before and after each block. It prints one JSON line, a MemoryReport.
+ * The process that memory.test.ts starts: the local server (`npm start`'s) on a data directory,
+ * driven over HTTP through blocks of work, with the heap measured after full garbage collections
+ * before and after each block. It prints one JSON line, a MemoryReport.
  *
  * The work runs in cycles of three blocks (runs of a one-step workflow, runs whose form times out,
- * list requests): two cycles warm up (compiled code, bytecode, caches that fill to a bound), two
- * are measured. A leak grows the heap in both measured blocks of its kind.
+ * list requests): two cycles warm up (bytecode, caches that fill to a bound), two are measured.
  *
- * Usage: node --expose-gc --import tsx tests/integration/local/memory-child.ts <dataDir>
+ * Usage: node --expose-gc --no-opt --no-sparkplug --no-flush-bytecode --import tsx \
+ *          tests/integration/local/memory-child.ts <dataDir>
+ *
+ * The V8 flags keep compiled code out of the measurement: optimized and baseline code have objects
+ * in the heap that come and go with what ran lately, and bytecode that has not run for a few
+ * collections is dropped (together half a MB or more between two measurements of the same work).
+ * With the interpreter only and bytecode kept, the heap holds the program's objects, and two
+ * measurements of the same work agree to a few KB.
  */
 import v8 from 'node:v8';
 import { startLocalServer } from '../../../infra/local/server.js';
@@ -33,12 +39,14 @@ export interface MemoryReport {
 
 const [dataDir] = process.argv.slice(2) as [string];
 const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('memory-child needs node --expose-gc');
+for (const flag of ['--expose-gc', '--no-opt', '--no-sparkplug', '--no-flush-bytecode']) {
+  if (!process.execArgv.includes(flag)) throw new Error(`memory-child needs node ${flag}`);
+}
 
 /**
  * MB of live objects after full collections: the old generation, where every survivor of a full
- * collection is. Left out are compiled code (it grows as the code warms up) and the young
- * generation (what the process allocated since the last collection, between two of them).
+ * collection is. Left out are the code spaces and the young generation (what the process
+ * allocated since the last collection, between two of them).
  */
 async function liveHeapMb(): Promise<number> {
   for (let i = 0; i < 3; i++) {
@@ -110,8 +118,8 @@ const growth = { runs: [] as number[], timedOut: [] as number[], lists: [] as nu
  * Runs `groups` groups of `work`, and adds to `into` (when given) the heap growth per 1,000 units of
  * work. The heap is measured right after a group of the same work at both ends, so both
  * measurements see the same recent past: what the heap holds for a while after some work (the
- * sockets a burst of requests left in the connection pools until they have been idle for seconds;
- * the bytecode of code that ran lately, until V8 flushes it) is as much at the end as at the start.
+ * sockets a burst of requests left in the connection pools, until they have been idle for seconds)
+ * is as much at the end as at the start.
  */
 async function block(
   work: () => Promise<void>,
@@ -140,7 +148,7 @@ async function cycle(measured: boolean): Promise<void> {
   await block(() => lists(10), 15, 10, measured ? growth.lists : undefined);
 }
 
-// Two cycles warm up (compiled code, bytecode, the cache above), two are measured.
+// Two cycles warm up (bytecode, the cache above), two are measured.
 await cycle(false);
 await cycle(false);
 const rssBefore = process.memoryUsage().rss;
