@@ -17,7 +17,7 @@ import {
   startBody,
 } from './routes/executions.js';
 import { createBody as listenerBody, listQuery as listenerListQuery } from './routes/listeners.js';
-import { versionQuery, listQuery as workflowListQuery } from './routes/workflows.js';
+import { versionQuery, versionsQuery, listQuery as workflowListQuery } from './routes/workflows.js';
 
 interface Operation {
   summary: string;
@@ -56,11 +56,18 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       responses: { 200: 'The version', 404: 'Unknown' },
     },
     put: {
-      summary: 'Add a version',
+      summary: 'Add a version; content equal to the latest version adds none (200, same version)',
       body: 'workflow',
       responses: { 200: '{id, version}', 404: 'Unknown', 422: 'Invalid or id mismatch' },
     },
     delete: { summary: 'Retire: no new runs', responses: { 204: 'Retired', 404: 'Unknown' } },
+  },
+  '/v1/workflows/{id}/versions': {
+    get: {
+      summary: 'Every version, newest first: {items: [{version, created_at, content_hash}], next_cursor}',
+      query: versionsQuery,
+      responses: { 200: '{items, next_cursor}', 404: 'Unknown', 422: 'Bad query' },
+    },
   },
   '/v1/workflows/{id}/validate': {
     post: {

@@ -86,13 +86,49 @@ function parseYaml(text: string): ParsedDocument {
   if (tooDeep !== undefined) {
     return unreadable('yaml', issueAt(ROOT_PATH, TOO_DEEP, positionOf(lineCounter, tooDeep)));
   }
+  const templates = unquotedTemplates(text, tokens);
+  if (templates.length === 0) {
+    return composeYaml(text, tokens, (offset) => positionOf(lineCounter, offset), []);
+  }
+  // Read the document as the author meant it, each such value quoted, so that every other problem
+  // is still found; the quoting itself is reported first.
+  const repaired = quoteTemplates(text, templates);
+  const repairedTokens = Array.from(new Parser().parse(repaired.text));
+  return composeYaml(
+    repaired.text,
+    repairedTokens,
+    (offset) => positionOf(lineCounter, repaired.toOriginal(offset)),
+    repaired.starts,
+  );
+}
+
+/**
+ * Composes the parsed tokens into a value. `position` turns an offset of `text` into a position
+ * in what the author wrote; `quoted` are the offsets (in `text`) of values that were quoted for them.
+ */
+function composeYaml(
+  text: string,
+  tokens: readonly CST.Token[],
+  position: (offset: number) => SourcePosition,
+  quoted: ReadonlyArray<{ offset: number; value: string }>,
+): ParsedDocument {
   const composer = new Composer({ prettyErrors: false, uniqueKeys: true, stringKeys: true });
   const documents = Array.from(composer.compose(tokens, false, text.length));
   const document = documents[0];
   if (!document) return unreadable('yaml', { path: ROOT_PATH, message: 'the document is empty' });
 
-  const locate = (path: DocumentPath) => locateInYaml(document, lineCounter, path);
+  const locate = (path: DocumentPath) => locateInYaml(document, position, path);
   const issues: ErrorIssue[] = [];
+  for (const { offset, value } of quoted) {
+    const path = pathAtOffset(document, offset);
+    issues.push(
+      issueAt(
+        formatPath(path),
+        `YAML reads a value that starts with {{ as a mapping, not a placeholder: quote the whole value (${quotedExample(path, value)})`,
+        position(offset),
+      ),
+    );
+  }
   let recoverable = true;
   for (const error of document.errors) {
     recoverable &&= RECOVERABLE_YAML_ERRORS.has(error.code);
@@ -101,7 +137,7 @@ function parseYaml(text: string): ParsedDocument {
       error.code === 'DUPLICATE_KEY'
         ? `duplicate key '${String(path.at(-1))}': a key may appear only once in a mapping`
         : error.message;
-    issues.push(issueAt(formatPath(path), message, positionOf(lineCounter, error.pos[0])));
+    issues.push(issueAt(formatPath(path), message, position(error.pos[0])));
   }
   for (const warning of document.warnings) {
     const path = pathAtOffset(document, warning.pos[0]);
@@ -109,7 +145,7 @@ function parseYaml(text: string): ParsedDocument {
       warning.code === 'TAG_RESOLVE_FAILED'
         ? `${warning.message}: a workflow is plain YAML, without custom tags`
         : warning.message;
-    issues.push(issueAt(formatPath(path), message, positionOf(lineCounter, warning.pos[0])));
+    issues.push(issueAt(formatPath(path), message, position(warning.pos[0])));
   }
   const extra = documents[1];
   if (extra) {
@@ -117,7 +153,7 @@ function parseYaml(text: string): ParsedDocument {
       issueAt(
         ROOT_PATH,
         `a workflow file holds one YAML document; found ${documents.length} (remove the '---' separators)`,
-        positionOf(lineCounter, extra.range[0]),
+        position(extra.range[0]),
       ),
     );
   }
@@ -140,6 +176,106 @@ function parseYaml(text: string): ParsedDocument {
         : `the document could not be read: ${error instanceof Error ? error.message : String(error)}`;
     return { format: 'yaml', issues: [...issues, { path: ROOT_PATH, message }], locate };
   }
+}
+
+/** `key: "{{ ... }}"`, or the quoted value alone in a list. */
+function quotedExample(path: DocumentPath, value: string): string {
+  const key = path.at(-1);
+  return typeof key === 'string' ? `${key}: ${JSON.stringify(value)}` : JSON.stringify(value);
+}
+
+/** A plain value that starts with `{{`: the author's placeholder, which YAML reads as a flow mapping. */
+interface UnquotedTemplate {
+  start: number;
+  end: number;
+}
+
+/**
+ * The values (of a mapping entry or a list item) that start with an unquoted `{{`, with where each
+ * ends: the end of the line (before a comment) or, inside a flow collection, the next `,`, `]`
+ * or `}` outside the braces.
+ */
+function unquotedTemplates(text: string, tokens: readonly CST.Token[]): UnquotedTemplate[] {
+  const found: UnquotedTemplate[] = [];
+  const pending: CST.Token[] = [...tokens];
+  for (let token = pending.pop(); token; token = pending.pop()) {
+    if (token.type === 'document') {
+      if (token.value) pending.push(token.value);
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      const inFlow = token.type === 'flow-collection';
+      for (const item of token.items) {
+        if (item.key) pending.push(item.key);
+        const value = item.value;
+        if (!value) continue;
+        if (value.type === 'flow-collection' && text.startsWith('{{', value.offset)) {
+          found.push({ start: value.offset, end: templateEnd(text, value.offset, inFlow) });
+        } else {
+          pending.push(value);
+        }
+      }
+    }
+  }
+  found.sort((a, b) => a.start - b.start);
+  return found.filter((template, index) => index === 0 || template.start >= found[index - 1]!.end);
+}
+
+function templateEnd(text: string, start: number, flow: boolean): number {
+  let depth = 0;
+  let at = start;
+  for (; at < text.length; at++) {
+    const char = text.charAt(at);
+    if (char === '\n' || char === '\r') break;
+    if (depth === 0) {
+      if (flow && (char === ',' || char === ']' || char === '}')) break;
+      if (char === '#' && (text.charAt(at - 1) === ' ' || text.charAt(at - 1) === '\t')) break;
+    }
+    if (char === '{') depth++;
+    else if (char === '}' && depth > 0) depth--;
+  }
+  while (at > start && (text.charAt(at - 1) === ' ' || text.charAt(at - 1) === '\t')) at--;
+  return at;
+}
+
+/** The text with each template double-quoted, where each starts now, and a map of offsets back to the original. */
+function quoteTemplates(
+  text: string,
+  templates: readonly UnquotedTemplate[],
+): {
+  text: string;
+  starts: Array<{ offset: number; value: string }>;
+  toOriginal: (offset: number) => number;
+} {
+  let out = '';
+  let last = 0;
+  const moved: Array<{ from: number; length: number; original: number; originalLength: number }> = [];
+  const starts: Array<{ offset: number; value: string }> = [];
+  for (const { start, end } of templates) {
+    out += text.slice(last, start);
+    const value = text.slice(start, end);
+    const quotedValue = JSON.stringify(value);
+    moved.push({
+      from: out.length,
+      length: quotedValue.length,
+      original: start,
+      originalLength: end - start,
+    });
+    starts.push({ offset: out.length, value });
+    out += quotedValue;
+    last = end;
+  }
+  out += text.slice(last);
+  const toOriginal = (offset: number): number => {
+    let delta = 0;
+    for (const move of moved) {
+      if (offset < move.from) break;
+      if (offset < move.from + move.length) {
+        return move.original + Math.min(Math.max(offset - move.from - 1, 0), move.originalLength);
+      }
+      delta += move.length - move.originalLength;
+    }
+    return offset - delta;
+  };
+  return { text: out, starts, toOriginal };
 }
 
 /** The offset of the first collection nested deeper than the limit, walking the syntax tree without recursion. */
@@ -166,7 +302,7 @@ function keyOf(key: unknown): string {
 
 function locateInYaml(
   document: Document,
-  lineCounter: LineCounter,
+  position: (offset: number) => SourcePosition,
   path: DocumentPath,
 ): SourcePosition | undefined {
   let node: unknown = document.contents;
@@ -187,7 +323,7 @@ function locateInYaml(
       break;
     }
   }
-  return offset === undefined ? undefined : positionOf(lineCounter, offset);
+  return offset === undefined ? undefined : position(offset);
 }
 
 /** The path of the deepest value whose source (tags and anchors included) holds `offset`. */

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { StepRegistry } from '../steps/registry.js';
 import type { DocumentPath, PathSegment, Problem } from './paths.js';
 import { stepCommonShape } from './schema.js';
+import { nearestName } from './suggest.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -134,12 +135,20 @@ function discriminatorProblem(path: DocumentPath, data: unknown, registry: StepR
         message: `a ${type} step cannot undo another step; compensate with an action type (${list})`,
       };
     }
-    return { path, message: `unknown action type '${type}'; ${list}` };
+    const close = nearestName(type, actions);
+    return {
+      path,
+      message: `unknown action type '${type}'; ${close === undefined ? '' : `did you mean '${close}'? `}${list}`,
+    };
   }
   const list = `known types: ${known.join(', ')}`;
   if (type === undefined) return { path, message: `missing required field 'type'; ${list}` };
   if (typeof type !== 'string') return { path, message: `type must be a string; ${list}` };
-  return { path, message: `unknown step type '${type}'; ${list}` };
+  const close = nearestName(type, known);
+  return {
+    path,
+    message: `unknown step type '${type}'; ${close === undefined ? '' : `did you mean '${close}'? `}${list}`,
+  };
 }
 
 /** The fields every step has, checked apart from `type` and `config`. */

@@ -22,6 +22,7 @@ import { toPlainData } from './sanitize.js';
 import { type StepDefinition, SUPPORTED_SCHEMA_MAJOR, type WorkflowDefinition } from './schema.js';
 import { deepMerge } from './services.js';
 import { structureProblems } from './structure.js';
+import { suggest } from './suggest.js';
 
 export interface ValidateOptions {
   /** The step types the workflow may use; default: the built-in ones. */
@@ -414,6 +415,15 @@ class MeaningPass {
       const path = [...configPath, key];
       if (expressionFields.has(key)) {
         for (const [stringPath, expression] of stringsIn(value, path)) {
+          const braced = BRACED_EXPRESSION.exec(expression);
+          if (braced) {
+            const inner = braced[1]!.trim();
+            this.#add(
+              stringPath,
+              `${key} is a JSONata expression already, not a {{ }} template: remove the braces (${key === 'when' ? 'when: ' : ''}${JSON.stringify(inner)})`,
+            );
+            continue;
+          }
           const error = checkExpression(expression);
           if (error !== undefined) this.#add(stringPath, `the expression does not parse: ${error}`);
           // Secrets are resolved for {{ }} placeholders only: here `secrets` would quietly be missing.
@@ -481,6 +491,9 @@ class MeaningPass {
   }
 }
 
+/** A whole expression wrapped in `{{ }}`, as if it were a template: `when: "{{ inputs.n > 1 }}"`. */
+const BRACED_EXPRESSION = /^\s*\{\{([\s\S]*)\}\}\s*$/;
+
 /** Every step id a `next` names, with the path where it is written. */
 function nextTargets(next: unknown, path: DocumentPath): Array<[DocumentPath, string]> {
   if (typeof next === 'string') return [[path, next]];
@@ -532,36 +545,4 @@ function messageOf(error: unknown): string {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Beyond this many names, looking for a near miss costs more than it helps. */
-const MAX_SUGGESTION_CANDIDATES = 200;
-
-/** "did you mean 'x'?" for a near miss, else the list of names (the first few). */
-function suggest(name: string, names: readonly string[], listLabel: string): string {
-  const candidates = names.length <= MAX_SUGGESTION_CANDIDATES ? names : [];
-  const close = candidates
-    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
-    .filter(({ distance }) => distance <= Math.floor(name.length / 3))
-    .sort((a, b) => a.distance - b.distance)[0];
-  if (close) return `did you mean '${close.candidate}'?`;
-  if (names.length === 0) return `${listLabel}: none`;
-  const shown = names.slice(0, 10).join(', ');
-  return names.length > 10
-    ? `${listLabel}: ${shown}, … (${names.length - 10} more)`
-    : `${listLabel}: ${shown}`;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return Number.POSITIVE_INFINITY;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

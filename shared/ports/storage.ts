@@ -27,11 +27,24 @@ export interface WorkflowSummary {
   retired?: boolean;
 }
 
+/** One version of a workflow as `GET /v1/workflows/{id}/versions` lists it. */
+export interface WorkflowVersionInfo {
+  version: number;
+  created_at: string;
+  /** SHA-256 (hex) of the definition as canonical JSON: see shared/definition/content-hash.ts. */
+  content_hash: string;
+}
+
 export interface WorkflowStore {
   /** Version 1 of a new workflow; ConflictError when the id exists (retired ids included). */
   create(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion>;
-  /** The next version; NotFoundError for an unknown or retired id. */
+  /**
+   * The next version; NotFoundError for an unknown or retired id. A definition whose content hash
+   * equals the latest version's adds no version: the latest is returned as it is.
+   */
   update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion>;
+  /** Every version, newest first, a page at a time; NotFoundError for an unknown id. */
+  versions(id: string, page?: PageRequest): Promise<Page<WorkflowVersionInfo>>;
   /** The given version or the latest; NotFoundError. Retired workflows stay readable (their runs finish). */
   get(id: string, version?: number): Promise<WorkflowVersion>;
   summary(id: string): Promise<WorkflowSummary>;

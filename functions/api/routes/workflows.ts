@@ -12,12 +12,16 @@ import type { ApiRequest } from '../request.js';
 import { type ApiResult, empty, json } from '../response.js';
 import type { Router } from '../router.js';
 
-export const listQuery = z.object({
+/** Query schemas are strict: an unknown query parameter is 422 (CONTRACT §9). */
+export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().min(1).max(2048).optional(),
 });
 
-export const versionQuery = z.object({ version: z.coerce.number().int().min(1).optional() });
+export const versionQuery = z.strictObject({ version: z.coerce.number().int().min(1).optional() });
+
+/** `GET /v1/workflows/{id}/versions`: pages like the list. */
+export const versionsQuery = listQuery;
 
 export function workflowRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
@@ -83,6 +87,13 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
     return json(200, versionView(found));
   });
 
+  router.on('GET', '/v1/workflows/{id}/versions', async (request) => {
+    const query = queryParams(request, versionsQuery);
+    const page = await workflows.versions(request.params.id!, query);
+    return json(200, { items: page.items, next_cursor: page.next_cursor ?? null });
+  });
+
+  // A PUT whose content equals the latest version's adds none: 200 with that version (CONTRACT §9).
   router.on('PUT', '/v1/workflows/{id}', async (request) => {
     const id = request.params.id!;
     const definition = valid(validateBody(request));

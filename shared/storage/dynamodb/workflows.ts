@@ -5,10 +5,17 @@
  * process died between the two writes) rebuilds it.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { contentHash, workflowVersionsScope } from '../../definition/content-hash.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../../ports/index.js';
-import { type CursorCodec, positionString } from '../cursor.js';
+import type {
+  Page,
+  PageRequest,
+  WorkflowStore,
+  WorkflowSummary,
+  WorkflowVersionInfo,
+} from '../../ports/index.js';
+import { type CursorCodec, positionNumber, positionString } from '../cursor.js';
 import { pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
 import { definitionText, summaryOf } from '../rules.js';
 import { type Item, json, N, number, optionalString, padded, S, string } from './attributes.js';
@@ -57,6 +64,8 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
       if (!summary || summary.retired) throw new NotFoundError('Workflow', id);
       const latest = await this.#latest(id);
       const version = versionOf(definition, latest!.version + 1, now);
+      // The same content as the latest version adds none (compared as stored: through JSON).
+      if (contentHash(version.definition) === contentHash(latest!.definition)) return latest!;
       if (await this.#putVersion(version)) {
         // Only forward: a slower concurrent update must not move the summary back to its version.
         const next = summaryOf(version, summary.created_at, false);
@@ -97,6 +106,45 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
           : undefined;
     if (!found) throw new NotFoundError('Workflow', version === undefined ? id : `${id} v${version}`);
     return found;
+  }
+
+  async versions(id: string, page?: PageRequest): Promise<Page<WorkflowVersionInfo>> {
+    const limit = pageLimit(page);
+    const before =
+      page?.cursor === undefined
+        ? undefined
+        : positionNumber(this.#cursors.decode(workflowVersionsScope(id), page.cursor), 'before');
+    if (before !== undefined && before <= 1) return { items: [] };
+    const items = await this.#table.query(
+      {
+        KeyConditionExpression: 'id = :id AND sk BETWEEN :low AND :high',
+        ExpressionAttributeValues: {
+          ':id': S(id),
+          ':low': S('v#'),
+          ':high': before === undefined ? S('v#~') : versionKey(id, before - 1).sk!,
+        },
+        ProjectionExpression: '#version, created_at, content_hash',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+      },
+      (found) => found.length > limit,
+    );
+    if (items.length === 0 && before === undefined) throw new NotFoundError('Workflow', id);
+    const infos = await Promise.all(
+      items.slice(0, limit).map(async (item): Promise<WorkflowVersionInfo> => {
+        const version = number(item, 'version');
+        // Versions stored before hashes were kept: hashed from their definition.
+        const hash =
+          optionalString(item, 'content_hash') ?? contentHash((await this.get(id, version)).definition);
+        return { version, created_at: string(item, 'created_at'), content_hash: hash };
+      }),
+    );
+    const result: Page<WorkflowVersionInfo> = { items: infos };
+    if (items.length > limit) {
+      result.next_cursor = this.#cursors.encode(workflowVersionsScope(id), { before: infos.at(-1)!.version });
+    }
+    return result;
   }
 
   async summary(id: string): Promise<WorkflowSummary> {
@@ -142,6 +190,7 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
         ...versionKey(version.id, version.version),
         version: N(version.version),
         definition: S(JSON.stringify(version.definition)),
+        content_hash: S(contentHash(version.definition)),
         created_at: S(version.created_at),
       },
       ConditionExpression: 'attribute_not_exists(id)',

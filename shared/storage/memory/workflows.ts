@@ -1,15 +1,24 @@
 /** The WorkflowStore in memory: versions, the latest pointer, listing by id and retirement. */
+import { contentHash, workflowVersionsScope } from '../../definition/content-hash.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Page, PageRequest, WorkflowStore, WorkflowSummary } from '../../ports/index.js';
+import type {
+  Page,
+  PageRequest,
+  WorkflowStore,
+  WorkflowSummary,
+  WorkflowVersionInfo,
+} from '../../ports/index.js';
 import type { CursorCodec } from '../cursor.js';
-import { positionString } from '../cursor.js';
+import { positionNumber, positionString } from '../cursor.js';
 import { compareKeys, pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
 import { definitionText, summaryOf } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 
 interface StoredWorkflow {
   versions: WorkflowVersion[];
+  /** The content hash of each version, by index. */
+  hashes: string[];
   summary: WorkflowSummary;
 }
 
@@ -29,6 +38,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const version = this.#version(definition, 1, now);
     this.#workflows.set(definition.id, {
       versions: [version],
+      hashes: [contentHash(version.definition)],
       summary: summaryOf(version, version.created_at, false),
     });
     return jsonCopy(version);
@@ -38,8 +48,11 @@ export class MemoryWorkflowStore implements WorkflowStore {
     definitionText(definition);
     const stored = this.#workflows.get(definition.id);
     if (!stored || stored.summary.retired) throw new NotFoundError('Workflow', definition.id);
+    const hash = contentHash(definition);
+    if (stored.hashes.at(-1) === hash) return jsonCopy(stored.versions.at(-1)!);
     const version = this.#version(definition, stored.versions.length + 1, now);
     stored.versions.push(version);
+    stored.hashes.push(hash);
     stored.summary = summaryOf(version, stored.summary.created_at, false);
     return jsonCopy(version);
   }
@@ -49,6 +62,30 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const found = version === undefined ? versions.at(-1) : versions[version - 1];
     if (!found) throw new NotFoundError('Workflow', version === undefined ? id : `${id} v${version}`);
     return jsonCopy(found);
+  }
+
+  async versions(id: string, page?: PageRequest): Promise<Page<WorkflowVersionInfo>> {
+    const limit = pageLimit(page);
+    const stored = this.#workflows.get(id);
+    if (!stored) throw new NotFoundError('Workflow', id);
+    const before =
+      page?.cursor === undefined
+        ? stored.versions.length + 1
+        : positionNumber(this.#cursors.decode(workflowVersionsScope(id), page.cursor), 'before');
+    const newestFirst = stored.versions
+      .map((v, index) => ({
+        version: v.version,
+        created_at: v.created_at,
+        content_hash: stored.hashes[index]!,
+      }))
+      .filter((v) => v.version < before)
+      .reverse();
+    const items = newestFirst.slice(0, limit);
+    const result: Page<WorkflowVersionInfo> = { items };
+    if (newestFirst.length > limit) {
+      result.next_cursor = this.#cursors.encode(workflowVersionsScope(id), { before: items.at(-1)!.version });
+    }
+    return result;
   }
 
   async summary(id: string): Promise<WorkflowSummary> {

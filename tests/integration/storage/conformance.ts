@@ -5,6 +5,7 @@
  * data, as a second process would have).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../../shared/definition/content-hash.js';
 import type { RunStatus, StepExecution } from '../../../shared/engine/types.js';
 import {
   ConflictError,
@@ -184,6 +185,73 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         );
         expect(await failure(stores.workflows.list({ limit: 0 }))).toBeInstanceOf(ValidationError);
         expect(await failure(stores.workflows.list({ limit: 101 }))).toBeInstanceOf(ValidationError);
+      });
+
+      it('adds no version when the content equals the latest version, whatever the key order', async () => {
+        await stores.workflows.create(workflowDefinition('orders', { name: 'Orders' }), at(0));
+        const same = workflowDefinition('orders', { name: 'Orders' });
+        const reordered = Object.fromEntries(Object.entries(same).reverse()) as typeof same;
+        const again = await stores.workflows.update(reordered, at(5));
+        expect(again).toEqual(await stores.workflows.get('orders', 1));
+        expect((await stores.workflows.summary('orders')).latest_version).toBe(1);
+        const v2 = await stores.workflows.update(workflowDefinition('orders', { name: 'Orders 2' }), at(6));
+        expect(v2.version).toBe(2);
+        // Only the latest counts: going back to version 1's content is a new version.
+        const v3 = await stores.workflows.update(workflowDefinition('orders', { name: 'Orders' }), at(7));
+        expect(v3.version).toBe(3);
+        expect(
+          await stores.workflows.update(workflowDefinition('orders', { name: 'Orders' }), at(8)),
+        ).toEqual(v3);
+      });
+
+      it('lists versions newest first with created_at and a content hash of the canonical definition', async () => {
+        await stores.workflows.create(workflowDefinition('orders', { name: 'A' }), at(0));
+        await stores.workflows.update(workflowDefinition('orders', { name: 'B' }), at(1));
+        await stores.workflows.update(workflowDefinition('orders', { name: 'A' }), at(2));
+        const { items, next_cursor } = await stores.workflows.versions('orders');
+        expect(next_cursor).toBeUndefined();
+        expect(items.map((v) => [v.version, v.created_at])).toEqual([
+          [3, at(2).toISOString()],
+          [2, at(1).toISOString()],
+          [1, at(0).toISOString()],
+        ]);
+        for (const item of items) expect(item.content_hash).toMatch(/^[0-9a-f]{64}$/);
+        expect(items[0]!.content_hash).toBe(items[2]!.content_hash);
+        expect(items[1]!.content_hash).not.toBe(items[0]!.content_hash);
+        expect(items[0]!.content_hash).toBe(
+          contentHash((await stores.workflows.get('orders', 1)).definition),
+        );
+        expect(await target.peer().workflows.versions('orders')).toEqual({ items });
+      });
+
+      it('pages versions with a cursor valid for that workflow only, and knows unknown ids', async () => {
+        await stores.workflows.create(workflowDefinition('orders', { name: 'v1' }), at(0));
+        await stores.workflows.create(workflowDefinition('other'), at(0));
+        for (let n = 2; n <= 5; n++) {
+          await stores.workflows.update(workflowDefinition('orders', { name: `v${n}` }), at(n));
+        }
+        const seen: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await stores.workflows.versions('orders', { limit: 2, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          seen.push(...page.items.map((v) => v.version));
+          cursor = page.next_cursor;
+        } while (cursor);
+        expect(seen).toEqual([5, 4, 3, 2, 1]);
+        const first = await stores.workflows.versions('orders', { limit: 1 });
+        expect(
+          await failure(stores.workflows.versions('other', { cursor: first.next_cursor! })),
+        ).toBeInstanceOf(ValidationError);
+        expect(
+          await failure(stores.workflows.versions('orders', { cursor: forge(first.next_cursor!) })),
+        ).toBeInstanceOf(ValidationError);
+        expect(await failure(stores.workflows.versions('orders', { limit: 101 }))).toBeInstanceOf(
+          ValidationError,
+        );
+        expect(await failure(stores.workflows.versions('nope'))).toBeInstanceOf(NotFoundError);
+        await stores.workflows.retire('orders', at(9));
+        expect((await stores.workflows.versions('orders')).items).toHaveLength(5);
       });
     });
 
