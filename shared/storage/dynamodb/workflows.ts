@@ -5,7 +5,6 @@
  * process died between the two writes) rebuilds it.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { contentHash, workflowVersionsScope } from '../../definition/content-hash.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type {
@@ -15,6 +14,7 @@ import type {
   WorkflowSummary,
   WorkflowVersionInfo,
 } from '../../ports/index.js';
+import { contentHash, workflowVersionsScope } from '../content-hash.js';
 import { type CursorCodec, positionNumber, positionString } from '../cursor.js';
 import { pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
 import { definitionText, summaryOf } from '../rules.js';

@@ -1,5 +1,5 @@
 /** The WorkflowStore in memory: versions, the latest pointer, listing by id and retirement. */
-import { contentHash, workflowVersionsScope } from '../../definition/content-hash.js';
+
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type {
@@ -9,6 +9,7 @@ import type {
   WorkflowSummary,
   WorkflowVersionInfo,
 } from '../../ports/index.js';
+import { contentHash, workflowVersionsScope } from '../content-hash.js';
 import type { CursorCodec } from '../cursor.js';
 import { positionNumber, positionString } from '../cursor.js';
 import { compareKeys, pageLimit, WORKFLOWS_SCOPE } from '../paging.js';

@@ -5,7 +5,7 @@
  * data, as a second process would have).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { contentHash } from '../../../shared/definition/content-hash.js';
+import { contentHash } from '../../../shared/storage/content-hash.js';
 import type { RunStatus, StepExecution } from '../../../shared/engine/types.js';
 import {
   ConflictError,
