@@ -31,7 +31,7 @@ export interface WorkflowSummary {
 export interface WorkflowVersionInfo {
   version: number;
   created_at: string;
-  /** SHA-256 (hex) of the definition as canonical JSON: see shared/definition/content-hash.ts. */
+  /** SHA-256 (hex) of the definition as canonical JSON: see shared/storage/content-hash.ts. */
   content_hash: string;
 }
 
