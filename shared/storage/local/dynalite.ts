@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../dynamodb/client.js';
+import { makeDynaliteIndexWritesAtomic } from './dynalite-atomic.js';
 
 /** The part of dynalite's options (it ships no types) that is used here. */
 interface DynaliteOptions {
@@ -254,6 +255,7 @@ export interface LocalDynamoDb {
 
 export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {}): Promise<LocalDynamoDb> {
   await closeDynaliteIterators();
+  await makeDynaliteIndexWritesAtomic();
   // Tables are usable at once: nothing local waits for a table to become active.
   const server = dynalite({
     ...(path === undefined ? {} : { path }),
