@@ -1,5 +1,10 @@
-/** Lambda entry point of the state machine's Advance task. */
+/** Lambda entry point of the state machine's Advance task: one redacted JSON log line per invocation. */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { logger, withAdvanceLog } from '../shared/adapters/logger.js';
 import { createAdvanceHandler } from './handlers.js';
 import { orchestratorDeps } from './lambda-wiring.js';
 
-export const handler = createAdvanceHandler(orchestratorDeps);
+export const handler = middy(withAdvanceLog(createAdvanceHandler(orchestratorDeps), logger)).use(
+  injectLambdaContext(logger, { resetKeys: true }),
+);

@@ -1,13 +1,33 @@
-/** Lambda entry point of the HTTP API (API Gateway v2, payload 2.0). */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+/** Lambda entry point of the HTTP API (API Gateway v2, payload 2.0): one redacted JSON log line per request. */
+
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { logger, logRequest } from '../../shared/adapters/logger.js';
 import { apiKeys, orchestratorDeps } from '../lambda-wiring.js';
 import { createApi } from './app.js';
 
 let api: Promise<ReturnType<typeof createApi>> | undefined;
 
-export const handler = async (event: APIGatewayProxyEventV2, context: Context) => {
-  // Built on the first request of a container: the wiring reads its keys from Secrets Manager.
-  api ??= (async () =>
-    createApi({ orchestrator: await orchestratorDeps(), apiKeys: { keys: await apiKeys() } }))();
-  return (await api)(event, context);
-};
+export const handler = middy(
+  async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const startedAt = performance.now();
+    let status = 500;
+    try {
+      // Built on the first request of a container: the wiring reads its keys from Secrets Manager.
+      api ??= (async () =>
+        createApi({ orchestrator: await orchestratorDeps(), apiKeys: { keys: await apiKeys() } }))();
+      const response = await (await api)(event, context);
+      status = response.statusCode ?? 200;
+      return response;
+    } finally {
+      logRequest(logger, {
+        method: event.requestContext?.http?.method ?? 'GET',
+        path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
+        status,
+        startedAt,
+        ...(event.requestContext?.requestId ? { correlationId: event.requestContext.requestId } : {}),
+      });
+    }
+  },
+).use(injectLambdaContext(logger, { resetKeys: true }));

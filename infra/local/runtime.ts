@@ -7,6 +7,7 @@ import './node20-polyfills.js';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAdvanceHandler, createAwaitSignalHandler } from '../../functions/handlers.js';
+import { logger, processSecrets, withAdvanceLog } from '../../shared/adapters/logger.js';
 import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import type { RunState, Signal } from '../../shared/engine/types.js';
 import { createNodeHttpClient } from '../../shared/http/node-http-client.js';
@@ -101,6 +102,8 @@ export class LocalRuntime {
         executions,
         secrets: createLocalSecrets({ dataDir: options.dataDir, env }),
         http: createNodeHttpClient(),
+        // Every secret the engine resolves is kept out of the log lines too.
+        redactor: processSecrets,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.registry ? { registry: options.registry } : {}),
       },
@@ -170,7 +173,11 @@ export class LocalRuntime {
     for (const other of this.#executions.values()) {
       if (other.runId === input.run_id && other.generation >= input.generation) return;
     }
-    const advance = createAdvanceHandler(() => this.deps);
+    // One JSON line per Advance, as the Lambda writes.
+    const advance = withAdvanceLog(
+      createAdvanceHandler(() => this.deps),
+      logger,
+    );
     const awaitSignal = createAwaitSignalHandler(() => this.deps);
     const execution = this.#machine.run(
       input as never,

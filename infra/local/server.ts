@@ -12,6 +12,7 @@ import { type AddressInfo, isIPv6 } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
+import { logger, logRequest, rememberConfiguredSecrets } from '../../shared/adapters/logger.js';
 import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
@@ -52,6 +53,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const runtime = await LocalRuntime.start({ dataDir: options.dataDir, env });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
   const keys = apiKeysFromSetting(env.FLOWRUNNER_API_KEYS, sha256Hex);
+  // The keys and FLOWRUNNER_SECRET_* values never appear in a log line, whatever their shape.
+  rememberConfiguredSecrets(env);
   // Known once the server listens (port 0 picks one); until then no Host is answered.
   let hosts: readonly string[] = [];
   const api = createApi({
@@ -64,6 +67,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const streams = new Set<ServerResponse>();
 
   const serve = (request: IncomingMessage, response: ServerResponse) => {
+    // One JSON line per request on stdout once it is answered (or the client left).
+    const startedAt = performance.now();
+    response.once('close', () =>
+      logRequest(logger, {
+        method: request.method ?? 'GET',
+        path: (request.url ?? '/').split('?')[0]!,
+        status: response.statusCode,
+        startedAt,
+      }),
+    );
     void handle(request, response).catch((error: unknown) => {
       // The API answers every error of the request itself; this is the connection failing (the
       // client left in the middle of its body): nothing left to answer.

@@ -55,6 +55,9 @@ export interface AdvanceOutput {
   sleep_until?: string;
   /** The run's checkpoint after this invocation; AwaitSignal stores its task token only while it still holds. */
   checkpoint: number;
+  /** The run's workflow, for the invocation's log line (no second read of the run). */
+  workflow_id?: string;
+  workflow_version?: number;
 }
 
 /** The payload AwaitSignal receives (with the task token of `$$.Task.Token`). */

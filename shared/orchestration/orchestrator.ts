@@ -145,6 +145,8 @@ export async function advance(
     generation: input.generation,
     directive,
     checkpoint: state.checkpoint,
+    workflow_id: state.workflow_id,
+    workflow_version: state.workflow_version,
     ...extra,
   });
   if (isFinal(state.status)) {

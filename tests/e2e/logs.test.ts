@@ -1,0 +1,145 @@
+/**
+ * The logs of `npm start` as a user runs it, with a secret and an API key configured: after the
+ * start-up lines every stdout line is JSON with the documented fields, and none shows the secret,
+ * the key or a callback token (CONTRACT §10).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpSink, startHttpSink } from '../support/http-sink.js';
+import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+
+const SECRET = 'mail-token-logs-5c2e88';
+const API_KEY = 'fr-key-logs-0d9b41aa';
+let server: ServerProcess;
+let sink: HttpSink;
+let out = '';
+
+beforeAll(async () => {
+  sink = await startHttpSink();
+  server = await startServerProcess({
+    FLOWRUNNER_SECRET_MAIL_TOKEN: SECRET,
+    FLOWRUNNER_API_KEYS: `ops=${API_KEY}`,
+    LOG_LEVEL: 'INFO',
+  });
+  server.child.stdout!.on('data', (text: string) => {
+    out += text;
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await sink?.close();
+});
+
+async function call(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      ...(path.startsWith('/v1/callbacks/') ? {} : { authorization: `Bearer ${API_KEY}` }),
+      ...(body === undefined
+        ? {}
+        : { 'content-type': typeof body === 'string' ? 'text/yaml' : 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> & {
+      waiting: Array<Record<string, unknown>>;
+    },
+  };
+}
+
+async function until(id: string, done: (run: Awaited<ReturnType<typeof call>>['body']) => boolean) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { body } = await call('GET', `/v1/executions/${id}`);
+    if (done(body)) return body;
+    if (Date.now() > deadline) throw new Error(`run ${id}: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the logs of npm start', () => {
+  it('are redacted JSON lines with the run fields', async () => {
+    const yaml = readFileSync('examples/onboarding.yaml', 'utf8')
+      .replace('id: onboarding', 'id: onboarding-logs')
+      .replace('https://mail.example.com', sink.url);
+    expect((await call('POST', '/v1/workflows', yaml)).status).toBe(201);
+    const started = await call('POST', '/v1/executions', {
+      workflow_id: 'onboarding-logs',
+      inputs: { customer: 'Ada' },
+    });
+    expect(started.status).toBe(202);
+    const id = started.body.id as string;
+    await until(id, (r) => r.waiting.some((w) => w.step_id === 'collect'));
+    expect(
+      (
+        await call('POST', `/v1/executions/${id}/resume`, {
+          inputs: { email: 'ada@example.com', plan: 'pro' },
+        })
+      ).status,
+    ).toBe(202);
+    const atReview = await until(id, (r) => r.waiting.some((w) => w.step_id === 'review'));
+    const token = atReview.waiting.find((w) => w.step_id === 'review')!.callback_token as string;
+    expect(
+      (await call('POST', `/v1/callbacks/${token}`, { decision: 'approve', approver: 'lead@example.com' }))
+        .status,
+    ).toBe(202);
+    await until(id, (r) => r.status === 'completed');
+    expect(sink.requests.filter((r) => r.path === '/v1/send')[0]!.headers.authorization).toBe(
+      `Bearer ${SECRET}`,
+    );
+    await new Promise((r) => setTimeout(r, 200)); // the last lines reach the pipe
+
+    const lines = out.split('\n').filter((line) => line.trim() !== '');
+    const parsed = lines.map((line) => {
+      expect(() => JSON.parse(line), line).not.toThrow();
+      return JSON.parse(line) as Record<string, unknown>;
+    });
+    for (const line of lines) {
+      expect(line).not.toContain(SECRET);
+      expect(line).not.toContain(API_KEY);
+      expect(line).not.toContain(token);
+      expect(line).not.toContain('ada@example.com');
+    }
+    for (const entry of parsed) {
+      expect(entry).toMatchObject({
+        level: expect.any(String),
+        message: expect.any(String),
+        timestamp: expect.any(String),
+      });
+    }
+
+    const requests = parsed.filter((entry) => entry.message === 'request');
+    expect(requests.length).toBeGreaterThan(5);
+    for (const request of requests) {
+      expect(request).toMatchObject({
+        method: expect.any(String),
+        path: expect.any(String),
+        status: expect.any(Number),
+      });
+      expect(request.latency_ms).toEqual(expect.any(Number));
+    }
+    expect(requests).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: `/v1/executions/${id}`, run_id: id, status: 200 }),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({ method: 'POST', path: '/v1/callbacks/[REDACTED]', status: 202 }),
+    );
+
+    const advances = parsed.filter((entry) => entry.message === 'advance' && entry.run_id === id);
+    expect(advances.length).toBeGreaterThanOrEqual(3);
+    for (const advance of advances) {
+      expect(advance).toMatchObject({
+        workflow_id: 'onboarding-logs',
+        workflow_version: 1,
+        directive: expect.any(String),
+        transitions: expect.any(Number),
+        duration_ms: expect.any(Number),
+      });
+    }
+    expect(advances.map((a) => a.directive)).toContain('done');
+  }, 60_000);
+});
