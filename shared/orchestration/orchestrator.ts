@@ -248,10 +248,14 @@ function next(
   now: Date,
 ): { directive: Directive; extra?: Partial<AdvanceOutput> } {
   if (isFinal(state.status)) return { directive: finalDirective(state) };
-  if (workLeft || state.status === 'running') return { directive: Directive.continue };
+  if (workLeft) return { directive: Directive.continue };
   if (state.status === 'paused') return { directive: Directive.await };
+  // The loop ran everything it could: what is left waits for a signal or a timer, also while the run
+  // is `running` (a compensation waiting to retry). Answering `continue` then would spin.
   const deadline = nextDeadline(state);
-  if (deadline === undefined) return { directive: Directive.await };
+  if (deadline === undefined) {
+    return { directive: state.status === 'running' ? Directive.continue : Directive.await };
+  }
   const seconds = Math.ceil((Date.parse(deadline) - now.getTime()) / 1000);
   if (seconds <= 0) return { directive: Directive.continue };
   const onlyTimers = state.active.every((id) => {
