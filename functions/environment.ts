@@ -18,6 +18,11 @@ export const LambdaEnvironment = {
   /** The API function only: a secret holding `{"hashes": ["<sha256 hex of a key>", …]}`. */
   apiKeysSecretArn: 'FLOWRUNNER_API_KEYS_SECRET_ARN',
   allowPrivateNetwork: 'FLOWRUNNER_ALLOW_PRIVATE_NETWORK',
+  /**
+   * Functions that call a model, when the stack is given one: a secret holding the OpenAI API key
+   * (plain text or `{"api_key": "..."}`); with it the provider defaults to openai (docs/ai.md).
+   */
+  openAiSecretArn: 'FLOWRUNNER_OPENAI_SECRET_ARN',
   mockAiMode: 'MOCK_AI_MODE',
   mockAiSeed: 'MOCK_AI_SEED',
 } as const;
@@ -35,6 +40,7 @@ const schema = z.object({
   [LambdaEnvironment.secretPrefix]: z.string().default('flowrunner/'),
   [LambdaEnvironment.allowPrivateNetwork]: z.enum(['true', 'false']).default('false'),
   [LambdaEnvironment.apiKeysSecretArn]: z.string().startsWith('arn:').optional(),
+  [LambdaEnvironment.openAiSecretArn]: z.string().startsWith('arn:').optional(),
 });
 
 export interface FunctionSettings {
@@ -45,6 +51,7 @@ export interface FunctionSettings {
   secretPrefix: string;
   allowPrivateNetwork: boolean;
   apiKeysSecretArn: string | undefined;
+  openAiSecretArn: string | undefined;
 }
 
 export function functionSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
@@ -67,5 +74,6 @@ export function functionSettings(env: NodeJS.ProcessEnv = process.env): Function
     secretPrefix: e[LambdaEnvironment.secretPrefix],
     allowPrivateNetwork: e[LambdaEnvironment.allowPrivateNetwork] === 'true',
     apiKeysSecretArn: e[LambdaEnvironment.apiKeysSecretArn],
+    openAiSecretArn: e[LambdaEnvironment.openAiSecretArn],
   };
 }

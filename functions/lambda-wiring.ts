@@ -6,6 +6,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { processSecrets } from '../shared/adapters/logger.js';
+import { openAiKeyFromSecret } from '../shared/ai/openai-secret.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
 import { composeOrchestrator, orchestratorSettings } from '../shared/orchestration/compose.js';
@@ -66,15 +68,28 @@ const keys = (async () => {
   return { cursorKey: parsed.cursor_key, tokenKey: parsed.token_key };
 })();
 
+/**
+ * The OpenAI API key, when the stack names its secret (FLOWRUNNER_OPENAI_SECRET_ARN): read once per
+ * container, given to the AI settings as OPENAI_API_KEY (never put in the process's own environment).
+ */
+async function openAiKey(): Promise<string | undefined> {
+  if (!settings.openAiSecretArn) return undefined;
+  const answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: settings.openAiSecretArn }));
+  return openAiKeyFromSecret(answer.SecretString);
+}
+
 const largePayloads = createClaimCheck({
   blobs: createS3PayloadBlobs({ client: s3, bucket: settings.bucket }),
 });
 
 let composed: Promise<OrchestratorDeps> | undefined;
 
-/** The orchestrator's dependencies, composed once per container (the store keys come from a secret). */
+/**
+ * The orchestrator's dependencies, composed once per container (the store keys come from a secret,
+ * and so does the OpenAI key when one is configured).
+ */
 export function orchestratorDeps(): Promise<OrchestratorDeps> {
-  composed ??= keys.then(({ cursorKey, tokenKey }) =>
+  composed ??= Promise.all([keys, openAiKey()]).then(([{ cursorKey, tokenKey }, openAiApiKey]) =>
     composeOrchestrator(
       {
         stores: {
@@ -91,12 +106,17 @@ export function orchestratorDeps(): Promise<OrchestratorDeps> {
         executions,
         secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
         http: createNodeHttpClient(),
+        // Every secret the engine resolves reaches the log formatter's redaction.
+        redactor: processSecrets,
       },
-      orchestratorSettings(process.env, { allowLoopback: false }),
+      orchestratorSettings(
+        openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },
+        { allowLoopback: false },
+      ),
     ),
   );
   composed.catch(() => {
-    composed = undefined; // a failed read of the keys (a throttle) is tried again on the next call
+    composed = undefined; // a failed read of a secret (a throttle) is tried again on the next call
   });
   return composed;
 }

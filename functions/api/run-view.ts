@@ -1,6 +1,12 @@
-/** The run as the API shows it (CONTRACT §3), with a callback token for every wait a person can answer. */
+/**
+ * The run as the API shows it (CONTRACT §3), with a callback token for every wait a person can
+ * answer, and the totals of its AI calls (CONTRACT §7 `usage`).
+ */
+import { roundUsd } from '../../shared/ai/prices.js';
+import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import { answerableSteps, waitingSteps } from '../../shared/engine/transition.js';
-import type { RunState } from '../../shared/engine/types.js';
+import { EventType, type RunState } from '../../shared/engine/types.js';
+import { NotFoundError } from '../../shared/errors.js';
 import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
 
 export interface WaitingView {
@@ -12,6 +18,17 @@ export interface WaitingView {
   message?: unknown;
   expires_at?: string;
   callback_token?: string;
+}
+
+/**
+ * The run's AI calls summed from its `ai.response` events. `cost_usd` is null as soon as one call's
+ * model has no price (shared/ai/prices.ts): a total that left it out would read as cheaper than it is.
+ */
+export interface RunUsage {
+  tokens_prompt: number;
+  tokens_output: number;
+  cost_usd: number | null;
+  ai_calls: number;
 }
 
 export interface RunView {
@@ -27,6 +44,52 @@ export interface RunView {
   started_at?: string;
   updated_at: string;
   ended_at?: string;
+  usage: RunUsage;
+}
+
+const NO_USAGE: RunUsage = { tokens_prompt: 0, tokens_output: 0, cost_usd: 0, ai_calls: 0 };
+/** Events read per page while summing usage. */
+const USAGE_PAGE = 500;
+
+/** Does any step (or compensate action) of the workflow call a model? */
+function callsAi(workflow: WorkflowVersion): boolean {
+  return workflow.definition.steps.some(
+    (step) => step.type === 'ai_generate' || step.compensate?.type === 'ai_generate',
+  );
+}
+
+/**
+ * The run's usage. The engine state keeps no running total (its shape is not this module's), so it
+ * is summed from the `ai.response` events — read only for runs whose workflow has an `ai_generate`
+ * step: every other run answers zeros without reading its events.
+ */
+export async function runUsage(
+  deps: Pick<OrchestratorDeps, 'stores'>,
+  state: RunState,
+  /** Undefined when it cannot be read: the events are read then. */
+  workflow: WorkflowVersion | undefined,
+): Promise<RunUsage> {
+  if (workflow && !callsAi(workflow)) return { ...NO_USAGE };
+  const usage: RunUsage = { ...NO_USAGE };
+  let cost: number | null = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.stores.runs.events(state.id, {
+      limit: USAGE_PAGE,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const event of page.events) {
+      if (event.type !== EventType.aiResponse) continue;
+      const { tokens_prompt, tokens_output, cost_usd } = event.data;
+      usage.ai_calls += 1;
+      usage.tokens_prompt += typeof tokens_prompt === 'number' ? tokens_prompt : 0;
+      usage.tokens_output += typeof tokens_output === 'number' ? tokens_output : 0;
+      cost = cost === null || typeof cost_usd !== 'number' ? null : cost + cost_usd;
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  usage.cost_usd = cost === null ? null : roundUsd(cost);
+  return usage;
 }
 
 export async function runView(deps: OrchestratorDeps, state: RunState): Promise<RunView> {
@@ -40,15 +103,25 @@ export async function runView(deps: OrchestratorDeps, state: RunState): Promise<
     ...(state.started_at ? { started_at: state.started_at } : {}),
     updated_at: state.updated_at,
     ...(state.ended_at ? { ended_at: state.ended_at } : {}),
+    usage: { ...NO_USAGE },
   };
   if (state.output !== undefined) view.output = state.output;
   if (state.error !== undefined) view.error = state.error;
   if (state.compensated !== undefined) view.compensated = state.compensated;
+  const workflow = await deps.stores.workflows
+    .get(state.workflow_id, state.workflow_version)
+    .catch((error: unknown) => {
+      // A view of a finished run never needed its workflow: it still answers, its usage from the events.
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+  view.usage = await runUsage(deps, state, workflow);
   if (state.status !== 'waiting' && state.status !== 'running' && state.status !== 'paused') return view;
-  const workflow = await deps.stores.workflows.get(state.workflow_id, state.workflow_version);
+  // A run still going needs its workflow: its NotFoundError stands.
+  const pinned = workflow ?? (await deps.stores.workflows.get(state.workflow_id, state.workflow_version));
   const now = deps.clock.now();
-  const answerable = new Set(answerableSteps(workflow, state, deps.registry));
-  for (const wait of waitingSteps(workflow, state)) {
+  const answerable = new Set(answerableSteps(pinned, state, deps.registry));
+  for (const wait of waitingSteps(pinned, state)) {
     const { step_id, visit, type, kind: _kind, expires_at, ...data } = wait;
     const item: WaitingView = { step_id, type, visit, ...data };
     if (typeof expires_at === 'string') item.expires_at = expires_at;

@@ -8,6 +8,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
 import { LambdaEnvironment } from '../../functions/environment.js';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import type { FlowFunction } from './flow-function.js';
@@ -90,6 +91,40 @@ export function bindKeysSecret(fn: FlowFunction, secret: secretsmanager.ISecret)
   fn.addEnvironment(LambdaEnvironment.keysSecretArn, secret.secretArn);
   fn.addToRolePolicy(
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+  );
+}
+
+/** The context value that names the OpenAI key's secret when no construct prop does (`cdk deploy -c …`). */
+export const OPENAI_SECRET_CONTEXT = 'flowrunner:openai-secret-arn';
+
+/** A secret's complete ARN: Secrets Manager's six-character suffix included, so the grant needs no wildcard. */
+const COMPLETE_SECRET_ARN = /^arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+
+/**
+ * The OpenAI key's secret, if the stack is given one: the construct's prop, else the context value
+ * `flowrunner:openai-secret-arn`. Either must be the secret's complete ARN; anything else stops synth.
+ */
+export function openAiSecretArnOf(scope: Construct, prop: string | undefined): string | undefined {
+  const value = prop ?? (scope.node.tryGetContext(OPENAI_SECRET_CONTEXT) as unknown);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !COMPLETE_SECRET_ARN.test(value)) {
+    throw new Error(
+      `The OpenAI secret (${OPENAI_SECRET_CONTEXT}) must be a secret's complete ARN ` +
+        `(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got '${String(value)}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The secret holding the OpenAI API key (functions/lambda-wiring.ts reads it once per container):
+ * GetSecretValue on that one ARN only (no DescribeSecret; an AWS managed key needs no KMS grant).
+ */
+export function bindOpenAiSecret(fn: FlowFunction, secretArn: string | undefined): void {
+  if (secretArn === undefined) return;
+  fn.addEnvironment(LambdaEnvironment.openAiSecretArn, secretArn);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
   );
 }
 

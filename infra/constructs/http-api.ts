@@ -10,10 +10,12 @@ import { LambdaEnvironment } from '../../functions/environment.js';
 import {
   bindBucket,
   bindKeysSecret,
+  bindOpenAiSecret,
   bindSettings,
   bindStateMachine,
   bindTables,
   type DataTables,
+  openAiSecretArnOf,
   RUN_OBJECTS,
 } from './bindings.js';
 import { FlowFunction } from './flow-function.js';
@@ -29,6 +31,11 @@ export interface HttpApiProps {
   apiKeysSecret: secretsmanager.ISecret;
   /** Where workflows' `{{ secrets.NAME }}` live; the API only passes the prefix on, it reads none of them. */
   secretPrefix: string;
+  /**
+   * The complete ARN of a secret holding the OpenAI API key; default the context value
+   * `flowrunner:openai-secret-arn`. Without either the functions answer with the mock (docs/ai.md).
+   */
+  openAiSecretArn?: string;
   /** The machine the API starts runs on and wakes them in: an ARN built from its name (see bindStateMachine). */
   stateMachineArn: string;
 }
@@ -63,6 +70,8 @@ export class HttpApi extends Construct {
     this.handler.addEnvironment(LambdaEnvironment.secretPrefix, props.secretPrefix);
     bindStateMachine(this.handler, props.stateMachineArn, ['startExecution', 'sendTaskSuccess']);
     bindSettings(this.handler, { allowPrivateNetwork: false });
+    // The model's key, when configured: POST /v1/ai/infer calls the model from here.
+    bindOpenAiSecret(this.handler, openAiSecretArnOf(this, props.openAiSecretArn));
 
     this.accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,

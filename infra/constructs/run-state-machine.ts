@@ -11,11 +11,13 @@ import { type StateMachineOptions, stateMachineDefinition } from '../state-machi
 import {
   bindBucket,
   bindKeysSecret,
+  bindOpenAiSecret,
   bindSettings,
   bindStateMachine,
   bindTables,
   bindWorkflowSecrets,
   type DataTables,
+  openAiSecretArnOf,
   RUN_OBJECTS,
   workflowSecretsArn,
 } from './bindings.js';
@@ -30,6 +32,11 @@ export interface RunStateMachineProps {
   keysSecret: secretsmanager.ISecret;
   /** Where workflows' `{{ secrets.NAME }}` live in Secrets Manager. */
   secretPrefix: string;
+  /**
+   * The complete ARN of a secret holding the OpenAI API key; default the context value
+   * `flowrunner:openai-secret-arn`. Without either the functions answer with the mock (docs/ai.md).
+   */
+  openAiSecretArn?: string;
 }
 
 /** Advance's Lambda timeout; the Task's TimeoutSeconds is a little longer so the function's own timeout fires first. */
@@ -85,6 +92,8 @@ export class RunStateMachine extends Construct {
     bindWorkflowSecrets(this.advance, secretPrefix);
     bindStateMachine(this.advance, this.stateMachineArn, ['startExecution', 'sendTaskSuccess']);
     bindSettings(this.advance, { allowPrivateNetwork: false });
+    // The model's key, when configured: ai_generate steps call the model from here.
+    bindOpenAiSecret(this.advance, openAiSecretArnOf(this, props.openAiSecretArn));
 
     // AwaitSignal: stores the token on the run and completes it at once if a signal already waits.
     // The keys secret: functions/lambda-wiring.ts reads it at cold start in every function.

@@ -535,7 +535,7 @@ class RunTransition {
     }
     const retry = definition.retry;
     if (error.retryable && retry && step.attempt < retry.max_attempts) {
-      const delay = backoffSeconds(retry, step.attempt);
+      const delay = retryDelaySeconds(retry, step.attempt, error);
       step.status = 'waiting';
       delete step.wait;
       delete step.deadline;
@@ -817,7 +817,7 @@ class RunTransition {
         : { code: 'CompensationWaited', message: 'A compensation action cannot wait', retryable: false };
     const retry = this.#definition(id).retry;
     if (error.retryable && retry && current.attempt < retry.max_attempts) {
-      const delay = backoffSeconds(retry, current.attempt);
+      const delay = retryDelaySeconds(retry, current.attempt, error);
       current.retry_at = new Date(this.#env.now.getTime() + delay * 1000).toISOString();
       this.#emit(
         EventType.stepRetrying,
@@ -905,6 +905,25 @@ class RunTransition {
     if (step.error && step.status !== 'completed' && step.status !== 'compensated') row.error = step.error;
     this.#history.set(`${id}\u0000${step.visit}`, row);
   }
+}
+
+/** The longest `retry_after_s` the engine waits for: a server asking for more is waited on this long. */
+export const MAX_RETRY_AFTER_S = 3600;
+
+/**
+ * Seconds before retry `attempt + 1`: the backoff, or the error's `details.retry_after_s` when it
+ * asks for longer (a 429's `retry-after`, shared/ai/openai-provider.ts), at most MAX_RETRY_AFTER_S.
+ * `max_backoff_s` bounds the backoff only: a server's own "not before" is not shortened by it.
+ */
+function retryDelaySeconds(
+  retry: { backoff_s: number; backoff_rate: number; max_backoff_s: number },
+  attempt: number,
+  error: ErrorInfo,
+): number {
+  const backoff = backoffSeconds(retry, attempt);
+  const asked = error.details?.retry_after_s;
+  if (typeof asked !== 'number' || !Number.isFinite(asked) || asked <= backoff) return backoff;
+  return Math.min(Math.ceil(asked), Math.max(backoff, MAX_RETRY_AFTER_S));
 }
 
 /** Seconds before retry `attempt + 1`: backoff_s × backoff_rate^(attempt−1), at most max_backoff_s. */

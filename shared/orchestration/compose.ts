@@ -17,6 +17,8 @@ import {
   parseMockAiAnswers,
 } from '../ai/mock-provider.js';
 import { createOpenAiProvider, OPENAI_DEFAULT_MODEL } from '../ai/openai-provider.js';
+import { type AiPolicy, DEFAULT_AI_POLICY, withAiPolicy } from '../ai/policy.js';
+import { type PriceTable, pricesFromEnv } from '../ai/prices.js';
 import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import { ConfigurationError } from '../errors.js';
 import type { Redactor } from '../expressions/index.js';
@@ -35,10 +37,15 @@ import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 import { orchestratedChildren } from './children.js';
 import type { OrchestratorDeps } from './orchestrator.js';
 
-/** Which model answers `ai_generate`; each provider adds its own variant here. */
-export type AiSettings =
+/**
+ * Which model answers `ai_generate` (each provider adds its own variant here), and what every
+ * provider shares: the price table (default the built-in one) and whether prompt and answer text
+ * may be captured in events (default no).
+ */
+export type AiSettings = (
   | { provider: 'mock'; mode: MockAiMode; seed: number; answers?: MockAiAnswers }
-  | { provider: 'openai'; apiKey: string; baseUrl?: string; model: string };
+  | { provider: 'openai'; apiKey: string; baseUrl?: string; model: string }
+) & { prices?: PriceTable; captureContent?: boolean };
 
 /** What a host decides by configuration (parsed once from the environment by `orchestratorSettings`). */
 export interface OrchestratorSettings {
@@ -90,7 +97,7 @@ export function composeOrchestrator(
     registry: ports.registry ?? createStepRegistry(),
     secrets: ports.secrets,
     http: ports.http,
-    ai: ports.ai ?? aiProvider(settings.ai),
+    ai: withAiPolicy(ports.ai ?? aiProvider(settings.ai), aiPolicy(settings.ai)),
     templates: ports.templates ?? createMemoryPromptTemplates([]),
     children: orchestratedChildren({ stores, clock, ids, tokens, executions }),
     allowPrivateNetwork: settings.allowPrivateNetwork,
@@ -102,6 +109,13 @@ export function composeOrchestrator(
     ...(settings.handoffAfterTransitions === undefined
       ? {}
       : { handoffAfterTransitions: settings.handoffAfterTransitions }),
+  };
+}
+
+function aiPolicy(settings: AiSettings): AiPolicy {
+  return {
+    prices: settings.prices ?? DEFAULT_AI_POLICY.prices,
+    captureContent: settings.captureContent ?? DEFAULT_AI_POLICY.captureContent,
   };
 }
 
@@ -127,9 +141,36 @@ const AI_PROVIDERS = ['mock', 'openai'] as const;
 /**
  * The AI provider's settings (CONTRACT §5, §7): `AI_PROVIDER` (mock|openai; default openai when
  * `OPENAI_API_KEY` is set, else mock), `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`, and for
- * the mock `MOCK_AI_MODE`, `MOCK_AI_SEED` and `MOCK_AI_ANSWERS` (a YAML or JSON file).
+ * the mock `MOCK_AI_MODE`, `MOCK_AI_SEED` and `MOCK_AI_ANSWERS` (a YAML or JSON file); for every
+ * provider `FLOWRUNNER_AI_PRICES` (JSON prices laid over the built-in table, shared/ai/prices.ts) and
+ * `FLOWRUNNER_CAPTURE_AI_CONTENT` (`true`: prompt and answer text in `ai.*` events; default `false`).
  */
 export function aiSettings(env: Record<string, string | undefined>): AiSettings {
+  const common = sharedAiSettings(env);
+  return { ...providerSettings(env), ...common };
+}
+
+const captureContent = z.enum(['true', 'false']).optional();
+
+/** Only what differs from the defaults (built-in prices, no capture). */
+function sharedAiSettings(env: Record<string, string | undefined>): {
+  prices?: PriceTable;
+  captureContent?: true;
+} {
+  const capture = captureContent.safeParse(env.FLOWRUNNER_CAPTURE_AI_CONTENT?.trim() || undefined);
+  if (!capture.success) {
+    throw new ConfigurationError(
+      `FLOWRUNNER_CAPTURE_AI_CONTENT must be true or false, got '${env.FLOWRUNNER_CAPTURE_AI_CONTENT}'`,
+      { details: { variable: 'FLOWRUNNER_CAPTURE_AI_CONTENT' } },
+    );
+  }
+  return {
+    ...(env.FLOWRUNNER_AI_PRICES?.trim() ? { prices: pricesFromEnv(env.FLOWRUNNER_AI_PRICES) } : {}),
+    ...(capture.data === 'true' ? { captureContent: true as const } : {}),
+  };
+}
+
+function providerSettings(env: Record<string, string | undefined>): AiSettings {
   const chosen = env.AI_PROVIDER?.trim() || (env.OPENAI_API_KEY?.trim() ? 'openai' : 'mock');
   if (!(AI_PROVIDERS as readonly string[]).includes(chosen)) {
     throw new ConfigurationError(`AI_PROVIDER must be one of ${AI_PROVIDERS.join(', ')}, got '${chosen}'`, {

@@ -2,8 +2,16 @@
  * `ai_generate`: asks a model for JSON that must fit `json_schema`, retrying with the validation errors.
  *
  * Events: one `ai.request` per call and one `ai.response` per answered call (a call that throws has
- * none: the step's failure carries the error). They hold names, counts and times only, never the
- * prompt or the answer, which may hold personal data.
+ * none: the step's failure carries the error). `ai.response` carries the usage of CONTRACT §4/§7:
+ * provider, model, template, tokens, latency, retry count and `cost_usd` (`null` for a model without
+ * a price). Events hold names, counts and times only, never the prompt or the answer, which may hold
+ * personal data — unless the host sets `FLOWRUNNER_CAPTURE_AI_CONTENT=true`: then `ai.request`
+ * carries the messages sent and `ai.response` the answer, each cut to CAPTURED_TEXT_LIMIT and
+ * scrubbed of resolved secrets with the rest of the step's result (shared/orchestration/executor.ts).
+ *
+ * The price and the capture setting come from the composition function's wrapper of the provider
+ * (shared/ai/policy.ts), read structurally here: the pure core imports no host module. A provider
+ * used bare (a step's unit test) prices nothing, and the cost fields are left out.
  */
 import { z } from 'zod';
 import { jsonSchemaDocument, templated } from '../definition/schema.js';
@@ -11,7 +19,7 @@ import { EventType } from '../engine/types.js';
 import { StepError } from '../errors.js';
 import { render } from '../expressions/index.js';
 import { checkJsonAnswer, type SchemaIssue, validatorFor } from '../json-schema/index.js';
-import type { AiMessage, PromptTemplate } from '../ports/index.js';
+import type { AiMessage, AiProvider, AiResponse, PromptTemplate } from '../ports/index.js';
 import { renderedNumber, textOf } from './rendered.js';
 import { defineStepType, type StepExecutionContext } from './types.js';
 
@@ -40,6 +48,30 @@ const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 const MAX_LISTED_ISSUES = 20;
 
 type Context = StepExecutionContext<AiGenerateConfig>;
+
+/** The longest text an event keeps of one captured message or answer (events are stored in DynamoDB items). */
+export const CAPTURED_TEXT_LIMIT = 4_000;
+
+/** A captured text, cut to CAPTURED_TEXT_LIMIT with a note of how much was left out. */
+export function capturedText(text: string): string {
+  if (text.length <= CAPTURED_TEXT_LIMIT) return text;
+  return `${text.slice(0, CAPTURED_TEXT_LIMIT)}…[${text.length - CAPTURED_TEXT_LIMIT} more characters not kept]`;
+}
+
+/** What the host's policy wrapper (shared/ai/policy.ts) adds to the port, as this step reads it. */
+type WithPolicy = AiProvider & { readonly captureContent?: unknown };
+type MaybePriced = AiResponse & { cost_usd?: unknown; price_version?: unknown };
+
+/** `cost_usd` and `price_version` of a priced answer; nothing for an answer no policy priced. */
+function costOf(response: MaybePriced): { cost_usd?: number | null; price_version?: string } {
+  if (!('cost_usd' in response)) return {};
+  const cost =
+    typeof response.cost_usd === 'number' && Number.isFinite(response.cost_usd) ? response.cost_usd : null;
+  return {
+    cost_usd: cost,
+    ...(typeof response.price_version === 'string' ? { price_version: response.price_version } : {}),
+  };
+}
 
 /** The prompt and system text: from the config (already rendered) or from a template, rendered here. */
 async function promptOf(
@@ -101,10 +133,14 @@ export const aiGenerate = defineStepType({
       { role: 'user', content: prompt },
     ];
     const provider = ctx.deps.ai;
+    const capture = (provider as WithPolicy).captureContent === true;
     const templateRef = template ? { template_id: template.id, template_version: template.version } : {};
     const calls = max_retries + 1;
     let issues: SchemaIssue[] = [];
 
+    // What this call adds to the conversation, for captured events: the first call's messages, then
+    // each correction (the assistant's answer before it is already on the previous `ai.response`).
+    let fresh: AiMessage[] = [...messages];
     for (let call = 1; call <= calls; call++) {
       if (ctx.signal.aborted) {
         throw new StepError('AiTimeout', "The step's time ran out before the model gave a valid answer", {
@@ -113,7 +149,15 @@ export const aiGenerate = defineStepType({
       }
       ctx.emit({
         type: EventType.aiRequest,
-        data: { provider: provider.name, model: model ?? null, ...templateRef, attempt: call },
+        data: {
+          provider: provider.name,
+          model: model ?? null,
+          ...templateRef,
+          attempt: call,
+          ...(capture
+            ? { messages: fresh.map((m) => ({ role: m.role, content: capturedText(m.content) })) }
+            : {}),
+        },
       });
       const started = performance.now();
       const response = await provider.generate({
@@ -140,15 +184,16 @@ export const aiGenerate = defineStepType({
           tokens_output: response.tokens_output,
           latency_ms: latencyMs,
           retry_count: call - 1,
+          ...costOf(response),
           valid: answer.ok,
+          ...(capture ? { answer: capturedText(response.raw_text ?? response.text) } : {}),
         },
       });
       if (answer.ok) return { status: 'completed', outcome: 'success', output: answer.value };
       issues = answer.issues;
-      messages.push(
-        { role: 'assistant', content: response.raw_text ?? response.text },
-        { role: 'user', content: correction(answer.issues, answer.notJson) },
-      );
+      const feedback: AiMessage = { role: 'user', content: correction(answer.issues, answer.notJson) };
+      messages.push({ role: 'assistant', content: response.raw_text ?? response.text }, feedback);
+      fresh = [feedback];
     }
 
     const listed = issues.slice(0, MAX_LISTED_ISSUES);

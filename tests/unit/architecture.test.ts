@@ -21,6 +21,7 @@ const PURE_FOLDERS = [
   'shared/json-schema',
   'shared/net',
   'shared/triggers',
+  'shared/observability',
 ];
 /**
  * Outside the pure folders, what they may import: the errors, package.json (data: api_call's

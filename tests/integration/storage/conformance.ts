@@ -5,7 +5,6 @@
  * data, as a second process would have).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { contentHash } from '../../../shared/storage/content-hash.js';
 import type { RunStatus, StepExecution } from '../../../shared/engine/types.js';
 import {
   ConflictError,
@@ -14,6 +13,7 @@ import {
   ValidationError,
 } from '../../../shared/errors.js';
 import type { Stores } from '../../../shared/ports/index.js';
+import { contentHash } from '../../../shared/storage/content-hash.js';
 import { failure, listener, RunScript, workflowDefinition } from './fixtures.js';
 
 export type RecordStores = Omit<Stores, 'artifacts'>;
