@@ -419,21 +419,11 @@ export class Budget {
    * objects not seen before, and remembers what it measured on them. `depth` is how deep this call
    * is in the value being measured (remembered parts are not walked again).
    */
-  #measure(value: unknown, depth: number, prepaid: boolean): number {
+  #measure(input: unknown, depth: number, prepaid: boolean): number {
     measuredHeight = 0;
-    switch (typeof value) {
-      case 'string':
-        return value.length + 2;
-      case 'number':
-        return 8;
-      case 'boolean':
-        return 5;
-      case 'object':
-        break;
-      default:
-        return 1;
-    }
-    if (value === null) return 4;
+    const scalar = scalarSize(input, 1);
+    if (scalar !== undefined) return scalar;
+    const value = input as object;
     const known = rememberedSize(value);
     if (known !== undefined && known !== CHANGING) return unpack(known);
     const isArray = Array.isArray(value);
@@ -494,9 +484,8 @@ function unpack(packed: number): number {
   return Math.floor(packed / NESTING_RANGE);
 }
 
-/** The size of host data behind a view: JSON values only, as views show them. Remembered per object. */
-function sourceSize(value: unknown, depth: number): number {
-  measuredHeight = 0;
+/** The JSON size of a scalar (null included); undefined for an object or array; `other` for anything else. */
+function scalarSize(value: unknown, other: number): number | undefined {
   switch (typeof value) {
     case 'string':
       return value.length + 2;
@@ -505,11 +494,18 @@ function sourceSize(value: unknown, depth: number): number {
     case 'boolean':
       return 5;
     case 'object':
-      break;
+      return value === null ? 4 : undefined;
     default:
-      return 0;
+      return other;
   }
-  if (value === null) return 4;
+}
+
+/** The size of host data behind a view: JSON values only, as views show them. Remembered per object. */
+function sourceSize(input: unknown, depth: number): number {
+  measuredHeight = 0;
+  const scalar = scalarSize(input, 0);
+  if (scalar !== undefined) return scalar;
+  const value = input as object;
   const known = sourceSizes.get(value);
   if (known !== undefined) return unpack(known);
   if (depth > MAX_NESTING) throw tooDeep();

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient } from '../support/api-client.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
@@ -31,35 +32,11 @@ afterAll(async () => {
   await sink?.close();
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(path.startsWith('/v1/callbacks/') ? {} : { authorization: `Bearer ${API_KEY}` }),
-      ...(body === undefined
-        ? {}
-        : { 'content-type': typeof body === 'string' ? 'text/yaml' : 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> & {
-      waiting: Array<Record<string, unknown>>;
-    },
-  };
-}
-
-async function until(id: string, done: (run: Awaited<ReturnType<typeof call>>['body']) => boolean) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const { body } = await call('GET', `/v1/executions/${id}`);
-    if (done(body)) return body;
-    if (Date.now() > deadline) throw new Error(`run ${id}: ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { call, until } = apiClient(
+  () => server.url,
+  (path): Record<string, string> =>
+    path.startsWith('/v1/callbacks/') ? {} : { authorization: `Bearer ${API_KEY}` },
+);
 
 describe('the logs of npm start', () => {
   it('are redacted JSON lines with the run fields', async () => {

@@ -10,6 +10,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { alive } from '../../shared/storage/local/data-dir-lock.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -60,15 +61,6 @@ function descendants(pid: number): number[] {
     }
   }
   return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function refused(port: number): Promise<boolean> {

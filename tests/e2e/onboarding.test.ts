@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient } from '../support/api-client.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
@@ -23,39 +24,7 @@ afterAll(async () => {
   await sink?.close();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined
-        ? {}
-        : { 'content-type': typeof body === 'string' ? 'text/yaml' : 'application/json' }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> & {
-      waiting: Array<Record<string, unknown>>;
-    },
-  };
-}
-
-/** Polls the run until `done` holds (the engine works in the background). */
-async function until(
-  id: string,
-  done: (run: Record<string, unknown> & { waiting: Array<Record<string, unknown>> }) => boolean,
-) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const { body } = await call('GET', `/v1/executions/${id}`);
-    if (done(body)) return body;
-    if (Date.now() > deadline) throw new Error(`run ${id}: ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { call, until } = apiClient(() => server.url);
 
 describe('the onboarding flow over HTTP', () => {
   it('goes from the form to the sent mail, and keeps the secret out of everything it shows', async () => {

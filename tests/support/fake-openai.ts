@@ -46,6 +46,11 @@ export interface FakeOpenAi {
   close(): Promise<void>;
 }
 
+/**
+ * The keywords OpenAI's strict mode takes, written out here on purpose rather than imported from
+ * shared/ai/strict-schema.ts: the fake stands for OpenAI, and the property test that every schema
+ * the transform sends strict is accepted by this checker would prove nothing against its own list.
+ */
 const STRICT_ALLOWED = new Set([
   'type',
   'properties',

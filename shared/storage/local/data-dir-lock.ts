@@ -45,7 +45,8 @@ function ownerOf(file: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (one of another user counts: EPERM). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,6 +8,7 @@ import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { ExpressionError } from '../../../shared/errors.js';
 import { evaluate } from '../../../shared/expressions/index.js';
+import { failure as failed } from '../../support/failure.js';
 
 const FIBONACCI_40 = '($f := function($n){ $n < 2 ? $n : $f($n-1) + $f($n-2) }; $f(40))';
 const COUNT_DOWN = (n: number) => `($f := function($n){ $n = 0 ? 0 : 1 + $f($n-1) }; $f(${n}))`;
@@ -18,15 +19,8 @@ function expectLimit(error: ExpressionError, limit: 'time' | 'depth' | 'size'): 
   expect(error.details).toEqual({ limit });
 }
 
-async function failure(promise: Promise<unknown>): Promise<ExpressionError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExpressionError);
-    return error as ExpressionError;
-  }
-  throw new Error('expected the evaluation to fail');
-}
+/** The ExpressionError an evaluation fails with. */
+const failure = (promise: Promise<unknown>) => failed(promise, ExpressionError);
 
 describe('the time budget', () => {
   it('stops a runaway expression with ExpressionLimit (time), and timers keep firing meanwhile', async () => {

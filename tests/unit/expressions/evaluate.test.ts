@@ -3,6 +3,7 @@ import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { ExpressionError } from '../../../shared/errors.js';
 import { checkExpression, evaluate, referencesSecrets } from '../../../shared/expressions/index.js';
+import { failure as failed } from '../../support/failure.js';
 
 const data = {
   inputs: {
@@ -50,15 +51,8 @@ const data = {
   },
 };
 
-async function failure(promise: Promise<unknown>): Promise<ExpressionError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExpressionError);
-    return error as ExpressionError;
-  }
-  throw new Error('expected the evaluation to fail');
-}
+/** The ExpressionError an evaluation fails with. */
+const failure = (promise: Promise<unknown>) => failed(promise, ExpressionError);
 
 describe('evaluate', () => {
   it('evaluates a path expression against the data', async () => {

@@ -8,16 +8,10 @@ import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { ExpressionError } from '../../../shared/errors.js';
 import { evaluate } from '../../../shared/expressions/index.js';
+import { failure as failed } from '../../support/failure.js';
 
-async function failure(promise: Promise<unknown>): Promise<ExpressionError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExpressionError);
-    return error as ExpressionError;
-  }
-  throw new Error('expected the evaluation to fail');
-}
+/** The ExpressionError an evaluation fails with. */
+const failure = (promise: Promise<unknown>) => failed(promise, ExpressionError);
 
 async function limit(expression: string, options = {}): Promise<ExpressionError> {
   const error = await failure(evaluate(expression, {}, options));

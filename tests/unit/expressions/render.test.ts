@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExpressionError } from '../../../shared/errors.js';
 import { render } from '../../../shared/expressions/index.js';
 import type { RunContext } from '../../../shared/steps/types.js';
+import { failure as failed } from '../../support/failure.js';
 
 function context(): RunContext {
   return {
@@ -26,15 +27,8 @@ function context(): RunContext {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ExpressionError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExpressionError);
-    return error as ExpressionError;
-  }
-  throw new Error('expected the render to fail');
-}
+/** The ExpressionError an evaluation fails with. */
+const failure = (promise: Promise<unknown>) => failed(promise, ExpressionError);
 
 describe('render', () => {
   it('keeps the type of a string that is a single placeholder', async () => {
