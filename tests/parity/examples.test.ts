@@ -114,21 +114,27 @@ async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Pr
       let answered = 0;
       for (const answer of scenario.answers) {
         // Wait until this very wait is open (the step waits in the visit after the last answer).
-        await until(
+        const open = await until(
           runtime,
           run.id,
           (r) => r.status === 'waiting' && r.steps[answer.step_id]?.status === 'waiting',
           PATIENCE,
         );
+        const visit = open.steps[answer.step_id]!.visit;
         await runtime.deliver(run.id, `answer-${++answered}`, {
           type: 'resume',
           step_id: answer.step_id,
           payload: answer.payload,
         });
+        // The answered visit is over: the step moved on, or (a loop back) waits again in a later visit,
+        // which a poll may see without ever seeing the step in between.
         await until(
           runtime,
           run.id,
-          (r) => r.steps[answer.step_id]?.status !== 'waiting' || r.status !== 'waiting',
+          (r) => {
+            const step = r.steps[answer.step_id];
+            return step?.status !== 'waiting' || step.visit > visit || r.status !== 'waiting';
+          },
           PATIENCE,
         );
       }
