@@ -6,3 +6,4 @@
 export type * from './orchestration.js';
 export type * from './services.js';
 export * from './storage.js';
+export type * from './triggers.js';
