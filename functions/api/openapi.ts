@@ -13,6 +13,8 @@ import {
   controlBody,
   eventsQuery,
   listQuery as executionListQuery,
+  redriveBody,
+  rerunBody,
   resumeBody,
   startBody,
 } from './routes/executions.js';
@@ -123,6 +125,32 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Release',
       body: controlBody,
       responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Not paused' },
+    },
+  },
+  '/v1/executions/{id}/redrive': {
+    post: {
+      summary: 'Continue a failed run from the steps that failed (completed steps are not run again)',
+      body: redriveBody,
+      responses: {
+        202: 'Redriven',
+        403: 'The API key acts as someone else',
+        404: 'Unknown',
+        409: 'Not failed, compensated, a child run, or another redrive was accepted first',
+      },
+    },
+  },
+  '/v1/executions/{id}/rerun': {
+    post: {
+      summary:
+        "A new run of the same workflow, with the run's inputs and version unless given; records rerun_of",
+      body: rerunBody,
+      responses: {
+        200: 'The run this Idempotency-Key started',
+        202: 'Started',
+        404: 'Unknown run or version',
+        409: 'Retired workflow, or the Idempotency-Key was used with another body',
+        422: 'Invalid inputs',
+      },
     },
   },
   '/v1/executions/{id}/history': {

@@ -40,6 +40,10 @@ export interface RunView {
   output?: unknown;
   error?: unknown;
   compensated?: boolean;
+  /** How many times the run was redriven (absent when never). */
+  redrives?: number;
+  /** The run this one reruns. */
+  rerun_of?: string;
   created_at: string;
   started_at?: string;
   updated_at: string;
@@ -108,6 +112,8 @@ export async function runView(deps: OrchestratorDeps, state: RunState): Promise<
   if (state.output !== undefined) view.output = state.output;
   if (state.error !== undefined) view.error = state.error;
   if (state.compensated !== undefined) view.compensated = state.compensated;
+  if (state.redrives !== undefined) view.redrives = state.redrives;
+  if (state.rerun_of !== undefined) view.rerun_of = state.rerun_of;
   const workflow = await deps.stores.workflows
     .get(state.workflow_id, state.workflow_version)
     .catch((error: unknown) => {

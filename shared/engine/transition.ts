@@ -40,6 +40,8 @@ export interface CreateRunInput {
   inputs: unknown;
   profile?: unknown;
   parent?: RunState['parent'];
+  /** The run this one reruns. */
+  rerun_of?: string;
   now: Date;
 }
 
@@ -57,6 +59,7 @@ export function createRun(input: CreateRunInput): Transition {
     inputs: input.inputs ?? {},
     ...(input.profile === undefined ? {} : { profile: input.profile }),
     ...(input.parent ? { parent: input.parent } : {}),
+    ...(input.rerun_of ? { rerun_of: input.rerun_of } : {}),
     created_at: at,
     updated_at: at,
     seq: 0,
@@ -69,7 +72,11 @@ export function createRun(input: CreateRunInput): Transition {
     seq: ++state.seq,
     type: EventType.runCreated,
     at,
-    data: { workflow_id: state.workflow_id, workflow_version: state.workflow_version },
+    data: {
+      workflow_id: state.workflow_id,
+      workflow_version: state.workflow_version,
+      ...(state.rerun_of ? { rerun_of: state.rerun_of } : {}),
+    },
   };
   return { state, work: [], events: [event], history: [], accepted: true };
 }
@@ -216,8 +223,33 @@ export function isFinal(status: RunStatus): boolean {
 
 const conflict = (message: string): ErrorInfo => ({ code: 'Conflict', message });
 
+/**
+ * Why a run cannot be redriven, if it cannot (CONTRACT §9). Only a failed run continues. A run whose
+ * completed steps were compensated is not: their effects were undone, and continuing after them would
+ * build on work that no longer exists — rerun it instead. A child run is redriven through its parent,
+ * whose failed step starts a new child run (the parent has already been told that this one failed).
+ */
+export function redriveRefusal(state: RunState): ErrorInfo | undefined {
+  if (state.status !== 'failed')
+    return conflict(`A ${state.status} run cannot be redriven: only a failed one`);
+  if (state.parent) {
+    return conflict(
+      `This is a child run of ${state.parent.run_id}: redrive the parent, which starts the child again`,
+    );
+  }
+  if (state.compensated !== undefined) {
+    return conflict(
+      'The run was compensated when it failed (its completed steps were undone), so it cannot continue: rerun it instead',
+    );
+  }
+  if (!state.stopped)
+    return conflict('The run failed before this version of Flowrunner recorded where runs stop');
+  return undefined;
+}
+
 /** Signals that cannot apply to the run as it is, decided before anything changes. */
 function refuse(state: RunState, signal: Signal): ErrorInfo | undefined {
+  if (signal.type === 'redrive') return redriveRefusal(state);
   if (isFinal(state.status)) return conflict(`The run is already ${state.status}`);
   switch (signal.type) {
     case 'start':
@@ -296,6 +328,9 @@ class RunTransition {
         state.status = state.paused_from ?? 'running';
         delete state.paused_from;
         this.#emit(EventType.runUnpaused, signal.by ? { by: signal.by } : {});
+        return undefined;
+      case 'redrive':
+        this.#onRedrive(signal.by);
         return undefined;
       case 'child_finished':
         return this.#onChildFinished(signal);
@@ -434,6 +469,40 @@ class RunTransition {
     this.#failRun(error);
   }
 
+  /**
+   * A failed run goes on from where it stopped: the steps that failed unhandled or were interrupted
+   * are entered again (a new visit, a fresh retry budget), the steps it never reached are pending
+   * again, and everything that completed keeps its output and is not executed again.
+   */
+  #onRedrive(by: string | undefined) {
+    const state = this.#state;
+    const stopped = state.stopped!;
+    state.redrives = (state.redrives ?? 0) + 1;
+    state.status = 'running';
+    delete state.stopped;
+    delete state.error;
+    delete state.ended_at;
+    this.#emit(EventType.runRedriven, {
+      redrive: state.redrives,
+      steps: stopped.steps,
+      ...(by ? { by } : {}),
+    });
+    for (const id of stopped.unreached) {
+      const step = state.steps[id];
+      if (step?.status !== 'skipped') continue;
+      step.status = 'pending';
+      delete step.ended_at;
+    }
+    if (state.started_at === undefined) {
+      // It failed before it started (the host aborted it while queued): it starts now.
+      state.started_at = this.#now;
+      this.#emit(EventType.runStarted, {});
+      this.#enter(this.#graph.start);
+      return;
+    }
+    for (const id of stopped.steps) this.#enter(id);
+  }
+
   // ── steps ──────────────────────────────────────────────────────────────────────────────────
 
   #definition(id: string): StepDefinition {
@@ -565,6 +634,12 @@ class RunTransition {
 
   /** An error nobody handles: active steps stop, completed steps are compensated, the run fails. */
   #failRun(error: ErrorInfo) {
+    const steps = [...this.#state.active];
+    const failed = error.step_id;
+    if (failed !== undefined && this.#state.steps[failed]?.status === 'failed' && !steps.includes(failed)) {
+      steps.unshift(failed);
+    }
+    this.#state.stopped = { steps, unreached: [] };
     this.#interruptActive('Another step failed and the run stopped');
     this.#startCompensation('failed', error);
   }
@@ -856,6 +931,14 @@ class RunTransition {
     delete state.finishing;
     state.status = status;
     state.ended_at = this.#now;
+    if (status === 'failed') {
+      state.stopped ??= { steps: [], unreached: [] };
+      for (const id of this.#graph.order) {
+        if (state.steps[id]!.status === 'pending') state.stopped.unreached.push(id);
+      }
+    } else {
+      delete state.stopped;
+    }
     for (const id of this.#graph.order) {
       if (state.steps[id]!.status === 'pending') this.#skip(id);
     }

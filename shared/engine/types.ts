@@ -37,6 +37,7 @@ export const EventType = {
   runCompleted: 'run.completed',
   runFailed: 'run.failed',
   runCanceled: 'run.canceled',
+  runRedriven: 'run.redriven',
   stepStarted: 'step.started',
   stepCompleted: 'step.completed',
   stepFailed: 'step.failed',
@@ -166,6 +167,20 @@ export interface RunState {
   parent?: { run_id: string; step_id: string; visit: number };
   /** Set while the run's `output` template is being rendered. */
   finishing?: boolean;
+  /** Where a failed run stopped, for a redrive: what it was doing and what it never reached. */
+  stopped?: StoppedAt;
+  /** How many times the run was redriven. */
+  redrives?: number;
+  /** The run this one reruns (`POST /v1/executions/{id}/rerun`). */
+  rerun_of?: string;
+}
+
+/** A failed run's unfinished work, recorded when it fails: what a redrive picks up again. */
+export interface StoppedAt {
+  /** Steps that failed unhandled or were interrupted by the failure: a redrive enters each again (a new visit). */
+  steps: string[];
+  /** Steps that were still pending and were marked skipped when the run ended: a redrive makes them pending again. */
+  unreached: string[];
 }
 
 /** Everything that can move a run. */
@@ -188,6 +203,8 @@ export type Signal =
   | { type: 'abort'; error: ErrorInfo }
   | { type: 'pause'; by?: string }
   | { type: 'unpause'; by?: string }
+  /** A failed run continues from where it stopped (CONTRACT §9). */
+  | { type: 'redrive'; by?: string }
   | ({ type: 'child_finished'; step_id: string; visit: number } & ChildOutcome)
   | { type: 'output_rendered'; output?: unknown; error?: ErrorInfo };
 

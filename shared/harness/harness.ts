@@ -14,12 +14,12 @@ import { contextSnapshot } from '../engine/context.js';
 import { checkRunInputs } from '../engine/inputs.js';
 import { apply, waitingSteps } from '../engine/transition.js';
 import type { RunEvent, RunState, Signal, StepExecution } from '../engine/types.js';
-import { type ErrorInfo, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, type ErrorInfo, NotFoundError, ValidationError } from '../errors.js';
 import { Redactor } from '../expressions/index.js';
 import { createMemoryHttpClient } from '../http/memory-http-client.js';
 import type { OrchestratorSettings } from '../orchestration/compose.js';
 import { InProcessStateMachine } from '../orchestration/in-process.js';
-import { deliverSignal, startRun } from '../orchestration/orchestrator.js';
+import { deliverSignal, redriveRun, startRun } from '../orchestration/orchestrator.js';
 import type { Clock, HttpClient, Ids, PromptTemplate, RunStore, SecretSource } from '../ports/index.js';
 import { createMemorySecrets } from '../secrets/memory.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -167,6 +167,21 @@ export class Harness {
 
   unpause(runId: string): Promise<SignalOutcome> {
     return this.send(runId, { type: 'unpause' });
+  }
+
+  /** Redrives a failed run (CONTRACT §9) and waits until every run is idle again. */
+  async redrive(runId: string, by?: string): Promise<SignalOutcome> {
+    await this.idle();
+    try {
+      await redriveRun(runId, by, this.#machine.deps);
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        return { accepted: false, rejection: { code: 'Conflict', message: error.message } };
+      }
+      throw error;
+    }
+    await this.idle();
+    return { accepted: true };
   }
 
   /** Moves the manual clock forward and fires every timer that is due, in every run. */

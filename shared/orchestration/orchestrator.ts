@@ -5,7 +5,13 @@
  * local runtime call these.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/transition.js';
+import {
+  childFinishedSignal,
+  createRun,
+  isFinal,
+  nextDeadline,
+  redriveRefusal,
+} from '../engine/transition.js';
 import type { RunState, Signal } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { Executions, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
@@ -45,6 +51,14 @@ export function executionName(runId: string, generation: number): string {
   return generation === 0 ? runId : `${runId}-g${generation}`;
 }
 
+/**
+ * Redrive N runs in a fresh execution whose generations start at N × this: the state machine names a
+ * handoff's execution after its generation (`<run>-g<n>`), so each redrive's executions have names
+ * no earlier execution of the run used (a run would need 100,000 handoffs — 400 million state
+ * transitions — to reach the next block).
+ */
+export const REDRIVE_GENERATION_STRIDE = 100_000;
+
 export interface StartRunRequest {
   workflow: WorkflowVersion;
   inputs: unknown;
@@ -52,6 +66,8 @@ export interface StartRunRequest {
   parent?: RunState['parent'];
   /** The run id; a new one when absent. */
   runId?: string;
+  /** The run this one reruns. */
+  rerunOf?: string;
 }
 
 /**
@@ -69,6 +85,7 @@ export async function startRun(
     inputs: request.inputs,
     ...(request.profile === undefined ? {} : { profile: request.profile }),
     ...(request.parent ? { parent: request.parent } : {}),
+    ...(request.rerunOf ? { rerun_of: request.rerunOf } : {}),
     now,
   });
   const runId = created.state.id;
@@ -100,6 +117,29 @@ export async function deliverSignal(
     if (token) await deps.tokens.complete(token);
   }
   return { accepted };
+}
+
+/**
+ * Redrives a failed run (CONTRACT §9): the `redrive` signal goes to the inbox — one per redrive of the
+ * run, so concurrent requests compete for it and one wins — and a fresh execution applies it, since
+ * the failed run's own execution has ended. The execution is started even when the signal was there
+ * already: a retried request after a crash between the two writes finishes the redrive, and a
+ * repeated start of the same redrive's execution starts nothing (its name is taken).
+ */
+export async function redriveRun(
+  runId: string,
+  by: string | undefined,
+  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'executions'>,
+): Promise<{ accepted: boolean; redrive: number }> {
+  const { state } = await deps.stores.runs.get(runId);
+  const refusal = redriveRefusal(state);
+  if (refusal) throw new ConflictError(refusal.message);
+  const redrive = (state.redrives ?? 0) + 1;
+  const signal: Signal = { type: 'redrive', ...(by ? { by } : {}) };
+  const { accepted } = await deps.stores.inbox.put(runId, `redrive:${redrive}`, signal, deps.clock.now());
+  const generation = redrive * REDRIVE_GENERATION_STRIDE;
+  await deps.executions.start({ run_id: runId, generation }, executionName(runId, generation));
+  return { accepted, redrive };
 }
 
 /**
@@ -149,7 +189,7 @@ export async function advance(
     workflow_version: state.workflow_version,
     ...extra,
   });
-  if (isFinal(state.status)) {
+  if (isFinal(state.status) && !(await redriveWaits(state, record.inbox_cursor, deps))) {
     await notifyParent(state, deps);
     return out(finalDirective(state));
   }
@@ -198,6 +238,13 @@ export async function advance(
     if (error instanceof StaleCheckpointError) return out(Directive.continue);
     throw error;
   }
+}
+
+/** Is a failed run's redrive waiting in its inbox? Only a failed run's Advance reads the inbox to know. */
+async function redriveWaits(state: RunState, cursor: number, deps: OrchestratorDeps): Promise<boolean> {
+  if (state.status !== 'failed') return false;
+  const entries = await deps.stores.inbox.read(state.id, cursor);
+  return entries.some((entry) => entry.signal.type === 'redrive');
 }
 
 /** Tells the parent of a child run that it ended (once: the signal id is the child's). */

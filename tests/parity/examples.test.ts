@@ -4,15 +4,18 @@
  * the module's definition; results, step histories and event type sequences must be equal.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addFlowrunner } from '../../infra/stacks/flowrunner.js';
 import type { AslDefinition } from '../../infra/state-machine.js';
 import type { WorkflowDefinition } from '../../shared/definition/schema.js';
 import { assertValidWorkflow } from '../../shared/definition/validate.js';
+import { redriveRun } from '../../shared/orchestration/orchestrator.js';
 import { appForTests, render } from '../support/cdk.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
-import { hasEnded, startLocalRuntime, until } from '../support/local-runtime.js';
+import { hasEnded, startLocalRuntime, storeWorkflow, until } from '../support/local-runtime.js';
+import { listenOnLoopback } from '../support/server-process.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -158,6 +161,51 @@ async function runAll(definition: AslDefinition | undefined, sink: HttpSink): Pr
   }
 }
 
+/**
+ * A run whose dependency is down fails; once it is up again the run is redriven, twice over a
+ * parallel branch, and ends. What users can observe, as runAll gives it.
+ */
+async function redriveOnce(definition: AslDefinition | undefined): Promise<Outcome> {
+  let up = false;
+  const dependency = createServer((_request, response) => {
+    response.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
+    response.end('{}');
+  });
+  const url = await listenOnLoopback(dependency);
+  const { runtime, failures, close } = await startLocalRuntime(definition ? { definition } : {});
+  try {
+    const workflow = await storeWorkflow(
+      runtime,
+      `schema_version: "1.0"
+id: redrive
+steps:
+  - { id: split, type: transform, config: { output: 1 }, next: [charge, ask] }
+  - { id: charge, type: api_call, config: { method: POST, url: "${url}/charge" }, next: join }
+  - { id: ask, type: wait, config: { seconds: 1 }, next: join }
+  - { id: join, type: transform, config: { output: done } }
+`,
+    );
+    const run = await runtime.startRun(workflow, {});
+    await until(runtime, run.id, hasEnded, PATIENCE);
+    up = true;
+    expect((await redriveRun(run.id, 'parity', runtime.deps)).accepted).toBe(true);
+    const state = await until(runtime, run.id, (r) => hasEnded(r) && r.redrives === 1, PATIENCE);
+    const history = await runtime.local.stores.runs.history(run.id);
+    const { events } = await runtime.local.stores.runs.events(run.id, { limit: 1000 });
+    expect(failures).toEqual([]);
+    return {
+      status: state.status,
+      output: state.output,
+      error: state.error,
+      history: history.map((h) => `${h.step_id}#${h.visit}:${h.status}:${h.outcome ?? ''}`),
+      events: events.map((e) => (e.step_id ? `${e.type}:${e.step_id}` : e.type)),
+    };
+  } finally {
+    await close();
+    await new Promise<void>((resolve) => dependency.close(() => resolve()));
+  }
+}
+
 describe('parity of the deployed definition and the local runtime', () => {
   let sink: HttpSink;
   beforeAll(async () => {
@@ -188,4 +236,15 @@ describe('parity of the deployed definition and the local runtime', () => {
       expect(local[index], `${scenarios[index]!.workflow}`).toEqual(outcome);
     }
   }, 120_000);
+
+  it('redrives a failed run the same way in both: a fresh execution, the failed branches only', async () => {
+    const deployed = await redriveOnce(synthesizedDefinition());
+    const local = await redriveOnce(undefined);
+    expect(deployed.status).toBe('completed');
+    expect(deployed.output).toBe('done');
+    expect(deployed.events.filter((e) => e === 'step.started:split')).toHaveLength(1);
+    expect(deployed.history).toContain('charge#1:failed:');
+    expect(deployed.history).toContain('charge#2:completed:success');
+    expect(local).toEqual(deployed);
+  }, 60_000);
 });

@@ -7,7 +7,7 @@ import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/tran
 import { type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
-import { deliverSignal, startRun } from '../../../shared/orchestration/orchestrator.js';
+import { deliverSignal, redriveRun, startRun } from '../../../shared/orchestration/orchestrator.js';
 import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
 import type { ApiDeps } from '../deps.js';
@@ -92,6 +92,15 @@ export const resumeBody = z.looseObject({ step_id: z.string().min(1).optional() 
 export const controlBody = z.object({
   reason: z.string().max(1000).optional(),
   by: z.string().max(320).optional(),
+});
+
+export const redriveBody = z.strictObject({ by: z.string().max(320).optional() });
+
+/** A rerun: the same workflow, with the original run's inputs and version unless given. */
+export const rerunBody = z.strictObject({
+  inputs: z.unknown().optional(),
+  version: z.number().int().min(1).optional(),
+  profile: z.unknown().optional(),
 });
 
 /** Sorted-keys JSON, so `{a, b}` and `{b, a}` are the same request. */
@@ -195,11 +204,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       const { state } = await runs.get(id);
       const refusal = allowed(state);
       if (refusal) throw conflict(refusal);
-      const principal = principalOf(request.event);
-      if (principal !== undefined && body.by !== undefined && body.by !== principal) {
-        throw new ForbiddenError(`This API key acts as '${principal}' only`);
-      }
-      const who = principal ?? body.by;
+      const who = actingAs(request, body.by);
       const by = who ? { by: who } : {};
       const signal: Signal =
         type === 'cancel'
@@ -210,6 +215,33 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       return json(202, { run_id: id, accepted });
     });
   };
+  router.on('POST', '/v1/executions/{id}/redrive', async (request) => {
+    const id = request.params.id!;
+    const body = jsonBody(request, redriveBody);
+    const by = actingAs(request, body.by);
+    const { accepted, redrive } = await redriveRun(id, by, o);
+    if (!accepted) throw conflict('Another redrive of this run was accepted first');
+    return json(202, { run_id: id, redrive, accepted });
+  });
+
+  router.on('POST', '/v1/executions/{id}/rerun', async (request) => {
+    const id = request.params.id!;
+    const body = jsonBody(request, rerunBody);
+    const { state } = await runs.get(id);
+    return startExecution(
+      o,
+      request,
+      {
+        workflow_id: state.workflow_id,
+        version: body.version ?? state.workflow_version,
+        inputs: body.inputs ?? state.inputs,
+        ...profileOf(body.profile === undefined ? state : body),
+        rerun_of: id,
+      },
+      `rerun:${id}:`,
+    );
+  });
+
   control('cancel', (s) => (isFinal(s.status) ? `The run is already ${s.status}` : undefined));
   control('pause', (s) =>
     s.status === 'running' || s.status === 'waiting' ? undefined : `A ${s.status} run cannot be paused`,
@@ -217,6 +249,15 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
   control('unpause', (s) =>
     s.status === 'paused' ? undefined : `The run is not paused (it is ${s.status})`,
   );
+}
+
+/** Who an operator's action is recorded as: the API key's principal, which may not claim to be someone else. */
+function actingAs(request: ApiRequest, claimed: string | undefined): string | undefined {
+  const principal = principalOf(request.event);
+  if (principal !== undefined && claimed !== undefined && claimed !== principal) {
+    throw new ForbiddenError(`This API key acts as '${principal}' only`);
+  }
+  return principal ?? claimed;
 }
 
 /**
@@ -242,6 +283,8 @@ export interface StartRequestBody {
   version?: number | undefined;
   inputs?: unknown;
   profile?: unknown;
+  /** The run this one reruns. */
+  rerun_of?: string;
 }
 
 /**
@@ -294,7 +337,10 @@ export async function startExecution(
       });
       // A run still queued may be one whose start stopped half-way: startRun is idempotent per run id.
       if (existing === undefined || existing.state.status === 'queued') {
-        await startRun({ workflow, inputs, ...profileOf(body), runId: claim.record.run_id }, o);
+        await startRun(
+          { workflow, inputs, ...profileOf(body), ...rerunOf(body), runId: claim.record.run_id },
+          o,
+        );
       }
       const { state } = await o.stores.runs.get(claim.record.run_id);
       return json(200, await runView(o, state));
@@ -306,6 +352,7 @@ export async function startExecution(
       workflow,
       inputs,
       ...profileOf(body),
+      ...rerunOf(body),
       ...(runId ? { runId } : {}),
     },
     o,
@@ -315,4 +362,8 @@ export async function startExecution(
 
 function profileOf(body: { profile?: unknown }): { profile?: unknown } {
   return body.profile === undefined ? {} : { profile: body.profile };
+}
+
+function rerunOf(body: StartRequestBody): { rerunOf?: string } {
+  return body.rerun_of === undefined ? {} : { rerunOf: body.rerun_of };
 }

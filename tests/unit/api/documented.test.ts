@@ -16,6 +16,8 @@ const requests: Record<string, { body?: unknown; raw?: string; headers?: Record<
   'POST /v1/executions/{id}/cancel': { body: {} },
   'POST /v1/executions/{id}/pause': { body: {} },
   'POST /v1/executions/{id}/unpause': { body: {} },
+  'POST /v1/executions/{id}/redrive': { body: {} },
+  'POST /v1/executions/{id}/rerun': { body: {} },
   'POST /v1/callbacks/{token}': { body: { inputs: { email: 'ada@example.com' } } },
   'POST /v1/ai/infer': {
     body: {

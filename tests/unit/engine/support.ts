@@ -14,8 +14,12 @@ export interface ProbeCall {
   aborted?: boolean;
 }
 
-/** A step type whose behaviour the workflow scripts: outcome, output, failures, slowness. */
-export function probeType(calls: ProbeCall[]) {
+/**
+ * A step type whose behaviour the workflow scripts: outcome, output, failures, slowness. A failure
+ * with `while: <name>` happens only while `broken` holds that name: a test "fixes the cause" by
+ * deleting it.
+ */
+export function probeType(calls: ProbeCall[], broken: ReadonlySet<string> = new Set()) {
   return defineStepType({
     type: 'probe',
     description: 'A scriptable step for tests.',
@@ -30,6 +34,7 @@ export function probeType(calls: ProbeCall[]) {
             retryable: z.boolean().default(false),
             /** Fail this many attempts (per visit), then succeed; default: always. */
             times: z.int().optional(),
+            while: z.string().optional(),
           })
           .optional(),
         delay_ms: z.int().min(0).default(0),
@@ -56,7 +61,8 @@ export function probeType(calls: ProbeCall[]) {
         });
       }
       const fail = ctx.config.fail;
-      if (fail && (fail.times === undefined || ctx.attempt <= fail.times)) {
+      const failing = fail && (fail.while === undefined || broken.has(fail.while));
+      if (fail && failing && (fail.times === undefined || ctx.attempt <= fail.times)) {
         throw new StepError(fail.code, `${ctx.step.id} failed on attempt ${ctx.attempt}`, {
           retryable: fail.retryable,
         });
@@ -72,12 +78,14 @@ export function probeType(calls: ProbeCall[]) {
 
 export function harnessFor(yaml: string | string[], options: HarnessOptions = {}) {
   const calls: ProbeCall[] = [];
+  /** Names of the `fail.while` causes that are broken now. */
+  const broken = new Set<string>(['cause']);
   const harness = new Harness({
-    registry: createStepRegistry([probeType(calls)]),
+    registry: createStepRegistry([probeType(calls, broken)]),
     ...options,
     workflows: Array.isArray(yaml) ? yaml : [yaml],
   });
-  return { harness, calls };
+  return { harness, calls, broken };
 }
 
 /** The event types of a run, with the step id where there is one: `step.completed:a`. */
