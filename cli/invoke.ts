@@ -13,24 +13,6 @@ import { paint, type Terminal } from './terminal.js';
 
 export const HANDLERS = ['api'] as const;
 
-export const invokeHelp = `Usage: flowrunner invoke <handler> <event.json>
-
-Runs a Lambda handler on this machine on a sample event and prints its
-response as JSON ({statusCode, headers, body}).
-
-Handlers:
-  api     the HTTP API (API Gateway v2 events: events/api/*.json,
-          events/callback/*.json), over the local runtime with examples/ loaded
-
-Triggers (S3, EventBridge, schedules) have no handler yet; their samples in
-events/ describe what they will receive.
-
-The data lives in FLOWRUNNER_DATA_DIR when it is set (do not share it with a
-running server), otherwise in a temporary folder removed afterwards.
-
-Options:
-  --help    show this help`;
-
 export async function invokeCommand(
   terminal: Terminal,
   handler: string,

@@ -1,149 +1,59 @@
-/** The `flowrunner` command: parses the arguments and runs one command. */
+/** The `flowrunner` command: finds the command in cli/commands.ts, parses its arguments, runs it. */
 import { parseArgs } from 'node:util';
+import { COMMANDS } from './commands.js';
+import { type CommandSpec, commandHelp, optionsOf, overview } from './spec.js';
 import { createTerminal, type Terminal } from './terminal.js';
 
-// Each command imports its module when it runs, not at start-up: `--help` loads none of them, and
-// `status` does not load the engine that `run` needs.
+/** The command named by the first one or two words (`status`, `workflows list`), and the rest. */
+function find(argv: readonly string[]): { spec?: CommandSpec; rest: string[]; group?: string } {
+  const [first, second, ...after] = argv;
+  const two = COMMANDS.find((c) => c.name === `${first} ${second}`);
+  if (two) return { spec: two, rest: after };
+  const one = COMMANDS.find((c) => c.name === first);
+  if (one) return { spec: one, rest: argv.slice(1) };
+  const isGroup = COMMANDS.some((c) => c.name.startsWith(`${first} `));
+  return { rest: argv.slice(1), ...(isGroup ? { group: first! } : {}) };
+}
 
-const help = `Usage: flowrunner <command> [options]
-
-Commands:
-  validate <file>   check a workflow and report every problem with its line
-  run <file>        run a workflow on this machine and print its output
-  invoke <handler> <event.json>
-                    run a Lambda handler locally on a sample event (events/)
-
-Against a server (--url, default FLOWRUNNER_URL or http://127.0.0.1:3000):
-  start <workflow_id>   start a run
-  status <run_id>       show a run and what it waits for
-  resume <run_id>       answer a form (--input) or an approval (--approve/--reject)
-  cancel <run_id>       cancel a run (compensation runs)
-  logs <run_id>         print a run's events; --follow streams them until it ends
-
-Run \`flowrunner <command> --help\` for a command's options.`;
-
-export async function main(argv: string[], terminal: Terminal = createTerminal()): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    terminal.out(help);
-    return command === undefined ? 2 : 0;
-  }
+export async function main(
+  argv: string[],
+  terminal: Terminal = createTerminal(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const [command] = argv;
   try {
-    switch (command) {
-      case 'validate': {
-        const { validateCommand, validateHelp } = await import('./validate.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-        });
-        if (values.help) return usage(terminal, validateHelp, 0);
-        if (positionals.length !== 1) return usage(terminal, validateHelp, 2);
-        return await validateCommand(terminal, positionals[0]!, values.json ?? false);
-      }
-      case 'run': {
-        const { runCommand, runHelp } = await import('./run.js');
-        const { localSecretsFromEnv } = await import('./secrets.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: {
-            input: { type: 'string' },
-            profile: { type: 'string' },
-            help: { type: 'boolean', short: 'h' },
-          },
-        });
-        if (values.help) return usage(terminal, runHelp, 0);
-        if (positionals.length !== 1) return usage(terminal, runHelp, 2);
-        return await runCommand(terminal, {
-          file: positionals[0]!,
-          ...(values.input === undefined ? {} : { input: values.input }),
-          ...(values.profile === undefined ? {} : { profile: values.profile }),
-          env: process.env,
-          secrets: localSecretsFromEnv(process.env),
-        });
-      }
-      case 'invoke': {
-        const { invokeCommand, invokeHelp } = await import('./invoke.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: { help: { type: 'boolean', short: 'h' } },
-        });
-        if (values.help) return usage(terminal, invokeHelp, 0);
-        if (positionals.length !== 2) return usage(terminal, invokeHelp, 2);
-        return await invokeCommand(terminal, positionals[0]!, positionals[1]!, process.env);
-      }
-      case 'start': {
-        const { remote, serverFrom, serverOptions, startCommand, startHelp } = await import('./remote.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: { ...serverOptions, input: { type: 'string' }, 'idempotency-key': { type: 'string' } },
-        });
-        if (values.help) return usage(terminal, startHelp, 0);
-        if (positionals.length !== 1) return usage(terminal, startHelp, 2);
-        const server = serverFrom(values, process.env);
-        return await remote(() =>
-          startCommand(terminal, server, positionals[0]!, {
-            ...(values.input === undefined ? {} : { input: values.input }),
-            ...(values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }),
-          }),
-        );
-      }
-      case 'status':
-      case 'cancel': {
-        const { cancelCommand, cancelHelp, remote, serverFrom, serverOptions, statusCommand, statusHelp } =
-          await import('./remote.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: serverOptions,
-        });
-        const text = command === 'status' ? statusHelp : cancelHelp;
-        if (values.help) return usage(terminal, text, 0);
-        if (positionals.length !== 1) return usage(terminal, text, 2);
-        const server = serverFrom(values, process.env);
-        const fn = command === 'status' ? statusCommand : cancelCommand;
-        return await remote(() => fn(terminal, server, positionals[0]!));
-      }
-      case 'resume': {
-        const { remote, resumeCommand, resumeHelp, serverFrom, serverOptions } = await import('./remote.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: {
-            ...serverOptions,
-            step: { type: 'string' },
-            input: { type: 'string' },
-            approve: { type: 'boolean' },
-            reject: { type: 'boolean' },
-            approver: { type: 'string' },
-            comment: { type: 'string' },
-          },
-        });
-        if (values.help) return usage(terminal, resumeHelp, 0);
-        if (positionals.length !== 1) return usage(terminal, resumeHelp, 2);
-        const server = serverFrom(values, process.env);
-        const { url: _u, 'api-key': _k, json: _j, help: _h, ...options } = values;
-        return await remote(() => resumeCommand(terminal, server, positionals[0]!, options));
-      }
-      case 'logs': {
-        const { logsCommand, logsHelp, remote, serverFrom, serverOptions } = await import('./remote.js');
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: { ...serverOptions, follow: { type: 'boolean', short: 'f' } },
-        });
-        if (values.help) return usage(terminal, logsHelp, 0);
-        if (positionals.length !== 1) return usage(terminal, logsHelp, 2);
-        const server = serverFrom(values, process.env);
-        return await remote(() => logsCommand(terminal, server, positionals[0]!, values.follow ?? false));
-      }
-      default:
-        terminal.err(`Unknown command '${command}'.`);
-        return usage(terminal, help, 2);
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      (command === undefined ? terminal.err : terminal.out)(overview(COMMANDS));
+      return command === undefined ? 2 : 0;
     }
+    const { spec, rest, group } = find(argv);
+    if (!spec) {
+      if (group !== undefined) {
+        const verbs = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name);
+        const wanted = rest[0] === undefined || rest[0].startsWith('-') ? '' : ` '${rest[0]}'`;
+        terminal.err(
+          `'flowrunner ${group}' needs one of: ${verbs.join(', ')}${wanted ? ` (not${wanted})` : ''}.`,
+        );
+      } else terminal.err(`Unknown command '${command}'. Run \`flowrunner --help\` for the list.`);
+      return 2;
+    }
+    const options = Object.fromEntries(
+      Object.entries(optionsOf(spec)).map(([name, o]) => [
+        name,
+        { type: o.type, ...(o.short ? { short: o.short } : {}) },
+      ]),
+    );
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options });
+    if (values.help) {
+      terminal.out(commandHelp(spec));
+      return 0;
+    }
+    const [min, max] = spec.arity;
+    if (positionals.length < min || positionals.length > max) {
+      terminal.err(commandHelp(spec));
+      return 2;
+    }
+    return await spec.run({ terminal, values, positionals, env });
   } catch (error) {
     // Bad arguments and unreadable files are the user's to fix: say what, without a stack.
     const code = (error as { code?: string }).code;
@@ -155,9 +65,4 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
   } finally {
     terminal.close();
   }
-}
-
-function usage(terminal: Terminal, text: string, code: number): number {
-  (code === 0 ? terminal.out : terminal.err)(text);
-  return code;
 }

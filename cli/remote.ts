@@ -1,78 +1,16 @@
 /**
- * The commands that talk to a Flowrunner server over HTTP: `start`, `status`, `resume`, `cancel`
- * and `logs`. Problem Details from the server are printed as they are meant to be read; a server
- * that does not answer gets a one-line hint.
+ * Talking to a Flowrunner server over HTTP, and the run commands: `start`, `status`, `resume`,
+ * `logs`. Problem Details from the server are printed as they are meant to be read; a server that
+ * does not answer gets a one-line hint.
  */
+import { DEFAULT_URL } from './spec.js';
 import { paint, type Terminal } from './terminal.js';
-
-export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
 export interface ServerOptions {
   url: string;
   apiKey?: string;
   json: boolean;
 }
-
-const common = `Server options:
-  --url URL        the server (default FLOWRUNNER_URL or ${DEFAULT_URL})
-  --api-key KEY    sent as x-api-key (default FLOWRUNNER_API_KEY)
-  --json           print the server's answer as JSON
-  --help           show this help
-
-Exit codes: 0 done, 1 the server refused (its Problem Details are printed),
-2 bad arguments or no server at the URL.`;
-
-export const startHelp = `Usage: flowrunner start <workflow_id> [--input JSON] [--idempotency-key K]
-
-Starts a run of a stored workflow and prints it.
-
-Options:
-  --input JSON            the run's inputs (default {})
-  --idempotency-key K     the same key and body start the run only once
-${common}`;
-
-export const statusHelp = `Usage: flowrunner status <run_id>
-
-Shows a run: its status, the steps that wait for an answer (form fields,
-approvers) with their callback tokens, and its output or error.
-
-${common}`;
-
-export const resumeHelp = `Usage: flowrunner resume <run_id> [--step S] --input JSON
-       flowrunner resume <run_id> [--step S] (--approve | --reject) --approver E [--comment C]
-
-Answers a waiting step: a form with --input, an approval with a decision.
-
-Options:
-  --step S         the waiting step (needed when several wait)
-  --input JSON     the form's fields, e.g. '{"email":"a@example.com"}'
-  --approve        approve (with --approver)
-  --reject         reject (with --approver)
-  --approver E     who decides; must be one of the step's approvers
-  --comment C      a comment for the decision
-${common}`;
-
-export const cancelHelp = `Usage: flowrunner cancel <run_id>
-
-Cancels a run; the steps it completed are compensated in reverse order.
-
-${common}`;
-
-export const logsHelp = `Usage: flowrunner logs <run_id> [--follow]
-
-Prints a run's events. With --follow, keeps reading the live stream until
-the run ends.
-
-Options:
-  --follow         stream new events until the run ends
-${common}`;
-
-export const serverOptions = {
-  url: { type: 'string' },
-  'api-key': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 export function serverFrom(
   values: { url?: string; 'api-key'?: string; json?: boolean },
@@ -98,22 +36,28 @@ interface Answer {
   body: unknown;
 }
 
-async function call(
+/**
+ * One request. A string body is sent as it is (give its content type), anything else as JSON. A
+ * status of 400 or more is printed as Problem Details and ends the command with exit code 1, except
+ * the statuses in `expected`, which the caller handles.
+ */
+export async function call(
   terminal: Terminal,
   server: ServerOptions,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  expected: readonly number[] = [],
 ): Promise<Answer> {
   const response = await request(terminal, server, path, {
     method,
     headers: {
       accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(body === undefined || typeof body === 'string' ? {} : { 'content-type': 'application/json' }),
       ...headers,
     },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
   let parsed: unknown = text;
@@ -122,7 +66,7 @@ async function call(
   } catch {
     // not JSON: keep the text
   }
-  if (response.status >= 400) {
+  if (response.status >= 400 && !expected.includes(response.status)) {
     problem(terminal, response.status, response.statusText, parsed);
     throw new Reported(1);
   }
@@ -191,7 +135,7 @@ interface WaitingView {
   callback_token?: string;
 }
 
-interface RunView {
+export interface RunView {
   id: string;
   workflow_id: string;
   workflow_version?: number;
@@ -200,6 +144,8 @@ interface RunView {
   output?: unknown;
   error?: { code?: string; message?: string };
   compensated?: boolean;
+  redrives?: number;
+  rerun_of?: string;
 }
 
 const STATUS_COLOUR = {
@@ -210,7 +156,7 @@ const STATUS_COLOUR = {
   paused: 'yellow',
 } as const;
 
-function printRun(terminal: Terminal, run: RunView) {
+export function printRun(terminal: Terminal, run: RunView) {
   const colour = STATUS_COLOUR[run.status as keyof typeof STATUS_COLOUR] ?? 'blue';
   terminal.out(
     `${paint(terminal, 'bold', run.id)}  ${run.workflow_id}${run.workflow_version ? ` v${run.workflow_version}` : ''}  ${paint(terminal, colour, run.status)}`,
@@ -234,9 +180,11 @@ function printRun(terminal: Terminal, run: RunView) {
   if (run.output !== undefined) terminal.out(`  output: ${JSON.stringify(run.output)}`);
   if (run.error) terminal.out(`  error: ${run.error.code ?? ''}: ${run.error.message ?? ''}`);
   if (run.compensated !== undefined) terminal.out(`  compensated: ${run.compensated}`);
+  if (run.redrives !== undefined) terminal.out(`  redriven: ${run.redrives} time(s)`);
+  if (run.rerun_of !== undefined) terminal.out(`  rerun of: ${run.rerun_of}`);
 }
 
-const id = (raw: string) => encodeURIComponent(raw);
+export const id = (raw: string) => encodeURIComponent(raw);
 
 export async function startCommand(
   terminal: Terminal,
@@ -262,11 +210,15 @@ export async function startCommand(
   return 0;
 }
 
+/** `status` exits with this when the run failed or was canceled, so a script can tell. */
+export const EXIT_RUN_DID_NOT_COMPLETE = 4;
+
 export async function statusCommand(terminal: Terminal, server: ServerOptions, runId: string) {
   const answer = await call(terminal, server, 'GET', `/v1/executions/${id(runId)}`);
-  if (server.json) terminal.out(JSON.stringify(answer.body));
-  else printRun(terminal, answer.body as RunView);
-  return 0;
+  const run = answer.body as RunView;
+  if (server.json) terminal.out(JSON.stringify(run));
+  else printRun(terminal, run);
+  return run.status === 'failed' || run.status === 'canceled' ? EXIT_RUN_DID_NOT_COMPLETE : 0;
 }
 
 export async function resumeCommand(
@@ -310,13 +262,6 @@ export async function resumeCommand(
   const body = answer.body as { step_id?: string; accepted?: boolean };
   if (server.json) terminal.out(JSON.stringify(body));
   else terminal.out(`${paint(terminal, 'green', '✔')} answered '${body.step_id}' of ${runId}`);
-  return 0;
-}
-
-export async function cancelCommand(terminal: Terminal, server: ServerOptions, runId: string) {
-  const answer = await call(terminal, server, 'POST', `/v1/executions/${id(runId)}/cancel`, {});
-  if (server.json) terminal.out(JSON.stringify(answer.body));
-  else terminal.out(`${paint(terminal, 'green', '✔')} cancel requested for ${runId}`);
   return 0;
 }
 

@@ -12,25 +12,9 @@ import { Harness } from '../shared/harness/harness.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
 import { orchestratorSettings } from '../shared/orchestration/compose.js';
 import type { SecretSource } from '../shared/ports/index.js';
+import type { FormField } from '../shared/steps/form.js';
+import { checkFormAnswer } from '../shared/steps/form-fields.js';
 import { paint, type Terminal } from './terminal.js';
-
-export const runHelp = `Usage: flowrunner run <file> [--input JSON] [--profile JSON]
-
-Runs a workflow on this machine, in memory, and prints its output as JSON.
-On a terminal it shows each step as it runs and asks for form fields and
-approvals; otherwise a run that waits for a person stops with exit code 3.
-Workflows in the same folder are loaded too, for \`workflow\` steps.
-
-Options:
-  --input JSON     the run's inputs (default {})
-  --profile JSON   caller data, visible to expressions as \`profile\`
-  --help           show this help
-
-Exit codes: 0 completed, 1 failed or canceled, 2 bad arguments or an invalid
-workflow, 3 waiting for a person without a terminal to ask.
-
-Environment: MOCK_AI_MODE, MOCK_AI_SEED, FLOWRUNNER_SECRET_<NAME>,
-FLOWRUNNER_ALLOW_PRIVATE_NETWORK (default true).`;
 
 export interface RunCommandOptions {
   file: string;
@@ -76,15 +60,15 @@ export async function runCommand(terminal: Terminal, options: RunCommandOptions)
     for (;;) {
       const run = harness.run(id);
       if (run.status === 'completed' || run.status === 'failed' || run.status === 'canceled') break;
-      const people = (await harness.waiting(id)).filter((w) => w.kind === 'form' || w.kind === 'approval');
+      const people = await peopleWaiting(harness, id);
       if (people.length > 0) {
         if (!terminal.interactive) {
           terminal.err(
-            `The run waits for ${people.map((w) => `${w.kind} '${w.step_id}'`).join(', ')}; run it on a terminal to answer.`,
+            `The run waits for ${people.map((w) => `${w.kind} '${w.step_id}'${w.run_id === id ? '' : ` of child run ${w.run_id}`}`).join(', ')}; run it on a terminal to answer.`,
           );
           return 3;
         }
-        await answer(terminal, harness, id, people[0]!);
+        await answer(terminal, harness, people[0]!);
         continue;
       }
       // Timers and child runs: wait for the next event of any run, then for the runs to settle.
@@ -153,13 +137,25 @@ function progress(terminal: Terminal, runId: string, event: RunEvent) {
   );
 }
 
-type Waiting = Awaited<ReturnType<Harness['waiting']>>[number];
+type Waiting = Awaited<ReturnType<Harness['waiting']>>[number] & { run_id: string };
+
+/** The forms and approvals waiting in the run and in its child runs, however deep. */
+async function peopleWaiting(harness: Harness, runId: string): Promise<Waiting[]> {
+  const found: Waiting[] = [];
+  for (const wait of await harness.waiting(runId)) {
+    if (wait.kind === 'form' || wait.kind === 'approval') found.push({ ...wait, run_id: runId });
+    else if (wait.kind === 'child' && typeof wait.child_run_id === 'string') {
+      found.push(...(await peopleWaiting(harness, wait.child_run_id)));
+    }
+  }
+  return found;
+}
 
 /** Asks for a form's fields or an approval's decision until the run accepts the answer. */
-async function answer(terminal: Terminal, harness: Harness, runId: string, wait: Waiting): Promise<void> {
+async function answer(terminal: Terminal, harness: Harness, wait: Waiting): Promise<void> {
   for (;;) {
     const payload = wait.kind === 'form' ? await askForm(terminal, wait) : await askApproval(terminal, wait);
-    const outcome = await harness.resume(runId, payload, wait.step_id);
+    const outcome = await harness.resume(wait.run_id, payload, wait.step_id);
     if (outcome.accepted) return;
     terminal.err(paint(terminal, 'red', outcome.rejection?.message ?? 'Not accepted'));
     const issues = (outcome.rejection?.details?.issues ?? []) as Array<{ path: string; message: string }>;
@@ -167,20 +163,12 @@ async function answer(terminal: Terminal, harness: Harness, runId: string, wait:
   }
 }
 
-interface FieldView {
-  key: string;
-  type?: string;
-  required?: boolean;
-  enum?: unknown[];
-  default?: unknown;
-  label?: string;
-}
-
+/** Asks for each field until its value fits (checked as the form checks it), then the next one. */
 async function askForm(terminal: Terminal, wait: Waiting) {
   terminal.err(paint(terminal, 'bold', `${wait.title ?? `Form '${wait.step_id}'`}`));
   if (typeof wait.message === 'string') terminal.err(wait.message);
   const inputs: Record<string, unknown> = {};
-  for (const field of (wait.fields ?? []) as FieldView[]) {
+  for (const field of (wait.fields ?? []) as FormField[]) {
     const hints = [
       field.type ?? 'string',
       field.required ? 'required' : undefined,
@@ -189,8 +177,17 @@ async function askForm(terminal: Terminal, wait: Waiting) {
       .filter(Boolean)
       .join(', ');
     const fallback = field.default === undefined ? '' : ` [${JSON.stringify(field.default)}]`;
-    const raw = (await terminal.ask(`  ${field.label ?? field.key} (${hints})${fallback}: `)).trim();
-    if (raw !== '') inputs[field.key] = typed(field.type, raw);
+    for (;;) {
+      const raw = (await terminal.ask(`  ${field.label ?? field.key} (${hints})${fallback}: `)).trim();
+      const value = raw === '' ? undefined : typed(field.type, raw);
+      const checked = checkFormAnswer([field], value === undefined ? {} : { [field.key]: value });
+      if ('issues' in checked) {
+        for (const issue of checked.issues) terminal.err(`  ${paint(terminal, 'red', issue.message)}`);
+        continue;
+      }
+      if (value !== undefined) inputs[field.key] = value;
+      break;
+    }
   }
   return { inputs };
 }

@@ -3,15 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { validateWorkflow } from '../shared/definition/validate.js';
 import { paint, type Terminal } from './terminal.js';
 
-export const validateHelp = `Usage: flowrunner validate <file> [--json]
-
-Checks a workflow (YAML or JSON) without running it and reports every problem
-with its path and line. Exits 0 when it is valid, 1 when it is not.
-
-Options:
-  --json    print {"valid", "errors": [{path, message, line?, column?}]}
-  --help    show this help`;
-
 export async function validateCommand(terminal: Terminal, file: string, json: boolean): Promise<number> {
   const text = await readFile(file, 'utf8');
   const format = file.endsWith('.json') ? 'json' : undefined;

@@ -3,27 +3,11 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-import type { Terminal } from '../../cli/terminal.js';
 import { pollUntil } from '../support/poll.js';
 import { listenOnLoopback, startServerInProcess, useServer } from '../support/server-process.js';
+import { fakeTerminal } from '../support/terminal.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
-function fakeTerminal() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const terminal: Terminal = {
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-    interactive: false,
-    color: false,
-    ask: async () => {
-      throw new Error('no questions expected');
-    },
-    close: () => {},
-  };
-  return { terminal, out, err };
-}
 
 const server = useServer(() => startServerInProcess({ FLOWRUNNER_API_KEYS: '' }));
 

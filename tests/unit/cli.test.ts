@@ -5,28 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-import type { Terminal } from '../../cli/terminal.js';
-
-/** A terminal that records what is printed and answers prompts from a script. */
-function fakeTerminal(answers: string[] = [], interactive = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const asked: string[] = [];
-  const terminal: Terminal = {
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-    interactive,
-    color: false,
-    ask: async (question) => {
-      asked.push(question);
-      const next = answers.shift();
-      if (next === undefined) throw new Error(`no scripted answer for: ${question}`);
-      return next;
-    },
-    close: () => {},
-  };
-  return { terminal, out, err, asked };
-}
+import { fakeTerminal } from '../support/terminal.js';
 
 async function broken(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flowrunner-cli-'));
