@@ -1,5 +1,5 @@
 /** The everyday commands against a real local server: workflows, runs, controls, redrive and rerun. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -262,6 +262,29 @@ steps:
     expect(t.err.join('\n')).toMatch(/email/);
     expect(JSON.parse(t.out.join('\n'))).toEqual({ email: 'ada@example.com', age: 40 });
   });
+
+  it('asks in a real pseudo-terminal (util-linux script), field by field, and prints the output', async () => {
+    const parent = await parentAndChild();
+    const bin = new URL('../../bin/flowrunner.mjs', import.meta.url).pathname;
+    const child = spawn('script', ['-qfec', `node ${bin} run ${parent}`, '/dev/null'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    // Each answer is typed once its prompt has appeared, as a person would.
+    const answers = ['nobody', 'ada@example.com', '40'];
+    let answered = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const prompts = output.match(/\((?:string|integer)[^)]*\): /g)?.length ?? 0;
+      while (answered < prompts && answered < answers.length) child.stdin.write(`${answers[answered++]}\r`);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(output).toContain('"email": "ada@example.com"');
+    // The bad value is refused at once, and the same field asked again before the next one.
+    expect(output).toMatch(/nobody\r*\n {2}email is not in the expected format[^\n]*\n[^\n]*email \(string/);
+    expect(code).toBe(0);
+  }, 30_000);
 });
 
 describe('the CLI reference and completions', () => {
