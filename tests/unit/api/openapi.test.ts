@@ -54,7 +54,12 @@ describe('api /openapi.json', () => {
     const t = await setUp();
     const doc = (await t.call('GET', '/openapi.json')).body;
     const open: string[] = [];
-    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    for (const [path, methods] of Object.entries(
+      doc.paths as Record<
+        string,
+        Record<string, { security?: unknown[]; responses: Record<string, unknown> }>
+      >,
+    )) {
       for (const op of Object.values(methods)) {
         if (Array.isArray(op.security) && op.security.length === 0) open.push(path);
         else expect(op.responses['401'], path).toBeDefined();
