@@ -7,13 +7,16 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { ApiDeps } from './deps.js';
+import { DOCS_SCRIPT_PATH, docsPage, docsScript } from './docs-page.js';
 import { apiKeyAuth } from './middleware/api-key-auth.js';
 import { bodyParser } from './middleware/body-parser.js';
 import { cors } from './middleware/cors.js';
 import { headerNames } from './middleware/header-names.js';
 import { originGuard } from './middleware/origin-guard.js';
 import { problemDetails } from './middleware/problem-details.js';
-import { docsPage, openApiDocument } from './openapi.js';
+import { openApiDocument } from './openapi.js';
+import type { OperationDoc } from './operation.js';
+import { checkQueryNames } from './params.js';
 import { type ApiEvent, methodOf, pathOf } from './request.js';
 import { json } from './response.js';
 import { Router } from './router.js';
@@ -23,6 +26,7 @@ import { callbackRoutes } from './routes/callbacks.js';
 import { executionRoutes } from './routes/executions.js';
 import { listenerRoutes } from './routes/listeners.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { health } from './schemas.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -38,19 +42,59 @@ export interface ApiOptions extends ApiDeps {
   hosts?: () => readonly string[];
 }
 
+const systemDocs = {
+  health: {
+    operationId: 'getHealth',
+    tag: 'System',
+    summary: 'Liveness',
+    replies: { 200: { description: 'Alive', schema: health, example: { status: 'ok' } } },
+  },
+  openapi: {
+    operationId: 'getOpenApiDocument',
+    tag: 'System',
+    summary: 'This document (OpenAPI 3.1)',
+    replies: { 200: { description: 'The OpenAPI document', mediaType: 'application/json' } },
+  },
+  docs: {
+    operationId: 'getApiReference',
+    tag: 'System',
+    summary: 'The API reference: this document, rendered (Redoc)',
+    replies: {
+      200: { description: 'An HTML page; its script is served by this API too', mediaType: 'text/html' },
+    },
+  },
+  docsScript: {
+    operationId: 'getApiReferenceScript',
+    tag: 'System',
+    summary: "The API reference's script (Redoc), served from here rather than a CDN",
+    replies: {
+      200: { description: 'JavaScript, gzipped when the client accepts it', mediaType: 'text/javascript' },
+    },
+    refusals: { 404: 'The script is not installed on this server' },
+  },
+} satisfies Record<string, OperationDoc>;
+
 export function createRouter(deps: ApiDeps): Router {
   const router = new Router();
-  router.on('GET', '/healthz', async () => json(200, { status: 'ok' }));
+  router.on('GET', '/healthz', async () => json(200, { status: 'ok' }), systemDocs.health);
   let openapi: string | undefined;
-  router.on('GET', '/openapi.json', async () => {
-    openapi ??= JSON.stringify(openApiDocument(deps.orchestrator.registry));
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapi };
-  });
-  router.on('GET', '/docs', async () => ({
-    statusCode: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8' },
-    body: docsPage(),
-  }));
+  router.on(
+    'GET',
+    '/openapi.json',
+    async () => {
+      // Built on first use, from every route registered by then (all of them: routes are added below).
+      openapi ??= JSON.stringify(openApiDocument(router.routes(), deps.orchestrator.registry));
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapi };
+    },
+    systemDocs.openapi,
+  );
+  router.on('GET', '/docs', async () => docsPage(), systemDocs.docs);
+  router.on(
+    'GET',
+    DOCS_SCRIPT_PATH,
+    async (request) => docsScript(request.headers['accept-encoding']),
+    systemDocs.docsScript,
+  );
   workflowRoutes(router, deps);
   executionRoutes(router, deps);
   artifactRoutes(router, deps);
@@ -66,11 +110,13 @@ export function createApi(deps: ApiOptions) {
   const dispatch = async (event: ApiEvent, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = methodOf(event);
     const path = pathOf(event);
-    const { route, params } = router.match(method, path);
+    const { route, params, doc } = router.match(method, path);
     const query: Record<string, string> = {};
     for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
       if (value !== undefined) query[name] = value;
     }
+    // A documented operation takes only the query parameters its doc declares (CONTRACT §9).
+    if (doc) checkQueryNames(query, doc.query);
     return route({
       event,
       method,

@@ -1,352 +1,268 @@
 /**
- * The OpenAPI 3.1 document of the API, built from the same zod schemas the routes check bodies
- * and queries with, and the workflow language's JSON Schema. Served at `/openapi.json`.
+ * The OpenAPI 3.1 document of the API, built from the router: each route's own description
+ * (operation.ts) with the zod schemas it checks requests with and answers with, the workflow
+ * language's JSON Schema, and what the API's framing answers for every operation alike. Served at
+ * `/openapi.json` and rendered at `/docs`.
  */
 import { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
 import { workflowJsonSchema } from '../../shared/definition/json-schema.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
+import { WORKFLOW_YAML } from './examples.js';
 import { isPublicPath } from './middleware/api-key-auth.js';
+import { type OperationDoc, type Reply, TAGS } from './operation.js';
 import { pathParamRule } from './path-params.js';
-import { inferBody } from './routes/ai.js';
-import { listQuery as artifactListQuery } from './routes/artifacts.js';
-import {
-  controlBody,
-  eventsQuery,
-  listQuery as executionListQuery,
-  redriveBody,
-  rerunBody,
-  resumeBody,
-  startBody,
-} from './routes/executions.js';
-import { createBody as listenerBody, listQuery as listenerListQuery } from './routes/listeners.js';
-import { versionQuery, versionsQuery, listQuery as workflowListQuery } from './routes/workflows.js';
+import type { RouteInfo } from './router.js';
+import { problem, throttled } from './schemas.js';
 
-interface Operation {
-  summary: string;
-  body?: z.ZodType | 'workflow' | 'any';
-  query?: z.ZodObject;
-  /** Status → description. */
-  responses: Record<number, string>;
-}
+type JsonSchema = Record<string, unknown>;
 
-const problem = { $ref: '#/components/schemas/Problem' };
+const COMPONENTS = '#/components/schemas/';
 
-/** Path → method → operation; the test checks that it lists exactly the routes the router has. */
-export const OPERATIONS: Record<string, Record<string, Operation>> = {
-  '/healthz': { get: { summary: 'Liveness', responses: { 200: 'Alive' } } },
-  '/openapi.json': { get: { summary: 'This document', responses: { 200: 'OpenAPI 3.1' } } },
-  '/docs': { get: { summary: 'A readable page of this document', responses: { 200: 'HTML' } } },
-  '/v1/workflows': {
-    post: {
-      summary: 'Create a workflow (JSON or text/yaml): version 1',
-      body: 'workflow',
-      responses: { 201: 'Created', 400: 'Malformed', 409: 'Exists', 422: 'Invalid' },
-    },
-    get: { summary: 'List workflows', query: workflowListQuery, responses: { 200: '{items, next_cursor}' } },
-  },
-  '/v1/workflows/validate': {
-    post: {
-      summary: 'Check a workflow without saving',
-      body: 'workflow',
-      responses: { 200: '{valid, errors}', 400: 'Malformed' },
-    },
-  },
-  '/v1/workflows/{id}': {
-    get: {
-      summary: 'Read the latest or one version',
-      query: versionQuery,
-      responses: { 200: 'The version', 404: 'Unknown' },
-    },
-    put: {
-      summary: 'Add a version; content equal to the latest version adds none (200, same version)',
-      body: 'workflow',
-      responses: { 200: '{id, version}', 404: 'Unknown', 422: 'Invalid or id mismatch' },
-    },
-    delete: { summary: 'Retire: no new runs', responses: { 204: 'Retired', 404: 'Unknown' } },
-  },
-  '/v1/workflows/{id}/versions': {
-    get: {
-      summary: 'Every version, newest first: {items: [{version, created_at, content_hash}], next_cursor}',
-      query: versionsQuery,
-      responses: { 200: '{items, next_cursor}', 404: 'Unknown', 422: 'Bad query' },
-    },
-  },
-  '/v1/workflows/{id}/validate': {
-    post: {
-      summary: 'Check a new version without saving',
-      body: 'workflow',
-      responses: { 200: '{valid, errors}', 400: 'Malformed', 404: 'Unknown workflow' },
-    },
-  },
-  '/v1/executions': {
-    post: {
-      summary: 'Start a run (header Idempotency-Key)',
-      body: startBody,
-      responses: {
-        200: 'The same request again',
-        202: 'Started',
-        404: 'Unknown workflow',
-        409: 'Retired or key reused',
-        422: 'Invalid inputs',
-      },
-    },
-    get: { summary: 'List runs', query: executionListQuery, responses: { 200: '{items, next_cursor}' } },
-  },
-  '/v1/executions/{id}': { get: { summary: 'The run', responses: { 200: 'The run', 404: 'Unknown' } } },
-  '/v1/executions/{id}/resume': {
-    post: {
-      summary: 'Answer a wait: {step_id?, inputs} or {step_id?, decision, approver, comment?}',
-      body: resumeBody,
-      responses: {
-        202: 'Accepted',
-        403: 'Not an approver',
-        404: 'Unknown',
-        409: 'Not waiting there',
-        422: 'Invalid answer',
-      },
-    },
-  },
-  '/v1/executions/{id}/cancel': {
-    post: {
-      summary: 'Cancel (compensation runs)',
-      body: controlBody,
-      responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Already final' },
-    },
-  },
-  '/v1/executions/{id}/pause': {
-    post: {
-      summary: 'Hold',
-      body: controlBody,
-      responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Not running or waiting' },
-    },
-  },
-  '/v1/executions/{id}/unpause': {
-    post: {
-      summary: 'Release',
-      body: controlBody,
-      responses: { 202: 'Accepted', 404: 'Unknown', 409: 'Not paused' },
-    },
-  },
-  '/v1/executions/{id}/redrive': {
-    post: {
-      summary: 'Continue a failed run from the steps that failed (completed steps are not run again)',
-      body: redriveBody,
-      responses: {
-        202: 'Redriven',
-        403: 'The API key acts as someone else',
-        404: 'Unknown',
-        409: 'Not failed, compensated, a child run, or another redrive was accepted first',
-      },
-    },
-  },
-  '/v1/executions/{id}/rerun': {
-    post: {
-      summary:
-        "A new run of the same workflow, with the run's inputs and version unless given; records rerun_of",
-      body: rerunBody,
-      responses: {
-        200: 'The run this Idempotency-Key started',
-        202: 'Started',
-        404: 'Unknown run or version',
-        409: 'Retired workflow, or the Idempotency-Key was used with another body',
-        422: 'Invalid inputs',
-      },
-    },
-  },
-  '/v1/executions/{id}/history': {
-    get: { summary: 'Step executions', responses: { 200: 'History', 404: 'Unknown' } },
-  },
-  '/v1/executions/{id}/context': {
-    get: { summary: 'The run context now', responses: { 200: 'Context', 404: 'Unknown' } },
-  },
-  '/v1/executions/{id}/events': {
-    get: {
-      summary: 'Events after a seq or cursor',
-      query: eventsQuery,
-      responses: { 200: '{events, next_cursor}', 404: 'Unknown' },
-    },
-  },
-  '/v1/executions/{id}/artifacts': {
-    get: {
-      summary: 'List the files of a run',
-      query: artifactListQuery,
-      responses: { 200: '{items, next_cursor}', 404: 'Unknown' },
-    },
-  },
-  '/v1/executions/{id}/artifacts/{name}': {
-    get: { summary: 'Read a file of a run', responses: { 200: 'The file', 404: 'Unknown' } },
-  },
-  '/v1/callbacks/{token}': {
-    post: {
-      summary: 'Resume the wait of a single-use token',
-      body: 'any',
-      responses: {
-        202: 'Accepted',
-        404: 'Unknown, used or expired',
-        409: 'Wait ended',
-        422: 'Invalid answer',
-      },
-    },
-  },
-  '/v1/ai/infer': {
-    post: {
-      summary: 'One AI call',
-      body: inferBody,
-      responses: {
-        200: '{output, model, tokens...}',
-        422: 'Invalid request',
-        502: 'Bad answer',
-        503: 'Model unavailable',
-      },
-    },
-  },
-  '/v1/listeners': {
-    get: { summary: 'List listeners', query: listenerListQuery, responses: { 200: '{items, next_cursor}' } },
-    post: {
-      summary: 'Create a listener',
-      body: listenerBody,
-      responses: { 201: 'Created', 404: 'Unknown workflow', 409: 'Exists', 422: 'Invalid' },
-    },
-  },
-  '/v1/listeners/{id}': {
-    get: { summary: 'Read a listener', responses: { 200: 'The listener', 404: 'Unknown' } },
-    delete: { summary: 'Delete a listener', responses: { 204: 'Deleted', 404: 'Unknown' } },
-  },
-  '/v1/hooks/{listener_id}': {
-    post: {
-      summary: 'A webhook listener starts its workflow (the body is the inputs)',
-      body: 'any',
-      responses: { 202: 'Started', 404: 'Unknown', 422: 'Invalid inputs' },
-    },
-  },
+/** Idempotency-Key: the longest key a start accepts (executions.ts refuses longer ones with 422). */
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'The same key and body again answer 200 with the run the first request started; the same key with ' +
+    'another body is a 409. Kept for 24 hours.',
+  schema: { type: 'string', minLength: 1, maxLength: 256 },
+  example: 'order-4711-start',
 };
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
+/**
+ * Turns zod schemas into JSON Schema, collecting the named ones (`meta({ id })`) as components, so
+ * each appears once in the document and is referenced everywhere else.
+ */
+class SchemaCollector {
+  readonly components: Record<string, JsonSchema> = {};
+  readonly #fixed: Set<string>;
 
-export function openApiDocument(registry: StepRegistry): Record<string, unknown> {
-  const { $schema: _s, $id: _i, ...workflow } = workflowJsonSchema(registry);
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const [path, methods] of Object.entries(OPERATIONS)) {
-    const item: Record<string, unknown> = {};
-    for (const [method, op] of Object.entries(methods)) {
-      const parameters = [
-        ...[...path.matchAll(/([^/]*)\/\{(\w+)\}/g)].map((m) => {
-          const rule = pathParamRule(m[1]);
-          return {
-            name: m[2],
-            in: 'path',
-            required: true,
-            description: rule.rule,
-            schema: { type: 'string', minLength: 1, maxLength: rule.maxLength, pattern: rule.pattern.source },
-          };
-        }),
-        ...Object.entries(op.query?.shape ?? {}).map(([name, schema]) => ({
-          name,
-          in: 'query',
-          required: false,
-          schema: jsonSchema(schema as z.ZodType),
-        })),
-      ];
-      const body =
-        op.body === undefined
-          ? undefined
-          : op.body === 'workflow'
-            ? {
-                required: true,
-                content: {
-                  'application/json': { schema: { $ref: '#/components/schemas/Workflow' } },
-                  'text/yaml': { schema: { $ref: '#/components/schemas/Workflow' } },
-                },
-              }
-            : { content: { 'application/json': { schema: op.body === 'any' ? {} : jsonSchema(op.body) } } };
-      // Every body goes through the same parser: its refusals apply to every operation that takes one.
-      const framing: Record<number, string> = body
-        ? {
-            400: 'Malformed, nested too deep, or a number out of range',
-            413: 'Body over the limit',
-            415: op.body === 'workflow' ? 'Not application/json or text/yaml' : 'Not application/json',
-          }
-        : {};
-      const responses: Record<string, unknown> = {};
-      for (const [status, description] of Object.entries({ ...framing, ...op.responses })) {
-        responses[status] =
-          Number(status) >= 400
-            ? { description, content: { 'application/problem+json': { schema: problem } } }
-            : { description };
-      }
-      item[method] = {
-        summary: op.summary,
-        ...(parameters.length > 0 ? { parameters } : {}),
-        ...(body ? { requestBody: body } : {}),
-        ...(isPublicPath(path) ? { security: [] } : {}),
-        responses,
-      };
-    }
-    paths[path] = item;
+  /** `fixed`: components given as they are (the workflow language), which zod's placeholders do not replace. */
+  constructor(fixed: Record<string, JsonSchema>) {
+    Object.assign(this.components, fixed);
+    this.#fixed = new Set(Object.keys(fixed));
   }
-  return {
-    openapi: '3.1.0',
-    info: { title: 'Flowrunner API', version: '1' },
-    security: [{ bearer: [] }, { apiKey: [] }],
-    paths,
-    components: {
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
-      },
-      schemas: {
-        Workflow: workflow,
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'detail'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['path', 'message'],
-                properties: {
-                  path: { type: 'string' },
-                  message: { type: 'string' },
-                  line: { type: 'integer' },
-                  column: { type: 'integer' },
-                },
-              },
-            },
-          },
+
+  /** Requests are read as written (`input`: fields with defaults are optional); answers as sent (`output`). */
+  schema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const generated = z.toJSONSchema(schema, {
+      target: 'draft-2020-12',
+      io,
+      unrepresentable: 'any',
+    }) as JsonSchema;
+    const {
+      $schema: _schema,
+      $defs,
+      ...rest
+    } = relink(generated) as JsonSchema & {
+      $defs?: Record<string, JsonSchema>;
+    };
+    for (const [id, definition] of Object.entries($defs ?? {})) this.#add(id, definition);
+    return rest;
+  }
+
+  #add(id: string, definition: JsonSchema): void {
+    if (this.#fixed.has(id)) return;
+    const known = this.components[id];
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(definition)) {
+      throw new Error(`Two different schemas are named '${id}' (one read as input, one as output?)`);
+    }
+    this.components[id] = definition;
+  }
+}
+
+/** zod points at its own `$defs`; in the document they are components. */
+function relink(schema: JsonSchema): JsonSchema {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/$defs/', `"${COMPONENTS}`)) as JsonSchema;
+}
+
+const ref = (id: string) => ({ $ref: `${COMPONENTS}${id}` });
+
+/**
+ * What the framing of the API answers for an operation, whatever its route does: the body parser,
+ * the API key, the local server's Host and Origin checks, the path parameters' rules, the query
+ * check, API Gateway's throttle, a busy store, and the unexpected.
+ */
+function framingRefusals(path: string, doc: OperationDoc): Record<number, string> {
+  const refusals: Record<number, string> = {};
+  if (doc.body) {
+    refusals[400] = 'The body is malformed, nested too deep, or holds a number out of range';
+    refusals[413] = 'The body is over the limit (1 MB by default)';
+    refusals[415] =
+      doc.body.schema === 'workflow'
+        ? 'The body is neither application/json nor text/yaml, or not UTF-8'
+        : 'The body is not application/json, or not UTF-8';
+  }
+  if (!isPublicPath(path)) refusals[401] = 'No API key, or one that is not valid';
+  refusals[403] = 'The local server refuses a Host or an Origin that is not its own (or one CORS allows)';
+  if (path.includes('{')) refusals[404] = 'A path parameter breaks its rule, so nothing can be there';
+  refusals[422] = doc.query
+    ? 'A query parameter this operation does not take, or one out of its range'
+    : 'A query parameter: this operation takes none';
+  refusals[429] = "API Gateway's throttle (in the cloud)";
+  refusals[500] = 'An unexpected error: the detail is logged, not shown';
+  if (path.startsWith('/v1/')) refusals[503] = 'A store is busy: try again (Retry-After)';
+  return refusals;
+}
+
+function parameters(path: string, doc: OperationDoc, schemas: SchemaCollector): unknown[] {
+  const inPath = [...path.matchAll(/([^/]*)\/\{(\w+)\}/g)].map((m) => {
+    const rule = pathParamRule(m[1]);
+    return {
+      name: m[2],
+      in: 'path',
+      required: true,
+      description: rule.rule,
+      schema: { type: 'string', minLength: 1, maxLength: rule.maxLength, pattern: rule.pattern.source },
+    };
+  });
+  const inQuery = Object.entries(doc.query?.shape ?? {}).map(([name, field]) => {
+    const { description, ...schema } = schemas.schema(field as z.ZodType, 'output');
+    return {
+      name,
+      in: 'query',
+      required: !(field as z.ZodType).safeParse(undefined).success,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema,
+    };
+  });
+  return [...inPath, ...inQuery, ...(doc.idempotencyKey ? [IDEMPOTENCY_KEY] : [])];
+}
+
+function requestBody(doc: OperationDoc, schemas: SchemaCollector): unknown {
+  const body = doc.body;
+  if (body === undefined) return undefined;
+  if (body.schema === 'workflow') {
+    return {
+      required: true,
+      description: 'The workflow, as JSON or as YAML',
+      content: {
+        'application/json': { schema: ref('Workflow'), example: body.example },
+        'text/yaml': {
+          schema: { type: 'string', description: 'The workflow as YAML (same structure as the JSON)' },
+          example: WORKFLOW_YAML,
         },
       },
-    },
+    };
+  }
+  const schema = schemas.schema(body.schema, 'input');
+  return {
+    // An absent body is read as `{}`: required only when `{}` would not do.
+    required: !body.schema.safeParse({}).success,
+    ...(body.description ? { description: body.description } : {}),
+    content: { 'application/json': { schema, example: body.example } },
   };
 }
 
-const escapeHtml = (text: string) =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+function reply(status: number, answer: Reply, schemas: SchemaCollector): unknown {
+  const content: Record<string, unknown> = {};
+  if (answer.schema) {
+    content[answer.mediaType ?? 'application/json'] = {
+      schema: schemas.schema(answer.schema, 'output'),
+      ...(answer.example === undefined ? {} : { example: answer.example }),
+    };
+  } else if (answer.mediaType) {
+    content[answer.mediaType] = { schema: {} };
+  }
+  for (const [mediaType, example] of Object.entries(answer.alternatives ?? {})) {
+    content[mediaType] = { schema: { type: 'string' }, example };
+  }
+  return {
+    description: answer.description,
+    ...(status === 201
+      ? { headers: { Location: { description: 'Where the new resource is', schema: { type: 'string' } } } }
+      : {}),
+    ...(Object.keys(content).length > 0 ? { content } : {}),
+  };
+}
 
-/** A plain page of the routes (no scripts, no CDN): method, path, summary and answers. */
-export function docsPage(): string {
-  const rows = Object.entries(OPERATIONS).flatMap(([path, methods]) =>
-    Object.entries(methods).map(
-      ([method, op]) =>
-        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary)}</td><td>${Object.entries(
-          op.responses,
-        )
-          .map(([s, d]) => `${s} ${escapeHtml(d)}`)
-          .join('<br>')}</td></tr>`,
-    ),
-  );
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Flowrunner API</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}</style>
-</head><body><h1>Flowrunner API</h1><p>The machine-readable document: <a href="/openapi.json">/openapi.json</a>. Errors are <code>application/problem+json</code>.</p>
-<table><thead><tr><th>Method</th><th>Path</th><th>Does</th><th>Answers</th></tr></thead><tbody>
-${rows.join('\n')}
-</tbody></table></body></html>`;
+function refusal(status: number, description: string): unknown {
+  if (status === 429) {
+    return { description, content: { 'application/json': { schema: ref('Throttled') } } };
+  }
+  return { description, content: { 'application/problem+json': { schema: ref('Problem') } } };
+}
+
+function operation(route: RouteInfo & { doc: OperationDoc }, schemas: SchemaCollector): unknown {
+  const { pattern: path, doc } = route;
+  const framing = framingRefusals(path, doc);
+  const responses: Record<string, unknown> = {};
+  for (const [status, answer] of Object.entries(doc.replies)) {
+    responses[status] = reply(Number(status), answer, schemas);
+  }
+  // The route's words first; the framing's reasons for the same status after them.
+  const statuses = new Set([...Object.keys(doc.refusals ?? {}), ...Object.keys(framing)].map(Number));
+  for (const status of [...statuses].sort((a, b) => a - b)) {
+    const own = (doc.refusals as Record<number, string> | undefined)?.[status];
+    const common = framing[status];
+    responses[String(status)] = refusal(status, own && common ? `${own}; or: ${common}` : (own ?? common)!);
+  }
+  const params = parameters(path, doc, schemas);
+  const body = requestBody(doc, schemas);
+  return {
+    operationId: doc.operationId,
+    tags: [doc.tag],
+    summary: doc.summary,
+    ...(doc.description ? { description: doc.description } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(body ? { requestBody: body } : {}),
+    ...(isPublicPath(path) ? { security: [] } : {}),
+    responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))),
+  };
+}
+
+/** Routes the document cannot describe: they have no doc (the OpenAPI test names them). */
+export function undocumentedRoutes(routes: RouteInfo[]): string[] {
+  return routes.filter((r) => r.doc === undefined).map((r) => `${r.method} ${r.pattern}`);
+}
+
+export function openApiDocument(routes: RouteInfo[], registry: StepRegistry): Record<string, unknown> {
+  const { $schema: _s, $id: _i, ...workflow } = workflowJsonSchema(registry);
+  const schemas = new SchemaCollector({ Workflow: workflow });
+  // Named first, so they are components even when no operation happens to need them.
+  schemas.schema(problem, 'output');
+  schemas.schema(throttled, 'output');
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    if (route.doc === undefined) continue;
+    paths[route.pattern] ??= {};
+    paths[route.pattern]![route.method.toLowerCase()] = operation({ ...route, doc: route.doc }, schemas);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Flowrunner API',
+      version: packageJson.version,
+      description:
+        'Durable workflows of people, AI and APIs. Register a workflow (YAML or JSON), start runs, follow ' +
+        'their events, answer their forms and approvals, and hold, release or cancel them. Errors are ' +
+        '`application/problem+json` (RFC 9457) with `errors[].path` for the parts of the request at fault. ' +
+        'Authenticate with `Authorization: Bearer <api key>` or `x-api-key`; the local server on 127.0.0.1 ' +
+        'may run without keys.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [
+      { url: 'http://127.0.0.1:3000', description: '`npm start` on this machine' },
+      {
+        url: 'https://{api_id}.execute-api.{region}.amazonaws.com',
+        description: 'The HTTP API `npm run deploy` created',
+        variables: {
+          api_id: { default: 'abcdef1234', description: 'The id of the HTTP API (the stack output)' },
+          region: { default: 'eu-west-1', description: 'The AWS Region of the stack' },
+        },
+      },
+    ],
+    security: [{ bearer: [] }, { apiKey: [] }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key as a bearer token' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key' },
+      },
+      schemas: Object.fromEntries(Object.entries(schemas.components).sort(([a], [b]) => a.localeCompare(b))),
+    },
+  };
 }

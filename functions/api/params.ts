@@ -27,3 +27,18 @@ export function queryParams<T>(request: ApiRequest, schema: z.ZodType<T>): T {
   if (!parsed.success) throw unprocessable('The query parameters are not valid', issuesOf(parsed.error));
   return parsed.data;
 }
+
+/**
+ * Refuses, before the route runs, a query parameter the operation does not take (CONTRACT §9): a
+ * misspelt filter (`?stauts=failed`) would otherwise be ignored and answer the unfiltered list.
+ */
+export function checkQueryNames(query: Record<string, string>, schema: z.ZodObject | undefined): void {
+  const known = Object.keys(schema?.shape ?? {});
+  const unknown = Object.keys(query).filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const takes = known.length > 0 ? `it takes ${known.join(', ')}` : 'it takes none';
+  throw unprocessable(
+    'The query parameters are not valid',
+    unknown.map((name) => ({ path: name, message: `unknown query parameter '${name}': ${takes}` })),
+  );
+}

@@ -4,6 +4,7 @@
  * route runs.
  */
 import { HttpError, notFound } from './http-error.js';
+import type { OperationDoc } from './operation.js';
 import { type PathParamRule, pathParamProblem, pathParamRule } from './path-params.js';
 import type { ApiRequest } from './request.js';
 import type { ApiResult } from './response.js';
@@ -17,23 +18,36 @@ interface Entry {
   /** The rule of each parameter, by name. */
   rules: Record<string, PathParamRule>;
   route: Route;
+  doc: OperationDoc | undefined;
 }
 
 export interface Match {
   route: Route;
   params: Record<string, string>;
+  doc: OperationDoc | undefined;
+}
+
+/** A registered route, for the OpenAPI document and its tests. */
+export interface RouteInfo {
+  method: string;
+  pattern: string;
+  doc: OperationDoc | undefined;
 }
 
 export class Router {
   readonly #entries: Entry[] = [];
 
-  on(method: string, pattern: string, route: Route): this {
+  /**
+   * Adds a route. `doc` describes it in the OpenAPI document (and declares its query parameters,
+   * which the API then checks before the route runs); the OpenAPI test fails for a route without one.
+   */
+  on(method: string, pattern: string, route: Route, doc?: OperationDoc): this {
     const segments = split(pattern);
     const rules: Record<string, PathParamRule> = {};
     segments.forEach((segment, i) => {
       if (isParam(segment)) rules[segment.slice(1, -1)] = pathParamRule(segments[i - 1]);
     });
-    this.#entries.push({ method: method.toUpperCase(), pattern, segments, rules, route });
+    this.#entries.push({ method: method.toUpperCase(), pattern, segments, rules, route, doc });
     return this;
   }
 
@@ -55,7 +69,7 @@ export class Router {
       const problem = Object.entries(params)
         .map(([name, value]) => pathParamProblem(entry.rules[name]!, value))
         .find((p) => p !== undefined);
-      if (problem === undefined) return { route: entry.route, params };
+      if (problem === undefined) return { route: entry.route, params, doc: entry.doc };
       refused ??= problem;
     }
     if (refused !== undefined) throw notFound(refused);
@@ -68,8 +82,8 @@ export class Router {
   }
 
   /** Every route, as registered (for the OpenAPI document and its test). */
-  routes(): Array<{ method: string; pattern: string }> {
-    return this.#entries.map(({ method, pattern }) => ({ method, pattern }));
+  routes(): RouteInfo[] {
+    return this.#entries.map(({ method, pattern, doc }) => ({ method, pattern, doc }));
   }
 
   /** The methods a path answers (for CORS preflights). */

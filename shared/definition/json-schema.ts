@@ -16,6 +16,7 @@ export function workflowJsonSchema(registry: StepRegistry = createStepRegistry()
     io: 'input',
     // A part zod cannot express (a custom type's transform, say) accepts anything rather than failing the export.
     unrepresentable: 'any',
+    override: dropFailingDefault,
   }) as Record<string, unknown>;
   const { $schema, title: _title, description: _description, ...rest } = generated;
   return {
@@ -25,6 +26,19 @@ export function workflowJsonSchema(registry: StepRegistry = createStepRegistry()
     description: `A Flowrunner workflow definition (YAML or JSON), schema_version ${SUPPORTED_SCHEMA_MAJOR}.x. Generated from the zod schema by \`npm run schema\`; do not edit.`,
     ...rest,
   };
+}
+
+/**
+ * A default the schema itself refuses is not shown. `config: {}` is how the validator checks a step
+ * that has no config (so a type whose fields are all optional needs none), but for a type with a
+ * required field, `{}` is not a config an editor should offer.
+ */
+function dropFailingDefault(context: { zodSchema: unknown; jsonSchema: Record<string, unknown> }): void {
+  if (!('default' in context.jsonSchema)) return;
+  const inner = (context.zodSchema as { _zod?: { def?: { innerType?: z.ZodType } } })._zod?.def?.innerType;
+  if (inner !== undefined && !inner.safeParse(context.jsonSchema.default).success) {
+    delete context.jsonSchema.default;
+  }
 }
 
 /** The schema as written to `schema/workflow.schema.json`: two-space indents, a newline at the end. */

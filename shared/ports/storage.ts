@@ -39,8 +39,9 @@ export interface WorkflowStore {
   /** Version 1 of a new workflow; ConflictError when the id exists (retired ids included). */
   create(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion>;
   /**
-   * The next version; NotFoundError for an unknown or retired id. A definition whose content hash
-   * equals the latest version's adds no version: the latest is returned as it is.
+   * The next version; NotFoundError for an unknown id. A definition whose content hash equals the
+   * latest version's adds no version: the latest is returned as it is. On a retired workflow the
+   * definition always adds a version, which revives it (CONTRACT §9).
    */
   update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion>;
   /** Every version, newest first, a page at a time; NotFoundError for an unknown id. */

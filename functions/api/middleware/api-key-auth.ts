@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DOCS_SCRIPT_PATH } from '../docs-page.js';
 import { HttpError } from '../http-error.js';
 import { type ApiEvent, methodOf, pathOf } from '../request.js';
 
@@ -23,11 +24,12 @@ export interface ApiKeyAuthOptions {
   publicPaths?: ReadonlyArray<string | RegExp>;
 }
 
-/** Liveness, the API's description, and callbacks (the token is the credential). */
+/** Liveness, the API's description and its reference page, and callbacks (the token is the credential). */
 export const PUBLIC_PATHS: ReadonlyArray<string | RegExp> = [
   '/healthz',
   '/openapi.json',
   '/docs',
+  DOCS_SCRIPT_PATH,
   /^\/v1\/callbacks\/[^/]+$/,
 ];
 

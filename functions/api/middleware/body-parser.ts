@@ -8,7 +8,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_NESTING_DEPTH } from '../../../shared/definition/parse.js';
 import { badRequest, HttpError, unsupportedMediaType } from '../http-error.js';
-import type { ApiEvent, ParsedBody } from '../request.js';
+import { type ApiEvent, methodOf, type ParsedBody } from '../request.js';
 
 export interface BodyParserOptions {
   /** The largest body accepted, in bytes. */
@@ -20,6 +20,7 @@ export interface BodyParserOptions {
 const defaults: Required<BodyParserOptions> = { maxBodyBytes: 1_048_576, maxDepth: MAX_NESTING_DEPTH };
 
 const JSON_TYPE = 'application/json';
+const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 const YAML_TYPES = new Set(['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml']);
 
 export function bodyParser(
@@ -30,7 +31,10 @@ export function bodyParser(
   const bodyParserBefore: middy.MiddlewareFn<ApiEvent, APIGatewayProxyStructuredResultV2> = async (
     request,
   ) => {
-    request.event.parsedBody = parseBody(request.event, maxBodyBytes, maxDepth);
+    // A body on a method that has none means nothing (RFC 9110): it is not read, so it cannot be refused.
+    request.event.parsedBody = BODILESS.has(methodOf(request.event))
+      ? { kind: 'none' }
+      : parseBody(request.event, maxBodyBytes, maxDepth);
   };
 
   return { before: bodyParserBefore };

@@ -11,21 +11,34 @@ import { deliverSignal, redriveRun, startRun } from '../../../shared/orchestrati
 import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
 import type { ApiDeps } from '../deps.js';
+import { CONTEXT, EVENTS, HISTORY, RUN, RUN_ID, RUN_SUMMARY } from '../examples.js';
 import { conflict, unprocessable } from '../http-error.js';
+import type { OperationDoc } from '../operation.js';
 import { jsonBody, queryParams } from '../params.js';
 import { type ApiRequest, principalOf } from '../request.js';
 import { type ApiResult, json } from '../response.js';
 import type { Router } from '../router.js';
 import { runView } from '../run-view.js';
+import {
+  answerAccepted,
+  controlAccepted,
+  eventsPage,
+  page,
+  redriveAccepted,
+  runContext,
+  runSummary,
+  runView as runViewSchema,
+  stepExecution,
+} from '../schemas.js';
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_KEY_LENGTH = 256;
 
 export const startBody = z.strictObject({
   workflow_id: z.string().min(1).max(64),
-  version: z.number().int().min(1).optional(),
-  inputs: z.unknown().optional(),
-  profile: z.unknown().optional(),
+  version: z.number().int().min(1).optional().meta({ description: 'Default: the latest version' }),
+  inputs: z.unknown().optional().meta({ description: "Checked against the workflow's `inputs` schema" }),
+  profile: z.unknown().optional().meta({ description: 'Caller data, visible to expressions as `profile`' }),
 });
 
 /** Cursors are signed positions; no cursor of ours comes near this (the stores refuse longer ones too). */
@@ -82,26 +95,206 @@ async function listRuns(
   return { items, next_cursor: cursor ?? null };
 }
 
-export const eventsQuery = z.object({
-  /** A seq (digits) or a cursor. */
-  after: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+export const eventsQuery = z.strictObject({
+  after: z
+    .string()
+    .min(1)
+    .max(MAX_CURSOR_LENGTH)
+    .optional()
+    .meta({ description: 'A seq (the events after it) or a `next_cursor`' }),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
-export const resumeBody = z.looseObject({ step_id: z.string().min(1).optional() });
-export const controlBody = z.object({
+/** The answer's own fields are the waiting step type's to check (form inputs, an approval's decision). */
+export const resumeBody = z
+  .looseObject({
+    step_id: z.string().min(1).optional().meta({ description: 'Needed only when several steps wait' }),
+  })
+  .meta({
+    description:
+      'A form: `{step_id?, inputs}`. An approval: `{step_id?, decision: approved|rejected, approver, comment?}`.',
+  });
+export const controlBody = z.strictObject({
   reason: z.string().max(1000).optional(),
-  by: z.string().max(320).optional(),
+  by: z
+    .string()
+    .max(320)
+    .optional()
+    .meta({ description: 'Who does it (a key that names a principal acts as it)' }),
 });
 
-export const redriveBody = z.strictObject({ by: z.string().max(320).optional() });
+export const redriveBody = z.strictObject({
+  by: z
+    .string()
+    .max(320)
+    .optional()
+    .meta({ description: 'Who redrives (a key that names a principal acts as it)' }),
+});
 
 /** A rerun: the same workflow, with the original run's inputs and version unless given. */
 export const rerunBody = z.strictObject({
-  inputs: z.unknown().optional(),
-  version: z.number().int().min(1).optional(),
-  profile: z.unknown().optional(),
+  inputs: z.unknown().optional().meta({ description: "Default: the run's inputs" }),
+  version: z.number().int().min(1).optional().meta({ description: "Default: the run's version" }),
+  profile: z.unknown().optional().meta({ description: "Default: the run's profile" }),
 });
+
+const NO_RUN = 'No such run';
+
+const docs = {
+  start: {
+    operationId: 'startRun',
+    tag: 'Executions',
+    summary: 'Start a run',
+    description:
+      'With an `Idempotency-Key`, the same key and body again answer 200 with the same run; the same key ' +
+      'with another body is a 409.',
+    body: { schema: startBody, example: { workflow_id: 'greeting', inputs: { customer: 'Ada' } } },
+    idempotencyKey: true,
+    replies: {
+      200: { description: 'The same request again: the run it started', schema: runViewSchema, example: RUN },
+      202: { description: 'Started', schema: runViewSchema, example: RUN },
+    },
+    refusals: {
+      404: 'No such workflow or version',
+      409: 'The workflow is retired, or the Idempotency-Key was used with another body',
+      422: "The body, the inputs (against the workflow's `inputs` schema) or the Idempotency-Key are not valid",
+    },
+  },
+  list: {
+    operationId: 'listRuns',
+    tag: 'Executions',
+    summary: 'List runs, newest first',
+    query: listQuery,
+    replies: {
+      200: {
+        description: 'A page of runs (it may hold fewer than `limit` and still have a cursor)',
+        schema: page(runSummary, 'RunPage'),
+        example: { items: [RUN_SUMMARY], next_cursor: null },
+      },
+    },
+  },
+  get: {
+    operationId: 'getRun',
+    tag: 'Executions',
+    summary: 'Read a run: its status, what it waits for, its output or error',
+    replies: { 200: { description: 'The run', schema: runViewSchema, example: RUN } },
+    refusals: { 404: NO_RUN },
+  },
+  history: {
+    operationId: 'getRunHistory',
+    tag: 'Executions',
+    summary: 'The step executions of a run, one per visit',
+    replies: { 200: { description: 'The history', schema: z.array(stepExecution), example: HISTORY } },
+    refusals: { 404: NO_RUN },
+  },
+  context: {
+    operationId: 'getRunContext',
+    tag: 'Executions',
+    summary: 'What the expressions of a run see now, secrets redacted',
+    replies: { 200: { description: 'The context', schema: runContext, example: CONTEXT } },
+    refusals: { 404: NO_RUN },
+  },
+  events: {
+    operationId: 'listRunEvents',
+    tag: 'Executions',
+    summary: 'The events of a run after a seq or cursor, or a live stream of them',
+    description:
+      'With `Accept: text/event-stream` (the local server) the answer is a Server-Sent Events stream: the ' +
+      'events so far, then each new one, until the run ends; `Last-Event-ID` resumes after a seq.',
+    query: eventsQuery,
+    replies: {
+      200: {
+        description: 'A page of events, or the stream',
+        schema: eventsPage,
+        example: EVENTS,
+        alternatives: {
+          'text/event-stream':
+            'id: 1\nevent: run.created\ndata: {"seq":1,"type":"run.created","at":"2026-01-05T09:30:00.000Z","data":{}}\n\n',
+        },
+      },
+    },
+    refusals: { 404: NO_RUN },
+  },
+  redrive: {
+    operationId: 'redriveRun',
+    tag: 'Executions',
+    summary: 'Continue a failed run from where it stopped; completed steps are not run again',
+    description:
+      'The steps that failed unhandled or were interrupted are entered again, the steps never reached are ' +
+      'pending again. A compensated run, a child run and a run that is not `failed` are refused (409).',
+    body: { schema: redriveBody, example: { by: 'ops@example.com' } },
+    replies: {
+      202: {
+        description: 'Redriven: a fresh execution carries the run on',
+        schema: redriveAccepted,
+        example: { run_id: RUN_ID, redrive: 1, accepted: true },
+      },
+    },
+    refusals: {
+      403: 'The API key acts as another principal than `by`',
+      404: NO_RUN,
+      409: 'The run is not failed, was compensated, is a child run, or another redrive was accepted first',
+    },
+  },
+  rerun: {
+    operationId: 'rerunRun',
+    tag: 'Executions',
+    summary: "Start a new run of the run's workflow, with its inputs and version unless given",
+    description:
+      'The new run records `rerun_of`. With an `Idempotency-Key`, the same request again answers 200.',
+    body: { schema: rerunBody, example: { inputs: { customer: 'Ada' } } },
+    idempotencyKey: true,
+    replies: {
+      200: { description: 'The same request again: the run it started', schema: runViewSchema, example: RUN },
+      202: { description: 'Started', schema: runViewSchema, example: { ...RUN, rerun_of: 'run_01hzyx' } },
+    },
+    refusals: {
+      404: 'No such run, or no such version',
+      409: 'The workflow is retired, or the Idempotency-Key was used with another body',
+      422: "The body or the inputs (against the workflow's `inputs` schema) are not valid",
+    },
+  },
+  resume: {
+    operationId: 'resumeRun',
+    tag: 'Executions',
+    summary: 'Answer a wait: a form or an approval',
+    body: { schema: resumeBody, example: { step_id: 'ask', inputs: { email: 'ada@example.com' } } },
+    replies: {
+      202: {
+        description: 'Accepted: the run goes on',
+        schema: answerAccepted,
+        example: { run_id: RUN_ID, step_id: 'ask', visit: 1, accepted: true },
+      },
+    },
+    refusals: {
+      403: 'Not an approver of this step, or the API key answers as another principal',
+      404: NO_RUN,
+      409: 'The run is final, or not waiting there, or another answer was accepted first',
+      422: 'The answer does not fit the wait (form fields, decision)',
+    },
+  },
+} satisfies Record<string, OperationDoc>;
+
+/** pause, unpause and cancel: the same body and answer. */
+function controlDoc(type: 'cancel' | 'pause' | 'unpause', summary: string, refused: string): OperationDoc {
+  return {
+    operationId: `${type}Run`,
+    tag: 'Executions',
+    summary,
+    body: {
+      schema: controlBody,
+      example: type === 'cancel' ? { reason: 'Customer withdrew', by: 'ops@example.com' } : {},
+    },
+    replies: {
+      202: { description: 'Accepted', schema: controlAccepted, example: { run_id: RUN_ID, accepted: true } },
+    },
+    refusals: {
+      403: 'The API key acts as another principal than `by`',
+      404: NO_RUN,
+      409: `${refused}, or another ${type} was accepted first`,
+    },
+  };
+}
 
 /** Sorted-keys JSON, so `{a, b}` and `{b, a}` are the same request. */
 export function canonicalJson(value: unknown): string {
@@ -119,134 +312,192 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
   const { runs, workflows } = o.stores;
 
-  router.on('POST', '/v1/executions', async (request) =>
-    startExecution(o, request, jsonBody(request, startBody), ''),
+  router.on(
+    'POST',
+    '/v1/executions',
+    async (request) => startExecution(o, request, jsonBody(request, startBody), ''),
+    docs.start,
   );
 
-  router.on('GET', '/v1/executions', async (request) => {
-    return json(200, await listRuns(runs, queryParams(request, listQuery)));
-  });
+  router.on(
+    'GET',
+    '/v1/executions',
+    async (request) => json(200, await listRuns(runs, queryParams(request, listQuery))),
+    docs.list,
+  );
 
-  router.on('GET', '/v1/executions/{id}', async (request) => {
-    const { state } = await runs.get(request.params.id!);
-    return json(200, await runView(o, state));
-  });
+  router.on(
+    'GET',
+    '/v1/executions/{id}',
+    async (request) => {
+      const { state } = await runs.get(request.params.id!);
+      return json(200, await runView(o, state));
+    },
+    docs.get,
+  );
 
-  router.on('GET', '/v1/executions/{id}/history', async (request) => {
+  router.on(
+    'GET',
+    '/v1/executions/{id}/history',
     // The store answers NotFound for an unknown run: no need to read the whole run first.
-    return json(200, await runs.history(request.params.id!));
-  });
-
-  router.on('GET', '/v1/executions/{id}/context', async (request) => {
-    const { state } = await runs.get(request.params.id!);
-    const workflow = await workflows.get(state.workflow_id, state.workflow_version);
-    return json(200, contextSnapshot(workflow, state));
-  });
-
-  router.on('GET', '/v1/executions/{id}/events', async (request) => {
-    const id = request.params.id!;
-    const { after, limit } = queryParams(request, eventsQuery);
-    await runs.get(id);
-    const position =
-      // A seq is a safe integer; longer digit strings are no seq of ours, and fail as a cursor.
-      after === undefined ? {} : /^\d{1,15}$/.test(after) ? { after: Number(after) } : { cursor: after };
-    const page = await runs.events(id, { ...position, ...(limit ? { limit } : {}) });
-    return json(200, { events: page.events, next_cursor: page.next_cursor ?? null });
-  });
-
-  router.on('POST', '/v1/executions/{id}/resume', async (request) => {
-    const id = request.params.id!;
-    const { step_id: wanted, ...payload } = jsonBody(request, resumeBody);
-    const { state } = await runs.get(id);
-    if (isFinal(state.status)) throw conflict(`The run is already ${state.status}`);
-    const workflow = await workflows.get(state.workflow_id, state.workflow_version);
-    const candidates = answerableSteps(workflow, state, o.registry).map((stepId) => ({
-      step_id: stepId,
-      visit: state.steps[stepId]!.visit,
-    }));
-    let target = wanted === undefined ? undefined : candidates.find((w) => w.step_id === wanted);
-    if (wanted === undefined) {
-      if (candidates.length === 0) throw conflict('The run is not waiting for an answer');
-      if (candidates.length > 1) {
-        throw conflict(
-          `Several steps are waiting (${candidates.map((c) => c.step_id).join(', ')}): give step_id`,
-        );
-      }
-      target = candidates[0];
-    }
-    if (target === undefined) throw conflict(`Step '${wanted}' is not waiting for an answer`);
-    // A caller whose key names a principal answers as that principal only (CONTRACT §8).
-    const principal = principalOf(request.event);
-    if (principal !== undefined) {
-      if (payload.approver !== undefined && payload.approver !== principal) {
-        throw new ForbiddenError(`This API key answers as '${principal}' only`);
-      }
-      if (state.steps[target.step_id]?.wait?.kind === 'approval') payload.approver = principal;
-    }
-    checkResume(o, workflow, state, target.step_id, payload);
-    const approver = typeof payload.approver === 'string' ? payload.approver : principal;
-    const signal: Signal = {
-      type: 'resume',
-      step_id: target.step_id,
-      payload,
-      ...(approver ? { by: approver } : {}),
-    };
-    // Answers that saw the same wait compete for one inbox id: one is accepted, the others are told.
-    const { accepted } = await deliverSignal(id, answerSignalId(state, target.step_id), signal, o);
-    if (!accepted) throw conflict(`Another answer to step '${target.step_id}' was accepted first`);
-    return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted });
-  });
-
-  const control = (type: 'cancel' | 'pause' | 'unpause', allowed: (s: RunState) => string | undefined) => {
-    router.on('POST', `/v1/executions/{id}/${type}`, async (request) => {
-      const id = request.params.id!;
-      const body = jsonBody(request, controlBody);
-      const { state } = await runs.get(id);
-      const refusal = allowed(state);
-      if (refusal) throw conflict(refusal);
-      const who = actingAs(request, body.by);
-      const by = who ? { by: who } : {};
-      const signal: Signal =
-        type === 'cancel'
-          ? { type, ...by, ...(body.reason ? { reason: body.reason } : {}) }
-          : { type, ...by };
-      const { accepted } = await deliverSignal(id, controlSignalId(state, type), signal, o);
-      if (!accepted) throw conflict(`Another ${type} of this run was accepted first`);
-      return json(202, { run_id: id, accepted });
-    });
-  };
-  router.on('POST', '/v1/executions/{id}/redrive', async (request) => {
-    const id = request.params.id!;
-    const body = jsonBody(request, redriveBody);
-    const by = actingAs(request, body.by);
-    const { accepted, redrive } = await redriveRun(id, by, o);
-    if (!accepted) throw conflict('Another redrive of this run was accepted first');
-    return json(202, { run_id: id, redrive, accepted });
-  });
-
-  router.on('POST', '/v1/executions/{id}/rerun', async (request) => {
-    const id = request.params.id!;
-    const body = jsonBody(request, rerunBody);
-    const { state } = await runs.get(id);
-    return startExecution(
-      o,
-      request,
-      {
-        workflow_id: state.workflow_id,
-        version: body.version ?? state.workflow_version,
-        inputs: body.inputs ?? state.inputs,
-        ...profileOf(body.profile === undefined ? state : body),
-        rerun_of: id,
-      },
-      `rerun:${id}:`,
-    );
-  });
-
-  control('cancel', (s) => (isFinal(s.status) ? `The run is already ${s.status}` : undefined));
-  control('pause', (s) =>
-    s.status === 'running' || s.status === 'waiting' ? undefined : `A ${s.status} run cannot be paused`,
+    async (request) => json(200, await runs.history(request.params.id!)),
+    docs.history,
   );
-  control('unpause', (s) =>
+
+  router.on(
+    'GET',
+    '/v1/executions/{id}/context',
+    async (request) => {
+      const { state } = await runs.get(request.params.id!);
+      const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+      return json(200, contextSnapshot(workflow, state));
+    },
+    docs.context,
+  );
+
+  router.on(
+    'GET',
+    '/v1/executions/{id}/events',
+    async (request) => {
+      const id = request.params.id!;
+      const { after, limit } = queryParams(request, eventsQuery);
+      await runs.get(id);
+      const position =
+        // A seq is a safe integer; longer digit strings are no seq of ours, and fail as a cursor.
+        after === undefined ? {} : /^\d{1,15}$/.test(after) ? { after: Number(after) } : { cursor: after };
+      const page = await runs.events(id, { ...position, ...(limit ? { limit } : {}) });
+      return json(200, { events: page.events, next_cursor: page.next_cursor ?? null });
+    },
+    docs.events,
+  );
+
+  router.on(
+    'POST',
+    '/v1/executions/{id}/resume',
+    async (request) => {
+      const id = request.params.id!;
+      const { step_id: wanted, ...payload } = jsonBody(request, resumeBody);
+      const { state } = await runs.get(id);
+      if (isFinal(state.status)) throw conflict(`The run is already ${state.status}`);
+      const workflow = await workflows.get(state.workflow_id, state.workflow_version);
+      const candidates = answerableSteps(workflow, state, o.registry).map((stepId) => ({
+        step_id: stepId,
+        visit: state.steps[stepId]!.visit,
+      }));
+      let target = wanted === undefined ? undefined : candidates.find((w) => w.step_id === wanted);
+      if (wanted === undefined) {
+        if (candidates.length === 0) throw conflict('The run is not waiting for an answer');
+        if (candidates.length > 1) {
+          throw conflict(
+            `Several steps are waiting (${candidates.map((c) => c.step_id).join(', ')}): give step_id`,
+          );
+        }
+        target = candidates[0];
+      }
+      if (target === undefined) throw conflict(`Step '${wanted}' is not waiting for an answer`);
+      // A caller whose key names a principal answers as that principal only (CONTRACT §8).
+      const principal = principalOf(request.event);
+      if (principal !== undefined) {
+        if (payload.approver !== undefined && payload.approver !== principal) {
+          throw new ForbiddenError(`This API key answers as '${principal}' only`);
+        }
+        if (state.steps[target.step_id]?.wait?.kind === 'approval') payload.approver = principal;
+      }
+      checkResume(o, workflow, state, target.step_id, payload);
+      const approver = typeof payload.approver === 'string' ? payload.approver : principal;
+      const signal: Signal = {
+        type: 'resume',
+        step_id: target.step_id,
+        payload,
+        ...(approver ? { by: approver } : {}),
+      };
+      // Answers that saw the same wait compete for one inbox id: one is accepted, the others are told.
+      const { accepted } = await deliverSignal(id, answerSignalId(state, target.step_id), signal, o);
+      if (!accepted) throw conflict(`Another answer to step '${target.step_id}' was accepted first`);
+      return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted });
+    },
+    docs.resume,
+  );
+
+  const control = (
+    type: 'cancel' | 'pause' | 'unpause',
+    doc: OperationDoc,
+    allowed: (s: RunState) => string | undefined,
+  ) => {
+    router.on(
+      'POST',
+      `/v1/executions/{id}/${type}`,
+      async (request) => {
+        const id = request.params.id!;
+        const body = jsonBody(request, controlBody);
+        const { state } = await runs.get(id);
+        const refusal = allowed(state);
+        if (refusal) throw conflict(refusal);
+        const who = actingAs(request, body.by);
+        const by = who ? { by: who } : {};
+        const signal: Signal =
+          type === 'cancel'
+            ? { type, ...by, ...(body.reason ? { reason: body.reason } : {}) }
+            : { type, ...by };
+        const { accepted } = await deliverSignal(id, controlSignalId(state, type), signal, o);
+        if (!accepted) throw conflict(`Another ${type} of this run was accepted first`);
+        return json(202, { run_id: id, accepted });
+      },
+      doc,
+    );
+  };
+  router.on(
+    'POST',
+    '/v1/executions/{id}/redrive',
+    async (request) => {
+      const id = request.params.id!;
+      const body = jsonBody(request, redriveBody);
+      const { accepted, redrive } = await redriveRun(id, actingAs(request, body.by), o);
+      if (!accepted) throw conflict('Another redrive of this run was accepted first');
+      return json(202, { run_id: id, redrive, accepted });
+    },
+    docs.redrive,
+  );
+
+  router.on(
+    'POST',
+    '/v1/executions/{id}/rerun',
+    async (request) => {
+      const id = request.params.id!;
+      const body = jsonBody(request, rerunBody);
+      const { state } = await runs.get(id);
+      return startExecution(
+        o,
+        request,
+        {
+          workflow_id: state.workflow_id,
+          version: body.version ?? state.workflow_version,
+          inputs: body.inputs ?? state.inputs,
+          ...profileOf(body.profile === undefined ? state : body),
+          rerun_of: id,
+        },
+        `rerun:${id}:`,
+      );
+    },
+    docs.rerun,
+  );
+
+  control(
+    'cancel',
+    controlDoc('cancel', 'Cancel a run: the compensations of its completed steps run', 'The run is final'),
+    (s) => (isFinal(s.status) ? `The run is already ${s.status}` : undefined),
+  );
+  control(
+    'pause',
+    controlDoc(
+      'pause',
+      'Hold a run: nothing advances until it is released',
+      'The run is not running or waiting',
+    ),
+    (s) =>
+      s.status === 'running' || s.status === 'waiting' ? undefined : `A ${s.status} run cannot be paused`,
+  );
+  control('unpause', controlDoc('unpause', 'Release a held run', 'The run is not paused'), (s) =>
     s.status === 'paused' ? undefined : `The run is not paused (it is ${s.status})`,
   );
 }
@@ -360,10 +611,10 @@ export async function startExecution(
   return json(202, await runView(o, state), { location: `/v1/executions/${encodeURIComponent(state.id)}` });
 }
 
-function profileOf(body: { profile?: unknown }): { profile?: unknown } {
-  return body.profile === undefined ? {} : { profile: body.profile };
-}
-
 function rerunOf(body: StartRequestBody): { rerunOf?: string } {
   return body.rerun_of === undefined ? {} : { rerunOf: body.rerun_of };
+}
+
+function profileOf(body: { profile?: unknown }): { profile?: unknown } {
+  return body.profile === undefined ? {} : { profile: body.profile };
 }

@@ -61,16 +61,19 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
     const id = definition.id;
     for (let attempt = 1; ; attempt++) {
       const summary = await this.#summary(id);
-      if (!summary || summary.retired) throw new NotFoundError('Workflow', id);
+      if (!summary) throw new NotFoundError('Workflow', id);
       const latest = await this.#latest(id);
       const version = versionOf(definition, latest!.version + 1, now);
-      // The same content as the latest version adds none (compared as stored: through JSON).
-      if (contentHash(version.definition) === contentHash(latest!.definition)) return latest!;
+      // The same content as the latest version adds none (compared as stored: through JSON), except
+      // on a retired workflow: a version of its own revives it.
+      const same = contentHash(version.definition) === contentHash(latest!.definition);
+      if (same && !summary.retired) return latest!;
       if (await this.#putVersion(version)) {
         // Only forward: a slower concurrent update must not move the summary back to its version.
         const next = summaryOf(version, summary.created_at, false);
         const sets = ['latest_version = :v', 'updated_at = :u'];
-        const removes: string[] = [];
+        // The new version revives a retired workflow.
+        const removes: string[] = ['retired'];
         const values: Item = { ':v': N(version.version), ':u': S(next.updated_at) };
         for (const field of ['name', 'description'] as const) {
           const value = next[field];

@@ -48,9 +48,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
   async update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
     definitionText(definition);
     const stored = this.#workflows.get(definition.id);
-    if (!stored || stored.summary.retired) throw new NotFoundError('Workflow', definition.id);
+    if (!stored) throw new NotFoundError('Workflow', definition.id);
     const hash = contentHash(definition);
-    if (stored.hashes.at(-1) === hash) return jsonCopy(stored.versions.at(-1)!);
+    // A retired workflow is revived by a version of its own, even with the latest content.
+    if (!stored.summary.retired && stored.hashes.at(-1) === hash) return jsonCopy(stored.versions.at(-1)!);
     const version = this.#version(definition, stored.versions.length + 1, now);
     stored.versions.push(version);
     stored.hashes.push(hash);

@@ -126,15 +126,24 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect((await stores.workflows.summary('orders')).latest_version).toBe(3);
       });
 
-      it('refuses to update an unknown or retired workflow', async () => {
+      it('refuses to update an unknown workflow', async () => {
         expect(await failure(stores.workflows.update(workflowDefinition('nope'), at(0)))).toBeInstanceOf(
           NotFoundError,
         );
+      });
+
+      it('revives a retired workflow with a version of its own, even with the same content', async () => {
         await stores.workflows.create(workflowDefinition('old'), at(0));
         await stores.workflows.retire('old', at(1));
-        expect(await failure(stores.workflows.update(workflowDefinition('old'), at(2)))).toBeInstanceOf(
-          NotFoundError,
-        );
+        const revived = await stores.workflows.update(workflowDefinition('old'), at(2));
+        expect(revived).toMatchObject({ version: 2, created_at: at(2).toISOString() });
+        const summary = await stores.workflows.summary('old');
+        expect(summary).toMatchObject({ latest_version: 2, updated_at: at(2).toISOString() });
+        expect(summary.retired).toBeUndefined();
+        // Alive again: the same content once more adds nothing.
+        expect((await stores.workflows.update(workflowDefinition('old'), at(3))).version).toBe(2);
+        const hashes = (await stores.workflows.versions('old')).items.map((v) => v.content_hash);
+        expect(hashes[0]).toBe(hashes[1]);
       });
 
       it('answers NotFound for an unknown id or version', async () => {

@@ -91,6 +91,21 @@ describe('api /v1/workflows', () => {
     expect(start.status).toBe(409);
   });
 
+  it('retires a workflow, shows it retired, and revives it with a PUT that adds a version', async () => {
+    const { call } = await setUp();
+    await call('POST', '/v1/workflows', { body: jsonWorkflow });
+    expect((await call('GET', '/v1/workflows/hello')).body.retired).toBe(false);
+    expect((await call('DELETE', '/v1/workflows/hello')).status).toBe(204);
+    expect((await call('GET', '/v1/workflows/hello')).body).toMatchObject({ version: 1, retired: true });
+    expect((await call('POST', '/v1/executions', { body: { workflow_id: 'hello' } })).status).toBe(409);
+    // The same content as the latest version: on a retired workflow it still adds one, which revives it.
+    const revived = await call('PUT', '/v1/workflows/hello', { body: jsonWorkflow });
+    expect(revived).toMatchObject({ status: 200, body: { version: 2, retired: false } });
+    expect((await call('GET', '/v1/workflows/hello')).body).toMatchObject({ version: 2, retired: false });
+    expect((await call('POST', '/v1/executions', { body: { workflow_id: 'hello' } })).status).toBe(202);
+    expect((await call('GET', '/v1/workflows')).body.items[0].retired).toBeUndefined();
+  });
+
   it('pages the list with cursors', async () => {
     const { call } = await setUp();
     for (const id of ['a1', 'a2', 'a3'])
