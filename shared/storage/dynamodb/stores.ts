@@ -20,8 +20,10 @@ export interface DynamoDbStoreOptions {
   tokenKey: string | Uint8Array;
   /** Claim checks for large states, events, outputs and signals (S3). */
   largePayloads?: LargePayloads;
-  /** See DynamoDbRunStore: journal size that triggers a move to a chunk item (default 4 KB). */
-  journalFlushBytes?: number;
+  /** See DynamoDbRunStore: a snapshot at least every this many commits (default 100). */
+  snapshotEvery?: number;
+  /** See DynamoDbRunStore: the least bytes of deltas before a snapshot (default 16 KB). */
+  snapshotMinBytes?: number;
 }
 
 export function createDynamoDbStores(options: DynamoDbStoreOptions): Omit<Stores, 'artifacts'> {
@@ -34,7 +36,8 @@ export function createDynamoDbStores(options: DynamoDbStoreOptions): Omit<Stores
       table: tables.runs,
       cursors,
       ...(largePayloads ? { largePayloads } : {}),
-      ...(options.journalFlushBytes === undefined ? {} : { journalFlushBytes: options.journalFlushBytes }),
+      ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
+      ...(options.snapshotMinBytes === undefined ? {} : { snapshotMinBytes: options.snapshotMinBytes }),
     }),
     inbox: new DynamoDbSignalInbox({
       client,
