@@ -80,7 +80,9 @@ export function mergeCommit(
     accepted: true,
   };
   const union =
-    pending.steps === undefined || steps === undefined ? undefined : [...new Set([...pending.steps, ...steps])];
+    pending.steps === undefined || steps === undefined
+      ? undefined
+      : [...new Set([...pending.steps, ...steps])];
   return { transition: merged, signal, steps: union, count: pending.count + 1 };
 }
 

@@ -8,7 +8,7 @@ import type { WorkflowVersion } from '../definition/schema.js';
 import { stepGraph } from '../engine/graph.js';
 import { compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal, Transition, Work } from '../engine/types.js';
-import { type PendingCommit, applyTracked, mergeCommit } from './commit-batch.js';
+import { applyTracked, mergeCommit, type PendingCommit } from './commit-batch.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 
 /** Transitions of pure steps committed together at most: bounds the size of one commit and what a crash recomputes. */

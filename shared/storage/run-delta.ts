@@ -7,7 +7,15 @@
 import type { Completion, RunState, StepState } from '../engine/types.js';
 
 /** Fields set when a run is created and never changed: a delta leaves them out. */
-const FIXED = new Set<string>(['id', 'workflow_id', 'workflow_version', 'created_at', 'inputs', 'profile', 'parent']);
+const FIXED = new Set<string>([
+  'id',
+  'workflow_id',
+  'workflow_version',
+  'created_at',
+  'inputs',
+  'profile',
+  'parent',
+]);
 /** Fields a delta carries in their own form rather than whole. */
 const APART = new Set<string>(['steps', 'completions']);
 

@@ -45,7 +45,10 @@ export async function upgradeV1Run(table: Table, runId: string): Promise<void> {
       ConsistentRead: true,
     });
     const entries = new Map<number, V1Entry>();
-    for (const text of [...chunks.flatMap((chunk) => stringList(chunk, 'entries')), ...stringMap(run, 'j').values()]) {
+    for (const text of [
+      ...chunks.flatMap((chunk) => stringList(chunk, 'entries')),
+      ...stringMap(run, 'j').values(),
+    ]) {
       const entry = JSON.parse(text) as V1Entry;
       entries.set(entry.c, entry);
     }

@@ -80,7 +80,6 @@ const MAX_KNOWN_TIPS = 1000;
 /** Items per page when reading a run newest first: the run item, the inbox, and the commits to a snapshot. */
 const READ_PAGE = 24;
 
-
 /** What this process knows of a run's latest commit: enough to write the next one without a read. */
 interface Tip {
   checkpoint: number;
@@ -175,8 +174,7 @@ export class DynamoDbRunStore implements RunStore {
     const tip = await this.#tip(runId, state.checkpoint - 1);
     const log = await this.#log(runId, transition);
     const inboxCursor = options.inbox_cursor ?? tip.inbox_cursor;
-    const delta =
-      options.steps === undefined ? undefined : stateDelta(state, options.steps, tip.completions);
+    const delta = options.steps === undefined ? undefined : stateDelta(state, options.steps, tip.completions);
     let diff = delta === undefined ? undefined : await this.#text(runId, delta, STATE_WHOLE_BYTES);
     const bytes = textBytes(log) + (diff === undefined ? 0 : textBytes(diff));
     const snapshotDue =
@@ -465,7 +463,9 @@ export class DynamoDbRunStore implements RunStore {
       Key: runKey(state.id),
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: 'attribute_not_exists(pk) OR #checkpoint < :checkpoint',
-      ExpressionAttributeNames: Object.fromEntries(Object.keys(runAttributes(state)).map((n) => [`#${n}`, n])),
+      ExpressionAttributeNames: Object.fromEntries(
+        Object.keys(runAttributes(state)).map((n) => [`#${n}`, n]),
+      ),
       ExpressionAttributeValues: values,
     });
   }
@@ -490,7 +490,9 @@ export class DynamoDbRunStore implements RunStore {
 
   /** JSON text of a value, its large single values moved to S3 (and the whole, past `wholeBytes`). */
   async #text(runId: string, value: unknown, wholeBytes: number): Promise<string> {
-    return JSON.stringify(this.#payloads ? await this.#payloads.offload(runId, value, { wholeBytes }) : value);
+    return JSON.stringify(
+      this.#payloads ? await this.#payloads.offload(runId, value, { wholeBytes }) : value,
+    );
   }
 
   async #log(runId: string, transition: Transition): Promise<string> {

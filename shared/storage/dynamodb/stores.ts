@@ -26,7 +26,9 @@ export interface DynamoDbStoreOptions {
   snapshotMinBytes?: number;
 }
 
-export function createDynamoDbStores(options: DynamoDbStoreOptions): Omit<Stores, 'artifacts'> {
+export function createDynamoDbStores(
+  options: DynamoDbStoreOptions,
+): Omit<Stores, 'artifacts' | 'runs'> & { runs: DynamoDbRunStore } {
   const { client, tables, largePayloads } = options;
   const cursors = new CursorCodec(options.cursorKey);
   return {

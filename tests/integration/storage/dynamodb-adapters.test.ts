@@ -189,7 +189,15 @@ describe('DynamoDbRunStore commit items', () => {
     expect(JSON.stringify(runItem).length).toBeLessThan(1024);
     const { events } = await runs.events('run_big_log', { limit: 1000 });
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
-    expect((await new DynamoDbRunStore({ client: on, table: tables.runs, cursors: new CursorCodec(TEST_CURSOR_KEY) }).get('run_big_log')).state).toEqual(run.state);
+    expect(
+      (
+        await new DynamoDbRunStore({
+          client: on,
+          table: tables.runs,
+          cursors: new CursorCodec(TEST_CURSOR_KEY),
+        }).get('run_big_log')
+      ).state,
+    ).toEqual(run.state);
   });
 
   it('refuses a state too large for one item, and writes nothing', async () => {

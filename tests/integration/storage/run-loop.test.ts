@@ -29,7 +29,11 @@ const mixed: WorkflowDefinition = {
     {
       id: 'call',
       type: 'api_call',
-      config: { method: 'POST', url: 'https://api.example.com/effects', body: { n: '{{ steps.t1.output.n }}' } },
+      config: {
+        method: 'POST',
+        url: 'https://api.example.com/effects',
+        body: { n: '{{ steps.t1.output.n }}' },
+      },
       next: 't2',
     },
     { id: 't2', type: 'transform', config: { output: { n: '{{ steps.t1.output.n + 1 }}' } }, next: 't3' },
@@ -54,7 +58,12 @@ async function setUp(definition: WorkflowDefinition) {
   /** The run as startRun stores it: created with its start applied. */
   const started = (runId: string): Transition => {
     const created = createRun({ id: runId, workflow, inputs: {}, now: clock.now() });
-    const start = apply(workflow, created.state, { type: 'start' }, { now: clock.now(), registry: deps.registry });
+    const start = apply(
+      workflow,
+      created.state,
+      { type: 'start' },
+      { now: clock.now(), registry: deps.registry },
+    );
     return { ...start, events: [...created.events, ...start.events] };
   };
   const loop = (state: RunState, persist: (t: Transition, steps?: readonly string[]) => Promise<void>) =>
@@ -109,9 +118,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     const second = faulty.store();
     const { state } = await second.get('run_mixed');
     expect(state.steps.t2?.status).toBe('running');
-    const resumed = await faulty
-      .loop(state, (t, steps) => second.commit(t, steps ? { steps } : {}))
-      .run();
+    const resumed = await faulty.loop(state, (t, steps) => second.commit(t, steps ? { steps } : {})).run();
     expect(resumed.state.status).toBe('completed');
 
     expect(await second.events('run_mixed', { limit: 1000 })).toEqual(

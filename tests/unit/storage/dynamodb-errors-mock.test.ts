@@ -118,7 +118,10 @@ describe('DynamoDB adapters: the exact commands of a commit', () => {
       Item: { pk: { S: 'run_cmd' }, sk: { S: 'c#000000000001#000000000001' }, c: { N: '1' }, i: { N: '3' } },
     });
     expect(commit.Item!.state).toBeUndefined();
-    const diff = JSON.parse(commit.Item!.diff!.S!) as { run: { status: string }; steps: Record<string, unknown> };
+    const diff = JSON.parse(commit.Item!.diff!.S!) as {
+      run: { status: string };
+      steps: Record<string, unknown>;
+    };
     expect(diff.run.status).toBe('running');
     expect(Object.keys(diff.steps)).toEqual(['first']);
     expect(JSON.parse(commit.Item!.log!.S!).e.map((e: { type: string }) => e.type)).toEqual([
