@@ -125,6 +125,12 @@ export class LocalRuntime {
       dataDir: join(options.dataDir),
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    if (local.upgradedRuns > 0) {
+      logger.info(
+        `Moved ${local.upgradedRuns} runs stored by an earlier version to the delta checkpoint layout (docs/storage.md)`,
+        { upgraded_runs: local.upgradedRuns },
+      );
+    }
     const guard = CrashGuard.open(options.dataDir);
     const runtime = new LocalRuntime(local, guard, options);
     // A run that took the process down MAX_CRASHES times in a row is failed before it is picked up:

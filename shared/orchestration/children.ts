@@ -8,8 +8,8 @@ function childRunId(idempotencyKey: string): string {
   return `run_c${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
-/** Starting and canceling a run needs the stores and the state machine, not the step services. */
-type ChildRunDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'tokens' | 'executions'>;
+/** Starting and canceling a run needs the stores, the state machine and the step types (a start is applied at once), not the step services. */
+type ChildRunDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'tokens' | 'executions' | 'registry'>;
 
 export function orchestratedChildren(deps: ChildRunDeps): ChildRuns {
   return {

@@ -88,18 +88,19 @@ export function composeOrchestrator(
   const clock = ports.clock ?? systemClock;
   const ids = ports.ids ?? randomIds;
   const { stores, tokens, executions } = ports;
+  const registry = ports.registry ?? createStepRegistry();
   return {
     stores,
     tokens,
     executions,
     clock,
     ids,
-    registry: ports.registry ?? createStepRegistry(),
+    registry,
     secrets: ports.secrets,
     http: ports.http,
     ai: withAiPolicy(ports.ai ?? aiProvider(settings.ai), aiPolicy(settings.ai)),
     templates: ports.templates ?? createMemoryPromptTemplates([]),
-    children: orchestratedChildren({ stores, clock, ids, tokens, executions }),
+    children: orchestratedChildren({ stores, clock, ids, tokens, executions, registry }),
     allowPrivateNetwork: settings.allowPrivateNetwork,
     allowLoopback: settings.allowLoopback || settings.allowPrivateNetwork,
     ...(ports.redactor ? { redactor: ports.redactor } : {}),

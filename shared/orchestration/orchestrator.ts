@@ -6,13 +6,14 @@
  */
 import type { WorkflowVersion } from '../definition/schema.js';
 import {
+  apply,
   childFinishedSignal,
   createRun,
   isFinal,
   nextDeadline,
   redriveRefusal,
 } from '../engine/transition.js';
-import type { RunState, Signal } from '../engine/types.js';
+import type { RunState, Signal, Transition } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { Executions, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
 import {
@@ -71,12 +72,14 @@ export interface StartRunRequest {
 }
 
 /**
- * Creates the run (status `queued`), puts its `start` signal in the inbox, and starts its execution.
- * Every step is idempotent, so a caller that retries after a failure creates nothing twice.
+ * Creates the run already started (its `start` signal applied before it is stored: `run.created`,
+ * `run.started` and its first steps dispatched, in one write) and starts its execution, whose
+ * Advance runs the dispatched steps as it would after a crash. Every step is idempotent, so a
+ * caller that retries after a failure creates nothing twice.
  */
 export async function startRun(
   request: StartRunRequest,
-  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions'>,
+  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions' | 'registry'>,
 ): Promise<RunState> {
   const now = deps.clock.now();
   const created = createRun({
@@ -88,16 +91,21 @@ export async function startRun(
     ...(request.rerunOf ? { rerun_of: request.rerunOf } : {}),
     now,
   });
-  const runId = created.state.id;
+  const started = apply(request.workflow, created.state, { type: 'start' }, { now, registry: deps.registry });
+  const run: Transition = {
+    ...started,
+    events: [...created.events, ...started.events],
+    history: [...created.history, ...started.history],
+  };
+  const runId = run.state.id;
   try {
-    await deps.stores.runs.create(created);
+    await deps.stores.runs.create(run);
   } catch (error) {
     // A retried start (same run id): the run exists; make sure the rest happened too.
     if (!(error instanceof ConflictError) || request.runId === undefined) throw error;
   }
-  await deps.stores.inbox.put(runId, 'start', { type: 'start' }, now);
   await deps.executions.start({ run_id: runId, generation: 0 }, executionName(runId, 0));
-  return created.state;
+  return run.state;
 }
 
 /**
@@ -204,16 +212,11 @@ export async function advance(
       workflow,
       executor: deps,
       budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
-      persist: (transition, signal) => {
+      persist: (transition, signal, steps) => {
         cursor = inboxSeq.get(signal) ?? cursor;
-        return runs.commit(transition, { inbox_cursor: cursor });
+        return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });
       },
     });
-    // A queued run was accepted: if the write of its start signal was lost (a crash between storing
-    // the run and its inbox), the run starts anyway, once; a start found in the inbox later is refused.
-    if (state.status === 'queued' && !entries.some((e) => e.signal.type === 'start')) {
-      loop.deliver({ type: 'start' });
-    }
     for (const entry of entries) {
       inboxSeq.set(entry.signal, entry.seq);
       loop.deliver(entry.signal);
@@ -223,7 +226,7 @@ export async function advance(
     // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
     // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
     const last = entries.at(-1);
-    if (last) await inbox.trim(input.run_id, last.seq);
+    if (last) await inbox.trim(input.run_id, last.seq, entries[0]!.seq);
     state = result.state;
     if (isFinal(state.status)) await notifyParent(state, deps);
     const directive = next(state, result.unstarted.length > 0, deps.clock.now());

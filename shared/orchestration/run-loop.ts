@@ -5,16 +5,25 @@
  * local runtime and in the in-memory harness.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { apply, compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
+import { stepGraph } from '../engine/graph.js';
+import { compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal, Transition, Work } from '../engine/types.js';
+import { applyTracked, mergeCommit, type PendingCommit } from './commit-batch.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
+
+/** Transitions of pure steps committed together at most: bounds the size of one commit and what a crash recomputes. */
+export const MAX_BATCHED_TRANSITIONS = 32;
 
 export interface RunLoopOptions {
   workflow: WorkflowVersion;
   /** Carries out the work; its clock is the loop's clock. */
   executor: ExecutorDeps;
-  /** Stores a transition (the checkpointed state, its events and history) and the signal it applied. */
-  persist(transition: Transition, signal: Signal): Promise<void>;
+  /**
+   * Stores a transition (the checkpointed state, its events and history), with the signal it applied
+   * last and the steps it may have changed (undefined: not known, store the whole state). A transition
+   * can stand for several applied signals: results of pure steps are committed with the next one.
+   */
+  persist(transition: Transition, signal: Signal, steps: readonly string[] | undefined): Promise<void>;
   /** Told about signals that did not apply (stale results are normal after a crash or a loop restart). */
   onRejected?(signal: Signal, transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
@@ -54,10 +63,15 @@ export class RunLoop {
   #wake: (() => void) | undefined;
   readonly #unstarted: Work[] = [];
   #failure: unknown;
+  /** Applied but not yet committed: results of pure steps, waiting for the next commit. */
+  #pending: PendingCommit | undefined;
+  /** The checkpoint stored last: a batch of transitions is committed as the one after it. */
+  #committed: number;
 
   constructor(state: RunState, options: RunLoopOptions) {
     this.#state = state;
     this.#options = options;
+    this.#committed = state.checkpoint;
   }
 
   get state(): RunState {
@@ -104,6 +118,7 @@ export class RunLoop {
       overdue = due;
       this.#inbox.push({ type: 'timeout' });
     }
+    await this.#commit();
     return { state: this.#state, unstarted: this.#unstarted.splice(0) };
   }
 
@@ -123,7 +138,7 @@ export class RunLoop {
 
   async #apply(signal: Signal): Promise<Transition | undefined> {
     const options = this.#options;
-    const transition = apply(options.workflow, this.#state, signal, {
+    const { transition, steps } = applyTracked(options.workflow, this.#state, signal, {
       now: options.executor.clock.now(),
       registry: options.executor.registry,
     });
@@ -132,8 +147,36 @@ export class RunLoop {
       return undefined;
     }
     this.#state = transition.state;
-    await options.persist(transition, signal);
+    this.#pending = mergeCommit(this.#pending, transition, signal, steps);
+    if (!this.#mayWait(signal, transition)) await this.#commit();
     return transition;
+  }
+
+  /**
+   * Whether a transition may wait for the next commit: it applied the result of a pure step and
+   * only starts more pure steps, so nothing outside the run saw it or acts on it. A step with side
+   * effects is dispatched, a wait begins and the run ends only in a committed state.
+   */
+  #mayWait(signal: Signal, transition: Transition): boolean {
+    if (signal.type !== 'step_result' || signal.compensation || !this.#isPure(signal.step_id)) return false;
+    if (transition.state.status !== 'running' || transition.work.length === 0) return false;
+    if (this.#pending!.count >= MAX_BATCHED_TRANSITIONS || this.#budgetSpent()) return false;
+    return transition.work.every((work) => work.kind === 'execute' && this.#isPure(work.step_id));
+  }
+
+  #isPure(stepId: string): boolean {
+    const step = stepGraph(this.#options.workflow.definition).steps.get(stepId);
+    return step !== undefined && this.#options.executor.registry.get(step.type)?.pure === true;
+  }
+
+  /** Commits what was applied since the last commit, as the checkpoint after the stored one. */
+  async #commit(): Promise<void> {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    pending.transition.state.checkpoint = this.#committed + 1;
+    await this.#options.persist(pending.transition, pending.signal, pending.steps);
+    this.#committed = pending.transition.state.checkpoint;
   }
 
   #start(work: Work[]) {

@@ -77,6 +77,16 @@ export interface RunRecord {
   task_token?: string;
 }
 
+export interface CommitOptions {
+  /** The seq of the last inbox signal this state has applied; unchanged when absent. */
+  inbox_cursor?: number;
+  /**
+   * The ids of the steps whose state this transition may have changed (a superset is fine). A store
+   * that writes deltas writes only these steps; without the list it writes the whole state.
+   */
+  steps?: readonly string[];
+}
+
 export interface RunStore {
   /** Stores a new run (its `createRun` transition); ConflictError when the id exists. */
   create(created: Transition): Promise<void>;
@@ -85,7 +95,7 @@ export interface RunStore {
    * StaleCheckpointError unless the stored checkpoint is `transition.state.checkpoint - 1`, so two
    * processes advancing one run can never both win.
    */
-  commit(transition: Transition, options?: { inbox_cursor?: number }): Promise<void>;
+  commit(transition: Transition, options?: CommitOptions): Promise<void>;
   /** NotFoundError for an unknown id. */
   get(runId: string): Promise<RunRecord>;
   list(query?: RunListQuery): Promise<Page<RunSummary>>;
@@ -131,8 +141,11 @@ export interface SignalInbox {
   ): Promise<{ accepted: boolean; seq?: number }>;
   /** Entries after `after`, in order. */
   read(runId: string, after: number, limit?: number): Promise<InboxEntry[]>;
-  /** Removes entries up to and including `upTo` (after they were applied and committed). */
-  trim(runId: string, upTo: number): Promise<void>;
+  /**
+   * Removes entries up to and including `upTo` (after they were applied and committed). `from`, the
+   * seq of the first entry the caller read, saves a read when nothing older is left in the inbox.
+   */
+  trim(runId: string, upTo: number, from?: number): Promise<void>;
 }
 
 export interface CallbackTarget {
@@ -230,13 +243,26 @@ export interface Stores {
   artifacts: ArtifactStore;
 }
 
+export interface OffloadOptions {
+  /**
+   * How large the whole may stay once its large single values moved out: a run snapshot may fill
+   * most of a DynamoDB item, so only genuinely large values go to S3, not the many small ones of a
+   * long run.
+   */
+  wholeBytes?: number;
+}
+
 /**
  * Claim checks: values too large for a run record (DynamoDB's 400 KB item, Step Functions' 256 KB
  * payload) are moved to S3 and replaced by a reference, and read back transparently.
  */
 export interface LargePayloads {
-  /** The value with every part larger than the threshold (64 KB by default) replaced by `{ $claim: "<key>", size }`. */
-  offload(runId: string, value: unknown): Promise<unknown>;
+  /**
+   * The value with every part larger than the threshold (64 KB by default) replaced by
+   * `{ $claim: "<key>", size }`, and then, while the whole is still above `wholeBytes` (default: the
+   * threshold), its largest remaining parts.
+   */
+  offload(runId: string, value: unknown, options?: OffloadOptions): Promise<unknown>;
   /** The value with every claim replaced by what it refers to. */
   restore(value: unknown): Promise<unknown>;
 }

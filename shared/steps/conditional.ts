@@ -64,6 +64,7 @@ async function evaluateCondition(
 
 export const conditional = defineStepType({
   type: 'conditional',
+  pure: true,
   description:
     'Branches on an expression: outcomes `true`/`false`, or the first true case name, or `default`.',
   config: conditionalConfig,

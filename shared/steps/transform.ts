@@ -7,6 +7,7 @@ export type TransformConfig = z.infer<typeof transformConfig>;
 
 export const transform = defineStepType({
   type: 'transform',
+  pure: true,
   description: 'Shapes data: its output is the templated `output` value; outcome `success`.',
   config: transformConfig,
   action: true,

@@ -84,6 +84,12 @@ export interface StepType<C = Record<string, unknown>> {
   outcomes(config: C): readonly string[];
   /** Action types can be used as `compensate` actions. */
   action: boolean;
+  /**
+   * True for a type whose attempt has no effect outside the run (it only computes its output from
+   * the run context). Its result may be committed together with the next step that has one: after
+   * a crash it is computed again, and nobody saw it.
+   */
+  pure?: boolean;
   /** Top-level config keys holding expressions (evaluated by the step, not rendered as templates). */
   expressionFields?: readonly string[];
   /** Runs one attempt. Throw a FlowrunnerError (its `retryable` decides retries) or return a result. */

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, StorageError } from '../errors.js';
-import type { LargePayloads } from '../ports/index.js';
+import type { LargePayloads, OffloadOptions } from '../ports/index.js';
 import { validateRunId } from './s3/artifact-rules.js';
 
 /** Where claimed payloads live: keys are full S3 keys (`runs/<run_id>/payloads/<sha256>.json`). */
@@ -124,10 +124,11 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     return existing;
   }
 
-  async function offload(runId: string, value: unknown): Promise<unknown> {
+  async function offload(runId: string, value: unknown, options: OffloadOptions = {}): Promise<unknown> {
     validateRunId(runId);
     const json = JSON.stringify(value);
     if (json === undefined) return value;
+    const whole = Math.max(threshold, options.wholeBytes ?? threshold);
     if (jsonBytes(json) <= threshold && !json.includes(CLAIM_MARK)) return value;
     const existing = await existingClaims(runId, value);
     if (isClaim(value) && existing.has(value.$claim)) return value;
@@ -208,7 +209,7 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     const root: Record<string, unknown> = {};
     let rootSize = encode(value, undefined, root, 'value');
 
-    if (rootSize > threshold) {
+    if (rootSize > whole) {
       const insideOffloaded = (part: Part) => {
         for (let p: Part | undefined = part; p !== undefined; p = p.parent) if (p.offloaded) return true;
         return false;
@@ -216,7 +217,7 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
       const candidates = parts.filter((part) => part.parent !== undefined && !insideOffloaded(part));
       candidates.sort((a, b) => b.size - a.size);
       for (const part of candidates) {
-        if (rootSize <= threshold) break;
+        if (rootSize <= whole) break;
         if (insideOffloaded(part)) continue;
         const saving = part.size - claimBytes(part.size);
         if (saving <= 0) continue;
@@ -226,7 +227,7 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
       }
     }
     // Many small parts can add up past the threshold with no single part worth moving: move the whole.
-    if (rootSize > threshold) root.value = claimFor(root.value, rootSize);
+    if (rootSize > whole) root.value = claimFor(root.value, rootSize);
 
     await Promise.all([...writes].map(([key, body]) => store(key, body)));
     return root.value;

@@ -26,7 +26,9 @@ export function uniqueTableNames(): TableNames {
   return defaultTableNames(`t${++tablesMade}-${randomBytes(3).toString('hex')}`);
 }
 
-export type StoreOverrides = Partial<Pick<DynamoDbStoreOptions, 'journalFlushBytes' | 'largePayloads'>>;
+export type StoreOverrides = Partial<
+  Pick<DynamoDbStoreOptions, 'snapshotEvery' | 'snapshotMinBytes' | 'largePayloads'>
+>;
 
 /** The DynamoDB stores over `tables`, with the test keys. */
 export function testDynamoDbStores(

@@ -96,29 +96,39 @@ export class DynamoDbSignalInbox implements SignalInbox {
     );
   }
 
-  async trim(runId: string, upTo: number): Promise<void> {
+  async trim(runId: string, upTo: number, from?: number): Promise<void> {
+    // With the caller's first seq, the common case (nothing older left behind) is one update, no read:
+    // the condition on first_seq makes a wrong guess harmless, and the loop below reads and retries.
+    if (from !== undefined && from <= upTo && upTo - from < MAX_TRIM_PER_UPDATE) {
+      if (await this.#remove(runId, from, upTo - from + 1)) return;
+    }
     for (let attempt = 1; ; ) {
       const item = await this.#table.get(inboxKey(runId), 'first_seq, entries');
       if (!item) return;
       const first = number(item, 'first_seq');
       const drop = Math.min(upTo - first + 1, entriesOf(item).length, MAX_TRIM_PER_UPDATE);
       if (drop <= 0) return;
-      // Highest index first: DynamoDB reads every index against the list before the update, dynalite
-      // removes one after the other; in this order both remove the same entries.
-      const removed = Array.from({ length: drop }, (_, i) => `entries[${drop - 1 - i}]`);
-      const { applied } = await this.#table.update({
-        Key: inboxKey(runId),
-        UpdateExpression: `REMOVE ${removed.join(', ')} SET first_seq = :next`,
-        ConditionExpression: 'first_seq = :first',
-        ExpressionAttributeValues: { ':first': N(first), ':next': N(first + drop) },
-      });
-      if (applied) continue;
+      if (await this.#remove(runId, first, drop)) continue;
       if (++attempt > MAX_TRIM_ATTEMPTS) {
         throw new ConflictError(`The inbox of run ${runId} is being trimmed by others; try again`, {
           retryable: true,
         });
       }
     }
+  }
+
+  /** Removes the first `drop` entries if the inbox still starts at `first`; whether it did. */
+  async #remove(runId: string, first: number, drop: number): Promise<boolean> {
+    // Highest index first: DynamoDB reads every index against the list before the update, dynalite
+    // removes one after the other; in this order both remove the same entries.
+    const removed = Array.from({ length: drop }, (_, i) => `entries[${drop - 1 - i}]`);
+    const { applied } = await this.#table.update({
+      Key: inboxKey(runId),
+      UpdateExpression: `REMOVE ${removed.join(', ')} SET first_seq = :next`,
+      ConditionExpression: 'first_seq = :first',
+      ExpressionAttributeValues: { ':first': N(first), ':next': N(first + drop) },
+    });
+    return applied;
   }
 
   async #restore(value: unknown): Promise<unknown> {

@@ -1,23 +1,30 @@
 /**
- * The RunStore on DynamoDB, at one write per transition in the common case.
+ * The RunStore on DynamoDB, at one small write per commit.
  *
- * The run item (`pk = <run id>, sk = run`) is the single point of truth: it holds the checkpointed
- * state and a journal (`j`), a map of the transitions not yet moved out, each with its events and
- * history patches. A commit is one conditional UpdateItem (`checkpoint = N-1`), which stores the
- * state and adds the transition to the journal at once, so a transition is either fully recorded
- * or not at all, and two processes can never both win a checkpoint.
+ * A run's partition (`pk = <run id>`) holds its commits and its run item:
  *
- * When the journal grows past `journalFlushBytes` (or the item nears 400 KB), the commit first
- * copies the journal as it stands to a chunk item (`sk = j#<last seq>#<last checkpoint>`) and then
- * replaces it by the new transition alone, in the same conditional update: two writes, at most.
- * Chunks only ever hold committed transitions, and a chunk's key names exactly what it holds, so
- * writing one twice, or by a process that then loses the race, is harmless; readers merge chunks
- * and journal by checkpoint.
+ * - a commit item (`sk = c#<seq before it>#<checkpoint>`) per commit: its events and history rows
+ *   (`log`), and what it changed in the state (`diff`, see run-delta.ts) or, every so many commits
+ *   or bytes, the whole state (`state`, a snapshot). It is written by one conditional PutItem
+ *   (`attribute_not_exists`): every process that commits after checkpoint N names the same key (the
+ *   seq and checkpoint of N decide it), so exactly one of them wins and the others get
+ *   StaleCheckpointError. The commit item is the commit: nothing else has to be written with it.
+ * - the run item (`sk = run`): what lists and indexes read (status, workflow, times) and the task
+ *   token. It is rewritten only when the status changes, after the commit item, and a reader that
+ *   finds it behind the commits (a crash in between) brings it up to date.
+ *
+ * Reading a run is one Query, newest first, from the run item down to the latest snapshot: the
+ * state is that snapshot with the deltas after it applied in order. Bytes and write units per commit
+ * follow what the commit changed, not the size of the run; a snapshot is written once the deltas
+ * since the last one add up to its own size (or after `snapshotEvery` commits), so its cost spreads
+ * to at most about one delta's per commit. Runs stored by the previous layout (the whole state in
+ * the run item, a journal beside it) are moved to this one when first touched (run-layout-v1.ts).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { RunEvent, RunState, RunStatus, StepExecution, Transition } from '../../engine/types.js';
 import { ConflictError, NotFoundError, StaleCheckpointError, StorageError } from '../../errors.js';
 import type {
+  CommitOptions,
   LargePayloads,
   Page,
   PageRequest,
@@ -41,186 +48,199 @@ import {
   runStatusScope,
   statusSet,
 } from '../paging.js';
+import { applyDelta, type StateDelta, stateDelta } from '../run-delta.js';
 import {
   type Item,
   json,
   N,
   number,
+  optionalNumber,
   optionalString,
   padded,
   S,
   string,
-  stringList,
-  stringMap,
   textBytes,
 } from './attributes.js';
+import { COMMIT, COMMIT_END, commitSortKey, RUN, runKey } from './run-keys.js';
+import { isV1RunItem, upgradeV1Run } from './run-layout-v1.js';
 import { Table } from './table.js';
 import { INDEXES } from './tables.js';
 
-/** Journal size after which a commit moves the journal to a chunk item first (see docs/storage.md). */
-export const DEFAULT_JOURNAL_FLUSH_BYTES = 4 * 1024;
-/** What a run item may hold in state and journal: DynamoDB's 400 KB less room for keys and attributes. */
+/** A snapshot at least every this many commits, so a read merges a bounded number of deltas. */
+export const DEFAULT_SNAPSHOT_EVERY = 100;
+/** A snapshot once the deltas since the last one reach its size, and never before this many bytes. */
+export const DEFAULT_SNAPSHOT_MIN_BYTES = 16 * 1024;
+/** DynamoDB's 400 KB item, less room for keys and attributes: what `log` and `state`/`diff` may fill. */
 const ITEM_BUDGET_BYTES = 380 * 1024;
-/** Journals this process knows (the run item as it last read or wrote it), so commits need no read. */
-const MAX_KNOWN_JOURNALS = 500;
+/** How large a commit's log and its state part may stay once large single values moved to S3. */
+const LOG_WHOLE_BYTES = 100 * 1024;
+const STATE_WHOLE_BYTES = 270 * 1024;
+/** Runs whose latest commit this process knows (from its last read or write), so commits need no read. */
+const MAX_KNOWN_TIPS = 1000;
+/** Items per page when reading a run newest first: the run item, the inbox, and the commits to a snapshot. */
+const READ_PAGE = 24;
 
-const RUN = 'run';
-const CHUNK_PREFIX = 'j#';
-
-const runKey = (runId: string): Item => ({ pk: S(runId), sk: S(RUN) });
-const entryName = (checkpoint: number) => `c${padded(checkpoint)}`;
-
-/** One transition in the journal or a chunk, as stored (JSON text of StoredEntry). */
-interface JournalEntry {
+/** What this process knows of a run's latest commit: enough to write the next one without a read. */
+interface Tip {
   checkpoint: number;
-  /** The run's seq after the transition: its events end here. */
   seq: number;
-  /** The seq of its first event (seq + 1 when it has none). */
-  first: number;
-  text: string;
+  inbox_cursor: number;
+  /** Completions in the state at this commit (a delta carries only the ones added). */
+  completions: number;
+  /** Commits and bytes written since the latest snapshot, and that snapshot's size. */
+  since: number;
+  since_bytes: number;
+  snapshot_bytes: number;
+  /** The status the run item shows (it is rewritten when the status changes). */
+  listed_status: RunStatus | undefined;
 }
 
-interface StoredEntry {
-  c: number;
-  s: number;
-  f: number;
-  /** Events and history patches, after offloading large parts. */
-  p: unknown;
-}
-
-interface EntryPayload {
-  e: RunEvent[];
-  h: StepExecution[];
-}
-
-/** The journal held by the run item at `checkpoint`, oldest transition first. */
-interface Journal {
+/** A commit item as read. */
+interface Commit {
   checkpoint: number;
-  entries: JournalEntry[];
-  bytes: number;
+  seq: number;
+  /** The seq before the commit: its events are seq_before + 1 … seq. */
+  seq_before: number;
+  item: Item;
 }
 
 export interface DynamoDbRunStoreOptions {
   client: DynamoDBClient;
   table: string;
   cursors: CursorCodec;
-  /** Claim checks for large states, events and outputs; without it an oversized run fails with ItemTooLarge. */
+  /** Claim checks for large single values; without it an oversized commit fails with ItemTooLarge. */
   largePayloads?: LargePayloads;
-  /** Move the journal to a chunk item once it would grow past this many bytes (default 4 KB). */
-  journalFlushBytes?: number;
+  /** A snapshot at least every this many commits (default 100). */
+  snapshotEvery?: number;
+  /** The least bytes of deltas before a snapshot (default 16 KB); a larger state waits for its own size. */
+  snapshotMinBytes?: number;
 }
 
 export class DynamoDbRunStore implements RunStore {
   readonly #table: Table;
   readonly #cursors: CursorCodec;
   readonly #payloads: LargePayloads | undefined;
-  readonly #flushBytes: number;
-  readonly #journals = new Map<string, Journal>();
+  readonly #snapshotEvery: number;
+  readonly #snapshotMinBytes: number;
+  readonly #tips = new Map<string, Tip>();
 
   constructor(options: DynamoDbRunStoreOptions) {
     this.#table = new Table(options.client, options.table);
     this.#cursors = options.cursors;
     this.#payloads = options.largePayloads;
-    this.#flushBytes = options.journalFlushBytes ?? DEFAULT_JOURNAL_FLUSH_BYTES;
+    this.#snapshotEvery = Math.max(1, options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY);
+    this.#snapshotMinBytes = Math.max(0, options.snapshotMinBytes ?? DEFAULT_SNAPSHOT_MIN_BYTES);
   }
 
   async create(created: Transition): Promise<void> {
     const state = created.state;
-    const stateText = await this.#stateText(state);
-    const entry = await this.#entry(state, created);
-    this.#checkSize(state.id, stateText, textBytes(entry.text));
+    const log = await this.#log(state.id, created);
+    const snapshot = await this.#text(state.id, state, STATE_WHOLE_BYTES);
+    this.#checkSize(state.id, log, snapshot);
+    const seqBefore = state.seq - created.events.length;
     const { applied } = await this.#table.put({
       Item: {
-        ...runKey(state.id),
-        ...runAttributes(state),
-        state: S(stateText),
-        inbox_cursor: N(0),
-        j: { M: { [entryName(entry.checkpoint)]: S(entry.text) } },
+        pk: S(state.id),
+        sk: S(commitSortKey(seqBefore, state.checkpoint)),
+        ...commitAttributes(state, 0, { since: 0, bytes: 0, snapshot: textBytes(snapshot) }),
+        log: S(log),
+        state: S(snapshot),
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
-    if (!applied) throw new ConflictError(`Run '${state.id}' already exists`);
+    // The run item second: a run whose commit is stored but whose run item is not (the process died
+    // in between, and the start was never acknowledged) is completed by a repeated create.
+    const listed = await this.#table.put({
+      Item: { ...runKey(state.id), ...runAttributes(state) },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    if (!applied && !listed.applied) throw new ConflictError(`Run '${state.id}' already exists`);
+    if (!applied) return;
     this.#remember(state.id, {
       checkpoint: state.checkpoint,
-      entries: [entry],
-      bytes: textBytes(entry.text),
+      seq: state.seq,
+      inbox_cursor: 0,
+      completions: state.completions.length,
+      since: 0,
+      since_bytes: 0,
+      snapshot_bytes: textBytes(snapshot),
+      listed_status: state.status,
     });
   }
 
-  async commit(transition: Transition, options: { inbox_cursor?: number } = {}): Promise<void> {
+  async commit(transition: Transition, options: CommitOptions = {}): Promise<void> {
     const state = transition.state;
     const runId = state.id;
-    const expected = state.checkpoint - 1;
-    const stateText = await this.#stateText(state);
-    const entry = await this.#entry(state, transition);
-    const journal = await this.#journal(runId, expected);
-    const entryBytes = textBytes(entry.text);
-    const stateBytes = textBytes(stateText);
-    const flush =
-      journal.entries.length > 0 &&
-      (journal.bytes + entryBytes > this.#flushBytes ||
-        stateBytes + journal.bytes + entryBytes > ITEM_BUDGET_BYTES);
-    this.#checkSize(runId, stateText, entryBytes + (flush ? 0 : journal.bytes));
-    if (flush) await this.#writeChunk(runId, journal);
-
-    const values: Item = {
-      ':expected': N(expected),
-      ':state': S(stateText),
-      ...runValues(state),
-    };
-    const sets = [
-      '#state = :state',
-      'checkpoint = :checkpoint',
-      'seq = :seq',
-      '#status = :status',
-      'workflow_status = :workflow_status',
-      'updated_at = :updated_at',
-    ];
-    const names: Record<string, string> = { '#state': 'state', '#status': 'status' };
-    if (options.inbox_cursor !== undefined) {
-      sets.push('inbox_cursor = :inbox_cursor');
-      values[':inbox_cursor'] = N(options.inbox_cursor);
+    const tip = await this.#tip(runId, state.checkpoint - 1);
+    const log = await this.#log(runId, transition);
+    const inboxCursor = options.inbox_cursor ?? tip.inbox_cursor;
+    const delta = options.steps === undefined ? undefined : stateDelta(state, options.steps, tip.completions);
+    let diff = delta === undefined ? undefined : await this.#text(runId, delta, STATE_WHOLE_BYTES);
+    const bytes = textBytes(log) + (diff === undefined ? 0 : textBytes(diff));
+    const snapshotDue =
+      diff === undefined ||
+      tip.since + 1 >= this.#snapshotEvery ||
+      tip.since_bytes + bytes > Math.max(this.#snapshotMinBytes, tip.snapshot_bytes);
+    let stateText: string | undefined;
+    if (snapshotDue) {
+      stateText = await this.#text(runId, state, STATE_WHOLE_BYTES);
+      diff = undefined;
     }
-    if (flush) {
-      sets.push('j = :journal');
-      values[':journal'] = { M: { [entryName(entry.checkpoint)]: S(entry.text) } };
-    } else {
-      sets.push('j.#entry = :entry');
-      names['#entry'] = entryName(entry.checkpoint);
-      values[':entry'] = S(entry.text);
-    }
-    const { applied } = await this.#table.update({
-      Key: runKey(runId),
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: 'checkpoint = :expected',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+    this.#checkSize(runId, log, stateText ?? diff!);
+    const counts = stateText
+      ? { since: 0, bytes: 0, snapshot: textBytes(stateText) }
+      : { since: tip.since + 1, bytes: tip.since_bytes + bytes, snapshot: tip.snapshot_bytes };
+    const { applied } = await this.#table.put({
+      Item: {
+        pk: S(runId),
+        sk: S(commitSortKey(state.seq - transition.events.length, state.checkpoint)),
+        ...commitAttributes(state, inboxCursor, counts),
+        log: S(log),
+        ...(stateText ? { state: S(stateText) } : { diff: S(diff!) }),
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (!applied) {
-      this.#journals.delete(runId);
-      throw await this.#refusal(runId, expected);
+      // Another process committed after the same checkpoint first.
+      this.#tips.delete(runId);
+      throw new StaleCheckpointError(runId, state.checkpoint - 1);
     }
-    this.#remember(
-      runId,
-      flush
-        ? { checkpoint: state.checkpoint, entries: [entry], bytes: entryBytes }
-        : {
-            checkpoint: state.checkpoint,
-            entries: [...journal.entries, entry],
-            bytes: journal.bytes + entryBytes,
-          },
-    );
+    const next: Tip = {
+      checkpoint: state.checkpoint,
+      seq: state.seq,
+      inbox_cursor: inboxCursor,
+      completions: state.completions.length,
+      since: counts.since,
+      since_bytes: counts.bytes,
+      snapshot_bytes: counts.snapshot,
+      listed_status: tip.listed_status,
+    };
+    this.#remember(runId, next);
+    if (state.status !== tip.listed_status) {
+      await this.#list(state);
+      next.listed_status = state.status;
+    }
   }
 
   async get(runId: string): Promise<RunRecord> {
-    const item = await this.#table.get(runKey(runId));
-    if (!item) throw new NotFoundError('Run', runId);
-    const checkpoint = number(item, 'checkpoint');
-    this.#remember(runId, journalFrom(item, checkpoint));
-    const state = (await this.#restore(json<unknown>(item, 'state'))) as RunState;
-    const record: RunRecord = { state, inbox_cursor: number(item, 'inbox_cursor') };
-    const token = optionalString(item, 'task_token');
-    if (token !== undefined) record.task_token = token;
+    const { run, commits } = await this.#newest(runId, true);
+    const newest = commits[0];
+    if (!newest) throw new NotFoundError('Run', runId);
+    const snapshot = commits.at(-1)!;
+    let state = (await this.#restore(json<unknown>(snapshot.item, 'state'))) as RunState;
+    for (let i = commits.length - 2; i >= 0; i--) {
+      state = applyDelta(state, (await this.#restore(json<unknown>(commits[i]!.item, 'diff'))) as StateDelta);
+    }
+    const tip = tipOf(newest, run);
+    this.#remember(runId, tip);
+    // The run item is behind its commits (the process died between the two writes): bring it up.
+    if (!run || (string(run, 'status') !== state.status && number(run, 'checkpoint') < state.checkpoint)) {
+      await this.#list(state);
+      tip.listed_status = state.status;
+    }
+    const record: RunRecord = { state, inbox_cursor: tip.inbox_cursor };
+    const token = run && optionalString(run, 'task_token');
+    if (token) record.task_token = token;
     return record;
   }
 
@@ -272,55 +292,69 @@ export class DynamoDbRunStore implements RunStore {
     options?: EventsRequest,
   ): Promise<{ events: RunEvent[]; next_cursor?: string }> {
     const { after, limit } = eventsWindow(this.#cursors, runId, options);
-    // The run item first: a flush writes its chunk before it empties the journal, so whatever moves
-    // between the two reads is found in a chunk.
-    const journal = await this.#storedJournal(runId);
-    const found = new Map<number, RunEvent>();
-    const take = async (entries: JournalEntry[]) => {
-      for (const entry of entries) {
-        if (found.size > limit) return;
-        if (entry.seq <= after) continue;
-        for (const event of (await this.#payload(entry)).e)
-          if (event.seq > after) found.set(event.seq, event);
-      }
-    };
-    const journalFrom = journal.entries[0]?.first ?? Number.POSITIVE_INFINITY;
-    if (after + 1 < journalFrom) {
-      // Chunks whose last seq is above `after`, oldest first. Together they cover every seq up to the
-      // last one read without a gap (a chunk is always a whole journal), so reading can stop as soon
-      // as they reach a page and one more.
-      const chunks = await this.#table.query(
-        {
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': S(runId),
-            ':from': S(`${CHUNK_PREFIX}${padded(after)}#~`),
-            ':to': S(`${CHUNK_PREFIX}~`),
-          },
-          Limit: 8,
+    // Commits that begin at or after `after` hold only later events; they are read oldest first,
+    // up to the run item (which says the run exists), stopping once a page and one more are found.
+    const items = await this.#table.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': S(runId),
+          ':from': S(`${COMMIT}${padded(after)}#`),
+          ':to': S(RUN),
         },
-        (read) => chunkLastSeq(read.at(-1)!) - after > limit,
-      );
-      for (const chunk of chunks) await take(chunkEntries(chunk));
+        ConsistentRead: true,
+        Limit: READ_PAGE,
+      },
+      (read) => {
+        let count = 0;
+        for (const item of read) {
+          if (!isCommit(item)) continue;
+          const commit = commitOf(item);
+          count += commit.seq - Math.max(commit.seq_before, after);
+        }
+        return count > limit;
+      },
+    );
+    const run = items.find((item) => string(item, 'sk') === RUN);
+    if (run && isV1RunItem(run)) return this.#upgraded(runId, () => this.events(runId, options));
+    const commits = items.filter(isCommit).map(commitOf);
+    // The commit that holds `after` itself (it began before it) may hold later events too.
+    if (after > 0 && (commits[0]?.seq_before ?? Number.POSITIVE_INFINITY) > after) {
+      const before = await this.#table.query({
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': S(runId),
+          ':from': S(COMMIT),
+          ':to': S(`${COMMIT}${padded(after)}#`),
+        },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      });
+      commits.unshift(...before.filter(isCommit).map(commitOf));
     }
-    await take(journal.entries);
-    const events = [...found.values()].sort((a, b) => a.seq - b.seq);
+    if (commits.length === 0 && !run) throw new NotFoundError('Run', runId);
+    const events: RunEvent[] = [];
+    for (const commit of commits) {
+      if (commit.seq <= after) continue;
+      for (const event of (await this.#logOf(commit)).e) if (event.seq > after) events.push(event);
+      if (events.length > limit) break;
+    }
     return eventsPage(this.#cursors, runId, events, limit);
   }
 
   async history(runId: string): Promise<StepExecution[]> {
-    const journal = await this.#storedJournal(runId);
-    const chunks = await this.#table.query({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': S(runId), ':prefix': S(CHUNK_PREFIX) },
+    const items = await this.#table.query({
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': S(runId), ':from': S(COMMIT), ':to': S(RUN) },
+      ConsistentRead: true,
     });
-    const entries = new Map<number, JournalEntry>();
-    for (const entry of [...chunks.flatMap(chunkEntries), ...journal.entries])
-      entries.set(entry.checkpoint, entry);
+    const run = items.find((item) => string(item, 'sk') === RUN);
+    if (run && isV1RunItem(run)) return this.#upgraded(runId, () => this.history(runId));
+    const commits = items.filter(isCommit);
+    if (commits.length === 0 && !run) throw new NotFoundError('Run', runId);
     const rows = new HistoryRows();
-    for (const entry of [...entries.values()].sort((a, b) => a.checkpoint - b.checkpoint)) {
-      rows.add((await this.#payload(entry)).h);
-    }
+    for (const item of commits) rows.add((await this.#logOf(commitOf(item))).h);
     return rows.list();
   }
 
@@ -330,72 +364,120 @@ export class DynamoDbRunStore implements RunStore {
     options: { ifCheckpoint?: number } = {},
   ): Promise<void> {
     const checkpoint = options.ifCheckpoint;
+    if (checkpoint !== undefined) {
+      // The run item does not follow every commit, so the newest commit says where the run is. A
+      // commit that lands between this read and the write below finds the token and clears it, as
+      // every Advance does when it begins.
+      const [newest] = await this.#table.query({
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': S(runId), ':from': S(COMMIT), ':to': S(COMMIT_END) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+        ProjectionExpression: 'c',
+      });
+      if (!newest) throw new NotFoundError('Run', runId);
+      if (number(newest, 'c') !== checkpoint) throw new StaleCheckpointError(runId, checkpoint);
+    }
     const { applied } = await this.#table.update({
       Key: runKey(runId),
       UpdateExpression: token === undefined ? 'REMOVE task_token' : 'SET task_token = :token',
-      ConditionExpression:
-        checkpoint === undefined
-          ? 'attribute_exists(pk)'
-          : 'attribute_exists(pk) AND checkpoint = :checkpoint',
-      ...(token === undefined && checkpoint === undefined
-        ? {}
-        : {
-            ExpressionAttributeValues: {
-              ...(token === undefined ? {} : { ':token': S(token) }),
-              ...(checkpoint === undefined ? {} : { ':checkpoint': N(checkpoint) }),
-            },
-          }),
+      ConditionExpression: 'attribute_exists(pk)',
+      ...(token === undefined ? {} : { ExpressionAttributeValues: { ':token': S(token) } }),
     });
-    if (!applied) {
-      throw checkpoint === undefined
-        ? new NotFoundError('Run', runId)
-        : await this.#refusal(runId, checkpoint);
-    }
+    if (!applied) throw new NotFoundError('Run', runId);
   }
 
-  /** The journal at `expected`: known from this process's last read or write, else read. */
-  async #journal(runId: string, expected: number): Promise<Journal> {
-    const known = this.#journals.get(runId);
+  /**
+   * Moves every run still stored in the previous layout to this one (a data directory written by an
+   * earlier version); returns how many moved. Runs are also moved one by one when first touched.
+   */
+  async upgradeStoredRuns(): Promise<number> {
+    const items = await this.#table.scan({
+      ConsistentRead: true,
+      FilterExpression: 'sk = :run AND attribute_exists(#state)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':run': S(RUN) },
+      ProjectionExpression: 'pk',
+    });
+    for (const item of items) await upgradeV1Run(this.#table, string(item, 'pk'));
+    return items.length;
+  }
+
+  /** The tip at `expected`: known from this process's last read or write, else read. */
+  async #tip(runId: string, expected: number): Promise<Tip> {
+    const known = this.#tips.get(runId);
     if (known?.checkpoint === expected) return known;
-    const item = await this.#table.get(runKey(runId), 'checkpoint, j');
-    if (!item) throw new NotFoundError('Run', runId);
-    const journal = journalFrom(item, number(item, 'checkpoint'));
-    this.#remember(runId, journal);
-    if (journal.checkpoint !== expected) throw new StaleCheckpointError(runId, expected);
-    return journal;
+    const { run, commits } = await this.#newest(runId, false);
+    const newest = commits[0];
+    if (!newest) throw new NotFoundError('Run', runId);
+    const tip = tipOf(newest, run);
+    this.#remember(runId, tip);
+    if (tip.checkpoint !== expected) throw new StaleCheckpointError(runId, expected);
+    return tip;
   }
 
-  async #storedJournal(runId: string): Promise<Journal> {
-    const item = await this.#table.get(runKey(runId), 'checkpoint, j');
-    if (!item) throw new NotFoundError('Run', runId);
-    return journalFrom(item, number(item, 'checkpoint'));
-  }
-
-  #remember(runId: string, journal: Journal): void {
-    this.#journals.delete(runId);
-    this.#journals.set(runId, journal);
-    if (this.#journals.size > MAX_KNOWN_JOURNALS) this.#journals.delete(this.#journals.keys().next().value!);
-  }
-
-  async #writeChunk(runId: string, journal: Journal): Promise<void> {
-    const last = journal.entries.at(-1)!;
-    await this.#table.put({
-      Item: {
-        pk: S(runId),
-        sk: S(`${CHUNK_PREFIX}${padded(last.seq)}#${padded(last.checkpoint)}`),
-        entries: { L: journal.entries.map((entry) => S(entry.text)) },
+  /**
+   * The run item and the commits newest first: down to the latest snapshot when `toSnapshot`, else
+   * just the newest. A run in the previous layout is moved to this one first.
+   */
+  async #newest(runId: string, toSnapshot: boolean): Promise<{ run?: Item; commits: Commit[] }> {
+    const items = await this.#table.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': S(runId), ':from': S(COMMIT), ':to': S(RUN) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: toSnapshot ? READ_PAGE : 3,
       },
+      (read) => read.some((item) => isCommit(item) && (!toSnapshot || item.state !== undefined)),
+    );
+    const run = items.find((item) => string(item, 'sk') === RUN);
+    if (run && isV1RunItem(run)) return this.#upgraded(runId, () => this.#newest(runId, toSnapshot));
+    const commits: Commit[] = [];
+    for (const item of items) {
+      if (!isCommit(item)) continue;
+      commits.push(commitOf(item));
+      if (!toSnapshot || item.state !== undefined) break;
+    }
+    if (toSnapshot && commits.length > 0 && commits.at(-1)!.item.state === undefined) {
+      throw new StorageError('StorageCorrupt', `Run ${runId} has commits but no snapshot before them`);
+    }
+    return run ? { run, commits } : { commits };
+  }
+
+  async #upgraded<T>(runId: string, again: () => Promise<T>): Promise<T> {
+    await upgradeV1Run(this.#table, runId);
+    return again();
+  }
+
+  /** Writes the run item from the state, unless it already shows a later checkpoint. */
+  async #list(state: RunState): Promise<void> {
+    const values: Item = {};
+    const sets: string[] = [];
+    for (const [name, value] of Object.entries(runAttributes(state))) {
+      sets.push(`#${name} = :${name}`);
+      values[`:${name}`] = value;
+    }
+    await this.#table.update({
+      Key: runKey(state.id),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_not_exists(pk) OR #checkpoint < :checkpoint',
+      ExpressionAttributeNames: Object.fromEntries(
+        Object.keys(runAttributes(state)).map((n) => [`#${n}`, n]),
+      ),
+      ExpressionAttributeValues: values,
     });
   }
 
-  /** Why a conditional write on the run item was refused: the run is unknown, or at another checkpoint. */
-  async #refusal(runId: string, expected: number): Promise<Error> {
-    const item = await this.#table.get(runKey(runId), 'checkpoint');
-    return item ? new StaleCheckpointError(runId, expected) : new NotFoundError('Run', runId);
+  #remember(runId: string, tip: Tip): void {
+    this.#tips.delete(runId);
+    this.#tips.set(runId, tip);
+    if (this.#tips.size > MAX_KNOWN_TIPS) this.#tips.delete(this.#tips.keys().next().value!);
   }
 
-  #checkSize(runId: string, stateText: string, journalBytes: number): void {
-    const bytes = textBytes(stateText) + journalBytes;
+  #checkSize(runId: string, log: string, state: string): void {
+    const bytes = textBytes(log) + textBytes(state);
     if (bytes > ITEM_BUDGET_BYTES) {
       throw new StorageError(
         'ItemTooLarge',
@@ -406,25 +488,20 @@ export class DynamoDbRunStore implements RunStore {
     }
   }
 
-  async #stateText(state: RunState): Promise<string> {
-    return JSON.stringify(this.#payloads ? await this.#payloads.offload(state.id, state) : state);
+  /** JSON text of a value, its large single values moved to S3 (and the whole, past `wholeBytes`). */
+  async #text(runId: string, value: unknown, wholeBytes: number): Promise<string> {
+    return JSON.stringify(
+      this.#payloads ? await this.#payloads.offload(runId, value, { wholeBytes }) : value,
+    );
   }
 
-  async #entry(state: RunState, transition: Transition): Promise<JournalEntry> {
-    const payload: EntryPayload = { e: transition.events, h: transition.history };
-    const first = state.seq - transition.events.length + 1;
-    const stored: StoredEntry = {
-      c: state.checkpoint,
-      s: state.seq,
-      f: first,
-      p: this.#payloads ? await this.#payloads.offload(state.id, payload) : payload,
-    };
-    return { checkpoint: state.checkpoint, seq: state.seq, first, text: JSON.stringify(stored) };
+  async #log(runId: string, transition: Transition): Promise<string> {
+    const log: CommitLog = { e: transition.events, h: transition.history };
+    return this.#text(runId, log, LOG_WHOLE_BYTES);
   }
 
-  async #payload(entry: JournalEntry): Promise<EntryPayload> {
-    const stored = JSON.parse(entry.text) as StoredEntry;
-    return (await this.#restore(stored.p)) as EntryPayload;
+  async #logOf(commit: Commit): Promise<CommitLog> {
+    return (await this.#restore(json<unknown>(commit.item, 'log'))) as CommitLog;
   }
 
   async #restore(value: unknown): Promise<unknown> {
@@ -470,11 +547,16 @@ export class DynamoDbRunStore implements RunStore {
   }
 }
 
+/** A commit's events and history rows, as stored in `log`. */
+interface CommitLog {
+  e: RunEvent[];
+  h: StepExecution[];
+}
+
 /** The attributes of a run item that its indexes and summaries read. */
 function runAttributes(state: RunState): Item {
   return {
     checkpoint: N(state.checkpoint),
-    seq: N(state.seq),
     status: S(state.status),
     workflow_status: S(`${state.workflow_id}#${state.status}`),
     order_key: S(runOrderKey(state)),
@@ -485,14 +567,44 @@ function runAttributes(state: RunState): Item {
   };
 }
 
-/** The same, as update values (`:checkpoint`, …), for what a commit changes. */
-function runValues(state: RunState): Item {
+/** The numbers on a commit item: where it stands, and what was written since the latest snapshot. */
+function commitAttributes(
+  state: RunState,
+  inboxCursor: number,
+  counts: { since: number; bytes: number; snapshot: number },
+): Item {
   return {
-    ':checkpoint': N(state.checkpoint),
-    ':seq': N(state.seq),
-    ':status': S(state.status),
-    ':workflow_status': S(`${state.workflow_id}#${state.status}`),
-    ':updated_at': S(state.updated_at),
+    c: N(state.checkpoint),
+    s: N(state.seq),
+    i: N(inboxCursor),
+    n: N(state.completions.length),
+    k: N(counts.since),
+    b: N(counts.bytes),
+    sb: N(counts.snapshot),
+  };
+}
+
+function isCommit(item: Item): boolean {
+  return string(item, 'sk').startsWith(COMMIT);
+}
+
+function commitOf(item: Item): Commit {
+  const seqBefore = Number(string(item, 'sk').slice(COMMIT.length, COMMIT.length + 12));
+  return { checkpoint: number(item, 'c'), seq: number(item, 's'), seq_before: seqBefore, item };
+}
+
+function tipOf(newest: Commit, run: Item | undefined): Tip {
+  const item = newest.item;
+  return {
+    checkpoint: newest.checkpoint,
+    seq: newest.seq,
+    inbox_cursor: number(item, 'i'),
+    // Unknown for a run moved from the previous layout whose state was a claim: forces a snapshot.
+    completions: optionalNumber(item, 'n') ?? Number.MAX_SAFE_INTEGER,
+    since: optionalNumber(item, 'k') ?? 0,
+    since_bytes: optionalNumber(item, 'b') ?? 0,
+    snapshot_bytes: optionalNumber(item, 'sb') ?? 0,
+    listed_status: run ? (string(run, 'status') as RunStatus) : undefined,
   };
 }
 
@@ -505,25 +617,4 @@ function summaryFrom(item: Item): RunSummary {
     created_at: string(item, 'created_at'),
     updated_at: string(item, 'updated_at'),
   };
-}
-
-function parseEntry(text: string): JournalEntry {
-  const stored = JSON.parse(text) as StoredEntry;
-  return { checkpoint: stored.c, seq: stored.s, first: stored.f, text };
-}
-
-function journalFrom(item: Item, checkpoint: number): Journal {
-  const entries = [...stringMap(item, 'j').values()]
-    .map(parseEntry)
-    .sort((a, b) => a.checkpoint - b.checkpoint);
-  return { checkpoint, entries, bytes: entries.reduce((sum, entry) => sum + textBytes(entry.text), 0) };
-}
-
-/** A chunk's key names the last seq it holds: `j#<seq>#<checkpoint>`. */
-function chunkLastSeq(item: Item): number {
-  return Number(string(item, 'sk').slice(CHUNK_PREFIX.length).split('#')[0]);
-}
-
-function chunkEntries(item: Item): JournalEntry[] {
-  return stringList(item, 'entries').map(parseEntry);
 }

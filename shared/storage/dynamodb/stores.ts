@@ -20,11 +20,15 @@ export interface DynamoDbStoreOptions {
   tokenKey: string | Uint8Array;
   /** Claim checks for large states, events, outputs and signals (S3). */
   largePayloads?: LargePayloads;
-  /** See DynamoDbRunStore: journal size that triggers a move to a chunk item (default 4 KB). */
-  journalFlushBytes?: number;
+  /** See DynamoDbRunStore: a snapshot at least every this many commits (default 100). */
+  snapshotEvery?: number;
+  /** See DynamoDbRunStore: the least bytes of deltas before a snapshot (default 16 KB). */
+  snapshotMinBytes?: number;
 }
 
-export function createDynamoDbStores(options: DynamoDbStoreOptions): Omit<Stores, 'artifacts'> {
+export function createDynamoDbStores(
+  options: DynamoDbStoreOptions,
+): Omit<Stores, 'artifacts' | 'runs'> & { runs: DynamoDbRunStore } {
   const { client, tables, largePayloads } = options;
   const cursors = new CursorCodec(options.cursorKey);
   return {
@@ -34,7 +38,8 @@ export function createDynamoDbStores(options: DynamoDbStoreOptions): Omit<Stores
       table: tables.runs,
       cursors,
       ...(largePayloads ? { largePayloads } : {}),
-      ...(options.journalFlushBytes === undefined ? {} : { journalFlushBytes: options.journalFlushBytes }),
+      ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
+      ...(options.snapshotMinBytes === undefined ? {} : { snapshotMinBytes: options.snapshotMinBytes }),
     }),
     inbox: new DynamoDbSignalInbox({
       client,

@@ -30,6 +30,8 @@ export interface LocalStores {
   largePayloads: LargePayloads;
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  /** Runs found in the previous storage layout and moved to today's on this start (see docs/storage.md). */
+  upgradedRuns: number;
   /** Stops both servers; the data stays on disk. */
   close(): Promise<void>;
 }
@@ -89,14 +91,18 @@ export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): 
     const largePayloads = createClaimCheck({
       blobs: createS3PayloadBlobs({ client: s3Client, bucket: LOCAL_BUCKET }),
     });
+    const records = createDynamoDbStores({
+      client: dynamoClient,
+      tables,
+      cursorKey: keys.cursor_key,
+      tokenKey: keys.token_key,
+      largePayloads,
+    });
+    // A data directory written by an earlier version: its runs move to the delta layout now, once,
+    // rather than one by one as they are touched.
+    const upgradedRuns = await records.runs.upgradeStoredRuns();
     const stores: Stores = {
-      ...createDynamoDbStores({
-        client: dynamoClient,
-        tables,
-        cursorKey: keys.cursor_key,
-        tokenKey: keys.token_key,
-        largePayloads,
-      }),
+      ...records,
       artifacts: createS3Artifacts({
         client: s3Client,
         bucket: LOCAL_BUCKET,
@@ -109,6 +115,7 @@ export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): 
       largePayloads,
       dynamodbEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
+      upgradedRuns,
       async close() {
         dynamoClient.destroy();
         s3Client.destroy();

@@ -14,7 +14,7 @@ import {
 } from '../../../shared/errors.js';
 import type { Stores } from '../../../shared/ports/index.js';
 import { contentHash } from '../../../shared/storage/content-hash.js';
-import { failure, listener, RunScript, workflowDefinition } from './fixtures.js';
+import { failure, listener, RunScript, StepScript, workflowDefinition } from './fixtures.js';
 
 export type RecordStores = Omit<Stores, 'artifacts'>;
 
@@ -509,6 +509,68 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
             error: { code: 'Boom', message: 'no' },
           },
         ]);
+      });
+
+      it('reads a run back as snapshot plus deltas exactly as committed, from another process, after every commit', async () => {
+        const script = new StepScript('run_deltas');
+        await stores.runs.create(script.created());
+        const total = 40;
+        for (let i = 1; i <= total; i++) {
+          const { transition, steps } = script.next();
+          await stores.runs.commit(transition, { steps, ...(i % 6 === 0 ? { inbox_cursor: i } : {}) });
+          const record = await target.peer().runs.get('run_deltas');
+          expect(record.state).toEqual(transition.state);
+          expect(record.inbox_cursor).toBe(6 * Math.floor(i / 6));
+        }
+        const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+        const last = total + 1;
+        expect(
+          (await target.peer().runs.events('run_deltas', { limit: 100 })).events.map((e) => e.seq),
+        ).toEqual(seqs(1, last));
+        // Every window, whether it starts on a commit's boundary or not.
+        for (let after = 0; after <= last; after++) {
+          const page = await stores.runs.events('run_deltas', { after, limit: 3 });
+          expect(page.events.map((e) => e.seq)).toEqual(seqs(after + 1, Math.min(after + 3, last)));
+          expect(page.next_cursor !== undefined).toBe(after + 3 < last);
+        }
+        expect((await target.peer().runs.history('run_deltas')).map((row) => row.visit)).toEqual(
+          seqs(1, total),
+        );
+        // A process that knows nothing of the run commits the next delta on top of what is stored.
+        const { transition, steps } = script.next();
+        await target.peer().runs.commit(transition, { steps });
+        expect((await stores.runs.get('run_deltas')).state).toEqual(transition.state);
+      });
+
+      it('lets exactly one of 20 concurrent commits after one checkpoint win, deltas and snapshots alike', async () => {
+        const script = new StepScript('run_twenty');
+        await stores.runs.create(script.created());
+        const first = script.next();
+        await stores.runs.commit(first.transition, { steps: first.steps });
+        for (const processes of [
+          Array.from({ length: 20 }, () => target.peer()),
+          Array.from({ length: 20 }, () => stores),
+        ]) {
+          const base = (await stores.runs.get('run_twenty')).state;
+          const contenders = processes.map((_, i) =>
+            new RunScript('run_twenty', {}, structuredClone(base)).next({
+              events: [{ type: 'run.resumed', data: { by: i } }],
+              patch: { output: { by: i } },
+            }),
+          );
+          const results = await Promise.allSettled(
+            contenders.map((t, i) => processes[i]!.runs.commit(t, i % 2 === 0 ? { steps: ['s0'] } : {})),
+          );
+          const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+          expect(won).toHaveLength(1);
+          for (const result of results) {
+            if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StaleCheckpointError);
+          }
+          expect((await target.peer().runs.get('run_twenty')).state).toEqual(contenders[won[0]!]!.state);
+        }
+        const { events } = await stores.runs.events('run_twenty', { limit: 100 });
+        expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+        expect(events.filter((e) => e.type === 'run.resumed')).toHaveLength(2);
       });
 
       describe('lists', () => {

@@ -77,7 +77,6 @@ export interface MeasureOptions {
   steps?: number;
   /** A DynamoDB endpoint to use (dynalite, DynamoDB Local); default: an in-memory dynalite of its own. */
   endpoint?: string;
-  journalFlushBytes?: number;
 }
 
 export async function measureWritesPerStep(options: MeasureOptions = {}): Promise<WritesPerStep> {
@@ -92,7 +91,6 @@ export async function measureWritesPerStep(options: MeasureOptions = {}): Promis
       client,
       table: tables.runs,
       cursors: new CursorCodec('count-writes-cursor-key'),
-      ...(options.journalFlushBytes === undefined ? {} : { journalFlushBytes: options.journalFlushBytes }),
     });
     const { deps, clock } = memoryOrchestrator();
     const registry = deps.registry;
@@ -109,9 +107,9 @@ export async function measureWritesPerStep(options: MeasureOptions = {}): Promis
     const loop = new RunLoop(created.state, {
       workflow,
       executor: deps,
-      persist: async (transition) => {
+      persist: async (transition, _signal, steps) => {
         transitions += 1;
-        await runs.commit(transition);
+        await runs.commit(transition, steps ? { steps } : {});
       },
     });
     loop.deliver({ type: 'start' });

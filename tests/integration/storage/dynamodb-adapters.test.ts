@@ -1,6 +1,6 @@
 /**
  * What only the DynamoDB adapters have to show, on dynalite: data on disk across a restart, table
- * creation, the journal's item sizes and chunks, claim checks for large values, secrets never at
+ * creation, the commit items' sizes and snapshots, claim checks for large values, secrets never at
  * rest, and recovery from a create that died half-way.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -154,14 +154,15 @@ describe('createTables', () => {
   });
 });
 
-describe('DynamoDbRunStore journal', () => {
-  it('keeps the run item small by moving the journal to chunks, at most two writes a commit', async () => {
+describe('DynamoDbRunStore commit items', () => {
+  it('writes one small item per commit, and a snapshot only once the deltas reach its size', async () => {
     const on = dynamo.client();
     const tables = await dynamo.freshTables(on);
     const runs = new DynamoDbRunStore({
       client: on,
       table: tables.runs,
       cursors: new CursorCodec(TEST_CURSOR_KEY),
+      snapshotMinBytes: 4 * 1024,
     });
     const run = new RunScript('run_big_log');
     await runs.create(run.created());
@@ -171,18 +172,32 @@ describe('DynamoDbRunStore journal', () => {
         run.next({
           events: [{ type: 'step.completed', step_id: `s${i}`, data: { text: 'x'.repeat(1000) } }],
         }),
+        { steps: ['first'] },
       );
     }
-    expect(counter.writes).toBeLessThanOrEqual(2 * 40);
-    expect(counter.byCommand.UpdateItemCommand).toBe(40);
+    // One conditional put per commit; the status never changed, so the run item was not written.
+    expect(counter.byCommand).toEqual({ PutItemCommand: 40 });
     const items = await scan(on, tables.runs);
-    const chunks = items.filter((item) => item.sk?.S?.startsWith('j#'));
-    expect(chunks.length).toBe(counter.byCommand.PutItemCommand);
-    expect(chunks.length).toBeGreaterThanOrEqual(8);
+    const commits = items.filter((item) => item.sk?.S?.startsWith('c#'));
+    expect(commits).toHaveLength(41);
+    const snapshots = commits.filter((item) => item.state !== undefined);
+    // The creation, then one whenever ~4 KB of deltas piled up: every fourth or fifth commit.
+    expect(snapshots.length).toBeGreaterThanOrEqual(8);
+    expect(snapshots.length).toBeLessThanOrEqual(12);
+    for (const item of commits) expect(JSON.stringify(item).length).toBeLessThan(3 * 1024);
     const runItem = items.find((item) => item.sk?.S === 'run')!;
-    expect(JSON.stringify(runItem).length).toBeLessThan(12 * 1024);
+    expect(JSON.stringify(runItem).length).toBeLessThan(1024);
     const { events } = await runs.events('run_big_log', { limit: 1000 });
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+    expect(
+      (
+        await new DynamoDbRunStore({
+          client: on,
+          table: tables.runs,
+          cursors: new CursorCodec(TEST_CURSOR_KEY),
+        }).get('run_big_log')
+      ).state,
+    ).toEqual(run.state);
   });
 
   it('refuses a state too large for one item, and writes nothing', async () => {

@@ -120,3 +120,67 @@ export async function failure(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a failure, but the call succeeded');
 }
+
+/**
+ * Transitions shaped like the engine's: each changes one or two steps, now and then adds a
+ * completion, sets or drops a top-level field and changes the status. `next()` also names the steps
+ * it changed, as the run loop does, so a store can write deltas. The same id and number of commits
+ * always give the same states (a killed writer's parent can tell what each checkpoint held).
+ */
+export class StepScript {
+  readonly run: RunScript;
+  #n = 0;
+
+  constructor(id: string, steps = 8) {
+    this.run = new RunScript(id);
+    this.run.state.steps = Object.fromEntries(
+      Array.from({ length: steps }, (_, i) => [
+        `s${i}`,
+        { status: 'pending' as const, visit: 0, attempt: 0 },
+      ]),
+    );
+  }
+
+  get state(): RunState {
+    return this.run.state;
+  }
+
+  created(): Transition {
+    return this.run.created();
+  }
+
+  next(): { transition: Transition; steps: string[] } {
+    const n = ++this.#n;
+    const count = Object.keys(this.run.state.steps).length;
+    const changed = [`s${n % count}`, ...(n % 4 === 0 ? [`s${(n + 3) % count}`] : [])];
+    const steps = structuredClone(this.run.state.steps);
+    for (const id of changed) {
+      const step = steps[id]!;
+      step.visit += 1;
+      step.status = n % 2 === 0 ? 'completed' : 'running';
+      step.output = { n, text: `output of commit ${n}` };
+      if (n % 3 === 0) delete step.output;
+    }
+    const patch: Partial<RunState> = {
+      steps,
+      active: changed,
+      last_completed: changed[0]!,
+      ...(n % 5 === 0
+        ? { completions: [...this.run.state.completions, { step_id: changed[0]!, visit: n, output: { n } }] }
+        : {}),
+    };
+    const transition = this.run.next({
+      status: n % 3 === 0 ? 'waiting' : 'running',
+      events: [{ type: 'step.started', step_id: changed[0]!, data: { n } }],
+      history: [
+        { step_id: changed[0]!, visit: n, type: 'transform', status: 'completed', attempt: 1, output: { n } },
+      ],
+      patch,
+    });
+    const state = transition.state as RunState & { finishing?: boolean };
+    if (n % 7 === 0) state.finishing = true;
+    else delete state.finishing;
+    this.run.state = structuredClone(state);
+    return { transition, steps: changed };
+  }
+}

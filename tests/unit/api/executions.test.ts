@@ -130,7 +130,7 @@ describe('api /v1/executions', () => {
       headers: { 'idempotency-key': 'k-crash' },
       body,
     });
-    expect(repeat).toMatchObject({ status: 200, body: { id: 'run-crashed', status: 'queued' } });
+    expect(repeat).toMatchObject({ status: 200, body: { id: 'run-crashed', status: 'running' } });
     await t.drive('run-crashed');
     expect((await t.call('GET', '/v1/executions/run-crashed')).body.status).toBe('waiting');
   });

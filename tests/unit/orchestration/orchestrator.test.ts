@@ -45,12 +45,20 @@ steps:
 `;
 
 describe('orchestration', () => {
-  it('starts a run: queued, its start signal in the inbox, one execution named after it', async () => {
+  it('starts a run: stored already started with its first step dispatched, in one write, one execution named after it', async () => {
     const { deps, stores, started, workflow } = await setUp(formThenCall);
     const run = await startRun({ workflow, inputs: {} }, deps);
-    expect(run.status).toBe('queued');
+    expect(run).toMatchObject({ status: 'running', checkpoint: 1 });
+    expect(run.steps.ask).toMatchObject({ status: 'running', visit: 1, attempt: 1 });
     expect(started).toEqual([{ run_id: run.id, name: run.id, generation: 0 }]);
-    expect((await stores.inbox.read(run.id, 0)).map((e) => e.signal)).toEqual([{ type: 'start' }]);
+    expect(await stores.inbox.read(run.id, 0)).toEqual([]);
+    const { events } = await stores.runs.events(run.id);
+    expect(events.map((e) => [e.seq, e.type, e.step_id])).toEqual([
+      [1, 'run.created', undefined],
+      [2, 'run.started', undefined],
+      [3, 'step.started', 'ask'],
+    ]);
+    expect((await stores.runs.get(run.id)).state).toEqual(run);
   });
 
   it('advances to a wait, parks on a token, and is woken by a delivered signal', async () => {
@@ -119,7 +127,7 @@ steps:
     };
     await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('crash');
     stores.runs.commit = commit;
-    expect(commits).toBe(2);
+    expect(commits).toBe(1);
 
     expect((await drive(deps, run.id)).directive).toBe('done');
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/b', '/c']);

@@ -85,56 +85,69 @@ afterEach(() => {
 });
 
 describe('DynamoDB adapters: the exact commands of a commit', () => {
-  it('creates with attribute_not_exists, then commits one conditional UpdateItem on the checkpoint', async () => {
+  it('creates a snapshot commit item and the run item, then commits one conditional PutItem of a delta', async () => {
     const { ddb, runs } = mocked();
     ddb.on(PutItemCommand).resolves({});
     ddb.on(UpdateItemCommand).resolves({});
     const { created, started } = runTransitions('run_cmd');
 
     await runs.create(created);
-    await runs.commit(started, { inbox_cursor: 3 });
+    await runs.commit(started, { inbox_cursor: 3, steps: ['first'] });
 
-    const put = ddb.commandCalls(PutItemCommand);
-    expect(put).toHaveLength(1);
-    expect(put[0]!.args[0].input).toMatchObject({
+    const puts = ddb.commandCalls(PutItemCommand).map((call) => call.args[0].input);
+    expect(puts).toHaveLength(3);
+    expect(puts[0]).toMatchObject({
       TableName: RUNS,
       ConditionExpression: 'attribute_not_exists(pk)',
-      Item: { pk: { S: 'run_cmd' }, sk: { S: 'run' }, checkpoint: { N: '0' } },
+      Item: { pk: { S: 'run_cmd' }, sk: { S: 'c#000000000000#000000000000' }, c: { N: '0' } },
+    });
+    expect(JSON.parse(puts[0]!.Item!.state!.S!)).toEqual(created.state);
+    expect(puts[1]).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: { S: 'run_cmd' }, sk: { S: 'run' }, status: { S: 'queued' } },
     });
 
-    // One write for the transition, no read first: the journal is known from the create.
+    // The commit: no read first (the tip is known from the create), one conditional put whose key
+    // every process committing after checkpoint 0 would name, holding only what changed.
     expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
-    const updates = ddb.commandCalls(UpdateItemCommand);
-    expect(updates).toHaveLength(1);
-    const input = updates[0]!.args[0].input;
-    expect(input.TableName).toBe(RUNS);
-    expect(input.Key).toEqual({ pk: { S: 'run_cmd' }, sk: { S: 'run' } });
-    expect(input.ConditionExpression).toBe('checkpoint = :expected');
-    expect(input.ExpressionAttributeValues?.[':expected']).toEqual({ N: '0' });
-    expect(input.ExpressionAttributeValues?.[':checkpoint']).toEqual({ N: '1' });
-    expect(input.ExpressionAttributeValues?.[':inbox_cursor']).toEqual({ N: '3' });
-    expect(input.UpdateExpression).toMatch(/^SET /);
-    expect(input.UpdateExpression).toContain('checkpoint = :checkpoint');
-    expect(input.UpdateExpression).toContain('inbox_cursor = :inbox_cursor');
-    const stored = JSON.parse(input.ExpressionAttributeValues?.[':state']?.S ?? '{}') as {
-      checkpoint?: number;
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    const commit = puts[2]!;
+    expect(commit).toMatchObject({
+      TableName: RUNS,
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: { S: 'run_cmd' }, sk: { S: 'c#000000000001#000000000001' }, c: { N: '1' }, i: { N: '3' } },
+    });
+    expect(commit.Item!.state).toBeUndefined();
+    const diff = JSON.parse(commit.Item!.diff!.S!) as {
+      run: { status: string };
+      steps: Record<string, unknown>;
     };
-    expect(stored.checkpoint).toBe(1);
+    expect(diff.run.status).toBe('running');
+    expect(Object.keys(diff.steps)).toEqual(['first']);
+    expect(JSON.parse(commit.Item!.log!.S!).e.map((e: { type: string }) => e.type)).toEqual([
+      'run.started',
+      'step.started',
+    ]);
+    // The status changed, so the run item follows, never backwards.
+    const updates = ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toMatchObject({
+      Key: { pk: { S: 'run_cmd' }, sk: { S: 'run' } },
+      ConditionExpression: 'attribute_not_exists(pk) OR #checkpoint < :checkpoint',
+    });
+    expect(updates[0]!.ExpressionAttributeValues?.[':status']).toEqual({ S: 'running' });
   });
 });
 
 describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
-  it('commit: ConditionalCheckFailedException on the checkpoint → StaleCheckpointError', async () => {
+  it('commit: ConditionalCheckFailedException on the commit item → StaleCheckpointError, with no read', async () => {
     const { ddb, runs } = mocked();
     const { created, started } = runTransitions('run_stale');
-    ddb.on(PutItemCommand).resolves({});
     ddb
-      .on(UpdateItemCommand)
+      .on(PutItemCommand)
+      .resolvesOnce({})
+      .resolvesOnce({})
       .rejects(awsException(ConditionalCheckFailedException, 'The conditional request failed', 400));
-    // The adapter reads the run once to tell a stale checkpoint from a missing run.
-    ddb
-      .on(GetItemCommand)
-      .resolves({ Item: { pk: { S: 'run_stale' }, sk: { S: 'run' }, checkpoint: { N: '1' } } });
     await runs.create(created);
 
     const error = await failure(runs.commit(started));
@@ -144,21 +157,20 @@ describe('DynamoDB adapters: refused conditions become typed conflicts', () => {
     expect(error.code).toBe('Conflict');
     expect(error.message).toContain('run_stale');
     expect(error.message).toContain('checkpoint 0');
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(3);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
   });
 
-  it('commit on a run that is gone: the refused condition becomes NotFoundError', async () => {
+  it('commit on a run that is not stored: the read before it finds nothing → NotFoundError', async () => {
     const { ddb, runs } = mocked();
-    const { created, started } = runTransitions('run_gone');
-    ddb.on(PutItemCommand).resolves({});
-    ddb.on(UpdateItemCommand).rejects(awsException(ConditionalCheckFailedException, 'failed', 400));
-    ddb.on(GetItemCommand).resolves({});
-    await runs.create(created);
+    const { started } = runTransitions('run_gone');
+    ddb.on(QueryCommand).resolves({ Items: [] });
 
     const error = await failure(runs.commit(started));
 
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).not.toBeInstanceOf(StaleCheckpointError);
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
   });
 
   it('create of a run: ConditionalCheckFailedException → ConflictError (not a stale checkpoint)', async () => {
@@ -199,7 +211,7 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
     async (name, make) => {
       const { ddb, runs } = mocked();
       const thrown = make();
-      ddb.on(GetItemCommand).rejects(thrown);
+      ddb.on(QueryCommand).rejects(thrown);
 
       const error = await failure(runs.get('run_busy'));
 
@@ -209,7 +221,7 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
       expect(error.cause).toBe(thrown);
       expect(error.details).toMatchObject({ table: RUNS, error: name });
       // The SDK retries; the adapter does not multiply those attempts by retrying on top.
-      expect(ddb.commandCalls(GetItemCommand)).toHaveLength(1);
+      expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
     },
   );
 
@@ -219,6 +231,7 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
     ddb.on(UpdateItemCommand).rejects(thrown);
     ddb.on(PutItemCommand).rejects(thrown);
     ddb.on(GetItemCommand).rejects(thrown);
+    ddb.on(QueryCommand).rejects(thrown);
 
     for (const attempt of [
       runs.create(runTransitions('run_missing').created),
@@ -252,7 +265,7 @@ describe('DynamoDB adapters: SDK failures become storage errors', () => {
       500,
       'internal failure',
     );
-    ddb.on(GetItemCommand).rejects(thrown);
+    ddb.on(QueryCommand).rejects(thrown);
 
     const error = await failure(runs.get('run_x'));
 
@@ -326,8 +339,9 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
   it('retries a throttled commit and succeeds when DynamoDB recovers', async () => {
     // Pin the jitter low so the backoff costs ~30 ms of real time.
     vi.spyOn(Math, 'random').mockReturnValue(0.01);
+    // The create's two puts go through; the commit's put is throttled twice.
     const { client, calls } = scriptedClient((operation, attempt) =>
-      operation === 'UpdateItem' && attempt <= 2 ? throttled() : { status: 200, body: {} },
+      operation === 'PutItem' && (attempt === 3 || attempt === 4) ? throttled() : { status: 200, body: {} },
     );
     const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
     const { created, started } = runTransitions('run_retry');
@@ -337,8 +351,10 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
 
     expect(calls.map((call) => call.operation)).toEqual([
       'PutItem',
-      'UpdateItem',
-      'UpdateItem',
+      'PutItem',
+      'PutItem',
+      'PutItem',
+      'PutItem',
       'UpdateItem',
     ]);
   });
@@ -352,8 +368,8 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
       if (typeof ms === 'number' && ms > 0) asked.push(ms);
       return realSetTimeout(fn, ms);
     }) as typeof setTimeout);
-    const { client, calls } = scriptedClient((operation) =>
-      operation === 'UpdateItem' ? throttled() : { status: 200, body: {} },
+    const { client, calls } = scriptedClient((operation, attempt) =>
+      operation === 'PutItem' && attempt > 2 ? throttled() : { status: 200, body: {} },
     );
     const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
     const { created, started } = runTransitions('run_throttled');
@@ -368,9 +384,9 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
     expect((error.cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(
       DYNAMODB_MAX_ATTEMPTS,
     );
-    const updates = calls.filter((call) => call.operation === 'UpdateItem');
+    const commits = calls.filter((call) => call.operation === 'PutItem').slice(2);
     expect(DYNAMODB_MAX_ATTEMPTS).toBeGreaterThanOrEqual(3);
-    expect(updates).toHaveLength(DYNAMODB_MAX_ATTEMPTS);
+    expect(commits).toHaveLength(DYNAMODB_MAX_ATTEMPTS);
     // Exponential backoff: one wait between attempts, each longer than the one before (same
     // jitter, doubled base).
     const waits = asked.slice(-(DYNAMODB_MAX_ATTEMPTS - 1));
@@ -380,8 +396,8 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
   });
 
   it('does not retry what retrying cannot fix: a refused condition is sent once', async () => {
-    const { client, calls } = scriptedClient((operation) =>
-      operation === 'UpdateItem'
+    const { client, calls } = scriptedClient((operation, attempt) =>
+      operation === 'PutItem' && attempt > 2
         ? {
             status: 400,
             body: {
@@ -389,12 +405,7 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
               message: 'The conditional request failed',
             },
           }
-        : operation === 'GetItem'
-          ? {
-              status: 200,
-              body: { Item: { pk: { S: 'run_race' }, sk: { S: 'run' }, checkpoint: { N: '1' } } },
-            }
-          : { status: 200, body: {} },
+        : { status: 200, body: {} },
     );
     const runs = new DynamoDbRunStore({ client, table: RUNS, cursors });
     const { created, started } = runTransitions('run_race');
@@ -403,7 +414,7 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
     const error = await failure(runs.commit(started));
 
     expect(error).toBeInstanceOf(StaleCheckpointError);
-    expect(calls.filter((call) => call.operation === 'UpdateItem')).toHaveLength(1);
+    expect(calls.filter((call) => call.operation === 'PutItem')).toHaveLength(3);
   });
 
   it('a missing table is not retried: one request, then a StorageError naming it', async () => {
@@ -421,6 +432,6 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
     expect(error).toBeInstanceOf(StorageError);
     expect(error.message).toContain(RUNS);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.operation).toBe('GetItem');
+    expect(calls[0]!.operation).toBe('Query');
   });
 });
