@@ -20,7 +20,6 @@ import {
 import { createOpenAiProvider, OPENAI_DEFAULT_MODEL } from '../ai/openai-provider.js';
 import { type AiPolicy, DEFAULT_AI_POLICY, withAiPolicy } from '../ai/policy.js';
 import { type PriceTable, pricesFromEnv } from '../ai/prices.js';
-import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import { ConfigurationError } from '../errors.js';
 import type { Redactor } from '../expressions/index.js';
 import type {
@@ -29,7 +28,6 @@ import type {
   Executions,
   HttpClient,
   Ids,
-  PromptTemplateSource,
   SecretSource,
   Stores,
   TaskTokens,
@@ -75,8 +73,6 @@ export interface OrchestratorPorts {
   ids?: Ids;
   /** Default: the built-in step types. */
   registry?: StepRegistry;
-  /** Default: no templates. */
-  templates?: PromptTemplateSource;
   /** Replaces the provider the settings choose (tests script a model this way). */
   ai?: AiProvider;
   /** Collects every secret value resolved in this process, so that logs can be scrubbed too. */
@@ -100,7 +96,7 @@ export function composeOrchestrator(
     secrets: ports.secrets,
     http: ports.http,
     ai: withAiPolicy(ports.ai ?? aiProvider(settings.ai), aiPolicy(settings.ai)),
-    templates: ports.templates ?? createMemoryPromptTemplates([]),
+    templates: stores.templates,
     children: orchestratedChildren({ stores, clock, ids, tokens, executions }),
     allowPrivateNetwork: settings.allowPrivateNetwork,
     allowLoopback: settings.allowLoopback || settings.allowPrivateNetwork,
