@@ -24,7 +24,7 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 export function describeTemplateStore(
   stores: () => {
     templates: PromptTemplateStore;
-    workflows: import('../../../shared/ports/index.js').WorkflowStore;
+    workflows: WorkflowStore;
   },
   peer: () => { templates: PromptTemplateStore },
 ): void {

@@ -12,7 +12,12 @@ const workflow = (stepConfig: Record<string, unknown>) => ({
   schema_version: '1.0',
   id: 'greet',
   steps: [
-    { id: 'ask', type: 'form', config: { fields: [{ key: 'name', type: 'string', required: true }] }, next: 'draft' },
+    {
+      id: 'ask',
+      type: 'form',
+      config: { fields: [{ key: 'name', type: 'string', required: true }] },
+      next: 'draft',
+    },
     {
       id: 'draft',
       type: 'ai_generate',
@@ -123,7 +128,9 @@ describe('prompt templates in runs', () => {
         ai: { provider: 'mock', mode: 'success', seed: 0 },
         expressionTimeoutMs: 50,
       },
-      templates: [{ id: 'welcome', text: '{{ ($f := function($n) { $n < 2 ? $n : $f($n-1) + $f($n-2) }; $f(40)) }}' }],
+      templates: [
+        { id: 'welcome', text: '{{ ($f := function($n) { $n < 2 ? $n : $f($n-1) + $f($n-2) }; $f(40)) }}' },
+      ],
       workflows: [workflow({})],
     });
     const run = await h.start('greet');
