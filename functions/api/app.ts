@@ -22,6 +22,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { executionRoutes } from './routes/executions.js';
 import { listenerRoutes } from './routes/listeners.js';
+import { templateRoutes } from './routes/templates.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export type { ApiDeps } from './deps.js';
@@ -57,6 +58,7 @@ export function createRouter(deps: ApiDeps): Router {
   callbackRoutes(router, deps);
   listenerRoutes(router, deps);
   aiRoutes(router, deps);
+  templateRoutes(router, deps);
   return router;
 }
 

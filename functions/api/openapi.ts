@@ -17,6 +17,12 @@ import {
   startBody,
 } from './routes/executions.js';
 import { createBody as listenerBody, listQuery as listenerListQuery } from './routes/listeners.js';
+import {
+  createTemplateBody,
+  templateListQuery,
+  templateVersionQuery,
+  updateTemplateBody,
+} from './routes/templates.js';
 import { versionQuery, versionsQuery, listQuery as workflowListQuery } from './routes/workflows.js';
 
 interface Operation {
@@ -162,7 +168,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/v1/ai/infer': {
     post: {
-      summary: 'One AI call',
+      summary: 'One AI call to the configured provider: {output, provider, model, tokens_prompt, tokens_output, latency_ms, cost_usd}',
       body: inferBody,
       responses: {
         200: '{output, model, tokens...}',
@@ -170,6 +176,30 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         502: 'Bad answer',
         503: 'Model unavailable',
       },
+    },
+  },
+  '/v1/templates': {
+    get: {
+      summary: 'List prompt templates',
+      query: templateListQuery,
+      responses: { 200: '{items, next_cursor}', 422: 'Bad query' },
+    },
+    post: {
+      summary: 'Create a prompt template {id, text, system?, model?, description?}: version 1',
+      body: createTemplateBody,
+      responses: { 201: 'Created', 409: 'Exists', 422: 'Invalid (a placeholder that does not parse)' },
+    },
+  },
+  '/v1/templates/{id}': {
+    get: {
+      summary: 'Read the latest or one version of a prompt template',
+      query: templateVersionQuery,
+      responses: { 200: 'The version', 404: 'Unknown', 422: 'Bad query' },
+    },
+    put: {
+      summary: 'Add a version; content equal to the latest version adds none (200, same version)',
+      body: updateTemplateBody,
+      responses: { 200: 'The version', 404: 'Unknown', 422: 'Invalid or id mismatch' },
     },
   },
   '/v1/listeners': {

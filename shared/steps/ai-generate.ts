@@ -71,7 +71,7 @@ type WithPolicy = AiProvider & { readonly captureContent?: unknown };
 type MaybePriced = AiResponse & { cost_usd?: unknown; price_version?: unknown };
 
 /** `cost_usd` and `price_version` of a priced answer; nothing for an answer no policy priced. */
-function costOf(response: MaybePriced): { cost_usd?: number | null; price_version?: string } {
+export function costOf(response: MaybePriced): { cost_usd?: number | null; price_version?: string } {
   if (!('cost_usd' in response)) return {};
   const cost =
     typeof response.cost_usd === 'number' && Number.isFinite(response.cost_usd) ? response.cost_usd : null;

@@ -1,7 +1,12 @@
-/** `POST /v1/ai/infer`: one AI call `{prompt, json_schema?, model?}`, its answer checked against the schema. */
+/**
+ * `POST /v1/ai/infer`: one AI call `{prompt, json_schema?, model?}` to the configured provider, its
+ * answer checked against the schema, with the call's usage: provider, model, tokens, latency and
+ * `cost_usd` (`null` for a model without a price), as on an `ai.response` event.
+ */
 import { z } from 'zod';
 import { StepError } from '../../../shared/errors.js';
 import { checkJsonAnswer, validatorFor } from '../../../shared/json-schema/index.js';
+import { costOf } from '../../../shared/steps/ai-generate.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, unprocessable } from '../http-error.js';
 import { jsonBody } from '../params.js';
@@ -53,6 +58,7 @@ export function aiRoutes(router: Router, deps: ApiDeps): void {
         tokens_prompt: response.tokens_prompt,
         tokens_output: response.tokens_output,
         latency_ms: Math.round(performance.now() - started),
+        ...costOf(response),
       };
       if (!answer.ok) {
         throw new HttpError(502, 'Bad Gateway', "The model's answer did not fit json_schema", {
