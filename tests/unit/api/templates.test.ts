@@ -87,4 +87,55 @@ describe('api /v1/templates', () => {
     expect(new Set(answers.map((a) => a.body.version)).size).toBe(20);
     expect((await t.call('GET', '/v1/templates/welcome')).body.version).toBe(21);
   });
+
+  it('makes a workflow that names an unknown template or version invalid, on validate, create and PUT', async () => {
+    const t = await setUp();
+    const workflow = (config: Record<string, unknown>) => ({
+      schema_version: '1.0',
+      id: 'mailer',
+      steps: [
+        {
+          id: 'draft',
+          type: 'ai_generate',
+          config: { json_schema: { type: 'object' }, variables: { name: 'Ann' }, ...config },
+        },
+      ],
+    });
+    const validate = await t.call('POST', '/v1/workflows/validate', {
+      body: workflow({ template_id: 'welcome' }),
+    });
+    expect(validate.body).toEqual({
+      valid: false,
+      errors: [
+        {
+          path: 'steps[0].config.template_id',
+          message: expect.stringMatching(/unknown prompt template 'welcome'/),
+        },
+      ],
+    });
+    expect(
+      (await t.call('POST', '/v1/workflows', { body: workflow({ template_id: 'welcome' }) })).status,
+    ).toBe(422);
+    await t.call('POST', '/v1/templates', { body: welcome });
+    const tooNew = await t.call('POST', '/v1/workflows', {
+      body: workflow({ template_id: 'welcome', template_version: 2 }),
+    });
+    expect(tooNew.status).toBe(422);
+    expect(tooNew.body.errors).toEqual([
+      {
+        path: 'steps[0].config.template_version',
+        message: "prompt template 'welcome' has no version 2; its latest is 1",
+      },
+    ]);
+    expect(
+      (await t.call('POST', '/v1/workflows', { body: workflow({ template_id: 'welcome' }) })).status,
+    ).toBe(201);
+    // An id made by a placeholder is known only at run time: not checked.
+    const dynamic = await t.call('PUT', '/v1/workflows/mailer', {
+      body: workflow({ template_id: '{{ inputs.t }}' }),
+    });
+    expect(dynamic.status).toBe(200);
+    const unknown = await t.call('PUT', '/v1/workflows/mailer', { body: workflow({ template_id: 'gone' }) });
+    expect(unknown.status).toBe(422);
+  });
 });
