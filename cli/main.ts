@@ -9,6 +9,7 @@ const help = `Usage: flowrunner <command> [options]
 
 Commands:
   validate <file>   check a workflow and report every problem with its line
+                    (and, against a server, the prompt templates it names)
   run <file>        run a workflow on this machine and print its output
   invoke <handler> <event.json>
                     run a Lambda handler locally on a sample event (events/)
@@ -32,14 +33,20 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
     switch (command) {
       case 'validate': {
         const { validateCommand, validateHelp } = await import('./validate.js');
+        const { serverFrom, serverOptions } = await import('./remote.js');
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
-          options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+          options: serverOptions,
         });
         if (values.help) return usage(terminal, validateHelp, 0);
         if (positionals.length !== 1) return usage(terminal, validateHelp, 2);
-        return await validateCommand(terminal, positionals[0]!, values.json ?? false);
+        return await validateCommand(
+          terminal,
+          positionals[0]!,
+          values.json ?? false,
+          serverFrom(values, process.env),
+        );
       }
       case 'run': {
         const { runCommand, runHelp } = await import('./run.js');
