@@ -69,17 +69,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'validate',
     args: '<file>',
     summary: 'Check a workflow and report every problem with its line.',
-    details:
-      'Checks a workflow (YAML or JSON) without running it; it reports every problem with its path and line.',
+    details: [
+      'Checks a workflow (YAML or JSON) without running it; it reports every problem with its path and',
+      'line, and warns about ai_generate schemas that cannot be sent with strict structured output.',
+      'When a server answers at the URL, it also checks that the prompt templates the workflow names',
+      'exist there. --json prints {"valid", "errors": [...], "warnings": [...]}.',
+    ].join('\n'),
     arity: [1, 1],
-    options: {
-      json: { type: 'boolean', description: 'print {"valid", "errors": [{path, message, line?, column?}]}' },
-    },
-    exitCodes: '0 valid; 1 not valid; 2 the file cannot be read.',
+    server: true,
+    exitCodes: '0 valid (warnings or not); 1 not valid; 2 the file cannot be read.',
     section: Section.local,
     run: async (c) => {
       const { validateCommand } = await import('./validate.js');
-      return validateCommand(c.terminal, c.positionals[0]!, c.values.json === true);
+      return validateCommand(c.terminal, c.positionals[0]!, c.values.json === true, await server(c));
     },
   },
   {

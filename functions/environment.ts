@@ -23,6 +23,10 @@ export const LambdaEnvironment = {
    * (plain text or `{"api_key": "..."}`); with it the provider defaults to openai (docs/ai.md).
    */
   openAiSecretArn: 'FLOWRUNNER_OPENAI_SECRET_ARN',
+  /** `bedrock` when the stack is given a Bedrock model (read by orchestratorSettings, docs/ai.md). */
+  aiProvider: 'AI_PROVIDER',
+  /** The Bedrock model id, inference profile id or ARN. */
+  bedrockModel: 'BEDROCK_MODEL',
   mockAiMode: 'MOCK_AI_MODE',
   mockAiSeed: 'MOCK_AI_SEED',
 } as const;

@@ -25,6 +25,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { executionRoutes } from './routes/executions.js';
 import { listenerRoutes } from './routes/listeners.js';
+import { templateRoutes } from './routes/templates.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { health } from './schemas.js';
 
@@ -101,6 +102,7 @@ export function createRouter(deps: ApiDeps): Router {
   callbackRoutes(router, deps);
   listenerRoutes(router, deps);
   aiRoutes(router, deps);
+  templateRoutes(router, deps);
   return router;
 }
 

@@ -14,6 +14,7 @@ export const TAGS = {
   Callbacks: 'Single-use links that answer one wait without an API key',
   Listeners: 'Triggers that start a workflow when something happens',
   AI: 'One model call, checked against a JSON Schema',
+  Templates: 'Versioned prompt templates that `ai_generate` steps name with `template_id`',
   System: 'Liveness and this description of the API',
 } as const;
 export type Tag = keyof typeof TAGS;

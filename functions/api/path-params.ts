@@ -66,8 +66,17 @@ const anyParam: PathParamRule = {
   rule: 'a path parameter is 1 to 256 characters without control characters',
 };
 
+/** CONTRACT §7: template ids follow the workflow id rule. */
+const templateId: PathParamRule = {
+  what: 'template',
+  pattern: workflowId.pattern,
+  maxLength: workflowId.maxLength,
+  rule: "a template id is 1 to 64 lower-case letters, digits, '_' and '-', starting with a letter or digit",
+};
+
 const BY_COLLECTION: Record<string, PathParamRule> = {
   workflows: workflowId,
+  templates: templateId,
   executions: runId,
   listeners: listenerId,
   hooks: listenerId,

@@ -245,6 +245,28 @@ export const controlAccepted = z
   .object({ run_id: z.string(), accepted: z.literal(true) })
   .meta({ id: 'ControlAccepted' });
 
+export const promptTemplate = z
+  .object({
+    id: z.string(),
+    version: z.number().int().min(1),
+    text: z.string().meta({ description: "The prompt: `{{ }}` placeholders over the step's `variables`" }),
+    system: z.string().optional(),
+    model: z.string().optional().meta({ description: 'The model when the step names none' }),
+    description: z.string().optional(),
+    created_at: instant,
+  })
+  .meta({ id: 'PromptTemplate' });
+
+export const promptTemplateSummary = z
+  .object({
+    id: z.string(),
+    latest_version: z.number().int().min(1),
+    description: z.string().optional(),
+    created_at: instant,
+    updated_at: instant,
+  })
+  .meta({ id: 'PromptTemplateSummary' });
+
 export const inferAnswer = z
   .object({
     output: z.unknown().meta({ description: 'The JSON answer, valid against `json_schema`' }),
@@ -253,6 +275,13 @@ export const inferAnswer = z
     tokens_prompt: count,
     tokens_output: count,
     latency_ms: count,
+    cost_usd: z
+      .number()
+      .min(0)
+      .nullable()
+      .optional()
+      .meta({ description: 'From the price table; null when the model has no known price' }),
+    price_version: z.string().optional().meta({ description: 'The dated price table the cost comes from' }),
   })
   .meta({ id: 'InferAnswer' });
 

@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import { LambdaEnvironment } from '../../functions/environment.js';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import type { FlowFunction } from './flow-function.js';
+import { acknowledgeWildcardResource } from './nag.js';
 
 /**
  * `none`: the function only needs the name (its settings require every table) and never calls it.
@@ -126,6 +127,96 @@ export function bindOpenAiSecret(fn: FlowFunction, secretArn: string | undefined
   fn.addToRolePolicy(
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
   );
+}
+
+/** The context value that names the Bedrock model when no construct prop does (`cdk deploy -c …`). */
+export const BEDROCK_MODEL_CONTEXT = 'flowrunner:bedrock-model';
+
+/** A model id (`anthropic.claude-…-v1:0`), a system inference profile id (`eu.anthropic.…`), or a Bedrock ARN. */
+const BEDROCK_MODEL_ID = /^[a-z0-9-]+\.[A-Za-z0-9._:-]+$/;
+const BEDROCK_ARN =
+  /^arn:[\w-]+:bedrock:[\w-]*:(\d{12})?:(foundation-model|inference-profile|application-inference-profile|provisioned-model)\/[A-Za-z0-9._:-]+$/;
+/** The geography prefixes of system-defined (cross-Region) inference profile ids. */
+const PROFILE_PREFIX = /^(us|us-gov|eu|apac|jp|au|ca|global)\./;
+
+/**
+ * The Bedrock model `ai_generate` and `POST /v1/ai/infer` use, if the stack is given one: the
+ * construct's prop, else the context value `flowrunner:bedrock-model`. A model id, an inference
+ * profile id or a Bedrock ARN; anything else stops synth. One provider per deployment: with the
+ * OpenAI secret as well, synth stops too.
+ */
+export function bedrockModelOf(
+  scope: Construct,
+  prop: string | undefined,
+  openAiSecretArn: string | undefined,
+): string | undefined {
+  const value = prop ?? (scope.node.tryGetContext(BEDROCK_MODEL_CONTEXT) as unknown);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !(BEDROCK_MODEL_ID.test(value) || BEDROCK_ARN.test(value))) {
+    throw new Error(
+      `The Bedrock model (${BEDROCK_MODEL_CONTEXT}) must be a model id, an inference profile id or a Bedrock ARN, got '${String(value)}'`,
+    );
+  }
+  if (openAiSecretArn !== undefined) {
+    throw new Error(`Give either ${BEDROCK_MODEL_CONTEXT} or ${OPENAI_SECRET_CONTEXT}, not both`);
+  }
+  return value;
+}
+
+/**
+ * What `bedrock:InvokeModel` (the action Converse needs) must be allowed on for `model`:
+ * - a foundation model id: that model in the function's Region;
+ * - an inference profile (id or ARN): the profile, and the foundation model in whichever Region the
+ *   profile routes to — only when called through that profile (`bedrock:InferenceProfileArn`);
+ * - any other ARN (a foundation model's, a provisioned model's): that ARN.
+ */
+export function bedrockModelGrants(scope: Construct, model: string): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const action = ['bedrock:InvokeModel'];
+  const foundationModel = (id: string, region = stack.region) =>
+    `arn:${stack.partition}:bedrock:${region}::foundation-model/${id}`;
+  const arn = BEDROCK_ARN.exec(model);
+  const kind = arn?.[2];
+  if (arn && kind !== 'inference-profile' && kind !== 'application-inference-profile') {
+    return [new iam.PolicyStatement({ actions: action, resources: [model] })];
+  }
+  const profileId = arn ? model.slice(model.lastIndexOf('/') + 1) : model;
+  const isProfile = arn !== null || PROFILE_PREFIX.test(model);
+  if (!isProfile) return [new iam.PolicyStatement({ actions: action, resources: [foundationModel(model)] })];
+  const profileArn =
+    arn !== null
+      ? model
+      : stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: profileId });
+  // A system profile names its model after the prefix; an application profile's model is not in its ARN.
+  const routedModel = kind === 'application-inference-profile' ? '*' : profileId.replace(PROFILE_PREFIX, '');
+  return [
+    new iam.PolicyStatement({ actions: action, resources: [profileArn] }),
+    new iam.PolicyStatement({
+      actions: action,
+      resources: [foundationModel(routedModel, '*')],
+      conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+    }),
+  ];
+}
+
+/**
+ * The Bedrock model, when configured: `AI_PROVIDER=bedrock` and `BEDROCK_MODEL` in the function's
+ * environment (the Region is the function's own), and `bedrock:InvokeModel` on that model only.
+ */
+export function bindBedrockModel(fn: FlowFunction, model: string | undefined): void {
+  if (model === undefined) return;
+  fn.addEnvironment(LambdaEnvironment.aiProvider, 'bedrock');
+  fn.addEnvironment(LambdaEnvironment.bedrockModel, model);
+  for (const statement of bedrockModelGrants(fn, model)) {
+    fn.addToRolePolicy(statement);
+    for (const resource of statement.resources.filter((r) => r.includes('*'))) {
+      acknowledgeWildcardResource(
+        fn,
+        resource,
+        'A cross-Region inference profile routes to its model in any Region of its geography; the grant holds only through that one profile (bedrock:InferenceProfileArn)',
+      );
+    }
+  }
 }
 
 /**

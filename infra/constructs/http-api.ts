@@ -8,6 +8,8 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { LambdaEnvironment } from '../../functions/environment.js';
 import {
+  bedrockModelOf,
+  bindBedrockModel,
   bindBucket,
   bindKeysSecret,
   bindOpenAiSecret,
@@ -36,6 +38,11 @@ export interface HttpApiProps {
    * `flowrunner:openai-secret-arn`. Without either the functions answer with the mock (docs/ai.md).
    */
   openAiSecretArn?: string;
+  /**
+   * The Bedrock model (id, inference profile id or ARN) to answer with; default the context value
+   * `flowrunner:bedrock-model`. Not together with an OpenAI secret.
+   */
+  bedrockModel?: string;
   /** The machine the API starts runs on and wakes them in: an ARN built from its name (see bindStateMachine). */
   stateMachineArn: string;
 }
@@ -71,7 +78,10 @@ export class HttpApi extends Construct {
     bindStateMachine(this.handler, props.stateMachineArn, ['startExecution', 'sendTaskSuccess']);
     bindSettings(this.handler, { allowPrivateNetwork: false });
     // The model's key, when configured: POST /v1/ai/infer calls the model from here.
-    bindOpenAiSecret(this.handler, openAiSecretArnOf(this, props.openAiSecretArn));
+    const openAiSecretArn = openAiSecretArnOf(this, props.openAiSecretArn);
+    bindOpenAiSecret(this.handler, openAiSecretArn);
+    // Or the Bedrock model it names.
+    bindBedrockModel(this.handler, bedrockModelOf(this, props.bedrockModel, openAiSecretArn));
 
     this.accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,

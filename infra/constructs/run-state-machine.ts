@@ -9,6 +9,8 @@ import { Construct } from 'constructs';
 import { LambdaEnvironment } from '../../functions/environment.js';
 import { type StateMachineOptions, stateMachineDefinition } from '../state-machine.js';
 import {
+  bedrockModelOf,
+  bindBedrockModel,
   bindBucket,
   bindKeysSecret,
   bindOpenAiSecret,
@@ -37,6 +39,11 @@ export interface RunStateMachineProps {
    * `flowrunner:openai-secret-arn`. Without either the functions answer with the mock (docs/ai.md).
    */
   openAiSecretArn?: string;
+  /**
+   * The Bedrock model (id, inference profile id or ARN) to answer with; default the context value
+   * `flowrunner:bedrock-model`. Not together with an OpenAI secret.
+   */
+  bedrockModel?: string;
 }
 
 /** Advance's Lambda timeout; the Task's TimeoutSeconds is a little longer so the function's own timeout fires first. */
@@ -93,7 +100,10 @@ export class RunStateMachine extends Construct {
     bindStateMachine(this.advance, this.stateMachineArn, ['startExecution', 'sendTaskSuccess']);
     bindSettings(this.advance, { allowPrivateNetwork: false });
     // The model's key, when configured: ai_generate steps call the model from here.
-    bindOpenAiSecret(this.advance, openAiSecretArnOf(this, props.openAiSecretArn));
+    const openAiSecretArn = openAiSecretArnOf(this, props.openAiSecretArn);
+    bindOpenAiSecret(this.advance, openAiSecretArn);
+    // Or the Bedrock model it names.
+    bindBedrockModel(this.advance, bedrockModelOf(this, props.bedrockModel, openAiSecretArn));
 
     // AwaitSignal: stores the token on the run and completes it at once if a signal already waits.
     // The keys secret: functions/lambda-wiring.ts reads it at cold start in every function.

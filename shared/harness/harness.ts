@@ -7,7 +7,6 @@
  */
 import { ManualClock, systemClock } from '../adapters/clock.js';
 import { sequentialIds } from '../adapters/ids.js';
-import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { assertValidWorkflow } from '../definition/validate.js';
 import { contextSnapshot } from '../engine/context.js';
@@ -20,7 +19,15 @@ import { createMemoryHttpClient } from '../http/memory-http-client.js';
 import type { OrchestratorSettings } from '../orchestration/compose.js';
 import { InProcessStateMachine } from '../orchestration/in-process.js';
 import { deliverSignal, redriveRun, startRun } from '../orchestration/orchestrator.js';
-import type { Clock, HttpClient, Ids, PromptTemplate, RunStore, SecretSource } from '../ports/index.js';
+import type {
+  Clock,
+  HttpClient,
+  Ids,
+  PromptTemplate,
+  PromptTemplateContent,
+  RunStore,
+  SecretSource,
+} from '../ports/index.js';
 import { createMemorySecrets } from '../secrets/memory.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { createMemoryArtifacts } from '../storage/memory/artifacts.js';
@@ -37,7 +44,8 @@ export interface HarnessOptions {
   /** Default: private networks allowed, the mock model answering successfully (seed 0). */
   settings?: OrchestratorSettings;
   secrets?: Record<string, string>;
-  templates?: PromptTemplate[];
+  /** Prompt templates stored before the first run starts, each as the next version of its id. */
+  templates?: PromptTemplateContent[];
   /** Default: sequential ids (`run_1`, `run_2`, …). */
   ids?: Ids;
   /** Told about every event as it is recorded (live progress). */
@@ -85,7 +93,6 @@ export class Harness {
         http: this.http,
         clock: this.clock,
         ids: options.ids ?? sequentialIds(),
-        templates: createMemoryPromptTemplates(options.templates ?? []),
         redactor: this.redactor,
         ...(options.registry ? { registry: options.registry } : {}),
       },
@@ -102,8 +109,17 @@ export class Harness {
     );
     this.#stored = definitions.reduce<Promise<unknown>>(
       (previous, definition) => previous.then(() => this.#store(definition)),
-      Promise.resolve(),
+      (options.templates ?? []).reduce<Promise<unknown>>(
+        (previous, template) => previous.then(() => this.#storeTemplate(template)),
+        Promise.resolve(),
+      ),
     );
+  }
+
+  /** Stores a prompt template as its next version (version 1 when it is new). */
+  async addTemplate(template: PromptTemplateContent): Promise<PromptTemplate> {
+    await this.#stored;
+    return this.#storeTemplate(template);
   }
 
   /** Validates and stores a workflow (YAML, JSON or an object) as its next version. */
@@ -226,6 +242,16 @@ export class Harness {
   /** Stops the real-time timers so the process can exit. */
   close(): void {
     this.#machine.close();
+  }
+
+  async #storeTemplate(template: PromptTemplateContent): Promise<PromptTemplate> {
+    const now = this.clock.now();
+    try {
+      return await this.#stores.templates.update(template, now);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      return this.#stores.templates.create(template, now);
+    }
   }
 
   async #store(definition: WorkflowDefinition): Promise<WorkflowVersion> {

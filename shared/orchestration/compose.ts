@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { systemClock } from '../adapters/clock.js';
 import { randomIds } from '../adapters/ids.js';
+import { createBedrockProvider } from '../ai/bedrock-provider.js';
 import {
   createMockAiProvider,
   type MockAiAnswers,
@@ -19,7 +20,6 @@ import {
 import { createOpenAiProvider, OPENAI_DEFAULT_MODEL } from '../ai/openai-provider.js';
 import { type AiPolicy, DEFAULT_AI_POLICY, withAiPolicy } from '../ai/policy.js';
 import { type PriceTable, pricesFromEnv } from '../ai/prices.js';
-import { createMemoryPromptTemplates } from '../ai/prompt-templates.js';
 import { ConfigurationError } from '../errors.js';
 import type { Redactor } from '../expressions/index.js';
 import type {
@@ -28,7 +28,6 @@ import type {
   Executions,
   HttpClient,
   Ids,
-  PromptTemplateSource,
   SecretSource,
   Stores,
   TaskTokens,
@@ -45,6 +44,7 @@ import type { OrchestratorDeps } from './orchestrator.js';
 export type AiSettings = (
   | { provider: 'mock'; mode: MockAiMode; seed: number; answers?: MockAiAnswers }
   | { provider: 'openai'; apiKey: string; baseUrl?: string; model: string }
+  | { provider: 'bedrock'; model: string; region?: string; endpoint?: string }
 ) & { prices?: PriceTable; captureContent?: boolean };
 
 /** What a host decides by configuration (parsed once from the environment by `orchestratorSettings`). */
@@ -73,8 +73,6 @@ export interface OrchestratorPorts {
   ids?: Ids;
   /** Default: the built-in step types. */
   registry?: StepRegistry;
-  /** Default: no templates. */
-  templates?: PromptTemplateSource;
   /** Replaces the provider the settings choose (tests script a model this way). */
   ai?: AiProvider;
   /** Collects every secret value resolved in this process, so that logs can be scrubbed too. */
@@ -99,7 +97,7 @@ export function composeOrchestrator(
     secrets: ports.secrets,
     http: ports.http,
     ai: withAiPolicy(ports.ai ?? aiProvider(settings.ai), aiPolicy(settings.ai)),
-    templates: ports.templates ?? createMemoryPromptTemplates([]),
+    templates: stores.templates,
     children: orchestratedChildren({ stores, clock, ids, tokens, executions, registry }),
     allowPrivateNetwork: settings.allowPrivateNetwork,
     allowLoopback: settings.allowLoopback || settings.allowPrivateNetwork,
@@ -134,14 +132,22 @@ function aiProvider(settings: AiSettings): AiProvider {
         model: settings.model,
         ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
       });
+    case 'bedrock':
+      return createBedrockProvider({
+        model: settings.model,
+        ...(settings.region ? { region: settings.region } : {}),
+        ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      });
   }
 }
 
-const AI_PROVIDERS = ['mock', 'openai'] as const;
+const AI_PROVIDERS = ['mock', 'openai', 'bedrock'] as const;
 
 /**
- * The AI provider's settings (CONTRACT §5, §7): `AI_PROVIDER` (mock|openai; default openai when
- * `OPENAI_API_KEY` is set, else mock), `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`, and for
+ * The AI provider's settings (CONTRACT §5, §7): `AI_PROVIDER` (mock|openai|bedrock; default openai when
+ * `OPENAI_API_KEY` is set, else mock), `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`; for Bedrock
+ * `BEDROCK_MODEL`, the region (`AWS_REGION`, else `AWS_DEFAULT_REGION`) and
+ * `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` (the SDK's own name for another endpoint); and for
  * the mock `MOCK_AI_MODE`, `MOCK_AI_SEED` and `MOCK_AI_ANSWERS` (a YAML or JSON file); for every
  * provider `FLOWRUNNER_AI_PRICES` (JSON prices laid over the built-in table, shared/ai/prices.ts) and
  * `FLOWRUNNER_CAPTURE_AI_CONTENT` (`true`: prompt and answer text in `ai.*` events; default `false`).
@@ -199,6 +205,7 @@ function providerSettings(env: Record<string, string | undefined>): AiSettings {
     }
     return { provider: 'openai', apiKey, model, ...(baseUrl ? { baseUrl } : {}) };
   }
+  if (chosen === 'bedrock') return bedrockSettings(env);
   const file = env.MOCK_AI_ANSWERS?.trim();
   let answers: MockAiAnswers | undefined;
   if (file) {
@@ -214,6 +221,37 @@ function providerSettings(env: Record<string, string | undefined>): AiSettings {
     answers = parseMockAiAnswers(text, `'${file}'`);
   }
   return { provider: 'mock', ...mockAiOptionsFromEnv(env), ...(answers ? { answers } : {}) };
+}
+
+/** A model id (`anthropic.claude-…-v1:0`), an inference profile id (`eu.…`) or either's ARN. */
+const BEDROCK_MODEL = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,2047}$/;
+
+function bedrockSettings(env: Record<string, string | undefined>): AiSettings {
+  const model = env.BEDROCK_MODEL?.trim();
+  if (!model) {
+    throw new ConfigurationError(
+      'AI_PROVIDER=bedrock needs BEDROCK_MODEL (a model or inference profile id)',
+      {
+        details: { variable: 'BEDROCK_MODEL' },
+      },
+    );
+  }
+  if (!BEDROCK_MODEL.test(model)) {
+    throw new ConfigurationError(`BEDROCK_MODEL is not a Bedrock model id or ARN: '${model}'`, {
+      details: { variable: 'BEDROCK_MODEL' },
+    });
+  }
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || undefined;
+  const endpoint = env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME?.trim() || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
+    throw new ConfigurationError(
+      `AWS_ENDPOINT_URL_BEDROCK_RUNTIME must be an http(s) URL, got '${endpoint}'`,
+      {
+        details: { variable: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME' },
+      },
+    );
+  }
+  return { provider: 'bedrock', model, ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) };
 }
 
 const privateNetwork = z.enum(['true', 'false']).optional();

@@ -12,7 +12,7 @@ import { toErrorInfo } from '../errors.js';
 import { evaluate, Redactor, render } from '../expressions/index.js';
 import type { SecretSource } from '../ports/index.js';
 import type { StepRegistry } from '../steps/registry.js';
-import type { StepDeps, StepExecutionContext } from '../steps/types.js';
+import type { RunContext, StepDeps, StepExecutionContext } from '../steps/types.js';
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -171,6 +171,8 @@ async function runAttempt(
           evaluate(expression, context as unknown as Record<string, unknown>, {
             timeoutMs: deps.expressionTimeoutMs ?? 1000,
           }),
+        // The renderer reads its context as plain data: any object serves as the names placeholders see.
+        render: (value, data) => render(value, data as unknown as RunContext, renderOptions(deps, redactor)),
         deps,
         signal: controller?.signal ?? NEVER_ABORTED,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),

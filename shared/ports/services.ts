@@ -89,16 +89,31 @@ export interface AiProvider {
   generate(request: AiRequest): Promise<AiResponse>;
 }
 
+/** One version of a prompt template (CONTRACT §7): written once, never changed. */
 export interface PromptTemplate {
   id: string;
   version: number;
-  prompt: string;
+  /** The prompt, with `{{ }}` placeholders over the step's `variables`. */
+  text: string;
   system?: string;
+  /** The model when the step names none. */
+  model?: string;
+  description?: string;
+  /** When this version was stored; never earlier than the version before it. */
+  created_at: string;
 }
 
 /** Named prompt templates for `ai_generate` with `template_id`. */
 export interface PromptTemplateSource {
+  /** The given version, or the latest; NotFoundError. */
   get(id: string, version?: number): Promise<PromptTemplate>;
+  /**
+   * The version a run that started at `startedAt` (ISO-8601) uses: the latest stored at or before
+   * then, else version 1 (the template is newer than the run). Versions are never changed and
+   * `created_at` never goes back, so every call for one run answers the same version: the run is
+   * pinned to it whatever is added meanwhile. NotFoundError for an unknown id.
+   */
+  pinned(id: string, startedAt: string): Promise<PromptTemplate>;
 }
 
 export interface StartChildRequest {

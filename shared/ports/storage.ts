@@ -4,6 +4,7 @@
  */
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import type { RunEvent, RunState, RunStatus, Signal, StepExecution, Transition } from '../engine/types.js';
+import type { PromptTemplate, PromptTemplateSource } from './services.js';
 
 /** One page of a list; `next_cursor` is opaque, signed, and only valid for the same query. */
 export interface Page<T> {
@@ -52,6 +53,30 @@ export interface WorkflowStore {
   list(page?: PageRequest): Promise<Page<WorkflowSummary>>;
   /** Stops new runs; runs under way finish. NotFoundError for an unknown id. */
   retire(id: string, now: Date): Promise<void>;
+}
+
+/** What a caller writes of a prompt template version: the store numbers and dates it. */
+export type PromptTemplateContent = Omit<PromptTemplate, 'version' | 'created_at'>;
+
+export interface PromptTemplateSummary {
+  id: string;
+  latest_version: number;
+  description?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Prompt templates beside the workflows (CONTRACT §7): versioned like them, read by `ai_generate`. */
+export interface PromptTemplateStore extends PromptTemplateSource {
+  /** Version 1 of a new template; ConflictError when the id exists. */
+  create(template: PromptTemplateContent, now: Date): Promise<PromptTemplate>;
+  /**
+   * The next version; NotFoundError for an unknown id. Content equal to the latest version's adds
+   * no version: the latest is returned as it is.
+   */
+  update(template: PromptTemplateContent, now: Date): Promise<PromptTemplate>;
+  /** Every template, by id. */
+  list(page?: PageRequest): Promise<Page<PromptTemplateSummary>>;
 }
 
 export interface RunSummary {
@@ -235,6 +260,7 @@ export interface ArtifactStore {
 /** All the stores of one runtime, as the wiring module builds them. */
 export interface Stores {
   workflows: WorkflowStore;
+  templates: PromptTemplateStore;
   runs: RunStore;
   inbox: SignalInbox;
   callbacks: CallbackTokens;

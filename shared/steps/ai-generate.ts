@@ -17,7 +17,6 @@ import { z } from 'zod';
 import { jsonSchemaDocument, templated } from '../definition/schema.js';
 import { EventType } from '../engine/types.js';
 import { StepError } from '../errors.js';
-import { render } from '../expressions/index.js';
 import { checkJsonAnswer, type SchemaIssue, validatorFor } from '../json-schema/index.js';
 import type { AiMessage, AiProvider, AiResponse, PromptTemplate } from '../ports/index.js';
 import { renderedNumber, textOf } from './rendered.js';
@@ -28,6 +27,8 @@ export const aiGenerateConfig = z
     prompt: z.string().min(1).max(100_000).optional(),
     template_id: z.string().min(1).max(128).optional(),
     template_version: z.int().min(1).optional(),
+    /** What a template's placeholders see, by name (rendered against the run context first, like all config). */
+    variables: z.record(z.string(), z.unknown()).optional(),
     system: z.string().max(100_000).optional(),
     model: z.string().max(200).optional(),
     json_schema: jsonSchemaDocument,
@@ -39,7 +40,14 @@ export const aiGenerateConfig = z
   .refine((c) => (c.prompt === undefined) !== (c.template_id === undefined), {
     message: 'give either prompt or template_id',
     path: ['prompt'],
-  });
+  })
+  .refine(
+    (c) => c.template_id !== undefined || (c.template_version === undefined && c.variables === undefined),
+    {
+      message: 'template_version and variables go with template_id',
+      path: ['template_id'],
+    },
+  );
 export type AiGenerateConfig = z.infer<typeof aiGenerateConfig>;
 
 /** One model call when neither the step's `timeout_s` nor its config says otherwise. */
@@ -63,7 +71,7 @@ type WithPolicy = AiProvider & { readonly captureContent?: unknown };
 type MaybePriced = AiResponse & { cost_usd?: unknown; price_version?: unknown };
 
 /** `cost_usd` and `price_version` of a priced answer; nothing for an answer no policy priced. */
-function costOf(response: MaybePriced): { cost_usd?: number | null; price_version?: string } {
+export function costOf(response: MaybePriced): { cost_usd?: number | null; price_version?: string } {
   if (!('cost_usd' in response)) return {};
   const cost =
     typeof response.cost_usd === 'number' && Number.isFinite(response.cost_usd) ? response.cost_usd : null;
@@ -73,18 +81,25 @@ function costOf(response: MaybePriced): { cost_usd?: number | null; price_versio
   };
 }
 
-/** The prompt and system text: from the config (already rendered) or from a template, rendered here. */
+/**
+ * The prompt and system text: from the config (already rendered), or from a template rendered here
+ * against the step's `variables`. Without `template_version` the run uses the version it is pinned to
+ * (the one in force when it started), so an update of the template never changes a run under way.
+ */
 async function promptOf(
   ctx: Context,
 ): Promise<{ prompt: string; system?: string; template?: PromptTemplate }> {
-  const { prompt, system, template_id, template_version } = ctx.config;
+  const { prompt, system, template_id, template_version, variables = {} } = ctx.config;
   if (template_id === undefined) return { prompt: prompt ?? '', ...(system !== undefined ? { system } : {}) };
-  const template = await ctx.deps.templates.get(template_id, template_version);
-  const renderedPrompt = textOf(await render(template.prompt, ctx.context));
+  const template =
+    template_version === undefined
+      ? await ctx.deps.templates.pinned(template_id, ctx.run.started_at)
+      : await ctx.deps.templates.get(template_id, template_version);
+  const renderedPrompt = textOf(await ctx.render(template.text, variables));
   // The step's own `system` wins over the template's.
   const renderedSystem =
     system ??
-    (template.system !== undefined ? textOf(await render(template.system, ctx.context)) : undefined);
+    (template.system !== undefined ? textOf(await ctx.render(template.system, variables)) : undefined);
   return {
     prompt: renderedPrompt,
     ...(renderedSystem !== undefined ? { system: renderedSystem } : {}),
@@ -120,7 +135,7 @@ export const aiGenerate = defineStepType({
   action: true,
   outcomes: () => ['success'],
   execute: async (ctx) => {
-    const { json_schema, model, max_retries } = ctx.config;
+    const { json_schema, max_retries } = ctx.config;
     const validate = validatorFor(json_schema);
     const temperature =
       ctx.config.temperature === undefined
@@ -128,6 +143,8 @@ export const aiGenerate = defineStepType({
         : renderedNumber(ctx.config.temperature, 'temperature', { min: 0, max: 2 });
     const timeoutMs = callTimeoutMs(ctx);
     const { prompt, system, template } = await promptOf(ctx);
+    // The step's model, else the template's, else the provider's default.
+    const model = ctx.config.model ?? template?.model;
     const messages: AiMessage[] = [
       ...(system !== undefined ? [{ role: 'system' as const, content: system }] : []),
       { role: 'user', content: prompt },

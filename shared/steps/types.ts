@@ -50,6 +50,12 @@ export interface StepExecutionContext<C> {
   context: RunContext;
   /** Evaluates one expression field (such as `when`) against the run context. */
   evaluate(expression: string): Promise<unknown>;
+  /**
+   * Resolves the placeholders of `value` against `data` instead of the run context (a prompt
+   * template against its variables), with the same sandbox, budget, secrets and redaction as the
+   * step's config: a secret resolved here is scrubbed from the step's result and events too.
+   */
+  render(value: unknown, data: Record<string, unknown>): Promise<unknown>;
   deps: StepDeps;
   /** Aborted when the attempt's time is up. */
   signal: AbortSignal;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { StepError } from '../../../shared/errors.js';
 import { checkJsonAnswer, validatorFor } from '../../../shared/json-schema/index.js';
+import { costOf } from '../../../shared/steps/ai-generate.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError, unprocessable } from '../http-error.js';
 import type { OperationDoc } from '../operation.js';
@@ -38,6 +39,7 @@ const doc: OperationDoc = {
         tokens_prompt: 31,
         tokens_output: 7,
         latency_ms: 640,
+        cost_usd: 0.0000089,
       },
     },
   },
@@ -86,6 +88,7 @@ export function aiRoutes(router: Router, deps: ApiDeps): void {
           tokens_prompt: response.tokens_prompt,
           tokens_output: response.tokens_output,
           latency_ms: Math.round(performance.now() - started),
+          ...costOf(response),
         };
         if (!answer.ok) {
           throw new HttpError(502, 'Bad Gateway', "The model's answer did not fit json_schema", {

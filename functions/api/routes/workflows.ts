@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDocument } from '../../../shared/definition/parse.js';
 import type { WorkflowDefinition } from '../../../shared/definition/schema.js';
+import { templateReferenceProblems } from '../../../shared/definition/template-references.js';
 import { type ValidationResult, validateWorkflow } from '../../../shared/definition/validate.js';
 import { type ErrorIssue, ValidationError } from '../../../shared/errors.js';
 import { definitionText } from '../../../shared/storage/rules.js';
@@ -146,10 +147,16 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
   const workflows = o.stores.workflows;
 
   /**
-   * The body validated as a workflow, including the size a version may be stored at, so validate
-   * refuses exactly what create and PUT refuse; 400 when it cannot be read at all.
+   * The body validated as a workflow, including the size a version may be stored at and the prompt
+   * templates it names, so validate refuses exactly what create and PUT refuse; 400 when it cannot
+   * be read at all.
    */
-  const validateBody = (request: ApiRequest): ValidationResult => storable(readAndValidate(request));
+  const validateBody = async (request: ApiRequest): Promise<ValidationResult> => {
+    const result = storable(readAndValidate(request));
+    if (!result.valid || !result.workflow) return result;
+    const problems = await templateReferenceProblems(result.workflow, o.stores.templates);
+    return problems.length === 0 ? result : { valid: false, errors: [...result.errors, ...problems] };
+  };
 
   const readAndValidate = (request: ApiRequest): ValidationResult => {
     const body = request.body;
@@ -177,7 +184,7 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
     'POST',
     '/v1/workflows/validate',
     async (request) => {
-      const result = validateBody(request);
+      const result = await validateBody(request);
       return json(200, { valid: result.valid, errors: result.errors });
     },
     docs.validate,
@@ -189,7 +196,7 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
     async (request) => {
       const id = request.params.id!;
       await workflows.summary(id);
-      const result = validateBody(request);
+      const result = await validateBody(request);
       const errors: ErrorIssue[] = [...result.errors];
       if (result.workflow && result.workflow.id !== id) errors.push(idMismatch(id, result.workflow.id));
       return json(200, { valid: errors.length === 0, errors });
@@ -201,7 +208,7 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
     'POST',
     '/v1/workflows',
     async (request) => {
-      const definition = valid(validateBody(request));
+      const definition = valid(await validateBody(request));
       const created = await workflows.create(definition, o.clock.now());
       return json(201, versionView(created, false), {
         location: `/v1/workflows/${encodeURIComponent(created.id)}`,
@@ -251,7 +258,7 @@ export function workflowRoutes(router: Router, deps: ApiDeps): void {
     '/v1/workflows/{id}',
     async (request) => {
       const id = request.params.id!;
-      const definition = valid(validateBody(request));
+      const definition = valid(await validateBody(request));
       if (definition.id !== id) {
         throw unprocessable('The workflow id does not match the path', [idMismatch(id, definition.id)]);
       }

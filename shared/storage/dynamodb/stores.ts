@@ -9,6 +9,7 @@ import { DynamoDbSignalInbox } from './inbox.js';
 import { DynamoDbListenerStore } from './listeners.js';
 import { DynamoDbRunStore } from './runs.js';
 import type { TableNames } from './tables.js';
+import { DynamoDbPromptTemplateStore } from './templates.js';
 import { DynamoDbWorkflowStore } from './workflows.js';
 
 export interface DynamoDbStoreOptions {
@@ -33,6 +34,7 @@ export function createDynamoDbStores(
   const cursors = new CursorCodec(options.cursorKey);
   return {
     workflows: new DynamoDbWorkflowStore({ client, table: tables.workflows, cursors }),
+    templates: new DynamoDbPromptTemplateStore({ client, table: tables.workflows, cursors }),
     runs: new DynamoDbRunStore({
       client,
       table: tables.runs,

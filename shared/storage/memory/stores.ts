@@ -8,6 +8,7 @@ import { MemoryIdempotencyKeys } from './idempotency.js';
 import { MemorySignalInbox } from './inbox.js';
 import { MemoryListenerStore } from './listeners.js';
 import { MemoryRunStore } from './runs.js';
+import { MemoryPromptTemplateStore } from './templates.js';
 import { MemoryWorkflowStore } from './workflows.js';
 
 export type RecordStores = Omit<Stores, 'artifacts'>;
@@ -29,6 +30,7 @@ export function createMemoryStores(options: MemoryStoreOptions = {}): MemoryStor
   const cursors = new CursorCodec(options.cursorKey ?? randomBytes(32));
   return {
     workflows: new MemoryWorkflowStore(cursors),
+    templates: new MemoryPromptTemplateStore(cursors),
     runs: new MemoryRunStore(cursors),
     inbox: new MemorySignalInbox(),
     callbacks: new MemoryCallbackTokens(new CallbackTokenKey(options.tokenKey ?? randomBytes(32))),

@@ -15,6 +15,7 @@ import {
 import type { Stores } from '../../../shared/ports/index.js';
 import { contentHash } from '../../../shared/storage/content-hash.js';
 import { failure, listener, RunScript, StepScript, workflowDefinition } from './fixtures.js';
+import { describeTemplateStore } from './template-conformance.js';
 
 export type RecordStores = Omit<Stores, 'artifacts'>;
 
@@ -64,6 +65,11 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
     afterEach(async () => {
       await target?.close();
     });
+
+    describeTemplateStore(
+      () => stores,
+      () => target.peer(),
+    );
 
     describe('WorkflowStore', () => {
       it('creates version 1 and reads it as the latest and by number', async () => {

@@ -42,7 +42,7 @@ describe('aiSettings', () => {
 
   it('names a bad value', () => {
     expect(() => aiSettings({ AI_PROVIDER: 'bedrok' })).toThrow(
-      /AI_PROVIDER must be one of mock, openai, got 'bedrok'/,
+      /AI_PROVIDER must be one of mock, openai, bedrock, got 'bedrok'/,
     );
     expect(() => aiSettings({ AI_PROVIDER: 'openai' })).toThrow(/OPENAI_API_KEY/);
     expect(() => aiSettings({ OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'localhost:8080' })).toThrow(
@@ -55,6 +55,43 @@ describe('aiSettings', () => {
     expect(() => aiSettings({ MOCK_AI_ANSWERS: file('bad.json', '{"steps": [1,') })).toThrow(
       /MOCK_AI_ANSWERS/,
     );
+  });
+});
+
+describe('aiSettings: bedrock', () => {
+  it('reads BEDROCK_MODEL, the region and AWS_ENDPOINT_URL_BEDROCK_RUNTIME', () => {
+    expect(
+      aiSettings({ AI_PROVIDER: 'bedrock', BEDROCK_MODEL: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0' }),
+    ).toEqual({ provider: 'bedrock', model: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0' });
+    expect(
+      aiSettings({
+        AI_PROVIDER: 'bedrock',
+        BEDROCK_MODEL: 'amazon.nova-lite-v1:0',
+        AWS_DEFAULT_REGION: 'us-west-2',
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://127.0.0.1:4000',
+      }),
+    ).toEqual({
+      provider: 'bedrock',
+      model: 'amazon.nova-lite-v1:0',
+      region: 'us-west-2',
+      endpoint: 'http://127.0.0.1:4000',
+    });
+    expect(
+      aiSettings({
+        AI_PROVIDER: 'bedrock',
+        BEDROCK_MODEL: 'm',
+        AWS_REGION: 'eu-west-1',
+        AWS_DEFAULT_REGION: 'x',
+      }),
+    ).toMatchObject({ region: 'eu-west-1' });
+  });
+
+  it('names a missing or malformed model and a bad endpoint', () => {
+    expect(() => aiSettings({ AI_PROVIDER: 'bedrock' })).toThrow(/BEDROCK_MODEL/);
+    expect(() => aiSettings({ AI_PROVIDER: 'bedrock', BEDROCK_MODEL: 'a model' })).toThrow(/BEDROCK_MODEL/);
+    expect(() =>
+      aiSettings({ AI_PROVIDER: 'bedrock', BEDROCK_MODEL: 'm', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'nope' }),
+    ).toThrow(/AWS_ENDPOINT_URL_BEDROCK_RUNTIME/);
   });
 });
 

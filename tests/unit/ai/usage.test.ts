@@ -152,7 +152,7 @@ describe('ai_generate: usage and privacy in events', () => {
   });
 
   it('is attached by the composition function from the settings, to a test provider too', async () => {
-    const deps = composeOrchestrator({ ai: scripted(['{"c": "a"}'], 'x') } as never, {
+    const deps = composeOrchestrator({ ai: scripted(['{"c": "a"}'], 'x'), stores: {} } as never, {
       allowPrivateNetwork: false,
       allowLoopback: false,
       ai: {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
 import { StepError } from '../../../shared/errors.js';
 import type { AiProvider, AiRequest, AiResponse } from '../../../shared/ports/index.js';
-import { aiGenerate } from '../../../shared/steps/ai-generate.js';
+import { aiGenerate, aiGenerateConfig } from '../../../shared/steps/ai-generate.js';
+import { createMemoryStores } from '../../../shared/storage/memory/stores.js';
 import { execute } from './context.js';
 
 const mail = {
@@ -156,27 +156,57 @@ describe('ai_generate.execute', () => {
     expect(JSON.stringify(events)).not.toMatch(/Ann|Welcome/);
   });
 
-  it('renders a prompt template against the run context', async () => {
-    const ai = scripted(good);
-    const templates = createMemoryPromptTemplates([
+  it("renders a prompt template against the step's variables, and uses the template's model", async () => {
+    const ai = scripted(good, good);
+    const { templates } = createMemoryStores();
+    const at = new Date('2026-01-01T00:00:00.000Z');
+    await templates.create({ id: 'welcome', text: 'old', model: 'gpt-old' }, at);
+    await templates.update(
       {
         id: 'welcome',
-        version: 2,
-        prompt: 'Welcome {{ inputs.name }} on {{ inputs.plan }}',
-        system: 'Be warm to {{ inputs.name }}.',
+        text: 'Welcome {{ name }} on {{ plan.name }}',
+        system: 'Be warm to {{ name }}.',
+        model: 'gpt-template',
       },
-    ]);
-    const { events } = await execute(
-      aiGenerate,
-      { template_id: 'welcome', json_schema: mail },
-      { deps: { ai, templates }, context: { inputs: { name: 'Ann', plan: 'pro' } } },
+      at,
     );
+    const config = {
+      template_id: 'welcome',
+      variables: { name: 'Ann', plan: { name: 'pro' } },
+      json_schema: mail,
+    };
+    const { events } = await execute(aiGenerate, config, {
+      deps: { ai, templates },
+      context: { inputs: { name: 'not seen by the template' } },
+    });
     expect(ai.requests[0]!.messages).toEqual([
       { role: 'system', content: 'Be warm to Ann.' },
       { role: 'user', content: 'Welcome Ann on pro' },
     ]);
-    expect(events[0]!.data).toMatchObject({ template_id: 'welcome', template_version: 2 });
+    expect(ai.requests[0]!.model).toBe('gpt-template');
+    expect(events[0]!.data).toMatchObject({
+      template_id: 'welcome',
+      template_version: 2,
+      model: 'gpt-template',
+    });
     expect(events[1]!.data).toMatchObject({ template_id: 'welcome', template_version: 2 });
+    // The step's own model wins over the template's; a version asked for is the one used.
+    await execute(
+      aiGenerate,
+      { ...config, template_version: 1, model: 'gpt-step' },
+      { deps: { ai, templates } },
+    );
+    expect(ai.requests[1]!).toMatchObject({
+      model: 'gpt-step',
+      messages: [{ role: 'user', content: 'old' }],
+    });
+  });
+
+  it('refuses template_version or variables without template_id', () => {
+    expect(aiGenerateConfig.safeParse({ prompt: 'p', variables: {}, json_schema: mail }).success).toBe(false);
+    expect(aiGenerateConfig.safeParse({ prompt: 'p', template_version: 2, json_schema: mail }).success).toBe(
+      false,
+    );
   });
 
   it('fails without retry when the template does not exist', async () => {

@@ -63,11 +63,12 @@ function contextFor(
     config: apiCallConfig.parse(config),
     context: { inputs: {}, static: {}, profile: undefined, steps: {}, run },
     evaluate: notUsed('expressions'),
+    render: notUsed('expressions'),
     deps: {
       http: options.http ?? http,
       ai: { name: 'none', generate: notUsed('ai') },
       children: { start: notUsed('children'), cancel: notUsed('children') },
-      templates: { get: notUsed('templates') },
+      templates: { get: notUsed('templates'), pinned: notUsed('templates') },
       clock,
       ids: sequentialIds(),
       allowPrivateNetwork: options.allowPrivateNetwork ?? true,

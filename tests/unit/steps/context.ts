@@ -2,10 +2,9 @@
 import { ManualClock } from '../../../shared/adapters/clock.js';
 import { sequentialIds } from '../../../shared/adapters/ids.js';
 import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
-import { createMemoryPromptTemplates } from '../../../shared/ai/prompt-templates.js';
 import type { StepDefinition } from '../../../shared/definition/schema.js';
 import type { StepEvent, StepResult } from '../../../shared/engine/types.js';
-import { evaluate } from '../../../shared/expressions/index.js';
+import { evaluate, render } from '../../../shared/expressions/index.js';
 import type { ChildRuns, StartChildRequest } from '../../../shared/ports/index.js';
 import type {
   ResumeContext,
@@ -15,6 +14,7 @@ import type {
   StepExecutionContext,
   StepType,
 } from '../../../shared/steps/types.js';
+import { createMemoryStores } from '../../../shared/storage/memory/stores.js';
 
 export const NOW = new Date('2026-03-01T12:00:00.000Z');
 
@@ -71,7 +71,7 @@ export function stepContext<C>(
     },
     ai: createMockAiProvider({ mode: 'success', seed: 0 }),
     children: recordingChildren(),
-    templates: createMemoryPromptTemplates([]),
+    templates: createMemoryStores().templates,
     clock: new ManualClock(options.now ?? NOW),
     ids: sequentialIds(),
     allowPrivateNetwork: true,
@@ -87,6 +87,7 @@ export function stepContext<C>(
     config: type.config.parse(config),
     context,
     evaluate: (expression) => evaluate(expression, context as unknown as Record<string, unknown>),
+    render: (value, data) => render(value, data as unknown as RunContext),
     deps,
     signal: options.signal ?? new AbortController().signal,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
