@@ -40,6 +40,7 @@ export interface CreateRunInput {
   inputs: unknown;
   profile?: unknown;
   parent?: RunState['parent'];
+  trigger?: RunState['trigger'];
   now: Date;
 }
 
@@ -57,6 +58,7 @@ export function createRun(input: CreateRunInput): Transition {
     inputs: input.inputs ?? {},
     ...(input.profile === undefined ? {} : { profile: input.profile }),
     ...(input.parent ? { parent: input.parent } : {}),
+    ...(input.trigger ? { trigger: input.trigger } : {}),
     created_at: at,
     updated_at: at,
     seq: 0,
@@ -69,7 +71,11 @@ export function createRun(input: CreateRunInput): Transition {
     seq: ++state.seq,
     type: EventType.runCreated,
     at,
-    data: { workflow_id: state.workflow_id, workflow_version: state.workflow_version },
+    data: {
+      workflow_id: state.workflow_id,
+      workflow_version: state.workflow_version,
+      ...(state.trigger ? { trigger: state.trigger } : {}),
+    },
   };
   return { state, work: [], events: [event], history: [], accepted: true };
 }

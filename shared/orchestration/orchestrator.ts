@@ -50,6 +50,7 @@ export interface StartRunRequest {
   inputs: unknown;
   profile?: unknown;
   parent?: RunState['parent'];
+  trigger?: RunState['trigger'];
   /** The run id; a new one when absent. */
   runId?: string;
 }
@@ -69,6 +70,7 @@ export async function startRun(
     inputs: request.inputs,
     ...(request.profile === undefined ? {} : { profile: request.profile }),
     ...(request.parent ? { parent: request.parent } : {}),
+    ...(request.trigger ? { trigger: request.trigger } : {}),
     now,
   });
   const runId = created.state.id;
