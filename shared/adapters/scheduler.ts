@@ -11,10 +11,10 @@ import {
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { z } from 'zod';
 import { ConfigurationError, FlowrunnerError, ValidationError } from '../errors.js';
 import type { Listener } from '../ports/storage.js';
 import type { Schedules } from '../ports/triggers.js';
+import { scheduleMatch } from '../triggers/listener-match.js';
 import { SCHEDULE_NAME, scheduleTargetInput } from '../triggers/trigger-events.js';
 import { awsFailure } from './aws-errors.js';
 
@@ -35,12 +35,6 @@ export interface SchedulerSchedulesOptions {
   retry?: { maximumEventAgeS: number; maximumAttempts: number };
 }
 
-/** The part of a schedule listener's `match` a schedule is made of (CONTRACT §6). */
-const scheduleMatch = z.object({
-  expression: z.string().min(1).max(256),
-  timezone: z.string().min(1).max(50).optional(),
-});
-
 const DEFAULT_RETRY = { maximumEventAgeS: 3600, maximumAttempts: 20 };
 
 export function createSchedulerSchedules(options: SchedulerSchedulesOptions): Schedules {
@@ -51,7 +45,7 @@ export function createSchedulerSchedules(options: SchedulerSchedulesOptions): Sc
     const match = scheduleMatch.safeParse(listener.match);
     if (!match.success) {
       throw new ValidationError(
-        `Listener '${listener.id}' has no schedule to create`,
+        `Listener '${listener.id}' has no schedule EventBridge Scheduler can keep`,
         match.error.issues.map((i) => ({ path: ['match', ...i.path].join('.'), message: i.message })),
       );
     }
@@ -105,7 +99,7 @@ export function createSchedulerSchedules(options: SchedulerSchedulesOptions): Sc
       if (listener.type !== 'schedule') {
         throw new ValidationError(`Listener '${listener.id}' is a ${listener.type} listener, not a schedule`);
       }
-      if (!isEnabled(listener)) return remove(listener.id);
+      if (!listener.enabled) return remove(listener.id);
       const schedule = scheduleOf(listener);
       // Create, else replace: whichever of two concurrent writers comes last wins, as with the listener
       // itself. A schedule deleted between a refused create and the update is created again (at most twice).
@@ -128,11 +122,6 @@ export function createSchedulerSchedules(options: SchedulerSchedulesOptions): Sc
     },
     remove,
   };
-}
-
-/** A listener is enabled unless it says otherwise (CONTRACT §6: `enabled` defaults to true). */
-function isEnabled(listener: Listener): boolean {
-  return (listener as Listener & { enabled?: boolean }).enabled !== false;
 }
 
 function checkName(listenerId: string): void {

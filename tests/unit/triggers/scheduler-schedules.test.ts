@@ -49,15 +49,19 @@ function setup() {
   return { mock, schedules };
 }
 
-const listener = (match: Record<string, unknown>, extra: Partial<Listener> & { enabled?: boolean } = {}) =>
-  ({
-    id: 'nightly-crm-sync',
-    type: 'schedule',
-    workflow_id: 'crm-sync',
-    match,
-    created_at: '2026-11-22T06:00:00.000Z',
-    ...extra,
-  }) as Listener;
+const listener = (match: Record<string, unknown>, extra: Partial<Listener> = {}): Listener => ({
+  id: 'nightly-crm-sync',
+  type: 'schedule',
+  workflow_id: 'crm-sync',
+  match,
+  enabled: true,
+  created_at: '2026-11-22T06:00:00.000Z',
+  updated_at: '2026-11-22T06:00:00.000Z',
+  fired: 0,
+  skipped: 0,
+  failed: 0,
+  ...extra,
+});
 
 const names = (mock: ReturnType<typeof setup>['mock']) =>
   mock.calls().map((call) => (call.args[0] as { constructor: { name: string } }).constructor.name);
@@ -215,6 +219,11 @@ describe('createSchedulerSchedules', () => {
     );
     const noExpression = await failure(schedules.upsert(listener({ timezone: 'UTC' })), ValidationError);
     expect(noExpression.issues.map((i) => i.path)).toEqual(['match.expression']);
+    const badCron = await failure(
+      schedules.upsert(listener({ expression: 'cron(61 * * * ? *)' })),
+      ValidationError,
+    );
+    expect(badCron.issues.map((i) => i.path)).toEqual(['match.expression']);
     await failure(schedules.upsert(listener({ expression: 'rate(1 hour)' }, { id: 'a/b' })), ValidationError);
     await failure(schedules.remove('x'.repeat(65)), ValidationError);
     expect(mock.calls()).toHaveLength(0);
