@@ -27,6 +27,17 @@ export const LambdaEnvironment = {
   aiProvider: 'AI_PROVIDER',
   /** The Bedrock model id, inference profile id or ARN. */
   bedrockModel: 'BEDROCK_MODEL',
+  /**
+   * The API function only, to keep schedule listeners in step (docs/deploy.md, "Triggers"): the
+   * schedule group, the trigger function the schedules invoke, the role Scheduler assumes for it, and
+   * the dead-letter queue of fires it could not deliver. All four or none.
+   */
+  scheduleGroup: 'FLOWRUNNER_SCHEDULE_GROUP',
+  scheduleTargetArn: 'FLOWRUNNER_SCHEDULE_TARGET_ARN',
+  schedulerRoleArn: 'FLOWRUNNER_SCHEDULER_ROLE_ARN',
+  triggerDlqArn: 'FLOWRUNNER_TRIGGER_DLQ_ARN',
+  /** The API function only: the project's bus, where `POST /v1/events` puts its entries. */
+  eventBusName: 'FLOWRUNNER_EVENT_BUS_NAME',
   mockAiMode: 'MOCK_AI_MODE',
   mockAiSeed: 'MOCK_AI_SEED',
 } as const;
@@ -45,7 +56,23 @@ const schema = z.object({
   [LambdaEnvironment.allowPrivateNetwork]: z.enum(['true', 'false']).default('false'),
   [LambdaEnvironment.apiKeysSecretArn]: z.string().startsWith('arn:').optional(),
   [LambdaEnvironment.openAiSecretArn]: z.string().startsWith('arn:').optional(),
+  [LambdaEnvironment.scheduleGroup]: z
+    .string()
+    .regex(/^[0-9a-zA-Z_.-]{1,64}$/)
+    .optional(),
+  [LambdaEnvironment.scheduleTargetArn]: z.string().startsWith('arn:').optional(),
+  [LambdaEnvironment.schedulerRoleArn]: z.string().startsWith('arn:').optional(),
+  [LambdaEnvironment.triggerDlqArn]: z.string().startsWith('arn:').optional(),
+  [LambdaEnvironment.eventBusName]: name.optional(),
 });
+
+/** The settings that make the Schedules adapter: all of them or none. */
+const SCHEDULE_SETTINGS = [
+  LambdaEnvironment.scheduleGroup,
+  LambdaEnvironment.scheduleTargetArn,
+  LambdaEnvironment.schedulerRoleArn,
+  LambdaEnvironment.triggerDlqArn,
+] as const;
 
 export interface FunctionSettings {
   tables: { workflows: string; runs: string; tokens: string; listeners: string };
@@ -56,6 +83,11 @@ export interface FunctionSettings {
   allowPrivateNetwork: boolean;
   apiKeysSecretArn: string | undefined;
   openAiSecretArn: string | undefined;
+  /** Where schedule listeners' schedules go, when this function manages them. */
+  schedules:
+    | { groupName: string; targetArn: string; roleArn: string; deadLetterQueueArn: string }
+    | undefined;
+  eventBusName: string | undefined;
 }
 
 export function functionSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
@@ -65,6 +97,12 @@ export function functionSettings(env: NodeJS.ProcessEnv = process.env): Function
     throw new ConfigurationError(`The function's environment is not valid: ${problems}`);
   }
   const e = parsed.data;
+  const missing = SCHEDULE_SETTINGS.filter((setting) => e[setting] === undefined);
+  if (missing.length > 0 && missing.length < SCHEDULE_SETTINGS.length) {
+    throw new ConfigurationError(
+      `The function's environment is not valid: ${missing.join(', ')} missing (the schedule settings go together)`,
+    );
+  }
   return {
     tables: {
       workflows: e[LambdaEnvironment.workflowsTable],
@@ -79,5 +117,15 @@ export function functionSettings(env: NodeJS.ProcessEnv = process.env): Function
     allowPrivateNetwork: e[LambdaEnvironment.allowPrivateNetwork] === 'true',
     apiKeysSecretArn: e[LambdaEnvironment.apiKeysSecretArn],
     openAiSecretArn: e[LambdaEnvironment.openAiSecretArn],
+    schedules:
+      missing.length === 0
+        ? {
+            groupName: e[LambdaEnvironment.scheduleGroup]!,
+            targetArn: e[LambdaEnvironment.scheduleTargetArn]!,
+            roleArn: e[LambdaEnvironment.schedulerRoleArn]!,
+            deadLetterQueueArn: e[LambdaEnvironment.triggerDlqArn]!,
+          }
+        : undefined,
+    eventBusName: e[LambdaEnvironment.eventBusName],
   };
 }

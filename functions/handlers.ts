@@ -3,9 +3,12 @@
  * runtime wire them differently and run the same code. Each checks its payload with zod.
  */
 import { z } from 'zod';
-import { ValidationError } from '../shared/errors.js';
+import { type ErrorInfo, FlowrunnerError, toErrorInfo, ValidationError } from '../shared/errors.js';
 import type { AdvanceInput, AdvanceOutput, AwaitSignalInput } from '../shared/orchestration/directive.js';
 import { advance, awaitSignal, type OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
+import { deliverTrigger, type TriggerDeps } from '../shared/orchestration/triggers.js';
+import type { TriggerDelivery, TriggerOutcome } from '../shared/ports/triggers.js';
+import { deliveriesFromEvent } from '../shared/triggers/trigger-events.js';
 
 const runId = z.string().min(1).max(128);
 
@@ -56,5 +59,59 @@ export function createAwaitSignalHandler(deps: () => AwaitSignalDeps | Promise<A
   return async (event: unknown): Promise<void> => {
     const input: AwaitSignalInput = parse(awaitSignalInput, event, 'AwaitSignal');
     await awaitSignal(input, await deps());
+  };
+}
+
+/** What the trigger function did with one event: per delivery, each listener's outcome, or why it failed. */
+export interface TriggerReport {
+  deliveries: ({ type: TriggerDelivery['type']; event_id: string } & (
+    | { outcomes: TriggerOutcome[] }
+    | { error: ErrorInfo }
+  ))[];
+}
+
+/**
+ * Some deliveries of an event could not be carried out (a store that failed, a throttle). Thrown after
+ * every other delivery was carried out: the retry that follows starts only what is missing, since each
+ * (listener, event id) already started answers `duplicate`.
+ */
+export class TriggerDeliveryError extends FlowrunnerError {
+  readonly report: TriggerReport;
+  constructor(report: TriggerReport, failed: ErrorInfo[], cause: unknown) {
+    super(
+      'TriggerDeliveryFailed',
+      `${failed.length} of ${report.deliveries.length} deliveries failed: ${failed.map((f) => f.message).join('; ')}`,
+      { retryable: failed.some((f) => f.retryable !== false), cause },
+    );
+    this.report = report;
+  }
+}
+
+/**
+ * The trigger function: an S3 Object Created or other EventBridge event, an S3 notification or a
+ * schedule fire (shared/triggers/trigger-events.ts), each delivery handed to the one dispatcher. A
+ * malformed event is a ValidationError before anything starts.
+ */
+export function createTriggerHandler(deps: () => TriggerDeps | Promise<TriggerDeps>) {
+  return async (event: unknown): Promise<TriggerReport> => {
+    const deliveries = deliveriesFromEvent(event);
+    const resolved = deliveries.length > 0 ? await deps() : undefined;
+    const settled = await Promise.allSettled(
+      deliveries.map((delivery) => deliverTrigger(resolved!, delivery)),
+    );
+    const failed: ErrorInfo[] = [];
+    let cause: unknown;
+    const report: TriggerReport = {
+      deliveries: deliveries.map(({ type, event_id }, index) => {
+        const result = settled[index]!;
+        if (result.status === 'fulfilled') return { type, event_id, outcomes: result.value };
+        cause ??= result.reason;
+        const error = toErrorInfo(result.reason);
+        failed.push(error);
+        return { type, event_id, error };
+      }),
+    };
+    if (failed.length > 0) throw new TriggerDeliveryError(report, failed, cause);
+    return report;
   };
 }

@@ -2,17 +2,21 @@
  * The wiring of the Lambda runtime: the only place that chooses the AWS adapters. Clients are made
  * once per container, at module scope; settings are parsed at cold start (functions/environment.ts).
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { createEventBridgeBus } from '../shared/adapters/event-bus.js';
 import { processSecrets } from '../shared/adapters/logger.js';
+import { createSchedulerSchedules } from '../shared/adapters/scheduler.js';
 import { openAiKeyFromSecret } from '../shared/ai/openai-secret.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
 import { composeOrchestrator, orchestratorSettings } from '../shared/orchestration/compose.js';
 import type { OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
-import type { Executions, TaskTokens } from '../shared/ports/index.js';
+import type { EventBus, Executions, Schedules, TaskTokens } from '../shared/ports/index.js';
 import { createSecretsManagerSource } from '../shared/secrets/secrets-manager.js';
 import { createClaimCheck } from '../shared/storage/claim-check.js';
 import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
@@ -27,6 +31,21 @@ const dynamodb = createDynamoDbClient();
 const s3 = new S3Client({});
 const secretsManager = new SecretsManagerClient({});
 const sfn = new SFNClient({});
+
+/**
+ * The trigger ports of the API function (the stack gives only it their settings): the schedules of
+ * schedule listeners on EventBridge Scheduler, and PutEvents on the project's bus for `POST /v1/events`.
+ */
+export const triggerPorts: { schedules?: Schedules; bus?: EventBus } = {
+  ...(settings.schedules
+    ? { schedules: createSchedulerSchedules({ client: new SchedulerClient({}), ...settings.schedules }) }
+    : {}),
+  ...(settings.eventBusName
+    ? {
+        bus: createEventBridgeBus({ client: new EventBridgeClient({}), eventBusName: settings.eventBusName }),
+      }
+    : {}),
+};
 
 /** Errors of SendTaskSuccess that mean the token is no longer waiting: nothing to wake. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);

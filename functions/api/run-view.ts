@@ -48,6 +48,8 @@ export interface RunView {
   started_at?: string;
   updated_at: string;
   ended_at?: string;
+  /** The listener and event that started a triggered run (CONTRACT §6). */
+  trigger?: RunState['trigger'];
   usage: RunUsage;
 }
 
@@ -107,6 +109,7 @@ export async function runView(deps: OrchestratorDeps, state: RunState): Promise<
     ...(state.started_at ? { started_at: state.started_at } : {}),
     updated_at: state.updated_at,
     ...(state.ended_at ? { ended_at: state.ended_at } : {}),
+    ...(state.trigger ? { trigger: state.trigger } : {}),
     usage: { ...NO_USAGE },
   };
   if (state.output !== undefined) view.output = state.output;

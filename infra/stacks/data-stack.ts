@@ -119,13 +119,18 @@ export class DataStack extends Stack {
         'the old one once clients moved (docs/deploy.md), not by a schedule that would lock clients out.',
     );
 
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${props.prefix}-events` });
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: eventBusName(props.prefix) });
   }
 }
 
 /** The data bucket's name: fixed per prefix, account and region, so the engine stack names it without an export. */
 export function dataBucketName(prefix: string): string {
   return `${prefix}-data-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
+}
+
+/** The project's event bus (`POST /v1/events`): named by the prefix, so the engine stack names it without an export. */
+export function eventBusName(prefix: string): string {
+  return `${prefix}-events`;
 }
 
 /** A CDK table with exactly the keys, indexes and TTL of the adapters' definition (shared/storage/dynamodb/tables.ts). */

@@ -11,6 +11,8 @@ import { DataReferences } from '../constructs/data-references.js';
 import { HttpApi } from '../constructs/http-api.js';
 import { logicalIdWithout } from '../constructs/logical-ids.js';
 import { RunStateMachine } from '../constructs/run-state-machine.js';
+import { Triggers } from '../constructs/triggers.js';
+import { eventBusName } from './data-stack.js';
 
 export interface EngineStackProps extends StackProps {
   prefix: string;
@@ -21,11 +23,14 @@ export interface EngineStackProps extends StackProps {
   apiKeysSecret: secretsmanager.ISecret;
   /** Where workflows' `{{ secrets.NAME }}` live in Secrets Manager; default `flowrunner/`. */
   secretPrefix?: string;
+  /** Buckets whose uploads fire `s3` listeners; default the context value `flowrunner:trigger-buckets`. */
+  triggerBuckets?: string[];
 }
 
 export class EngineStack extends Stack {
   public readonly runs: RunStateMachine;
   public readonly httpApi: HttpApi;
+  public readonly triggers: Triggers;
   public readonly alarms: Alarms;
   /** The constructs whose ids stay out of logical ids (see allocateLogicalId). */
   private readonly parts = new Set<IConstruct>();
@@ -58,10 +63,26 @@ export class EngineStack extends Stack {
         stateMachineArn: this.runs.stateMachineArn,
       }),
     );
+    this.triggers = this.part(
+      new Triggers(this, 'Triggers', {
+        prefix: props.prefix,
+        tables,
+        bucket,
+        keysSecret: props.keysSecret,
+        stateMachineArn: this.runs.stateMachineArn,
+        eventBusName: eventBusName(props.prefix),
+        api: this.httpApi.handler,
+        ...(props.triggerBuckets ? { triggerBuckets: props.triggerBuckets } : {}),
+      }),
+    );
     this.alarms = this.part(
       new Alarms(this, 'Alarms', {
         stateMachine: this.runs.stateMachine,
-        functions: { Advance: this.runs.advance, AwaitSignal: this.runs.awaitSignal },
+        functions: {
+          Advance: this.runs.advance,
+          AwaitSignal: this.runs.awaitSignal,
+          Trigger: this.triggers.function,
+        },
       }),
     );
 

@@ -42,6 +42,7 @@ export interface CreateRunInput {
   parent?: RunState['parent'];
   /** The run this one reruns. */
   rerun_of?: string;
+  trigger?: RunState['trigger'];
   now: Date;
 }
 
@@ -60,6 +61,7 @@ export function createRun(input: CreateRunInput): Transition {
     ...(input.profile === undefined ? {} : { profile: input.profile }),
     ...(input.parent ? { parent: input.parent } : {}),
     ...(input.rerun_of ? { rerun_of: input.rerun_of } : {}),
+    ...(input.trigger ? { trigger: input.trigger } : {}),
     created_at: at,
     updated_at: at,
     seq: 0,
@@ -76,6 +78,7 @@ export function createRun(input: CreateRunInput): Transition {
       workflow_id: state.workflow_id,
       workflow_version: state.workflow_version,
       ...(state.rerun_of ? { rerun_of: state.rerun_of } : {}),
+      ...(state.trigger ? { trigger: state.trigger } : {}),
     },
   };
   return { state, work: [], events: [event], history: [], accepted: true };

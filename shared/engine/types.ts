@@ -165,6 +165,8 @@ export interface RunState {
   error?: ErrorInfo;
   compensated?: boolean;
   parent?: { run_id: string; step_id: string; visit: number };
+  /** The listener and event that started the run (CONTRACT §6), for a triggered run. */
+  trigger?: { listener_id: string; type: string; event_id: string };
   /** Set while the run's `output` template is being rendered. */
   finishing?: boolean;
   /** Where a failed run stopped, for a redrive: what it was doing and what it never reached. */

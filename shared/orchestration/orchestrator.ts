@@ -65,6 +65,7 @@ export interface StartRunRequest {
   inputs: unknown;
   profile?: unknown;
   parent?: RunState['parent'];
+  trigger?: RunState['trigger'];
   /** The run id; a new one when absent. */
   runId?: string;
   /** The run this one reruns. */
@@ -89,6 +90,7 @@ export async function startRun(
     ...(request.profile === undefined ? {} : { profile: request.profile }),
     ...(request.parent ? { parent: request.parent } : {}),
     ...(request.rerunOf ? { rerun_of: request.rerunOf } : {}),
+    ...(request.trigger ? { trigger: request.trigger } : {}),
     now,
   });
   const started = apply(request.workflow, created.state, { type: 'start' }, { now, registry: deps.registry });

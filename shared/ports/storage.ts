@@ -213,31 +213,79 @@ export const ListenerType = {
 } as const;
 export type ListenerType = (typeof ListenerType)[keyof typeof ListenerType];
 
-export interface Listener {
+/** What a listener is, as its owner wrote it (CONTRACT §6): created by the API, changed by PATCH. */
+export interface ListenerDefinition {
   id: string;
   type: ListenerType;
   workflow_id: string;
+  /** The pinned workflow version; the latest when absent. */
+  version?: number;
   /**
-   * s3: {bucket, prefix?}; eventbridge: {source, detail_type?}; schedule: {expression} (cron(...) or rate(...));
-   * webhook: {} (the listener id is the hook id).
+   * s3: {bucket, prefix?, suffix?}; eventbridge: an event pattern; schedule: {expression, timezone?,
+   * overlap?}; webhook: {signature?: {scheme, secret}}. Checked by shared/triggers/listener-match.ts.
    */
   match: Record<string, unknown>;
+  /** A template rendered against `{event}` into the run's inputs; `{event}` itself when absent. */
+  inputs?: unknown;
+  enabled: boolean;
   created_at: string;
+  updated_at: string;
 }
 
+/** What a listener did, kept by the dispatcher and the scheduler beside its definition. */
+export interface ListenerActivity {
+  /** Runs started. */
+  fired: number;
+  /** Fires not started because the previous run still went (`overlap: skip`). */
+  skipped: number;
+  /** Fires that could not start a run (inputs that do not fit, a retired workflow...). */
+  failed: number;
+  last_fired_at?: string;
+  last_run_id?: string;
+  last_error?: { code: string; message: string; at: string };
+  /** Schedules: when the next fire is due. */
+  next_fire_at?: string;
+}
+
+export type Listener = ListenerDefinition & ListenerActivity;
+
+/** The part of a definition `PATCH /v1/listeners/{id}` may change. */
+export interface ListenerChange {
+  enabled?: boolean;
+  match?: Record<string, unknown>;
+  /** `null` removes the template. */
+  inputs?: unknown;
+}
+
+/** One fire of a listener, as the dispatcher records it. */
+export type ListenerFire =
+  | { outcome: 'started'; at: string; run_id: string }
+  | { outcome: 'skipped'; at: string }
+  | { outcome: 'failed'; at: string; error: { code: string; message: string } };
+
+/** What finds listeners: an object put in a bucket, an event on a bus, every schedule. */
 export type ListenerSource =
   | { type: 's3'; bucket: string; key: string }
-  | { type: 'eventbridge'; source: string; detail_type: string }
-  | { type: 'schedule' }
-  | { type: 'webhook'; id: string };
+  | { type: 'eventbridge'; event: unknown }
+  | { type: 'schedule' };
 
 export interface ListenerStore {
-  create(listener: Listener): Promise<void>;
+  /** A new listener with no activity yet; ConflictError when the id exists, ValidationError for a bad match. */
+  create(definition: ListenerDefinition): Promise<Listener>;
   get(id: string): Promise<Listener>;
   list(page?: PageRequest): Promise<Page<Listener>>;
+  /** Changes the definition (concurrent changes are applied one after the other); NotFoundError. */
+  update(id: string, change: ListenerChange, now: Date): Promise<Listener>;
   delete(id: string): Promise<void>;
-  /** The listeners a source event starts (S3: bucket and key prefix; EventBridge: source and detail-type). */
+  /**
+   * The listeners, enabled or not, that a source event concerns: S3 by bucket, then prefix and suffix;
+   * EventBridge by their pattern; schedules all of them. Webhooks are found by id (`get`).
+   */
   find(source: ListenerSource): Promise<Listener[]>;
+  /** Counts a fire; a listener deleted meanwhile is ignored. */
+  recordFire(id: string, fire: ListenerFire): Promise<void>;
+  /** Sets (or clears) when a schedule fires next; a listener deleted meanwhile is ignored. */
+  setNextFire(id: string, at: string | undefined): Promise<void>;
 }
 
 export interface ArtifactInfo {
@@ -255,6 +303,18 @@ export interface ArtifactStore {
   delete(runId: string, name: string): Promise<void>;
   /** A presigned GET URL valid for `expiresInS` seconds (default 900). */
   url(runId: string, name: string, expiresInS?: number): Promise<string>;
+  /**
+   * Copies an object of another bucket into the run's artifacts (S3 CopyObject: the bytes never pass
+   * through the caller); NotFoundError when the object is gone. How a triggered run reads its upload.
+   */
+  copyIn(runId: string, name: string, source: ObjectLocation): Promise<ArtifactInfo>;
+}
+
+/** An object in a bucket, at one version when `version_id` is given. */
+export interface ObjectLocation {
+  bucket: string;
+  key: string;
+  version_id?: string;
 }
 
 /** All the stores of one runtime, as the wiring module builds them. */

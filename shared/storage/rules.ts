@@ -1,7 +1,8 @@
 /**
  * What every store accepts and how it reads what it holds, shared by the in-memory and the DynamoDB
  * adapters so both refuse, match and describe alike: workflow sizes and summaries, signal ids,
- * callback targets, idempotency records, listeners and the sources that find them.
+ * callback targets, idempotency records, listeners (their definition, activity and the sources that
+ * find them).
  */
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { type ErrorIssue, ValidationError } from '../errors.js';
@@ -9,10 +10,19 @@ import {
   type CallbackTarget,
   type IdempotencyRecord,
   type Listener,
+  type ListenerActivity,
+  type ListenerChange,
+  type ListenerDefinition,
   type ListenerSource,
   ListenerType,
   type WorkflowSummary,
 } from '../ports/index.js';
+import {
+  checkInputsTemplate,
+  checkListenerMatch,
+  eventMatches,
+  s3ObjectMatches,
+} from '../triggers/listener-match.js';
 
 /** A version is one DynamoDB item (400 KB); this leaves room for its keys and attributes. */
 export const MAX_DEFINITION_BYTES = 350 * 1024;
@@ -100,47 +110,91 @@ export function checkIdempotencyRecord(record: IdempotencyRecord): void {
 
 const TYPES = new Set<string>(Object.values(ListenerType));
 
-const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
-const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
-
-/** Refuses a listener its store could not index: a missing bucket, source or schedule expression. */
-export function checkListener(listener: Listener): void {
+/** Refuses a listener whose match, inputs template or fields its type does not allow (CONTRACT §6). */
+export function checkListener(listener: ListenerDefinition): void {
   const issues: ErrorIssue[] = [];
-  const match = listener.match as Record<string, unknown> | undefined;
-  if (!nonEmpty(listener.id) || listener.id.length > 128) {
-    issues.push({ path: 'id', message: 'must be 1 to 128 characters' });
+  if (typeof listener.id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(listener.id)) {
+    issues.push({ path: 'id', message: "must be 1 to 128 letters, digits, '_' or '-'" });
   }
   if (!TYPES.has(listener.type))
     issues.push({ path: 'type', message: `must be one of ${[...TYPES].join(', ')}` });
-  if (!nonEmpty(listener.workflow_id)) issues.push({ path: 'workflow_id', message: 'is required' });
-  if (!nonEmpty(listener.created_at)) issues.push({ path: 'created_at', message: 'is required' });
-  if (typeof match !== 'object' || match === null || Array.isArray(match)) {
-    issues.push({ path: 'match', message: 'must be an object' });
-  } else if (listener.type === 's3') {
-    if (!nonEmpty(match.bucket)) issues.push({ path: 'match.bucket', message: 'is required' });
-    if (!optionalString(match.prefix)) issues.push({ path: 'match.prefix', message: 'must be a string' });
-  } else if (listener.type === 'eventbridge') {
-    if (!nonEmpty(match.source)) issues.push({ path: 'match.source', message: 'is required' });
-    if (!optionalString(match.detail_type)) {
-      issues.push({ path: 'match.detail_type', message: 'must be a string' });
-    }
-  } else if (listener.type === 'schedule') {
-    if (!nonEmpty(match.expression)) issues.push({ path: 'match.expression', message: 'is required' });
+  if (typeof listener.workflow_id !== 'string' || listener.workflow_id.length === 0)
+    issues.push({ path: 'workflow_id', message: 'is required' });
+  if (listener.version !== undefined && !(Number.isSafeInteger(listener.version) && listener.version >= 1))
+    issues.push({ path: 'version', message: 'must be an integer ≥ 1' });
+  if (typeof listener.enabled !== 'boolean') issues.push({ path: 'enabled', message: 'must be a boolean' });
+  for (const field of ['created_at', 'updated_at'] as const) {
+    if (typeof listener[field] !== 'string' || Number.isNaN(Date.parse(listener[field])))
+      issues.push({ path: field, message: 'must be an ISO-8601 time' });
   }
+  if (TYPES.has(listener.type)) issues.push(...checkListenerMatch(listener.type, listener.match));
+  if (listener.inputs !== undefined) issues.push(...checkInputsTemplate(listener.inputs));
   if (issues.length > 0) throw new ValidationError('The listener is not valid', issues);
 }
 
+/** The definition with the change applied (`inputs: null` removes the template). */
+export function changedListener(
+  listener: ListenerDefinition,
+  change: ListenerChange,
+  now: Date,
+): ListenerDefinition {
+  const { inputs: _inputs, ...rest } = listener;
+  const inputs = change.inputs === undefined ? listener.inputs : change.inputs;
+  return {
+    ...rest,
+    ...(change.enabled === undefined ? {} : { enabled: change.enabled }),
+    ...(change.match === undefined ? {} : { match: change.match }),
+    ...(inputs === undefined || inputs === null ? {} : { inputs }),
+    updated_at: now.toISOString(),
+  };
+}
+
+/** The definition part of a listener, as it is stored. */
+export function definitionOf(listener: ListenerDefinition): ListenerDefinition {
+  const { id, type, workflow_id, version, match, inputs, enabled, created_at, updated_at } = listener;
+  return {
+    id,
+    type,
+    workflow_id,
+    ...(version === undefined ? {} : { version }),
+    match,
+    ...(inputs === undefined ? {} : { inputs }),
+    enabled,
+    created_at,
+    updated_at,
+  };
+}
+
 /**
- * The key listeners of one source share: the bucket, the event source, or all schedules. Prefixes
- * and detail-types are checked on the few listeners of that key (a key prefix cannot be a key condition).
+ * A stored definition and its activity as one listener. Listeners stored before CONTRACT §6 had no
+ * `enabled` nor `updated_at`: they read as enabled, updated when created.
+ */
+export function listenerOf(stored: ListenerDefinition, activity: Partial<ListenerActivity>): Listener {
+  return {
+    ...stored,
+    enabled: stored.enabled ?? true,
+    updated_at: stored.updated_at ?? stored.created_at,
+    fired: activity.fired ?? 0,
+    skipped: activity.skipped ?? 0,
+    failed: activity.failed ?? 0,
+    ...(activity.last_fired_at ? { last_fired_at: activity.last_fired_at } : {}),
+    ...(activity.last_run_id ? { last_run_id: activity.last_run_id } : {}),
+    ...(activity.last_error ? { last_error: activity.last_error } : {}),
+    ...(activity.next_fire_at ? { next_fire_at: activity.next_fire_at } : {}),
+  };
+}
+
+/**
+ * The key listeners of one source share: the bucket, every eventbridge listener (their patterns are
+ * matched in process, as one rule per source family feeds the trigger function), or every schedule.
  * Webhooks have none: they are found by their id.
  */
-export function sourceKey(source: Listener | ListenerSource): string | undefined {
+export function sourceKey(source: ListenerDefinition | ListenerSource): string | undefined {
   switch (source.type) {
     case 's3':
       return `s3#${'bucket' in source ? source.bucket : String(source.match.bucket)}`;
     case 'eventbridge':
-      return `eventbridge#${'source' in source ? source.source : String(source.match.source)}`;
+      return 'eventbridge';
     case 'schedule':
       return 'schedule';
     case 'webhook':
@@ -148,23 +202,15 @@ export function sourceKey(source: Listener | ListenerSource): string | undefined
   }
 }
 
-/** Whether the listener starts its workflow for this source event. */
-export function listenerMatches(listener: Listener, source: ListenerSource): boolean {
+/** Whether the source event concerns the listener (enabled or not: the dispatcher decides that). */
+export function listenerMatches(listener: ListenerDefinition, source: ListenerSource): boolean {
   if (listener.type !== source.type) return false;
-  const match = listener.match;
   switch (source.type) {
     case 's3':
-      return (
-        match.bucket === source.bucket && source.key.startsWith((match.prefix as string | undefined) ?? '')
-      );
+      return s3ObjectMatches(listener.match, source.bucket, source.key);
     case 'eventbridge':
-      return (
-        match.source === source.source &&
-        (match.detail_type === undefined || match.detail_type === source.detail_type)
-      );
+      return eventMatches(listener.match, source.event);
     case 'schedule':
       return true;
-    case 'webhook':
-      return listener.id === source.id;
   }
 }

@@ -185,6 +185,17 @@ describe('CDK app', () => {
     it('has the event bus', () => {
       dataTemplate.hasResourceProperties('AWS::Events::EventBus', { Name: 'flowrunner-events' });
     });
+
+    it('registers no bucket for s3 listeners unless told: no S3 rule, no notification, no read of other buckets', () => {
+      expect(engine.triggers.triggerBuckets).toEqual([]);
+      expect(engine.triggers.objectCreatedRule).toBeUndefined();
+      expect(engineTemplate.findResources('Custom::S3BucketNotifications')).toEqual({});
+      const triggerRole = logicalId(engine, engine.triggers.function.role);
+      expect(resourcesFor(engineTemplate, triggerRole, 's3:GetObject')).toEqual([
+        `arn:\${AWS::Partition}:s3:::flowrunner-data-\${AWS::AccountId}-\${AWS::Region}/runs/*`,
+      ]);
+      expect(actionsOf(engineTemplate, triggerRole)).not.toContain('s3:GetObjectVersion');
+    });
   });
 
   describe('functions', () => {
@@ -202,11 +213,20 @@ describe('CDK app', () => {
     });
 
     it('get every setting of functions/environment.ts, naming the data stack’s tables', () => {
-      // The API keys secret is the API function's alone (tested below); the OpenAI secret only when configured (openai-secret.test.ts).
+      // The API keys secret and the trigger ports' settings are the API function's alone (tested below
+      // and in triggers.test.ts); the OpenAI secret only when configured (openai-secret.test.ts).
+      const apiOnly: string[] = [
+        LambdaEnvironment.apiKeysSecretArn,
+        LambdaEnvironment.scheduleGroup,
+        LambdaEnvironment.scheduleTargetArn,
+        LambdaEnvironment.schedulerRoleArn,
+        LambdaEnvironment.triggerDlqArn,
+        LambdaEnvironment.eventBusName,
+      ];
       const required = Object.values(LambdaEnvironment).filter(
         (name) =>
           !name.startsWith('MOCK_AI_') &&
-          name !== LambdaEnvironment.apiKeysSecretArn &&
+          !apiOnly.includes(name) &&
           name !== LambdaEnvironment.openAiSecretArn,
       );
       for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
@@ -410,6 +430,8 @@ describe('CDK app', () => {
         'AwaitSignalRole780072C8',
         'AwaitSignalRoleDefaultPolicy9D44FB31',
         'AwaitSignalThrottlesAlarm3B330561',
+        'BusEventsRule8A1E2A01',
+        'BusEventsRuleAllowEventRuleFlowrunnerEngineTriggersTriggerFunction7E676DD9BC30BD17',
         'ExecutionsFailedAlarmCA489332',
         'ExecutionsTimedOutAlarm75AA4D6F',
         'HttpApiDefaultRoute146696CE',
@@ -417,10 +439,23 @@ describe('CDK app', () => {
         'HttpApiDefaultRouteApiPermissionA402DB20',
         'HttpApiDefaultStage3EEB07D6',
         'HttpApiF5A9A8A7',
+        'ScheduleGroup4D377372',
+        'SchedulerRole59E73443',
+        'SchedulerRoleDefaultPolicy66F774B8',
         'StateMachine2E01A3A5',
         'StateMachineLogs3CB16D3C',
         'StateMachineRoleB840431D',
         'StateMachineRoleDefaultPolicyDF1E6607',
+        'TriggerDeadLetters88A2981F',
+        'TriggerDeadLettersAlarmBAA09980',
+        'TriggerDeadLettersPolicy995B220D',
+        'TriggerErrorsAlarm4CFFC8E3',
+        'TriggerFunctionAD2A6013',
+        'TriggerFunctionEventInvokeConfig49131558',
+        'TriggerLogsBBD4398C',
+        'TriggerRoleC1CF476C',
+        'TriggerRoleDefaultPolicy2CC3CF8D',
+        'TriggerThrottlesAlarmDBEE701C',
       ]);
     });
 

@@ -28,3 +28,32 @@ export function render(value: unknown): string {
   if (typeof intrinsic['Fn::ImportValue'] === 'string') return `\${import:${intrinsic['Fn::ImportValue']}}`;
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
+
+/** One statement of a role's policies: its actions and resources as text, and its condition. */
+export interface RoleStatement {
+  actions: string[];
+  resources: string[];
+  condition?: unknown;
+}
+
+/** Every Allow statement of the policies attached to a role, resources rendered (see `render`). */
+export function statementsOf(
+  template: { findResources(type: string, props?: unknown): Record<string, unknown> },
+  roleLogicalId: string,
+): RoleStatement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as {
+    Properties: {
+      Roles: { Ref: string }[];
+      PolicyDocument: { Statement: { Action: unknown; Resource: unknown; Condition?: unknown }[] };
+    };
+  }[];
+  return policies
+    .filter((policy) => policy.Properties.Roles.some((role) => role.Ref === roleLogicalId))
+    .flatMap((policy) =>
+      policy.Properties.PolicyDocument.Statement.map((statement) => ({
+        actions: [statement.Action].flat() as string[],
+        resources: [statement.Resource].flat().map(render),
+        ...(statement.Condition === undefined ? {} : { condition: statement.Condition }),
+      })),
+    );
+}

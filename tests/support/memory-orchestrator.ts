@@ -4,16 +4,20 @@ import { sequentialIds } from '../../shared/adapters/ids.js';
 import { createMemoryHttpClient, type MemoryHttpHandler } from '../../shared/http/memory-http-client.js';
 import { composeOrchestrator } from '../../shared/orchestration/compose.js';
 import { createMemorySecrets } from '../../shared/secrets/memory.js';
-import { createMemoryArtifacts } from '../../shared/storage/memory/artifacts.js';
+import { createMemoryArtifacts, type MemoryArtifactsOptions } from '../../shared/storage/memory/artifacts.js';
 import { createMemoryStores } from '../../shared/storage/memory/stores.js';
 
 export const NOW = new Date('2026-01-01T00:00:00.000Z');
 
 export function memoryOrchestrator(
   http: MemoryHttpHandler = () => ({ status: 200, headers: {}, body: '{}' }),
+  options: { buckets?: MemoryArtifactsOptions['buckets'] } = {},
 ) {
   const clock = new ManualClock(NOW);
-  const stores = { ...createMemoryStores(), artifacts: createMemoryArtifacts() };
+  const stores = {
+    ...createMemoryStores(),
+    artifacts: createMemoryArtifacts(options.buckets ? { buckets: options.buckets } : {}),
+  };
   const client = createMemoryHttpClient(http);
   /** Tokens completed (SendTaskSuccess) and executions started (StartExecution), in order. */
   const completed: string[] = [];

@@ -1,20 +1,41 @@
 /**
- * The ListenerStore on DynamoDB: one item per listener, found by its source through `by_source`
- * (`s3#<bucket>`, `eventbridge#<source>`, `schedule`; key prefixes and detail-types are then checked
- * on that handful) and listed by id through `by_kind`. Webhooks are found by their id.
+ * The ListenerStore on DynamoDB: one item per listener. The definition is one JSON attribute; the
+ * activity (fired, skipped, failed, last_*, next_fire_at) sits in attributes of its own, so a fire
+ * counts with one atomic `ADD` and never rewrites (or races) the definition. Listeners are found by
+ * their source through `by_source` (`s3#<bucket>`, `eventbridge`, `schedule`; prefixes, suffixes and
+ * patterns are then matched in process) and listed by id through `by_kind`. Webhooks are read by id.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Listener, ListenerSource, ListenerStore, Page, PageRequest } from '../../ports/index.js';
+import type {
+  Listener,
+  ListenerActivity,
+  ListenerChange,
+  ListenerDefinition,
+  ListenerFire,
+  ListenerSource,
+  ListenerStore,
+  Page,
+  PageRequest,
+} from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { LISTENERS_SCOPE, pageLimit } from '../paging.js';
-import { checkListener, listenerMatches, sourceKey } from '../rules.js';
-import { type Item, json, S } from './attributes.js';
+import {
+  changedListener,
+  checkListener,
+  definitionOf,
+  listenerMatches,
+  listenerOf,
+  sourceKey,
+} from '../rules.js';
+import { type Item, json, N, optionalNumber, optionalString, S } from './attributes.js';
 import { Table } from './table.js';
 import { INDEXES } from './tables.js';
 
 const KIND = 'listener';
 const listenerKey = (id: string): Item => ({ id: S(id) });
+/** Concurrent PATCHes of one listener are applied one after the other: each retries on a lost race. */
+const UPDATE_ATTEMPTS = 10;
 
 export interface DynamoDbListenerStoreOptions {
   client: DynamoDBClient;
@@ -31,25 +52,27 @@ export class DynamoDbListenerStore implements ListenerStore {
     this.#cursors = options.cursors;
   }
 
-  async create(listener: Listener): Promise<void> {
-    checkListener(listener);
-    const source = sourceKey(listener);
+  async create(definition: ListenerDefinition): Promise<Listener> {
+    checkListener(definition);
+    const stored = definitionOf(definition);
+    const source = sourceKey(stored);
     const { applied } = await this.#table.put({
       Item: {
-        ...listenerKey(listener.id),
+        ...listenerKey(stored.id),
         kind: S(KIND),
         ...(source === undefined ? {} : { source_key: S(source) }),
-        listener: S(JSON.stringify(listener)),
+        listener: S(JSON.stringify(stored)),
       },
       ConditionExpression: 'attribute_not_exists(id)',
     });
-    if (!applied) throw new ConflictError(`Listener '${listener.id}' already exists`);
+    if (!applied) throw new ConflictError(`Listener '${stored.id}' already exists`);
+    return listenerOf(stored, {});
   }
 
   async get(id: string): Promise<Listener> {
     const item = await this.#table.get(listenerKey(id));
     if (!item) throw new NotFoundError('Listener', id);
-    return json<Listener>(item, 'listener');
+    return fromItem(item);
   }
 
   async list(page?: PageRequest): Promise<Page<Listener>> {
@@ -67,11 +90,40 @@ export class DynamoDbListenerStore implements ListenerStore {
       },
       (found) => found.length > limit,
     );
-    const listeners = items.slice(0, limit).map((item) => json<Listener>(item, 'listener'));
+    const listeners = items.slice(0, limit).map(fromItem);
     const result: Page<Listener> = { items: listeners };
     if (items.length > limit)
       result.next_cursor = this.#cursors.encode(LISTENERS_SCOPE, { id: listeners.at(-1)!.id });
     return result;
+  }
+
+  async update(id: string, change: ListenerChange, now: Date): Promise<Listener> {
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const item = await this.#table.get(listenerKey(id));
+      if (!item) throw new NotFoundError('Listener', id);
+      const before = item.listener!.S!;
+      const definition = changedListener(JSON.parse(before) as ListenerDefinition, change, now);
+      checkListener(definition);
+      const stored = definitionOf(definition);
+      const source = sourceKey(stored);
+      // Conditional on the definition read: a PATCH that ran in between is not overwritten.
+      const { applied, attributes } = await this.#table.update({
+        Key: listenerKey(id),
+        UpdateExpression:
+          source === undefined
+            ? 'SET listener = :new REMOVE source_key'
+            : 'SET listener = :new, source_key = :s',
+        ConditionExpression: 'listener = :old',
+        ExpressionAttributeValues: {
+          ':new': S(JSON.stringify(stored)),
+          ':old': S(before),
+          ...(source === undefined ? {} : { ':s': S(source) }),
+        },
+        ReturnValues: 'ALL_NEW',
+      });
+      if (applied) return fromItem(attributes!);
+    }
+    throw new ConflictError(`Listener '${id}' is being changed by others: try again`);
   }
 
   async delete(id: string): Promise<void> {
@@ -83,16 +135,61 @@ export class DynamoDbListenerStore implements ListenerStore {
   }
 
   async find(source: ListenerSource): Promise<Listener[]> {
-    if (source.type === 'webhook') {
-      const item = await this.#table.get(listenerKey(source.id));
-      const listener = item && json<Listener>(item, 'listener');
-      return listener && listenerMatches(listener, source) ? [listener] : [];
-    }
     const items = await this.#table.query({
       IndexName: INDEXES.listenersBySource,
       KeyConditionExpression: 'source_key = :s',
       ExpressionAttributeValues: { ':s': S(sourceKey(source)!) },
     });
-    return items.map((item) => json<Listener>(item, 'listener')).filter((l) => listenerMatches(l, source));
+    return items.map(fromItem).filter((listener) => listenerMatches(listener, source));
   }
+
+  async recordFire(id: string, fire: ListenerFire): Promise<void> {
+    const values: Item = { ':one': N(1) };
+    let expression: string;
+    switch (fire.outcome) {
+      case 'started':
+        expression = 'ADD fired :one SET last_fired_at = :at, last_run_id = :run';
+        values[':at'] = S(fire.at);
+        values[':run'] = S(fire.run_id);
+        break;
+      case 'skipped':
+        expression = 'ADD skipped :one';
+        break;
+      case 'failed':
+        expression = 'ADD failed :one SET last_error = :error';
+        values[':error'] = S(JSON.stringify({ ...fire.error, at: fire.at }));
+        break;
+    }
+    // A listener deleted meanwhile stays deleted: the condition keeps the update from recreating it.
+    await this.#table.update({
+      Key: listenerKey(id),
+      UpdateExpression: expression,
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  async setNextFire(id: string, at: string | undefined): Promise<void> {
+    await this.#table.update({
+      Key: listenerKey(id),
+      UpdateExpression: at === undefined ? 'REMOVE next_fire_at' : 'SET next_fire_at = :at',
+      ConditionExpression: 'attribute_exists(id)',
+      ...(at === undefined ? {} : { ExpressionAttributeValues: { ':at': S(at) } }),
+    });
+  }
+}
+
+function fromItem(item: Item): Listener {
+  const lastError = optionalString(item, 'last_error');
+  const activity: Partial<ListenerActivity> = {
+    fired: optionalNumber(item, 'fired') ?? 0,
+    skipped: optionalNumber(item, 'skipped') ?? 0,
+    failed: optionalNumber(item, 'failed') ?? 0,
+  };
+  for (const name of ['last_fired_at', 'last_run_id', 'next_fire_at'] as const) {
+    const value = optionalString(item, name);
+    if (value !== undefined) activity[name] = value;
+  }
+  if (lastError !== undefined) activity.last_error = JSON.parse(lastError) as ListenerActivity['last_error'];
+  return listenerOf(json<ListenerDefinition>(item, 'listener'), activity);
 }

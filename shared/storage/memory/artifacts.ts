@@ -12,6 +12,7 @@ import {
   decodeArtifactCursor,
   defaultContentType,
   encodeArtifactCursor,
+  OCTET_STREAM,
   urlExpiry,
 } from '../s3/artifact-rules.js';
 
@@ -19,6 +20,8 @@ export interface MemoryArtifactsOptions {
   clock?: Clock;
   /** Signs list cursors; a random key per store unless given (cursors never outlive the process anyway). */
   cursorKey?: string | Uint8Array;
+  /** Objects of other buckets that `copyIn` may copy (a test's uploads); none by default. */
+  buckets?: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>;
 }
 
 interface StoredArtifact {
@@ -84,6 +87,18 @@ export function createMemoryArtifacts(options: MemoryArtifactsOptions = {}): Art
 
     async delete(runId, name) {
       objects.delete(artifactKey(runId, name));
+    },
+
+    async copyIn(runId, name, source) {
+      const body = options.buckets?.get(source.bucket)?.get(source.key);
+      if (body === undefined) throw new NotFoundError('Object', `${source.bucket}/${source.key}`);
+      const stored = {
+        body: body.slice(),
+        content_type: OCTET_STREAM,
+        updated_at: clock.now().toISOString(),
+      };
+      objects.set(artifactKey(runId, name), stored);
+      return info(name, stored);
     },
 
     async url(runId, name, expiresInS) {

@@ -1,29 +1,44 @@
-/** The ListenerStore in memory: listeners by id, listed by id, found by their source. */
+/** The ListenerStore in memory: listeners by id, listed by id, found by their source, with their activity. */
 import { ConflictError, NotFoundError } from '../../errors.js';
-import type { Listener, ListenerSource, ListenerStore, Page, PageRequest } from '../../ports/index.js';
+import type {
+  Listener,
+  ListenerActivity,
+  ListenerChange,
+  ListenerDefinition,
+  ListenerFire,
+  ListenerSource,
+  ListenerStore,
+  Page,
+  PageRequest,
+} from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { compareKeys, LISTENERS_SCOPE, pageLimit } from '../paging.js';
-import { checkListener, listenerMatches } from '../rules.js';
+import { changedListener, checkListener, definitionOf, listenerMatches, listenerOf } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 
+interface Stored {
+  definition: ListenerDefinition;
+  activity: Partial<ListenerActivity>;
+}
+
 export class MemoryListenerStore implements ListenerStore {
-  readonly #listeners = new Map<string, Listener>();
+  readonly #listeners = new Map<string, Stored>();
   readonly #cursors: CursorCodec;
 
   constructor(cursors: CursorCodec) {
     this.#cursors = cursors;
   }
 
-  async create(listener: Listener): Promise<void> {
-    checkListener(listener);
-    if (this.#listeners.has(listener.id)) throw new ConflictError(`Listener '${listener.id}' already exists`);
-    this.#listeners.set(listener.id, jsonCopy(listener));
+  async create(definition: ListenerDefinition): Promise<Listener> {
+    checkListener(definition);
+    if (this.#listeners.has(definition.id))
+      throw new ConflictError(`Listener '${definition.id}' already exists`);
+    this.#listeners.set(definition.id, { definition: jsonCopy(definitionOf(definition)), activity: {} });
+    return this.get(definition.id);
   }
 
   async get(id: string): Promise<Listener> {
-    const listener = this.#listeners.get(id);
-    if (!listener) throw new NotFoundError('Listener', id);
-    return jsonCopy(listener);
+    return this.#view(this.#stored(id));
   }
 
   async list(page?: PageRequest): Promise<Page<Listener>> {
@@ -35,11 +50,19 @@ export class MemoryListenerStore implements ListenerStore {
     const ids = [...this.#listeners.keys()]
       .filter((id) => after === undefined || compareKeys(id, after) > 0)
       .sort(compareKeys);
-    const items = ids.slice(0, limit).map((id) => jsonCopy(this.#listeners.get(id)!));
+    const items = ids.slice(0, limit).map((id) => this.#view(this.#listeners.get(id)!));
     const result: Page<Listener> = { items };
     if (ids.length > limit)
       result.next_cursor = this.#cursors.encode(LISTENERS_SCOPE, { id: items.at(-1)!.id });
     return result;
+  }
+
+  async update(id: string, change: ListenerChange, now: Date): Promise<Listener> {
+    const stored = this.#stored(id);
+    const definition = changedListener(stored.definition, jsonCopy(change), now);
+    checkListener(definition);
+    stored.definition = definitionOf(definition);
+    return this.#view(stored);
   }
 
   async delete(id: string): Promise<void> {
@@ -48,8 +71,44 @@ export class MemoryListenerStore implements ListenerStore {
 
   async find(source: ListenerSource): Promise<Listener[]> {
     return [...this.#listeners.values()]
-      .filter((listener) => listenerMatches(listener, source))
-      .sort((a, b) => compareKeys(a.id, b.id))
-      .map((listener) => jsonCopy(listener));
+      .filter((stored) => listenerMatches(stored.definition, source))
+      .sort((a, b) => compareKeys(a.definition.id, b.definition.id))
+      .map((stored) => this.#view(stored));
+  }
+
+  async recordFire(id: string, fire: ListenerFire): Promise<void> {
+    const activity = this.#listeners.get(id)?.activity;
+    if (activity === undefined) return;
+    switch (fire.outcome) {
+      case 'started':
+        activity.fired = (activity.fired ?? 0) + 1;
+        activity.last_fired_at = fire.at;
+        activity.last_run_id = fire.run_id;
+        return;
+      case 'skipped':
+        activity.skipped = (activity.skipped ?? 0) + 1;
+        return;
+      case 'failed':
+        activity.failed = (activity.failed ?? 0) + 1;
+        activity.last_error = { ...fire.error, at: fire.at };
+        return;
+    }
+  }
+
+  async setNextFire(id: string, at: string | undefined): Promise<void> {
+    const activity = this.#listeners.get(id)?.activity;
+    if (activity === undefined) return;
+    if (at === undefined) delete activity.next_fire_at;
+    else activity.next_fire_at = at;
+  }
+
+  #stored(id: string): Stored {
+    const stored = this.#listeners.get(id);
+    if (!stored) throw new NotFoundError('Listener', id);
+    return stored;
+  }
+
+  #view(stored: Stored): Listener {
+    return jsonCopy(listenerOf(stored.definition, stored.activity));
   }
 }

@@ -1,5 +1,6 @@
 /** The ArtifactStore on S3: a run's files under `runs/<run_id>/artifacts/<name>`, handed out by presigned URL. */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -140,6 +141,24 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
       const Key = artifactKey(runId, name);
       // S3 deletes are idempotent: deleting a missing artifact succeeds, and the memory store agrees.
       await call('delete', name, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key })));
+    },
+
+    async copyIn(runId, name, source) {
+      const Key = artifactKey(runId, name);
+      const from = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`;
+      await call('copy', name, () =>
+        client.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key,
+            CopySource: source.version_id
+              ? `${from}?versionId=${encodeURIComponent(source.version_id)}`
+              : from,
+          }),
+        ),
+      );
+      // CopyObject answers no size nor type: the HEAD reads them (and what the run will list).
+      return head(Key, name);
     },
 
     async url(runId, name, expiresInS) {

@@ -12,7 +12,7 @@ import {
   StaleCheckpointError,
   ValidationError,
 } from '../../../shared/errors.js';
-import type { Stores } from '../../../shared/ports/index.js';
+import type { ListenerDefinition, Stores } from '../../../shared/ports/index.js';
 import { contentHash } from '../../../shared/storage/content-hash.js';
 import { failure, listener, RunScript, StepScript, workflowDefinition } from './fixtures.js';
 import { describeTemplateStore } from './template-conformance.js';
@@ -882,10 +882,12 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
     });
 
     describe('ListenerStore', () => {
+      const NO_ACTIVITY = { fired: 0, skipped: 0, failed: 0 };
+
       it('creates, reads and deletes a listener', async () => {
         const hook = listener('hook-1', 'webhook', {});
-        await stores.listeners.create(hook);
-        expect(await stores.listeners.get('hook-1')).toEqual(hook);
+        expect(await stores.listeners.create(hook)).toEqual({ ...hook, ...NO_ACTIVITY });
+        expect(await stores.listeners.get('hook-1')).toEqual({ ...hook, ...NO_ACTIVITY });
         expect(await failure(stores.listeners.create(hook))).toBeInstanceOf(ConflictError);
         await stores.listeners.delete('hook-1');
         expect(await failure(stores.listeners.get('hook-1'))).toBeInstanceOf(NotFoundError);
@@ -906,64 +908,139 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         );
       });
 
-      it('finds S3 listeners by bucket and key prefix', async () => {
+      it('finds S3 listeners by bucket, key prefix and suffix', async () => {
         await stores.listeners.create(listener('in', 's3', { bucket: 'uploads', prefix: 'incoming/' }));
         await stores.listeners.create(listener('pdf', 's3', { bucket: 'uploads', prefix: 'incoming/pdf/' }));
         await stores.listeners.create(listener('all', 's3', { bucket: 'uploads' }));
+        await stores.listeners.create(listener('csv', 's3', { bucket: 'uploads', suffix: '.csv' }));
         await stores.listeners.create(listener('other', 's3', { bucket: 'archive', prefix: 'incoming/' }));
         const found = async (bucket: string, key: string) =>
           (await stores.listeners.find({ type: 's3', bucket, key })).map((l) => l.id).sort();
         expect(await found('uploads', 'incoming/pdf/a.pdf')).toEqual(['all', 'in', 'pdf']);
-        expect(await found('uploads', 'incoming/b.csv')).toEqual(['all', 'in']);
-        expect(await found('uploads', 'outgoing/b.csv')).toEqual(['all']);
+        expect(await found('uploads', 'incoming/b.csv')).toEqual(['all', 'csv', 'in']);
+        expect(await found('uploads', 'outgoing/b.csv')).toEqual(['all', 'csv']);
         expect(await found('archive', 'incoming/x')).toEqual(['other']);
         expect(await found('nothing', 'incoming/x')).toEqual([]);
       });
 
-      it('finds EventBridge listeners by source and detail-type', async () => {
+      it('finds EventBridge listeners whose pattern matches the event', async () => {
         await stores.listeners.create(
-          listener('created', 'eventbridge', { source: 'shop', detail_type: 'Order Created' }),
+          listener('created', 'eventbridge', { source: ['shop'], 'detail-type': ['Order Created'] }),
         );
-        await stores.listeners.create(listener('any', 'eventbridge', { source: 'shop' }));
+        await stores.listeners.create(listener('any', 'eventbridge', { source: [{ prefix: 'sho' }] }));
         await stores.listeners.create(
-          listener('crm', 'eventbridge', { source: 'crm', detail_type: 'Order Created' }),
+          listener('big', 'eventbridge', { detail: { total: [{ numeric: ['>', 100] }] } }),
         );
-        const found = async (source: string, detail_type: string) =>
-          (await stores.listeners.find({ type: 'eventbridge', source, detail_type })).map((l) => l.id).sort();
-        expect(await found('shop', 'Order Created')).toEqual(['any', 'created']);
-        expect(await found('shop', 'Order Shipped')).toEqual(['any']);
-        expect(await found('crm', 'Order Created')).toEqual(['crm']);
-        expect(await found('billing', 'Order Created')).toEqual([]);
+        const found = async (source: string, type: string, total: number) =>
+          (
+            await stores.listeners.find({
+              type: 'eventbridge',
+              event: { source, 'detail-type': type, detail: { total } },
+            })
+          )
+            .map((l) => l.id)
+            .sort();
+        expect(await found('shop', 'Order Created', 5)).toEqual(['any', 'created']);
+        expect(await found('shop', 'Order Shipped', 500)).toEqual(['any', 'big']);
+        expect(await found('crm', 'Order Created', 5)).toEqual([]);
       });
 
-      it('finds every schedule listener, and a webhook by its id', async () => {
+      it('finds every schedule listener', async () => {
         await stores.listeners.create(listener('hourly', 'schedule', { expression: 'rate(1 hour)' }));
         await stores.listeners.create(listener('nightly', 'schedule', { expression: 'cron(0 2 * * ? *)' }));
         await stores.listeners.create(listener('hook', 'webhook', {}));
-        await stores.listeners.create(listener('s3', 's3', { bucket: 'b' }));
+        await stores.listeners.create(listener('s3', 's3', { bucket: 'bucket' }));
         expect((await stores.listeners.find({ type: 'schedule' })).map((l) => l.id).sort()).toEqual([
           'hourly',
           'nightly',
         ]);
-        expect((await stores.listeners.find({ type: 'webhook', id: 'hook' })).map((l) => l.id)).toEqual([
-          'hook',
-        ]);
-        expect(await stores.listeners.find({ type: 'webhook', id: 's3' })).toEqual([]);
-        expect(await stores.listeners.find({ type: 'webhook', id: 'unknown' })).toEqual([]);
         await stores.listeners.delete('hourly');
         expect((await stores.listeners.find({ type: 'schedule' })).map((l) => l.id)).toEqual(['nightly']);
       });
 
-      it('refuses a listener its source could not find', async () => {
-        const error = await failure(stores.listeners.create(listener('bad', 's3', { prefix: 'x/' })));
-        expect(error).toBeInstanceOf(ValidationError);
-        expect((error as ValidationError).issues.map((i) => i.path)).toEqual(['match.bucket']);
-        expect(
-          await failure(stores.listeners.create(listener('bad', 'eventbridge', { detail_type: 'x' }))),
-        ).toBeInstanceOf(ValidationError);
-        expect(await failure(stores.listeners.create(listener('bad', 'schedule', {})))).toBeInstanceOf(
-          ValidationError,
+      it('changes a listener: enabled, match and inputs, and where it is found', async () => {
+        await stores.listeners.create({ ...listener('l', 's3', { bucket: 'uploads' }), inputs: { a: 1 } });
+        const changed = await stores.listeners.update(
+          'l',
+          { enabled: false, match: { bucket: 'archive' }, inputs: null },
+          at(5),
         );
+        expect(changed).toMatchObject({
+          enabled: false,
+          match: { bucket: 'archive' },
+          updated_at: at(5).toISOString(),
+        });
+        expect(changed.inputs).toBeUndefined();
+        expect(await stores.listeners.get('l')).toEqual(changed);
+        expect(await stores.listeners.find({ type: 's3', bucket: 'uploads', key: 'k' })).toEqual([]);
+        expect(
+          (await stores.listeners.find({ type: 's3', bucket: 'archive', key: 'k' })).map((l) => l.id),
+        ).toEqual(['l']);
+        expect(await failure(stores.listeners.update('nope', { enabled: true }, at(6)))).toBeInstanceOf(
+          NotFoundError,
+        );
+        const bad = await failure(stores.listeners.update('l', { match: { bucket: 'X' } }, at(6)));
+        expect((bad as ValidationError).issues.map((i) => i.path)).toEqual(['match.bucket']);
+      });
+
+      it('applies concurrent changes one after the other', async () => {
+        await stores.listeners.create(listener('l', 's3', { bucket: 'uploads' }));
+        await Promise.all([
+          stores.listeners.update('l', { enabled: false }, at(1)),
+          stores.listeners.update('l', { inputs: { x: '{{ event.key }}' } }, at(1)),
+          stores.listeners.update('l', { match: { bucket: 'other' } }, at(1)),
+        ]);
+        expect(await stores.listeners.get('l')).toMatchObject({
+          enabled: false,
+          inputs: { x: '{{ event.key }}' },
+          match: { bucket: 'other' },
+        });
+      });
+
+      it('counts fires atomically and keeps the next fire time, and forgets both with the listener', async () => {
+        await stores.listeners.create(listener('l', 'schedule', { expression: 'rate(1 hour)' }));
+        const t = at(1).toISOString();
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            stores.listeners.recordFire('l', { outcome: 'started', at: t, run_id: `run_${i}` }),
+          ),
+        );
+        await stores.listeners.recordFire('l', { outcome: 'skipped', at: t });
+        await stores.listeners.recordFire('l', {
+          outcome: 'failed',
+          at: t,
+          error: { code: 'InvalidInputs', message: 'no' },
+        });
+        await stores.listeners.setNextFire('l', at(2).toISOString());
+        const fired = await stores.listeners.get('l');
+        expect(fired).toMatchObject({
+          fired: 10,
+          skipped: 1,
+          failed: 1,
+          last_fired_at: t,
+          last_error: { code: 'InvalidInputs', message: 'no', at: t },
+          next_fire_at: at(2).toISOString(),
+        });
+        // A change of the definition keeps the activity.
+        expect(await stores.listeners.update('l', { enabled: false }, at(3))).toMatchObject({ fired: 10 });
+        await stores.listeners.setNextFire('l', undefined);
+        expect((await stores.listeners.get('l')).next_fire_at).toBeUndefined();
+        await stores.listeners.delete('l');
+        await stores.listeners.recordFire('l', { outcome: 'skipped', at: t });
+        await stores.listeners.setNextFire('l', t);
+        expect(await failure(stores.listeners.get('l'))).toBeInstanceOf(NotFoundError);
+      });
+
+      it('refuses a listener whose match, inputs or fields are not valid', async () => {
+        const paths = async (definition: ListenerDefinition) =>
+          ((await failure(stores.listeners.create(definition))) as ValidationError).issues.map((i) => i.path);
+        expect(await paths(listener('bad', 's3', { prefix: 'x/' }))).toEqual(['match.bucket']);
+        expect(await paths(listener('bad', 'eventbridge', { source: 'shop' }))).toEqual(['match.source']);
+        expect(await paths(listener('bad', 'schedule', {}))).toEqual(['match.expression']);
+        expect(
+          await paths({ ...listener('bad', 'webhook', {}), inputs: { a: '{{ secrets.key }}' } }),
+        ).toEqual(['inputs.a']);
+        expect(await paths({ ...listener('bad id', 'webhook', {}), version: 0 })).toEqual(['id', 'version']);
       });
     });
   });

@@ -8,7 +8,7 @@ import type {
   StepExecution,
   Transition,
 } from '../../../shared/engine/types.js';
-import type { Listener } from '../../../shared/ports/index.js';
+import type { ListenerDefinition } from '../../../shared/ports/index.js';
 
 export function workflowDefinition(id: string, extra: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
   return {
@@ -107,8 +107,13 @@ export class RunScript {
   }
 }
 
-export function listener(id: string, type: Listener['type'], match: Record<string, unknown>): Listener {
-  return { id, type, workflow_id: `wf-${id}`, match, created_at: '2026-01-01T00:00:00.000Z' };
+export function listener(
+  id: string,
+  type: ListenerDefinition['type'],
+  match: Record<string, unknown>,
+): ListenerDefinition {
+  const at = '2026-01-01T00:00:00.000Z';
+  return { id, type, workflow_id: `wf-${id}`, match, enabled: true, created_at: at, updated_at: at };
 }
 
 /** Runs a promise that must fail and returns what it threw. */

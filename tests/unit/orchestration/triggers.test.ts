@@ -1,0 +1,260 @@
+/**
+ * deliverTrigger, the one dispatcher: which listeners a delivery fires, dedupe per (listener, event
+ * id) under concurrent redelivery, inputs rendered from `{event}` and checked, `overlap: skip`, and
+ * the activity counted on the listener.
+ */
+import { describe, expect, it } from 'vitest';
+import { assertValidWorkflow } from '../../../shared/definition/validate.js';
+import {
+  artifactName,
+  deliverTrigger,
+  TRIGGER_FINISH_AFTER_MS,
+} from '../../../shared/orchestration/triggers.js';
+import type { BusEvent, ListenerDefinition, TriggerDelivery } from '../../../shared/ports/index.js';
+import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
+
+const WORKFLOW = assertValidWorkflow({
+  schema_version: '1.0',
+  id: 'intake',
+  inputs: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } },
+  steps: [{ id: 'done', type: 'transform', config: { output: '{{ inputs.key }}' } }],
+});
+const OPEN = assertValidWorkflow({
+  schema_version: '1.0',
+  id: 'open',
+  steps: [{ id: 'done', type: 'transform', config: { output: '{{ inputs }}' } }],
+});
+
+function listener(
+  id: string,
+  type: ListenerDefinition['type'],
+  match: Record<string, unknown>,
+  extra: Partial<ListenerDefinition> = {},
+): ListenerDefinition {
+  const at = NOW.toISOString();
+  return { id, type, workflow_id: 'open', match, enabled: true, created_at: at, updated_at: at, ...extra };
+}
+
+async function bed() {
+  const uploads = new Map<string, Uint8Array>([['in/report.csv', new TextEncoder().encode('a,b\n1,2\n')]]);
+  const t = memoryOrchestrator(undefined, { buckets: new Map([['uploads', uploads]]) });
+  await t.stores.workflows.create(WORKFLOW, NOW);
+  await t.stores.workflows.create(OPEN, NOW);
+  return { ...t, uploads };
+}
+
+const s3Put = (key: string, sequencer = '01'): TriggerDelivery => ({
+  type: 's3',
+  event_id: `uploads/${key}/${sequencer}`,
+  bucket: 'uploads',
+  key,
+  size: 8,
+  etag: 'abc',
+});
+
+function busEvent(id: string, detail: unknown, source = 'shop'): BusEvent {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Order Placed',
+    source,
+    account: '123456789012',
+    time: NOW.toISOString(),
+    region: 'eu-west-1',
+    resources: [],
+    detail,
+  };
+}
+
+describe('deliverTrigger', () => {
+  it('starts the run of an s3 listener with the object copied into its artifacts', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(
+      listener('csv', 's3', { bucket: 'uploads', prefix: 'in/', suffix: '.csv' }),
+    );
+    await t.stores.listeners.create(listener('png', 's3', { bucket: 'uploads', suffix: '.png' }));
+    const [outcome, ...rest] = await deliverTrigger(t.deps, s3Put('in/report.csv'));
+    expect(rest).toEqual([]);
+    expect(outcome).toMatchObject({ listener_id: 'csv', outcome: 'started' });
+    const { state } = await t.stores.runs.get(outcome!.run_id!);
+    expect(state.trigger).toEqual({ listener_id: 'csv', type: 's3', event_id: 'uploads/in/report.csv/01' });
+    expect(state.inputs).toEqual({
+      event: {
+        bucket: 'uploads',
+        key: 'in/report.csv',
+        size: 8,
+        etag: 'abc',
+        artifact: 'trigger/report.csv',
+      },
+    });
+    const artifact = await t.stores.artifacts.get(state.id, 'trigger/report.csv');
+    expect(new TextDecoder().decode(artifact.body)).toBe('a,b\n1,2\n');
+    expect(t.started.map((s) => s.run_id)).toEqual([state.id]);
+    expect(await t.stores.listeners.get('csv')).toMatchObject({
+      fired: 1,
+      skipped: 0,
+      failed: 0,
+      last_fired_at: NOW.toISOString(),
+      last_run_id: state.id,
+    });
+  });
+
+  it('starts one run when the same event arrives 20 times at once', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
+    const outcomes = (
+      await Promise.all(Array.from({ length: 20 }, () => deliverTrigger(t.deps, s3Put('in/report.csv'))))
+    ).flat();
+    expect(outcomes.filter((o) => o.outcome === 'started')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(19);
+    expect(new Set(outcomes.map((o) => o.run_id)).size).toBe(1);
+    expect(t.started).toHaveLength(1);
+    expect((await t.stores.runs.list()).items).toHaveLength(1);
+    expect((await t.stores.listeners.get('csv')).fired).toBe(1);
+    // Another version of the object is another event.
+    expect((await deliverTrigger(t.deps, s3Put('in/report.csv', '02')))[0]!.outcome).toBe('started');
+  });
+
+  it('fires every eventbridge listener whose pattern matches, and only those', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(
+      listener('big', 'eventbridge', { source: ['shop'], detail: { total: [{ numeric: ['>=', 100] }] } }),
+    );
+    await t.stores.listeners.create(
+      listener('eur', 'eventbridge', { detail: { currency: [{ 'equals-ignore-case': 'eur' }] } }),
+    );
+    await t.stores.listeners.create(listener('other', 'eventbridge', { source: ['billing'] }));
+    const event = busEvent('e-1', { total: 250, currency: 'EUR' });
+    const outcomes = await deliverTrigger(t.deps, { type: 'eventbridge', event_id: 'e-1', event });
+    expect(outcomes.map((o) => [o.listener_id, o.outcome])).toEqual([
+      ['big', 'started'],
+      ['eur', 'started'],
+    ]);
+    expect((await t.stores.runs.get(outcomes[0]!.run_id!)).state.inputs).toEqual({ event });
+    const small = await deliverTrigger(t.deps, {
+      type: 'eventbridge',
+      event_id: 'e-2',
+      event: busEvent('e-2', { total: 5, currency: 'usd' }),
+    });
+    expect(small).toEqual([]);
+  });
+
+  it('renders the inputs template against {event} and records a mismatch as a failed fire', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(
+      listener(
+        'good',
+        's3',
+        { bucket: 'uploads' },
+        { workflow_id: 'intake', inputs: { key: '{{ event.key }}' } },
+      ),
+    );
+    await t.stores.listeners.create(
+      listener(
+        'bad',
+        's3',
+        { bucket: 'uploads' },
+        { workflow_id: 'intake', inputs: { key: '{{ event.size }}' } },
+      ),
+    );
+    const outcomes = await deliverTrigger(t.deps, s3Put('in/report.csv'));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['failed', 'started']);
+    expect(outcomes[0]!.error).toMatchObject({ code: 'InvalidInputs' });
+    expect(outcomes[0]!.error!.message).toContain('inputs.key');
+    expect((await t.stores.runs.get(outcomes[1]!.run_id!)).state.inputs).toEqual({ key: 'in/report.csv' });
+    const bad = await t.stores.listeners.get('bad');
+    expect(bad).toMatchObject({
+      fired: 0,
+      failed: 1,
+      last_error: { code: 'InvalidInputs', at: NOW.toISOString() },
+    });
+    // The same event again is a duplicate: the failure is counted once.
+    const again = await deliverTrigger(t.deps, s3Put('in/report.csv'));
+    expect(again.map((o) => o.outcome)).toEqual(['duplicate', 'duplicate']);
+    expect((await t.stores.listeners.get('bad')).failed).toBe(1);
+  });
+
+  it('fails the fire, not the host, for a retired workflow, a missing pinned version or a vanished object', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('pinned', 's3', { bucket: 'uploads' }, { version: 7 }));
+    const [pinned] = await deliverTrigger(t.deps, s3Put('in/report.csv'));
+    expect(pinned).toMatchObject({ outcome: 'failed', error: { code: 'WorkflowNotFound' } });
+    await t.stores.listeners.delete('pinned');
+    await t.stores.listeners.create(listener('gone', 's3', { bucket: 'uploads' }));
+    const [gone] = await deliverTrigger(t.deps, s3Put('in/deleted.csv'));
+    expect(gone).toMatchObject({ outcome: 'failed', error: { code: 'ObjectNotFound' } });
+    await t.stores.workflows.retire('open', NOW);
+    const [retired] = await deliverTrigger(t.deps, s3Put('in/report.csv', '03'));
+    expect(retired).toMatchObject({ outcome: 'failed', error: { code: 'WorkflowRetired' } });
+    expect(t.started).toEqual([]);
+  });
+
+  it('skips a disabled listener without counting, and a schedule whose previous run still goes', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('off', 's3', { bucket: 'uploads' }, { enabled: false }));
+    expect(await deliverTrigger(t.deps, s3Put('in/report.csv'))).toEqual([
+      { listener_id: 'off', outcome: 'skipped' },
+    ]);
+    expect(await t.stores.listeners.get('off')).toMatchObject({ fired: 0, skipped: 0 });
+
+    await t.stores.listeners.create(listener('tick', 'schedule', { expression: 'rate(1 minute)' }));
+    await t.stores.listeners.create(
+      listener('tock', 'schedule', { expression: 'rate(1 minute)', overlap: 'allow' }),
+    );
+    const at = (minute: number, id: string): TriggerDelivery => ({
+      type: 'schedule',
+      event_id: `2026-01-01T00:0${minute}:00.000Z`,
+      listener_id: id,
+      scheduled_time: `2026-01-01T00:0${minute}:00.000Z`,
+    });
+    const [first] = await deliverTrigger(t.deps, at(1, 'tick'));
+    expect(first!.outcome).toBe('started');
+    expect((await t.stores.runs.get(first!.run_id!)).state.inputs).toEqual({
+      event: { scheduled_time: '2026-01-01T00:01:00.000Z', listener_id: 'tick' },
+    });
+    // The run is still queued (nothing advances it here): the next minute is skipped, and counted.
+    expect((await deliverTrigger(t.deps, at(2, 'tick')))[0]!.outcome).toBe('skipped');
+    expect(await t.stores.listeners.get('tick')).toMatchObject({ fired: 1, skipped: 1 });
+    // overlap: allow starts one anyway.
+    expect((await deliverTrigger(t.deps, at(1, 'tock')))[0]!.outcome).toBe('started');
+    expect((await deliverTrigger(t.deps, at(2, 'tock')))[0]!.outcome).toBe('started');
+    // A delivery for a listener that is gone, or of another type, fires nothing.
+    expect(await deliverTrigger(t.deps, at(3, 'nobody'))).toEqual([]);
+    expect(
+      await deliverTrigger(t.deps, {
+        type: 'webhook',
+        event_id: 'x',
+        listener_id: 'tick',
+        headers: {},
+        body: {},
+      }),
+    ).toEqual([]);
+  });
+
+  it('finishes a start that a crash stopped half-way when the event is delivered again', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
+    const start = t.deps.executions.start;
+    t.deps.executions.start = async () => {
+      throw new Error('host died');
+    };
+    await expect(deliverTrigger(t.deps, s3Put('in/report.csv'))).rejects.toThrow('host died');
+    t.deps.executions.start = start;
+    // At once, the claim may belong to a delivery still under way: it is left alone.
+    const [early] = await deliverTrigger(t.deps, s3Put('in/report.csv'));
+    expect(early).toMatchObject({ outcome: 'duplicate' });
+    expect(t.started).toEqual([]);
+    t.clock.advance(TRIGGER_FINISH_AFTER_MS);
+    const [again] = await deliverTrigger(t.deps, s3Put('in/report.csv'));
+    expect(again).toMatchObject({ outcome: 'duplicate', run_id: early!.run_id });
+    expect(t.started.map((s) => s.run_id)).toEqual([again!.run_id]);
+    expect((await t.stores.runs.list()).items).toHaveLength(1);
+    expect((await t.stores.listeners.get('csv')).fired).toBe(1);
+  });
+
+  it('names the artifact after the key’s last part, or trigger/object', () => {
+    expect(artifactName('a/b/photo.png')).toBe('trigger/photo.png');
+    expect(artifactName('folder/')).toBe('trigger/object');
+    expect(artifactName('..')).toBe('trigger/object');
+  });
+});

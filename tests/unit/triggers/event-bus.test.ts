@@ -1,0 +1,131 @@
+/**
+ * The project's bus on EventBridge, with aws-sdk-client-mock: the exact PutEvents, the limits checked
+ * before any call (10 entries, 256 KB), and partial failures named entry by entry.
+ */
+import { EventBridgeClient, InternalException, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
+import { createEventBridgeBus } from '../../../shared/adapters/event-bus.js';
+import { FlowrunnerError, ValidationError } from '../../../shared/errors.js';
+import type { BusEntry } from '../../../shared/ports/triggers.js';
+import { failure } from '../../support/failure.js';
+import { awsException, mockAwsClient } from '../../support/sdk-errors.js';
+
+function setup() {
+  const { client, mock } = mockAwsClient(EventBridgeClient);
+  return { mock, bus: createEventBridgeBus({ client, eventBusName: 'flowrunner-events' }) };
+}
+
+const entry = (n: number, extra: Partial<BusEntry> = {}): BusEntry => ({
+  source: 'com.acme.shop',
+  detail_type: 'OrderPlaced',
+  detail: { order_id: `ord-${n}` },
+  ...extra,
+});
+
+describe('createEventBridgeBus', () => {
+  it('puts the entries on the project’s bus and answers their event ids in order', async () => {
+    const { mock, bus } = setup();
+    mock
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }, { EventId: 'e-2' }] });
+
+    const ids = await bus.put([entry(1, { time: '2026-11-22T06:00:00Z' }), entry(2)]);
+
+    expect(ids).toEqual([{ event_id: 'e-1' }, { event_id: 'e-2' }]);
+    expect(mock.commandCalls(PutEventsCommand)[0]!.args[0].input).toEqual({
+      Entries: [
+        {
+          EventBusName: 'flowrunner-events',
+          Source: 'com.acme.shop',
+          DetailType: 'OrderPlaced',
+          Detail: '{"order_id":"ord-1"}',
+          Time: new Date('2026-11-22T06:00:00Z'),
+        },
+        {
+          EventBusName: 'flowrunner-events',
+          Source: 'com.acme.shop',
+          DetailType: 'OrderPlaced',
+          Detail: '{"order_id":"ord-2"}',
+        },
+      ],
+    });
+  });
+
+  it('sends nothing for no entries', async () => {
+    const { mock, bus } = setup();
+    expect(await bus.put([])).toEqual([]);
+    expect(mock.calls()).toHaveLength(0);
+  });
+
+  it('names each refused entry, keeps the ids of those put, and is retryable only when every refusal may pass', async () => {
+    const { mock, bus } = setup();
+    mock.on(PutEventsCommand).resolves({
+      FailedEntryCount: 2,
+      Entries: [
+        { EventId: 'e-1' },
+        { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' },
+        { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source' },
+      ],
+    });
+
+    const error = await failure(bus.put([entry(1), entry(2), entry(3, { source: 'aws.s3' })]));
+
+    expect(error.code).toBe('EventsRejected');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'EventBridge refused 2 of 3 entries: entries[1]: ThrottlingException (Rate exceeded); ' +
+        'entries[2]: NotAuthorizedForSourceException (Not authorized for the source)',
+    );
+    expect(error.details).toEqual({
+      entries: [
+        { event_id: 'e-1' },
+        { error_code: 'ThrottlingException', error_message: 'Rate exceeded' },
+        { error_code: 'NotAuthorizedForSourceException', error_message: 'Not authorized for the source' },
+      ],
+    });
+
+    mock.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'InternalFailure' }, { EventId: 'e-2' }],
+    });
+    expect((await failure(bus.put([entry(1), entry(2)]))).retryable).toBe(true);
+  });
+
+  it('turns a failed call into a retryable error when the service may recover', async () => {
+    const { mock, bus } = setup();
+    mock.on(PutEventsCommand).rejects(awsException(InternalException, 'oops', 500));
+    const error = await failure(bus.put([entry(1)]));
+    expect(error).toMatchObject({ code: 'EventBusUnavailable', retryable: true });
+    expect(error).toBeInstanceOf(FlowrunnerError);
+  });
+
+  it('refuses, without a call, more than 10 entries, more than 256 KB, a time that is no date, and an id of the caller', async () => {
+    const { mock, bus } = setup();
+    const tooMany = await failure(bus.put(Array.from({ length: 11 }, (_, n) => entry(n))), ValidationError);
+    expect(tooMany.issues).toEqual([{ path: 'entries', message: 'has more than 10 entries' }]);
+
+    const big = 'x'.repeat(64 * 1024);
+    const tooBig = await failure(
+      bus.put([0, 1, 2, 3].map((n) => entry(n, { detail: { big } }))),
+      ValidationError,
+    );
+    expect(tooBig.message).toMatch(/PutEvents takes at most 256 KB/);
+    // Just under the limit passes the check (multi-byte characters counted as their UTF-8 bytes).
+    mock.on(PutEventsCommand).resolves({ Entries: [{ EventId: 'e' }] });
+    await expect(bus.put([entry(1, { detail: { big: 'é'.repeat(120 * 1024) } })])).resolves.toHaveLength(1);
+    const multiByte = await failure(
+      bus.put([entry(1, { detail: { big: 'é'.repeat(130 * 1024) } })]),
+      ValidationError,
+    );
+    expect(multiByte.issues[0]!.path).toBe('entries');
+
+    const badTime = await failure(bus.put([entry(1), entry(2, { time: 'yesterday' })]), ValidationError);
+    expect(badTime.issues).toEqual([
+      { path: 'entries[1].time', message: 'must be an ISO-8601 date and time' },
+    ]);
+
+    const withId = await failure(bus.put([entry(1, { id: 'mine' })]), ValidationError);
+    expect(withId.issues[0]!.path).toBe('entries[0].id');
+    expect(mock.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+});
