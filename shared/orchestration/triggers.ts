@@ -14,7 +14,7 @@ import { render } from '../expressions/index.js';
 import type { Listener, TriggerDelivery, TriggerOutcome } from '../ports/index.js';
 import type { RunContext } from '../steps/types.js';
 import { validateArtifactName } from '../storage/s3/artifact-rules.js';
-import type { ScheduleMatch } from '../triggers/listener-match.js';
+import { nextFireOf, type ScheduleMatch } from '../triggers/listener-match.js';
 import { type OrchestratorDeps, startRun } from './orchestrator.js';
 
 export type TriggerDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions'>;
@@ -44,7 +44,16 @@ export async function deliverTrigger(
   delivery: TriggerDelivery,
 ): Promise<TriggerOutcome[]> {
   const listeners = await listenersFor(deps, delivery);
-  return Promise.all(listeners.map((listener) => fire(deps, listener, delivery)));
+  const outcomes = await Promise.all(listeners.map((listener) => fire(deps, listener, delivery)));
+  if (delivery.type === 'schedule') {
+    for (const listener of listeners) {
+      // The next fire after this one, or after now for a late one (a catch-up after downtime fires
+      // once, then the schedule keeps its rhythm): the same rule in the cloud and on one machine.
+      const after = Math.max(Date.parse(delivery.scheduled_time) || 0, deps.clock.now().getTime());
+      await deps.stores.listeners.setNextFire(listener.id, nextFireOf(listener, new Date(after)));
+    }
+  }
+  return outcomes;
 }
 
 async function listenersFor(deps: TriggerDeps, delivery: TriggerDelivery): Promise<Listener[]> {
