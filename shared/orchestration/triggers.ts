@@ -36,7 +36,7 @@ const Decision = { start: 'trigger:start', skip: 'trigger:skip', fail: 'trigger:
 export const TRIGGER_FINISH_AFTER_MS = 30_000;
 
 /** The artifact an S3 object is copied to when it does not make a valid artifact name itself. */
-const FALLBACK_ARTIFACT = 'trigger/object';
+const FALLBACK_ARTIFACT = 'upload';
 
 /** Starts the run of every listener the delivery concerns; one outcome per listener, in listener order. */
 export async function deliverTrigger(
@@ -250,11 +250,11 @@ export function eventOf(delivery: TriggerDelivery): unknown {
 }
 
 /**
- * The artifact an uploaded object becomes: `trigger/<file name>` (`GET /v1/executions/{id}/artifacts/trigger/<file name>`),
- * or `trigger/object` when the key's last part is no valid artifact name.
+ * The artifact an uploaded object becomes: its file name, the key's last part (`GET
+ * /v1/executions/{id}/artifacts/report.csv`), or `upload` when that is no valid artifact name.
  */
 export function artifactName(key: string): string {
-  const name = `trigger/${key.split('/').at(-1) ?? ''}`;
+  const name = key.split('/').at(-1) ?? '';
   try {
     validateArtifactName(name);
     return name;

@@ -84,10 +84,10 @@ describe('deliverTrigger', () => {
         key: 'in/report.csv',
         size: 8,
         etag: 'abc',
-        artifact: 'trigger/report.csv',
+        artifact: 'report.csv',
       },
     });
-    const artifact = await t.stores.artifacts.get(state.id, 'trigger/report.csv');
+    const artifact = await t.stores.artifacts.get(state.id, 'report.csv');
     expect(new TextDecoder().decode(artifact.body)).toBe('a,b\n1,2\n');
     expect(t.started.map((s) => s.run_id)).toEqual([state.id]);
     expect(await t.stores.listeners.get('csv')).toMatchObject({
@@ -252,9 +252,9 @@ describe('deliverTrigger', () => {
     expect((await t.stores.listeners.get('csv')).fired).toBe(1);
   });
 
-  it('names the artifact after the key’s last part, or trigger/object', () => {
-    expect(artifactName('a/b/photo.png')).toBe('trigger/photo.png');
-    expect(artifactName('folder/')).toBe('trigger/object');
-    expect(artifactName('..')).toBe('trigger/object');
+  it('names the artifact after the key’s last part, or upload', () => {
+    expect(artifactName('a/b/photo.png')).toBe('photo.png');
+    expect(artifactName('folder/')).toBe('upload');
+    expect(artifactName('..')).toBe('upload');
   });
 });
