@@ -64,6 +64,15 @@ const control = (
     }),
 });
 
+const LISTENER_SUMMARIES = {
+  list: 'List the listeners that start workflows, with what they fired, skipped and failed.',
+  show: 'Show one listener.',
+  create: 'Create a listener from a YAML or JSON file.',
+  enable: 'Enable a listener: it fires again.',
+  disable: 'Disable a listener: it keeps its settings and fires nothing.',
+  delete: 'Delete a listener (and its schedule).',
+} as const;
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'validate',
@@ -355,6 +364,51 @@ export const COMMANDS: readonly CommandSpec[] = [
       remotely(c, async (s) => {
         const { workflowRetireCommand } = await import('./operate.js');
         return workflowRetireCommand(c.terminal, s, c.positionals[0]!);
+      }),
+  },
+  ...(['list', 'show', 'create', 'enable', 'disable', 'delete'] as const).map(
+    (action): CommandSpec => ({
+      name: `listeners ${action}`,
+      ...(action === 'list' ? {} : { args: action === 'create' ? '<file>' : '<listener_id>' }),
+      summary: LISTENER_SUMMARIES[action],
+      ...(action === 'create'
+        ? {
+            details:
+              'A listener file is YAML or JSON: {id?, type, workflow_id, version?, match, inputs?, enabled?}\n(docs/triggers.md).',
+          }
+        : {}),
+      arity: action === 'list' ? [0, 0] : [1, 1],
+      server: true,
+      section: Section.triggers,
+      run: (c) =>
+        remotely(c, async (s) => {
+          const { listenersCommand } = await import('./triggers.js');
+          return listenersCommand(c.terminal, s, action, c.positionals[0]);
+        }),
+    }),
+  ),
+  {
+    name: 'events put',
+    summary: "Put an event on the project's event bus: every matching eventbridge listener fires.",
+    arity: [0, 0],
+    options: {
+      source: { type: 'string', value: 'S', description: "the event's source (required)" },
+      'detail-type': { type: 'string', value: 'T', description: "the event's detail-type (required)" },
+      detail: { type: 'string', value: 'JSON', description: "the event's detail (default {})" },
+      id: { type: 'string', value: 'ID', description: 'the event id (default: a new one)' },
+      time: { type: 'string', value: 'ISO', description: "the event's time (default: now)" },
+    },
+    server: true,
+    section: Section.triggers,
+    run: (c) =>
+      remotely(c, async (s) => {
+        const { eventsPutCommand } = await import('./triggers.js');
+        const options: Record<string, string> = {};
+        for (const key of ['source', 'detail-type', 'detail', 'id', 'time']) {
+          const value = str(c.values[key]);
+          if (value !== undefined) options[key] = value;
+        }
+        return eventsPutCommand(c.terminal, s, options);
       }),
   },
   {

@@ -12,6 +12,9 @@ function find(argv: readonly string[]): { spec?: CommandSpec; rest: string[]; gr
   const one = COMMANDS.find((c) => c.name === first);
   if (one) return { spec: one, rest: argv.slice(1) };
   const isGroup = COMMANDS.some((c) => c.name.startsWith(`${first} `));
+  // A group without a verb lists: `flowrunner workflows` is `flowrunner workflows list`.
+  const list = COMMANDS.find((c) => c.name === `${first} list`);
+  if (list && (second === undefined || second.startsWith('-'))) return { spec: list, rest: argv.slice(1) };
   return { rest: argv.slice(1), ...(isGroup ? { group: first! } : {}) };
 }
 

@@ -33,7 +33,7 @@ export interface Reply {
 }
 
 /** The statuses a route decides itself (its refusals), each with when it happens. */
-export type Refusals = Partial<Record<400 | 403 | 404 | 409 | 422 | 502 | 503, string>>;
+export type Refusals = Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 422 | 502 | 503, string>>;
 
 export interface OperationDoc {
   /** Unique, camelCase, a verb first: `listRuns`. */

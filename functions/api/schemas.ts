@@ -287,11 +287,34 @@ export const inferAnswer = z
 
 /** Open: listeners grow settings by type (triggers); the fields every listener has are required. */
 export const listener = z
-  .looseObject({
+  .object({
     id: z.string(),
     type: z.enum(values(ListenerType)),
     workflow_id: z.string(),
-    match: z.record(z.string(), z.unknown()),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'The pinned version; the latest when absent' }),
+    match: z.record(z.string(), z.unknown()).meta({ description: 'By type: see docs/triggers.md' }),
+    inputs: z
+      .unknown()
+      .optional()
+      .meta({ description: 'A template rendered against `{event}` into the inputs' }),
+    enabled: z.boolean(),
     created_at: instant,
+    updated_at: instant,
+    fired: count,
+    skipped: count,
+    failed: count,
+    last_fired_at: instant.optional(),
+    last_run_id: z.string().optional(),
+    last_error: z.object({ code: z.string(), message: z.string(), at: instant }).optional(),
+    next_fire_at: instant.optional().meta({ description: 'Schedules: when the next fire is due' }),
   })
   .meta({ id: 'Listener' });
+
+export const eventsAccepted = z
+  .object({ entries: z.array(z.object({ event_id: z.string() })) })
+  .meta({ id: 'EventsAccepted' });

@@ -129,6 +129,19 @@ export async function deliverSignal(
   return { accepted };
 }
 
+/** The checkpoint a run is stored at: created and started in one write, before any Advance. */
+const STORED_CHECKPOINT = 1;
+
+/**
+ * A run that no Advance has committed to yet: its start may have stopped before its execution began
+ * (a crash between storing the run and starting the execution), so a repeated start request — the
+ * same Idempotency-Key, the same trigger event — finishes it with startRun, which is idempotent per
+ * run id. Once an Advance has committed, an execution carries the run, and a start request leaves it.
+ */
+export function awaitsFirstAdvance(state: RunState): boolean {
+  return !isFinal(state.status) && state.checkpoint <= STORED_CHECKPOINT;
+}
+
 /**
  * Redrives a failed run (CONTRACT §9): the `redrive` signal goes to the inbox — one per redrive of the
  * run, so concurrent requests compete for it and one wins — and a fresh execution applies it, since

@@ -7,7 +7,12 @@ import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/tran
 import { type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
-import { deliverSignal, redriveRun, startRun } from '../../../shared/orchestration/orchestrator.js';
+import {
+  awaitsFirstAdvance,
+  deliverSignal,
+  redriveRun,
+  startRun,
+} from '../../../shared/orchestration/orchestrator.js';
 import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
 import type { ApiDeps } from '../deps.js';
@@ -586,8 +591,8 @@ export async function startExecution(
         if (error instanceof NotFoundError) return undefined;
         throw error;
       });
-      // A run still queued may be one whose start stopped half-way: startRun is idempotent per run id.
-      if (existing === undefined || existing.state.status === 'queued') {
+      // A run no Advance has touched may be one whose start stopped half-way: startRun is idempotent per run id.
+      if (existing === undefined || awaitsFirstAdvance(existing.state)) {
         await startRun(
           { workflow, inputs, ...profileOf(body), ...rerunOf(body), runId: claim.record.run_id },
           o,

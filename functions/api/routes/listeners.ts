@@ -1,40 +1,69 @@
-/** `/v1/listeners` (triggers that start workflows) and `POST /v1/hooks/{listener_id}` (a webhook starts its workflow). */
+/**
+ * `/v1/listeners` (CONTRACT §6): triggers that start a workflow. Each change of a schedule listener
+ * keeps its `next_fire_at` and tells the host's scheduler (EventBridge Scheduler in the cloud, the
+ * scheduler loop on one machine) through the `Schedules` port.
+ */
 import { z } from 'zod';
+import type { ErrorIssue } from '../../../shared/errors.js';
 import { NotFoundError } from '../../../shared/errors.js';
-import { ListenerType } from '../../../shared/ports/index.js';
+import { type Listener, type ListenerDefinition, ListenerType } from '../../../shared/ports/index.js';
+import {
+  checkInputsTemplate,
+  checkListenerMatch,
+  nextFireOf,
+} from '../../../shared/triggers/listener-match.js';
 import type { ApiDeps } from '../deps.js';
-import { LISTENER, RUN } from '../examples.js';
-import { notFound } from '../http-error.js';
+import { LISTENER } from '../examples.js';
+import { conflict, unprocessable } from '../http-error.js';
 import type { OperationDoc } from '../operation.js';
 import { jsonBody, queryParams } from '../params.js';
 import { empty, json } from '../response.js';
 import type { Router } from '../router.js';
-import { listener as listenerSchema, page, runView } from '../schemas.js';
-import { startExecution } from './executions.js';
+import { listener as listenerSchema, page } from '../schemas.js';
 
-export const listQuery = z.object({
+export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().min(1).max(2048).optional(),
 });
 
+const match = z.record(z.string(), z.unknown());
+
 export const createBody = z.strictObject({
   id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1 to 64 lower-case letters, digits, _ or -')
     .optional(),
   type: z.enum(Object.values(ListenerType) as [ListenerType, ...ListenerType[]]),
   workflow_id: z.string().min(1).max(64),
-  match: z.record(z.string(), z.unknown()).default({}),
+  version: z.number().int().min(1).optional(),
+  match: match.default({}),
+  /** A template rendered against `{event}` into the run's inputs. */
+  inputs: z.unknown().optional(),
+  enabled: z.boolean().default(true),
 });
 
-/** A webhook's body becomes the run's inputs. */
-const hookBody = z.unknown().meta({ description: "The run's inputs" });
+export const changeBody = z.strictObject({
+  enabled: z.boolean().optional(),
+  match: match.optional(),
+  /** `null` removes the template: the run gets `{event}`. */
+  inputs: z.unknown().optional(),
+});
+
+/** The type-specific checks zod's structure cannot express: the match per type, the inputs template. */
+function checkDefinition(type: ListenerType, body: { match?: unknown; inputs?: unknown }): void {
+  const issues: ErrorIssue[] = [];
+  if (body.match !== undefined) issues.push(...checkListenerMatch(type, body.match));
+  if (body.inputs !== undefined && body.inputs !== null) issues.push(...checkInputsTemplate(body.inputs));
+  if (issues.length > 0) throw unprocessable(`The ${type} listener is not valid`, issues);
+}
+
+const NO_LISTENER = 'No such listener';
 
 const docs = {
   list: {
     operationId: 'listListeners',
     tag: 'Listeners',
-    summary: 'List listeners',
+    summary: 'List listeners, with what each fired, skipped and failed',
     query: listQuery,
     replies: {
       200: {
@@ -47,13 +76,21 @@ const docs = {
   create: {
     operationId: 'createListener',
     tag: 'Listeners',
-    summary: 'Create a listener',
-    body: { schema: createBody, example: { id: 'greeting-hook', type: 'webhook', workflow_id: 'greeting' } },
+    summary:
+      'Create a listener: an S3 upload, an EventBridge event, a schedule or a webhook starts the workflow',
+    body: {
+      schema: createBody,
+      example: {
+        type: 'schedule',
+        workflow_id: 'greeting',
+        match: { expression: 'cron(0 9 ? * MON-FRI *)', timezone: 'Europe/Paris' },
+      },
+    },
     replies: { 201: { description: 'Created', schema: listenerSchema, example: LISTENER } },
     refusals: {
       404: 'No such workflow',
-      409: 'A listener with this id exists',
-      422: 'The body is not valid',
+      409: 'A listener with this id exists, or the workflow is retired',
+      422: 'The body is not valid: a bad cron, an unknown pattern operator, an unknown time zone, a secret that is not a placeholder, a version that does not exist',
     },
   },
   get: {
@@ -61,36 +98,46 @@ const docs = {
     tag: 'Listeners',
     summary: 'Read a listener',
     replies: { 200: { description: 'The listener', schema: listenerSchema, example: LISTENER } },
-    refusals: { 404: 'No such listener' },
+    refusals: { 404: NO_LISTENER },
+  },
+  change: {
+    operationId: 'changeListener',
+    tag: 'Listeners',
+    summary: 'Enable, disable or change a listener',
+    body: { schema: changeBody, example: { enabled: false } },
+    replies: {
+      200: {
+        description: 'The listener as it is now',
+        schema: listenerSchema,
+        example: { ...LISTENER, enabled: false },
+      },
+    },
+    refusals: { 404: NO_LISTENER, 422: 'The change is not valid for this type of listener' },
   },
   delete: {
     operationId: 'deleteListener',
     tag: 'Listeners',
-    summary: 'Delete a listener',
+    summary: 'Delete a listener (and its schedule)',
     replies: { 204: { description: 'Deleted' } },
-    refusals: { 404: 'No such listener' },
-  },
-  hook: {
-    operationId: 'fireWebhook',
-    tag: 'Listeners',
-    summary: 'A webhook listener starts its workflow',
-    body: { schema: hookBody, example: { customer: 'Ada' } },
-    idempotencyKey: true,
-    replies: {
-      200: { description: 'The same delivery again: the run it started', schema: runView, example: RUN },
-      202: { description: 'Started', schema: runView, example: RUN },
-    },
-    refusals: {
-      404: 'No such webhook listener, or its workflow is gone',
-      409: 'The workflow is retired, or the Idempotency-Key was used with another body',
-      422: "The inputs do not fit the workflow's `inputs` schema",
-    },
+    refusals: { 404: NO_LISTENER },
   },
 } satisfies Record<string, OperationDoc>;
 
 export function listenerRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
   const { listeners, workflows } = o.stores;
+
+  /** Keeps next_fire_at and the host's schedule in step with the listener just written. */
+  async function scheduled(listener: Listener): Promise<Listener> {
+    if (listener.type !== 'schedule') return listener;
+    const next = nextFireOf(listener, o.clock.now());
+    await listeners.setNextFire(listener.id, next);
+    const current = { ...listener };
+    if (next === undefined) delete current.next_fire_at;
+    else current.next_fire_at = next;
+    await deps.schedules?.upsert(current);
+    return current;
+  }
 
   router.on(
     'GET',
@@ -107,15 +154,30 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
     '/v1/listeners',
     async (request) => {
       const body = jsonBody(request, createBody);
-      await workflows.summary(body.workflow_id);
-      const listener = {
+      checkDefinition(body.type, body);
+      const summary = await workflows.summary(body.workflow_id);
+      if (summary.retired) throw conflict(`Workflow '${body.workflow_id}' is retired: it starts no new runs`);
+      if (body.version !== undefined && body.version > summary.latest_version) {
+        throw unprocessable('The pinned version does not exist', [
+          {
+            path: 'version',
+            message: `workflow '${body.workflow_id}' has versions 1 to ${summary.latest_version}`,
+          },
+        ]);
+      }
+      const now = o.clock.now().toISOString();
+      const definition: ListenerDefinition = {
         id: body.id ?? o.ids.next('listener'),
         type: body.type,
         workflow_id: body.workflow_id,
+        ...(body.version === undefined ? {} : { version: body.version }),
         match: body.match,
-        created_at: o.clock.now().toISOString(),
+        ...(body.inputs === undefined ? {} : { inputs: body.inputs }),
+        enabled: body.enabled,
+        created_at: now,
+        updated_at: now,
       };
-      await listeners.create(listener);
+      const listener = await scheduled(await listeners.create(definition));
       return json(201, listener, { location: `/v1/listeners/${encodeURIComponent(listener.id)}` });
     },
     docs.create,
@@ -129,28 +191,46 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
   );
 
   router.on(
+    'PATCH',
+    '/v1/listeners/{id}',
+    async (request) => {
+      const id = request.params.id!;
+      const change = jsonBody(request, changeBody);
+      const { type } = await listeners.get(id);
+      checkDefinition(type, change);
+      const listener = await listeners.update(
+        id,
+        {
+          ...(change.enabled === undefined ? {} : { enabled: change.enabled }),
+          ...(change.match === undefined ? {} : { match: change.match }),
+          ...(change.inputs === undefined ? {} : { inputs: change.inputs }),
+        },
+        o.clock.now(),
+      );
+      return json(200, await scheduled(listener));
+    },
+    docs.change,
+  );
+
+  router.on(
     'DELETE',
     '/v1/listeners/{id}',
     async (request) => {
-      await listeners.delete(request.params.id!);
+      const id = request.params.id!;
+      const { type } = await listeners.get(id);
+      await listeners.delete(id);
+      // After the delete: a schedule that fires in between finds no listener and starts nothing.
+      if (type === 'schedule') await deps.schedules?.remove(id);
       return empty(204);
     },
     docs.delete,
   );
+}
 
-  router.on(
-    'POST',
-    '/v1/hooks/{listener_id}',
-    async (request) => {
-      const id = request.params.listener_id!;
-      const listener = await listeners.get(id).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return undefined;
-        throw error;
-      });
-      if (listener?.type !== 'webhook') throw notFound(`No webhook listener '${id}'`);
-      const inputs = jsonBody(request, hookBody);
-      return startExecution(o, request, { workflow_id: listener.workflow_id, inputs }, `hook:${id}:`);
-    },
-    docs.hook,
-  );
+/** A listener that is gone answers 404 like an unknown one. */
+export async function findListener(deps: ApiDeps, id: string): Promise<Listener | undefined> {
+  return deps.orchestrator.stores.listeners.get(id).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
 }

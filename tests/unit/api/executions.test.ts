@@ -135,6 +135,30 @@ describe('api /v1/executions', () => {
     expect((await t.call('GET', '/v1/executions/run-crashed')).body.status).toBe('waiting');
   });
 
+  it('finishes a start whose execution never began when the same Idempotency-Key comes again, and only then', async () => {
+    const t = await setUp();
+    await t.startWaiting();
+    const body = { workflow_id: 'onboarding', inputs: { customer: 'Grace' } };
+    const headers = { 'idempotency-key': 'k-half' };
+    const start = t.deps.executions.start;
+    t.deps.executions.start = async () => {
+      throw new Error('the host died before StartExecution');
+    };
+    expect((await t.call('POST', '/v1/executions', { headers, body })).status).toBe(500);
+    t.deps.executions.start = start;
+    const before = t.started.length;
+    const repeat = await t.call('POST', '/v1/executions', { headers, body });
+    expect(repeat.status).toBe(200);
+    const runId = repeat.body.id as string;
+    // The run was stored (started) by the first request; its execution is started now, once.
+    expect(t.started.slice(before)).toEqual([{ run_id: runId, name: runId, generation: 0 }]);
+    await t.drive(runId);
+    expect((await t.call('GET', `/v1/executions/${runId}`)).body.status).toBe('waiting');
+    // Once an Advance has committed, the same request again starts no second execution.
+    expect((await t.call('POST', '/v1/executions', { headers, body })).status).toBe(200);
+    expect(t.started.slice(before)).toHaveLength(1);
+  });
+
   it('cancels, pauses and unpauses with the right statuses', async () => {
     const t = await setUp();
     const runId = await t.startWaiting();

@@ -66,7 +66,15 @@ describe('api /openapi.json', () => {
       }
     }
     expect(open.sort()).toEqual(
-      ['/docs', '/docs/redoc.standalone.js', '/healthz', '/openapi.json', '/v1/callbacks/{token}'].sort(),
+      [
+        '/docs',
+        '/docs/redoc.standalone.js',
+        '/healthz',
+        '/openapi.json',
+        '/v1/callbacks/{token}',
+        // The signature is the credential (a hook without one asks for the key itself: 401 listed).
+        '/v1/hooks/{listener_id}',
+      ].sort(),
     );
   });
 
