@@ -15,6 +15,7 @@ import { originGuard } from './middleware/origin-guard.js';
 import { problemDetails } from './middleware/problem-details.js';
 import { docsPage, openApiDocument } from './openapi.js';
 import { type ApiEvent, methodOf, pathOf } from './request.js';
+import { traceRequests } from './request-trace.js';
 import { json } from './response.js';
 import { Router } from './router.js';
 import { aiRoutes } from './routes/ai.js';
@@ -51,6 +52,15 @@ export function createRouter(deps: ApiDeps): Router {
     headers: { 'content-type': 'text/html; charset=utf-8' },
     body: docsPage(),
   }));
+  const metrics = deps.metrics;
+  // Local only (the cloud has CloudWatch): not a public path, so behind the API key when keys are configured.
+  if (metrics) {
+    router.on('GET', '/metrics', async () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      body: metrics.render(),
+    }));
+  }
   workflowRoutes(router, deps);
   executionRoutes(router, deps);
   artifactRoutes(router, deps);
@@ -97,7 +107,7 @@ export function createApi(deps: ApiOptions) {
     .use(problemDetails(deps.logger === undefined ? {} : { logger: deps.logger }))
     .use(apiKeyAuth({ keys: deps.apiKeys?.keys }))
     .use(bodyParser({ maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }))
-    .handler(dispatch);
+    .handler(traceRequests(dispatch, deps.orchestrator.telemetry));
 }
 
 export type ApiHandler = ReturnType<typeof createApi>;

@@ -12,10 +12,12 @@ import { type AddressInfo, isIPv6 } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
+import { traceIdOf } from '../../functions/api/request-trace.js';
 import { logger, logRequest, rememberConfiguredSecrets } from '../../shared/adapters/logger.js';
 import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
+import type { Telemetry } from '../../shared/ports/telemetry.js';
 import { LocalRuntime } from './runtime.js';
 import { loadWorkflows } from './workflows.js';
 
@@ -28,6 +30,8 @@ export interface LocalServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Requests larger than this are refused with 413 by the API (default 1 MB). */
   maxBodyBytes?: number;
+  /** Traces (default from OTEL_*): tests pass an in-memory exporter's. */
+  telemetry?: Telemetry;
 }
 
 export interface LocalServer {
@@ -50,7 +54,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   // Settings first: a bad one stops the start before any store opens.
   const corsOrigins = corsOriginsFrom(env.FLOWRUNNER_CORS_ORIGINS);
-  const runtime = await LocalRuntime.start({ dataDir: options.dataDir, env });
+  const runtime = await LocalRuntime.start({
+    dataDir: options.dataDir,
+    env,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+  });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
   const keys = apiKeysFromSetting(env.FLOWRUNNER_API_KEYS, sha256Hex);
   // The keys and FLOWRUNNER_SECRET_* values never appear in a log line, whatever their shape.
@@ -62,6 +70,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     maxBodyBytes,
     corsOrigins,
     hosts: () => hosts,
+    metrics: runtime.metrics,
     ...(keys.length > 0 ? { apiKeys: { keys } } : {}),
   });
   const streams = new Set<ServerResponse>();
@@ -75,6 +84,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         path: (request.url ?? '/').split('?')[0]!,
         status: response.statusCode,
         startedAt,
+        ...traceOf(response),
       }),
     );
     void handle(request, response).catch((error: unknown) => {
@@ -223,6 +233,12 @@ function allowedHosts(port: number, bound: string | undefined): string[] {
     names.add(isIPv6(bound) ? `[${bound}]` : bound.toLowerCase());
   // A client leaves out the port only when it is the default one.
   return [...names].flatMap((name) => (port === 80 ? [`${name}:80`, name] : [`${name}:${port}`]));
+}
+
+/** The request's trace id for its log line, from the answer's `traceresponse` (tracing on). */
+function traceOf(response: ServerResponse): { traceId?: string } {
+  const traceId = traceIdOf({ traceresponse: response.getHeader('traceresponse') });
+  return traceId ? { traceId } : {};
 }
 
 function declaredLength(request: IncomingMessage): number {

@@ -166,6 +166,8 @@ export interface RunState {
   parent?: { run_id: string; step_id: string; visit: number };
   /** Set while the run's `output` template is being rendered. */
   finishing?: boolean;
+  /** The run's trace (CONTRACT §10): its root span's ids, stored at creation so every span joins one trace. */
+  trace?: { trace_id: string; span_id: string; parent_span_id?: string };
 }
 
 /** Everything that can move a run. */

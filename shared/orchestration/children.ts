@@ -9,7 +9,10 @@ function childRunId(idempotencyKey: string): string {
 }
 
 /** Starting and canceling a run needs the stores and the state machine, not the step services. */
-type ChildRunDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'tokens' | 'executions'>;
+type ChildRunDeps = Pick<
+  OrchestratorDeps,
+  'stores' | 'clock' | 'ids' | 'tokens' | 'executions' | 'telemetry' | 'metrics'
+>;
 
 export function orchestratedChildren(deps: ChildRunDeps): ChildRuns {
   return {

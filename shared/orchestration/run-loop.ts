@@ -15,6 +15,8 @@ export interface RunLoopOptions {
   executor: ExecutorDeps;
   /** Stores a transition (the checkpointed state, its events and history) and the signal it applied. */
   persist(transition: Transition, signal: Signal): Promise<void>;
+  /** Told after each accepted transition is persisted, with the state before it (observability: waits ended, the run's end). */
+  onApplied?(before: RunState, transition: Transition, signal: Signal): void;
   /** Told about signals that did not apply (stale results are normal after a crash or a loop restart). */
   onRejected?(signal: Signal, transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
@@ -131,8 +133,10 @@ export class RunLoop {
       options.onRejected?.(signal, transition);
       return undefined;
     }
+    const before = this.#state;
     this.#state = transition.state;
     await options.persist(transition, signal);
+    options.onApplied?.(before, transition, signal);
     return transition;
   }
 
