@@ -74,6 +74,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     ...(keys.length > 0 ? { apiKeys: { keys } } : {}),
   });
   const streams = new Set<ServerResponse>();
+  /** The trace id of each answered request (tracing on), for its log line. */
+  const traceIds = new WeakMap<ServerResponse, string>();
 
   const serve = (request: IncomingMessage, response: ServerResponse) => {
     // One JSON line per request on stdout once it is answered (or the client left).
@@ -84,7 +86,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         path: (request.url ?? '/').split('?')[0]!,
         status: response.statusCode,
         startedAt,
-        ...traceOf(response),
+        ...(traceIds.has(response) ? { traceId: traceIds.get(response)! } : {}),
       }),
     );
     void handle(request, response).catch((error: unknown) => {
@@ -119,7 +121,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return streamEvents(decodeURIComponent(stream[1]!), request, response, probe.headers ?? {});
     }
     const body = await readBody(request, maxBodyBytes);
-    send(response, await api(toEvent(request, url, body.bytes), lambdaContext()), body.complete);
+    const result = await api(toEvent(request, url, body.bytes), lambdaContext());
+    const traceId = traceIdOf(result.headers);
+    if (traceId) traceIds.set(response, traceId);
+    send(response, result, body.complete);
   }
 
   /** Replays the run's events, then streams new ones until the run ends or the client leaves. */
@@ -233,12 +238,6 @@ function allowedHosts(port: number, bound: string | undefined): string[] {
     names.add(isIPv6(bound) ? `[${bound}]` : bound.toLowerCase());
   // A client leaves out the port only when it is the default one.
   return [...names].flatMap((name) => (port === 80 ? [`${name}:80`, name] : [`${name}:${port}`]));
-}
-
-/** The request's trace id for its log line, from the answer's `traceresponse` (tracing on). */
-function traceOf(response: ServerResponse): { traceId?: string } {
-  const traceId = traceIdOf({ traceresponse: response.getHeader('traceresponse') });
-  return traceId ? { traceId } : {};
 }
 
 function declaredLength(request: IncomingMessage): number {

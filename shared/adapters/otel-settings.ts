@@ -16,13 +16,15 @@ export interface OtlpSettings {
   protocol: OtlpProtocol;
   headers: Record<string, string>;
   serviceName: string;
+  /** How long one export may take, retries included (ms; OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT, default 10,000). */
+  timeoutMs: number;
 }
 
 /**
  * The standard variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`), `OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL`
  * (`http/protobuf`, the spec's default, or `http/json`), `OTEL_EXPORTER_OTLP[_TRACES]_HEADERS`
- * (`k=v,k2=v2`), `OTEL_SERVICE_NAME`; `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` turn
+ * (`k=v,k2=v2`), `OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT` (ms), `OTEL_SERVICE_NAME`; `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` turn
  * it off. Undefined: no endpoint, nothing exported. A bad value throws a ConfigurationError naming it.
  */
 export function otlpSettings(env: Record<string, string | undefined>): OtlpSettings | undefined {
@@ -56,7 +58,22 @@ export function otlpSettings(env: Record<string, string | undefined>): OtlpSetti
       ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
     },
     serviceName: env.OTEL_SERVICE_NAME?.trim() || 'flowrunner',
+    timeoutMs: timeoutOf(env),
   };
+}
+
+function timeoutOf(env: Record<string, string | undefined>): number {
+  const variable = env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT?.trim()
+    ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'
+    : 'OTEL_EXPORTER_OTLP_TIMEOUT';
+  const text = env[variable]?.trim();
+  if (!text) return 10_000;
+  if (!/^\d{1,7}$/.test(text) || Number(text) === 0) {
+    throw new ConfigurationError(`${variable} must be a positive number of milliseconds, got '${text}'`, {
+      details: { variable },
+    });
+  }
+  return Number(text);
 }
 
 /** `k=v,k2=v2`, values URL-decoded (the spec's format). */

@@ -29,6 +29,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import packageJson from '../../package.json' with { type: 'json' };
+import { redactText } from '../observability/redact.js';
 import type {
   Attributes,
   SpanKind as PortSpanKind,
@@ -37,6 +38,7 @@ import type {
   Telemetry,
   TraceContext,
 } from '../ports/telemetry.js';
+import { processSecrets } from './logger.js';
 import { randomSpanId, randomTraceContext } from './no-telemetry.js';
 import type { OtlpSettings } from './otel-settings.js';
 
@@ -77,8 +79,9 @@ class OtelSpanHandle implements Span {
   }
 
   fail(error: { code: string; message: string }): void {
-    this.#span.setAttribute('error.type', error.code);
-    this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    // Error messages are the one free text a span carries: the log lines' redaction applies to them.
+    this.#span.setAttribute('error.type', redactText(error.code, processSecrets));
+    this.#span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(error.message, processSecrets) });
   }
 
   end(endTime?: Date): void {
@@ -168,8 +171,10 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     },
     withSpan: (span, fn) => active.run(span.context, fn),
     active: () => active.getStore(),
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    // A collector that is down or slow loses spans, never a run or an invocation: export errors end here
+    // (OpenTelemetry's diagnostics report them).
+    flush: () => provider.forceFlush().catch(() => undefined),
+    shutdown: () => provider.shutdown().catch(() => undefined),
   };
 }
 
@@ -177,7 +182,11 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
 export function createOtlpTelemetry(settings: OtlpSettings): OtelTelemetry {
   const exporter =
     settings.protocol === 'http/json'
-      ? new OtlpJsonExporter({ url: settings.url, headers: settings.headers })
-      : new OtlpProtobufExporter({ url: settings.url, headers: settings.headers });
+      ? new OtlpJsonExporter(exporterConfig(settings))
+      : new OtlpProtobufExporter(exporterConfig(settings));
   return createOtelTelemetry({ exporter, serviceName: settings.serviceName });
+}
+
+function exporterConfig(settings: OtlpSettings) {
+  return { url: settings.url, headers: settings.headers, timeoutMillis: settings.timeoutMs };
 }

@@ -205,8 +205,7 @@ async function advanceRun(
         cursor = inboxSeq.get(signal) ?? cursor;
         return runs.commit(transition, { inbox_cursor: cursor });
       },
-      onApplied: (before, transition, signal) =>
-        observation.applied(before, transition, signal, deps.clock.now()),
+      observe: (before, signal) => observation.applying(before, signal),
     });
     // A queued run was accepted: if the write of its start signal was lost (a crash between storing
     // the run and its inbox), the run starts anyway, once; a start found in the inbox later is refused.

@@ -15,8 +15,11 @@ export interface RunLoopOptions {
   executor: ExecutorDeps;
   /** Stores a transition (the checkpointed state, its events and history) and the signal it applied. */
   persist(transition: Transition, signal: Signal): Promise<void>;
-  /** Told after each accepted transition is persisted, with the state before it (observability: waits ended, the run's end). */
-  onApplied?(before: RunState, transition: Transition, signal: Signal): void;
+  /**
+   * Observability: called before a signal is applied (the engine changes the state in place, so what
+   * was before must be read now); the function it returns is told the transition once it is persisted.
+   */
+  observe?(before: RunState, signal: Signal): ((transition: Transition) => void) | undefined;
   /** Told about signals that did not apply (stale results are normal after a crash or a loop restart). */
   onRejected?(signal: Signal, transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
@@ -125,6 +128,7 @@ export class RunLoop {
 
   async #apply(signal: Signal): Promise<Transition | undefined> {
     const options = this.#options;
+    const observed = options.observe?.(this.#state, signal);
     const transition = apply(options.workflow, this.#state, signal, {
       now: options.executor.clock.now(),
       registry: options.executor.registry,
@@ -133,10 +137,9 @@ export class RunLoop {
       options.onRejected?.(signal, transition);
       return undefined;
     }
-    const before = this.#state;
     this.#state = transition.state;
     await options.persist(transition, signal);
-    options.onApplied?.(before, transition, signal);
+    observed?.(transition);
     return transition;
   }
 

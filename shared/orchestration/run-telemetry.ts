@@ -11,6 +11,7 @@ import type { PolicyAiProvider } from '../ai/policy.js';
 import { isFinal } from '../engine/transition.js';
 import type { RunState, Signal, StepResult, Transition } from '../engine/types.js';
 import { Attr, SpanName } from '../observability/span-names.js';
+import type { Clock } from '../ports/services.js';
 import type { InboxEntry } from '../ports/storage.js';
 import type { Metrics, RunTrace, Span, Telemetry, TraceContext } from '../ports/telemetry.js';
 
@@ -115,12 +116,12 @@ export function recordAwaitSignal(deps: ObservabilityDeps, state: RunState, star
  * its signals end, the latency of inbox signals, and the run's end (its root span and count).
  */
 export class AdvanceObservation {
-  readonly #deps: ObservabilityDeps;
+  readonly #deps: ObservabilityDeps & { clock: Clock };
   readonly #telemetry: Telemetry;
   readonly #span: Span;
   readonly #received = new Map<Signal, string>();
 
-  constructor(deps: ObservabilityDeps, state: RunState, generation: number) {
+  constructor(deps: ObservabilityDeps & { clock: Clock }, state: RunState, generation: number) {
     this.#deps = deps;
     this.#telemetry = telemetryOf(deps);
     const parent = runParent(state);
@@ -140,43 +141,72 @@ export class AdvanceObservation {
     return this.#telemetry.withSpan(this.#span, fn);
   }
 
-  /** After each accepted transition (RunLoop's `onApplied`). */
-  applied(before: RunState, transition: Transition, signal: Signal, now: Date): void {
+  /**
+   * Before a signal is applied (RunLoop's `observe`): notes the waits under way and the status, and
+   * returns what to do once the transition is persisted: the signal's delivery latency, a span and an
+   * answer time for each wait it ended, and the run's end.
+   */
+  applying(before: RunState, signal: Signal): ((transition: Transition) => void) | undefined {
     const metrics = metricsOf(this.#deps);
-    const receivedAt = this.#received.get(signal);
-    if (receivedAt !== undefined) {
-      metrics.observe('signal_delivery_latency_ms', Math.max(0, now.getTime() - Date.parse(receivedAt)), {
-        signal_type: signal.type,
+    if (!this.#telemetry.enabled && !metrics.enabled) return undefined;
+    const wasFinal = isFinal(before.status);
+    const waits: Array<{ id: string; visit: number; since?: string; kind: string }> = [];
+    for (const id of before.active) {
+      const step = before.steps[id]!;
+      // Retry backoffs are not waits.
+      if (step.status === 'waiting' && step.wait && step.retry_at === undefined) {
+        waits.push({
+          id,
+          visit: step.visit,
+          kind: step.wait.kind,
+          ...(step.started_at ? { since: step.started_at } : {}),
+        });
+      }
+    }
+    return (transition) => {
+      const now = this.#deps.clock.now();
+      const receivedAt = this.#received.get(signal);
+      if (receivedAt !== undefined) {
+        metrics.observe('signal_delivery_latency_ms', Math.max(0, now.getTime() - Date.parse(receivedAt)), {
+          signal_type: signal.type,
+        });
+      }
+      const after = transition.state;
+      for (const wait of waits) {
+        const later = after.steps[wait.id];
+        if (later && later.status === 'waiting' && later.visit === wait.visit) continue;
+        this.#waitEnded(after, wait, signal, now);
+      }
+      if (isFinal(after.status) && !wasFinal) this.#runEnded(after, now);
+    };
+  }
+
+  #waitEnded(
+    state: RunState,
+    wait: { id: string; visit: number; since?: string; kind: string },
+    signal: Signal,
+    now: Date,
+  ) {
+    const since = wait.since ? new Date(wait.since) : now;
+    const answered = signal.type === 'resume' || signal.type === 'callback';
+    if (answered && (wait.kind === 'form' || wait.kind === 'approval')) {
+      metricsOf(this.#deps).observe('answer_time_s', Math.max(0, (now.getTime() - since.getTime()) / 1000), {
+        wait_kind: wait.kind,
       });
     }
-    const after = transition.state;
-    for (const [id, step] of Object.entries(before.steps)) {
-      // A wait ended: the step left `waiting` (or started a new visit). Retry backoffs are not waits.
-      if (step.status !== 'waiting' || !step.wait || step.retry_at !== undefined) continue;
-      const later = after.steps[id];
-      if (later && later.status === 'waiting' && later.visit === step.visit) continue;
-      const since = step.started_at ? new Date(step.started_at) : now;
-      const answered = signal.type === 'resume' || signal.type === 'callback';
-      if (answered && (step.wait.kind === 'form' || step.wait.kind === 'approval')) {
-        metrics.observe('answer_time_s', Math.max(0, (now.getTime() - since.getTime()) / 1000), {
-          wait_kind: step.wait.kind,
-        });
-      }
-      if (this.#telemetry.enabled) {
-        const span = this.#telemetry.startSpan(`${SpanName.wait} ${step.wait.kind}`, {
-          startTime: since,
-          attributes: {
-            ...runAttributes(after),
-            [Attr.stepId]: id,
-            [Attr.visit]: step.visit,
-            [Attr.waitKind]: step.wait.kind,
-            [Attr.signalType]: signal.type,
-          },
-        });
-        span.end(now);
-      }
-    }
-    if (isFinal(after.status) && !isFinal(before.status)) this.#runEnded(after, now);
+    if (!this.#telemetry.enabled) return;
+    this.#telemetry
+      .startSpan(`${SpanName.wait} ${wait.kind}`, {
+        startTime: since,
+        attributes: {
+          ...runAttributes(state),
+          [Attr.stepId]: wait.id,
+          [Attr.visit]: wait.visit,
+          [Attr.waitKind]: wait.kind,
+          [Attr.signalType]: signal.type,
+        },
+      })
+      .end(now);
   }
 
   #runEnded(state: RunState, now: Date): void {
