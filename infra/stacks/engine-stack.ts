@@ -7,10 +7,12 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import { Alarms } from '../constructs/alarms.js';
+import { Dashboard } from '../constructs/dashboard.js';
 import { DataReferences } from '../constructs/data-references.js';
 import { HttpApi } from '../constructs/http-api.js';
 import { logicalIdWithout } from '../constructs/logical-ids.js';
 import { RunStateMachine } from '../constructs/run-state-machine.js';
+import { bindObservability, type TracingOptions } from '../constructs/tracing.js';
 
 export interface EngineStackProps extends StackProps {
   prefix: string;
@@ -21,12 +23,15 @@ export interface EngineStackProps extends StackProps {
   apiKeysSecret: secretsmanager.ISecret;
   /** Where workflows' `{{ secrets.NAME }}` live in Secrets Manager; default `flowrunner/`. */
   secretPrefix?: string;
+  /** Traces (an OTLP endpoint, the ADOT collector layer) and who hears of alarms (docs/observability.md). */
+  observability?: { tracing?: TracingOptions; alarmEmails?: readonly string[] };
 }
 
 export class EngineStack extends Stack {
   public readonly runs: RunStateMachine;
   public readonly httpApi: HttpApi;
   public readonly alarms: Alarms;
+  public readonly dashboard: Dashboard;
   /** The constructs whose ids stay out of logical ids (see allocateLogicalId). */
   private readonly parts = new Set<IConstruct>();
 
@@ -62,12 +67,32 @@ export class EngineStack extends Stack {
       new Alarms(this, 'Alarms', {
         stateMachine: this.runs.stateMachine,
         functions: { Advance: this.runs.advance, AwaitSignal: this.runs.awaitSignal },
+        service: props.prefix,
+        ...(props.observability?.alarmEmails ? { emails: props.observability.alarmEmails } : {}),
       }),
     );
+    // Observability: metrics (EMF) and traces settings of every function, and the dashboard.
+    const functions = {
+      Advance: this.runs.advance,
+      AwaitSignal: this.runs.awaitSignal,
+      Api: this.httpApi.handler,
+    };
+    for (const fn of Object.values(functions)) {
+      bindObservability(fn, props.prefix, props.observability?.tracing);
+    }
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      service: props.prefix,
+      stateMachine: this.runs.stateMachine,
+      functions,
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.api.apiEndpoint,
       description: 'The Flowrunner HTTP API',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'Subscribe to this SNS topic to hear of alarms',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.runs.stateMachine.stateMachineArn,

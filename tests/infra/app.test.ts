@@ -216,7 +216,10 @@ describe('CDK app', () => {
           }),
         ) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
         const variables = resource!.Properties.Environment.Variables;
-        expect(Object.keys(variables).sort()).toEqual([...required, 'NODE_OPTIONS'].sort());
+        // Observability adds the EMF namespace and service (tests/infra/observability.test.ts).
+        expect(Object.keys(variables).sort()).toEqual(
+          [...required, 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'].sort(),
+        );
         expect(variables[LambdaEnvironment.workflowsTable]).toBe(names.workflows);
         expect(variables[LambdaEnvironment.runsTable]).toBe(names.runs);
         expect(variables[LambdaEnvironment.tokensTable]).toBe(names.tokens);
@@ -410,6 +413,7 @@ describe('CDK app', () => {
         'AwaitSignalRole780072C8',
         'AwaitSignalRoleDefaultPolicy9D44FB31',
         'AwaitSignalThrottlesAlarm3B330561',
+        'Dashboard7A714131',
         'ExecutionsFailedAlarmCA489332',
         'ExecutionsTimedOutAlarm75AA4D6F',
         'HttpApiDefaultRoute146696CE',
@@ -417,10 +421,14 @@ describe('CDK app', () => {
         'HttpApiDefaultRouteApiPermissionA402DB20',
         'HttpApiDefaultStage3EEB07D6',
         'HttpApiF5A9A8A7',
+        'RunsFailedAlarm1C365284',
         'StateMachine2E01A3A5',
         'StateMachineLogs3CB16D3C',
         'StateMachineRoleB840431D',
         'StateMachineRoleDefaultPolicyDF1E6607',
+        'TopicBFC7AF6E',
+        'TopicKeyB2E0C9CB',
+        'TopicPolicyA1747468',
       ]);
     });
 
