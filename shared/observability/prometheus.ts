@@ -13,6 +13,14 @@ interface Series {
   buckets: number[];
 }
 
+/**
+ * Series kept per metric: a label whose values never stop coming (a model name a provider makes up)
+ * would otherwise grow the process without end. Points beyond it go to one series whose labels say
+ * `_other`.
+ */
+export const MAX_SERIES_PER_METRIC = 200;
+const OTHER = '_other';
+
 export class PrometheusRegistry {
   readonly #series = new Map<MetricName, Map<string, Series>>();
 
@@ -64,9 +72,15 @@ export class PrometheusRegistry {
       byLabels = new Map();
       this.#series.set(name, byLabels);
     }
-    const key = labelText(labels);
+    let key = labelText(labels);
     let series = byLabels.get(key);
     if (!series) {
+      if (byLabels.size >= MAX_SERIES_PER_METRIC) {
+        labels = Object.fromEntries(Object.keys(labels).map((k) => [k, OTHER]));
+        key = labelText(labels);
+        series = byLabels.get(key);
+        if (series) return series;
+      }
       series = { labels: { ...labels }, value: 0, count: 0, buckets: bucketsOf(name).map(() => 0) };
       byLabels.set(key, series);
     }

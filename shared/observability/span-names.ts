@@ -14,6 +14,8 @@ export const SpanName = {
   step: 'step',
   compensate: 'step.compensate',
   wait: 'wait',
+  /** One listener delivery (an event, a schedule, a webhook): the runs it starts link to it. */
+  trigger: 'trigger',
   /** gen_ai convention: `{operation} {model}`, operation `chat`. */
   aiChat: 'chat',
 } as const;
@@ -36,6 +38,8 @@ export const Attr = {
   checkpoint: 'flowrunner.checkpoint',
   generation: 'flowrunner.execution.generation',
   parentRunId: 'flowrunner.parent.run.id',
+  listenerId: 'flowrunner.listener.id',
+  listenerType: 'flowrunner.listener.type',
   errorType: 'error.type',
   genAiSystem: 'gen_ai.system',
   genAiOperation: 'gen_ai.operation.name',

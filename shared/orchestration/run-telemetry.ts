@@ -76,6 +76,36 @@ export function recordRunStart(deps: ObservabilityDeps, state: RunState, started
     .end();
 }
 
+/**
+ * `trigger <type>` (kind consumer) around one listener delivery: the trigger Lambda and the local
+ * trigger sources wrap the dispatch of each listener in it, so the run it starts (`run.start`) links
+ * to it, as a run started over HTTP links to its request.
+ */
+export function traceTrigger<T>(
+  deps: ObservabilityDeps,
+  listener: { id: string; type: string },
+  dispatch: () => Promise<T>,
+): Promise<T> {
+  const telemetry = telemetryOf(deps);
+  if (!telemetry.enabled) return dispatch();
+  const span = telemetry.startSpan(`${SpanName.trigger} ${listener.type}`, {
+    kind: 'consumer',
+    attributes: { [Attr.listenerId]: listener.id, [Attr.listenerType]: listener.type },
+  });
+  return telemetry.withSpan(span, dispatch).then(
+    (result) => {
+      span.end();
+      return result;
+    },
+    (error: unknown) => {
+      const failure = error as { code?: string; name?: string; message?: string };
+      span.fail({ code: failure.code ?? failure.name ?? 'Error', message: failure.message ?? String(error) });
+      span.end();
+      throw error;
+    },
+  );
+}
+
 /** `signal.deliver` (a resume, a callback, a cancel, a child's end): in the run's trace, linked to its request. */
 export function recordSignalDelivery(
   deps: ObservabilityDeps,

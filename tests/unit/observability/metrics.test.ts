@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEmfMetrics, createPrometheusMetrics } from '../../../shared/adapters/metrics.js';
 import { METRICS, METRICS_NAMESPACE, PROMETHEUS_PREFIX } from '../../../shared/observability/metric-names.js';
+import { MAX_SERIES_PER_METRIC } from '../../../shared/observability/prometheus.js';
 import { parsePrometheus } from '../../support/prometheus-text.js';
 
 describe('createPrometheusMetrics', () => {
@@ -39,6 +40,17 @@ describe('createPrometheusMetrics', () => {
     const model = 'a"b\\c\nd';
     metrics.count('ai_tokens_input', { model }, 5);
     expect(parsePrometheus(metrics.render()).value('flowrunner_ai_tokens_input_total', { model })).toBe(5);
+  });
+
+  it('stays bounded when a label never stops taking new values', () => {
+    const metrics = createPrometheusMetrics();
+    for (let i = 0; i < MAX_SERIES_PER_METRIC * 5; i++) metrics.count('ai_tokens_input', { model: `m-${i}` }, 1);
+    const exposition = parsePrometheus(metrics.render());
+    const series = exposition.samples.filter((s) => s.name === 'flowrunner_ai_tokens_input_total');
+    expect(series).toHaveLength(MAX_SERIES_PER_METRIC + 1);
+    // Nothing is lost: the overflow is counted under `_other`.
+    expect(series.reduce((sum, s) => sum + s.value, 0)).toBe(MAX_SERIES_PER_METRIC * 5);
+    expect(exposition.value('flowrunner_ai_tokens_input_total', { model: '_other' })).toBe(MAX_SERIES_PER_METRIC * 4);
   });
 
   it('keeps one series per label set, whatever the order of the labels', () => {
