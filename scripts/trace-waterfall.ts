@@ -1,9 +1,9 @@
 /**
- * Draws docs/trace-waterfall.{txt,svg}: one run on the local server (a form answered over HTTP, an
+ * Draws docs/trace-waterfall.{txt,svg} and the picture in docs/observability.md: one run on the local server (a form answered over HTTP, an
  * API call, a child run that asks the mock model) with its spans caught by an in-memory exporter, and
  * the spans of the run's trace rendered as a waterfall. `npx tsx scripts/trace-waterfall.ts`.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,9 +88,18 @@ try {
         ...(note === undefined ? {} : { note: String(note) }),
       };
     });
-  await writeFile('docs/trace-waterfall.txt', waterfallText(spans));
+  const text = waterfallText(spans);
+  await writeFile('docs/trace-waterfall.txt', text);
+  const doc = await readFile('docs/observability.md', 'utf8');
+  await writeFile(
+    'docs/observability.md',
+    doc.replace(
+      /<!-- waterfall:start -->[\s\S]*<!-- waterfall:end -->/,
+      () => `<!-- waterfall:start -->\n\`\`\`\n${text}\`\`\`\n<!-- waterfall:end -->`,
+    ),
+  );
   await writeFile('docs/trace-waterfall.svg', waterfallSvg(spans));
-  process.stdout.write(waterfallText(spans));
+  process.stdout.write(text);
 } finally {
   await server.close();
   crm.close();

@@ -91,7 +91,8 @@ export function waterfallSvg(spans: readonly WaterfallSpan[]): string {
     ].join('');
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + barWidth + 90}" height="${height}" font-family="monospace" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="title" width="${labelWidth + barWidth + 90}" height="${height}" font-family="monospace" font-size="12">`,
+    `<title id="title">The spans of one run's trace as a waterfall (${rows.length} spans)</title>`,
     '<rect width="100%" height="100%" fill="#fff"/>',
     `<text x="8" y="18" font-weight="bold">One run, one trace (${duration(t1 - t0)})</text>`,
     ...parts,

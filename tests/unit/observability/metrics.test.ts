@@ -44,13 +44,16 @@ describe('createPrometheusMetrics', () => {
 
   it('stays bounded when a label never stops taking new values', () => {
     const metrics = createPrometheusMetrics();
-    for (let i = 0; i < MAX_SERIES_PER_METRIC * 5; i++) metrics.count('ai_tokens_input', { model: `m-${i}` }, 1);
+    for (let i = 0; i < MAX_SERIES_PER_METRIC * 5; i++)
+      metrics.count('ai_tokens_input', { model: `m-${i}` }, 1);
     const exposition = parsePrometheus(metrics.render());
     const series = exposition.samples.filter((s) => s.name === 'flowrunner_ai_tokens_input_total');
     expect(series).toHaveLength(MAX_SERIES_PER_METRIC + 1);
     // Nothing is lost: the overflow is counted under `_other`.
     expect(series.reduce((sum, s) => sum + s.value, 0)).toBe(MAX_SERIES_PER_METRIC * 5);
-    expect(exposition.value('flowrunner_ai_tokens_input_total', { model: '_other' })).toBe(MAX_SERIES_PER_METRIC * 4);
+    expect(exposition.value('flowrunner_ai_tokens_input_total', { model: '_other' })).toBe(
+      MAX_SERIES_PER_METRIC * 4,
+    );
   });
 
   it('keeps one series per label set, whatever the order of the labels', () => {
