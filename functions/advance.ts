@@ -4,7 +4,9 @@ import middy from '@middy/core';
 import { logger, withAdvanceLog } from '../shared/adapters/logger.js';
 import { createAdvanceHandler } from './handlers.js';
 import { orchestratorDeps } from './lambda-wiring.js';
+import { flushObservability } from './observability.js';
 
-export const handler = middy(withAdvanceLog(createAdvanceHandler(orchestratorDeps), logger)).use(
+export const handler = middy(withAdvanceLog(createAdvanceHandler(orchestratorDeps), logger)).use([
   injectLambdaContext(logger, { resetKeys: true }),
-);
+  flushObservability(),
+]);

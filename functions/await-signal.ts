@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import { logger } from '../shared/adapters/logger.js';
 import { createAwaitSignalHandler } from './handlers.js';
 import { orchestratorDeps } from './lambda-wiring.js';
+import { flushObservability } from './observability.js';
 
 const awaitSignal = createAwaitSignalHandler(orchestratorDeps);
 
@@ -13,4 +14,4 @@ export const handler = middy(async (event: unknown) => {
   // The task token is a credential: the line names the run only (the formatter would redact it anyway).
   logger.info('await signal', typeof runId === 'string' ? { run_id: runId } : {});
   await awaitSignal(event);
-}).use(injectLambdaContext(logger, { resetKeys: true }));
+}).use([injectLambdaContext(logger, { resetKeys: true }), flushObservability()]);

@@ -25,6 +25,7 @@ import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
 import type { ApiKey } from './api/middleware/api-key-auth.js';
 import { functionSettings } from './environment.js';
+import { metrics, telemetry } from './observability.js';
 
 const settings = functionSettings();
 const dynamodb = createDynamoDbClient();
@@ -108,31 +109,34 @@ let composed: Promise<OrchestratorDeps> | undefined;
  * and so does the OpenAI key when one is configured).
  */
 export function orchestratorDeps(): Promise<OrchestratorDeps> {
-  composed ??= Promise.all([keys, openAiKey()]).then(([{ cursorKey, tokenKey }, openAiApiKey]) =>
-    composeOrchestrator(
-      {
-        stores: {
-          ...createDynamoDbStores({
-            client: dynamodb,
-            tables: settings.tables,
-            cursorKey,
-            tokenKey,
-            largePayloads,
-          }),
-          artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
+  composed ??= Promise.all([keys, openAiKey(), telemetry]).then(
+    ([{ cursorKey, tokenKey }, openAiApiKey, tracing]) =>
+      composeOrchestrator(
+        {
+          stores: {
+            ...createDynamoDbStores({
+              client: dynamodb,
+              tables: settings.tables,
+              cursorKey,
+              tokenKey,
+              largePayloads,
+            }),
+            artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
+          },
+          tokens: taskTokens,
+          executions,
+          secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
+          http: createNodeHttpClient(),
+          // Every secret the engine resolves reaches the log formatter's redaction.
+          redactor: processSecrets,
+          telemetry: tracing,
+          metrics,
         },
-        tokens: taskTokens,
-        executions,
-        secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
-        http: createNodeHttpClient(),
-        // Every secret the engine resolves reaches the log formatter's redaction.
-        redactor: processSecrets,
-      },
-      orchestratorSettings(
-        openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },
-        { allowLoopback: false },
+        orchestratorSettings(
+          openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },
+          { allowLoopback: false },
+        ),
       ),
-    ),
   );
   composed.catch(() => {
     composed = undefined; // a failed read of a secret (a throttle) is tried again on the next call

@@ -18,6 +18,7 @@ import { openApiDocument } from './openapi.js';
 import type { OperationDoc } from './operation.js';
 import { checkQueryNames } from './params.js';
 import { type ApiEvent, methodOf, pathOf } from './request.js';
+import { traceRequests } from './request-trace.js';
 import { json } from './response.js';
 import { Router } from './router.js';
 import { aiRoutes } from './routes/ai.js';
@@ -75,6 +76,15 @@ const systemDocs = {
     },
     refusals: { 404: 'The script is not installed on this server' },
   },
+  metrics: {
+    operationId: 'getMetrics',
+    tag: 'System',
+    summary:
+      "The local server's metrics in Prometheus text format (the cloud has CloudWatch: docs/observability.md)",
+    replies: {
+      200: { description: 'Prometheus text exposition format 0.0.4', mediaType: 'text/plain' },
+    },
+  },
 } satisfies Record<string, OperationDoc>;
 
 export function createRouter(deps: ApiDeps): Router {
@@ -98,6 +108,20 @@ export function createRouter(deps: ApiDeps): Router {
     async (request) => docsScript(request.headers['accept-encoding']),
     systemDocs.docsScript,
   );
+  const metrics = deps.metrics;
+  // Local only (the cloud has CloudWatch): not a public path, so behind the API key when keys are configured.
+  if (metrics) {
+    router.on(
+      'GET',
+      '/metrics',
+      async () => ({
+        statusCode: 200,
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+        body: metrics.render(),
+      }),
+      systemDocs.metrics,
+    );
+  }
   workflowRoutes(router, deps);
   executionRoutes(router, deps);
   artifactRoutes(router, deps);
@@ -149,7 +173,7 @@ export function createApi(deps: ApiOptions) {
     .use(problemDetails(deps.logger === undefined ? {} : { logger: deps.logger }))
     .use(apiKeyAuth({ keys: deps.apiKeys?.keys }))
     .use(bodyParser({ maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }))
-    .handler(dispatch);
+    .handler(traceRequests(dispatch, deps.orchestrator.telemetry));
 }
 
 export type ApiHandler = ReturnType<typeof createApi>;

@@ -12,6 +12,8 @@ export interface ApiDeps {
   apiKeys?: { keys: readonly ApiKey[] } | undefined;
   /** Origins allowed by CORS (default `*`). */
   corsOrigins?: string[];
+  /** The local `GET /metrics` (Prometheus text); absent in the cloud, where metrics go to CloudWatch. */
+  metrics?: { render(): string };
   /** Where 500s are logged (default console.error); false for none. */
   logger?: ((message: string) => void) | false;
   /** Told after each change of a schedule listener (CONTRACT §6); none: the host fires no schedules. */

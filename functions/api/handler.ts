@@ -5,7 +5,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger, logRequest } from '../../shared/adapters/logger.js';
 import { apiKeys, orchestratorDeps } from '../lambda-wiring.js';
+import { flushObservability } from '../observability.js';
 import { createApi } from './app.js';
+import { traceIdOf } from './request-trace.js';
 
 let api: Promise<ReturnType<typeof createApi>> | undefined;
 
@@ -13,12 +15,14 @@ export const handler = middy(
   async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const startedAt = performance.now();
     let status = 500;
+    let traceId: string | undefined;
     try {
       // Built on the first request of a container: the wiring reads its keys from Secrets Manager.
       api ??= (async () =>
         createApi({ orchestrator: await orchestratorDeps(), apiKeys: { keys: await apiKeys() } }))();
       const response = await (await api)(event, context);
       status = response.statusCode ?? 200;
+      traceId = traceIdOf(response.headers);
       return response;
     } finally {
       logRequest(logger, {
@@ -27,7 +31,8 @@ export const handler = middy(
         status,
         startedAt,
         ...(event.requestContext?.requestId ? { correlationId: event.requestContext.requestId } : {}),
+        ...(traceId ? { traceId } : {}),
       });
     }
   },
-).use(injectLambdaContext(logger, { resetKeys: true }));
+).use([injectLambdaContext(logger, { resetKeys: true }), flushObservability()]);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAdvanceHandler, createAwaitSignalHandler } from '../../functions/handlers.js';
 import { logger, processSecrets, withAdvanceLog } from '../../shared/adapters/logger.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from '../../shared/adapters/metrics.js';
+import { telemetryFromEnv } from '../../shared/adapters/otel-settings.js';
 import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import type { RunState, Signal } from '../../shared/engine/types.js';
 import { createNodeHttpClient } from '../../shared/http/node-http-client.js';
@@ -19,7 +21,7 @@ import {
   type OrchestratorDeps,
   startRun,
 } from '../../shared/orchestration/orchestrator.js';
-import type { Clock, Executions, TaskTokens } from '../../shared/ports/index.js';
+import type { Clock, Executions, TaskTokens, Telemetry } from '../../shared/ports/index.js';
 import { createLocalSecrets } from '../../shared/secrets/local.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
 import { type LocalStores, startLocalStores } from '../../shared/storage/local/stores.js';
@@ -53,11 +55,17 @@ export interface LocalRuntimeOptions {
   s3Port?: number;
   /** Told when an execution fails: infrastructure trouble, not a failed run (default: a line on stderr). */
   onExecutionError?: (name: string, error: unknown) => void;
+  /** Traces (default: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, else none); tests pass an in-memory exporter's. */
+  telemetry?: Telemetry;
 }
 
 export class LocalRuntime {
   readonly local: LocalStores;
   readonly deps: OrchestratorDeps;
+  /** The metrics `GET /metrics` shows (Prometheus text), for the life of the process. */
+  readonly metrics: PrometheusMetrics = createPrometheusMetrics();
+  readonly #telemetry: Telemetry & { shutdown?(): Promise<void> };
+  readonly #ownsTelemetry: boolean;
   readonly #machine: StateMachine;
   /** The parked AwaitSignal of each run: its token and how to wake it. */
   readonly #parked = new Map<string, { token: string; wake: () => void }>();
@@ -77,8 +85,15 @@ export class LocalRuntime {
   readonly #retryIntervals: LocalRuntimeOptions['retryIntervalOverrides'];
   #tokens = 0;
 
-  private constructor(local: LocalStores, guard: CrashGuard, options: LocalRuntimeOptions) {
+  private constructor(
+    local: LocalStores,
+    guard: CrashGuard,
+    options: LocalRuntimeOptions,
+    telemetry: Telemetry & { shutdown?(): Promise<void> },
+  ) {
     this.#guard = guard;
+    this.#telemetry = telemetry;
+    this.#ownsTelemetry = options.telemetry === undefined;
     const env = options.env ?? process.env;
     this.local = local;
     this.#onExecution = options.onExecution;
@@ -106,6 +121,8 @@ export class LocalRuntime {
         http: createNodeHttpClient(),
         // Every secret the engine resolves is kept out of the log lines too.
         redactor: processSecrets,
+        telemetry,
+        metrics: this.metrics,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.registry ? { registry: options.registry } : {}),
       },
@@ -123,6 +140,8 @@ export class LocalRuntime {
 
   /** Starts the stores and picks up every run that has not ended, each in an execution of its own. */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+    // Settings first: a bad OTEL_* value stops the start before any store opens.
+    const telemetry = options.telemetry ?? (await telemetryFromEnv(options.env ?? process.env));
     const local = await startLocalStores({
       dataDir: join(options.dataDir),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -135,7 +154,7 @@ export class LocalRuntime {
       );
     }
     const guard = CrashGuard.open(options.dataDir);
-    const runtime = new LocalRuntime(local, guard, options);
+    const runtime = new LocalRuntime(local, guard, options, telemetry);
     // A run that took the process down MAX_CRASHES times in a row is failed before it is picked up:
     // its abort waits first in its inbox, so the pick-up applies it before any step runs again.
     for (const { runId, error } of guard.toAbort()) {
@@ -168,6 +187,10 @@ export class LocalRuntime {
     for (const abort of this.#aborts) abort();
     await Promise.allSettled([...this.#calls]);
     await this.local.close();
+    // The spans of the last calls are exported before the process goes (a given telemetry is the caller's to stop).
+    await (this.#ownsTelemetry && this.#telemetry.shutdown
+      ? this.#telemetry.shutdown()
+      : this.#telemetry.flush());
   }
 
   #start(input: ExecutionInput, name: string): void {

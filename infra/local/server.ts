@@ -12,10 +12,12 @@ import { type AddressInfo, isIPv6 } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
+import { traceIdOf } from '../../functions/api/request-trace.js';
 import { logger, logRequest, rememberConfiguredSecrets } from '../../shared/adapters/logger.js';
 import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
+import type { Telemetry } from '../../shared/ports/telemetry.js';
 import { LocalRuntime } from './runtime.js';
 import { LocalTriggers } from './triggers.js';
 import { loadWorkflows } from './workflows.js';
@@ -31,6 +33,8 @@ export interface LocalServerOptions {
   maxBodyBytes?: number;
   /** The local S3 endpoint's port (CONTRACT §6; `npm start` passes FLOWRUNNER_S3_PORT, default 4569); default 0: a free one. */
   s3Port?: number;
+  /** Traces (default from OTEL_*): tests pass an in-memory exporter's. */
+  telemetry?: Telemetry;
 }
 
 export interface LocalServer {
@@ -60,6 +64,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     dataDir: options.dataDir,
     env,
     ...(options.s3Port === undefined ? {} : { s3Port: options.s3Port }),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
   const triggers = new LocalTriggers({ deps: runtime.deps, onS3Event: runtime.local.onS3Event });
@@ -73,11 +78,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     maxBodyBytes,
     corsOrigins,
     hosts: () => hosts,
+    metrics: runtime.metrics,
     ...(keys.length > 0 ? { apiKeys: { keys } } : {}),
     schedules: triggers.schedules,
     bus: triggers.bus,
   });
   const streams = new Set<ServerResponse>();
+  /** The trace id of each answered request (tracing on), for its log line. */
+  const traceIds = new WeakMap<ServerResponse, string>();
 
   const serve = (request: IncomingMessage, response: ServerResponse) => {
     // One JSON line per request on stdout once it is answered (or the client left).
@@ -88,6 +96,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         path: (request.url ?? '/').split('?')[0]!,
         status: response.statusCode,
         startedAt,
+        ...(traceIds.has(response) ? { traceId: traceIds.get(response)! } : {}),
       }),
     );
     void handle(request, response).catch((error: unknown) => {
@@ -122,7 +131,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return streamEvents(decodeURIComponent(stream[1]!), request, response, probe.headers ?? {});
     }
     const body = await readBody(request, maxBodyBytes);
-    send(response, await api(toEvent(request, url, body.bytes), lambdaContext()), body.complete);
+    const result = await api(toEvent(request, url, body.bytes), lambdaContext());
+    const traceId = traceIdOf(result.headers);
+    if (traceId) traceIds.set(response, traceId);
+    send(response, result, body.complete);
   }
 
   /** Replays the run's events, then streams new ones until the run ends or the client leaves. */

@@ -7,10 +7,12 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import { Alarms } from '../constructs/alarms.js';
+import { Dashboard } from '../constructs/dashboard.js';
 import { DataReferences } from '../constructs/data-references.js';
 import { HttpApi } from '../constructs/http-api.js';
 import { logicalIdWithout } from '../constructs/logical-ids.js';
 import { RunStateMachine } from '../constructs/run-state-machine.js';
+import { bindObservability, type TracingOptions } from '../constructs/tracing.js';
 import { Triggers } from '../constructs/triggers.js';
 import { eventBusName } from './data-stack.js';
 
@@ -25,6 +27,8 @@ export interface EngineStackProps extends StackProps {
   secretPrefix?: string;
   /** Buckets whose uploads fire `s3` listeners; default the context value `flowrunner:trigger-buckets`. */
   triggerBuckets?: string[];
+  /** Traces (an OTLP endpoint, the ADOT collector layer) and who hears of alarms (docs/observability.md). */
+  observability?: { tracing?: TracingOptions; alarmEmails?: readonly string[] };
 }
 
 export class EngineStack extends Stack {
@@ -32,6 +36,7 @@ export class EngineStack extends Stack {
   public readonly httpApi: HttpApi;
   public readonly triggers: Triggers;
   public readonly alarms: Alarms;
+  public readonly dashboard: Dashboard;
   /** The constructs whose ids stay out of logical ids (see allocateLogicalId). */
   private readonly parts = new Set<IConstruct>();
 
@@ -83,12 +88,34 @@ export class EngineStack extends Stack {
           AwaitSignal: this.runs.awaitSignal,
           Trigger: this.triggers.function,
         },
+        service: props.prefix,
+        ...(props.observability?.alarmEmails ? { emails: props.observability.alarmEmails } : {}),
       }),
     );
+    this.alarms.watch(this.triggers.deadLetterAlarm);
+    // Observability: metrics (EMF) and traces settings of every function, and the dashboard.
+    const functions = {
+      Advance: this.runs.advance,
+      AwaitSignal: this.runs.awaitSignal,
+      Api: this.httpApi.handler,
+      Trigger: this.triggers.function,
+    };
+    for (const fn of Object.values(functions)) {
+      bindObservability(fn, props.prefix, props.observability?.tracing);
+    }
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      service: props.prefix,
+      stateMachine: this.runs.stateMachine,
+      functions,
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.api.apiEndpoint,
       description: 'The Flowrunner HTTP API',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'Subscribe to this SNS topic to hear of alarms',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.runs.stateMachine.stateMachineArn,

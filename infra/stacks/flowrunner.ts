@@ -3,7 +3,7 @@ import { type App, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { defaultTableNames } from '../../shared/storage/dynamodb/tables.js';
 import { DataStack, dataBucketName } from './data-stack.js';
-import { EngineStack } from './engine-stack.js';
+import { EngineStack, type EngineStackProps } from './engine-stack.js';
 
 export interface FlowrunnerOptions {
   /** Prefix of every named resource (default `flowrunner`): two prefixes, two installations per account. */
@@ -11,6 +11,8 @@ export interface FlowrunnerOptions {
   env?: Environment;
   /** Run cdk-nag (default true). */
   checks?: boolean;
+  /** Traces and alarm subscribers (EngineStackProps.observability). */
+  observability?: EngineStackProps['observability'];
 }
 
 export function addFlowrunner(app: App, options: FlowrunnerOptions = {}) {
@@ -31,6 +33,7 @@ export function addFlowrunner(app: App, options: FlowrunnerOptions = {}) {
     bucketName: dataBucketName(prefix),
     keysSecret: data.keysSecret,
     apiKeysSecret: data.apiKeysSecret,
+    ...(options.observability ? { observability: options.observability } : {}),
     ...(env ? { env } : {}),
   });
   engine.addStackDependency(data);

@@ -71,7 +71,15 @@ const RUN_PATH = /^\/v1\/executions\/([^/?#]+)/;
 /** One line per HTTP request: method, path (credentials taken out), status, latency, and the run it names. */
 export function logRequest(
   log: Logger,
-  request: { method: string; path: string; status: number; startedAt: number; correlationId?: string },
+  request: {
+    method: string;
+    path: string;
+    status: number;
+    startedAt: number;
+    correlationId?: string;
+    /** The request span's trace (from the answer's `traceresponse`), when tracing is on. */
+    traceId?: string;
+  },
 ): void {
   const run = RUN_PATH.exec(request.path);
   const fields = {
@@ -81,6 +89,7 @@ export function logRequest(
     latency_ms: Math.round((performance.now() - request.startedAt) * 100) / 100,
     ...(run ? { run_id: safeDecode(run[1]!) } : {}),
     ...(request.correlationId ? { correlation_id: request.correlationId } : {}),
+    ...(request.traceId ? { trace_id: request.traceId } : {}),
   };
   if (request.status >= 500) log.error('request', fields);
   else log.info('request', fields);
@@ -93,6 +102,7 @@ interface AdvanceResult {
   checkpoint: number;
   workflow_id?: string;
   workflow_version?: number;
+  trace_id?: string;
 }
 
 type AdvanceFn<C, O extends AdvanceResult> = (event: unknown, context?: C) => Promise<O>;
@@ -115,6 +125,7 @@ export function withAdvanceLog<C, O extends AdvanceResult>(
         run_id: output.run_id,
         ...(output.workflow_id === undefined ? {} : { workflow_id: output.workflow_id }),
         ...(output.workflow_version === undefined ? {} : { workflow_version: output.workflow_version }),
+        ...(output.trace_id === undefined ? {} : { trace_id: output.trace_id }),
         directive: output.directive,
         transitions: typeof input.transitions === 'number' ? input.transitions : 0,
         checkpoint: output.checkpoint,

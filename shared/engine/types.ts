@@ -175,6 +175,8 @@ export interface RunState {
   redrives?: number;
   /** The run this one reruns (`POST /v1/executions/{id}/rerun`). */
   rerun_of?: string;
+  /** The run's trace (CONTRACT §10): its root span's ids, stored at creation so every span joins one trace. */
+  trace?: { trace_id: string; span_id: string; parent_span_id?: string };
 }
 
 /** A failed run's unfinished work, recorded when it fails: what a redrive picks up again. */

@@ -9,7 +9,10 @@ function childRunId(idempotencyKey: string): string {
 }
 
 /** Starting and canceling a run needs the stores, the state machine and the step types (a start is applied at once), not the step services. */
-type ChildRunDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'tokens' | 'executions' | 'registry'>;
+type ChildRunDeps = Pick<
+  OrchestratorDeps,
+  'stores' | 'clock' | 'ids' | 'tokens' | 'executions' | 'registry' | 'telemetry' | 'metrics'
+>;
 
 export function orchestratedChildren(deps: ChildRunDeps): ChildRuns {
   return {

@@ -28,13 +28,16 @@ import type {
   Executions,
   HttpClient,
   Ids,
+  Metrics,
   SecretSource,
   Stores,
   TaskTokens,
+  Telemetry,
 } from '../ports/index.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 import { orchestratedChildren } from './children.js';
 import type { OrchestratorDeps } from './orchestrator.js';
+import { observeAi } from './run-telemetry.js';
 
 /**
  * Which model answers `ai_generate` (each provider adds its own variant here), and what every
@@ -77,6 +80,10 @@ export interface OrchestratorPorts {
   ai?: AiProvider;
   /** Collects every secret value resolved in this process, so that logs can be scrubbed too. */
   redactor?: Redactor;
+  /** Traces (default none: the no-op, which costs nothing). */
+  telemetry?: Telemetry;
+  /** Metrics (default none). */
+  metrics?: Metrics;
 }
 
 export function composeOrchestrator(
@@ -96,12 +103,23 @@ export function composeOrchestrator(
     registry,
     secrets: ports.secrets,
     http: ports.http,
-    ai: withAiPolicy(ports.ai ?? aiProvider(settings.ai), aiPolicy(settings.ai)),
+    ai: observeAi(withAiPolicy(ports.ai ?? aiProvider(settings.ai), aiPolicy(settings.ai)), ports),
     templates: stores.templates,
-    children: orchestratedChildren({ stores, clock, ids, tokens, executions, registry }),
+    children: orchestratedChildren({
+      stores,
+      clock,
+      ids,
+      tokens,
+      executions,
+      registry,
+      ...(ports.telemetry ? { telemetry: ports.telemetry } : {}),
+      ...(ports.metrics ? { metrics: ports.metrics } : {}),
+    }),
     allowPrivateNetwork: settings.allowPrivateNetwork,
     allowLoopback: settings.allowLoopback || settings.allowPrivateNetwork,
     ...(ports.redactor ? { redactor: ports.redactor } : {}),
+    ...(ports.telemetry ? { telemetry: ports.telemetry } : {}),
+    ...(ports.metrics ? { metrics: ports.metrics } : {}),
     ...(settings.expressionTimeoutMs === undefined
       ? {}
       : { expressionTimeoutMs: settings.expressionTimeoutMs }),

@@ -58,6 +58,8 @@ export interface AdvanceOutput {
   /** The run's workflow, for the invocation's log line (no second read of the run). */
   workflow_id?: string;
   workflow_version?: number;
+  /** The run's trace id, for the invocation's log line. */
+  trace_id?: string;
 }
 
 /** The payload AwaitSignal receives (with the task token of `$$.Task.Token`). */

@@ -13,6 +13,7 @@ import { evaluate, Redactor, render } from '../expressions/index.js';
 import type { SecretSource } from '../ports/index.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { RunContext, StepDeps, StepExecutionContext } from '../steps/types.js';
+import { type ObservabilityDeps, observeAttempt } from './run-telemetry.js';
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -20,7 +21,7 @@ const NEVER_ABORTED = new AbortController().signal;
  * What carrying out work needs: the step types, and the services steps use (StepDeps: one clock, one
  * id source, HTTP, AI, child runs, templates). The orchestrator's dependencies are a superset.
  */
-export interface ExecutorDeps extends StepDeps {
+export interface ExecutorDeps extends StepDeps, ObservabilityDeps {
   registry: StepRegistry;
   secrets?: SecretSource;
   /** Collects every secret value resolved in this process, so that logs can be scrubbed too. */
@@ -39,15 +40,9 @@ export async function carryOut(
   switch (work.kind) {
     case 'execute': {
       const step = findStep(workflow, work.step_id);
-      const result = await runAttempt(
-        step,
-        step,
-        work.visit,
-        work.attempt,
-        work.deadline,
-        workflow,
-        state,
-        deps,
+      const attempt = { stepId: step.id, type: step.type, visit: work.visit, attempt: work.attempt };
+      const result = await observeAttempt(deps, { ...attempt, compensation: false }, () =>
+        runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, deps),
       );
       return { type: 'step_result', step_id: work.step_id, visit: work.visit, attempt: work.attempt, result };
     }
@@ -64,16 +59,9 @@ export async function carryOut(
           ...(self.outcome ? { outcome: self.outcome } : {}),
         },
       };
-      const result = await runAttempt(
-        step,
-        action,
-        work.visit,
-        work.attempt,
-        undefined,
-        workflow,
-        state,
-        deps,
-        overrides,
+      const attempt = { stepId: step.id, type: action.type, visit: work.visit, attempt: work.attempt };
+      const result = await observeAttempt(deps, { ...attempt, compensation: true }, () =>
+        runAttempt(step, action, work.visit, work.attempt, undefined, workflow, state, deps, overrides),
       );
       return {
         type: 'step_result',

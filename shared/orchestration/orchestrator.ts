@@ -25,6 +25,13 @@ import {
 } from './directive.js';
 import type { ExecutorDeps } from './executor.js';
 import { RunLoop } from './run-loop.js';
+import {
+  AdvanceObservation,
+  newRunTrace,
+  recordAwaitSignal,
+  recordRunStart,
+  recordSignalDelivery,
+} from './run-telemetry.js';
 
 /**
  * Everything the orchestration needs, built by composeOrchestrator (compose.ts): the stores, the
@@ -80,7 +87,10 @@ export interface StartRunRequest {
  */
 export async function startRun(
   request: StartRunRequest,
-  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions' | 'registry'>,
+  deps: Pick<
+    OrchestratorDeps,
+    'stores' | 'clock' | 'ids' | 'executions' | 'registry' | 'telemetry' | 'metrics'
+  >,
 ): Promise<RunState> {
   const now = deps.clock.now();
   const created = createRun({
@@ -93,6 +103,8 @@ export async function startRun(
     ...(request.trigger ? { trigger: request.trigger } : {}),
     now,
   });
+  // Observability: the run's trace is decided now and stored with it (a child's hangs under its step).
+  created.state.trace = newRunTrace(deps, request.parent !== undefined);
   const started = apply(request.workflow, created.state, { type: 'start' }, { now, registry: deps.registry });
   const run: Transition = {
     ...started,
@@ -100,13 +112,16 @@ export async function startRun(
     history: [...created.history, ...started.history],
   };
   const runId = run.state.id;
+  let isNew = true;
   try {
     await deps.stores.runs.create(run);
   } catch (error) {
     // A retried start (same run id): the run exists; make sure the rest happened too.
     if (!(error instanceof ConflictError) || request.runId === undefined) throw error;
+    isNew = false;
   }
   await deps.executions.start({ run_id: runId, generation: 0 }, executionName(runId, 0));
+  if (isNew) recordRunStart(deps, run.state, now);
   return run.state;
 }
 
@@ -119,12 +134,14 @@ export async function deliverSignal(
   runId: string,
   signalId: string,
   signal: Signal,
-  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'tokens'>,
+  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'tokens' | 'telemetry'>,
 ): Promise<{ accepted: boolean }> {
-  const { accepted } = await deps.stores.inbox.put(runId, signalId, signal, deps.clock.now());
+  const now = deps.clock.now();
+  const { accepted } = await deps.stores.inbox.put(runId, signalId, signal, now);
   if (accepted) {
-    const { task_token: token } = await deps.stores.runs.get(runId);
+    const { task_token: token, state } = await deps.stores.runs.get(runId);
     if (token) await deps.tokens.complete(token);
+    recordSignalDelivery(deps, state, signal, now);
   }
   return { accepted };
 }
@@ -172,8 +189,9 @@ export async function redriveRun(
  */
 export async function awaitSignal(
   input: AwaitSignalInput,
-  deps: Pick<OrchestratorDeps, 'stores' | 'tokens'>,
+  deps: Pick<OrchestratorDeps, 'stores' | 'tokens' | 'telemetry'>,
 ) {
+  const startedAt = new Date();
   const runs = deps.stores.runs;
   try {
     await runs.setTaskToken(input.run_id, input.task_token, { ifCheckpoint: input.checkpoint });
@@ -186,6 +204,7 @@ export async function awaitSignal(
   const record = await runs.get(input.run_id);
   const waiting = await deps.stores.inbox.read(input.run_id, record.inbox_cursor, 1);
   if (waiting.length > 0) await deps.tokens.complete(input.task_token);
+  recordAwaitSignal(deps, record.state, startedAt);
 }
 
 /**
@@ -200,6 +219,24 @@ export async function advance(
   deps: OrchestratorDeps,
   options: AdvanceOptions = DEFAULT_BUDGET,
 ): Promise<AdvanceOutput> {
+  // Observability: the Advance span ends with the directive (or the error), whichever way Advance ends.
+  const observed: { observation?: AdvanceObservation } = {};
+  try {
+    const answer = await advanceRun(input, deps, options, observed);
+    observed.observation?.end(answer);
+    return answer;
+  } catch (error) {
+    observed.observation?.end({ error });
+    throw error;
+  }
+}
+
+async function advanceRun(
+  input: AdvanceInput,
+  deps: OrchestratorDeps,
+  options: AdvanceOptions,
+  observed: { observation?: AdvanceObservation },
+): Promise<AdvanceOutput> {
   const { runs, inbox, workflows } = deps.stores;
   const record = await runs.get(input.run_id);
   let state = record.state;
@@ -210,6 +247,7 @@ export async function advance(
     checkpoint: state.checkpoint,
     workflow_id: state.workflow_id,
     workflow_version: state.workflow_version,
+    ...(state.trace ? { trace_id: state.trace.trace_id } : {}),
     ...extra,
   });
   if (isFinal(state.status) && !(await redriveWaits(state, record.inbox_cursor, deps))) {
@@ -220,6 +258,8 @@ export async function advance(
 
   const workflow = await storedVersion(workflows, state.workflow_id, state.workflow_version);
   let cursor = record.inbox_cursor;
+  const observation = new AdvanceObservation(deps, state, input.generation);
+  observed.observation = observation;
   try {
     const entries = await inbox.read(input.run_id, cursor);
     const inboxSeq = new Map<Signal, number>();
@@ -231,13 +271,15 @@ export async function advance(
         cursor = inboxSeq.get(signal) ?? cursor;
         return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });
       },
+      observe: (before, signal) => observation.applying(before, signal),
     });
     for (const entry of entries) {
       inboxSeq.set(entry.signal, entry.seq);
+      observation.received(entry);
       loop.deliver(entry.signal);
     }
     if (input.signal) loop.deliver(input.signal);
-    const result = await loop.run();
+    const result = await observation.within(() => loop.run());
     // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
     // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
     const last = entries.at(-1);

@@ -24,6 +24,12 @@ export interface RunLoopOptions {
    * can stand for several applied signals: results of pure steps are committed with the next one.
    */
   persist(transition: Transition, signal: Signal, steps: readonly string[] | undefined): Promise<void>;
+  /**
+   * Observability: called before a signal is applied (the engine changes the state in place, so what
+   * was before must be read now); the function it returns is told the transition once it is persisted
+   * (with the commit that carries it, when results of pure steps wait for the next one).
+   */
+  observe?(before: RunState, signal: Signal): ((transition: Transition) => void) | undefined;
   /** Told about signals that did not apply (stale results are normal after a crash or a loop restart). */
   onRejected?(signal: Signal, transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
@@ -65,6 +71,8 @@ export class RunLoop {
   #failure: unknown;
   /** Applied but not yet committed: results of pure steps, waiting for the next commit. */
   #pending: PendingCommit | undefined;
+  /** Observers of the transitions in #pending, told once their commit is stored. */
+  #observed: Array<() => void> = [];
   /** The checkpoint stored last: a batch of transitions is committed as the one after it. */
   #committed: number;
 
@@ -138,6 +146,7 @@ export class RunLoop {
 
   async #apply(signal: Signal): Promise<Transition | undefined> {
     const options = this.#options;
+    const observed = options.observe?.(this.#state, signal);
     const { transition, steps } = applyTracked(options.workflow, this.#state, signal, {
       now: options.executor.clock.now(),
       registry: options.executor.registry,
@@ -148,6 +157,7 @@ export class RunLoop {
     }
     this.#state = transition.state;
     this.#pending = mergeCommit(this.#pending, transition, signal, steps);
+    if (observed) this.#observed.push(() => observed(transition));
     if (!this.#mayWait(signal, transition)) await this.#commit();
     return transition;
   }
@@ -177,6 +187,9 @@ export class RunLoop {
     pending.transition.state.checkpoint = this.#committed + 1;
     await this.#options.persist(pending.transition, pending.signal, pending.steps);
     this.#committed = pending.transition.state.checkpoint;
+    const observed = this.#observed;
+    this.#observed = [];
+    for (const tell of observed) tell();
   }
 
   #start(work: Work[]) {

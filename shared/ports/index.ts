@@ -6,4 +6,5 @@
 export type * from './orchestration.js';
 export type * from './services.js';
 export * from './storage.js';
+export type * from './telemetry.js';
 export type * from './triggers.js';

@@ -12,6 +12,7 @@ import { memoryOrchestrator } from '../support/memory-orchestrator.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
+import { measureTracingOverhead } from './tracing.js';
 import { measureTriggerMatch, measureTriggerToRunStarted } from './triggers.js';
 
 /** A linear workflow of `size` transform steps, each with one placeholder over the previous output. */
@@ -84,6 +85,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
     const p1000 = await measurePeerAsl(1000, 10);
     const store = await measureStoreFigures();
     const orchestration = await measureOrchestration();
+    const tracing = await measureTracingOverhead();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     return {
       engine_us_per_step_10: round(e10.us_per_step),
@@ -99,6 +101,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
       trigger_match_us_per_event_100_listeners: round(measureTriggerMatch(100)),
       trigger_to_run_started_ms: await measureTriggerToRunStarted(),
+      tracing_overhead_pct: round(tracing.tracing_overhead_pct),
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {

@@ -1,26 +1,34 @@
 /**
- * The logs of `npm start` as a user runs it, with a secret and an API key configured: after the
- * start-up lines every stdout line is JSON with the documented fields, and none shows the secret,
- * the key or a callback token (CONTRACT §10).
+ * The logs and traces of `npm start` as a user runs it, with a secret and an API key configured and
+ * spans exported over OTLP/HTTP (json) to a collector in the test: after the start-up lines every
+ * stdout line is JSON with the documented fields and its trace id, the collector receives the run's
+ * trace, and neither shows the secret, the key or a callback token (CONTRACT §10).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
+import { type OtlpCollector, startOtlpCollector } from '../support/otlp-collector.js';
+import { pollUntil } from '../support/poll.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
 const SECRET = 'mail-token-logs-5c2e88';
 const API_KEY = 'fr-key-logs-0d9b41aa';
 let server: ServerProcess;
 let sink: HttpSink;
+let collector: OtlpCollector;
 let out = '';
 
 beforeAll(async () => {
   sink = await startHttpSink();
+  collector = await startOtlpCollector();
   server = await startServerProcess({
     FLOWRUNNER_SECRET_MAIL_TOKEN: SECRET,
     FLOWRUNNER_API_KEYS: `ops=${API_KEY}`,
     LOG_LEVEL: 'INFO',
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
   });
   server.child.stdout!.on('data', (text: string) => {
     out += text;
@@ -30,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await sink?.close();
+  await collector?.close();
 });
 
 const { call, until } = apiClient(
@@ -118,5 +127,33 @@ describe('the logs of npm start', () => {
       });
     }
     expect(advances.map((a) => a.directive)).toContain('done');
+
+    // Every Advance line names the run's one trace; the request lines name their requests' traces.
+    const traceId = advances[0]!.trace_id as string;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    for (const advance of advances) expect(advance.trace_id).toBe(traceId);
+    for (const request of requests) expect(request.trace_id).toMatch(/^[0-9a-f]{32}$/);
+
+    // The collector receives the run's trace, root span included, with nothing secret in it.
+    const spans = await pollUntil(
+      async () => collector.jsonSpans().filter((span) => span.traceId === traceId),
+      (found) => found.some((span) => span.name === 'run onboarding-logs'),
+      (found) => `spans of the run: ${found.map((span) => span.name).join(', ')}`,
+    );
+    const names = new Set(spans.map((span) => span.name));
+    for (const name of [
+      'run.start',
+      'advance',
+      'await_signal',
+      'signal.deliver',
+      'wait form',
+      'wait approval',
+    ]) {
+      expect(names, name).toContain(name);
+    }
+    expect(spans.find((span) => span.name === 'run onboarding-logs')!.parentSpanId).toBeUndefined();
+    const exported = collector.requests.map((r) => r.body.toString('utf8')).join('\n');
+    for (const forbidden of [SECRET, API_KEY, token, 'ada@example.com'])
+      expect(exported).not.toContain(forbidden);
   }, 60_000);
 });

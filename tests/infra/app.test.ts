@@ -227,7 +227,10 @@ describe('CDK app', () => {
         (name) =>
           !name.startsWith('MOCK_AI_') &&
           !apiOnly.includes(name) &&
-          name !== LambdaEnvironment.openAiSecretArn,
+          name !== LambdaEnvironment.openAiSecretArn &&
+          // Only with a Bedrock model configured (tests/infra/bedrock-model.test.ts).
+          name !== LambdaEnvironment.aiProvider &&
+          name !== LambdaEnvironment.bedrockModel,
       );
       for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
         const [resource] = Object.values(
@@ -236,7 +239,10 @@ describe('CDK app', () => {
           }),
         ) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
         const variables = resource!.Properties.Environment.Variables;
-        expect(Object.keys(variables).sort()).toEqual([...required, 'NODE_OPTIONS'].sort());
+        // Observability adds the EMF namespace and service (tests/infra/observability.test.ts).
+        expect(Object.keys(variables).sort()).toEqual(
+          [...required, 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'].sort(),
+        );
         expect(variables[LambdaEnvironment.workflowsTable]).toBe(names.workflows);
         expect(variables[LambdaEnvironment.runsTable]).toBe(names.runs);
         expect(variables[LambdaEnvironment.tokensTable]).toBe(names.tokens);
@@ -432,6 +438,7 @@ describe('CDK app', () => {
         'AwaitSignalThrottlesAlarm3B330561',
         'BusEventsRule8A1E2A01',
         'BusEventsRuleAllowEventRuleFlowrunnerEngineTriggersTriggerFunction7E676DD9BC30BD17',
+        'Dashboard7A714131',
         'ExecutionsFailedAlarmCA489332',
         'ExecutionsTimedOutAlarm75AA4D6F',
         'HttpApiDefaultRoute146696CE',
@@ -442,6 +449,7 @@ describe('CDK app', () => {
         'ScheduleGroup4D377372',
         'SchedulerRole59E73443',
         'SchedulerRoleDefaultPolicy66F774B8',
+        'RunsFailedAlarm1C365284',
         'StateMachine2E01A3A5',
         'StateMachineLogs3CB16D3C',
         'StateMachineRoleB840431D',
@@ -456,6 +464,9 @@ describe('CDK app', () => {
         'TriggerRoleC1CF476C',
         'TriggerRoleDefaultPolicy2CC3CF8D',
         'TriggerThrottlesAlarmDBEE701C',
+        'TopicBFC7AF6E',
+        'TopicKeyB2E0C9CB',
+        'TopicPolicyA1747468',
       ]);
     });
 

@@ -1,0 +1,100 @@
+/**
+ * `tracing_overhead_pct`: the engine's cost per step with tracing on (OpenTelemetry SDK, batch span
+ * processor, an exporter that accepts every batch at once: the SDK's cost, not a network's) against
+ * tracing off (the no-op), on the same runs, through the run loop and the Advance observation that
+ * `advance` uses. Rounds alternate off and on; the overhead is the median of each pair's difference
+ * (so a neighbour that slows the machine for a while slows both halves of a pair alike), and the
+ * µs per step are the medians of their rounds.
+ */
+import { performance } from 'node:perf_hooks';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { noTelemetry } from '../../shared/adapters/no-telemetry.js';
+import { createOtelTelemetry } from '../../shared/adapters/otel.js';
+import type { WorkflowVersion } from '../../shared/definition/schema.js';
+import { assertValidWorkflow } from '../../shared/definition/validate.js';
+import { createRun } from '../../shared/engine/transition.js';
+import { RunLoop } from '../../shared/orchestration/run-loop.js';
+import { AdvanceObservation } from '../../shared/orchestration/run-telemetry.js';
+import type { Telemetry } from '../../shared/ports/telemetry.js';
+import { memoryOrchestrator } from '../support/memory-orchestrator.js';
+import { linearWorkflow } from './run.js';
+
+export interface TracingFigures {
+  tracing_overhead_pct: number;
+  tracing_on_us_per_step: number;
+  tracing_off_us_per_step: number;
+}
+
+/** Accepts every batch at once, counting the spans (so the figure is known to include their export). */
+class CountingExporter implements SpanExporter {
+  spans = 0;
+  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
+    this.spans += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+export async function measureTracingOverhead(
+  size = 10,
+  runsPerRound = 100,
+  rounds = 21,
+): Promise<TracingFigures> {
+  const { deps } = memoryOrchestrator();
+  const exporter = new CountingExporter();
+  const traced = createOtelTelemetry({ exporter });
+  const workflow: WorkflowVersion = {
+    id: `linear-${size}`,
+    version: 1,
+    definition: assertValidWorkflow(linearWorkflow(size), { registry: deps.registry }),
+    created_at: deps.clock.now().toISOString(),
+  };
+  const once = async (id: string, telemetry: Telemetry) => {
+    const executor = { ...deps, telemetry };
+    const created = createRun({ id, workflow, inputs: {}, now: deps.clock.now() });
+    const state = { ...created.state, trace: telemetry.newTrace() };
+    const observation = new AdvanceObservation(executor, state, 0);
+    const loop = new RunLoop(state, {
+      workflow,
+      executor,
+      persist: async () => {},
+      observe: (before, signal) => observation.applying(before, signal),
+    });
+    loop.deliver({ type: 'start' });
+    const result = await observation.within(() => loop.run());
+    observation.end({ directive: 'done', checkpoint: result.state.checkpoint });
+    if (result.state.status !== 'completed') throw new Error(`bench run ended ${result.state.status}`);
+  };
+  const round = async (telemetry: Telemetry, label: string) => {
+    const started = performance.now();
+    for (let i = 0; i < runsPerRound; i++) await once(`${label}_${i}`, telemetry);
+    await telemetry.flush();
+    return ((performance.now() - started) * 1000) / (runsPerRound * size);
+  };
+  await round(traced, 'warm_on');
+  await round(noTelemetry, 'warm_off');
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    off.push(await round(noTelemetry, `off_${r}`));
+    on.push(await round(traced, `on_${r}`));
+  }
+  await traced.shutdown();
+  // Per run: the step spans, the Advance span and the root span.
+  if (exporter.spans < runsPerRound * rounds * (size + 2)) {
+    throw new Error(`only ${exporter.spans} spans were exported`);
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const onUs = median(on);
+  const offUs = median(off);
+  return {
+    tracing_overhead_pct: median(on.map((us, r) => ((us - off[r]!) / off[r]!) * 100)),
+    tracing_on_us_per_step: onUs,
+    tracing_off_us_per_step: offUs,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(`${JSON.stringify(await measureTracingOverhead())}\n`);
+}
