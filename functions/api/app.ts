@@ -22,6 +22,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { executionRoutes } from './routes/executions.js';
 import { listenerRoutes } from './routes/listeners.js';
+import { outboxRoutes } from './routes/outbox.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export type { ApiDeps } from './deps.js';
@@ -55,6 +56,7 @@ export function createRouter(deps: ApiDeps): Router {
   executionRoutes(router, deps);
   artifactRoutes(router, deps);
   callbackRoutes(router, deps);
+  outboxRoutes(router, deps);
   listenerRoutes(router, deps);
   aiRoutes(router, deps);
   return router;

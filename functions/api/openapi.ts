@@ -17,6 +17,7 @@ import {
   startBody,
 } from './routes/executions.js';
 import { createBody as listenerBody, listQuery as listenerListQuery } from './routes/listeners.js';
+import { outboxQuery } from './routes/outbox.js';
 import { versionQuery, versionsQuery, listQuery as workflowListQuery } from './routes/workflows.js';
 
 interface Operation {
@@ -149,15 +150,27 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: { summary: 'Read a file of a run', responses: { 200: 'The file', 404: 'Unknown' } },
   },
   '/v1/callbacks/{token}': {
+    get: {
+      summary: 'The task behind a single-use token (its form or decision), without using it',
+      responses: { 200: 'The task', 404: 'Unknown, used or expired', 409: 'Wait ended' },
+    },
     post: {
       summary: 'Resume the wait of a single-use token',
       body: 'any',
       responses: {
         202: 'Accepted',
+        403: 'Another person named',
         404: 'Unknown, used or expired',
         409: 'Wait ended',
         422: 'Invalid answer',
       },
+    },
+  },
+  '/v1/outbox': {
+    get: {
+      summary: 'Notifications sent to people, newest first',
+      query: outboxQuery,
+      responses: { 200: '{items, next_cursor}' },
     },
   },
   '/v1/ai/infer': {

@@ -167,6 +167,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   });
   const address = server.address() as AddressInfo;
   hosts = allowedHosts(address.port, options.host);
+  runtime.publicUrl = `http://${isIPv6(address.address) ? `[${address.address}]` : address.address}:${address.port}`;
   return {
     url: `http://${address.address}:${address.port}`,
     runtime,

@@ -8,6 +8,7 @@ import type { WorkflowVersion } from '../definition/schema.js';
 import { childFinishedSignal, createRun, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
+import type { PeopleNotifier } from '../notifications/notifier.js';
 import type { Executions, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
 import {
   type AdvanceInput,
@@ -24,6 +25,8 @@ import { RunLoop } from './run-loop.js';
  * state machine's ports, and what carrying out steps needs (one clock, one id source, the services).
  */
 export interface OrchestratorDeps extends ExecutorDeps {
+  /** The notifier steps use, with what hosts add: retries and the links the outbox shows. */
+  notifier?: PeopleNotifier;
   stores: Stores;
   tokens: TaskTokens;
   executions: Executions;
