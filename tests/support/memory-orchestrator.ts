@@ -2,7 +2,7 @@
 import { ManualClock } from '../../shared/adapters/clock.js';
 import { sequentialIds } from '../../shared/adapters/ids.js';
 import { createMemoryHttpClient, type MemoryHttpHandler } from '../../shared/http/memory-http-client.js';
-import { composeOrchestrator } from '../../shared/orchestration/compose.js';
+import { composeOrchestrator, type OrchestratorPorts } from '../../shared/orchestration/compose.js';
 import { createMemorySecrets } from '../../shared/secrets/memory.js';
 import { createMemoryArtifacts } from '../../shared/storage/memory/artifacts.js';
 import { createMemoryStores } from '../../shared/storage/memory/stores.js';
@@ -11,6 +11,8 @@ export const NOW = new Date('2026-01-01T00:00:00.000Z');
 
 export function memoryOrchestrator(
   http: MemoryHttpHandler = () => ({ status: 200, headers: {}, body: '{}' }),
+  /** Ports beside the memory ones (a mail channel, the outbox as mailbox, the public URL). */
+  extra: Partial<Pick<OrchestratorPorts, 'mail' | 'outboxIsMailbox' | 'publicUrl'>> = {},
 ) {
   const clock = new ManualClock(NOW);
   const stores = { ...createMemoryStores(), artifacts: createMemoryArtifacts() };
@@ -30,6 +32,7 @@ export function memoryOrchestrator(
       },
       secrets: createMemorySecrets({}),
       http: client,
+      ...extra,
     },
     { allowPrivateNetwork: true, allowLoopback: true, ai: { provider: 'mock', mode: 'success', seed: 0 } },
   );
