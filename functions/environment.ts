@@ -23,6 +23,10 @@ export const LambdaEnvironment = {
    * (plain text or `{"api_key": "..."}`); with it the provider defaults to openai (docs/ai.md).
    */
   openAiSecretArn: 'FLOWRUNNER_OPENAI_SECRET_ARN',
+  /** The verified SES identity notification mail is sent from (CONTRACT §8); unset: no mail. */
+  mailFrom: 'FLOWRUNNER_MAIL_FROM',
+  /** Where people open the console: personal links are `<this>/console/tasks/<token>`. */
+  publicUrl: 'FLOWRUNNER_PUBLIC_URL',
   mockAiMode: 'MOCK_AI_MODE',
   mockAiSeed: 'MOCK_AI_SEED',
 } as const;

@@ -4,12 +4,14 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { processSecrets } from '../shared/adapters/logger.js';
 import { openAiKeyFromSecret } from '../shared/ai/openai-secret.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
+import { createSesMail } from '../shared/notifications/ses-mail.js';
 import { composeOrchestrator, orchestratorSettings } from '../shared/orchestration/compose.js';
 import type { OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
 import type { Executions, TaskTokens } from '../shared/ports/index.js';
@@ -20,13 +22,16 @@ import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
 import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
 import type { ApiKey } from './api/middleware/api-key-auth.js';
-import { functionSettings } from './environment.js';
+import { functionSettings, LambdaEnvironment } from './environment.js';
 
 const settings = functionSettings();
 const dynamodb = createDynamoDbClient();
 const s3 = new S3Client({});
 const secretsManager = new SecretsManagerClient({});
 const sfn = new SFNClient({});
+/** Notification mail through SES, from the identity the stack names (none: people are not mailed). */
+const mailFrom = process.env[LambdaEnvironment.mailFrom]?.trim();
+const mail = mailFrom ? createSesMail({ client: new SESv2Client({}), from: mailFrom }) : undefined;
 
 /** Errors of SendTaskSuccess that mean the token is no longer waiting: nothing to wake. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -108,6 +113,7 @@ export function orchestratorDeps(): Promise<OrchestratorDeps> {
         http: createNodeHttpClient(),
         // Every secret the engine resolves reaches the log formatter's redaction.
         redactor: processSecrets,
+        ...(mail ? { mail } : {}),
       },
       orchestratorSettings(
         openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },

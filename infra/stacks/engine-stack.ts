@@ -7,9 +7,17 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import { Alarms } from '../constructs/alarms.js';
+import { ConsoleSite } from '../constructs/console.js';
 import { DataReferences } from '../constructs/data-references.js';
 import { HttpApi } from '../constructs/http-api.js';
 import { logicalIdWithout } from '../constructs/logical-ids.js';
+import {
+  bindMail,
+  bindPublicUrl,
+  type MailSettings,
+  mailSettingsOf,
+  Notifications,
+} from '../constructs/notifications.js';
 import { RunStateMachine } from '../constructs/run-state-machine.js';
 
 export interface EngineStackProps extends StackProps {
@@ -21,12 +29,18 @@ export interface EngineStackProps extends StackProps {
   apiKeysSecret: secretsmanager.ISecret;
   /** Where workflows' `{{ secrets.NAME }}` live in Secrets Manager; default `flowrunner/`. */
   secretPrefix?: string;
+  /** Notification mail through SES; default from the context (`flowrunner:mail-from`, `flowrunner:ses-identity`). */
+  mail?: MailSettings;
+  /** The console's build (default dist/console). */
+  consoleBuildDir?: string;
 }
 
 export class EngineStack extends Stack {
   public readonly runs: RunStateMachine;
   public readonly httpApi: HttpApi;
   public readonly alarms: Alarms;
+  public readonly console: ConsoleSite;
+  public readonly notifications: Notifications;
   /** The constructs whose ids stay out of logical ids (see allocateLogicalId). */
   private readonly parts = new Set<IConstruct>();
 
@@ -58,6 +72,23 @@ export class EngineStack extends Stack {
         stateMachineArn: this.runs.stateMachineArn,
       }),
     );
+    // The console, with the API behind the same CloudFront origin; people's links point at it.
+    this.console = new ConsoleSite(this, 'Console', {
+      apiEndpoint: this.httpApi.api.apiEndpoint,
+      ...(props.consoleBuildDir ? { buildDir: props.consoleBuildDir } : {}),
+    });
+    const mail = props.mail ?? mailSettingsOf(this);
+    this.notifications = new Notifications(this, 'Notifications', {
+      tables,
+      bucket,
+      keysSecret: props.keysSecret,
+      stateMachineArn: this.runs.stateMachineArn,
+      mail,
+      publicUrl: this.console.url,
+    });
+    // Forms and approvals notify their people from Advance, as their wait opens.
+    bindMail(this.runs.advance, mail);
+    bindPublicUrl(this.runs.advance, this.console.url);
     this.alarms = this.part(
       new Alarms(this, 'Alarms', {
         stateMachine: this.runs.stateMachine,
@@ -68,6 +99,10 @@ export class EngineStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.api.apiEndpoint,
       description: 'The Flowrunner HTTP API',
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `${this.console.url}/console/`,
+      description: 'The Flowrunner console (and the API under /v1 on the same origin)',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.runs.stateMachine.stateMachineArn,
