@@ -211,7 +211,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     // The web console beside it (dist/console), unless --if-stale finds it fresh.
     const { buildConsole, ensureConsoleBuilt } = await import('./build-console.mjs');
     const began = performance.now();
-    if (args.includes('--if-stale') ? await ensureConsoleBuilt(outdir) : (await buildConsole(outdir), true)) {
+    const built = args.includes('--if-stale')
+      ? await ensureConsoleBuilt(outdir)
+      : Boolean(await buildConsole(outdir));
+    if (built) {
       process.stdout.write(
         `flowrunner: built ${relative(process.cwd(), outdir)}/console/ in ${Math.round(performance.now() - began)} ms\n`,
       );

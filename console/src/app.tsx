@@ -21,7 +21,6 @@ function useKeyNeeded(): [boolean, () => void] {
   const [needed, setNeeded] = useState(false);
   const [tick, setTick] = useState(0);
   useEffect(() => onKeyChange(() => setTick((t) => t + 1)), []);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` asks again after the key changed
   useEffect(() => {
     api('GET', '/v1/workflows?limit=1').then(
       () => setNeeded(false),

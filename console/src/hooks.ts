@@ -27,7 +27,6 @@ export function useApi<T>(
 
   useEffect(() => onKeyChange(reload), [reload]);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `deps` are the loader's inputs, chosen by the caller
   useEffect(() => {
     const controller = new AbortController();
     setLoading(true);

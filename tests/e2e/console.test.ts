@@ -99,7 +99,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in Chromium', () => {
     await page.getByLabel(/E-mail/).fill('not-an-address');
     await page.getByRole('button', { name: 'Submit' }).click();
     const emailError = page.locator('#task-collect-email-error');
-    await expect.poll(() => emailError.textContent(), { timeout: STEP_MS }).toMatch(/not in the expected format/);
+    await expect
+      .poll(() => emailError.textContent(), { timeout: STEP_MS })
+      .toMatch(/not in the expected format/);
     await shot(page, 'run-form-error');
     await page.getByLabel(/E-mail/).fill('ada@example.com');
     await page.getByLabel(/Plan/).selectOption({ label: 'pro' });

@@ -143,7 +143,6 @@ export function WorkflowDetail({ id, search }: { id: string; search: string }) {
           {against && other.data ? (
             <pre class="diff">
               {lineDiff(toYaml(other.data.definition), yaml).map((line, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: lines of a diff have no identity but their place
                 <span key={i} class={line.kind}>
                   {line.kind === 'added' ? '+ ' : line.kind === 'removed' ? '- ' : '  '}
                   {line.text}

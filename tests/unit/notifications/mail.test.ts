@@ -73,7 +73,7 @@ describe('notifications: SMTP', () => {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
-      onRcptTo(address, _session, callback) {
+      onRcptTo(_address, _session, callback) {
         if (refuse)
           return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: refuse }));
         callback();
@@ -86,7 +86,7 @@ describe('notifications: SMTP', () => {
         stream.on('end', () => {
           onData(
             text,
-            String(session.envelope.mailFrom && session.envelope.mailFrom.address),
+            String(session.envelope.mailFrom ? session.envelope.mailFrom.address : ''),
             session.envelope.rcptTo.map((r) => r.address),
           );
           callback();
