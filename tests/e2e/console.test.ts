@@ -5,7 +5,7 @@
  * approver's personal link opened from the outbox in a browser without the key and approved, and
  * the run seen completing live. Screenshots of each view go to tests/e2e/.output/console/.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,5 +153,35 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in Chromium', () => {
     ]);
     expect(sink.requests.filter((r) => r.path === '/v1/send')).toHaveLength(1);
     expect(problems).toEqual([]);
+
+    // On a phone: nothing wider than the screen (tables scroll inside their frame), and the live
+    // refresh moves nothing (layout shifts measured by Chromium over a refresh).
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const small = await phone.newPage();
+    // Browser code as text: this file is compiled without the DOM's types.
+    await small.addInitScript({
+      content: `sessionStorage.setItem('flowrunner.api_key', ${JSON.stringify(KEY)});
+        window.shifts = 0;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.shifts += entry.value;
+        }).observe({ type: 'layout-shift', buffered: true });`,
+    });
+    await small.goto(`${server.url}/console/runs`);
+    await small.locator(`tr[data-run="${runId}"]`).waitFor();
+    const timing = (await small.evaluate(`({
+      dom_interactive_ms: Math.round(performance.getEntriesByType('navigation')[0].domInteractive),
+      rows_shown_ms: Math.round(performance.now()),
+    })`)) as { dom_interactive_ms: number; rows_shown_ms: number };
+    const before = (await small.evaluate('window.shifts')) as number;
+    await small.waitForTimeout(3500); // one live refresh of the list (every 3 s)
+    const after = (await small.evaluate('window.shifts')) as number;
+    expect(after - before).toBeLessThan(0.01);
+    expect(await small.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await shot(small, 'runs-phone');
+    writeFileSync(
+      join(OUTPUT, 'timing.json'),
+      `${JSON.stringify({ ...timing, layout_shift_on_refresh: after - before })}\n`,
+    );
+    await phone.close();
   }, 240_000);
 });
