@@ -38,6 +38,10 @@ export const LambdaEnvironment = {
   triggerDlqArn: 'FLOWRUNNER_TRIGGER_DLQ_ARN',
   /** The API function only: the project's bus, where `POST /v1/events` puts its entries. */
   eventBusName: 'FLOWRUNNER_EVENT_BUS_NAME',
+  /** The verified SES identity notification mail is sent from (CONTRACT §8); unset: no mail. */
+  mailFrom: 'FLOWRUNNER_MAIL_FROM',
+  /** Where people open the console: personal links are `<this>/console/tasks/<token>`. */
+  publicUrl: 'FLOWRUNNER_PUBLIC_URL',
   mockAiMode: 'MOCK_AI_MODE',
   mockAiSeed: 'MOCK_AI_SEED',
 } as const;

@@ -6,6 +6,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { createEventBridgeBus } from '../shared/adapters/event-bus.js';
@@ -14,6 +15,7 @@ import { createSchedulerSchedules } from '../shared/adapters/scheduler.js';
 import { openAiKeyFromSecret } from '../shared/ai/openai-secret.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
+import { createSesMail } from '../shared/notifications/ses-mail.js';
 import { composeOrchestrator, orchestratorSettings } from '../shared/orchestration/compose.js';
 import type { OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
 import type { EventBus, Executions, Schedules, TaskTokens } from '../shared/ports/index.js';
@@ -24,7 +26,7 @@ import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
 import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
 import type { ApiKey } from './api/middleware/api-key-auth.js';
-import { functionSettings } from './environment.js';
+import { functionSettings, LambdaEnvironment } from './environment.js';
 import { metrics, telemetry } from './observability.js';
 
 const settings = functionSettings();
@@ -32,6 +34,9 @@ const dynamodb = createDynamoDbClient();
 const s3 = new S3Client({});
 const secretsManager = new SecretsManagerClient({});
 const sfn = new SFNClient({});
+/** Notification mail through SES, from the identity the stack names (none: people are not mailed). */
+const mailFrom = process.env[LambdaEnvironment.mailFrom]?.trim();
+const mail = mailFrom ? createSesMail({ client: new SESv2Client({}), from: mailFrom }) : undefined;
 
 /**
  * The trigger ports of the API function (the stack gives only it their settings): the schedules of
@@ -131,6 +136,7 @@ export function orchestratorDeps(): Promise<OrchestratorDeps> {
           redactor: processSecrets,
           telemetry: tracing,
           metrics,
+          ...(mail ? { mail } : {}),
         },
         orchestratorSettings(
           openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },

@@ -208,6 +208,17 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
         `flowrunner: built ${relative(process.cwd(), outdir)}/ (${outputs.filter((o) => o.endsWith('.mjs')).length} files from ${inputs} sources) in ${took} ms\n`,
       );
     }
+    // The web console beside it (dist/console), unless --if-stale finds it fresh.
+    const { buildConsole, ensureConsoleBuilt } = await import('./build-console.mjs');
+    const began = performance.now();
+    const built = args.includes('--if-stale')
+      ? await ensureConsoleBuilt(outdir)
+      : Boolean(await buildConsole(outdir));
+    if (built) {
+      process.stdout.write(
+        `flowrunner: built ${relative(process.cwd(), outdir)}/console/ in ${Math.round(performance.now() - began)} ms\n`,
+      );
+    }
   } catch (error) {
     if (args.includes('--optional')) {
       // prepare (npm ci): an install does not fail for want of dist/; bin/ builds it or uses tsx.

@@ -28,6 +28,7 @@ import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { hookRoutes } from './routes/hooks.js';
 import { listenerRoutes } from './routes/listeners.js';
+import { outboxRoutes } from './routes/outbox.js';
 import { templateRoutes } from './routes/templates.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { health } from './schemas.js';
@@ -126,6 +127,7 @@ export function createRouter(deps: ApiDeps): Router {
   executionRoutes(router, deps);
   artifactRoutes(router, deps);
   callbackRoutes(router, deps);
+  outboxRoutes(router, deps);
   listenerRoutes(router, deps);
   hookRoutes(router, deps);
   eventRoutes(router, deps);

@@ -37,6 +37,9 @@ const LOCAL_ARN = {
 /** What a Lambda context tells Advance: the time left of a fresh invocation of the deployed function (ADVANCE_TIMEOUT, 5 minutes). */
 const ADVANCE_CONTEXT = { getRemainingTimeInMillis: () => 300_000 };
 
+/** How often undelivered notifications are looked for (each has its own backoff besides). */
+const NOTIFY_RETRY_MS = 30_000;
+
 /** Runs in these statuses have an execution to pick up after a restart. */
 const UNFINISHED = ['queued', 'running', 'waiting', 'paused'] as const;
 
@@ -84,6 +87,10 @@ export class LocalRuntime {
   readonly #onExecution: LocalRuntimeOptions['onExecution'];
   readonly #retryIntervals: LocalRuntimeOptions['retryIntervalOverrides'];
   #tokens = 0;
+  /** Where personal links point unless FLOWRUNNER_PUBLIC_URL says otherwise: the server sets it once it listens. */
+  publicUrl = 'http://127.0.0.1:3000';
+  /** Delivers notifications that failed or were never delivered (the process stopped in between). */
+  readonly #notifyRetries: NodeJS.Timeout;
 
   private constructor(
     local: LocalStores,
@@ -123,11 +130,21 @@ export class LocalRuntime {
         redactor: processSecrets,
         telemetry,
         metrics: this.metrics,
+        // The outbox is the local mailbox (GET /v1/outbox); links point at this server once it listens.
+        outboxIsMailbox: true,
+        publicUrl: () => this.publicUrl,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.registry ? { registry: options.registry } : {}),
       },
       orchestratorSettings(env, { allowLoopback: true }),
     );
+    const notifier = this.deps.notifier;
+    this.#notifyRetries = setInterval(() => {
+      notifier?.retryDue().catch((error: unknown) => {
+        process.stderr.write(`flowrunner: notification retries failed: ${String(error)}\n`);
+      });
+    }, NOTIFY_RETRY_MS);
+    this.#notifyRetries.unref();
     this.#machine = new StateMachine(
       (options.definition ??
         stateMachineDefinition({
@@ -184,6 +201,7 @@ export class LocalRuntime {
 
   /** Stops every execution (their runs are picked up again on the next start) and the stores. */
   async close(): Promise<void> {
+    clearInterval(this.#notifyRetries);
     for (const abort of this.#aborts) abort();
     await Promise.allSettled([...this.#calls]);
     await this.local.close();

@@ -7,8 +7,11 @@
  * `/v1/executions/{id}/events`, which API Gateway cannot do. Runs execute on the local runtime.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIPv6 } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
@@ -18,6 +21,7 @@ import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
 import type { Telemetry } from '../../shared/ports/telemetry.js';
+import { isConsolePath, serveConsole } from './console-files.js';
 import { LocalRuntime } from './runtime.js';
 import { LocalTriggers } from './triggers.js';
 import { loadWorkflows } from './workflows.js';
@@ -35,6 +39,8 @@ export interface LocalServerOptions {
   s3Port?: number;
   /** Traces (default from OTEL_*): tests pass an in-memory exporter's. */
   telemetry?: Telemetry;
+  /** The console's build, served at /console (default: dist/console of the package). */
+  consoleDir?: string;
 }
 
 export interface LocalServer {
@@ -86,6 +92,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const streams = new Set<ServerResponse>();
   /** The trace id of each answered request (tracing on), for its log line. */
   const traceIds = new WeakMap<ServerResponse, string>();
+  const consoleDir = options.consoleDir ?? defaultConsoleDir();
 
   const serve = (request: IncomingMessage, response: ServerResponse) => {
     // One JSON line per request on stdout once it is answered (or the client left).
@@ -115,6 +122,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(`http://localhost${request.url ?? '/'}`);
+    if (isConsolePath(url.pathname)) {
+      // The same Host rule as the API (DNS rebinding): only the names this server answers to.
+      if (!hosts.includes(String(request.headers.host ?? '').toLowerCase())) {
+        response.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end('Misdirected request\n');
+        return;
+      }
+      return serveConsole(request, response, url.pathname, consoleDir);
+    }
     const stream = /^\/v1\/executions\/([^/]+)\/events$/.exec(url.pathname);
     if (
       request.method === 'GET' &&
@@ -194,6 +209,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   hosts = allowedHosts(address.port, options.host);
   // Schedules due while the server was down fire once now, with the API already answering.
   await triggers.start();
+  runtime.publicUrl = `http://${isIPv6(address.address) ? `[${address.address}]` : address.address}:${address.port}`;
   return {
     url: `http://${address.address}:${address.port}`,
     s3Url: runtime.local.s3Endpoint,
@@ -381,4 +397,15 @@ function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV
   if (body !== undefined) headers['content-length'] = String(body.length);
   response.writeHead(result.statusCode ?? 200, headers);
   response.end(body);
+}
+
+/** dist/console of the package this file belongs to (from the sources or from dist/). */
+function defaultConsoleDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return join(dir, 'dist', 'console');
 }

@@ -7,10 +7,18 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, IConstruct } from 'constructs';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
 import { Alarms } from '../constructs/alarms.js';
+import { ConsoleSite } from '../constructs/console.js';
 import { Dashboard } from '../constructs/dashboard.js';
 import { DataReferences } from '../constructs/data-references.js';
 import { HttpApi } from '../constructs/http-api.js';
 import { logicalIdWithout } from '../constructs/logical-ids.js';
+import {
+  bindMail,
+  bindPublicUrl,
+  type MailSettings,
+  mailSettingsOf,
+  Notifications,
+} from '../constructs/notifications.js';
 import { RunStateMachine } from '../constructs/run-state-machine.js';
 import { bindObservability, type TracingOptions } from '../constructs/tracing.js';
 import { Triggers } from '../constructs/triggers.js';
@@ -29,6 +37,10 @@ export interface EngineStackProps extends StackProps {
   triggerBuckets?: string[];
   /** Traces (an OTLP endpoint, the ADOT collector layer) and who hears of alarms (docs/observability.md). */
   observability?: { tracing?: TracingOptions; alarmEmails?: readonly string[] };
+  /** Notification mail through SES; default from the context (`flowrunner:mail-from`, `flowrunner:ses-identity`). */
+  mail?: MailSettings;
+  /** The console's build (default dist/console). */
+  consoleBuildDir?: string;
 }
 
 export class EngineStack extends Stack {
@@ -37,6 +49,8 @@ export class EngineStack extends Stack {
   public readonly triggers: Triggers;
   public readonly alarms: Alarms;
   public readonly dashboard: Dashboard;
+  public readonly console: ConsoleSite;
+  public readonly notifications: Notifications;
   /** The constructs whose ids stay out of logical ids (see allocateLogicalId). */
   private readonly parts = new Set<IConstruct>();
 
@@ -80,6 +94,23 @@ export class EngineStack extends Stack {
         ...(props.triggerBuckets ? { triggerBuckets: props.triggerBuckets } : {}),
       }),
     );
+    // The console, with the API behind the same CloudFront origin; people's links point at it.
+    this.console = new ConsoleSite(this, 'Console', {
+      apiEndpoint: this.httpApi.api.apiEndpoint,
+      ...(props.consoleBuildDir ? { buildDir: props.consoleBuildDir } : {}),
+    });
+    const mail = props.mail ?? mailSettingsOf(this);
+    this.notifications = new Notifications(this, 'Notifications', {
+      tables,
+      bucket,
+      keysSecret: props.keysSecret,
+      stateMachineArn: this.runs.stateMachineArn,
+      mail,
+      publicUrl: this.console.url,
+    });
+    // Forms and approvals notify their people from Advance, as their wait opens.
+    bindMail(this.runs.advance, mail);
+    bindPublicUrl(this.runs.advance, this.console.url);
     this.alarms = this.part(
       new Alarms(this, 'Alarms', {
         stateMachine: this.runs.stateMachine,
@@ -116,6 +147,10 @@ export class EngineStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarms.topic.topicArn,
       description: 'Subscribe to this SNS topic to hear of alarms',
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `${this.console.url}/console/`,
+      description: 'The Flowrunner console (and the API under /v1 on the same origin)',
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.runs.stateMachine.stateMachineArn,

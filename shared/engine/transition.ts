@@ -12,6 +12,7 @@ import type { StepRegistry } from '../steps/registry.js';
 import { isResumeRefusal, type StepType } from '../steps/types.js';
 import { type StepGraph, stepGraph } from './graph.js';
 import {
+  type Answerer,
   type ChildOutcome,
   type CompensationState,
   type Completion,
@@ -288,6 +289,8 @@ class RunTransition {
   readonly #history = new Map<string, StepExecution>();
   readonly #statusBefore: RunStatus;
   #resumedEmitted = false;
+  /** Who answered the wait being resumed, while its result is applied. */
+  #answer: Answerer = {};
 
   constructor(workflow: WorkflowVersion, state: RunState, env: EngineEnv) {
     this.#workflow = workflow;
@@ -311,9 +314,9 @@ class RunTransition {
       case 'step_result':
         return signal.compensation ? this.#onCompensationResult(signal) : this.#onStepResult(signal);
       case 'resume':
-        return this.#onResume(signal.step_id, undefined, signal.payload, signal.by);
+        return this.#onResume(signal.step_id, undefined, signal.payload, answerer(signal));
       case 'callback':
-        return this.#onResume(signal.step_id, signal.visit, signal.payload, undefined);
+        return this.#onResume(signal.step_id, signal.visit, signal.payload, answerer(signal));
       case 'timeout':
         return undefined; // due timers fire in finish()
       case 'cancel':
@@ -373,7 +376,7 @@ class RunTransition {
     return undefined;
   }
 
-  #onResume(stepId: string | undefined, visit: number | undefined, payload: unknown, by: string | undefined) {
+  #onResume(stepId: string | undefined, visit: number | undefined, payload: unknown, answer: Answerer) {
     const registry = this.#env.registry;
     let id = stepId;
     if (id === undefined) {
@@ -400,10 +403,13 @@ class RunTransition {
       };
     }
     if (this.#state.status === 'waiting') {
-      this.#emit(EventType.runResumed, { step_id: id, ...(by ? { by } : {}) }, id);
+      this.#emit(EventType.runResumed, { step_id: id, ...answer }, id);
       this.#resumedEmitted = true;
     }
+    // The step's completion names who answered, also when other branches kept the run running.
+    this.#answer = answer;
     this.#applyResult(id, outcome);
+    this.#answer = {};
     return undefined;
   }
 
@@ -590,7 +596,11 @@ class RunTransition {
     step.ended_at = this.#now;
     this.#clearTimers(step);
     this.#deactivate(id);
-    this.#emit(EventType.stepCompleted, { visit: step.visit, attempt: step.attempt, outcome }, id);
+    this.#emit(
+      EventType.stepCompleted,
+      { visit: step.visit, attempt: step.attempt, outcome, ...this.#answer },
+      id,
+    );
     this.#record(id);
     if (this.#definition(id).compensate) {
       state.completions.push({ step_id: id, visit: step.visit, ...(output === undefined ? {} : { output }) });
@@ -1018,4 +1028,9 @@ function backoffSeconds(
   attempt: number,
 ): number {
   return Math.min(retry.backoff_s * retry.backoff_rate ** (attempt - 1), retry.max_backoff_s);
+}
+
+/** The answerer a resume or callback signal names, without unset fields. */
+function answerer(signal: Answerer): Answerer {
+  return { ...(signal.by ? { by: signal.by } : {}), ...(signal.via ? { via: signal.via } : {}) };
 }

@@ -46,6 +46,8 @@ export const EventType = {
   stepWaiting: 'step.waiting',
   stepCompensating: 'step.compensating',
   stepCompensated: 'step.compensated',
+  /** A notification to a person could not be delivered (CONTRACT §8); it is retried, the run goes on. */
+  stepNotifyFailed: 'step.notify_failed',
   aiRequest: 'ai.request',
   aiResponse: 'ai.response',
 } as const;
@@ -187,6 +189,16 @@ export interface StoppedAt {
   unreached: string[];
 }
 
+/** How an answer to a wait came (CONTRACT §8): a personal link, the API, or the console. */
+export const AnswerChannel = { link: 'link', api: 'api', console: 'console' } as const;
+export type AnswerChannel = (typeof AnswerChannel)[keyof typeof AnswerChannel];
+
+/** Who answered a wait and through which channel, as `run.resumed` and `step.completed` show it. */
+export interface Answerer {
+  by?: string;
+  via?: AnswerChannel;
+}
+
 /** Everything that can move a run. */
 export type Signal =
   | { type: 'start' }
@@ -199,8 +211,8 @@ export type Signal =
       compensation?: boolean;
       result: StepResult;
     }
-  | { type: 'resume'; step_id?: string; payload: unknown; by?: string }
-  | { type: 'callback'; step_id: string; visit: number; payload: unknown }
+  | ({ type: 'resume'; step_id?: string; payload: unknown } & Answerer)
+  | ({ type: 'callback'; step_id: string; visit: number; payload: unknown } & Answerer)
   | { type: 'timeout' }
   | { type: 'cancel'; reason?: string; by?: string }
   /** The host stops the run with an error (a run that keeps crashing its host): it fails, and compensates. */

@@ -22,13 +22,17 @@ import { type AiPolicy, DEFAULT_AI_POLICY, withAiPolicy } from '../ai/policy.js'
 import { type PriceTable, pricesFromEnv } from '../ai/prices.js';
 import { ConfigurationError } from '../errors.js';
 import type { Redactor } from '../expressions/index.js';
+import { createNotifier } from '../notifications/notifier.js';
+import { createSmtpMail } from '../notifications/smtp-mail.js';
 import type {
   AiProvider,
   Clock,
   Executions,
   HttpClient,
   Ids,
+  MailSender,
   Metrics,
+  PromptTemplateSource,
   SecretSource,
   Stores,
   TaskTokens,
@@ -61,7 +65,21 @@ export interface OrchestratorSettings {
   expressionTimeoutMs?: number;
   /** Hand off to a fresh execution after this many state transitions. */
   handoffAfterTransitions?: number;
+  notifications?: NotificationSettings;
 }
+
+/** How people are told that a wait needs them (CONTRACT §8), as configured. */
+export interface NotificationSettings {
+  /** FLOWRUNNER_PUBLIC_URL: where people open the console; else the host's own URL. */
+  publicUrl?: string;
+  /** FLOWRUNNER_SMTP_URL: mail through this SMTP server (one machine). */
+  smtpUrl?: string;
+  /** FLOWRUNNER_MAIL_FROM: the sender of notification mail. */
+  mailFrom?: string;
+}
+
+/** The sender when none is configured (SMTP servers for tests accept it; SES needs a verified one). */
+export const DEFAULT_MAIL_FROM = 'Flowrunner <flowrunner@localhost>';
 
 /** The adapters a host chooses: where runs are stored, how the state machine is reached, the services. */
 export interface OrchestratorPorts {
@@ -84,6 +102,12 @@ export interface OrchestratorPorts {
   telemetry?: Telemetry;
   /** Metrics (default none). */
   metrics?: Metrics;
+  /** The mail channel the host has (SES in the cloud); FLOWRUNNER_SMTP_URL builds one otherwise. */
+  mail?: MailSender;
+  /** Locally the outbox is the mailbox people read: an e-mail recorded there counts as delivered. */
+  outboxIsMailbox?: boolean;
+  /** The host's own URL, once it listens: where links point when FLOWRUNNER_PUBLIC_URL is not set. */
+  publicUrl?: () => string;
 }
 
 export function composeOrchestrator(
@@ -94,7 +118,26 @@ export function composeOrchestrator(
   const ids = ports.ids ?? randomIds;
   const { stores, tokens, executions } = ports;
   const registry = ports.registry ?? createStepRegistry();
+  const notifications = settings.notifications ?? {};
+  const mail =
+    ports.mail ??
+    (notifications.smtpUrl
+      ? createSmtpMail({ url: notifications.smtpUrl, from: notifications.mailFrom ?? DEFAULT_MAIL_FROM })
+      : undefined);
+  const notifier = createNotifier({
+    outbox: stores.outbox,
+    callbacks: stores.callbacks,
+    runs: stores.runs,
+    http: ports.http,
+    clock,
+    publicUrl: () => notifications.publicUrl ?? ports.publicUrl?.() ?? 'http://127.0.0.1:3000',
+    ...(mail ? { mail } : {}),
+    outboxIsMailbox: ports.outboxIsMailbox ?? false,
+    allowPrivateNetwork: settings.allowPrivateNetwork,
+    allowLoopback: settings.allowLoopback || settings.allowPrivateNetwork,
+  });
   return {
+    notifier,
     stores,
     tokens,
     executions,
@@ -291,5 +334,36 @@ export function orchestratorSettings(
     allowPrivateNetwork: allow.data === 'true',
     allowLoopback: allow.data === undefined ? defaults.allowLoopback : allow.data === 'true',
     ai: aiSettings(env),
+    notifications: notificationSettings(env),
   };
+}
+
+/**
+ * `FLOWRUNNER_PUBLIC_URL` (an http(s) URL), `FLOWRUNNER_SMTP_URL` (smtp:// or smtps://) and
+ * `FLOWRUNNER_MAIL_FROM` (the sender), each optional; a bad value names itself.
+ */
+export function notificationSettings(env: Record<string, string | undefined>): NotificationSettings {
+  const settings: NotificationSettings = {};
+  const publicUrl = env.FLOWRUNNER_PUBLIC_URL?.trim();
+  if (publicUrl) {
+    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(publicUrl)) {
+      throw new ConfigurationError(`FLOWRUNNER_PUBLIC_URL must be an http(s) URL, got '${publicUrl}'`, {
+        details: { variable: 'FLOWRUNNER_PUBLIC_URL' },
+      });
+    }
+    settings.publicUrl = publicUrl.replace(/\/+$/, '');
+  }
+  const smtpUrl = env.FLOWRUNNER_SMTP_URL?.trim();
+  if (smtpUrl) {
+    // The URL may hold a password: the message names the variable, never the value.
+    if (!/^smtps?:\/\/\S+$/.test(smtpUrl)) {
+      throw new ConfigurationError('FLOWRUNNER_SMTP_URL must be an smtp:// or smtps:// URL', {
+        details: { variable: 'FLOWRUNNER_SMTP_URL' },
+      });
+    }
+    settings.smtpUrl = smtpUrl;
+  }
+  const mailFrom = env.FLOWRUNNER_MAIL_FROM?.trim();
+  if (mailFrom) settings.mailFrom = mailFrom;
+  return settings;
 }

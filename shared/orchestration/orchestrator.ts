@@ -15,6 +15,7 @@ import {
 } from '../engine/transition.js';
 import type { RunState, Signal, Transition } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
+import type { PeopleNotifier } from '../notifications/notifier.js';
 import type { Executions, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
 import {
   type AdvanceInput,
@@ -38,6 +39,8 @@ import {
  * state machine's ports, and what carrying out steps needs (one clock, one id source, the services).
  */
 export interface OrchestratorDeps extends ExecutorDeps {
+  /** The notifier steps use, with what hosts add: retries and the links the outbox shows. */
+  notifier?: PeopleNotifier;
   stores: Stores;
   tokens: TaskTokens;
   executions: Executions;

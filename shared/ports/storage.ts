@@ -4,6 +4,7 @@
  */
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import type { RunEvent, RunState, RunStatus, Signal, StepExecution, Transition } from '../engine/types.js';
+import type { OutboxStore } from './notifications.js';
 import type { PromptTemplate, PromptTemplateSource } from './services.js';
 
 /** One page of a list; `next_cursor` is opaque, signed, and only valid for the same query. */
@@ -178,14 +179,32 @@ export interface CallbackTarget {
   step_id: string;
   visit: number;
   expires_at?: string;
+  /**
+   * The person a personal link was made for (CONTRACT §8): the answer is theirs. A personal token is
+   * derived from the wait and the person alone, so issuing it again (a step re-run after a crash)
+   * gives the same link, and never brings a used one back.
+   */
+  person?: string;
 }
+
+/** What a token is now, so a link can say why it no longer works. */
+export type CallbackTokenLookup =
+  | { state: 'live'; target: CallbackTarget }
+  | { state: 'used'; target: CallbackTarget; used_at: string }
+  | { state: 'expired'; target: CallbackTarget }
+  | { state: 'unknown' };
 
 /** Single-use tokens that resume one wait (links in mails, other systems). Only their hash is stored. */
 export interface CallbackTokens {
-  /** A new unguessable token (≥ 256 bits) for a wait. */
+  /**
+   * A new unguessable token (≥ 256 bits) for a wait; for a target with a `person`, that person's
+   * token, the same on every call (issued again after it was used, it stays used).
+   */
   issue(target: CallbackTarget, now: Date): Promise<string>;
   /** The target of a live, unused token, without using it. */
   peek(token: string, now: Date): Promise<CallbackTarget | undefined>;
+  /** Whether a token is live, used (and when), expired or unknown, without using it. */
+  lookup(token: string, now: Date): Promise<CallbackTokenLookup>;
   /** Uses the token: the first call wins, later ones (and expired or unknown tokens) get undefined. */
   redeem(token: string, now: Date): Promise<CallbackTarget | undefined>;
   /** The live token issued for a wait, if any, for `waiting[].callback_token`. */
@@ -325,6 +344,8 @@ export interface Stores {
   inbox: SignalInbox;
   callbacks: CallbackTokens;
   idempotency: IdempotencyKeys;
+  /** The notifications sent to people (CONTRACT §8): the local mailbox and the record of every channel. */
+  outbox: OutboxStore;
   listeners: ListenerStore;
   artifacts: ArtifactStore;
 }

@@ -4,6 +4,7 @@ import { templated } from '../definition/schema.js';
 import type { StepResult, WaitSpec } from '../engine/types.js';
 import type { ErrorIssue } from '../errors.js';
 import { StepError } from '../errors.js';
+import { notifyConfig, notifyPeople } from './notify.js';
 import { waitDeadline } from './rendered.js';
 import { defineStepType, type ResumeRefusal } from './types.js';
 
@@ -16,6 +17,9 @@ export const approvalConfig = z
     min_approvals: z.int().min(1).default(1),
     message: z.string().max(4000).optional(),
     timeout_s: templated(z.number().positive()).optional(),
+    notify: notifyConfig
+      .optional()
+      .meta({ description: 'Who is told (default: the approvers, when mail is set up) and how.' }),
   })
   .strict();
 export type ApprovalConfig = z.infer<typeof approvalConfig>;
@@ -121,6 +125,16 @@ export const approval = defineStepType({
     }
     const until = waitDeadline(ctx.now, ctx.config.timeout_s);
     const { message } = ctx.config;
+    await notifyPeople(
+      ctx,
+      {
+        kind: 'approval',
+        approvers,
+        ...(message !== undefined ? { message } : {}),
+        ...(until ? { expires_at: until } : {}),
+      },
+      approvers,
+    );
     return waitingFor(
       {
         kind: 'approval',

@@ -4,6 +4,7 @@ import { templated } from '../definition/schema.js';
 import type { WaitSpec } from '../engine/types.js';
 import { StepError } from '../errors.js';
 import { checkFormAnswer, fieldIssues } from './form-fields.js';
+import { notifyConfig, notifyPeople } from './notify.js';
 import { waitDeadline } from './rendered.js';
 import { defineStepType, type ResumeRefusal } from './types.js';
 
@@ -29,6 +30,7 @@ export const formConfig = z
     title: z.string().max(200).optional(),
     message: z.string().max(4000).optional(),
     timeout_s: templated(z.number().positive()).optional(),
+    notify: notifyConfig.optional(),
   })
   .strict();
 
@@ -103,6 +105,17 @@ export const form = defineStepType({
         ...(message !== undefined ? { message } : {}),
       },
     };
+    await notifyPeople(
+      ctx,
+      {
+        kind: 'form',
+        fields,
+        ...(title !== undefined ? { title } : {}),
+        ...(message !== undefined ? { message } : {}),
+        ...(until ? { expires_at: until } : {}),
+      },
+      [],
+    );
     return { status: 'waiting', wait };
   },
   resume: ({ config, wait, payload }) => {

@@ -6,7 +6,15 @@ import type { z } from 'zod';
 import type { StepDefinition } from '../definition/schema.js';
 import type { StepEvent, StepResult, WaitSpec } from '../engine/types.js';
 import type { ErrorIssue } from '../errors.js';
-import type { AiProvider, ChildRuns, Clock, HttpClient, Ids, PromptTemplateSource } from '../ports/index.js';
+import type {
+  AiProvider,
+  ChildRuns,
+  Clock,
+  HttpClient,
+  Ids,
+  Notifier,
+  PromptTemplateSource,
+} from '../ports/index.js';
 
 /** What expressions see: `{inputs, static, profile, steps, run}` (and `secrets` while rendering). */
 export interface RunContext {
@@ -32,6 +40,8 @@ export interface StepDeps {
   allowPrivateNetwork: boolean;
   /** CONTRACT §5: may `api_call` reach loopback (the local default true, the cloud default false). */
   allowLoopback: boolean;
+  /** Tells people that a form or an approval waits for them (CONTRACT §8); none: nobody is told. */
+  notifier?: Notifier;
 }
 
 export interface StepExecutionContext<C> {

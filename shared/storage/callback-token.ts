@@ -26,6 +26,21 @@ export class CallbackTokenKey {
       .update(JSON.stringify([target.run_id, target.step_id, target.visit, nonce]))
       .digest('base64url');
   }
+
+  /**
+   * A person's token for a wait: the same every time it is derived (no nonce), so a notification
+   * sent again carries the same link, and the link is never stored anywhere.
+   */
+  personal(target: Pick<CallbackTarget, 'run_id' | 'step_id' | 'visit'>, person: string): string {
+    return createHmac('sha256', this.#key)
+      .update(JSON.stringify(['person', target.run_id, target.step_id, target.visit, personKey(person)]))
+      .digest('base64url');
+  }
+
+  /** The token for a target: personal when it names a person, else from the nonce. */
+  forTarget(target: CallbackTarget, nonce: string): string {
+    return target.person === undefined ? this.token(target, nonce) : this.personal(target, target.person);
+  }
 }
 
 export function newNonce(): string {
@@ -42,6 +57,14 @@ export function tokenHash(token: string): string | undefined {
 export function waitKey(runId: string, stepId: string, visit: number): string {
   return `${runId}#${stepId}#${visit}`;
 }
+
+/** People are named by address: one spelling, whatever the case it was written in. */
+export function personKey(person: string): string {
+  return person.trim().toLowerCase();
+}
+
+/** How long a used token is remembered, so its link can say it was used (then it reads as unknown). */
+export const USED_TOKEN_MEMORY_MS = 30 * 86_400_000;
 
 /** Expired at `expires_at` itself; no `expires_at` means no expiry. */
 export function isLive(expiresAt: string | undefined, now: Date): boolean {

@@ -82,6 +82,12 @@ export function eventsScope(runId: string): unknown[] {
 
 export const WORKFLOWS_SCOPE: unknown[] = ['workflows'];
 export const LISTENERS_SCOPE: unknown[] = ['listeners'];
+export const OUTBOX_SCOPE: unknown[] = ['outbox'];
+
+/** The outbox lists newest first by this key: the time an entry was recorded, then its id. */
+export function outboxOrderKey(entry: { created_at: string; id: string }): string {
+  return `${entry.created_at}#${entry.id}`;
+}
 
 export interface EventsRequest {
   after?: number;

@@ -81,6 +81,12 @@ export function checkTarget(target: CallbackTarget): void {
   if (target.expires_at !== undefined && Number.isNaN(Date.parse(target.expires_at))) {
     issues.push({ path: 'expires_at', message: 'must be an ISO-8601 time' });
   }
+  if (
+    target.person !== undefined &&
+    (typeof target.person !== 'string' || target.person.trim() === '' || target.person.length > 320)
+  ) {
+    issues.push({ path: 'person', message: 'must be an address of 1 to 320 characters' });
+  }
   if (issues.length > 0) throw new ValidationError('The callback target is not valid', issues);
 }
 

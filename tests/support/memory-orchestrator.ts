@@ -2,7 +2,7 @@
 import { ManualClock } from '../../shared/adapters/clock.js';
 import { sequentialIds } from '../../shared/adapters/ids.js';
 import { createMemoryHttpClient, type MemoryHttpHandler } from '../../shared/http/memory-http-client.js';
-import { composeOrchestrator } from '../../shared/orchestration/compose.js';
+import { composeOrchestrator, type OrchestratorPorts } from '../../shared/orchestration/compose.js';
 import { createMemorySecrets } from '../../shared/secrets/memory.js';
 import { createMemoryArtifacts, type MemoryArtifactsOptions } from '../../shared/storage/memory/artifacts.js';
 import { createMemoryStores } from '../../shared/storage/memory/stores.js';
@@ -11,12 +11,16 @@ export const NOW = new Date('2026-01-01T00:00:00.000Z');
 
 export function memoryOrchestrator(
   http: MemoryHttpHandler = () => ({ status: 200, headers: {}, body: '{}' }),
-  options: { buckets?: MemoryArtifactsOptions['buckets'] } = {},
+  /** The buckets of the memory S3 (triggers), and ports beside the memory ones (a mail channel, the outbox as mailbox, the public URL). */
+  options: { buckets?: MemoryArtifactsOptions['buckets'] } & Partial<
+    Pick<OrchestratorPorts, 'mail' | 'outboxIsMailbox' | 'publicUrl'>
+  > = {},
 ) {
+  const { buckets, ...extra } = options;
   const clock = new ManualClock(NOW);
   const stores = {
     ...createMemoryStores(),
-    artifacts: createMemoryArtifacts(options.buckets ? { buckets: options.buckets } : {}),
+    artifacts: createMemoryArtifacts(buckets ? { buckets } : {}),
   };
   const client = createMemoryHttpClient(http);
   /** Tokens completed (SendTaskSuccess) and executions started (StartExecution), in order. */
@@ -34,6 +38,7 @@ export function memoryOrchestrator(
       },
       secrets: createMemorySecrets({}),
       http: client,
+      ...extra,
     },
     { allowPrivateNetwork: true, allowLoopback: true, ai: { provider: 'mock', mode: 'success', seed: 0 } },
   );

@@ -19,7 +19,8 @@ const defaults: Required<Omit<CorsOptions, 'methodsFor'>> & Pick<CorsOptions, 'm
   maxAgeS: 600,
 };
 
-const ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, x-api-key, accept';
+const ALLOWED_HEADERS =
+  'authorization, content-type, idempotency-key, x-api-key, accept, last-event-id, x-flowrunner-via';
 
 export function cors(
   options: CorsOptions = {},

@@ -4,7 +4,7 @@ import type { WorkflowVersion } from '../../../shared/definition/schema.js';
 import { contextSnapshot } from '../../../shared/engine/context.js';
 import { checkRunInputs } from '../../../shared/engine/inputs.js';
 import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/transition.js';
-import { type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
+import { type AnswerChannel, type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
 import {
@@ -415,6 +415,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
         step_id: target.step_id,
         payload,
         ...(approver ? { by: approver } : {}),
+        via: answerChannel(request.event.headers),
       };
       // Answers that saw the same wait compete for one inbox id: one is accepted, the others are told.
       const { accepted } = await deliverSignal(id, answerSignalId(state, target.step_id), signal, o);
@@ -505,6 +506,14 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
   control('unpause', controlDoc('unpause', 'Release a held run', 'The run is not paused'), (s) =>
     s.status === 'paused' ? undefined : `The run is not paused (it is ${s.status})`,
   );
+}
+
+/**
+ * How an API answer came: the console says so with `x-flowrunner-via: console` (a label for the
+ * history, not a credential: the key decides what the caller may do).
+ */
+function answerChannel(headers: Record<string, string | undefined>): AnswerChannel {
+  return headers['x-flowrunner-via']?.trim().toLowerCase() === 'console' ? 'console' : 'api';
 }
 
 /** Who an operator's action is recorded as: the API key's principal, which may not claim to be someone else. */

@@ -7,6 +7,7 @@ import { DynamoDbCallbackTokens } from './callbacks.js';
 import { DynamoDbIdempotencyKeys } from './idempotency.js';
 import { DynamoDbSignalInbox } from './inbox.js';
 import { DynamoDbListenerStore } from './listeners.js';
+import { DynamoDbOutbox } from './outbox.js';
 import { DynamoDbRunStore } from './runs.js';
 import type { TableNames } from './tables.js';
 import { DynamoDbPromptTemplateStore } from './templates.js';
@@ -55,5 +56,6 @@ export function createDynamoDbStores(
     }),
     idempotency: new DynamoDbIdempotencyKeys({ client, table: tables.tokens }),
     listeners: new DynamoDbListenerStore({ client, table: tables.listeners, cursors }),
+    outbox: new DynamoDbOutbox({ client, table: tables.runs, cursors }),
   };
 }

@@ -1,14 +1,19 @@
 /** CallbackTokens in memory: the same derived tokens, hashes and single use as the DynamoDB store. */
 
-import type { CallbackTarget, CallbackTokens } from '../../ports/index.js';
+import type { CallbackTarget, CallbackTokenLookup, CallbackTokens } from '../../ports/index.js';
 import { type CallbackTokenKey, isLive, newNonce, tokenHash, waitKey } from '../callback-token.js';
 import { checkTarget } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 
+interface TokenRecord {
+  target: CallbackTarget;
+  used_at?: string;
+}
+
 export class MemoryCallbackTokens implements CallbackTokens {
-  /** Live, unused tokens by hash. */
-  readonly #tokens = new Map<string, CallbackTarget>();
-  /** The nonce of the latest token issued for each wait. */
+  /** Issued tokens by hash; a used one keeps its record (marked) so its link can say so. */
+  readonly #tokens = new Map<string, TokenRecord>();
+  /** The nonce of the latest (non-personal) token issued for each wait. */
   readonly #waits = new Map<string, { nonce: string; expires_at?: string }>();
   readonly #key: CallbackTokenKey;
 
@@ -19,8 +24,11 @@ export class MemoryCallbackTokens implements CallbackTokens {
   async issue(target: CallbackTarget, _now: Date): Promise<string> {
     checkTarget(target);
     const nonce = newNonce();
-    const token = this.#key.token(target, nonce);
-    this.#tokens.set(tokenHash(token)!, jsonCopy(target));
+    const token = this.#key.forTarget(target, nonce);
+    const hash = tokenHash(token)!;
+    // A personal token issued again stays as it is: used stays used.
+    if (!this.#tokens.has(hash)) this.#tokens.set(hash, { target: jsonCopy(target) });
+    if (target.person !== undefined) return token;
     const wait: { nonce: string; expires_at?: string } = { nonce };
     if (target.expires_at !== undefined) wait.expires_at = target.expires_at;
     this.#waits.set(waitKey(target.run_id, target.step_id, target.visit), wait);
@@ -32,10 +40,19 @@ export class MemoryCallbackTokens implements CallbackTokens {
     return target && jsonCopy(target);
   }
 
+  async lookup(token: string, now: Date): Promise<CallbackTokenLookup> {
+    const hash = tokenHash(token);
+    const record = hash === undefined ? undefined : this.#tokens.get(hash);
+    if (!record) return { state: 'unknown' };
+    const target = jsonCopy(record.target);
+    if (record.used_at !== undefined) return { state: 'used', target, used_at: record.used_at };
+    return isLive(target.expires_at, now) ? { state: 'live', target } : { state: 'expired', target };
+  }
+
   async redeem(token: string, now: Date): Promise<CallbackTarget | undefined> {
     const target = this.#live(token, now);
-    if (target) this.#tokens.delete(tokenHash(token)!);
-    return target;
+    if (target) this.#tokens.get(tokenHash(token)!)!.used_at = now.toISOString();
+    return target && jsonCopy(target);
   }
 
   async forWait(runId: string, stepId: string, visit: number, now: Date): Promise<string | undefined> {
@@ -47,7 +64,8 @@ export class MemoryCallbackTokens implements CallbackTokens {
 
   #live(token: string, now: Date): CallbackTarget | undefined {
     const hash = tokenHash(token);
-    const target = hash === undefined ? undefined : this.#tokens.get(hash);
-    return target && isLive(target.expires_at, now) ? target : undefined;
+    const record = hash === undefined ? undefined : this.#tokens.get(hash);
+    if (!record || record.used_at !== undefined) return undefined;
+    return isLive(record.target.expires_at, now) ? record.target : undefined;
   }
 }

@@ -7,6 +7,7 @@ import { MemoryCallbackTokens } from './callbacks.js';
 import { MemoryIdempotencyKeys } from './idempotency.js';
 import { MemorySignalInbox } from './inbox.js';
 import { MemoryListenerStore } from './listeners.js';
+import { MemoryOutbox } from './outbox.js';
 import { MemoryRunStore } from './runs.js';
 import { MemoryPromptTemplateStore } from './templates.js';
 import { MemoryWorkflowStore } from './workflows.js';
@@ -36,5 +37,6 @@ export function createMemoryStores(options: MemoryStoreOptions = {}): MemoryStor
     callbacks: new MemoryCallbackTokens(new CallbackTokenKey(options.tokenKey ?? randomBytes(32))),
     idempotency: new MemoryIdempotencyKeys(),
     listeners: new MemoryListenerStore(cursors),
+    outbox: new MemoryOutbox(cursors),
   };
 }

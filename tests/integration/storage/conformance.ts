@@ -12,7 +12,7 @@ import {
   StaleCheckpointError,
   ValidationError,
 } from '../../../shared/errors.js';
-import type { ListenerDefinition, Stores } from '../../../shared/ports/index.js';
+import type { ListenerDefinition, OutboxEntry, Stores } from '../../../shared/ports/index.js';
 import { contentHash } from '../../../shared/storage/content-hash.js';
 import { failure, listener, RunScript, StepScript, workflowDefinition } from './fixtures.js';
 import { describeTemplateStore } from './template-conformance.js';
@@ -835,6 +835,139 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect(
           await failure(stores.callbacks.issue({ ...target1, expires_at: 'soon' }, at(0))),
         ).toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('CallbackTokens: personal links', () => {
+      const personal = {
+        run_id: 'run_p',
+        step_id: 'review',
+        visit: 1,
+        person: 'Lead@Example.com',
+        expires_at: at(3600).toISOString(),
+      };
+
+      it('derives the same token for the same person (any case) and wait, another for another person', async () => {
+        const token = await stores.callbacks.issue(personal, at(0));
+        expect(await target.peer().callbacks.issue({ ...personal, person: 'lead@example.com' }, at(1))).toBe(
+          token,
+        );
+        expect(await stores.callbacks.issue({ ...personal, person: 'cfo@example.com' }, at(1))).not.toBe(
+          token,
+        );
+        expect(await stores.callbacks.peek(token, at(2))).toEqual(personal);
+        // A personal token is no wait's `callback_token`.
+        expect(await stores.callbacks.forWait('run_p', 'review', 1, at(2))).toBeUndefined();
+      });
+
+      it('says whether a token is live, used (and when), expired or unknown; issued again, a used one stays used', async () => {
+        const token = await stores.callbacks.issue(personal, at(0));
+        expect(await stores.callbacks.lookup(token, at(1))).toEqual({ state: 'live', target: personal });
+        expect(await stores.callbacks.lookup(token, at(3600))).toEqual({
+          state: 'expired',
+          target: personal,
+        });
+        expect(await stores.callbacks.redeem(token, at(5))).toEqual(personal);
+        expect(await stores.callbacks.issue(personal, at(6))).toBe(token);
+        expect(await target.peer().callbacks.lookup(token, at(7))).toEqual({
+          state: 'used',
+          target: personal,
+          used_at: at(5).toISOString(),
+        });
+        expect(await stores.callbacks.redeem(token, at(8))).toBeUndefined();
+        expect(await stores.callbacks.lookup('B'.repeat(43), at(0))).toEqual({ state: 'unknown' });
+        expect(await stores.callbacks.lookup('not a token', at(0))).toEqual({ state: 'unknown' });
+      });
+
+      it('lets exactly one of 20 concurrent redeems of a personal token win, across processes', async () => {
+        const token = await stores.callbacks.issue(personal, at(0));
+        const processes = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? stores : target.peer()));
+        const results = await Promise.all(processes.map((p) => p.callbacks.redeem(token, at(1))));
+        expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      });
+    });
+
+    describe('OutboxStore', () => {
+      const entry = (n: number, overrides: Partial<OutboxEntry> = {}): OutboxEntry => ({
+        id: n.toString(16).padStart(64, '0'),
+        run_id: 'run_o',
+        workflow_id: 'onboarding',
+        step_id: 'review',
+        visit: 1,
+        kind: 'approval',
+        person: `p${n}@example.com`,
+        channel: 'email',
+        to: `p${n}@example.com`,
+        subject: `Approval ${n}`,
+        text: 'Please decide',
+        details: { approvers: ['p@example.com'] },
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: at(60).toISOString(),
+        created_at: at(n).toISOString(),
+        updated_at: at(n).toISOString(),
+        ...overrides,
+      });
+
+      it('records an entry once: a second add of its id keeps the first, across processes', async () => {
+        expect(await stores.outbox.add(entry(1))).toEqual({ created: true, entry: entry(1) });
+        const again = await target
+          .peer()
+          .outbox.add(entry(1, { subject: 'other', created_at: at(9).toISOString() }));
+        expect(again).toEqual({ created: false, entry: entry(1) });
+        const raced = await Promise.all(Array.from({ length: 10 }, () => target.peer().outbox.add(entry(2))));
+        expect(raced.filter((r) => r.created)).toHaveLength(1);
+        expect((await stores.outbox.list()).items).toHaveLength(2);
+      });
+
+      it('updates an entry, clearing fields set to undefined, and refuses an unknown id', async () => {
+        await stores.outbox.add(entry(1));
+        const sent = await stores.outbox.update(entry(1).id, {
+          status: 'sent',
+          attempts: 1,
+          sent_at: at(2).toISOString(),
+          next_attempt_at: undefined,
+        });
+        expect(sent).toMatchObject({ status: 'sent', attempts: 1, sent_at: at(2).toISOString() });
+        const read = await target.peer().outbox.get(entry(1).id);
+        expect(read).toEqual(sent);
+        expect(read).not.toHaveProperty('next_attempt_at');
+        expect(await failure(stores.outbox.update(entry(9).id, { status: 'sent' }))).toBeInstanceOf(
+          NotFoundError,
+        );
+        expect(await stores.outbox.get(entry(9).id)).toBeUndefined();
+      });
+
+      it('lists newest first, a page at a time, with cursors only valid for the outbox', async () => {
+        for (const n of [3, 1, 5, 2, 4]) await stores.outbox.add(entry(n));
+        const first = await stores.outbox.list({ limit: 2 });
+        expect(first.items.map((e) => e.subject)).toEqual(['Approval 5', 'Approval 4']);
+        const second = await target.peer().outbox.list({ limit: 2, cursor: first.next_cursor! });
+        expect(second.items.map((e) => e.subject)).toEqual(['Approval 3', 'Approval 2']);
+        const third = await stores.outbox.list({ limit: 2, cursor: second.next_cursor! });
+        expect(third.items.map((e) => e.subject)).toEqual(['Approval 1']);
+        expect(third.next_cursor).toBeUndefined();
+        expect(await failure(stores.outbox.list({ cursor: forge(first.next_cursor!) }))).toBeInstanceOf(
+          ValidationError,
+        );
+      });
+
+      it('answers what is due: pending or failed, its next attempt reached, oldest first', async () => {
+        await stores.outbox.add(entry(1));
+        await stores.outbox.add(entry(2, { status: 'failed', next_attempt_at: at(30).toISOString() }));
+        await stores.outbox.add(entry(3, { status: 'sent', next_attempt_at: undefined }));
+        await stores.outbox.add(entry(4, { status: 'given_up', next_attempt_at: undefined }));
+        expect(await stores.outbox.due(at(10), 10)).toEqual([]);
+        expect((await stores.outbox.due(at(30), 10)).map((e) => e.subject)).toEqual(['Approval 2']);
+        expect((await target.peer().outbox.due(at(60), 10)).map((e) => e.subject)).toEqual([
+          'Approval 1',
+          'Approval 2',
+        ]);
+        expect(await stores.outbox.due(at(60), 1)).toHaveLength(1);
+      });
+
+      it('refuses an entry whose id is not an entry hash', async () => {
+        expect(await failure(stores.outbox.add(entry(1, { id: 'x' })))).toBeInstanceOf(ValidationError);
       });
     });
 

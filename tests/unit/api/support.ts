@@ -81,8 +81,11 @@ export interface Answer {
   body: any;
 }
 
-export async function setUp(options: Partial<Omit<ApiOptions, 'orchestrator'>> = {}) {
-  const { deps, stores, clock, started, completed } = memoryOrchestrator();
+export async function setUp(
+  options: Partial<Omit<ApiOptions, 'orchestrator'>> = {},
+  ...orchestrator: Parameters<typeof memoryOrchestrator>
+) {
+  const { deps, stores, clock, started, completed, http } = memoryOrchestrator(...orchestrator);
   const errors: string[] = [];
   const api = createApi({ orchestrator: deps, logger: (m) => void errors.push(m), ...options });
 
@@ -130,5 +133,5 @@ export async function setUp(options: Partial<Omit<ApiOptions, 'orchestrator'>> =
     return run.body.id as string;
   };
 
-  return { api, call, drive, startWaiting, deps, stores, clock, started, completed, errors };
+  return { api, call, drive, startWaiting, deps, stores, clock, started, completed, errors, http };
 }
