@@ -32,7 +32,6 @@ import type {
   Ids,
   MailSender,
   Metrics,
-  PromptTemplateSource,
   SecretSource,
   Stores,
   TaskTokens,
