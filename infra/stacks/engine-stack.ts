@@ -130,6 +130,7 @@ export class EngineStack extends Stack {
       AwaitSignal: this.runs.awaitSignal,
       Api: this.httpApi.handler,
       Trigger: this.triggers.function,
+      NotificationsRetry: this.notifications.retry,
     };
     for (const fn of Object.values(functions)) {
       bindObservability(fn, props.prefix, props.observability?.tracing);

@@ -230,6 +230,10 @@ describe('CDK app', () => {
           name !== LambdaEnvironment.openAiSecretArn &&
           // Only with a Bedrock model configured (tests/infra/bedrock-model.test.ts).
           name !== LambdaEnvironment.aiProvider &&
+          // Only with a verified SES identity configured (tests/infra/console.test.ts).
+          name !== LambdaEnvironment.mailFrom &&
+          // Advance's (below) and the API's: notifications and links point at the console (console.test.ts).
+          name !== LambdaEnvironment.publicUrl &&
           name !== LambdaEnvironment.bedrockModel,
       );
       for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
@@ -241,7 +245,13 @@ describe('CDK app', () => {
         const variables = resource!.Properties.Environment.Variables;
         // Observability adds the EMF namespace and service (tests/infra/observability.test.ts).
         expect(Object.keys(variables).sort()).toEqual(
-          [...required, 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'].sort(),
+          [
+            ...required,
+            ...(fn === engine.runs.advance ? [LambdaEnvironment.publicUrl] : []),
+            'NODE_OPTIONS',
+            'POWERTOOLS_METRICS_NAMESPACE',
+            'POWERTOOLS_SERVICE_NAME',
+          ].sort(),
         );
         expect(variables[LambdaEnvironment.workflowsTable]).toBe(names.workflows);
         expect(variables[LambdaEnvironment.runsTable]).toBe(names.runs);
@@ -438,6 +448,21 @@ describe('CDK app', () => {
         'AwaitSignalThrottlesAlarm3B330561',
         'BusEventsRule8A1E2A01',
         'BusEventsRuleAllowEventRuleFlowrunnerEngineTriggersTriggerFunction7E676DD9BC30BD17',
+        'ConsoleBuildAwsCliLayerBBA998E5',
+        'ConsoleBuildCustomResource256MiBA96057FE',
+        'ConsoleDistribution022D3262',
+        'ConsoleDistributionOrigin1S3OriginAccessControl90692D52',
+        'ConsoleFiles2D43986C',
+        'ConsoleFilesAutoDeleteObjectsCustomResource9D3DE8BB',
+        'ConsoleFilesPolicyD97F65C9',
+        'ConsoleHeaders05929661',
+        'ConsoleRoutes971E0FAE',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB5F7BD223',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiBLogGroup2BF8D970',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiBServiceRoleDefaultPolicyE5468F0E',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiBServiceRoleF991ED9F',
+        'CustomS3AutoDeleteObjectsCustomResourceProviderHandler9D90184F',
+        'CustomS3AutoDeleteObjectsCustomResourceProviderRole3B1BD092',
         'Dashboard7A714131',
         'ExecutionsFailedAlarmCA489332',
         'ExecutionsTimedOutAlarm75AA4D6F',
@@ -446,14 +471,23 @@ describe('CDK app', () => {
         'HttpApiDefaultRouteApiPermissionA402DB20',
         'HttpApiDefaultStage3EEB07D6',
         'HttpApiF5A9A8A7',
+        'NotificationsRetryFunction7B4EEB8F',
+        'NotificationsRetryLogs07C9F740',
+        'NotificationsRetryRoleDefaultPolicyAE33A0E3',
+        'NotificationsRetryRoleEA483CA0',
+        'NotificationsSchedule2D02DB62',
+        'NotificationsScheduleAllowEventRuleFlowrunnerEngineNotificationsRetryFunction27537E9348BB42DC',
+        'RunsFailedAlarm1C365284',
         'ScheduleGroup4D377372',
         'SchedulerRole59E73443',
         'SchedulerRoleDefaultPolicy66F774B8',
-        'RunsFailedAlarm1C365284',
         'StateMachine2E01A3A5',
         'StateMachineLogs3CB16D3C',
         'StateMachineRoleB840431D',
         'StateMachineRoleDefaultPolicyDF1E6607',
+        'TopicBFC7AF6E',
+        'TopicKeyB2E0C9CB',
+        'TopicPolicyA1747468',
         'TriggerDeadLetters88A2981F',
         'TriggerDeadLettersAlarmBAA09980',
         'TriggerDeadLettersPolicy995B220D',
@@ -464,9 +498,6 @@ describe('CDK app', () => {
         'TriggerRoleC1CF476C',
         'TriggerRoleDefaultPolicy2CC3CF8D',
         'TriggerThrottlesAlarmDBEE701C',
-        'TopicBFC7AF6E',
-        'TopicKeyB2E0C9CB',
-        'TopicPolicyA1747468',
       ]);
     });
 

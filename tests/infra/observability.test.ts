@@ -14,10 +14,11 @@ const LAYER = 'arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-collector-ar
 
 type Json = Record<string, unknown>;
 
+/** Flowrunner's own functions (they have its settings), not CDK's helpers (bucket deployment, auto-delete). */
 function functionsOf(template: Template): Json[] {
-  return Object.values(template.findResources('AWS::Lambda::Function')).map(
-    (f) => (f as { Properties: Json }).Properties,
-  );
+  return Object.values(template.findResources('AWS::Lambda::Function'))
+    .map((f) => (f as { Properties: Json }).Properties)
+    .filter((fn) => Object.keys(envOf(fn)).some((name) => name.startsWith('FLOWRUNNER_')));
 }
 
 function envOf(fn: Json): Record<string, unknown> {
