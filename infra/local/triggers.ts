@@ -125,8 +125,8 @@ export class LocalTriggers {
       const { bucket, object } = record.s3;
       // Deletes start nothing; the engine's own bucket (artifacts, large payloads) is not a source.
       if (!record.eventName.startsWith('ObjectCreated:') || bucket.name === LOCAL_BUCKET) continue;
-      // S3 URL-encodes keys in notifications (spaces as '+').
-      const key = decodeURIComponent(object.key.replaceAll('+', ' '));
+      // s3rver hands the key as written (S3's own notifications URL-encode it; not this one).
+      const key = object.key;
       const version = object.versionId ?? `${object.sequencer}-${++this.#sequence}`;
       void this.#deliver({
         type: 's3',
