@@ -117,7 +117,12 @@ describe('triggers on the local server', () => {
       unknown
     >;
     expect(context.inputs).toMatchObject({
-      event: { bucket: 'inbox', key: 'in/Q1 report+final 100% é.json', size: 10, artifact: 'Q1 report+final 100% é.json' },
+      event: {
+        bucket: 'inbox',
+        key: 'in/Q1 report+final 100% é.json',
+        size: 10,
+        artifact: 'Q1 report+final 100% é.json',
+      },
     });
     await server.triggers.settled();
     expect((await listener('uploads')).fired).toBe(1);
