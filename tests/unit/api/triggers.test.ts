@@ -88,6 +88,38 @@ describe('api /v1/listeners', () => {
     ]);
   });
 
+  it('keeps no schedule listener whose schedule could not be made, and deletes the schedule first', async () => {
+    let failing = true;
+    const removed: string[] = [];
+    const t = await bed({
+      schedules: {
+        upsert: async () => {
+          if (failing) throw new Error('Scheduler did not answer');
+        },
+        remove: async (id) => {
+          if (failing) throw new Error('Scheduler did not answer');
+          removed.push(id);
+        },
+      },
+    });
+    const body = {
+      id: 'tick',
+      type: 'schedule',
+      workflow_id: 'intake',
+      match: { expression: 'rate(1 hour)' },
+    };
+    expect((await t.call('POST', '/v1/listeners', { body })).status).toBe(500);
+    expect((await t.call('GET', '/v1/listeners/tick')).status).toBe(404);
+    failing = false;
+    expect((await t.call('POST', '/v1/listeners', { body })).status).toBe(201);
+    failing = true;
+    expect((await t.call('DELETE', '/v1/listeners/tick')).status).toBe(500);
+    expect((await t.call('GET', '/v1/listeners/tick')).status).toBe(200);
+    failing = false;
+    expect((await t.call('DELETE', '/v1/listeners/tick')).status).toBe(204);
+    expect(removed).toEqual(['tick']);
+  });
+
   it('refuses a bad match with 422 and the path of the problem', async () => {
     const t = await bed();
     const problem = async (body: Record<string, unknown>) => {
