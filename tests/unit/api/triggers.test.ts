@@ -247,6 +247,27 @@ describe('api POST /v1/hooks/{listener_id}', () => {
     expect(headers).not.toContain('not-for-the-run');
   });
 
+  it('starts one run for 20 identical deliveries at once', async () => {
+    const t = await hookBed();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.call('POST', '/v1/hooks/signup', {
+          raw: body,
+          headers: {
+            'content-type': 'application/json',
+            'x-signature': hmac(body),
+            'idempotency-key': 'd-20',
+          },
+        }),
+      ),
+    );
+    expect(answers.every((a) => a.status === 202 || a.status === 200)).toBe(true);
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(t.started).toHaveLength(1);
+    expect((await t.stores.runs.list()).items).toHaveLength(1);
+    expect((await t.stores.listeners.get('signup')).fired).toBe(1);
+  });
+
   it('answers 401 to a bad or missing signature and stores nothing', async () => {
     const t = await hookBed();
     const runsBefore = (await t.stores.runs.list()).items.length;
