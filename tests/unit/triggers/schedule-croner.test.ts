@@ -45,9 +45,11 @@ function field(
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
-const days: fc.Arbitrary<[[string, string], [string, string]]> = fc.oneof(
+type Pair = [string, string];
+const ANY: Pair = ['?', '?'];
+const days: fc.Arbitrary<[Pair, Pair]> = fc.oneof(
   // Day of month, any weekday.
-  fc.oneof(field(1, 31), fc.constant<[string, string]>(['L', 'L'])).map((dom) => [dom, ['?', '?']]),
+  fc.oneof(field(1, 31), fc.constant<[string, string]>(['L', 'L'])).map((dom): [Pair, Pair] => [dom, ANY]),
   // Day of week (1 = Sunday), any day of month; or the k-th such day.
   fc
     .oneof(
@@ -57,7 +59,7 @@ const days: fc.Arbitrary<[[string, string], [string, string]]> = fc.oneof(
         .tuple(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 }))
         .map(([d, k]): [string, string] => [`${d}#${k}`, `${d}#${k}`]),
     )
-    .map((dow) => [['?', '?'], dow]),
+    .map((dow): [Pair, Pair] => [ANY, dow]),
 );
 
 const expression = fc
