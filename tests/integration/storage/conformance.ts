@@ -141,6 +141,19 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect((await stores.workflows.versions('orders')).items.map((v) => v.version)).toEqual([2, 1]);
       });
 
+      it('revives a retired workflow once for 20 identical updates at once', async () => {
+        await stores.workflows.create(workflowDefinition('orders'), at(0));
+        await stores.workflows.retire('orders', at(1));
+        const other = target.peer();
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? stores : other).workflows.update(workflowDefinition('orders'), at(2)),
+          ),
+        );
+        expect(new Set(answers.map((v) => v.version))).toEqual(new Set([2]));
+        expect((await stores.workflows.summary('orders')).retired).toBeUndefined();
+      });
+
       it('refuses to update an unknown workflow', async () => {
         expect(await failure(stores.workflows.update(workflowDefinition('nope'), at(0)))).toBeInstanceOf(
           NotFoundError,
