@@ -23,7 +23,7 @@ process.env.LOG_LEVEL = 'WARN';
 
 const KEY = 'conformance-key';
 /** Generated requests per operation: enough to reach each layer's refusals, few enough for a busy machine. */
-const RUNS_PER_OPERATION = 30;
+const RUNS_PER_OPERATION = 20;
 const MAX_BODY_BYTES = 1_048_576;
 
 const server = useServer(() =>
@@ -456,5 +456,19 @@ describe('the API answers as its OpenAPI document says', () => {
     });
     checkAnswer('GET events as a stream', '/v1/executions/{id}/events', 'get', got);
     expect(got.headers['content-type']).toBe('text/event-stream');
+    // The stream takes the operation's query parameters only, as the page of events does.
+    const refused = await send({
+      method: 'GET',
+      path: `/v1/executions/${sharedRun}/events`,
+      query: { colour: 'red' },
+      headers: { accept: 'text/event-stream' },
+    });
+    checkAnswer(
+      'GET events as a stream, with an unknown parameter',
+      '/v1/executions/{id}/events',
+      'get',
+      refused,
+    );
+    expect(refused.status).toBe(422);
   });
 });
