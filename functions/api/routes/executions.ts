@@ -50,10 +50,14 @@ export const listQuery = z.strictObject({
     .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a workflow id')
     .optional(),
   status: z.enum(Object.values(RunStatus) as [RunStatus, ...RunStatus[]]).optional(),
-  /** Runs created strictly after this instant (ISO-8601 with a time zone). */
-  created_after: z.iso.datetime({ offset: true }).optional(),
-  /** Runs created strictly before this instant (ISO-8601 with a time zone). */
-  created_before: z.iso.datetime({ offset: true }).optional(),
+  created_after: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Runs created strictly after this instant (ISO-8601 with a time zone)' }),
+  created_before: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Runs created strictly before this instant (ISO-8601 with a time zone)' }),
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
