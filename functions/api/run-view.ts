@@ -2,56 +2,23 @@
  * The run as the API shows it (CONTRACT §3), with a callback token for every wait a person can
  * answer, and the totals of its AI calls (CONTRACT §7 `usage`).
  */
+import type { z } from 'zod';
 import { roundUsd } from '../../shared/ai/prices.js';
 import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import { answerableSteps, waitingSteps } from '../../shared/engine/transition.js';
 import { EventType, type RunState } from '../../shared/engine/types.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
+import type { runView as runViewSchema } from './schemas.js';
 
-export interface WaitingView {
-  step_id: string;
-  type: string;
-  visit: number;
-  fields?: unknown;
-  approvers?: unknown;
-  message?: unknown;
-  expires_at?: string;
-  callback_token?: string;
-}
-
+/** The run as the API answers it: its schema (schemas.ts) is the one the OpenAPI document shows. */
+export type RunView = z.output<typeof runViewSchema>;
+type WaitingView = RunView['waiting'][number];
 /**
  * The run's AI calls summed from its `ai.response` events. `cost_usd` is null as soon as one call's
  * model has no price (shared/ai/prices.ts): a total that left it out would read as cheaper than it is.
  */
-export interface RunUsage {
-  tokens_prompt: number;
-  tokens_output: number;
-  cost_usd: number | null;
-  ai_calls: number;
-}
-
-export interface RunView {
-  id: string;
-  workflow_id: string;
-  workflow_version: number;
-  status: RunState['status'];
-  waiting: WaitingView[];
-  output?: unknown;
-  error?: unknown;
-  compensated?: boolean;
-  /** How many times the run was redriven (absent when never). */
-  redrives?: number;
-  /** The run this one reruns. */
-  rerun_of?: string;
-  created_at: string;
-  started_at?: string;
-  updated_at: string;
-  ended_at?: string;
-  /** The listener and event that started a triggered run (CONTRACT §6). */
-  trigger?: RunState['trigger'];
-  usage: RunUsage;
-}
+export type RunUsage = RunView['usage'];
 
 const NO_USAGE: RunUsage = { tokens_prompt: 0, tokens_output: 0, cost_usd: 0, ai_calls: 0 };
 /** Events read per page while summing usage. */
@@ -109,14 +76,11 @@ export async function runView(deps: OrchestratorDeps, state: RunState): Promise<
     ...(state.started_at ? { started_at: state.started_at } : {}),
     updated_at: state.updated_at,
     ...(state.ended_at ? { ended_at: state.ended_at } : {}),
-    ...(state.trigger ? { trigger: state.trigger } : {}),
     usage: { ...NO_USAGE },
   };
   if (state.output !== undefined) view.output = state.output;
   if (state.error !== undefined) view.error = state.error;
   if (state.compensated !== undefined) view.compensated = state.compensated;
-  if (state.redrives !== undefined) view.redrives = state.redrives;
-  if (state.rerun_of !== undefined) view.rerun_of = state.rerun_of;
   const workflow = await deps.stores.workflows
     .get(state.workflow_id, state.workflow_version)
     .catch((error: unknown) => {

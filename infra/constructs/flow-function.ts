@@ -1,4 +1,6 @@
 /** The one way Flowrunner builds a Lambda function: Node 22 on ARM64, an ESM bundle with source maps, its own log group. */
+
+import { join } from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +18,11 @@ export interface FlowFunctionProps {
   memorySize: number;
   /** How long the function's logs are kept (default one month). */
   logRetention?: logs.RetentionDays;
+  /**
+   * Files (relative to the repository root) copied beside the bundle, for code that reads them at
+   * run time rather than importing them: only the function that needs one carries it.
+   */
+  assets?: string[];
 }
 
 /**
@@ -26,9 +33,12 @@ export class FlowFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  /** The files the bundle carries beside its code (`assets`). */
+  public readonly assets: readonly string[];
 
   constructor(scope: Construct, id: string, props: FlowFunctionProps) {
     super(scope, id);
+    this.assets = props.assets ?? [];
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -72,6 +82,7 @@ export class FlowFunction extends Construct {
         // Some dependencies still call require(): give ESM a require of its own.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         forceDockerBundling: false,
+        ...(props.assets?.length ? { commandHooks: copyBesideBundle(props.assets) } : {}),
       },
     });
 
@@ -98,4 +109,15 @@ export class FlowFunction extends Construct {
   addToRolePolicy(statement: iam.PolicyStatement): void {
     this.role.addToPolicy(statement);
   }
+}
+
+/** esbuild runs on this machine (no Docker): the hook's commands run in its shell after bundling. */
+function copyBesideBundle(assets: readonly string[]) {
+  const quote = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  return {
+    beforeBundling: (): string[] => [],
+    beforeInstall: (): string[] => [],
+    afterBundling: (inputDir: string, outputDir: string): string[] =>
+      assets.map((file) => `cp ${quote(join(inputDir, file))} ${quote(outputDir)}`),
+  };
 }

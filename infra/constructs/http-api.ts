@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DOCS_SCRIPT_MODULE } from '../../functions/api/docs-page.js';
 import { LambdaEnvironment } from '../../functions/environment.js';
 import {
   bedrockModelOf,
@@ -62,6 +63,8 @@ export class HttpApi extends Construct {
       description: 'Flowrunner HTTP API: workflows, runs, signals, callbacks, listeners',
       timeout: Duration.seconds(29),
       memorySize: 512,
+      // /docs serves Redoc's script from here, not from a CDN (functions/api/docs-page.ts reads it).
+      assets: [`node_modules/${DOCS_SCRIPT_MODULE}`],
     });
     // Every store; starts executions (runs) and wakes them (signals); reads artifacts and payloads.
     bindTables(this.handler, tables, {

@@ -137,11 +137,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       !hasBody(request) &&
       (request.headers.accept ?? '').includes('text/event-stream')
     ) {
-      // Host, Origin, key and the run's existence are checked by the API first: a GET of one event.
-      const probe = await api(
-        toEvent(request, new URL(`${url.pathname}?limit=1`, url), undefined),
-        lambdaContext(),
-      );
+      // Host, Origin, key, query and the run's existence are checked by the API first: a GET of one event.
+      const probeUrl = new URL(url);
+      if (!probeUrl.searchParams.has('limit')) probeUrl.searchParams.set('limit', '1');
+      const probe = await api(toEvent(request, probeUrl, undefined), lambdaContext());
       if ((probe.statusCode ?? 200) !== 200) return send(response, probe, true);
       return streamEvents(decodeURIComponent(stream[1]!), request, response, probe.headers ?? {});
     }

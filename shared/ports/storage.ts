@@ -92,6 +92,10 @@ export interface RunSummary {
 export interface RunListQuery extends PageRequest {
   workflow_id?: string;
   status?: RunStatus;
+  /** Runs created strictly after this instant (ISO-8601). */
+  created_after?: string;
+  /** Runs created strictly before this instant (ISO-8601). */
+  created_before?: string;
 }
 
 /** Where a run's host keeps its own bookkeeping beside the engine's state, committed atomically with it. */

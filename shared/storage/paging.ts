@@ -69,7 +69,43 @@ export function runSummary(state: RunState): RunSummary {
 
 /** The scope a run-list cursor is signed with: every filter of the query. */
 export function runListScope(query: RunListQuery | undefined): unknown[] {
-  return ['runs', query?.workflow_id ?? null, query?.status ?? null];
+  const window = runOrderWindow(query);
+  return [
+    'runs',
+    query?.workflow_id ?? null,
+    query?.status ?? null,
+    window.above ?? null,
+    window.below ?? null,
+  ];
+}
+
+/**
+ * The order keys (`created_at#id`) of the runs created strictly inside (created_after,
+ * created_before): above `above` and below `below`, neither of which is ever a run's key. The
+ * instants are read as the stores write them (`toISOString`, UTC), whatever offset they came with.
+ */
+export function runOrderWindow(query: Pick<RunListQuery, 'created_after' | 'created_before'> | undefined): {
+  above?: string;
+  below?: string;
+} {
+  const instant = (value: string, name: string) => {
+    const at = Date.parse(value);
+    if (Number.isNaN(at))
+      throw new ValidationError(`${name} is not an ISO-8601 instant`, [
+        { path: name, message: 'not an instant' },
+      ]);
+    return new Date(at).toISOString();
+  };
+  return {
+    // After every key of that instant: ids are ASCII, and U+FFFF sorts after all of them.
+    ...(query?.created_after === undefined
+      ? {}
+      : { above: `${instant(query.created_after, 'created_after')}#\uffff` }),
+    // Before every key of that instant, which all go on with `#id`.
+    ...(query?.created_before === undefined
+      ? {}
+      : { below: instant(query.created_before, 'created_before') }),
+  };
 }
 
 export function runStatusScope(statuses: readonly RunStatus[]): unknown[] {

@@ -56,49 +56,17 @@ export const listQuery = z.strictObject({
     .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a workflow id')
     .optional(),
   status: z.enum(Object.values(RunStatus) as [RunStatus, ...RunStatus[]]).optional(),
-  /** Runs created strictly after this instant (ISO-8601 with a time zone). */
-  created_after: z.iso.datetime({ offset: true }).optional(),
-  /** Runs created strictly before this instant (ISO-8601 with a time zone). */
-  created_before: z.iso.datetime({ offset: true }).optional(),
+  created_after: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Runs created strictly after this instant (ISO-8601 with a time zone)' }),
+  created_before: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Runs created strictly before this instant (ISO-8601 with a time zone)' }),
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
-
-/** How many store pages one request reads at most while filtering by time; the rest is behind next_cursor. */
-const MAX_FILTER_PAGES = 20;
-
-/**
- * A page of runs created in (created_after, created_before). The store lists newest first, so the
- * runs newer than created_before are skipped and the listing stops at the first run not after
- * created_after. Each store page asks for just the runs still missing, so the store's cursor is
- * exactly where this page ends. A page may hold fewer than `limit` runs and still have a cursor.
- */
-async function listRuns(
-  runs: OrchestratorDeps['stores']['runs'],
-  query: z.infer<typeof listQuery>,
-): Promise<{ items: unknown[]; next_cursor: string | null }> {
-  const { created_after, created_before, ...storeQuery } = query;
-  if (created_after === undefined && created_before === undefined) {
-    const page = await runs.list(storeQuery);
-    return { items: page.items, next_cursor: page.next_cursor ?? null };
-  }
-  const after = created_after === undefined ? undefined : Date.parse(created_after);
-  const before = created_before === undefined ? undefined : Date.parse(created_before);
-  const limit = storeQuery.limit ?? 25;
-  const items: unknown[] = [];
-  let cursor = storeQuery.cursor;
-  for (let pages = 0; pages < MAX_FILTER_PAGES && items.length < limit; pages++) {
-    const page = await runs.list({ ...storeQuery, limit: limit - items.length, cursor });
-    for (const run of page.items) {
-      const created = Date.parse(run.created_at);
-      if (after !== undefined && created <= after) return { items, next_cursor: null };
-      if (before === undefined || created < before) items.push(run);
-    }
-    cursor = page.next_cursor;
-    if (cursor === undefined) break;
-  }
-  return { items, next_cursor: cursor ?? null };
-}
 
 export const eventsQuery = z.strictObject({
   after: z
@@ -172,7 +140,7 @@ const docs = {
     query: listQuery,
     replies: {
       200: {
-        description: 'A page of runs (it may hold fewer than `limit` and still have a cursor)',
+        description: 'A page of runs',
         schema: page(runSummary, 'RunPage'),
         example: { items: [RUN_SUMMARY], next_cursor: null },
       },
@@ -327,7 +295,10 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
   router.on(
     'GET',
     '/v1/executions',
-    async (request) => json(200, await listRuns(runs, queryParams(request, listQuery))),
+    async (request) => {
+      const found = await runs.list(queryParams(request, listQuery));
+      return json(200, { items: found.items, next_cursor: found.next_cursor ?? null });
+    },
     docs.list,
   );
 

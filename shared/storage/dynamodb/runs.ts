@@ -45,6 +45,7 @@ import {
   pageLimit,
   runListScope,
   runOrderKey,
+  runOrderWindow,
   runStatusScope,
   statusSet,
 } from '../paging.js';
@@ -260,7 +261,7 @@ export class DynamoDbRunStore implements RunStore {
             key: 'workflow_status',
             value: `${workflow}#${s}`,
           }));
-    return this.#merged(partitions, before, limit, scope);
+    return this.#merged(partitions, before, limit, scope, runOrderWindow(query));
   }
 
   async listByStatus(statuses: readonly RunStatus[], page: PageRequest = {}): Promise<Page<RunSummary>> {
@@ -512,32 +513,57 @@ export class DynamoDbRunStore implements RunStore {
     return cursor === undefined ? undefined : positionString(this.#cursors.decode(scope, cursor), 'before');
   }
 
-  /** The newest `limit` runs before the cursor across index partitions that are each newest first. */
+  /**
+   * The newest `limit` runs before the cursor across index partitions that are each newest first,
+   * inside a window of order keys (runs created in a time range: runOrderWindow) when one is given.
+   */
   async #merged(
     partitions: Array<{ index: string; key: string; value: string }>,
-    before: string | undefined,
+    cursor: string | undefined,
     limit: number,
     scope: unknown[],
+    window: { above?: string; below?: string } = {},
   ): Promise<Page<RunSummary>> {
+    // Both bounds exclusive. A window's bounds are never a run's key; the cursor is one (the last
+    // run of the previous page): BETWEEN includes it, so it is dropped below, and one more is read.
+    const below =
+      cursor === undefined || (window.below !== undefined && compareKeys(window.below, cursor) < 0)
+        ? window.below
+        : cursor;
+    const above = window.above;
+    // An empty window: DynamoDB refuses a BETWEEN whose bounds are the wrong way round.
+    if (above !== undefined && below !== undefined && compareKeys(above, below) >= 0) return { items: [] };
+    const condition =
+      above !== undefined && below !== undefined
+        ? '#p = :p AND order_key BETWEEN :above AND :below'
+        : above !== undefined
+          ? '#p = :p AND order_key > :above'
+          : below !== undefined
+            ? '#p = :p AND order_key < :below'
+            : '#p = :p';
     const pages = await Promise.all(
       partitions.map((partition) =>
         this.#table.query(
           {
             IndexName: partition.index,
-            KeyConditionExpression: before === undefined ? '#p = :p' : '#p = :p AND order_key < :before',
+            KeyConditionExpression: condition,
             ExpressionAttributeNames: { '#p': partition.key },
             ExpressionAttributeValues: {
               ':p': S(partition.value),
-              ...(before === undefined ? {} : { ':before': S(before) }),
+              ...(above === undefined ? {} : { ':above': S(above) }),
+              ...(below === undefined ? {} : { ':below': S(below) }),
             },
             ScanIndexForward: false,
-            Limit: limit + 1,
+            Limit: limit + 2,
           },
-          (items) => items.length > limit,
+          (items) => items.length > limit + 1,
         ),
       ),
     );
-    const ordered = pages.flat().sort((a, b) => compareKeys(string(b, 'order_key'), string(a, 'order_key')));
+    const ordered = pages
+      .flat()
+      .filter((item) => below === undefined || string(item, 'order_key') !== below)
+      .sort((a, b) => compareKeys(string(b, 'order_key'), string(a, 'order_key')));
     const items = ordered.slice(0, limit).map(summaryFrom);
     const page: Page<RunSummary> = { items };
     if (ordered.length > limit) {

@@ -62,34 +62,20 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
     for (let attempt = 1; ; attempt++) {
       const summary = await this.#summary(id);
       if (!summary) throw new NotFoundError('Workflow', id);
-      const latest = await this.#latest(id);
-      const version = versionOf(definition, latest!.version + 1, now);
+      const latest = (await this.#latest(id))!;
+      // A version the summary does not know yet was written by an update that has not reached the
+      // summary (or whose process died first): it is the latest, and it revives a retired workflow.
+      const lagging = latest.version > summary.latest_version;
+      const retired = summary.retired === true && !lagging;
+      const version = versionOf(definition, latest.version + 1, now);
       // The same content as the latest version adds none (compared as stored: through JSON), except
       // on a retired workflow: a version of its own revives it.
-      const same = contentHash(version.definition) === contentHash(latest!.definition);
-      if (same && !summary.retired) return latest!;
+      if (contentHash(version.definition) === contentHash(latest.definition) && !retired) {
+        if (lagging) await this.#advanceSummary(latest, summary);
+        return latest;
+      }
       if (await this.#putVersion(version)) {
-        // Only forward: a slower concurrent update must not move the summary back to its version.
-        const next = summaryOf(version, summary.created_at, false);
-        const sets = ['latest_version = :v', 'updated_at = :u'];
-        // The new version revives a retired workflow.
-        const removes: string[] = ['retired'];
-        const values: Item = { ':v': N(version.version), ':u': S(next.updated_at) };
-        for (const field of ['name', 'description'] as const) {
-          const value = next[field];
-          if (value === undefined) removes.push(`#${field}`);
-          else {
-            sets.push(`#${field} = :${field}`);
-            values[`:${field}`] = S(value);
-          }
-        }
-        await this.#table.update({
-          Key: summaryKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: 'latest_version < :v',
-          ExpressionAttributeNames: { '#name': 'name', '#description': 'description' },
-          ExpressionAttributeValues: values,
-        });
+        await this.#advanceSummary(version, summary);
         return version;
       }
       if (attempt >= MAX_UPDATE_ATTEMPTS) {
@@ -98,6 +84,32 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
         });
       }
     }
+  }
+
+  /**
+   * Moves the summary to `version`, and revives the workflow. Only forward: a slower concurrent
+   * update must not move the summary back to its own version.
+   */
+  async #advanceSummary(version: WorkflowVersion, summary: WorkflowSummary): Promise<void> {
+    const next = summaryOf(version, summary.created_at, false);
+    const sets = ['latest_version = :v', 'updated_at = :u'];
+    const removes: string[] = ['retired'];
+    const values: Item = { ':v': N(version.version), ':u': S(next.updated_at) };
+    for (const field of ['name', 'description'] as const) {
+      const value = next[field];
+      if (value === undefined) removes.push(`#${field}`);
+      else {
+        sets.push(`#${field} = :${field}`);
+        values[`:${field}`] = S(value);
+      }
+    }
+    await this.#table.update({
+      Key: summaryKey(version.id),
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+      ConditionExpression: 'latest_version < :v',
+      ExpressionAttributeNames: { '#name': 'name', '#description': 'description' },
+      ExpressionAttributeValues: values,
+    });
   }
 
   async get(id: string, version?: number): Promise<WorkflowVersion> {

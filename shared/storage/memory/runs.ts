@@ -13,6 +13,7 @@ import {
   pageLimit,
   runListScope,
   runOrderKey,
+  runOrderWindow,
   runStatusScope,
   runSummary,
   statusSet,
@@ -69,10 +70,18 @@ export class MemoryRunStore implements RunStore {
     const limit = pageLimit(query);
     const status = query.status === undefined ? undefined : checkStatus(query.status);
     const before = this.#before(runListScope(query), query.cursor);
+    const { above, below } = runOrderWindow(query);
     const runs = [...this.#runs.values()]
       .map((r) => r.state)
       .filter((s) => query.workflow_id === undefined || s.workflow_id === query.workflow_id)
-      .filter((s) => status === undefined || s.status === status);
+      .filter((s) => status === undefined || s.status === status)
+      .filter((s) => {
+        const key = runOrderKey(s);
+        return (
+          (above === undefined || compareKeys(key, above) > 0) &&
+          (below === undefined || compareKeys(key, below) < 0)
+        );
+      });
     return this.#page(runs, before, limit, runListScope(query));
   }
 

@@ -132,6 +132,34 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect((await stores.workflows.summary('orders')).latest_version).toBe(3);
       });
 
+      it('adds one version for 20 identical updates at once', async () => {
+        await stores.workflows.create(workflowDefinition('orders'), at(0));
+        const other = target.peer();
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? stores : other).workflows.update(
+              workflowDefinition('orders', { name: 'v2' }),
+              at(1),
+            ),
+          ),
+        );
+        expect(new Set(answers.map((v) => v.version))).toEqual(new Set([2]));
+        expect((await stores.workflows.versions('orders')).items.map((v) => v.version)).toEqual([2, 1]);
+      });
+
+      it('revives a retired workflow once for 20 identical updates at once', async () => {
+        await stores.workflows.create(workflowDefinition('orders'), at(0));
+        await stores.workflows.retire('orders', at(1));
+        const other = target.peer();
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? stores : other).workflows.update(workflowDefinition('orders'), at(2)),
+          ),
+        );
+        expect(new Set(answers.map((v) => v.version))).toEqual(new Set([2]));
+        expect((await stores.workflows.summary('orders')).retired).toBeUndefined();
+      });
+
       it('refuses to update an unknown workflow', async () => {
         expect(await failure(stores.workflows.update(workflowDefinition('nope'), at(0)))).toBeInstanceOf(
           NotFoundError,
@@ -645,6 +673,69 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
           );
           expect((await stores.runs.list({ workflow_id: 'wf-none' })).items).toEqual([]);
           expect(await failure(stores.runs.list({ status: 'lost' as RunStatus }))).toBeInstanceOf(
+            ValidationError,
+          );
+        });
+
+        it('filters by creation time, both bounds exclusive, with any filter, paging exactly', async () => {
+          const runs = await sixtyRuns();
+          const expectIds = async (
+            query: Parameters<typeof stores.runs.list>[0],
+            want: typeof runs,
+            limit = 4,
+          ) => {
+            const ids: string[] = [];
+            let cursor: string | undefined;
+            do {
+              const page = await stores.runs.list({ ...query, limit, ...(cursor ? { cursor } : {}) });
+              // Every page but the last is full: the window is in the key, not a filter after reading.
+              if (page.next_cursor) expect(page.items).toHaveLength(limit);
+              ids.push(...page.items.map((r) => r.id));
+              cursor = page.next_cursor;
+            } while (cursor);
+            expect(ids).toEqual(want.map((r) => r.id));
+          };
+          const inside = (from: number, to: number) => (r: (typeof runs)[number]) =>
+            r.order > `${at(from).toISOString()}#\uffff` && r.order < at(to).toISOString();
+          // Two runs per second: `after` second 5 leaves out both of second 5; `before` 9 both of 9.
+          await expectIds(
+            { created_after: at(5).toISOString(), created_before: at(9).toISOString() },
+            runs.filter(inside(5, 9)),
+          );
+          expect(runs.filter(inside(5, 9))).toHaveLength(6);
+          await expectIds({ created_after: at(25).toISOString() }, runs.filter(inside(25, 1000)));
+          await expectIds({ created_before: at(3).toISOString() }, runs.filter(inside(-1000, 3)), 1);
+          await expectIds(
+            {
+              workflow_id: 'wf-a',
+              status: 'running',
+              created_after: at(2).toISOString(),
+              created_before: at(20).toISOString(),
+            },
+            runs.filter((r) => r.workflow_id === 'wf-a' && r.status === 'running').filter(inside(2, 20)),
+            1,
+          );
+          // An instant with an offset is the same instant.
+          const plusOne = new Date(at(9).getTime() + 3_600_000).toISOString().replace('Z', '+01:00');
+          await expectIds(
+            { created_before: plusOne, created_after: at(5).toISOString() },
+            runs.filter(inside(5, 9)),
+          );
+          expect((await stores.runs.list({ created_after: at(29).toISOString() })).items).toEqual([]);
+          expect(
+            (
+              await stores.runs.list({
+                created_after: at(9).toISOString(),
+                created_before: at(5).toISOString(),
+              })
+            ).items,
+          ).toEqual([]);
+          // A cursor belongs to its window.
+          const { next_cursor } = await stores.runs.list({ created_after: at(1).toISOString(), limit: 2 });
+          expect(
+            await failure(stores.runs.list({ created_after: at(2).toISOString(), cursor: next_cursor! })),
+          ).toBeInstanceOf(ValidationError);
+          expect(await failure(stores.runs.list({ created_after: 'yesterday' }))).toBeInstanceOf(
             ValidationError,
           );
         });

@@ -47,6 +47,20 @@ describe('api framing and errors', () => {
     expect(declared.body).toEqual(answer.body);
   });
 
+  it('does not read a body on GET or DELETE, which gives it no meaning, so it refuses nothing for it', async () => {
+    const t = await setUp({ maxBodyBytes: 100 });
+    const junk = { raw: 'x'.repeat(500), headers: { 'content-type': 'text/plain' } };
+    expect((await t.call('GET', '/v1/workflows', junk)).status).toBe(200);
+    await t.call('POST', '/v1/workflows', {
+      body: {
+        schema_version: '1.0',
+        id: 'gone',
+        steps: [{ id: 'a', type: 'transform', config: { output: 1 } }],
+      },
+    });
+    expect((await t.call('DELETE', '/v1/workflows/gone', junk)).status).toBe(204);
+  });
+
   it('reads JSON only from application/json: text/plain, forms and bodies without a type get 415', async () => {
     const t = await setUp();
     await t.startWaiting();

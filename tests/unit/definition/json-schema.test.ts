@@ -61,6 +61,50 @@ describe('schema/workflow.schema.json', () => {
   });
 });
 
+describe('the defaults the schema shows', () => {
+  /** Every subschema that has a `default`, with where it is (a property named `default` is no default). */
+  function withDefaults(schema: unknown, at = '#'): Array<{ at: string; schema: Record<string, unknown> }> {
+    if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return [];
+    const node = schema as Record<string, unknown>;
+    const found = 'default' in node ? [{ at, schema: node }] : [];
+    for (const key of ['properties', 'patternProperties', '$defs', 'dependentSchemas']) {
+      for (const [name, sub] of Object.entries((node[key] as Record<string, unknown> | undefined) ?? {})) {
+        found.push(...withDefaults(sub, `${at}/${key}/${name}`));
+      }
+    }
+    for (const key of [
+      'items',
+      'additionalProperties',
+      'not',
+      'if',
+      'then',
+      'else',
+      'contains',
+      'propertyNames',
+    ]) {
+      found.push(...withDefaults(node[key], `${at}/${key}`));
+    }
+    for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems']) {
+      ((node[key] as unknown[] | undefined) ?? []).forEach((sub, i) => {
+        found.push(...withDefaults(sub, `${at}/${key}/${i}`));
+      });
+    }
+    return found;
+  }
+
+  it('are each valid against the schema they are the default of (no `config: {}` under a type with required fields)', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    const defaults = withDefaults(workflowJsonSchema());
+    expect(defaults.length).toBeGreaterThan(10);
+    const failing = defaults.filter(({ schema }) => {
+      const { default: value, ...rest } = schema;
+      return !ajv.validate(rest, value);
+    });
+    expect(failing.map((f) => `${f.at}: ${JSON.stringify(f.schema.default)}`)).toEqual([]);
+  });
+});
+
 describe('scripts/export-schema.ts --check', () => {
   const run = (...args: string[]) => promisify(execFile)(tsx.pathname, [scriptPath.pathname, ...args]);
 
