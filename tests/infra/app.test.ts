@@ -203,13 +203,17 @@ describe('CDK app', () => {
 
     it('get every setting of functions/environment.ts, naming the data stack’s tables', () => {
       // The API keys secret is the API function's alone (tested below); the OpenAI secret only when configured (openai-secret.test.ts).
-      const required = Object.values(LambdaEnvironment).filter(
+      // Mail only when an SES identity is configured (console.test.ts); links are made by Advance alone.
+      const common = Object.values(LambdaEnvironment).filter(
         (name) =>
           !name.startsWith('MOCK_AI_') &&
           name !== LambdaEnvironment.apiKeysSecretArn &&
-          name !== LambdaEnvironment.openAiSecretArn,
+          name !== LambdaEnvironment.openAiSecretArn &&
+          name !== LambdaEnvironment.mailFrom &&
+          name !== LambdaEnvironment.publicUrl,
       );
       for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
+        const required = fn === engine.runs.advance ? [...common, LambdaEnvironment.publicUrl] : common;
         const [resource] = Object.values(
           engineTemplate.findResources('AWS::Lambda::Function', {
             Properties: { Role: { 'Fn::GetAtt': [logicalId(engine, fn.role), 'Arn'] } },
@@ -392,6 +396,7 @@ describe('CDK app', () => {
     it('stay those of the deployed engine, whose resources were once children of the stack', () => {
       // A new logical id replaces the resource: the machine's fixed name would make the deploy fail,
       // parked runs hold the functions' ARNs, and clients hold the API's URL.
+      // The console (S3 + CloudFront, its deployment) and the notification retries came later: new ids, nothing renamed.
       expect(Object.keys(engineTemplate.toJSON().Resources as Json).sort()).toEqual([
         'AdvanceErrorsAlarm68F3038B',
         'AdvanceFunctionAB95A19E',
@@ -410,6 +415,21 @@ describe('CDK app', () => {
         'AwaitSignalRole780072C8',
         'AwaitSignalRoleDefaultPolicy9D44FB31',
         'AwaitSignalThrottlesAlarm3B330561',
+        'ConsoleBuildAwsCliLayerBBA998E5',
+        'ConsoleBuildCustomResource256MiBA96057FE',
+        'ConsoleDistribution022D3262',
+        'ConsoleDistributionOrigin1S3OriginAccessControl90692D52',
+        'ConsoleFiles2D43986C',
+        'ConsoleFilesAutoDeleteObjectsCustomResource9D3DE8BB',
+        'ConsoleFilesPolicyD97F65C9',
+        'ConsoleHeaders05929661',
+        'ConsoleRoutes971E0FAE',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB5F7BD223',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiBLogGroup2BF8D970',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiBServiceRoleDefaultPolicyE5468F0E',
+        'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiBServiceRoleF991ED9F',
+        'CustomS3AutoDeleteObjectsCustomResourceProviderHandler9D90184F',
+        'CustomS3AutoDeleteObjectsCustomResourceProviderRole3B1BD092',
         'ExecutionsFailedAlarmCA489332',
         'ExecutionsTimedOutAlarm75AA4D6F',
         'HttpApiDefaultRoute146696CE',
@@ -417,6 +437,12 @@ describe('CDK app', () => {
         'HttpApiDefaultRouteApiPermissionA402DB20',
         'HttpApiDefaultStage3EEB07D6',
         'HttpApiF5A9A8A7',
+        'NotificationsRetryFunction7B4EEB8F',
+        'NotificationsRetryLogs07C9F740',
+        'NotificationsRetryRoleDefaultPolicyAE33A0E3',
+        'NotificationsRetryRoleEA483CA0',
+        'NotificationsSchedule2D02DB62',
+        'NotificationsScheduleAllowEventRuleFlowrunnerEngineNotificationsRetryFunction27537E9348BB42DC',
         'StateMachine2E01A3A5',
         'StateMachineLogs3CB16D3C',
         'StateMachineRoleB840431D',
