@@ -48,6 +48,8 @@ export interface NotifierOptions {
 }
 
 export interface PeopleNotifier extends Notifier {
+  /** Whether the outbox is where people read their mail (one machine): only then does it show links. */
+  readonly outboxIsMailbox: boolean;
   /** Delivers what is due again (failed, or recorded and never delivered); answers how many it tried. */
   retryDue(limit?: number): Promise<number>;
   /** The personal link of an entry (derived, never stored); undefined once its wait is over. */
@@ -155,6 +157,8 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
   }
 
   return {
+    outboxIsMailbox: options.outboxIsMailbox,
+
     async notifyWait(notice: WaitNotice): Promise<NotifyFailure[]> {
       const now = options.clock.now().toISOString();
       const lease = new Date(Date.parse(now) + DELIVERY_LEASE_MS).toISOString();
