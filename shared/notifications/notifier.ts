@@ -28,9 +28,8 @@ import { personKey } from '../storage/callback-token.js';
 import { detailsOf, mailOf, subjectOf, textOf, webhookBodyOf } from './message.js';
 
 export interface NotifierOptions {
-  outbox: OutboxStore;
-  callbacks: CallbackTokens;
-  runs: Pick<RunStore, 'get'>;
+  /** Read when a notification is made, not before: a host may compose before its stores are open. */
+  stores: { outbox: OutboxStore; callbacks: CallbackTokens; runs: Pick<RunStore, 'get'> };
   http: HttpClient;
   clock: Clock;
   /** Where people open the console (links are `<publicUrl>/console/tasks/<token>`); asked when a link is made. */
@@ -49,6 +48,8 @@ export interface NotifierOptions {
 }
 
 export interface PeopleNotifier extends Notifier {
+  /** Whether the outbox is where people read their mail (one machine): only then does it show links. */
+  readonly outboxIsMailbox: boolean;
   /** Delivers what is due again (failed, or recorded and never delivered); answers how many it tried. */
   retryDue(limit?: number): Promise<number>;
   /** The personal link of an entry (derived, never stored); undefined once its wait is over. */
@@ -70,7 +71,7 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
   const mailWorks = options.mail !== undefined || options.outboxIsMailbox;
 
   async function tokenOf(entry: OutboxEntry): Promise<string> {
-    return options.callbacks.issue(
+    return options.stores.callbacks.issue(
       {
         run_id: entry.run_id,
         step_id: entry.step_id,
@@ -89,7 +90,7 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
       if (entry.channel === 'email') await sendMail(entry, link);
       else await postWebhook(entry, link);
       const now = options.clock.now().toISOString();
-      await options.outbox.update(entry.id, {
+      await options.stores.outbox.update(entry.id, {
         status: 'sent',
         attempts,
         sent_at: now,
@@ -103,7 +104,7 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
       const retry = info.retryable !== false && attempts < maxAttempts;
       const now = options.clock.now();
       const retryAt = retry ? new Date(now.getTime() + backoffMs(attempts)).toISOString() : undefined;
-      await options.outbox.update(entry.id, {
+      await options.stores.outbox.update(entry.id, {
         status: retry ? 'failed' : 'given_up',
         attempts,
         updated_at: now.toISOString(),
@@ -150,12 +151,14 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
 
   /** Is the wait still open for this visit? A notification for a wait that ended is not sent. */
   async function waitIsOpen(entry: OutboxEntry): Promise<boolean> {
-    const { state } = await options.runs.get(entry.run_id);
+    const { state } = await options.stores.runs.get(entry.run_id);
     const step = state.steps[entry.step_id];
     return step?.status === 'waiting' && step.visit === entry.visit;
   }
 
   return {
+    outboxIsMailbox: options.outboxIsMailbox,
+
     async notifyWait(notice: WaitNotice): Promise<NotifyFailure[]> {
       const now = options.clock.now().toISOString();
       const lease = new Date(Date.parse(now) + DELIVERY_LEASE_MS).toISOString();
@@ -175,7 +178,7 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
       await Promise.all(
         targets.map(async (target) => {
           try {
-            const { entry } = await options.outbox.add({
+            const { entry } = await options.stores.outbox.add({
               id: entryId(notice, target.person, target.channel),
               run_id: notice.run_id,
               workflow_id: notice.workflow_id,
@@ -213,11 +216,11 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
     },
 
     async retryDue(limit = 50): Promise<number> {
-      const due = await options.outbox.due(options.clock.now(), limit);
+      const due = await options.stores.outbox.due(options.clock.now(), limit);
       for (const entry of due) {
         if (!(await waitIsOpen(entry).catch(() => false))) {
           const now = options.clock.now().toISOString();
-          await options.outbox.update(entry.id, {
+          await options.stores.outbox.update(entry.id, {
             status: 'dropped',
             updated_at: now,
             next_attempt_at: undefined,
@@ -231,7 +234,7 @@ export function createNotifier(options: NotifierOptions): PeopleNotifier {
 
     async linkOf(entry: OutboxEntry): Promise<string | undefined> {
       const token = await tokenOf(entry);
-      const live = await options.callbacks.peek(token, options.clock.now());
+      const live = await options.stores.callbacks.peek(token, options.clock.now());
       return live ? `${base()}/console/tasks/${token}` : undefined;
     },
   };

@@ -124,9 +124,7 @@ export function composeOrchestrator(
       ? createSmtpMail({ url: notifications.smtpUrl, from: notifications.mailFrom ?? DEFAULT_MAIL_FROM })
       : undefined);
   const notifier = createNotifier({
-    outbox: stores.outbox,
-    callbacks: stores.callbacks,
-    runs: stores.runs,
+    stores,
     http: ports.http,
     clock,
     publicUrl: () => notifications.publicUrl ?? ports.publicUrl?.() ?? 'http://127.0.0.1:3000',

@@ -94,7 +94,7 @@ export interface OutboxStore {
   get(id: string): Promise<OutboxEntry | undefined>;
   /** Newest first, a page at a time. */
   list(page?: PageRequest): Promise<Page<OutboxEntry>>;
-  /** Entries `pending` or `failed` whose next attempt is due, oldest first, at most `limit`. */
+  /** Entries `pending` or `failed` whose next attempt is due, the first to fall due first, at most `limit`. */
   due(now: Date, limit: number): Promise<OutboxEntry[]>;
 }
 

@@ -21,3 +21,8 @@ export function isDue(entry: OutboxEntry, now: Date): boolean {
   if (entry.status !== 'pending' && entry.status !== 'failed') return false;
   return entry.next_attempt_at === undefined || Date.parse(entry.next_attempt_at) <= now.getTime();
 }
+
+/** The order of due entries: the one that fell due first comes first (its next attempt, else when it was made). */
+export function dueOrderKey(entry: OutboxEntry): string {
+  return `${entry.next_attempt_at ?? entry.created_at}#${entry.id}`;
+}

@@ -1,14 +1,18 @@
 /**
  * `GET /v1/outbox`: the notifications sent to people (CONTRACT §8), newest first, a page at a time.
- * On one machine it is the mailbox people read; everywhere it shows what each channel did. Each
- * entry carries its personal link while that link still works: derived on the spot, never stored.
+ * Everywhere it shows what each channel did. On one machine it is also the mailbox people read, so
+ * an entry carries its personal link while the link works (derived on the spot, never stored) —
+ * to a key that names no principal, or to that person's own key: a key that answers as one person
+ * must not pick up another's link. In the cloud, links travel by mail only.
  */
 import { z } from 'zod';
 import { NotificationStatus, NotifyChannel, type OutboxEntry } from '../../../shared/ports/index.js';
+import { personKey } from '../../../shared/storage/callback-token.js';
 import type { ApiDeps } from '../deps.js';
 import { RUN_ID } from '../examples.js';
 import type { OperationDoc } from '../operation.js';
 import { queryParams } from '../params.js';
+import { principalOf } from '../request.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
 import { page } from '../schemas.js';
@@ -90,14 +94,19 @@ export function outboxRoutes(router: Router, deps: ApiDeps): void {
     'GET',
     '/v1/outbox',
     async (request) => {
-      const page = await o.stores.outbox.list(queryParams(request, outboxQuery));
+      const found = await o.stores.outbox.list(queryParams(request, outboxQuery));
+      const principal = principalOf(request.event);
+      // Links only where the outbox is the mailbox (one machine), and a key naming a principal sees its own.
+      const mayOpen = (entry: OutboxEntry) =>
+        o.notifier?.outboxIsMailbox === true &&
+        (principal === undefined || personKey(principal) === personKey(entry.person));
       const items = await Promise.all(
-        page.items.map(async (entry): Promise<OutboxEntry & { link?: string }> => {
-          const link = await o.notifier?.linkOf(entry);
+        found.items.map(async (entry): Promise<OutboxEntry & { link?: string }> => {
+          const link = mayOpen(entry) ? await o.notifier?.linkOf(entry) : undefined;
           return link ? { ...entry, link } : entry;
         }),
       );
-      return json(200, { items, next_cursor: page.next_cursor ?? null });
+      return json(200, { items, next_cursor: found.next_cursor ?? null });
     },
     doc,
   );

@@ -2,25 +2,33 @@
  * The outbox on DynamoDB, in the runs table under one partition (`#outbox`: no run id starts with
  * `#`). `n#<created_at>#<id>` holds an entry, so a Query lists them newest first; `id#<id>` claims an
  * id with a conditional put and names its entry's key, so recording the same notification twice (a
- * step re-run after a crash, two processes at once) keeps the first. Notifications are few next to
- * steps; one partition carries them (about 1,000 writes a second) and keeps the newest-first list
- * one Query.
+ * step re-run after a crash, two processes at once) keeps the first; `due#<next attempt>#<id>` marks
+ * an entry still to deliver, so the retry loop reads what is due and nothing else. A marker is
+ * written before its entry changes and removed after, so a crash leaves at most a stale marker,
+ * which `due` removes when it finds one. Notifications are few next to steps: one partition carries
+ * them (about 1,000 writes a second) and keeps the newest-first list one Query.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { NotFoundError } from '../../errors.js';
 import type { OutboxChange, OutboxEntry, OutboxStore, Page, PageRequest } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { checkOutboxEntry, isDue } from '../outbox-rules.js';
 import { OUTBOX_SCOPE, outboxOrderKey, pageLimit } from '../paging.js';
 import { type Item, json, S, string } from './attributes.js';
+import { toStorageError } from './errors.js';
 import { Table } from './table.js';
 
 const PARTITION = '#outbox';
-/** How far back `due` looks: a notification not delivered within a week is not worth sending. */
-const DUE_WINDOW_MS = 7 * 86_400_000;
 
 const claimKey = (id: string): Item => ({ pk: S(PARTITION), sk: S(`id#${id}`) });
 const entryKey = (order: string): Item => ({ pk: S(PARTITION), sk: S(`n#${order}`) });
+const dueKey = (at: string, id: string): Item => ({ pk: S(PARTITION), sk: S(`due#${at}#${id}`) });
+
+/** When an entry is next due, for its marker; undefined once it is delivered or given up. */
+function dueAt(entry: OutboxEntry): string | undefined {
+  if (entry.status !== 'pending' && entry.status !== 'failed') return undefined;
+  return entry.next_attempt_at ?? entry.created_at;
+}
 
 export interface DynamoDbOutboxOptions {
   client: DynamoDBClient;
@@ -46,7 +54,7 @@ export class DynamoDbOutbox implements OutboxStore {
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (claim.applied) {
-      await this.#table.put({ Item: this.#item(order, entry) });
+      await this.#write(order, entry, undefined);
       return { created: true, entry };
     }
     const known = await this.#entry(entry.id);
@@ -55,6 +63,9 @@ export class DynamoDbOutbox implements OutboxStore {
     const claimed = await this.#table.get(claimKey(entry.id));
     const claimedOrder = claimed ? string(claimed, 'order') : order;
     const restored = { ...entry, created_at: claimedOrder.slice(0, claimedOrder.lastIndexOf('#')) };
+    const at = dueAt(restored);
+    if (at !== undefined)
+      await this.#table.put({ Item: { ...dueKey(at, entry.id), order: S(claimedOrder) } });
     await this.#table.put({
       Item: this.#item(claimedOrder, restored),
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -65,8 +76,9 @@ export class DynamoDbOutbox implements OutboxStore {
   async update(id: string, change: OutboxChange): Promise<OutboxEntry> {
     const known = await this.#entry(id);
     if (!known) throw new NotFoundError('Notification', id);
-    const changed: OutboxEntry = { ...known.entry, ...change };
-    await this.#table.put({ Item: this.#item(known.order, changed) });
+    // Through JSON: a change to `undefined` clears the field, as in the memory store.
+    const changed = JSON.parse(JSON.stringify({ ...known.entry, ...change })) as OutboxEntry;
+    await this.#write(known.order, changed, known.entry);
     return changed;
   }
 
@@ -109,26 +121,52 @@ export class DynamoDbOutbox implements OutboxStore {
   }
 
   async due(now: Date, limit: number): Promise<OutboxEntry[]> {
-    const since = new Date(now.getTime() - DUE_WINDOW_MS).toISOString();
-    const items = await this.#table.query(
-      {
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        FilterExpression: '#status IN (:pending, :failed)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':pk': S(PARTITION),
-          ':from': S(`n#${since}`),
-          ':to': S('n#\uffff'),
-          ':pending': S('pending'),
-          ':failed': S('failed'),
-        },
-      },
-      (found) => found.length >= limit,
-    );
-    return items
-      .map((item) => json<OutboxEntry>(item, 'entry'))
-      .filter((entry) => isDue(entry, now))
-      .slice(0, limit);
+    const found: OutboxEntry[] = [];
+    let start: Item | undefined;
+    // Markers in time order up to now; a stale one (its entry delivered, or due later) is removed.
+    do {
+      const page = await this.#table.client
+        .send(
+          new QueryCommand({
+            TableName: this.#table.name,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pk': S(PARTITION),
+              ':from': S('due#'),
+              ':to': S(`due#${now.toISOString()}#\uffff`),
+            },
+            ConsistentRead: true,
+            Limit: limit,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        )
+        .catch((error: unknown) => {
+          throw toStorageError(error, { operation: 'query', table: this.#table.name });
+        });
+      for (const marker of page.Items ?? []) {
+        const item = await this.#table.get(entryKey(string(marker, 'order')));
+        const entry = item ? json<OutboxEntry>(item, 'entry') : undefined;
+        if (entry && isDue(entry, now) && string(marker, 'sk') === `due#${dueAt(entry)}#${entry.id}`) {
+          found.push(entry);
+        } else {
+          await this.#table.delete({ Key: { pk: marker.pk!, sk: marker.sk! } });
+        }
+        if (found.length >= limit) return found;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  /** The entry, with its due marker put first and the old one removed after (see the header). */
+  async #write(order: string, entry: OutboxEntry, before: OutboxEntry | undefined): Promise<void> {
+    const at = dueAt(entry);
+    const was = before ? dueAt(before) : undefined;
+    if (at !== undefined && at !== was) {
+      await this.#table.put({ Item: { ...dueKey(at, entry.id), order: S(order) } });
+    }
+    await this.#table.put({ Item: this.#item(order, entry) });
+    if (was !== undefined && was !== at) await this.#table.delete({ Key: dueKey(was, entry.id) });
   }
 
   async #entry(id: string): Promise<{ order: string; entry: OutboxEntry } | undefined> {

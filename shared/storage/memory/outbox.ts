@@ -2,7 +2,7 @@
 import { NotFoundError } from '../../errors.js';
 import type { OutboxChange, OutboxEntry, OutboxStore, Page, PageRequest } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
-import { checkOutboxEntry, isDue } from '../outbox-rules.js';
+import { checkOutboxEntry, dueOrderKey, isDue } from '../outbox-rules.js';
 import { compareKeys, OUTBOX_SCOPE, outboxOrderKey, pageLimit } from '../paging.js';
 import { jsonCopy } from './json-copy.js';
 
@@ -57,7 +57,7 @@ export class MemoryOutbox implements OutboxStore {
   async due(now: Date, limit: number): Promise<OutboxEntry[]> {
     return [...this.#entries.values()]
       .filter((entry) => isDue(entry, now))
-      .sort((a, b) => compareKeys(outboxOrderKey(a), outboxOrderKey(b)))
+      .sort((a, b) => compareKeys(dueOrderKey(a), dueOrderKey(b)))
       .slice(0, limit)
       .map((entry) => jsonCopy(entry));
   }

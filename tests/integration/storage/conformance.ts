@@ -1043,7 +1043,7 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         );
       });
 
-      it('answers what is due: pending or failed, its next attempt reached, oldest first', async () => {
+      it('answers what is due: pending or failed, its next attempt reached, the first to fall due first', async () => {
         await stores.outbox.add(entry(1));
         await stores.outbox.add(entry(2, { status: 'failed', next_attempt_at: at(30).toISOString() }));
         await stores.outbox.add(entry(3, { status: 'sent', next_attempt_at: undefined }));
@@ -1051,10 +1051,28 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect(await stores.outbox.due(at(10), 10)).toEqual([]);
         expect((await stores.outbox.due(at(30), 10)).map((e) => e.subject)).toEqual(['Approval 2']);
         expect((await target.peer().outbox.due(at(60), 10)).map((e) => e.subject)).toEqual([
-          'Approval 1',
           'Approval 2',
+          'Approval 1',
         ]);
         expect(await stores.outbox.due(at(60), 1)).toHaveLength(1);
+      });
+
+      it('follows an entry’s next attempt as it changes: sent is never due again, failed again is due later', async () => {
+        await stores.outbox.add(entry(1));
+        await stores.outbox.update(entry(1).id, {
+          status: 'failed',
+          attempts: 1,
+          next_attempt_at: at(120).toISOString(),
+        });
+        expect(await stores.outbox.due(at(60), 10)).toEqual([]);
+        expect((await target.peer().outbox.due(at(120), 10)).map((e) => e.attempts)).toEqual([1]);
+        await stores.outbox.update(entry(1).id, { status: 'sent', attempts: 2, next_attempt_at: undefined });
+        expect(await stores.outbox.due(at(10_000), 10)).toEqual([]);
+        // Many delivered entries cost the retry loop nothing: it reads only what is due.
+        for (let n = 2; n < 30; n += 1)
+          await stores.outbox.add(entry(n, { status: 'sent', next_attempt_at: undefined }));
+        await stores.outbox.add(entry(30));
+        expect((await stores.outbox.due(at(60), 5)).map((e) => e.subject)).toEqual(['Approval 30']);
       });
 
       it('refuses an entry whose id is not an entry hash', async () => {

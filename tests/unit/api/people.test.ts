@@ -11,7 +11,9 @@ import { setUp } from './support.js';
 
 const PUBLIC_URL = 'https://flow.example.com';
 const KEYS = { keys: apiKeysFromSetting('ops=secret-key-1,secret-key-2', sha256Hex) };
-const AUTH = { authorization: 'Bearer secret-key-1' };
+/** A key that names no principal (an operator's); `OPS` answers as `ops`. */
+const AUTH = { authorization: 'Bearer secret-key-2' };
+const OPS = { authorization: 'Bearer secret-key-1' };
 
 const REVIEW_YAML = `schema_version: "1.0"
 id: review
@@ -227,13 +229,13 @@ describe('api: people in the loop', () => {
     const t = await bed();
     const runId = await startRun(t);
     const answer = await t.call('POST', `/v1/executions/${runId}/resume`, {
-      headers: { ...AUTH, 'x-flowrunner-via': 'console' },
+      headers: { ...OPS, 'x-flowrunner-via': 'console' },
       body: { inputs: { email: 'a@b.co' } },
     });
     expect(answer.status).toBe(202);
     await t.drive(runId);
     const approved = await t.call('POST', `/v1/executions/${runId}/resume`, {
-      headers: { authorization: 'Bearer secret-key-2' },
+      headers: AUTH,
       body: { decision: 'approve', approver: 'lead@example.com' },
     });
     expect(approved.status).toBe(202);
@@ -322,6 +324,40 @@ steps:
     await t.drive(runId);
     expect(await t.deps.notifier!.retryDue()).toBe(1);
     expect(await t.stores.outbox.get(id)).toMatchObject({ status: 'dropped' });
+  });
+
+  it('shows a key that answers as one person that person’s links only, and no links where mail carries them', async () => {
+    const t = await setUp(
+      { apiKeys: { keys: apiKeysFromSetting('ada@example.com=ada-key,admin-key', sha256Hex) } },
+      undefined,
+      { outboxIsMailbox: true, publicUrl: () => PUBLIC_URL },
+    );
+    await t.call('POST', '/v1/workflows', {
+      raw: REVIEW_YAML,
+      headers: { 'content-type': 'text/yaml', authorization: 'Bearer admin-key' },
+    });
+    const run = await t.call('POST', '/v1/executions', {
+      headers: { authorization: 'Bearer admin-key' },
+      body: { workflow_id: 'review', inputs: { customer: 'Ada Ltd', helper: 'bob@example.com' } },
+    });
+    await t.drive(run.body.id);
+    const seen = await t.call('GET', '/v1/outbox', { headers: { authorization: 'Bearer ada-key' } });
+    const linked = seen.body.items.filter((i: OutboxItem) => i.link).map((i: OutboxItem) => i.person);
+    expect(seen.body.items).toHaveLength(2);
+    expect(linked).toEqual(['ada@example.com']);
+    // In the cloud the outbox is a record, not a mailbox: no links at all.
+    const cloud = await setUp({}, undefined, { publicUrl: () => PUBLIC_URL });
+    await cloud.call('POST', '/v1/workflows', { raw: REVIEW_YAML, headers: { 'content-type': 'text/yaml' } });
+    const cloudRun = await cloud.call('POST', '/v1/executions', {
+      body: { workflow_id: 'review', inputs: { customer: 'Ada Ltd', helper: 'bob@example.com' } },
+    });
+    await cloud.drive(cloudRun.body.id);
+    const record = await cloud.call('GET', '/v1/outbox');
+    expect(record.body.items.map((i: OutboxItem) => [i.status, i.link])).toEqual([
+      ['given_up', undefined],
+      ['given_up', undefined],
+    ]);
+    expect(record.body.items[0].last_error.code).toBe('MailNotConfigured');
   });
 
   it('pages the outbox newest first', async () => {
