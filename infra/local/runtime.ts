@@ -164,6 +164,7 @@ export class LocalRuntime {
   async close(): Promise<void> {
     for (const abort of this.#aborts) abort();
     await Promise.allSettled([...this.#calls]);
+    this.#guard.close();
     await this.local.close();
   }
 
