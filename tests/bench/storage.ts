@@ -149,8 +149,16 @@ export async function measureLocalEndToEnd(size: number, runs: number): Promise<
   }
 }
 
+export interface ThroughputFigures {
+  runs_per_s: number;
+  /** CPU time of the process (server, runtime, stores and clients: one Node process) per run. */
+  cpu_ms_per_run: number;
+  /** HTTP requests per run: the start and the polls. */
+  requests_per_run: number;
+}
+
 /** Runs per second of a 3-step workflow through the local server at `concurrency` clients. */
-export async function measureRunsPerSecond(concurrency: number, seconds = 3): Promise<number> {
+export async function measureRunsPerSecond(concurrency: number, seconds = 3): Promise<ThroughputFigures> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-bench-server-'));
   const server = await startLocalServer({ dataDir, port: 0, env: {} });
   try {
@@ -160,8 +168,10 @@ export async function measureRunsPerSecond(concurrency: number, seconds = 3): Pr
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
+      requests += 1;
       return (await response.json()) as { id: string; status: string };
     };
+    let requests = 0;
     await call('POST', '/v1/workflows', linearTransformWorkflow(3));
     const runOnce = async () => {
       const { id } = await call('POST', '/v1/executions', { workflow_id: 'linear-3', inputs: {} });
@@ -169,11 +179,13 @@ export async function measureRunsPerSecond(concurrency: number, seconds = 3): Pr
         const run = await call('GET', `/v1/executions/${id}`);
         if (run.status === 'completed') return;
         if (run.status === 'failed' || run.status === 'canceled') throw new Error(`bench run ${run.status}`);
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
     };
     for (let i = 0; i < 8; i++) await runOnce();
     let done = 0;
+    requests = 0;
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const ends = started + seconds * 1000;
     await Promise.all(
@@ -184,7 +196,13 @@ export async function measureRunsPerSecond(concurrency: number, seconds = 3): Pr
         }
       }),
     );
-    return (done * 1000) / (performance.now() - started);
+    const elapsed = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return {
+      runs_per_s: (done * 1000) / elapsed,
+      cpu_ms_per_run: (used.user + used.system) / 1000 / done,
+      requests_per_run: requests / done,
+    };
   } finally {
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -287,7 +305,9 @@ export async function measureStoreFigures(): Promise<Record<string, number>> {
   figures.local_e2e_ms_per_step_10 = round(await measureLocalEndToEnd(10, 7));
   figures.local_e2e_ms_per_step_100 = round(await measureLocalEndToEnd(100, 5));
   figures.local_e2e_ms_per_step_500 = round(await measureLocalEndToEnd(500, 3));
-  figures.runs_per_s_c8 = round(await measureRunsPerSecond(8), 1);
+  const throughput = await measureRunsPerSecond(8);
+  figures.runs_per_s_c8 = round(throughput.runs_per_s, 1);
+  figures.cpu_ms_per_run_c8 = round(throughput.cpu_ms_per_run, 1);
   figures.ddb_writes_per_step = round((await measureWritesPerStep({ steps: 10 })).writes_per_step);
   figures.store_ops_per_s = Math.round((await measureStoreOps()).ops_per_s);
   return figures;
