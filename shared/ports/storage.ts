@@ -74,6 +74,11 @@ export interface RunRecord {
   inbox_cursor: number;
   /** The current task token of the run's execution (Step Functions), if it waits for a signal. */
   task_token?: string;
+  /**
+   * The inbox's entries after `inbox_cursor` (at most 100), when the store reads them with the run
+   * (DynamoDB: one Query holds the run and its inbox); absent when the caller must read the inbox.
+   */
+  inbox?: InboxEntry[];
 }
 
 export interface CommitOptions {

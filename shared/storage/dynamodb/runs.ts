@@ -48,6 +48,7 @@ import {
   runStatusScope,
   statusSet,
 } from '../paging.js';
+import { INBOX_READ_DEFAULT } from '../rules.js';
 import { applyDelta, type StateDelta, stateDelta } from '../run-delta.js';
 import {
   type Item,
@@ -61,6 +62,7 @@ import {
   string,
   textBytes,
 } from './attributes.js';
+import { INBOX_SORT_KEY, inboxEntries } from './inbox.js';
 import { COMMIT, COMMIT_END, commitSortKey, RUN, runKey } from './run-keys.js';
 import { isV1RunItem, upgradeV1Run } from './run-layout-v1.js';
 import { Table } from './table.js';
@@ -235,7 +237,7 @@ export class DynamoDbRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<RunRecord> {
-    const { run, commits } = await this.#newest(runId, true);
+    const { run, inbox, commits } = await this.#newest(runId, true);
     const newest = commits[0];
     if (!newest) throw new NotFoundError('Run', runId);
     const snapshot = commits.at(-1)!;
@@ -253,6 +255,10 @@ export class DynamoDbRunStore implements RunStore {
     const record: RunRecord = { state, inbox_cursor: tip.inbox_cursor };
     const token = run && optionalString(run, 'task_token');
     if (token) record.task_token = token;
+    // The inbox item sits between the run item and the commits: the same Query read it.
+    record.inbox = inbox
+      ? await inboxEntries(inbox, tip.inbox_cursor, INBOX_READ_DEFAULT, (value) => this.#restore(value))
+      : [];
     return record;
   }
 
@@ -433,7 +439,10 @@ export class DynamoDbRunStore implements RunStore {
    * The run item and the commits newest first: down to the latest snapshot when `toSnapshot`, else
    * just the newest. A run in the previous layout is moved to this one first.
    */
-  async #newest(runId: string, toSnapshot: boolean): Promise<{ run?: Item; commits: Commit[] }> {
+  async #newest(
+    runId: string,
+    toSnapshot: boolean,
+  ): Promise<{ run?: Item; inbox?: Item; commits: Commit[] }> {
     const items = await this.#table.query(
       {
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
@@ -455,7 +464,8 @@ export class DynamoDbRunStore implements RunStore {
     if (toSnapshot && commits.length > 0 && commits.at(-1)!.item.state === undefined) {
       throw new StorageError('StorageCorrupt', `Run ${runId} has commits but no snapshot before them`);
     }
-    return run ? { run, commits } : { commits };
+    const inbox = items.find((item) => string(item, 'sk') === INBOX_SORT_KEY);
+    return { ...(run ? { run } : {}), ...(inbox ? { inbox } : {}), commits };
   }
 
   async #upgraded<T>(runId: string, again: () => Promise<T>): Promise<T> {
