@@ -1,17 +1,26 @@
 /**
  * Keeps one run from taking the local server down again and again. Before each Advance its run is
- * marked in flight in a small file of the data directory, and the mark goes when the Advance
- * returns or throws. A mark found at start means the process died while advancing that run; after
- * MAX_CRASHES such deaths in a row, the run is aborted (it fails with `RunCrashedHost`) instead of
- * being advanced once more, so the server comes up. The writes are synchronous and small: a kill -9
- * right after one still finds it in the page cache.
+ * marked in flight in a small log file of the data directory, and the mark is undone when the
+ * Advance returns or throws. A mark found at start without its undo means the process died while
+ * advancing that run; after MAX_CRASHES such deaths in a row, the run is aborted (it fails with
+ * `RunCrashedHost`) instead of being advanced once more, so the server comes up.
+ *
+ * Each mark is one short line appended with a single synchronous write to a file kept open: a
+ * kill -9 right after it still finds it in the page cache, and it costs one system call rather than
+ * rewriting and renaming a file twice per Advance. The log is compacted at start and when it grows.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorInfo } from '../../shared/errors.js';
 
 /** Deaths while advancing the same run, in a row, after which the run is aborted. */
 export const MAX_CRASHES = 3;
+/** The log is rewritten with only what it means once it is this long. */
+const COMPACT_AFTER_BYTES = 256 * 1024;
+
+const LOG = 'advancing.log';
+/** The file an earlier version kept the same marks in, as JSON: read once, then removed. */
+const LEGACY = 'advancing.json';
 
 interface Marks {
   /** Runs being advanced now, by how many Advances are under way for each. */
@@ -23,20 +32,22 @@ interface Marks {
 export class CrashGuard {
   readonly #file: string;
   readonly #marks: Marks;
+  #fd: number;
+  #bytes = 0;
 
   private constructor(file: string, marks: Marks) {
     this.#file = file;
     this.#marks = marks;
+    this.#fd = this.#compact();
   }
 
   /** Reads the marks a previous process left: each run still in flight counts one more crash. */
   static open(dataDir: string): CrashGuard {
-    const file = join(dataDir, 'advancing.json');
-    const found = read(file);
+    const found = read(join(dataDir, LOG), join(dataDir, LEGACY));
     const crashes = { ...found.crashes };
     for (const runId of Object.keys(found.in_flight)) crashes[runId] = (crashes[runId] ?? 0) + 1;
-    const guard = new CrashGuard(file, { in_flight: {}, crashes });
-    guard.#write();
+    const guard = new CrashGuard(join(dataDir, LOG), { in_flight: {}, crashes });
+    rmSync(join(dataDir, LEGACY), { force: true });
     return guard;
   }
 
@@ -57,7 +68,7 @@ export class CrashGuard {
   async around<T>(runId: string, advance: () => Promise<T>): Promise<T> {
     const marks = this.#marks;
     marks.in_flight[runId] = (marks.in_flight[runId] ?? 0) + 1;
-    this.#write();
+    this.#append(`+${runId}\n`);
     try {
       return await advance();
     } finally {
@@ -65,26 +76,69 @@ export class CrashGuard {
       if (left > 0) marks.in_flight[runId] = left;
       else delete marks.in_flight[runId];
       delete marks.crashes[runId];
-      this.#write();
+      this.#append(`-${runId}\n`);
     }
   }
 
-  #write(): void {
+  /** Closes the log (the marks it holds stay for the next start). */
+  close(): void {
+    closeSync(this.#fd);
+  }
+
+  #append(line: string): void {
+    this.#bytes += writeSync(this.#fd, line);
+    if (this.#bytes > COMPACT_AFTER_BYTES) {
+      closeSync(this.#fd);
+      this.#fd = this.#compact();
+    }
+  }
+
+  /** Rewrites the log as what it means now (crash counts, runs in flight) and opens it for appending. */
+  #compact(): number {
+    const lines: string[] = [];
+    for (const [runId, n] of Object.entries(this.#marks.crashes)) lines.push(`!${runId} ${n}\n`);
+    for (const [runId, n] of Object.entries(this.#marks.in_flight)) {
+      for (let i = 0; i < n; i++) lines.push(`+${runId}\n`);
+    }
+    const text = lines.join('');
     const temporary = `${this.#file}.tmp`;
-    writeFileSync(temporary, JSON.stringify(this.#marks));
+    writeFileSync(temporary, text);
     renameSync(temporary, this.#file);
+    this.#bytes = Buffer.byteLength(text);
+    return openSync(this.#file, 'a');
   }
 }
 
-function read(file: string): Marks {
+/** The marks of the log (and of an earlier version's JSON file, if one is left). */
+function read(file: string, legacy: string): Marks {
+  const marks: Marks = { in_flight: {}, crashes: {} };
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<Marks>;
-    return { in_flight: parsed.in_flight ?? {}, crashes: parsed.crashes ?? {} };
+    const parsed = JSON.parse(readFileSync(legacy, 'utf8')) as Partial<Marks>;
+    Object.assign(marks.in_flight, parsed.in_flight);
+    Object.assign(marks.crashes, parsed.crashes);
   } catch (error) {
-    // No file yet (a new data directory), or one cut short: nothing was in flight that we know of.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) {
-      return { in_flight: {}, crashes: {} };
-    }
-    throw error;
+    // No file (the usual case), or one cut short: nothing was in flight that it knew of.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
   }
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  // A line cut short by the kill is ignored: its write never completed, so it never counted.
+  for (const line of text.split('\n').slice(0, -1)) {
+    const runId = line.slice(1);
+    if (line.startsWith('+')) marks.in_flight[runId] = (marks.in_flight[runId] ?? 0) + 1;
+    else if (line.startsWith('-')) {
+      const left = (marks.in_flight[runId] ?? 1) - 1;
+      if (left > 0) marks.in_flight[runId] = left;
+      else delete marks.in_flight[runId];
+      delete marks.crashes[runId];
+    } else if (line.startsWith('!')) {
+      const [id, n] = runId.split(' ');
+      if (id && Number(n) > 0) marks.crashes[id] = Number(n);
+    }
+  }
+  return marks;
 }

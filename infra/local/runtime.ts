@@ -204,6 +204,7 @@ export class LocalRuntime {
     clearInterval(this.#notifyRetries);
     for (const abort of this.#aborts) abort();
     await Promise.allSettled([...this.#calls]);
+    this.#guard.close();
     await this.local.close();
     // The spans of the last calls are exported before the process goes (a given telemetry is the caller's to stop).
     await (this.#ownsTelemetry && this.#telemetry.shutdown

@@ -205,7 +205,7 @@ export async function awaitSignal(
     return;
   }
   const record = await runs.get(input.run_id);
-  const waiting = await deps.stores.inbox.read(input.run_id, record.inbox_cursor, 1);
+  const waiting = record.inbox ?? (await deps.stores.inbox.read(input.run_id, record.inbox_cursor, 1));
   if (waiting.length > 0) await deps.tokens.complete(input.task_token);
   recordAwaitSignal(deps, record.state, startedAt);
 }
@@ -264,7 +264,8 @@ async function advanceRun(
   const observation = new AdvanceObservation(deps, state, input.generation);
   observed.observation = observation;
   try {
-    const entries = await inbox.read(input.run_id, cursor);
+    // Read with the run when the store can (DynamoDB: one Query), else on its own.
+    const entries = record.inbox ?? (await inbox.read(input.run_id, cursor));
     const inboxSeq = new Map<Signal, number>();
     const loop = new RunLoop(state, {
       workflow,

@@ -165,10 +165,13 @@ export class RunLoop {
   /**
    * Whether a transition may wait for the next commit: it applied the result of a pure step and
    * only starts more pure steps, so nothing outside the run saw it or acts on it. A step with side
-   * effects is dispatched, a wait begins and the run ends only in a committed state.
+   * effects is dispatched, a wait begins and the run ends only in a committed state. Only a chain
+   * waits (nothing else in flight): parallel branches keep committing each result, so the order in
+   * which their results are applied stays the one it was, which the parity test compares.
    */
   #mayWait(signal: Signal, transition: Transition): boolean {
     if (signal.type !== 'step_result' || signal.compensation || !this.#isPure(signal.step_id)) return false;
+    if (this.#inflight.size > 0 || this.#done.length > 0) return false;
     if (transition.state.status !== 'running' || transition.work.length === 0) return false;
     if (this.#pending!.count >= MAX_BATCHED_TRANSITIONS || this.#budgetSpent()) return false;
     return transition.work.every((work) => work.kind === 'execute' && this.#isPure(work.step_id));

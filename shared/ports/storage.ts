@@ -105,6 +105,11 @@ export interface RunRecord {
   inbox_cursor: number;
   /** The current task token of the run's execution (Step Functions), if it waits for a signal. */
   task_token?: string;
+  /**
+   * The inbox's entries after `inbox_cursor` (at most 100), when the store reads them with the run
+   * (DynamoDB: one Query holds the run and its inbox); absent when the caller must read the inbox.
+   */
+  inbox?: InboxEntry[];
 }
 
 export interface CommitOptions {
@@ -356,9 +361,8 @@ export interface Stores {
 
 export interface OffloadOptions {
   /**
-   * How large the whole may stay once its large single values moved out: a run snapshot may fill
-   * most of a DynamoDB item, so only genuinely large values go to S3, not the many small ones of a
-   * long run.
+   * How large the whole may stay, for a caller that offloaded its single values one by one already:
+   * a run snapshot may fill most of a DynamoDB item, so the many small steps of a long run stay in it.
    */
   wholeBytes?: number;
 }
@@ -370,8 +374,8 @@ export interface OffloadOptions {
 export interface LargePayloads {
   /**
    * The value with every part larger than the threshold (64 KB by default) replaced by
-   * `{ $claim: "<key>", size }`, and then, while the whole is still above `wholeBytes` (default: the
-   * threshold), its largest remaining parts.
+   * `{ $claim: "<key>", size }`, and then, while the whole is still above the threshold, its largest
+   * remaining parts. With `wholeBytes`, only the second: the largest parts while the whole is above it.
    */
   offload(runId: string, value: unknown, options?: OffloadOptions): Promise<unknown>;
   /** The value with every claim replaced by what it refers to. */

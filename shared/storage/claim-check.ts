@@ -128,8 +128,11 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     validateRunId(runId);
     const json = JSON.stringify(value);
     if (json === undefined) return value;
+    // With `wholeBytes`, the caller has offloaded single values already: parts move only while the
+    // whole is too big.
     const whole = Math.max(threshold, options.wholeBytes ?? threshold);
-    if (jsonBytes(json) <= threshold && !json.includes(CLAIM_MARK)) return value;
+    const partLimit = options.wholeBytes === undefined ? threshold : Number.POSITIVE_INFINITY;
+    if (jsonBytes(json) <= whole && !json.includes(CLAIM_MARK)) return value;
     const existing = await existingClaims(runId, value);
     if (isClaim(value) && existing.has(value.$claim)) return value;
 
@@ -197,7 +200,7 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
       size += Math.max(0, count - 1);
       part.size = size;
       parts.push(part);
-      if (parent !== undefined && size > threshold) {
+      if (parent !== undefined && size > partLimit) {
         const claim = claimFor(getSlot(holder, slot), size);
         setSlot(holder, slot, claim);
         part.offloaded = true;

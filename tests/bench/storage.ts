@@ -1,95 +1,256 @@
 /**
- * Storage figures for `npm run bench`, both on dynalite in memory (in-process, loopback HTTP):
+ * Storage figures for `npm run bench`:
  *
- * - `ddb_writes_per_step`: DynamoDB write requests per executed step of a 10-step linear run of
- *   transform steps through the engine's RunLoop and the DynamoDB RunStore (the storage tests'
- *   `measureWritesPerStep`; goal ≤ 2).
- * - `store_ops_per_s`: run and event writes per second through the DynamoDB RunStore. What is
- *   counted, exactly: every run record written (one per `create`, one per `commit`: the
- *   checkpointed state) plus every event those calls store (each transition's `events`). History
- *   rows ride along uncounted, and reads are not done in the timed part. The transitions are the
- *   real ones of a 10-step linear run (captured once from the engine, then replayed under fresh
- *   run ids): 1 create and 11 commits, so 12 run records and 23 events per run. Half of the
- *   time runs go one after another, half of it 8 runs go at once (each run's commits in order, as
- *   its single writer does). A commit costs one or two DynamoDB writes (two when its journal moves
- *   to a chunk item), so this counts store writes, not DynamoDB requests.
+ * - `wcu_per_step_10/100/500`, `bytes_per_commit_10/100/500`, `s3_requests_per_step_500`,
+ *   `ddb_calls_per_run_10`: one run of the benchmark's linear workflow (transform steps) started
+ *   with startRun and driven to its end by the in-process state machine over the production
+ *   DynamoDB stores on dynalite, with claim checks on. A middleware on the SDK client counts every
+ *   call and bills every write (ddb-meter.ts); the run measured is the second of its size, so the
+ *   workflow version is already cached, as in a warm Lambda. Bytes per commit: the mean size of the
+ *   commit items written (deltas and snapshots).
+ * - `local_e2e_ms_per_step_10/100/500`: wall time from start to completed through the local
+ *   runtime (the deployed state machine on aws-local-stepfunctions, dynalite and s3rver on disk), per
+ *   step, median of several runs.
+ * - `runs_per_s_c8`: runs of a 3-step workflow per second through `npm start`'s stack (the local
+ *   server over HTTP, the same runtime), eight clients each starting a run and polling it to its end.
+ * - `ddb_writes_per_step`, `store_ops_per_s`: as before (count-writes.ts, and run records plus events
+ *   written per second through the RunStore, replaying a 10-step run's real transitions).
  */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startLocalServer } from '../../infra/local/server.js';
+import { logger } from '../../shared/adapters/logger.js';
 import type { WorkflowVersion } from '../../shared/definition/schema.js';
 import { assertValidWorkflow } from '../../shared/definition/validate.js';
-import { createRun } from '../../shared/engine/transition.js';
+import { apply, createRun } from '../../shared/engine/transition.js';
 import type { Transition } from '../../shared/engine/types.js';
+import { createMemoryHttpClient } from '../../shared/http/memory-http-client.js';
+import { InProcessStateMachine } from '../../shared/orchestration/in-process.js';
+import { startRun } from '../../shared/orchestration/orchestrator.js';
 import { RunLoop } from '../../shared/orchestration/run-loop.js';
+import { createMemorySecrets } from '../../shared/secrets/memory.js';
+import { createClaimCheck, createMemoryPayloadBlobs } from '../../shared/storage/claim-check.js';
 import { CursorCodec } from '../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../shared/storage/dynamodb/runs.js';
+import { createDynamoDbStores } from '../../shared/storage/dynamodb/stores.js';
+import { createMemoryArtifacts } from '../../shared/storage/memory/artifacts.js';
 import { linearTransformWorkflow, measureWritesPerStep } from '../integration/storage/count-writes.js';
+import { startLocalRuntime, storeWorkflow } from '../support/local-runtime.js';
 import { memoryOrchestrator } from '../support/memory-orchestrator.js';
 import { startTestDynamoDb } from '../support/stores.js';
+import { meterDynamoDb } from './ddb-meter.js';
 
-export interface StoreFigures {
-  ddb_writes_per_step: number;
-  store_ops_per_s: number;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+export interface DurablePathFigures {
+  wcu_per_step: number;
+  bytes_per_commit: number;
+  s3_requests_per_step: number;
+  ddb_calls_per_run: number;
+  commits: number;
+  by_command: Record<string, number>;
+}
+
+/** One run of `size` transform steps from startRun to its end, metered; see the file comment. */
+export async function measureDurablePath(size: number): Promise<DurablePathFigures> {
+  const dynamo = await startTestDynamoDb();
+  const client = dynamo.client();
+  const meter = meterDynamoDb(client, dynamo.client());
+  let s3Requests = 0;
+  const memoryBlobs = createMemoryPayloadBlobs();
+  const counted =
+    <A extends unknown[], R>(request: (...args: A) => R) =>
+    (...args: A): R => {
+      s3Requests += 1;
+      return request(...args);
+    };
+  const blobs = {
+    has: counted(memoryBlobs.has),
+    put: counted(memoryBlobs.put),
+    get: counted(memoryBlobs.get),
+  };
+  try {
+    const tables = await dynamo.freshTables(dynamo.client());
+    const stores = {
+      ...createDynamoDbStores({
+        client,
+        tables,
+        cursorKey: 'bench-cursor-key-0123',
+        tokenKey: 'bench-token-key-01234',
+        largePayloads: createClaimCheck({ blobs }),
+      }),
+      artifacts: createMemoryArtifacts(),
+    };
+    const machine = new InProcessStateMachine(
+      {
+        stores,
+        secrets: createMemorySecrets({}),
+        http: createMemoryHttpClient(() => ({ status: 200, headers: {}, body: '{}' })),
+      },
+      { allowPrivateNetwork: true, allowLoopback: true, ai: { provider: 'mock', mode: 'success', seed: 0 } },
+      { realTime: false },
+    );
+    const definition = assertValidWorkflow(linearTransformWorkflow(size), {
+      registry: machine.deps.registry,
+    });
+    const workflow = await stores.workflows.create(definition, new Date());
+    const once = async () => {
+      const run = await startRun({ workflow, inputs: {} }, machine.deps);
+      await machine.idle();
+      return run.id;
+    };
+    await once();
+    meter.reset();
+    s3Requests = 0;
+    const runId = await once();
+    const calls = meter.calls;
+    const units = meter.writeUnits;
+    const byCommand = meter.byCommand;
+    const commits = meter.puts.filter((put) => put.sk.startsWith('c#'));
+    const requests = s3Requests;
+    const { state } = await stores.runs.get(runId);
+    if (state.status !== 'completed') throw new Error(`the ${size}-step bench run ended ${state.status}`);
+    return {
+      wcu_per_step: units / size,
+      bytes_per_commit: commits.reduce((sum, put) => sum + put.bytes, 0) / commits.length,
+      s3_requests_per_step: requests / size,
+      ddb_calls_per_run: calls,
+      commits: commits.length,
+      by_command: byCommand,
+    };
+  } finally {
+    await dynamo.close();
+  }
+}
+
+/** Milliseconds per step from start to completed through the local runtime, median of `runs` runs. */
+export async function measureLocalEndToEnd(size: number, runs: number): Promise<number> {
+  const { runtime, close, failures } = await startLocalRuntime();
+  try {
+    const workflow = await storeWorkflow(runtime, linearTransformWorkflow(size));
+    const timings: number[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const started = performance.now();
+      const run = await runtime.startRun(workflow, {});
+      await runtime.settled();
+      const elapsed = performance.now() - started;
+      const { state } = await runtime.local.stores.runs.get(run.id);
+      if (state.status !== 'completed')
+        throw new Error(`bench run ended ${state.status}: ${failures.join('; ')}`);
+      if (i > 0) timings.push(elapsed / size);
+    }
+    return median(timings);
+  } finally {
+    await close();
+  }
+}
+
+export interface ThroughputFigures {
+  runs_per_s: number;
+  /** CPU time of the process (server, runtime, stores and clients: one Node process) per run. */
+  cpu_ms_per_run: number;
+  /** HTTP requests per run: the start and the polls. */
+  requests_per_run: number;
+}
+
+/** Runs per second of a 3-step workflow through the local server at `concurrency` clients. */
+export async function measureRunsPerSecond(concurrency: number, seconds = 3): Promise<ThroughputFigures> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-bench-server-'));
+  const server = await startLocalServer({ dataDir, port: 0, env: {} });
+  try {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      requests += 1;
+      return (await response.json()) as { id: string; status: string };
+    };
+    let requests = 0;
+    await call('POST', '/v1/workflows', linearTransformWorkflow(3));
+    const runOnce = async () => {
+      const { id } = await call('POST', '/v1/executions', { workflow_id: 'linear-3', inputs: {} });
+      for (;;) {
+        const run = await call('GET', `/v1/executions/${id}`);
+        if (run.status === 'completed') return;
+        if (run.status === 'failed' || run.status === 'canceled') throw new Error(`bench run ${run.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    for (let i = 0; i < 8; i++) await runOnce();
+    let done = 0;
+    requests = 0;
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const ends = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < ends) {
+          await runOnce();
+          done += 1;
+        }
+      }),
+    );
+    const elapsed = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return {
+      runs_per_s: (done * 1000) / elapsed,
+      cpu_ms_per_run: (used.user + used.system) / 1000 / done,
+      requests_per_run: requests / done,
+    };
+  } finally {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
 export interface StoreOpsResult {
-  /** Run records plus events written per second, over both phases. */
+  /** Run records plus events written per second. */
   ops_per_s: number;
-  sequential_ops_per_s: number;
-  parallel_ops_per_s: number;
   runs: number;
-  /** Run records written (creates + commits). */
-  run_writes: number;
-  event_writes: number;
   ms: number;
 }
 
-export interface StoreOpsOptions {
-  /** Time for each phase (sequential, then parallel); default 750 ms, so ~1.5 s in all. */
-  phaseMs?: number;
-  /** Runs written at once in the parallel phase; default 8. */
-  parallel?: number;
-  /** Steps of the linear workflow whose transitions are replayed; default 10. */
-  steps?: number;
-}
-
-/** The transitions of one real run of a linear workflow: its creation, then every commit in order. */
-export async function linearRunTransitions(size: number): Promise<Transition[]> {
-  const { deps, clock } = memoryOrchestrator();
+/** The transitions of one real run of a linear workflow (creation with its start, then every commit) and the steps each changed. */
+export async function linearRunTransitions(
+  size: number,
+): Promise<Array<{ transition: Transition; steps?: readonly string[] }>> {
+  const { deps } = memoryOrchestrator();
   const registry = deps.registry;
+  const now = new Date('2026-01-01T00:00:00.000Z');
   const workflow: WorkflowVersion = {
     id: `linear-${size}`,
     version: 1,
     definition: assertValidWorkflow(linearTransformWorkflow(size), { registry }),
-    created_at: clock.now().toISOString(),
+    created_at: now.toISOString(),
   };
-  const created = createRun({ id: 'run_template', workflow, inputs: {}, now: clock.now() });
-  // The engine keeps updating the state it is given: keep copies of what each step stored.
-  const transitions: Transition[] = [structuredClone(created)];
-  const loop = new RunLoop(structuredClone(created.state), {
+  const created = createRun({ id: 'run_template', workflow, inputs: {}, now });
+  const start = apply(workflow, created.state, { type: 'start' }, { now, registry });
+  const first: Transition = { ...start, events: [...created.events, ...start.events] };
+  const transitions: Array<{ transition: Transition; steps?: readonly string[] }> = [
+    { transition: structuredClone(first) },
+  ];
+  const loop = new RunLoop(structuredClone(first.state), {
     workflow,
     executor: deps,
-    persist: async (transition) => {
-      transitions.push(structuredClone(transition));
+    persist: async (transition, _signal, steps) => {
+      transitions.push({ transition: structuredClone(transition), ...(steps ? { steps } : {}) });
     },
   });
-  loop.deliver({ type: 'start' });
   const { state } = await loop.run();
   if (state.status !== 'completed') throw new Error(`the template run ended ${state.status}`);
   return transitions;
 }
 
-/** The same transition for another run id (the adapters only read the state's id). */
-const forRun = (transition: Transition, runId: string): Transition => ({
-  ...transition,
-  state: { ...transition.state, id: runId },
-});
-
-/** Run and event writes per second on an in-memory dynalite; see the file comment for what counts. */
-export async function measureStoreOps(options: StoreOpsOptions = {}): Promise<StoreOpsResult> {
-  const phaseMs = options.phaseMs ?? 750;
-  const parallel = options.parallel ?? 8;
-  const template = await linearRunTransitions(options.steps ?? 10);
-  const eventsPerRun = template.reduce((sum, transition) => sum + transition.events.length, 0);
+/** Run records and events written per second on an in-memory dynalite, 8 runs at once. */
+export async function measureStoreOps(phaseMs = 1000): Promise<StoreOpsResult> {
+  const template = await linearRunTransitions(10);
+  const eventsPerRun = template.reduce((sum, { transition }) => sum + transition.events.length, 0);
   const dynamo = await startTestDynamoDb();
   const client = dynamo.client();
   try {
@@ -100,77 +261,61 @@ export async function measureStoreOps(options: StoreOpsOptions = {}): Promise<St
       cursors: new CursorCodec('bench-cursor-key-0123'),
     });
     let made = 0;
+    const forRun = (transition: Transition, runId: string): Transition => ({
+      ...transition,
+      state: { ...transition.state, id: runId },
+    });
     const writeRun = async () => {
       const runId = `run_bench_${++made}`;
       const [created, ...commits] = template;
-      await runs.create(forRun(created!, runId));
-      for (const transition of commits) await runs.commit(forRun(transition, runId));
-      return runId;
+      await runs.create(forRun(created!.transition, runId));
+      for (const { transition, steps } of commits) {
+        await runs.commit(forRun(transition, runId), steps ? { steps } : {});
+      }
     };
-    // Runs started until the phase's time is up; each finishes, so only whole runs are counted.
-    const phase = async (writers: number) => {
-      const started = performance.now();
-      const ends = started + phaseMs;
-      let count = 0;
-      await Promise.all(
-        Array.from({ length: writers }, async () => {
-          while (performance.now() < ends) {
-            await writeRun();
-            count += 1;
-          }
-        }),
-      );
-      return { runs: count, ms: performance.now() - started };
-    };
-
-    // Warm-up: connections, JIT, dynalite's first writes.
     for (let i = 0; i < 3; i++) await writeRun();
-    const sequential = await phase(1);
-    const concurrent = await phase(parallel);
-
-    // The figures only mean something if what was written reads back whole.
-    const last = await runs.get(`run_bench_${made}`);
-    const expected = template.at(-1)!.state;
-    if (last.state.checkpoint !== expected.checkpoint || last.state.status !== expected.status) {
-      throw new Error(
-        `run_bench_${made} reads back at checkpoint ${last.state.checkpoint}, not ${expected.checkpoint}`,
-      );
-    }
-    const events = await runs.events(`run_bench_${made}`, { limit: 100 });
-    if (events.events.length !== eventsPerRun) {
-      throw new Error(`run_bench_${made} has ${events.events.length} events, not ${eventsPerRun}`);
-    }
-
-    const opsPerRun = template.length + eventsPerRun;
-    const totalRuns = sequential.runs + concurrent.runs;
-    const ms = sequential.ms + concurrent.ms;
-    return {
-      ops_per_s: (totalRuns * opsPerRun * 1000) / ms,
-      sequential_ops_per_s: (sequential.runs * opsPerRun * 1000) / sequential.ms,
-      parallel_ops_per_s: (concurrent.runs * opsPerRun * 1000) / concurrent.ms,
-      runs: totalRuns,
-      run_writes: totalRuns * template.length,
-      event_writes: totalRuns * eventsPerRun,
-      ms,
-    };
+    const started = performance.now();
+    let count = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (performance.now() < started + phaseMs) {
+          await writeRun();
+          count += 1;
+        }
+      }),
+    );
+    const ms = performance.now() - started;
+    return { ops_per_s: (count * (template.length + eventsPerRun) * 1000) / ms, runs: count, ms };
   } finally {
     await dynamo.close();
   }
 }
 
-/** The two storage figures of the benchmark's JSON line. */
-export async function measureStoreFigures(options: StoreOpsOptions = {}): Promise<StoreFigures> {
-  const writes = await measureWritesPerStep({ steps: 10 });
-  const ops = await measureStoreOps(options);
-  return {
-    ddb_writes_per_step: Number(writes.writes_per_step.toFixed(2)),
-    store_ops_per_s: Math.round(ops.ops_per_s),
-  };
+/** Every storage figure of the benchmark's JSON line. */
+export async function measureStoreFigures(): Promise<Record<string, number>> {
+  logger.setLogLevel('SILENT');
+  const figures: Record<string, number> = {};
+  for (const size of [10, 100, 500]) {
+    const path = await measureDurablePath(size);
+    figures[`wcu_per_step_${size}`] = round(path.wcu_per_step);
+    figures[`bytes_per_commit_${size}`] = Math.round(path.bytes_per_commit);
+    if (size === 10) figures.ddb_calls_per_run_10 = path.ddb_calls_per_run;
+    if (size === 500) figures.s3_requests_per_step_500 = round(path.s3_requests_per_step);
+  }
+  figures.local_e2e_ms_per_step_10 = round(await measureLocalEndToEnd(10, 7));
+  figures.local_e2e_ms_per_step_100 = round(await measureLocalEndToEnd(100, 5));
+  figures.local_e2e_ms_per_step_500 = round(await measureLocalEndToEnd(500, 3));
+  const throughput = await measureRunsPerSecond(8);
+  figures.runs_per_s_c8 = round(throughput.runs_per_s, 1);
+  figures.cpu_ms_per_run_c8 = round(throughput.cpu_ms_per_run, 1);
+  figures.ddb_writes_per_step = round((await measureWritesPerStep({ steps: 10 })).writes_per_step);
+  figures.store_ops_per_s = Math.round((await measureStoreOps()).ops_per_s);
+  return figures;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const detail = await measureStoreOps();
+  const detail = await Promise.all([10, 100, 500].map((size) => measureDurablePath(size)));
   process.stderr.write(`${JSON.stringify(detail)}\n`);
   process.stdout.write(`${JSON.stringify(await measureStoreFigures())}\n`);
 }

@@ -80,20 +80,7 @@ export class DynamoDbSignalInbox implements SignalInbox {
   async read(runId: string, after: number, limit?: number): Promise<InboxEntry[]> {
     const count = pageLimit({ limit }, INBOX_READ_DEFAULT, INBOX_READ_MAX);
     const item = await this.#table.get(inboxKey(runId));
-    if (!item) return [];
-    const first = number(item, 'first_seq');
-    const wanted = entriesOf(item)
-      .map((entry, i) => ({ entry, seq: first + i }))
-      .filter(({ seq }) => seq > after)
-      .slice(0, count);
-    return Promise.all(
-      wanted.map(async ({ entry, seq }) => ({
-        seq,
-        signal: (await this.#restore(json<unknown>(entry, 'signal'))) as Signal,
-        signal_id: string(entry, 'signal_id'),
-        received_at: string(entry, 'received_at'),
-      })),
-    );
+    return item ? inboxEntries(item, after, count, (value) => this.#restore(value)) : [];
   }
 
   async trim(runId: string, upTo: number, from?: number): Promise<void> {
@@ -135,6 +122,31 @@ export class DynamoDbSignalInbox implements SignalInbox {
     return this.#payloads ? this.#payloads.restore(value) : value;
   }
 }
+
+/** The entries of an inbox item after `after`, at most `count`: for `read`, and for a run read with its inbox. */
+export function inboxEntries(
+  item: Item,
+  after: number,
+  count: number,
+  restore: (value: unknown) => Promise<unknown>,
+): Promise<InboxEntry[]> {
+  const first = number(item, 'first_seq');
+  const wanted = entriesOf(item)
+    .map((entry, i) => ({ entry, seq: first + i }))
+    .filter(({ seq }) => seq > after)
+    .slice(0, count);
+  return Promise.all(
+    wanted.map(async ({ entry, seq }) => ({
+      seq,
+      signal: (await restore(json<unknown>(entry, 'signal'))) as Signal,
+      signal_id: string(entry, 'signal_id'),
+      received_at: string(entry, 'received_at'),
+    })),
+  );
+}
+
+/** The inbox item's sort key: it sits in its run's partition, between the commits and the run item. */
+export const INBOX_SORT_KEY = INBOX;
 
 function entriesOf(item: Item): Item[] {
   return (item.entries?.L ?? []).map((value) => value.M ?? {});

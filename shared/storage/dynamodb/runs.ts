@@ -49,6 +49,7 @@ import {
   runStatusScope,
   statusSet,
 } from '../paging.js';
+import { INBOX_READ_DEFAULT } from '../rules.js';
 import { applyDelta, type StateDelta, stateDelta } from '../run-delta.js';
 import {
   type Item,
@@ -62,6 +63,7 @@ import {
   string,
   textBytes,
 } from './attributes.js';
+import { INBOX_SORT_KEY, inboxEntries } from './inbox.js';
 import { COMMIT, COMMIT_END, commitSortKey, RUN, runKey } from './run-keys.js';
 import { isV1RunItem, upgradeV1Run } from './run-layout-v1.js';
 import { Table } from './table.js';
@@ -69,13 +71,24 @@ import { INDEXES } from './tables.js';
 
 /** A snapshot at least every this many commits, so a read merges a bounded number of deltas. */
 export const DEFAULT_SNAPSHOT_EVERY = 100;
-/** A snapshot once the deltas since the last one reach its size, and never before this many bytes. */
+/** A snapshot once the deltas since the last one reach this many bytes, and never before… */
 export const DEFAULT_SNAPSHOT_MIN_BYTES = 16 * 1024;
+/**
+ * …nor before they reach this many times the last snapshot's size: a snapshot then costs at most a
+ * third of the deltas it follows, so write units per step stay flat as a run grows, while a read
+ * (snapshot and deltas) stays within four times the state's size.
+ */
+const SNAPSHOT_SIZE_FACTOR = 3;
 /** DynamoDB's 400 KB item, less room for keys and attributes: what `log` and `state`/`diff` may fill. */
 const ITEM_BUDGET_BYTES = 380 * 1024;
 /** How large a commit's log and its state part may stay once large single values moved to S3. */
 const LOG_WHOLE_BYTES = 100 * 1024;
 const STATE_WHOLE_BYTES = 270 * 1024;
+/** The members of a state, a delta and a log whose own members are offloaded one by one (see #text). */
+const NONE: ReadonlySet<string> = new Set();
+const STATE_PARTS: ReadonlySet<string> = new Set(['steps', 'completions']);
+const DELTA_PARTS: ReadonlySet<string> = new Set(['run', 'steps', 'completions']);
+const LOG_PARTS: ReadonlySet<string> = new Set(['e', 'h']);
 /** Runs whose latest commit this process knows (from its last read or write), so commits need no read. */
 const MAX_KNOWN_TIPS = 1000;
 /** Items per page when reading a run newest first: the run item, the inbox, and the commits to a snapshot. */
@@ -136,7 +149,7 @@ export class DynamoDbRunStore implements RunStore {
   async create(created: Transition): Promise<void> {
     const state = created.state;
     const log = await this.#log(state.id, created);
-    const snapshot = await this.#text(state.id, state, STATE_WHOLE_BYTES);
+    const snapshot = await this.#text(state.id, state, STATE_PARTS, STATE_WHOLE_BYTES);
     this.#checkSize(state.id, log, snapshot);
     const seqBefore = state.seq - created.events.length;
     const { applied } = await this.#table.put({
@@ -176,15 +189,16 @@ export class DynamoDbRunStore implements RunStore {
     const log = await this.#log(runId, transition);
     const inboxCursor = options.inbox_cursor ?? tip.inbox_cursor;
     const delta = options.steps === undefined ? undefined : stateDelta(state, options.steps, tip.completions);
-    let diff = delta === undefined ? undefined : await this.#text(runId, delta, STATE_WHOLE_BYTES);
+    let diff =
+      delta === undefined ? undefined : await this.#text(runId, delta, DELTA_PARTS, STATE_WHOLE_BYTES);
     const bytes = textBytes(log) + (diff === undefined ? 0 : textBytes(diff));
     const snapshotDue =
       diff === undefined ||
       tip.since + 1 >= this.#snapshotEvery ||
-      tip.since_bytes + bytes > Math.max(this.#snapshotMinBytes, tip.snapshot_bytes);
+      tip.since_bytes + bytes > Math.max(this.#snapshotMinBytes, SNAPSHOT_SIZE_FACTOR * tip.snapshot_bytes);
     let stateText: string | undefined;
     if (snapshotDue) {
-      stateText = await this.#text(runId, state, STATE_WHOLE_BYTES);
+      stateText = await this.#text(runId, state, STATE_PARTS, STATE_WHOLE_BYTES);
       diff = undefined;
     }
     this.#checkSize(runId, log, stateText ?? diff!);
@@ -224,7 +238,7 @@ export class DynamoDbRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<RunRecord> {
-    const { run, commits } = await this.#newest(runId, true);
+    const { run, inbox, commits } = await this.#newest(runId, true);
     const newest = commits[0];
     if (!newest) throw new NotFoundError('Run', runId);
     const snapshot = commits.at(-1)!;
@@ -242,6 +256,10 @@ export class DynamoDbRunStore implements RunStore {
     const record: RunRecord = { state, inbox_cursor: tip.inbox_cursor };
     const token = run && optionalString(run, 'task_token');
     if (token) record.task_token = token;
+    // The inbox item sits between the run item and the commits: the same Query read it.
+    record.inbox = inbox
+      ? await inboxEntries(inbox, tip.inbox_cursor, INBOX_READ_DEFAULT, (value) => this.#restore(value))
+      : [];
     return record;
   }
 
@@ -422,7 +440,10 @@ export class DynamoDbRunStore implements RunStore {
    * The run item and the commits newest first: down to the latest snapshot when `toSnapshot`, else
    * just the newest. A run in the previous layout is moved to this one first.
    */
-  async #newest(runId: string, toSnapshot: boolean): Promise<{ run?: Item; commits: Commit[] }> {
+  async #newest(
+    runId: string,
+    toSnapshot: boolean,
+  ): Promise<{ run?: Item; inbox?: Item; commits: Commit[] }> {
     const items = await this.#table.query(
       {
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
@@ -444,7 +465,8 @@ export class DynamoDbRunStore implements RunStore {
     if (toSnapshot && commits.length > 0 && commits.at(-1)!.item.state === undefined) {
       throw new StorageError('StorageCorrupt', `Run ${runId} has commits but no snapshot before them`);
     }
-    return run ? { run, commits } : { commits };
+    const inbox = items.find((item) => string(item, 'sk') === INBOX_SORT_KEY);
+    return { ...(run ? { run } : {}), ...(inbox ? { inbox } : {}), commits };
   }
 
   async #upgraded<T>(runId: string, again: () => Promise<T>): Promise<T> {
@@ -489,16 +511,41 @@ export class DynamoDbRunStore implements RunStore {
     }
   }
 
-  /** JSON text of a value, its large single values moved to S3 (and the whole, past `wholeBytes`). */
-  async #text(runId: string, value: unknown, wholeBytes: number): Promise<string> {
-    return JSON.stringify(
-      this.#payloads ? await this.#payloads.offload(runId, value, { wholeBytes }) : value,
-    );
+  /**
+   * JSON text of a record (a state, a delta, a log), each single value of it (a step, an event, a
+   * history row, a field of the run) offloaded on its own when it is large; then, should the whole
+   * still be too big for the item (a very long run), its largest parts.
+   */
+  async #text(
+    runId: string,
+    value: object,
+    deeper: ReadonlySet<string>,
+    wholeBytes: number,
+  ): Promise<string> {
+    const payloads = this.#payloads;
+    if (!payloads) return JSON.stringify(value);
+    const members = async (record: object, nested: ReadonlySet<string>): Promise<unknown> => {
+      const entries = await Promise.all(
+        Object.entries(record).map(
+          async ([key, member]): Promise<[string, unknown]> => [
+            key,
+            nested.has(key) && typeof member === 'object' && member !== null
+              ? await members(member, NONE)
+              : await payloads.offload(runId, member),
+          ],
+        ),
+      );
+      return Array.isArray(record) ? entries.map(([, member]) => member) : Object.fromEntries(entries);
+    };
+    const packed = await members(value, deeper);
+    const text = JSON.stringify(packed);
+    if (textBytes(text) <= wholeBytes) return text;
+    return JSON.stringify(await payloads.offload(runId, packed, { wholeBytes }));
   }
 
   async #log(runId: string, transition: Transition): Promise<string> {
     const log: CommitLog = { e: transition.events, h: transition.history };
-    return this.#text(runId, log, LOG_WHOLE_BYTES);
+    return this.#text(runId, log, LOG_PARTS, LOG_WHOLE_BYTES);
   }
 
   async #logOf(commit: Commit): Promise<CommitLog> {

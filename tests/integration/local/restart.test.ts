@@ -1,11 +1,11 @@
 /**
  * What a restart of the local runtime owes the runs it finds: a timer that fell due while the
- * process was down fires at once, exactly once; a run that was accepted but whose start signal was
- * lost starts anyway. (Both broke before: the first spun Advance forever, the second stayed queued.)
+ * process was down fires at once, exactly once; a run that was stored (already started) but whose
+ * execution never began goes on. (The first broke before: it spun Advance forever.)
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../shared/adapters/clock.js';
-import { createRun } from '../../../shared/engine/transition.js';
+import { apply, createRun } from '../../../shared/engine/transition.js';
 import { cleanupAfterEach } from '../../support/cleanup.js';
 import { startLocalRuntime, storeWorkflow, until } from '../../support/local-runtime.js';
 
@@ -57,13 +57,26 @@ describe('the local runtime after a restart', () => {
     expect(completed).toEqual(['nap', 'ask', 'late']);
   });
 
-  it('starts a run that was stored as queued but whose start signal never reached the inbox', async () => {
+  it('goes on with a run that was stored already started but whose execution never began', async () => {
     const clock = new ManualClock();
     const first = await runtimeAt(clock);
     const workflow = await storeWorkflow(first.runtime, timers.replace('seconds: 3600', 'seconds: 0'));
-    // The crash window of startRun: the run is stored, then the process dies before the inbox write.
+    // The crash window of startRun: the run is stored (its start applied, its first step dispatched),
+    // then the process dies before the execution is started.
     const created = createRun({ id: 'run_cut_off', workflow, inputs: {}, now: clock.now() });
-    await first.runtime.local.stores.runs.create(created);
+    const started = apply(
+      workflow,
+      created.state,
+      { type: 'start' },
+      {
+        now: clock.now(),
+        registry: first.runtime.deps.registry,
+      },
+    );
+    await first.runtime.local.stores.runs.create({
+      ...started,
+      events: [...created.events, ...started.events],
+    });
     await first.stop();
 
     const second = await runtimeAt(clock, first.dataDir);
@@ -76,5 +89,7 @@ describe('the local runtime after a restart', () => {
     expect((await until(second.runtime, 'run_cut_off', (r) => r.status === 'completed')).output).toBe(
       'answered',
     );
+    const { events } = await second.runtime.local.stores.runs.events('run_cut_off', { limit: 100 });
+    expect(events.filter((e) => e.type === 'step.started' && e.step_id === 'nap')).toHaveLength(1);
   });
 });

@@ -1,0 +1,76 @@
+/** The crash guard's log: what a process that died leaves, read by the next start. */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CrashGuard, MAX_CRASHES } from '../../../infra/local/crash-guard.js';
+
+const dirs: string[] = [];
+const dataDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flowrunner-guard-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A process that dies in the middle of advancing `runId`: the mark is written, its undo never is. */
+async function dieWhileAdvancing(dir: string, runId: string) {
+  const guard = CrashGuard.open(dir);
+  await guard
+    .around(runId, async () => {
+      await guard.around('run_fine', async () => {});
+      guard.close();
+      throw new Error('killed');
+    })
+    .catch(() => {});
+}
+
+describe('CrashGuard', () => {
+  it('counts deaths in a row per run and aborts a run after MAX_CRASHES, not before', async () => {
+    const dir = dataDir();
+    for (let i = 1; i <= MAX_CRASHES; i++) {
+      const guard = CrashGuard.open(dir);
+      expect(guard.toAbort()).toEqual([]);
+      guard.close();
+      // The mark is on disk before the Advance runs; the process "dies" with it in flight.
+      appendFileSync(join(dir, 'advancing.log'), '+run_bad\n');
+    }
+    const guard = CrashGuard.open(dir);
+    expect(guard.toAbort().map((a) => a.runId)).toEqual(['run_bad']);
+    // A normal end clears the count.
+    await guard.around('run_bad', async () => {});
+    guard.close();
+    const next = CrashGuard.open(dir);
+    expect(next.toAbort()).toEqual([]);
+    next.close();
+  });
+
+  it("writes one short line per mark, ignores a line cut short, and reads an earlier version's file", async () => {
+    const dir = dataDir();
+    writeFileSync(
+      join(dir, 'advancing.json'),
+      JSON.stringify({ in_flight: { run_old: 1 }, crashes: { run_old: 2 } }),
+    );
+    const guard = CrashGuard.open(dir);
+    expect(guard.toAbort().map((a) => a.runId)).toEqual(['run_old']);
+    const before = statSync(join(dir, 'advancing.log')).size;
+    await guard.around('run_a', async () => {});
+    expect(statSync(join(dir, 'advancing.log')).size - before).toBe('+run_a\n-run_a\n'.length);
+    guard.close();
+    appendFileSync(join(dir, 'advancing.log'), '+run_cu');
+    const again = CrashGuard.open(dir);
+    expect(again.toAbort().map((a) => a.runId)).toEqual(['run_old']);
+    expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).toBe('!run_old 3\n');
+    again.close();
+  });
+
+  it('keeps counting across a process that died with other runs going fine', async () => {
+    const dir = dataDir();
+    await dieWhileAdvancing(dir, 'run_x');
+    const guard = CrashGuard.open(dir);
+    expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).toBe('!run_x 1\n');
+    guard.close();
+  });
+});
