@@ -2,8 +2,9 @@
  * The Telemetry port on OpenTelemetry (SDK 2.x, no auto-instrumentation): spans go through the SDK's
  * batch span processor to an OTLP/HTTP exporter (http/json or http/protobuf), configured by the
  * standard `OTEL_*` variables (otel-settings.ts). Spans take an explicit parent (a run's stored trace
- * context), so a run is one trace across Lambda invocations, waits and restarts; the active span is
- * carried by AsyncLocalStorage inside one process.
+ * context), so a run is one trace across Lambda invocations, waits and restarts; inside one process
+ * the engine hands the active span down explicitly (`under`), and only the API's request span rides
+ * on AsyncLocalStorage (`withSpan`).
  *
  * The spans are recorded here as the SDK's `ReadableSpan` and handed to the processor when they end,
  * rather than made by the SDK's Tracer: a run's root span must carry the ids stored when the run
@@ -179,36 +180,44 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     'service.name': options.serviceName ?? 'flowrunner',
     'service.version': packageJson.version,
   });
-  const active = new AsyncLocalStorage<TraceContext>();
+  // Only the API makes it active (withSpan): on Node 20 an AsyncLocalStorage in use taxes every promise.
+  const requests = new AsyncLocalStorage<TraceContext>();
   // The SDK's ids (Math.random: unique, not secret, as W3C asks); crypto's cost 2 µs each.
   const ids = new RandomIdGenerator();
   const randomSpanId = () => ids.generateSpanId();
-  return {
-    enabled: true,
-    newTrace: randomTraceContext,
-    childTrace(): RunTrace {
-      const parent = active.getStore();
-      return parent
-        ? { trace_id: parent.trace_id, span_id: randomSpanId(), parent_span_id: parent.span_id }
-        : randomTraceContext();
-    },
-    startSpan(name, spanOptions = {}) {
-      // A span with chosen ids (a run's root) has no parent unless one is given.
-      const parent = spanOptions.parent ?? (spanOptions.self ? undefined : active.getStore());
-      const context =
-        spanOptions.self ??
-        (parent
-          ? { trace_id: parent.trace_id, span_id: randomSpanId() }
-          : { trace_id: ids.generateTraceId(), span_id: randomSpanId() });
-      return new RecordedSpan(name, context, parent, spanOptions, resource, processor);
-    },
-    withSpan: (span, fn) => active.run(span.context, fn),
-    active: () => active.getStore(),
-    // A collector that is down or slow loses spans, never a run or an invocation: export errors end
-    // here (OpenTelemetry's diagnostics report them).
-    flush: () => processor.forceFlush().catch(() => undefined),
-    shutdown: () => processor.shutdown().catch(() => undefined),
+  const view = (parent: TraceContext | undefined): OtelTelemetry => {
+    const current = parent ? () => parent : () => requests.getStore();
+    return {
+      enabled: true,
+      newTrace: randomTraceContext,
+      childTrace(): RunTrace {
+        const active = current();
+        return active
+          ? { trace_id: active.trace_id, span_id: randomSpanId(), parent_span_id: active.span_id }
+          : randomTraceContext();
+      },
+      startSpan(name, spanOptions = {}) {
+        // A span with chosen ids (a run's root) has no parent unless one is given.
+        const parentOf = spanOptions.parent ?? (spanOptions.self ? undefined : current());
+        const context =
+          spanOptions.self ??
+          (parentOf
+            ? { trace_id: parentOf.trace_id, span_id: randomSpanId() }
+            : { trace_id: ids.generateTraceId(), span_id: randomSpanId() });
+        return new RecordedSpan(name, context, parentOf, spanOptions, resource, processor);
+      },
+      under: (context) => view(context),
+      withSpan: (span, fn) => requests.run(span.context, fn),
+      active: current,
+      flush,
+      shutdown,
+    };
   };
+  // A collector that is down or slow loses spans, never a run or an invocation: export errors end
+  // here (OpenTelemetry's diagnostics report them).
+  const flush = () => processor.forceFlush().catch(() => undefined);
+  const shutdown = () => processor.shutdown().catch(() => undefined);
+  return view(undefined);
 }
 
 /** OpenTelemetry exporting over OTLP/HTTP as the settings say (otel-settings.ts reads them from `OTEL_*`). */

@@ -11,7 +11,7 @@ import type { PolicyAiProvider } from '../ai/policy.js';
 import { isFinal } from '../engine/transition.js';
 import type { RunState, Signal, StepResult, Transition } from '../engine/types.js';
 import { Attr, SpanName } from '../observability/span-names.js';
-import type { Clock } from '../ports/services.js';
+import type { AiProvider, ChildRuns, Clock } from '../ports/services.js';
 import type { InboxEntry } from '../ports/storage.js';
 import type { Metrics, RunTrace, Span, Telemetry, TraceContext } from '../ports/telemetry.js';
 
@@ -78,21 +78,21 @@ export function recordRunStart(deps: ObservabilityDeps, state: RunState, started
 
 /**
  * `trigger <type>` (kind consumer) around one listener delivery: the trigger Lambda and the local
- * trigger sources wrap the dispatch of each listener in it, so the run it starts (`run.start`) links
- * to it, as a run started over HTTP links to its request.
+ * trigger sources wrap the dispatch of each listener in it and start the run with the dependencies
+ * it hands over, so the run's `run.start` links to it, as a run started over HTTP links to its request.
  */
-export function traceTrigger<T>(
-  deps: ObservabilityDeps,
+export function traceTrigger<D extends ObservabilityDeps, T>(
+  deps: D,
   listener: { id: string; type: string },
-  dispatch: () => Promise<T>,
+  dispatch: (traced: D) => Promise<T>,
 ): Promise<T> {
   const telemetry = telemetryOf(deps);
-  if (!telemetry.enabled) return dispatch();
+  if (!telemetry.enabled) return dispatch(deps);
   const span = telemetry.startSpan(`${SpanName.trigger} ${listener.type}`, {
     kind: 'consumer',
     attributes: { [Attr.listenerId]: listener.id, [Attr.listenerType]: listener.type },
   });
-  return telemetry.withSpan(span, dispatch).then(
+  return dispatch({ ...deps, telemetry: telemetry.under(span.context) }).then(
     (result) => {
       span.end();
       return result;
@@ -142,7 +142,7 @@ export function recordAwaitSignal(deps: ObservabilityDeps, state: RunState, star
 }
 
 /**
- * One Advance, observed: its span (the parent of the step attempts run inside `within`), the waits
+ * One Advance, observed: its span (the parent of the step attempts run with `executor`'s deps), the waits
  * its signals end, the latency of inbox signals, and the run's end (its root span and count).
  */
 export class AdvanceObservation {
@@ -166,9 +166,9 @@ export class AdvanceObservation {
     this.#received.set(entry.signal, entry.received_at);
   }
 
-  /** Runs the loop with the Advance span active: step attempts become its children. */
-  within<T>(fn: () => T): T {
-    return this.#telemetry.withSpan(this.#span, fn);
+  /** The dependencies the run loop carries out work with: step attempts become the Advance span's children. */
+  executor<D extends ObservabilityDeps>(deps: D): D {
+    return this.#telemetry.enabled ? { ...deps, telemetry: this.#telemetry.under(this.#span.context) } : deps;
   }
 
   /**
@@ -227,6 +227,7 @@ export class AdvanceObservation {
     if (!this.#telemetry.enabled) return;
     this.#telemetry
       .startSpan(`${SpanName.wait} ${wait.kind}`, {
+        parent: this.#span.context,
         startTime: since,
         attributes: {
           ...runAttributes(state),
@@ -270,14 +271,14 @@ export class AdvanceObservation {
  * One step attempt (or compensation action) as a span, a child of the active Advance span and the
  * parent of what the step does (its AI calls, the child run it starts); its duration by type.
  */
-export async function observeAttempt(
-  deps: ObservabilityDeps,
+export async function observeAttempt<D extends ObservabilityDeps & StepServices>(
+  deps: D,
   attempt: { stepId: string; type: string; visit: number; attempt: number; compensation: boolean },
-  run: () => Promise<StepResult>,
+  run: (deps: D) => Promise<StepResult>,
 ): Promise<StepResult> {
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
-  if (!telemetry.enabled && !metrics.enabled) return run();
+  if (!telemetry.enabled && !metrics.enabled) return run(deps);
   const started = performance.now();
   const span = telemetry.startSpan(
     `${attempt.compensation ? SpanName.compensate : SpanName.step} ${attempt.type}`,
@@ -290,7 +291,7 @@ export async function observeAttempt(
       },
     },
   );
-  const result = await telemetry.withSpan(span, run);
+  const result = await run(telemetry.enabled ? under(deps, telemetry.under(span.context)) : deps);
   metrics.observe('step_duration_ms', performance.now() - started, {
     step_type: attempt.type,
     result: result.status,
@@ -305,17 +306,47 @@ export async function observeAttempt(
   return result;
 }
 
+/** What a step reaches the world through that makes spans of its own: AI calls and child runs. */
+interface StepServices {
+  ai: AiProvider;
+  children: ChildRuns;
+}
+
+/** A service that can be handed the span its calls hang under (`Telemetry.under`). */
+interface Traceable<T> {
+  under(telemetry: Telemetry): T;
+}
+
+function traceable<T>(service: T): service is T & Traceable<T> {
+  return typeof (service as Partial<Traceable<T>>).under === 'function';
+}
+
+/** The step's dependencies with `telemetry` active for its AI calls and the child runs it starts. */
+function under<D extends ObservabilityDeps & StepServices>(deps: D, telemetry: Telemetry): D {
+  return {
+    ...deps,
+    telemetry,
+    ai: traceable(deps.ai) ? deps.ai.under(telemetry) : deps.ai,
+    children: traceable(deps.children) ? deps.children.under(telemetry) : deps.children,
+  };
+}
+
 /**
  * Every AI call as a `chat {model}` span with the gen_ai semantic-convention attributes, and its
  * tokens and cost as metrics. Prompts and answers never go into spans.
  */
-export function observeAi(provider: PolicyAiProvider, deps: ObservabilityDeps): PolicyAiProvider {
+export function observeAi(
+  provider: PolicyAiProvider,
+  deps: ObservabilityDeps,
+): PolicyAiProvider & Partial<Traceable<PolicyAiProvider>> {
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
   if (!telemetry.enabled && !metrics.enabled) return provider;
   return {
     name: provider.name,
     captureContent: provider.captureContent,
+    // A step hands its span down: the same metrics, the call's span under the step's.
+    under: (stepTelemetry) => observeAi(provider, { ...deps, telemetry: stepTelemetry }),
     async generate(request) {
       const span = telemetry.startSpan(`${SpanName.aiChat} ${request.model ?? provider.name}`, {
         kind: 'client',
