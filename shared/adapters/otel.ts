@@ -180,44 +180,88 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     'service.name': options.serviceName ?? 'flowrunner',
     'service.version': packageJson.version,
   });
-  // Only the API makes it active (withSpan): on Node 20 an AsyncLocalStorage in use taxes every promise.
-  const requests = new AsyncLocalStorage<TraceContext>();
-  // The SDK's ids (Math.random: unique, not secret, as W3C asks); crypto's cost 2 µs each.
-  const ids = new RandomIdGenerator();
-  const randomSpanId = () => ids.generateSpanId();
-  const view = (parent: TraceContext | undefined): OtelTelemetry => {
-    const current = parent ? () => parent : () => requests.getStore();
-    return {
-      enabled: true,
-      newTrace: randomTraceContext,
-      childTrace(): RunTrace {
-        const active = current();
-        return active
-          ? { trace_id: active.trace_id, span_id: randomSpanId(), parent_span_id: active.span_id }
-          : randomTraceContext();
-      },
-      startSpan(name, spanOptions = {}) {
-        // A span with chosen ids (a run's root) has no parent unless one is given.
-        const parentOf = spanOptions.parent ?? (spanOptions.self ? undefined : current());
-        const context =
-          spanOptions.self ??
-          (parentOf
-            ? { trace_id: parentOf.trace_id, span_id: randomSpanId() }
-            : { trace_id: ids.generateTraceId(), span_id: randomSpanId() });
-        return new RecordedSpan(name, context, parentOf, spanOptions, resource, processor);
-      },
-      under: (context) => view(context),
-      withSpan: (span, fn) => requests.run(span.context, fn),
-      active: current,
-      flush,
-      shutdown,
-    };
-  };
   // A collector that is down or slow loses spans, never a run or an invocation: export errors end
   // here (OpenTelemetry's diagnostics report them).
-  const flush = () => processor.forceFlush().catch(() => undefined);
-  const shutdown = () => processor.shutdown().catch(() => undefined);
-  return view(undefined);
+  return new TelemetryView(
+    {
+      processor,
+      resource,
+      requests: new AsyncLocalStorage<TraceContext>(),
+      ids: new RandomIdGenerator(),
+      flush: () => processor.forceFlush().catch(() => undefined),
+      shutdown: () => processor.shutdown().catch(() => undefined),
+    },
+    undefined,
+  );
+}
+
+interface Shared {
+  processor: SpanProcessor;
+  resource: Resource;
+  /** Only the API makes it active (withSpan): on Node 20 an AsyncLocalStorage in use taxes every promise. */
+  requests: AsyncLocalStorage<TraceContext>;
+  /** The SDK's ids (Math.random: unique, not secret, as W3C asks); crypto's cost 2 µs each. */
+  ids: RandomIdGenerator;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** The telemetry with one span active (`under`), or none: a view is one small object, made per step. */
+class TelemetryView implements OtelTelemetry {
+  readonly enabled = true;
+  readonly #shared: Shared;
+  readonly #parent: TraceContext | undefined;
+
+  constructor(shared: Shared, parent: TraceContext | undefined) {
+    this.#shared = shared;
+    this.#parent = parent;
+  }
+
+  newTrace(): TraceContext {
+    return randomTraceContext();
+  }
+
+  childTrace(): RunTrace {
+    const active = this.active();
+    return active
+      ? {
+          trace_id: active.trace_id,
+          span_id: this.#shared.ids.generateSpanId(),
+          parent_span_id: active.span_id,
+        }
+      : randomTraceContext();
+  }
+
+  startSpan(name: string, options: SpanOptions = {}): RecordedSpan {
+    const { ids, resource, processor } = this.#shared;
+    // A span with chosen ids (a run's root) has no parent unless one is given.
+    const parent = options.parent ?? (options.self ? undefined : this.active());
+    const context = options.self ?? {
+      trace_id: parent ? parent.trace_id : ids.generateTraceId(),
+      span_id: ids.generateSpanId(),
+    };
+    return new RecordedSpan(name, context, parent, options, resource, processor);
+  }
+
+  under(parent: TraceContext): Telemetry {
+    return new TelemetryView(this.#shared, parent);
+  }
+
+  withSpan<T>(span: Span, fn: () => T): T {
+    return this.#shared.requests.run(span.context, fn);
+  }
+
+  active(): TraceContext | undefined {
+    return this.#parent ?? this.#shared.requests.getStore();
+  }
+
+  flush(): Promise<void> {
+    return this.#shared.flush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#shared.shutdown();
+  }
 }
 
 /** OpenTelemetry exporting over OTLP/HTTP as the settings say (otel-settings.ts reads them from `OTEL_*`). */
