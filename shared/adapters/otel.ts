@@ -62,9 +62,11 @@ const SCOPE = { name: 'flowrunner', version: packageJson.version };
 /** Error messages are free text: kept short, as a span is no place for a payload. */
 const MAX_MESSAGE = 1_000;
 
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Now, as OpenTelemetry's [seconds, nanoseconds], with the monotonic clock's sub-millisecond part. */
 function hrNow(): HrTime {
-  return hrTime(performance.timeOrigin + performance.now());
+  return hrTime(TIME_ORIGIN + performance.now());
 }
 
 function hrTime(epochMs: number): HrTime {

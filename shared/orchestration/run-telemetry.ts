@@ -195,20 +195,23 @@ export class AdvanceObservation {
       }
     }
     return (transition) => {
-      const now = this.#deps.clock.now();
       const receivedAt = this.#received.get(signal);
+      const after = transition.state;
+      const ended = isFinal(after.status) && !wasFinal;
+      // Most transitions (a step's result in a run that goes on) have nothing to report.
+      if (receivedAt === undefined && waits.length === 0 && !ended) return;
+      const now = this.#deps.clock.now();
       if (receivedAt !== undefined) {
         metrics.observe('signal_delivery_latency_ms', Math.max(0, now.getTime() - Date.parse(receivedAt)), {
           signal_type: signal.type,
         });
       }
-      const after = transition.state;
       for (const wait of waits) {
         const later = after.steps[wait.id];
         if (later && later.status === 'waiting' && later.visit === wait.visit) continue;
         this.#waitEnded(after, wait, signal, now);
       }
-      if (isFinal(after.status) && !wasFinal) this.#runEnded(after, now);
+      if (ended) this.#runEnded(after, now);
     };
   }
 
