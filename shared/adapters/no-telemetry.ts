@@ -18,6 +18,7 @@ export const noTelemetry: Telemetry = {
   newTrace: randomTraceContext,
   childTrace: randomTraceContext,
   startSpan: () => NO_SPAN,
+  under: () => noTelemetry,
   withSpan: (_span, fn) => fn(),
   active: () => undefined,
   flush: async () => {},

@@ -2,8 +2,9 @@
  * The Telemetry port on OpenTelemetry (SDK 2.x, no auto-instrumentation): spans go through the SDK's
  * batch span processor to an OTLP/HTTP exporter (http/json or http/protobuf), configured by the
  * standard `OTEL_*` variables (otel-settings.ts). Spans take an explicit parent (a run's stored trace
- * context), so a run is one trace across Lambda invocations, waits and restarts; the active span is
- * carried by AsyncLocalStorage inside one process.
+ * context), so a run is one trace across Lambda invocations, waits and restarts; inside one process
+ * the engine hands the active span down explicitly (`under`), and only the API's request span rides
+ * on AsyncLocalStorage (`withSpan`).
  *
  * The spans are recorded here as the SDK's `ReadableSpan` and handed to the processor when they end,
  * rather than made by the SDK's Tracer: a run's root span must carry the ids stored when the run
@@ -61,9 +62,11 @@ const SCOPE = { name: 'flowrunner', version: packageJson.version };
 /** Error messages are free text: kept short, as a span is no place for a payload. */
 const MAX_MESSAGE = 1_000;
 
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Now, as OpenTelemetry's [seconds, nanoseconds], with the monotonic clock's sub-millisecond part. */
 function hrNow(): HrTime {
-  return hrTime(performance.timeOrigin + performance.now());
+  return hrTime(TIME_ORIGIN + performance.now());
 }
 
 function hrTime(epochMs: number): HrTime {
@@ -179,36 +182,88 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     'service.name': options.serviceName ?? 'flowrunner',
     'service.version': packageJson.version,
   });
-  const active = new AsyncLocalStorage<TraceContext>();
-  // The SDK's ids (Math.random: unique, not secret, as W3C asks); crypto's cost 2 µs each.
-  const ids = new RandomIdGenerator();
-  const randomSpanId = () => ids.generateSpanId();
-  return {
-    enabled: true,
-    newTrace: randomTraceContext,
-    childTrace(): RunTrace {
-      const parent = active.getStore();
-      return parent
-        ? { trace_id: parent.trace_id, span_id: randomSpanId(), parent_span_id: parent.span_id }
-        : randomTraceContext();
+  // A collector that is down or slow loses spans, never a run or an invocation: export errors end
+  // here (OpenTelemetry's diagnostics report them).
+  return new TelemetryView(
+    {
+      processor,
+      resource,
+      requests: new AsyncLocalStorage<TraceContext>(),
+      ids: new RandomIdGenerator(),
+      flush: () => processor.forceFlush().catch(() => undefined),
+      shutdown: () => processor.shutdown().catch(() => undefined),
     },
-    startSpan(name, spanOptions = {}) {
-      // A span with chosen ids (a run's root) has no parent unless one is given.
-      const parent = spanOptions.parent ?? (spanOptions.self ? undefined : active.getStore());
-      const context =
-        spanOptions.self ??
-        (parent
-          ? { trace_id: parent.trace_id, span_id: randomSpanId() }
-          : { trace_id: ids.generateTraceId(), span_id: randomSpanId() });
-      return new RecordedSpan(name, context, parent, spanOptions, resource, processor);
-    },
-    withSpan: (span, fn) => active.run(span.context, fn),
-    active: () => active.getStore(),
-    // A collector that is down or slow loses spans, never a run or an invocation: export errors end
-    // here (OpenTelemetry's diagnostics report them).
-    flush: () => processor.forceFlush().catch(() => undefined),
-    shutdown: () => processor.shutdown().catch(() => undefined),
-  };
+    undefined,
+  );
+}
+
+interface Shared {
+  processor: SpanProcessor;
+  resource: Resource;
+  /** Only the API makes it active (withSpan): on Node 20 an AsyncLocalStorage in use taxes every promise. */
+  requests: AsyncLocalStorage<TraceContext>;
+  /** The SDK's ids (Math.random: unique, not secret, as W3C asks); crypto's cost 2 µs each. */
+  ids: RandomIdGenerator;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** The telemetry with one span active (`under`), or none: a view is one small object, made per step. */
+class TelemetryView implements OtelTelemetry {
+  readonly enabled = true;
+  readonly #shared: Shared;
+  readonly #parent: TraceContext | undefined;
+
+  constructor(shared: Shared, parent: TraceContext | undefined) {
+    this.#shared = shared;
+    this.#parent = parent;
+  }
+
+  newTrace(): TraceContext {
+    return randomTraceContext();
+  }
+
+  childTrace(): RunTrace {
+    const active = this.active();
+    return active
+      ? {
+          trace_id: active.trace_id,
+          span_id: this.#shared.ids.generateSpanId(),
+          parent_span_id: active.span_id,
+        }
+      : randomTraceContext();
+  }
+
+  startSpan(name: string, options: SpanOptions = {}): RecordedSpan {
+    const { ids, resource, processor } = this.#shared;
+    // A span with chosen ids (a run's root) has no parent unless one is given.
+    const parent = options.parent ?? (options.self ? undefined : this.active());
+    const context = options.self ?? {
+      trace_id: parent ? parent.trace_id : ids.generateTraceId(),
+      span_id: ids.generateSpanId(),
+    };
+    return new RecordedSpan(name, context, parent, options, resource, processor);
+  }
+
+  under(parent: TraceContext): Telemetry {
+    return new TelemetryView(this.#shared, parent);
+  }
+
+  withSpan<T>(span: Span, fn: () => T): T {
+    return this.#shared.requests.run(span.context, fn);
+  }
+
+  active(): TraceContext | undefined {
+    return this.#parent ?? this.#shared.requests.getStore();
+  }
+
+  flush(): Promise<void> {
+    return this.#shared.flush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#shared.shutdown();
+  }
 }
 
 /** OpenTelemetry exporting over OTLP/HTTP as the settings say (otel-settings.ts reads them from `OTEL_*`). */

@@ -1,6 +1,6 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
-import type { ChildRuns } from '../ports/index.js';
+import type { ChildRuns, Telemetry } from '../ports/index.js';
 import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
 
 /** The run id of the child for a key: the same key (run, step, visit) always names the same child. */
@@ -14,8 +14,12 @@ type ChildRunDeps = Pick<
   'stores' | 'clock' | 'ids' | 'tokens' | 'executions' | 'registry' | 'telemetry' | 'metrics'
 >;
 
-export function orchestratedChildren(deps: ChildRunDeps): ChildRuns {
+export function orchestratedChildren(
+  deps: ChildRunDeps,
+): ChildRuns & { under(telemetry: Telemetry): ChildRuns } {
   return {
+    // A step hands its span down: the child run's root hangs under it (run-telemetry.ts).
+    under: (telemetry) => orchestratedChildren({ ...deps, telemetry }),
     async start(request) {
       const runId = childRunId(request.idempotency_key);
       // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.

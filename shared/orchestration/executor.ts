@@ -41,8 +41,8 @@ export async function carryOut(
     case 'execute': {
       const step = findStep(workflow, work.step_id);
       const attempt = { stepId: step.id, type: step.type, visit: work.visit, attempt: work.attempt };
-      const result = await observeAttempt(deps, { ...attempt, compensation: false }, () =>
-        runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, deps),
+      const result = await observeAttempt(deps, { ...attempt, compensation: false }, (traced) =>
+        runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, traced),
       );
       return { type: 'step_result', step_id: work.step_id, visit: work.visit, attempt: work.attempt, result };
     }
@@ -60,8 +60,8 @@ export async function carryOut(
         },
       };
       const attempt = { stepId: step.id, type: action.type, visit: work.visit, attempt: work.attempt };
-      const result = await observeAttempt(deps, { ...attempt, compensation: true }, () =>
-        runAttempt(step, action, work.visit, work.attempt, undefined, workflow, state, deps, overrides),
+      const result = await observeAttempt(deps, { ...attempt, compensation: true }, (traced) =>
+        runAttempt(step, action, work.visit, work.attempt, undefined, workflow, state, traced, overrides),
       );
       return {
         type: 'step_result',

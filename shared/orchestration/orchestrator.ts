@@ -269,7 +269,7 @@ async function advanceRun(
     const inboxSeq = new Map<Signal, number>();
     const loop = new RunLoop(state, {
       workflow,
-      executor: deps,
+      executor: observation.executor(deps),
       budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
       persist: (transition, signal, steps) => {
         cursor = inboxSeq.get(signal) ?? cursor;
@@ -283,7 +283,7 @@ async function advanceRun(
       loop.deliver(entry.signal);
     }
     if (input.signal) loop.deliver(input.signal);
-    const result = await observation.within(() => loop.run());
+    const result = await loop.run();
     // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
     // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
     const last = entries.at(-1);

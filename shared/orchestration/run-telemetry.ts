@@ -7,13 +7,14 @@
  * and metric names are shared/observability/{span-names,metric-names}.ts.
  */
 import { noMetrics, noTelemetry } from '../adapters/no-telemetry.js';
-import type { PolicyAiProvider } from '../ai/policy.js';
+import type { PolicyAiProvider, PricedAiResponse } from '../ai/policy.js';
 import { isFinal } from '../engine/transition.js';
 import type { RunState, Signal, StepResult, Transition } from '../engine/types.js';
 import { Attr, SpanName } from '../observability/span-names.js';
-import type { Clock } from '../ports/services.js';
+import type { AiProvider, AiRequest, ChildRuns, Clock } from '../ports/services.js';
 import type { InboxEntry } from '../ports/storage.js';
 import type { Metrics, RunTrace, Span, Telemetry, TraceContext } from '../ports/telemetry.js';
+import type { ExecutorDeps } from './executor.js';
 
 /** The observability ports a host composed (both optional: the no-ops cost nothing). */
 export interface ObservabilityDeps {
@@ -78,21 +79,21 @@ export function recordRunStart(deps: ObservabilityDeps, state: RunState, started
 
 /**
  * `trigger <type>` (kind consumer) around one listener delivery: the trigger Lambda and the local
- * trigger sources wrap the dispatch of each listener in it, so the run it starts (`run.start`) links
- * to it, as a run started over HTTP links to its request.
+ * trigger sources wrap the dispatch of each listener in it and start the run with the dependencies
+ * it hands over, so the run's `run.start` links to it, as a run started over HTTP links to its request.
  */
-export function traceTrigger<T>(
-  deps: ObservabilityDeps,
+export function traceTrigger<D extends ObservabilityDeps, T>(
+  deps: D,
   listener: { id: string; type: string },
-  dispatch: () => Promise<T>,
+  dispatch: (traced: D) => Promise<T>,
 ): Promise<T> {
   const telemetry = telemetryOf(deps);
-  if (!telemetry.enabled) return dispatch();
+  if (!telemetry.enabled) return dispatch(deps);
   const span = telemetry.startSpan(`${SpanName.trigger} ${listener.type}`, {
     kind: 'consumer',
     attributes: { [Attr.listenerId]: listener.id, [Attr.listenerType]: listener.type },
   });
-  return telemetry.withSpan(span, dispatch).then(
+  return dispatch({ ...deps, telemetry: telemetry.under(span.context) }).then(
     (result) => {
       span.end();
       return result;
@@ -142,7 +143,7 @@ export function recordAwaitSignal(deps: ObservabilityDeps, state: RunState, star
 }
 
 /**
- * One Advance, observed: its span (the parent of the step attempts run inside `within`), the waits
+ * One Advance, observed: its span (the parent of the step attempts run with `executor`'s deps), the waits
  * its signals end, the latency of inbox signals, and the run's end (its root span and count).
  */
 export class AdvanceObservation {
@@ -166,9 +167,9 @@ export class AdvanceObservation {
     this.#received.set(entry.signal, entry.received_at);
   }
 
-  /** Runs the loop with the Advance span active: step attempts become its children. */
-  within<T>(fn: () => T): T {
-    return this.#telemetry.withSpan(this.#span, fn);
+  /** The dependencies the run loop carries out work with: step attempts become the Advance span's children. */
+  executor<D extends ObservabilityDeps>(deps: D): D {
+    return this.#telemetry.enabled ? { ...deps, telemetry: this.#telemetry.under(this.#span.context) } : deps;
   }
 
   /**
@@ -194,20 +195,23 @@ export class AdvanceObservation {
       }
     }
     return (transition) => {
-      const now = this.#deps.clock.now();
       const receivedAt = this.#received.get(signal);
+      const after = transition.state;
+      const ended = isFinal(after.status) && !wasFinal;
+      // Most transitions (a step's result in a run that goes on) have nothing to report.
+      if (receivedAt === undefined && waits.length === 0 && !ended) return;
+      const now = this.#deps.clock.now();
       if (receivedAt !== undefined) {
         metrics.observe('signal_delivery_latency_ms', Math.max(0, now.getTime() - Date.parse(receivedAt)), {
           signal_type: signal.type,
         });
       }
-      const after = transition.state;
       for (const wait of waits) {
         const later = after.steps[wait.id];
         if (later && later.status === 'waiting' && later.visit === wait.visit) continue;
         this.#waitEnded(after, wait, signal, now);
       }
-      if (isFinal(after.status) && !wasFinal) this.#runEnded(after, now);
+      if (ended) this.#runEnded(after, now);
     };
   }
 
@@ -227,6 +231,7 @@ export class AdvanceObservation {
     if (!this.#telemetry.enabled) return;
     this.#telemetry
       .startSpan(`${SpanName.wait} ${wait.kind}`, {
+        parent: this.#span.context,
         startTime: since,
         attributes: {
           ...runAttributes(state),
@@ -271,13 +276,13 @@ export class AdvanceObservation {
  * parent of what the step does (its AI calls, the child run it starts); its duration by type.
  */
 export async function observeAttempt(
-  deps: ObservabilityDeps,
+  deps: ExecutorDeps,
   attempt: { stepId: string; type: string; visit: number; attempt: number; compensation: boolean },
-  run: () => Promise<StepResult>,
+  run: (deps: ExecutorDeps) => Promise<StepResult>,
 ): Promise<StepResult> {
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
-  if (!telemetry.enabled && !metrics.enabled) return run();
+  if (!telemetry.enabled && !metrics.enabled) return run(deps);
   const started = performance.now();
   const span = telemetry.startSpan(
     `${attempt.compensation ? SpanName.compensate : SpanName.step} ${attempt.type}`,
@@ -290,7 +295,9 @@ export async function observeAttempt(
       },
     },
   );
-  const result = await telemetry.withSpan(span, run);
+  const result = await run(
+    telemetry.enabled ? new TracedStepDeps(deps, telemetry.under(span.context)) : deps,
+  );
   metrics.observe('step_duration_ms', performance.now() - started, {
     step_type: attempt.type,
     result: result.status,
@@ -305,51 +312,133 @@ export async function observeAttempt(
   return result;
 }
 
+/** A service that can be handed the span its calls hang under (`Telemetry.under`). */
+interface Traceable<T> {
+  under(telemetry: Telemetry): T;
+}
+
+function traceable<T>(service: T): service is T & Traceable<T> {
+  return typeof (service as Partial<Traceable<T>>).under === 'function';
+}
+
+/**
+ * The step's dependencies with `telemetry` active for its AI calls and the child runs it starts. One
+ * small object per attempt, of one class (a spread of the orchestrator's dependencies cost 1.5 µs per
+ * step, an object inheriting from them made the engine's property reads megamorphic); the AI provider
+ * and child runs are rebound to the step's span only when the step reaches for them.
+ */
+class TracedStepDeps implements ExecutorDeps {
+  readonly http: ExecutorDeps['http'];
+  readonly templates: ExecutorDeps['templates'];
+  readonly clock: ExecutorDeps['clock'];
+  readonly ids: ExecutorDeps['ids'];
+  readonly allowPrivateNetwork: boolean;
+  readonly allowLoopback: boolean;
+  readonly registry: ExecutorDeps['registry'];
+  readonly secrets: ExecutorDeps['secrets'];
+  readonly redactor: ExecutorDeps['redactor'];
+  readonly expressionTimeoutMs: ExecutorDeps['expressionTimeoutMs'];
+  readonly metrics: ExecutorDeps['metrics'];
+  readonly telemetry: Telemetry;
+  readonly #base: ExecutorDeps;
+  #ai: AiProvider | undefined;
+  #children: ChildRuns | undefined;
+
+  constructor(base: ExecutorDeps, telemetry: Telemetry) {
+    this.#base = base;
+    this.telemetry = telemetry;
+    this.http = base.http;
+    this.templates = base.templates;
+    this.clock = base.clock;
+    this.ids = base.ids;
+    this.allowPrivateNetwork = base.allowPrivateNetwork;
+    this.allowLoopback = base.allowLoopback;
+    this.registry = base.registry;
+    this.secrets = base.secrets;
+    this.redactor = base.redactor;
+    this.expressionTimeoutMs = base.expressionTimeoutMs;
+    this.metrics = base.metrics;
+  }
+
+  get ai(): AiProvider {
+    const ai = this.#base.ai;
+    this.#ai ??= traceable(ai) ? ai.under(this.telemetry) : ai;
+    return this.#ai;
+  }
+
+  get children(): ChildRuns {
+    const children = this.#base.children;
+    this.#children ??= traceable(children) ? children.under(this.telemetry) : children;
+    return this.#children;
+  }
+}
+
 /**
  * Every AI call as a `chat {model}` span with the gen_ai semantic-convention attributes, and its
  * tokens and cost as metrics. Prompts and answers never go into spans.
  */
-export function observeAi(provider: PolicyAiProvider, deps: ObservabilityDeps): PolicyAiProvider {
+export function observeAi(
+  provider: PolicyAiProvider,
+  deps: ObservabilityDeps,
+): PolicyAiProvider & Partial<Traceable<PolicyAiProvider>> {
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
   if (!telemetry.enabled && !metrics.enabled) return provider;
-  return {
-    name: provider.name,
-    captureContent: provider.captureContent,
-    async generate(request) {
-      const span = telemetry.startSpan(`${SpanName.aiChat} ${request.model ?? provider.name}`, {
-        kind: 'client',
-        attributes: {
-          [Attr.genAiSystem]: provider.name,
-          [Attr.genAiOperation]: 'chat',
-          ...(request.model ? { [Attr.genAiRequestModel]: request.model } : {}),
-          ...(request.step_id ? { [Attr.stepId]: request.step_id } : {}),
-        },
+  return new ObservedAi(provider, telemetry, metrics);
+}
+
+/** The provider, observed; `under` (one small object per step) hangs its calls' spans under a step's. */
+class ObservedAi implements PolicyAiProvider, Traceable<PolicyAiProvider> {
+  readonly name: string;
+  readonly captureContent: boolean;
+  readonly #provider: PolicyAiProvider;
+  readonly #telemetry: Telemetry;
+  readonly #metrics: Metrics;
+
+  constructor(provider: PolicyAiProvider, telemetry: Telemetry, metrics: Metrics) {
+    this.name = provider.name;
+    this.captureContent = provider.captureContent;
+    this.#provider = provider;
+    this.#telemetry = telemetry;
+    this.#metrics = metrics;
+  }
+
+  under(telemetry: Telemetry): PolicyAiProvider {
+    return new ObservedAi(this.#provider, telemetry, this.#metrics);
+  }
+
+  async generate(request: AiRequest): Promise<PricedAiResponse> {
+    const provider = this.#provider;
+    const metrics = this.#metrics;
+    const span = this.#telemetry.startSpan(`${SpanName.aiChat} ${request.model ?? provider.name}`, {
+      kind: 'client',
+      attributes: {
+        [Attr.genAiSystem]: provider.name,
+        [Attr.genAiOperation]: 'chat',
+        ...(request.model ? { [Attr.genAiRequestModel]: request.model } : {}),
+        ...(request.step_id ? { [Attr.stepId]: request.step_id } : {}),
+      },
+    });
+    try {
+      const response = await provider.generate(request);
+      span.setAttributes({
+        ...(request.model ? {} : { [Attr.genAiRequestModel]: response.model }),
+        [Attr.genAiResponseModel]: response.model,
+        [Attr.genAiInputTokens]: response.tokens_prompt,
+        [Attr.genAiOutputTokens]: response.tokens_output,
+        ...(response.cost_usd === null ? {} : { 'flowrunner.ai.cost_usd': response.cost_usd }),
       });
-      try {
-        const response = await provider.generate(request);
-        span.setAttributes({
-          ...(request.model ? {} : { [Attr.genAiRequestModel]: response.model }),
-          [Attr.genAiResponseModel]: response.model,
-          [Attr.genAiInputTokens]: response.tokens_prompt,
-          [Attr.genAiOutputTokens]: response.tokens_output,
-          ...(response.cost_usd === null ? {} : { 'flowrunner.ai.cost_usd': response.cost_usd }),
-        });
-        metrics.count('ai_tokens_input', { model: response.model }, response.tokens_prompt);
-        metrics.count('ai_tokens_output', { model: response.model }, response.tokens_output);
-        if (response.cost_usd !== null)
-          metrics.count('ai_cost_usd', { model: response.model }, response.cost_usd);
-        return response;
-      } catch (error) {
-        const failure = error as { code?: string; name?: string; message?: string };
-        span.fail({
-          code: failure.code ?? failure.name ?? 'Error',
-          message: failure.message ?? String(error),
-        });
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  };
+      metrics.count('ai_tokens_input', { model: response.model }, response.tokens_prompt);
+      metrics.count('ai_tokens_output', { model: response.model }, response.tokens_output);
+      if (response.cost_usd !== null)
+        metrics.count('ai_cost_usd', { model: response.model }, response.cost_usd);
+      return response;
+    } catch (error) {
+      const failure = error as { code?: string; name?: string; message?: string };
+      span.fail({ code: failure.code ?? failure.name ?? 'Error', message: failure.message ?? String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
 }

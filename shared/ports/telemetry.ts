@@ -55,9 +55,19 @@ export interface Telemetry {
   /** A fresh span id in the active trace (a child run's root), or a new trace when none is active. */
   childTrace(): RunTrace;
   startSpan(name: string, options?: SpanOptions): Span;
-  /** Runs `fn` with `span` active: spans started inside without a parent become its children. */
+  /**
+   * The same telemetry with `parent` active: spans started through it without a parent become its
+   * children. This is how the engine hands a span down (Advance → step attempt → AI call, child run):
+   * explicitly, with the dependencies, at no cost to anything else.
+   */
+  under(parent: TraceContext): Telemetry;
+  /**
+   * Runs `fn` with `span` active for everything it calls, through AsyncLocalStorage. On Node 20 an
+   * AsyncLocalStorage in use slows every promise of the process 2–3×, so only the API uses it, to
+   * let a start or a signal link to the request that caused it; the engine uses `under`.
+   */
   withSpan<T>(span: Span, fn: () => T): T;
-  /** The active span's context, if any. */
+  /** The active span's context (`under`, else `withSpan`), if any. */
   active(): TraceContext | undefined;
   /** Exports what is buffered (Lambda: before the invocation returns). */
   flush(): Promise<void>;

@@ -75,6 +75,22 @@ describe('createOtelTelemetry', () => {
     expect(inside.parentSpanContext?.spanId).toBe(request.context.span_id);
   });
 
+  it('hands a span down explicitly: spans and child traces through `under` hang under it', () => {
+    const { telemetry, spans } = inMemory();
+    const advance = telemetry.startSpan('advance', { parent: telemetry.newTrace() });
+    const inside = telemetry.under(advance.context);
+    expect(inside.active()).toEqual(advance.context);
+    expect(telemetry.active()).toBeUndefined();
+    inside.startSpan('step form').end();
+    expect(inside.childTrace()).toMatchObject({
+      trace_id: advance.context.trace_id,
+      parent_span_id: advance.context.span_id,
+    });
+    const [step] = spans();
+    expect(step!.parentSpanContext?.spanId).toBe(advance.context.span_id);
+    expect(step!.spanContext().traceId).toBe(advance.context.trace_id);
+  });
+
   it('uses chosen ids once: the next span gets fresh ones', () => {
     const { telemetry, spans } = inMemory();
     const root = telemetry.newTrace();

@@ -115,8 +115,8 @@ describe('run telemetry', () => {
 
   it('links a run a listener started to the trigger span', async () => {
     const { deps, workflow, spans } = await setUp(FORM);
-    const run = await traceTrigger(deps, { id: 'lst_1', type: 'schedule' }, () =>
-      startRun({ workflow, inputs: {} }, deps),
+    const run = await traceTrigger(deps, { id: 'lst_1', type: 'schedule' }, (traced) =>
+      startRun({ workflow, inputs: {} }, traced),
     );
     const trigger = spans().find((s) => s.name === 'trigger schedule')!;
     expect(trigger.kind).toBe(4); // consumer
