@@ -81,6 +81,9 @@ export async function runView(deps: OrchestratorDeps, state: RunState): Promise<
   if (state.output !== undefined) view.output = state.output;
   if (state.error !== undefined) view.error = state.error;
   if (state.compensated !== undefined) view.compensated = state.compensated;
+  if (state.redrives !== undefined) view.redrives = state.redrives;
+  if (state.rerun_of !== undefined) view.rerun_of = state.rerun_of;
+  if (state.trigger !== undefined) view.trigger = state.trigger;
   const workflow = await deps.stores.workflows
     .get(state.workflow_id, state.workflow_version)
     .catch((error: unknown) => {
