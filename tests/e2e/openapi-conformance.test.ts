@@ -158,6 +158,7 @@ function checkAnswer(label: string, path: string, method: string, got: Got): voi
 // The world the operations act on: a workflow, runs waiting at its form, an artifact, a webhook listener.
 const WORKFLOW_ID = WORKFLOW.id;
 const LISTENER_ID = 'conformance-hook';
+const TEMPLATE_ID = 'conformance-template';
 
 async function waitingRun(): Promise<{ id: string; token: string }> {
   const started = await api.call('POST', '/v1/executions', {
@@ -176,6 +177,25 @@ async function pausedRun(): Promise<string> {
   return id;
 }
 
+/** A workflow whose run fails at once: what redrive acts on (a redriven run fails again, so each can be redriven). */
+const FAILING_ID = 'conformance-fails';
+
+async function failedRun(): Promise<string> {
+  const started = await api.call('POST', '/v1/executions', { workflow_id: FAILING_ID });
+  expect(started.status).toBe(202);
+  return String((await api.until(String(started.body.id), (r) => r.status === 'failed')).id);
+}
+
+let listeners = 0;
+
+async function freshListener(): Promise<string> {
+  const id = `conformance-changed-${++listeners}`;
+  // On the failing workflow: the shared one is retired by the time some operations run.
+  const created = await api.call('POST', '/v1/listeners', { id, type: 'webhook', workflow_id: FAILING_ID });
+  expect(created.status).toBe(201);
+  return id;
+}
+
 let sharedRun: string;
 
 /** Path values for an operation's valid requests; fresh runs where the operation uses one up. */
@@ -187,7 +207,14 @@ async function pathValues(operationId: string): Promise<Record<string, string>> 
       return { id: (await waitingRun()).id };
     case 'unpauseRun':
       return { id: await pausedRun() };
+    case 'redriveRun':
+      return { id: await failedRun() };
+    case 'changeListener':
+    case 'deleteListener':
+      // Its own listener: disabling or deleting the shared one would stop the webhook's example.
+      return { listener: await freshListener() };
     case 'answerCallback':
+    case 'getCallbackTask':
       return { token: (await waitingRun()).token };
     default:
       return { id: sharedRun, name: 'report.txt', listener_id: LISTENER_ID };
@@ -200,8 +227,10 @@ function concretePath(path: string, values: Record<string, string>): string {
       path.startsWith('/v1/workflows') && name === 'id'
         ? WORKFLOW_ID
         : path.startsWith('/v1/listeners')
-          ? LISTENER_ID
-          : values[name];
+          ? (values.listener ?? LISTENER_ID)
+          : path.startsWith('/v1/templates')
+            ? TEMPLATE_ID
+            : values[name];
     return encodeURIComponent(value ?? 'missing');
   });
 }
@@ -348,12 +377,18 @@ beforeAll(async () => {
   ajv.addSchema(document, 'openapi.json');
 
   expect((await api.call('POST', '/v1/workflows', WORKFLOW)).status).toBe(201);
+  const failing = `schema_version: "1.0"\nid: ${FAILING_ID}\nsteps:\n  - { id: stop, type: fail, config: { error: Down, message: The service is down } }\n`;
+  expect((await api.call('POST', '/v1/workflows', failing)).status).toBe(201);
   const created = await api.call('POST', '/v1/listeners', {
     id: LISTENER_ID,
     type: 'webhook',
     workflow_id: WORKFLOW_ID,
+    // The hook's example body names the customer the workflow's inputs ask for.
+    inputs: { customer: '{{ event.body.customer }}' },
   });
   expect(created.status).toBe(201);
+  const template = await api.call('POST', '/v1/templates', { id: TEMPLATE_ID, text: 'Greet {{ name }}.' });
+  expect(template.status).toBe(201);
   sharedRun = (await waitingRun()).id;
   await server.current.server.runtime.local.stores.artifacts.put(
     sharedRun,

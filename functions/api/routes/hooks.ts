@@ -35,7 +35,7 @@ const doc: OperationDoc = {
     'The signature (GitHub, Stripe, Standard Webhooks or HMAC-SHA256) is checked over the raw body before anything is stored; a listener without one asks for the API key when the API has keys. The same delivery again starts no second run.',
   body: {
     schema: z.unknown().meta({ description: 'Whatever the provider sends: JSON, a form, text' }),
-    example: { action: 'opened', number: 42 },
+    example: { customer: 'Ada', source: 'crm' },
   },
   replies: {
     200: { description: 'The same delivery again: the run it started', schema: runViewSchema, example: RUN },
