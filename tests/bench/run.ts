@@ -9,6 +9,7 @@ import { assertValidWorkflow } from '../../shared/definition/validate.js';
 import { createRun } from '../../shared/engine/transition.js';
 import { RunLoop } from '../../shared/orchestration/run-loop.js';
 import { memoryOrchestrator } from '../support/memory-orchestrator.js';
+import { measureAiOverhead } from './ai.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
@@ -98,6 +99,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       transitions_per_step_10: round(orchestration.transitions_per_step_10, 2),
       local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
       trigger_match_us_per_event_100_listeners: round(measureTriggerMatch(100)),
+      ai_overhead_ms_per_call: round((await measureAiOverhead()).ms_per_call, 2),
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {
