@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
+import { type FakeBedrock, startFakeBedrock } from '../support/fake-bedrock.js';
 import { type FakeOpenAi, startFakeOpenAi } from '../support/fake-openai.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
@@ -157,4 +158,63 @@ steps:
       cost_usd: COST_PER_CALL,
     });
   }, 30_000);
+});
+
+describe('AI over HTTP with AI_PROVIDER=bedrock', () => {
+  let bedrock: FakeBedrock;
+  let bedrockServer: ServerProcess;
+  const api = apiClient(() => bedrockServer.url);
+
+  beforeAll(async () => {
+    bedrock = await startFakeBedrock();
+    bedrock.fallback = { kind: 'json', value: { subject: 'Hello from Bedrock' } };
+    bedrockServer = await startServerProcess({
+      AI_PROVIDER: 'bedrock',
+      BEDROCK_MODEL: 'anthropic.native-model-v1:0',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDE2E',
+      AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.endpoint,
+      FLOWRUNNER_AI_PRICES: '{"anthropic.native-model-v1:0": {"input_per_1m": 1, "output_per_1m": 5}}',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await bedrockServer?.stop();
+    await bedrock?.close();
+  });
+
+  it('answers ai_generate and /v1/ai/infer through Converse with the configured model, region and prices', async () => {
+    const workflow = `schema_version: "1.0"
+id: subject-bedrock
+steps:
+  - id: draft
+    type: ai_generate
+    config:
+      prompt: "A subject for {{ inputs.customer }}"
+      json_schema: { type: object, required: [subject], properties: { subject: { type: string } } }
+`;
+    expect((await api.call('POST', '/v1/workflows', workflow)).status).toBe(201);
+    const id = (
+      await api.call('POST', '/v1/executions', {
+        workflow_id: 'subject-bedrock',
+        inputs: { customer: 'Ada' },
+      })
+    ).body.id as string;
+    const done = await api.until(id, (r) => r.status === 'completed');
+    expect(done.output).toEqual({ subject: 'Hello from Bedrock' });
+    // 31 × $1 + 12 × $5 per million tokens.
+    expect(done.usage).toEqual({ tokens_prompt: 31, tokens_output: 12, cost_usd: 0.000091, ai_calls: 1 });
+    const [sent] = bedrock.requests;
+    expect(sent!.modelId).toBe('anthropic.native-model-v1:0');
+    expect(String(sent!.headers.authorization)).toMatch(/Credential=AKIDE2E\/\d{8}\/eu-west-1\/bedrock\//);
+    expect(sent!.body.outputConfig?.textFormat?.type).toBe('json_schema');
+
+    const inferred = await api.call('POST', '/v1/ai/infer', { prompt: 'one subject' });
+    expect(inferred.body).toMatchObject({
+      provider: 'bedrock',
+      model: 'anthropic.native-model-v1:0',
+      cost_usd: 0.000091,
+    });
+  }, 60_000);
 });
