@@ -168,7 +168,8 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/v1/ai/infer': {
     post: {
-      summary: 'One AI call to the configured provider: {output, provider, model, tokens_prompt, tokens_output, latency_ms, cost_usd}',
+      summary:
+        'One AI call to the configured provider: {output, provider, model, tokens_prompt, tokens_output, latency_ms, cost_usd}',
       body: inferBody,
       responses: {
         200: '{output, model, tokens...}',
