@@ -202,12 +202,15 @@ describe('CDK app', () => {
     });
 
     it('get every setting of functions/environment.ts, naming the data stack’s tables', () => {
-      // The API keys secret is the API function's alone (tested below); the OpenAI secret only when configured (openai-secret.test.ts).
+      // The API keys secret is the API function's alone (tested below); the OpenAI secret and the
+      // Bedrock model only when configured (openai-secret.test.ts, bedrock-model.test.ts).
       const required = Object.values(LambdaEnvironment).filter(
         (name) =>
           !name.startsWith('MOCK_AI_') &&
           name !== LambdaEnvironment.apiKeysSecretArn &&
-          name !== LambdaEnvironment.openAiSecretArn,
+          name !== LambdaEnvironment.openAiSecretArn &&
+          name !== LambdaEnvironment.aiProvider &&
+          name !== LambdaEnvironment.bedrockModel,
       );
       for (const fn of [engine.runs.advance, engine.runs.awaitSignal]) {
         const [resource] = Object.values(
