@@ -206,6 +206,9 @@ export const aiGenerate = defineStepType({
           tokens_prompt: response.tokens_prompt,
           tokens_output: response.tokens_output,
           latency_ms: latencyMs,
+          ...(response.provider_latency_ms !== undefined
+            ? { provider_latency_ms: response.provider_latency_ms }
+            : {}),
           retry_count: call - 1,
           ...costOf(response),
           valid: answer.ok,
