@@ -244,6 +244,9 @@ export function createBedrockProvider(options: BedrockProviderOptions): AiProvid
         tokens_prompt: response.usage?.inputTokens ?? 0,
         tokens_output: response.usage?.outputTokens ?? 0,
         ...(response.$metadata?.requestId ? { request_id: response.$metadata.requestId } : {}),
+        ...(response.metrics?.latencyMs !== undefined
+          ? { provider_latency_ms: response.metrics.latencyMs }
+          : {}),
       };
     },
   };

@@ -78,6 +78,8 @@ export interface AiResponse {
   tokens_output: number;
   /** The provider's request id, when it gives one (for support; never the prompt). */
   request_id?: string;
+  /** The provider's own measure of the call, when it reports one (Bedrock's `metrics.latencyMs`). */
+  provider_latency_ms?: number;
 }
 
 /**

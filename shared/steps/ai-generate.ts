@@ -107,13 +107,19 @@ async function promptOf(
   };
 }
 
-/** One call's budget: the config's `timeout_s`, never more than what is left of the attempt's time. */
-function callTimeoutMs(ctx: Context): number {
+/**
+ * One call's budget: the config's `timeout_s`, never more than what is left of the attempt's time
+ * when the call starts (a feedback retry has less left than the first call).
+ */
+function callBudget(ctx: Context): () => number {
   const own =
     ctx.config.timeout_s === undefined
       ? DEFAULT_CALL_TIMEOUT_MS
       : renderedNumber(ctx.config.timeout_s, 'timeout_s', { min: 0, exclusiveMin: true, max: 900 }) * 1000;
-  return ctx.timeoutMs === undefined ? own : Math.min(own, ctx.timeoutMs);
+  if (ctx.timeoutMs === undefined) return () => own;
+  const now = () => ctx.deps.clock.now().getTime();
+  const attemptEnds = now() + ctx.timeoutMs;
+  return () => Math.max(0, Math.min(own, attemptEnds - now()));
 }
 
 function correction(issues: SchemaIssue[], notJson: boolean): string {
@@ -141,7 +147,7 @@ export const aiGenerate = defineStepType({
       ctx.config.temperature === undefined
         ? undefined
         : renderedNumber(ctx.config.temperature, 'temperature', { min: 0, max: 2 });
-    const timeoutMs = callTimeoutMs(ctx);
+    const budget = callBudget(ctx);
     const { prompt, system, template } = await promptOf(ctx);
     // The step's model, else the template's, else the provider's default.
     const model = ctx.config.model ?? template?.model;
@@ -182,7 +188,7 @@ export const aiGenerate = defineStepType({
         messages: [...messages],
         json_schema,
         ...(temperature !== undefined ? { temperature } : {}),
-        timeoutMs,
+        timeoutMs: budget(),
         signal: ctx.signal,
         step_id: ctx.step.id,
       });
@@ -200,6 +206,9 @@ export const aiGenerate = defineStepType({
           tokens_prompt: response.tokens_prompt,
           tokens_output: response.tokens_output,
           latency_ms: latencyMs,
+          ...(response.provider_latency_ms !== undefined
+            ? { provider_latency_ms: response.provider_latency_ms }
+            : {}),
           retry_count: call - 1,
           ...costOf(response),
           valid: answer.ok,

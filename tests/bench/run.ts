@@ -9,6 +9,7 @@ import { assertValidWorkflow } from '../../shared/definition/validate.js';
 import { createRun } from '../../shared/engine/transition.js';
 import { RunLoop } from '../../shared/orchestration/run-loop.js';
 import { memoryOrchestrator } from '../support/memory-orchestrator.js';
+import { measureAiOverhead } from './ai.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
@@ -101,6 +102,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       trigger_match_us_per_event_100_listeners: round(measureTriggerMatch(100)),
       trigger_to_run_started_ms: await measureTriggerToRunStarted(),
       tracing_overhead_pct: round(tracing.tracing_overhead_pct),
+      ai_overhead_ms_per_call: round((await measureAiOverhead()).ms_per_call, 2),
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {

@@ -46,7 +46,8 @@ function bedrockStatements(template: Template, roleLogicalId: string): Statement
     .filter((s) => [s.Action].flat().some((a) => String(a).startsWith('bedrock:')));
 }
 
-describe('CDK: the Bedrock model', () => {
+// Each case synthesizes the whole app with cdk-nag: seconds each, more on a busy machine.
+describe('CDK: the Bedrock model', { timeout: 120_000 }, () => {
   it('a foundation model: AI_PROVIDER and BEDROCK_MODEL on Advance and the API, InvokeModel on that model only', () => {
     const { engine, template, id } = engineWith({ [BEDROCK_MODEL_CONTEXT]: 'amazon.nova-lite-v1:0' });
     for (const fn of [engine.runs.advance, engine.httpApi.handler]) {

@@ -39,7 +39,8 @@ function grantsOn(template: Template, roleLogicalId: string, arn: string): unkno
   );
 }
 
-describe('CDK: the OpenAI secret', () => {
+// Each case synthesizes the whole app with cdk-nag: seconds each, more on a busy machine.
+describe('CDK: the OpenAI secret', { timeout: 120_000 }, () => {
   it('gives Advance and the API its ARN and GetSecretValue on it alone, AwaitSignal nothing; cdk-nag stays clean', () => {
     const { engine, template } = engineWith({ [OPENAI_SECRET_CONTEXT]: ARN });
     const id = (c: { node: { defaultChild?: unknown } }) => engine.getLogicalId(c.node.defaultChild as never);

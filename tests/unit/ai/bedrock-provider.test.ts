@@ -69,6 +69,7 @@ describe('bedrock provider: answers', () => {
       tokens_prompt: FAKE_USAGE.inputTokens,
       tokens_output: FAKE_USAGE.outputTokens,
       request_id: 'req-1',
+      provider_latency_ms: 7,
     });
     const [sent] = fake.requests;
     expect(sent!.modelId).toBe('anthropic.native-model-v1:0');
@@ -234,7 +235,13 @@ describe('ai_generate through the bedrock provider', () => {
     expect(feedback[2]!.content[0]!.text).toMatch(/subject/);
     const responses = events.filter((e) => e.type === 'ai.response').map((e) => e.data);
     expect(responses).toEqual([
-      expect.objectContaining({ provider: 'bedrock', valid: false, retry_count: 0, tokens_prompt: 31 }),
+      expect.objectContaining({
+        provider: 'bedrock',
+        valid: false,
+        retry_count: 0,
+        tokens_prompt: 31,
+        provider_latency_ms: 7,
+      }),
       expect.objectContaining({ provider: 'bedrock', valid: true, retry_count: 1, tokens_output: 12 }),
     ]);
   });

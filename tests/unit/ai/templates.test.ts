@@ -22,13 +22,6 @@ const workflow = (stepConfig: Record<string, unknown>) => ({
       id: 'draft',
       type: 'ai_generate',
       config: { template_id: 'welcome', json_schema: schema, ...stepConfig },
-      next: 'again',
-    },
-    {
-      id: 'again',
-      type: 'conditional',
-      config: { when: "$count($$.steps.draft) >= 0 and run.id = 'never'" },
-      next: { true: 'draft' },
     },
   ],
 });
@@ -87,6 +80,45 @@ describe('prompt templates in runs', () => {
     await h.resume(second.id, { inputs: { name: 'Bob' } });
     expect(calls(h, first.id)).toEqual({ prompts: ['v1 for Ann'], versions: [1] });
     expect(calls(h, second.id)).toEqual({ prompts: ['v2 for Bob'], versions: [2] });
+  });
+
+  it('keeps the pinned version on a loop back to the step after an update', async () => {
+    const h = harnessWith({
+      templates: [{ id: 'welcome', text: 'draft v1' }],
+      workflows: [
+        {
+          schema_version: '1.0',
+          id: 'looping',
+          steps: [
+            {
+              id: 'draft',
+              type: 'ai_generate',
+              config: { template_id: 'welcome', json_schema: schema },
+              next: 'review',
+            },
+            {
+              id: 'review',
+              type: 'form',
+              config: { fields: [{ key: 'again', type: 'boolean', required: true }] },
+              next: 'decide',
+            },
+            {
+              id: 'decide',
+              type: 'conditional',
+              config: { when: 'steps.review.output.again' },
+              next: { true: 'draft' },
+            },
+          ],
+        },
+      ],
+    });
+    const run = await h.start('looping');
+    await h.advanceTime(1_000);
+    await h.addTemplate({ id: 'welcome', text: 'draft v2' });
+    await h.resume(run.id, { inputs: { again: true } });
+    await h.resume(run.id, { inputs: { again: false } });
+    expect(h.run(run.id).status).toBe('completed');
+    expect(calls(h, run.id)).toEqual({ prompts: ['draft v1', 'draft v1'], versions: [1, 1] });
   });
 
   it('uses version 1 for a run that started before the template existed, and an explicit version as given', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../shared/adapters/clock.js';
 import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
 import { StepError } from '../../../shared/errors.js';
 import type { AiProvider, AiRequest, AiResponse } from '../../../shared/ports/index.js';
@@ -228,6 +229,24 @@ describe('ai_generate.execute', () => {
       { deps: { ai }, timeoutMs: 5000 },
     );
     expect(ai.requests.map((r) => r.timeoutMs)).toEqual([5000, 2000]);
+  });
+
+  it('gives a feedback retry only what is left of the attempt after the calls before it', async () => {
+    const clock = new ManualClock(new Date('2026-03-01T12:00:00.000Z'));
+    const slow = scripted('{"subject":"x"}', good);
+    const ai: AiProvider = {
+      name: 'slow',
+      async generate(request) {
+        clock.advance(3_000);
+        return slow.generate(request);
+      },
+    };
+    await execute(
+      aiGenerate,
+      { prompt: 'p', json_schema: mail, timeout_s: 30, max_retries: 1 },
+      { deps: { ai, clock }, timeoutMs: 5000 },
+    );
+    expect(slow.requests.map((r) => r.timeoutMs)).toEqual([5000, 2000]);
   });
 
   it('fails a temperature a placeholder left out of range without retry', async () => {
