@@ -33,10 +33,10 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
   's3/object-created-unversioned.json': [
     {
       type: 's3',
-      event_id: 'acme-invoices/incoming/2026/11/Invoice 0043 (Acme+Co).pdf?sequencer=00621049BA9A8C712B',
+      event_id: 'acme-invoices/incoming/2026/11/Invoice 0043 (Acme Co).pdf?sequencer=00621049BA9A8C712B',
       bucket: 'acme-invoices',
-      // EventBridge gives the key as it is: no URL decoding (a `+` stays a `+`).
-      key: 'incoming/2026/11/Invoice 0043 (Acme+Co).pdf',
+      // EventBridge gives the key as it is: no URL decoding.
+      key: 'incoming/2026/11/Invoice 0043 (Acme Co).pdf',
       size: 80704,
       etag: 'f31d8546bb67845b4d3048cde533b937',
     },
@@ -57,9 +57,9 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
     {
       type: 's3',
       event_id:
-        'acme-invoices/incoming/2026/11/Invoice 0044 (Acme+Co).pdf?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+        'acme-invoices/incoming/2026/11/Invoice 0044 (Acme Co).pdf?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
       bucket: 'acme-invoices',
-      key: 'incoming/2026/11/Invoice 0044 (Acme+Co).pdf',
+      key: 'incoming/2026/11/Invoice 0044 (Acme Co).pdf',
       size: 52210,
       etag: 'd41d8cd98f00b204e9800998ecf8427e',
       version_id: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
@@ -145,6 +145,19 @@ describe('deliveriesFromEvent on the sample events', () => {
     expect(delivery).toMatchObject({ type: 'eventbridge' });
     expect((delivery as { event: unknown }).event).toBe(event);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('keys', () => {
+  it('decodes an S3 notification key as a form value (+ is a space, %2B a plus), and leaves an EventBridge key as it is', () => {
+    const notification = sample('s3/notification-records.json');
+    const record = (notification.Records as { s3: { object: { key: string } } }[])[0]!;
+    record.s3.object.key = 'in/a+b%2Bc%20d%2F%C3%A9.csv';
+    expect(deliveriesFromEvent(notification)[0]).toMatchObject({ key: 'in/a b+c d/é.csv' });
+
+    const event = sample('s3/object-created.json');
+    (event.detail as { object: { key: string } }).object.key = 'in/a+b%2Bc.csv';
+    expect(deliveriesFromEvent(event)[0]).toMatchObject({ key: 'in/a+b%2Bc.csv' });
   });
 });
 
