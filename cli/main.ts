@@ -19,6 +19,8 @@ Against a server (--url, default FLOWRUNNER_URL or http://127.0.0.1:3000):
   resume <run_id>       answer a form (--input) or an approval (--approve/--reject)
   cancel <run_id>       cancel a run (compensation runs)
   logs <run_id>         print a run's events; --follow streams them until it ends
+  listeners [action]    list, show, create <file>, enable, disable, delete listeners
+  events put            put an event on the event bus (--source, --detail-type, --detail)
 
 Run \`flowrunner <command> --help\` for a command's options.`;
 
@@ -139,6 +141,44 @@ export async function main(argv: string[], terminal: Terminal = createTerminal()
         if (positionals.length !== 1) return usage(terminal, logsHelp, 2);
         const server = serverFrom(values, process.env);
         return await remote(() => logsCommand(terminal, server, positionals[0]!, values.follow ?? false));
+      }
+      case 'listeners': {
+        const { LISTENER_ACTIONS, listenersCommand, listenersHelp } = await import('./triggers.js');
+        const { remote, serverFrom, serverOptions } = await import('./remote.js');
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: serverOptions,
+        });
+        if (values.help) return usage(terminal, listenersHelp, 0);
+        const [action = 'list', target, ...extra] = positionals;
+        const needs = LISTENER_ACTIONS[action];
+        if (needs === undefined || extra.length > 0 || (needs === 'none') !== (target === undefined)) {
+          return usage(terminal, listenersHelp, 2);
+        }
+        const server = serverFrom(values, process.env);
+        return await remote(() => listenersCommand(terminal, server, action, target));
+      }
+      case 'events': {
+        const { eventsHelp, eventsPutCommand } = await import('./triggers.js');
+        const { remote, serverFrom, serverOptions } = await import('./remote.js');
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            ...serverOptions,
+            source: { type: 'string' },
+            'detail-type': { type: 'string' },
+            detail: { type: 'string' },
+            id: { type: 'string' },
+            time: { type: 'string' },
+          },
+        });
+        if (values.help) return usage(terminal, eventsHelp, 0);
+        if (positionals.length !== 1 || positionals[0] !== 'put') return usage(terminal, eventsHelp, 2);
+        const server = serverFrom(values, process.env);
+        const { url: _u, 'api-key': _k, json: _j, help: _h, ...options } = values;
+        return await remote(() => eventsPutCommand(terminal, server, options));
       }
       default:
         terminal.err(`Unknown command '${command}'.`);

@@ -98,7 +98,7 @@ interface Answer {
   body: unknown;
 }
 
-async function call(
+export async function call(
   terminal: Terminal,
   server: ServerOptions,
   method: string,

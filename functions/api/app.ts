@@ -20,7 +20,9 @@ import { Router } from './router.js';
 import { aiRoutes } from './routes/ai.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import { eventRoutes } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
+import { hookRoutes } from './routes/hooks.js';
 import { listenerRoutes } from './routes/listeners.js';
 import { workflowRoutes } from './routes/workflows.js';
 
@@ -56,6 +58,8 @@ export function createRouter(deps: ApiDeps): Router {
   artifactRoutes(router, deps);
   callbackRoutes(router, deps);
   listenerRoutes(router, deps);
+  hookRoutes(router, deps);
+  eventRoutes(router, deps);
   aiRoutes(router, deps);
   return router;
 }

@@ -1,6 +1,7 @@
 /** What the API needs: the orchestrator's dependencies (composeOrchestrator's), and its own settings. */
 
 import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
+import type { EventBus, Schedules } from '../../shared/ports/index.js';
 import type { ApiKey } from './middleware/api-key-auth.js';
 
 export interface ApiDeps {
@@ -13,4 +14,8 @@ export interface ApiDeps {
   corsOrigins?: string[];
   /** Where 500s are logged (default console.error); false for none. */
   logger?: ((message: string) => void) | false;
+  /** Told after each change of a schedule listener (CONTRACT §6); none: the host fires no schedules. */
+  schedules?: Schedules;
+  /** Behind `POST /v1/events`; none: 503 (the host has no event bus). */
+  bus?: EventBus;
 }

@@ -9,6 +9,7 @@ import { isPublicPath } from './middleware/api-key-auth.js';
 import { pathParamRule } from './path-params.js';
 import { inferBody } from './routes/ai.js';
 import { listQuery as artifactListQuery } from './routes/artifacts.js';
+import { putEventsBody } from './routes/events.js';
 import {
   controlBody,
   eventsQuery,
@@ -16,12 +17,17 @@ import {
   resumeBody,
   startBody,
 } from './routes/executions.js';
-import { createBody as listenerBody, listQuery as listenerListQuery } from './routes/listeners.js';
+import {
+  createBody as listenerBody,
+  changeBody as listenerChangeBody,
+  listQuery as listenerListQuery,
+} from './routes/listeners.js';
 import { versionQuery, versionsQuery, listQuery as workflowListQuery } from './routes/workflows.js';
 
 interface Operation {
   summary: string;
-  body?: z.ZodType | 'workflow' | 'any';
+  /** `raw`: any media type, read as bytes (webhooks, whose signature covers them). */
+  body?: z.ZodType | 'workflow' | 'any' | 'raw';
   query?: z.ZodObject;
   /** Status → description. */
   responses: Record<number, string>;
@@ -173,22 +179,56 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/listeners': {
-    get: { summary: 'List listeners', query: listenerListQuery, responses: { 200: '{items, next_cursor}' } },
+    get: {
+      summary: 'List listeners',
+      query: listenerListQuery,
+      responses: { 200: '{items, next_cursor}', 422: 'Bad query' },
+    },
     post: {
-      summary: 'Create a listener',
+      summary:
+        'Create a listener {type, workflow_id, version?, match, inputs?, enabled?}: match per type (CONTRACT §6)',
       body: listenerBody,
-      responses: { 201: 'Created', 404: 'Unknown workflow', 409: 'Exists', 422: 'Invalid' },
+      responses: {
+        201: 'Created',
+        404: 'Unknown workflow',
+        409: 'Exists, or the workflow is retired',
+        422: 'Invalid match, inputs template or version (errors[].path)',
+      },
     },
   },
   '/v1/listeners/{id}': {
-    get: { summary: 'Read a listener', responses: { 200: 'The listener', 404: 'Unknown' } },
+    get: {
+      summary: 'Read a listener: enabled, last_fired_at, fired, skipped, failed, next_fire_at',
+      responses: { 200: 'The listener', 404: 'Unknown' },
+    },
+    patch: {
+      summary: 'Change enabled, match or inputs (null removes the template)',
+      body: listenerChangeBody,
+      responses: { 200: 'The listener', 404: 'Unknown', 422: 'Invalid' },
+    },
     delete: { summary: 'Delete a listener', responses: { 204: 'Deleted', 404: 'Unknown' } },
   },
   '/v1/hooks/{listener_id}': {
     post: {
-      summary: 'A webhook listener starts its workflow (the body is the inputs)',
-      body: 'any',
-      responses: { 202: 'Started', 404: 'Unknown', 422: 'Invalid inputs' },
+      summary:
+        'A webhook listener starts its workflow; the signature (github, stripe, standard, hmac-sha256) is checked on the raw body',
+      body: 'raw',
+      responses: {
+        200: 'This delivery started a run before: that run',
+        202: 'Started',
+        401: 'Bad or missing signature (or API key, for a listener without one): nothing stored',
+        404: 'Unknown',
+        409: 'Disabled',
+        422: 'The inputs do not fit the workflow (recorded on the listener)',
+        503: 'The listener’s secret is not set',
+      },
+    },
+  },
+  '/v1/events': {
+    post: {
+      summary: 'Put up to 10 events on the event bus: every matching eventbridge listener fires',
+      body: putEventsBody,
+      responses: { 200: '{entries: [{event_id}]}', 422: 'Invalid entries', 503: 'No event bus' },
     },
   },
 };
@@ -234,15 +274,19 @@ export function openApiDocument(registry: StepRegistry): Record<string, unknown>
                   'text/yaml': { schema: { $ref: '#/components/schemas/Workflow' } },
                 },
               }
-            : { content: { 'application/json': { schema: op.body === 'any' ? {} : jsonSchema(op.body) } } };
+            : op.body === 'raw'
+              ? { content: { '*/*': { schema: {} } } }
+              : { content: { 'application/json': { schema: op.body === 'any' ? {} : jsonSchema(op.body) } } };
       // Every body goes through the same parser: its refusals apply to every operation that takes one.
       const framing: Record<number, string> = body
         ? {
             400: 'Malformed, nested too deep, or a number out of range',
             413: 'Body over the limit',
-            415: op.body === 'workflow' ? 'Not application/json or text/yaml' : 'Not application/json',
           }
         : {};
+      // A raw body is taken in any media type.
+      if (body && op.body !== 'raw')
+        framing[415] = op.body === 'workflow' ? 'Not application/json or text/yaml' : 'Not application/json';
       const responses: Record<string, unknown> = {};
       for (const [status, description] of Object.entries({ ...framing, ...op.responses })) {
         responses[status] =

@@ -6,6 +6,11 @@ export type ParsedBody = { kind: 'none' } | { kind: 'json'; value: unknown } | {
 export interface ApiEvent extends APIGatewayProxyEventV2 {
   /** Set by the body parser. */
   parsedBody?: ParsedBody;
+  /**
+   * Set by the body parser instead of `parsedBody` on raw paths: the bytes as sent (API Gateway's
+   * base64 decoded), for routes that verify a signature over them before reading (webhooks).
+   */
+  rawBody?: Uint8Array;
 }
 
 export interface ApiRequest {

@@ -10,6 +10,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const settings = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    /** The local S3 endpoint (CONTRACT §6). */
+    FLOWRUNNER_S3_PORT: z.coerce.number().int().min(0).max(65_535).default(4569),
     FLOWRUNNER_DATA_DIR: z.string().min(1).default('.flowrunner'),
   })
   .safeParse(process.env);
@@ -27,7 +29,12 @@ const dataDir = resolve(settings.data.FLOWRUNNER_DATA_DIR);
 const examplesDir = join(packageRoot(), 'examples');
 let server: LocalServer;
 try {
-  server = await startLocalServer({ dataDir, port: settings.data.PORT, examplesDir });
+  server = await startLocalServer({
+    dataDir,
+    port: settings.data.PORT,
+    s3Port: settings.data.FLOWRUNNER_S3_PORT,
+    examplesDir,
+  });
 } catch (error) {
   fail('cannot start', error);
 }
@@ -36,6 +43,7 @@ process.stdout.write(
   [
     `Flowrunner is running at ${server.url} (data in ${dataDir})`,
     ...(server.loaded.length > 0 ? [`Loaded workflows: ${server.loaded.join(', ')}`] : []),
+    `S3 endpoint for s3 listeners: ${server.s3Url} (path-style, any access key)`,
     `Start a run: curl -s -X POST ${server.url}/v1/executions -H 'content-type: application/json' \\`,
     `  -d '{"workflow_id":"order-checks","inputs":{"order_id":"o-1","amount":2500}}'`,
     '',

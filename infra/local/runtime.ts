@@ -49,6 +49,8 @@ export interface LocalRuntimeOptions {
   definition?: AslDefinition;
   /** Receives each execution's event log (StateEntered, …) as it starts: for tests and the benchmark. */
   onExecution?: (name: string, events: AsyncIterable<{ type: string }>) => void;
+  /** The local S3's port (default 0: a free one). */
+  s3Port?: number;
   /** Told when an execution fails: infrastructure trouble, not a failed run (default: a line on stderr). */
   onExecutionError?: (name: string, error: unknown) => void;
 }
@@ -124,6 +126,7 @@ export class LocalRuntime {
     const local = await startLocalStores({
       dataDir: join(options.dataDir),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.s3Port === undefined ? {} : { s3Port: options.s3Port }),
     });
     const guard = CrashGuard.open(options.dataDir);
     const runtime = new LocalRuntime(local, guard, options);

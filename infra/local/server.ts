@@ -17,6 +17,7 @@ import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
 import { LocalRuntime } from './runtime.js';
+import { LocalTriggers } from './triggers.js';
 import { loadWorkflows } from './workflows.js';
 
 export interface LocalServerOptions {
@@ -28,11 +29,16 @@ export interface LocalServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Requests larger than this are refused with 413 by the API (default 1 MB). */
   maxBodyBytes?: number;
+  /** The local S3 endpoint's port (CONTRACT §6; `npm start` passes FLOWRUNNER_S3_PORT, default 4569); default 0: a free one. */
+  s3Port?: number;
 }
 
 export interface LocalServer {
   url: string;
+  /** The local S3 endpoint: a put there fires the bucket's s3 listeners. */
+  s3Url: string;
   runtime: LocalRuntime;
+  triggers: LocalTriggers;
   /** What loading the examples did, for the start-up message. */
   loaded: string[];
   close(): Promise<void>;
@@ -50,8 +56,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   // Settings first: a bad one stops the start before any store opens.
   const corsOrigins = corsOriginsFrom(env.FLOWRUNNER_CORS_ORIGINS);
-  const runtime = await LocalRuntime.start({ dataDir: options.dataDir, env });
+  const runtime = await LocalRuntime.start({
+    dataDir: options.dataDir,
+    env,
+    ...(options.s3Port === undefined ? {} : { s3Port: options.s3Port }),
+  });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
+  const triggers = new LocalTriggers({ deps: runtime.deps, onS3Event: runtime.local.onS3Event });
   const keys = apiKeysFromSetting(env.FLOWRUNNER_API_KEYS, sha256Hex);
   // The keys and FLOWRUNNER_SECRET_* values never appear in a log line, whatever their shape.
   rememberConfiguredSecrets(env);
@@ -63,6 +74,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     corsOrigins,
     hosts: () => hosts,
     ...(keys.length > 0 ? { apiKeys: { keys } } : {}),
+    schedules: triggers.schedules,
+    bus: triggers.bus,
   });
   const streams = new Set<ServerResponse>();
 
@@ -167,9 +180,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   });
   const address = server.address() as AddressInfo;
   hosts = allowedHosts(address.port, options.host);
+  // Schedules due while the server was down fire once now, with the API already answering.
+  await triggers.start();
   return {
     url: `http://${address.address}:${address.port}`,
+    s3Url: runtime.local.s3Endpoint,
     runtime,
+    triggers,
     loaded,
     async close() {
       for (const response of streams) response.end();
@@ -177,6 +194,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await triggers.close();
       await runtime.close();
     },
   };

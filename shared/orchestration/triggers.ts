@@ -14,7 +14,7 @@ import { render } from '../expressions/index.js';
 import type { Listener, TriggerDelivery, TriggerOutcome } from '../ports/index.js';
 import type { RunContext } from '../steps/types.js';
 import { validateArtifactName } from '../storage/s3/artifact-rules.js';
-import type { ScheduleMatch } from '../triggers/listener-match.js';
+import { nextFireOf, type ScheduleMatch } from '../triggers/listener-match.js';
 import { type OrchestratorDeps, startRun } from './orchestrator.js';
 
 export type TriggerDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions'>;
@@ -36,7 +36,7 @@ const Decision = { start: 'trigger:start', skip: 'trigger:skip', fail: 'trigger:
 export const TRIGGER_FINISH_AFTER_MS = 30_000;
 
 /** The artifact an S3 object is copied to when it does not make a valid artifact name itself. */
-const FALLBACK_ARTIFACT = 'trigger/object';
+const FALLBACK_ARTIFACT = 'upload';
 
 /** Starts the run of every listener the delivery concerns; one outcome per listener, in listener order. */
 export async function deliverTrigger(
@@ -44,7 +44,16 @@ export async function deliverTrigger(
   delivery: TriggerDelivery,
 ): Promise<TriggerOutcome[]> {
   const listeners = await listenersFor(deps, delivery);
-  return Promise.all(listeners.map((listener) => fire(deps, listener, delivery)));
+  const outcomes = await Promise.all(listeners.map((listener) => fire(deps, listener, delivery)));
+  if (delivery.type === 'schedule') {
+    for (const listener of listeners) {
+      // The next fire after this one, or after now for a late one (a catch-up after downtime fires
+      // once, then the schedule keeps its rhythm): the same rule in the cloud and on one machine.
+      const after = Math.max(Date.parse(delivery.scheduled_time) || 0, deps.clock.now().getTime());
+      await deps.stores.listeners.setNextFire(listener.id, nextFireOf(listener, new Date(after)));
+    }
+  }
+  return outcomes;
 }
 
 async function listenersFor(deps: TriggerDeps, delivery: TriggerDelivery): Promise<Listener[]> {
@@ -241,11 +250,11 @@ export function eventOf(delivery: TriggerDelivery): unknown {
 }
 
 /**
- * The artifact an uploaded object becomes: `trigger/<file name>` (`GET /v1/executions/{id}/artifacts/trigger/<file name>`),
- * or `trigger/object` when the key's last part is no valid artifact name.
+ * The artifact an uploaded object becomes: its file name, the key's last part (`GET
+ * /v1/executions/{id}/artifacts/report.csv`), or `upload` when that is no valid artifact name.
  */
 export function artifactName(key: string): string {
-  const name = `trigger/${key.split('/').at(-1) ?? ''}`;
+  const name = key.split('/').at(-1) ?? '';
   try {
     validateArtifactName(name);
     return name;

@@ -6,14 +6,14 @@
 import { z } from 'zod';
 import type { ErrorIssue } from '../errors.js';
 import { checkExpression, templateExpressions } from '../expressions/index.js';
-import type { ListenerType } from '../ports/storage.js';
+import type { ListenerDefinition, ListenerType } from '../ports/storage.js';
 import {
   type CompiledPattern,
   checkEventPattern,
   compileEventPattern,
   type EventPattern,
 } from './event-pattern.js';
-import { checkSchedule } from './schedule.js';
+import { checkSchedule, nextFireTime } from './schedule.js';
 
 /** S3's bucket naming rules (general purpose buckets): 3–63 lower-case letters, digits, dots and hyphens. */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -123,4 +123,16 @@ export function eventMatches(pattern: Record<string, unknown>, event: unknown): 
 export function webhookSecretName(match: Record<string, unknown>): string | undefined {
   const signature = (match as WebhookMatch).signature;
   return signature ? SECRET_PLACEHOLDER.exec(signature.secret)?.[1] : undefined;
+}
+
+/**
+ * When an enabled schedule listener fires next after `after` (ISO-8601), or undefined (disabled, not a
+ * schedule, or never again). `rate()` keeps the rhythm of the listener's last change of definition,
+ * as a Scheduler schedule keeps the rhythm of its creation or update.
+ */
+export function nextFireOf(listener: ListenerDefinition, after: Date): string | undefined {
+  if (listener.type !== 'schedule' || !listener.enabled) return undefined;
+  const { expression, timezone = 'UTC' } = listener.match as ScheduleMatch;
+  const next = nextFireTime(expression, after, timezone, { start: new Date(listener.updated_at) });
+  return next === null ? undefined : next.toISOString();
 }

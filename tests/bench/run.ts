@@ -12,7 +12,7 @@ import { memoryOrchestrator } from '../support/memory-orchestrator.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
-import { measureTriggerMatch } from './triggers.js';
+import { measureTriggerMatch, measureTriggerToRunStarted } from './triggers.js';
 
 /** A linear workflow of `size` transform steps, each with one placeholder over the previous output. */
 export function linearWorkflow(size: number): WorkflowDefinition {
@@ -98,6 +98,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       transitions_per_step_10: round(orchestration.transitions_per_step_10, 2),
       local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
       trigger_match_us_per_event_100_listeners: round(measureTriggerMatch(100)),
+      trigger_to_run_started_ms: await measureTriggerToRunStarted(),
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {

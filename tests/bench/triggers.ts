@@ -96,3 +96,84 @@ export function measureTriggerMatchDetails(count = 100, events = 2000, rounds = 
     matches_per_event: matches / events,
   };
 }
+
+/**
+ * `trigger_to_run_started_ms`: milliseconds from a PutObject to the local S3 endpoint (the real S3
+ * client, any access key) until the run its s3 listener starts has started (`started_at` is set): the
+ * local S3 notification, the dispatcher (listener lookup, claim, object copied into the run's
+ * artifacts, start) and the first Advance. Median of `puts` puts, one after the other, on the local
+ * server of `npm start` (dynalite and s3rver on disk in a temporary directory).
+ */
+export async function measureTriggerToRunStarted(puts = 20): Promise<number> {
+  const [
+    { mkdtemp, rm },
+    { tmpdir },
+    { join },
+    s3,
+    { startLocalServer },
+    { assertValidWorkflow },
+    { logger },
+  ] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:os'),
+    import('node:path'),
+    import('@aws-sdk/client-s3'),
+    import('../../infra/local/server.js'),
+    import('../../shared/definition/validate.js'),
+    import('../../shared/adapters/logger.js'),
+  ]);
+  // The benchmark prints one JSON line: the server's per-Advance log lines would bury it.
+  const level = logger.getLevelName();
+  logger.setLogLevel('WARN');
+  const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-bench-triggers-'));
+  const server = await startLocalServer({ dataDir, port: 0, env: { ...process.env } });
+  const client = new s3.S3Client({
+    endpoint: server.s3Url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  try {
+    const { stores, clock } = server.runtime.deps;
+    const workflow = assertValidWorkflow({
+      schema_version: '1.0',
+      id: 'bench-upload',
+      steps: [{ id: 'done', type: 'transform', config: { output: '{{ inputs.event.key }}' } }],
+    });
+    await stores.workflows.create(workflow, clock.now());
+    const at = clock.now().toISOString();
+    await stores.listeners.create({
+      id: 'bench-upload',
+      type: 's3',
+      workflow_id: 'bench-upload',
+      match: { bucket: 'bench-inbox' },
+      enabled: true,
+      created_at: at,
+      updated_at: at,
+    });
+    await client.send(new s3.CreateBucketCommand({ Bucket: 'bench-inbox' }));
+    const times: number[] = [];
+    for (let index = 0; index < puts; index += 1) {
+      const started = performance.now();
+      await client.send(
+        new s3.PutObjectCommand({ Bucket: 'bench-inbox', Key: `in/${index}.json`, Body: `{"n":${index}}` }),
+      );
+      for (;;) {
+        const listener = await stores.listeners.get('bench-upload');
+        if (listener.fired === index + 1 && listener.last_run_id) {
+          const { state } = await stores.runs.get(listener.last_run_id);
+          if (state.started_at) break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    return Number(times[Math.floor(times.length / 2)]!.toFixed(1));
+  } finally {
+    client.destroy();
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+    logger.setLogLevel(level);
+  }
+}

@@ -56,6 +56,7 @@ class Server {
       env: {
         ...process.env,
         PORT: '0',
+        FLOWRUNNER_S3_PORT: '0',
         FLOWRUNNER_DATA_DIR: dataDir,
         FLOWRUNNER_ALLOW_PRIVATE_NETWORK: 'true',
         NO_COLOR: '1',

@@ -106,7 +106,11 @@ describe('npm start', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'stops the server when the npm process alone gets %s',
     async (signal) => {
-      const { child, url, output } = await npmStart({ PORT: '0', FLOWRUNNER_DATA_DIR: await dataDir() });
+      const { child, url, output } = await npmStart({
+        PORT: '0',
+        FLOWRUNNER_S3_PORT: '0',
+        FLOWRUNNER_DATA_DIR: await dataDir(),
+      });
       const port = Number(new URL(url).port);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const tree = descendants(child.pid!);
@@ -130,7 +134,13 @@ describe('npm start', () => {
     const port = (taken.address() as { port: number }).port;
 
     const child = spawn(process.execPath, ['bin/server.mjs'], {
-      env: { ...process.env, NO_COLOR: '1', PORT: String(port), FLOWRUNNER_DATA_DIR: await dataDir() },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        PORT: String(port),
+        FLOWRUNNER_S3_PORT: '0',
+        FLOWRUNNER_DATA_DIR: await dataDir(),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';

@@ -26,7 +26,14 @@ export interface ServerProcess extends TestServer {
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-e2e-'));
   const child = spawn(process.execPath, ['bin/server.mjs'], {
-    env: { ...process.env, PORT: '0', FLOWRUNNER_DATA_DIR: dataDir, NO_COLOR: '1', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      FLOWRUNNER_S3_PORT: '0',
+      FLOWRUNNER_DATA_DIR: dataDir,
+      NO_COLOR: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

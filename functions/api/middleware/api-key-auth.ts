@@ -23,12 +23,16 @@ export interface ApiKeyAuthOptions {
   publicPaths?: ReadonlyArray<string | RegExp>;
 }
 
-/** Liveness, the API's description, and callbacks (the token is the credential). */
+/**
+ * Liveness, the API's description, callbacks (the token is the credential) and webhooks (the
+ * signature is; a webhook listener without one asks for the API key itself: routes/hooks.ts).
+ */
 export const PUBLIC_PATHS: ReadonlyArray<string | RegExp> = [
   '/healthz',
   '/openapi.json',
   '/docs',
   /^\/v1\/callbacks\/[^/]+$/,
+  /^\/v1\/hooks\/[^/]+$/,
 ];
 
 export function isPublicPath(
@@ -47,9 +51,6 @@ export function apiKeyAuth(
   options: ApiKeyAuthOptions = {},
 ): middy.MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   const { keys, publicPaths } = { ...defaults, ...options };
-  const accepted = (keys ?? [])
-    .map((k) => ({ digest: Buffer.from(k.sha256.toLowerCase(), 'hex'), principal: k.principal }))
-    .filter((k) => k.digest.length === 32);
 
   const apiKeyAuthBefore: middy.MiddlewareFn<ApiEvent, APIGatewayProxyStructuredResultV2> = async (
     request,
@@ -57,14 +58,7 @@ export function apiKeyAuth(
     if (keys === undefined) return;
     const event = request.event;
     if (methodOf(event) === 'OPTIONS' || isPublicPath(pathOf(event), publicPaths)) return;
-    const key = presentedKey(event.headers);
-    if (key === undefined)
-      throw unauthorized('An API key is required: Authorization: Bearer <key> or x-api-key');
-    const digest = createHash('sha256').update(key).digest();
-    // Compare against every hash, so the time taken does not tell which one (or whether any) matched.
-    let match: (typeof accepted)[number] | undefined;
-    for (const key of accepted) if (timingSafeEqual(digest, key.digest)) match ??= key;
-    if (!match) throw unauthorized('The API key is not valid');
+    const match = requireApiKey(event.headers, keys);
     // The key's principal travels as a Lambda authorizer's context would (principalOf reads it).
     if (match.principal !== undefined) {
       (event.requestContext as { authorizer?: unknown }).authorizer = {
@@ -90,6 +84,22 @@ export function apiKeysFromSetting(setting: string | undefined, hash: (value: st
       if (at <= 0) return { sha256: hash(entry) };
       return { principal: entry.slice(0, at).trim(), sha256: hash(entry.slice(at + 1).trim()) };
     });
+}
+
+/** The accepted key the request presents; 401 when it presents none or one not accepted. */
+export function requireApiKey(headers: ApiEvent['headers'], keys: readonly ApiKey[]): ApiKey {
+  const key = presentedKey(headers);
+  if (key === undefined)
+    throw unauthorized('An API key is required: Authorization: Bearer <key> or x-api-key');
+  const digest = createHash('sha256').update(key).digest();
+  // Compare against every hash, so the time taken does not tell which one (or whether any) matched.
+  let match: ApiKey | undefined;
+  for (const accepted of keys) {
+    const expected = Buffer.from(accepted.sha256.toLowerCase(), 'hex');
+    if (expected.length === 32 && timingSafeEqual(digest, expected)) match ??= accepted;
+  }
+  if (!match) throw unauthorized('The API key is not valid');
+  return match;
 }
 
 function presentedKey(headers: ApiEvent['headers']): string | undefined {

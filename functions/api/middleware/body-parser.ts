@@ -8,16 +8,25 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_NESTING_DEPTH } from '../../../shared/definition/parse.js';
 import { badRequest, HttpError, unsupportedMediaType } from '../http-error.js';
-import type { ApiEvent, ParsedBody } from '../request.js';
+import { type ApiEvent, type ParsedBody, pathOf } from '../request.js';
 
 export interface BodyParserOptions {
   /** The largest body accepted, in bytes. */
   maxBodyBytes?: number;
   /** The deepest nesting of arrays and objects accepted in a JSON body. */
   maxDepth?: number;
+  /** Paths whose body is handed over as raw bytes of any type, within the size limit (default RAW_PATHS). */
+  rawPaths?: readonly RegExp[];
 }
 
-const defaults: Required<BodyParserOptions> = { maxBodyBytes: 1_048_576, maxDepth: MAX_NESTING_DEPTH };
+/** Webhooks: their signature covers the bytes as sent, and providers send more than JSON (GitHub: forms). */
+export const RAW_PATHS: readonly RegExp[] = [/^\/v1\/hooks\/[^/]+$/];
+
+const defaults: Required<BodyParserOptions> = {
+  maxBodyBytes: 1_048_576,
+  maxDepth: MAX_NESTING_DEPTH,
+  rawPaths: RAW_PATHS,
+};
 
 const JSON_TYPE = 'application/json';
 const YAML_TYPES = new Set(['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml']);
@@ -25,12 +34,19 @@ const YAML_TYPES = new Set(['text/yaml', 'application/yaml', 'application/x-yaml
 export function bodyParser(
   options: BodyParserOptions = {},
 ): middy.MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
-  const { maxBodyBytes, maxDepth } = { ...defaults, ...options };
+  const { maxBodyBytes, maxDepth, rawPaths } = { ...defaults, ...options };
 
   const bodyParserBefore: middy.MiddlewareFn<ApiEvent, APIGatewayProxyStructuredResultV2> = async (
     request,
   ) => {
-    request.event.parsedBody = parseBody(request.event, maxBodyBytes, maxDepth);
+    const event = request.event;
+    const path = pathOf(event);
+    if (rawPaths.some((pattern) => pattern.test(path))) {
+      event.rawBody = rawBody(event, maxBodyBytes);
+      event.parsedBody = { kind: 'none' };
+    } else {
+      event.parsedBody = parseBody(event, maxBodyBytes, maxDepth);
+    }
   };
 
   return { before: bodyParserBefore };
@@ -45,13 +61,26 @@ function contentTooLarge(maxBodyBytes: number): HttpError {
   );
 }
 
-function parseBody(event: ApiEvent, maxBodyBytes: number, maxDepth: number): ParsedBody {
+/** The body's bytes (API Gateway's base64 decoded), within the limit, whatever their type. */
+function rawBody(event: ApiEvent, maxBodyBytes: number): Uint8Array {
+  checkDeclaredLength(event, maxBodyBytes);
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > maxBodyBytes) throw contentTooLarge(maxBodyBytes);
+  return new Uint8Array(bytes);
+}
+
+function checkDeclaredLength(event: ApiEvent, maxBodyBytes: number): void {
   // A declared length over the limit is refused without looking at the body (the local server
   // does not read it).
   const declared = event.headers['content-length']?.trim();
   if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBodyBytes) {
     throw contentTooLarge(maxBodyBytes);
   }
+}
+
+function parseBody(event: ApiEvent, maxBodyBytes: number, maxDepth: number): ParsedBody {
+  checkDeclaredLength(event, maxBodyBytes);
   const raw = event.body;
   if (raw === undefined || raw === null || raw === '') return { kind: 'none' };
   const decoded = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;

@@ -1,32 +1,74 @@
-/** `/v1/listeners` (triggers that start workflows) and `POST /v1/hooks/{listener_id}` (a webhook starts its workflow). */
+/**
+ * `/v1/listeners` (CONTRACT §6): triggers that start a workflow. Each change of a schedule listener
+ * keeps its `next_fire_at` and tells the host's scheduler (EventBridge Scheduler in the cloud, the
+ * scheduler loop on one machine) through the `Schedules` port.
+ */
 import { z } from 'zod';
+import type { ErrorIssue } from '../../../shared/errors.js';
 import { NotFoundError } from '../../../shared/errors.js';
-import { ListenerType } from '../../../shared/ports/index.js';
+import { type Listener, type ListenerDefinition, ListenerType } from '../../../shared/ports/index.js';
+import {
+  checkInputsTemplate,
+  checkListenerMatch,
+  nextFireOf,
+} from '../../../shared/triggers/listener-match.js';
 import type { ApiDeps } from '../deps.js';
-import { notFound } from '../http-error.js';
+import { conflict, unprocessable } from '../http-error.js';
 import { jsonBody, queryParams } from '../params.js';
 import { empty, json } from '../response.js';
 import type { Router } from '../router.js';
-import { startExecution } from './executions.js';
 
-export const listQuery = z.object({
+export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().min(1).max(2048).optional(),
 });
 
+const match = z.record(z.string(), z.unknown());
+
 export const createBody = z.strictObject({
   id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1 to 64 lower-case letters, digits, _ or -')
     .optional(),
   type: z.enum(Object.values(ListenerType) as [ListenerType, ...ListenerType[]]),
   workflow_id: z.string().min(1).max(64),
-  match: z.record(z.string(), z.unknown()).default({}),
+  version: z.number().int().min(1).optional(),
+  match: match.default({}),
+  /** A template rendered against `{event}` into the run's inputs. */
+  inputs: z.unknown().optional(),
+  enabled: z.boolean().default(true),
 });
+
+export const changeBody = z.strictObject({
+  enabled: z.boolean().optional(),
+  match: match.optional(),
+  /** `null` removes the template: the run gets `{event}`. */
+  inputs: z.unknown().optional(),
+});
+
+/** The type-specific checks zod's structure cannot express: the match per type, the inputs template. */
+function checkDefinition(type: ListenerType, body: { match?: unknown; inputs?: unknown }): void {
+  const issues: ErrorIssue[] = [];
+  if (body.match !== undefined) issues.push(...checkListenerMatch(type, body.match));
+  if (body.inputs !== undefined && body.inputs !== null) issues.push(...checkInputsTemplate(body.inputs));
+  if (issues.length > 0) throw unprocessable(`The ${type} listener is not valid`, issues);
+}
 
 export function listenerRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
   const { listeners, workflows } = o.stores;
+
+  /** Keeps next_fire_at and the host's schedule in step with the listener just written. */
+  async function scheduled(listener: Listener): Promise<Listener> {
+    if (listener.type !== 'schedule') return listener;
+    const next = nextFireOf(listener, o.clock.now());
+    await listeners.setNextFire(listener.id, next);
+    const current = { ...listener };
+    if (next === undefined) delete current.next_fire_at;
+    else current.next_fire_at = next;
+    await deps.schedules?.upsert(current);
+    return current;
+  }
 
   router.on('GET', '/v1/listeners', async (request) => {
     const page = await listeners.list(queryParams(request, listQuery));
@@ -35,15 +77,30 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
 
   router.on('POST', '/v1/listeners', async (request) => {
     const body = jsonBody(request, createBody);
-    await workflows.summary(body.workflow_id);
-    const listener = {
+    checkDefinition(body.type, body);
+    const summary = await workflows.summary(body.workflow_id);
+    if (summary.retired) throw conflict(`Workflow '${body.workflow_id}' is retired: it starts no new runs`);
+    if (body.version !== undefined && body.version > summary.latest_version) {
+      throw unprocessable('The pinned version does not exist', [
+        {
+          path: 'version',
+          message: `workflow '${body.workflow_id}' has versions 1 to ${summary.latest_version}`,
+        },
+      ]);
+    }
+    const now = o.clock.now().toISOString();
+    const definition: ListenerDefinition = {
       id: body.id ?? o.ids.next('listener'),
       type: body.type,
       workflow_id: body.workflow_id,
+      ...(body.version === undefined ? {} : { version: body.version }),
       match: body.match,
-      created_at: o.clock.now().toISOString(),
+      ...(body.inputs === undefined ? {} : { inputs: body.inputs }),
+      enabled: body.enabled,
+      created_at: now,
+      updated_at: now,
     };
-    await listeners.create(listener);
+    const listener = await scheduled(await listeners.create(definition));
     return json(201, listener, { location: `/v1/listeners/${encodeURIComponent(listener.id)}` });
   });
 
@@ -51,19 +108,37 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
     json(200, await listeners.get(request.params.id!)),
   );
 
-  router.on('DELETE', '/v1/listeners/{id}', async (request) => {
-    await listeners.delete(request.params.id!);
-    return empty(204);
+  router.on('PATCH', '/v1/listeners/{id}', async (request) => {
+    const id = request.params.id!;
+    const change = jsonBody(request, changeBody);
+    const { type } = await listeners.get(id);
+    checkDefinition(type, change);
+    const listener = await listeners.update(
+      id,
+      {
+        ...(change.enabled === undefined ? {} : { enabled: change.enabled }),
+        ...(change.match === undefined ? {} : { match: change.match }),
+        ...(change.inputs === undefined ? {} : { inputs: change.inputs }),
+      },
+      o.clock.now(),
+    );
+    return json(200, await scheduled(listener));
   });
 
-  router.on('POST', '/v1/hooks/{listener_id}', async (request) => {
-    const id = request.params.listener_id!;
-    const listener = await listeners.get(id).catch((error: unknown) => {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    });
-    if (listener?.type !== 'webhook') throw notFound(`No webhook listener '${id}'`);
-    const inputs = jsonBody(request, z.unknown());
-    return startExecution(o, request, { workflow_id: listener.workflow_id, inputs }, `hook:${id}:`);
+  router.on('DELETE', '/v1/listeners/{id}', async (request) => {
+    const id = request.params.id!;
+    const { type } = await listeners.get(id);
+    await listeners.delete(id);
+    // After the delete: a schedule that fires in between finds no listener and starts nothing.
+    if (type === 'schedule') await deps.schedules?.remove(id);
+    return empty(204);
+  });
+}
+
+/** A listener that is gone answers 404 like an unknown one. */
+export async function findListener(deps: ApiDeps, id: string): Promise<Listener | undefined> {
+  return deps.orchestrator.stores.listeners.get(id).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
   });
 }

@@ -21,12 +21,39 @@ interface S3rverInstance {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
   httpServer?: Server;
+  on(event: 'event', listener: (event: S3NotificationEvent) => void): void;
 }
 
 type S3rverConstructor = new (options: S3rverOptions) => S3rverInstance;
 
+/** The S3 event notification s3rver emits for each put, copy and delete, in AWS's Records shape. */
+export interface S3NotificationEvent {
+  Records: Array<{
+    eventName: string;
+    eventTime: string;
+    s3: {
+      bucket: { name: string };
+      object: { key: string; size?: number; eTag?: string; versionId?: string; sequencer: string };
+    };
+  }>;
+}
+
+interface AccountRegistry {
+  registry: Map<string, unknown>;
+  DUMMY_ACCOUNT: unknown;
+}
+
 // s3rver is CommonJS without types; loading it through require keeps the typing in this file.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+const load = createRequire(import.meta.url);
+const S3rver = load('s3rver') as S3rverConstructor;
+
+// CONTRACT §6: the local S3 takes any access key, as tools and SDKs configured for AWS send theirs.
+// s3rver looks a key up in its account registry (and does not check SigV4 signatures at all): an
+// unknown key is read as its one built-in account. SigV2 signatures are still checked against that
+// account's secret, so presigned V2 URLs need S3RVER's own keys.
+const accounts = load('s3rver/lib/models/account.js') as AccountRegistry;
+const knownAccount = accounts.registry.get.bind(accounts.registry);
+accounts.registry.get = (key: string) => knownAccount(key) ?? accounts.DUMMY_ACCOUNT;
 
 /** The only key pair s3rver accepts: it checks signatures, so presigned URLs are verified for real. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -42,6 +69,8 @@ export interface StartS3rverOptions {
 export interface LocalS3 {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
+  /** Calls `listener` with each notification (every put, copy and delete), as S3 → EventBridge would. */
+  onEvent(listener: (event: S3NotificationEvent) => void): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +79,9 @@ export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): 
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
+    onEvent(listener) {
+      server.on('event', listener);
+    },
     async close() {
       const closing = server.close();
       // Idle keep-alive sockets of SDK clients would otherwise hold the close open.

@@ -15,7 +15,7 @@ import { createS3Artifacts } from '../s3/artifacts.js';
 import { createS3PayloadBlobs } from '../s3/payload-blobs.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createLocalDynamoDbClient, startDynalite } from './dynalite.js';
-import { createS3Client, ensureBucket, startS3rver } from './s3rver.js';
+import { createS3Client, ensureBucket, type LocalS3, startS3rver } from './s3rver.js';
 
 export const LOCAL_BUCKET = 'flowrunner-local';
 
@@ -23,6 +23,8 @@ export interface LocalStoresOptions {
   /** Where dynalite (`dynamodb/`), the local S3 (`s3/`) and the signing keys (`keys.json`) live. */
   dataDir: string;
   clock?: Clock;
+  /** The local S3's port (0, the default, picks a free one; `npm start` serves FLOWRUNNER_S3_PORT). */
+  s3Port?: number;
 }
 
 export interface LocalStores {
@@ -30,6 +32,8 @@ export interface LocalStores {
   largePayloads: LargePayloads;
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  /** Each S3 notification of the local S3 (puts, copies, deletes), for the local S3 listeners. */
+  onS3Event: LocalS3['onEvent'];
   /** Stops both servers; the data stays on disk. */
   close(): Promise<void>;
 }
@@ -62,7 +66,7 @@ async function localKeys(dataDir: string): Promise<LocalKeys> {
   return keys;
 }
 
-export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): Promise<LocalStores> {
+export async function startLocalStores({ dataDir, clock, s3Port }: LocalStoresOptions): Promise<LocalStores> {
   await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
   await mkdir(join(dataDir, 's3'), { recursive: true });
   const lock = lockDataDir(dataDir);
@@ -72,7 +76,10 @@ export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): 
   try {
     keys = await localKeys(dataDir);
     dynamo = await startDynalite({ path: join(dataDir, 'dynamodb') });
-    s3 = await startS3rver({ directory: join(dataDir, 's3') }).catch(async (error: unknown) => {
+    s3 = await startS3rver({
+      directory: join(dataDir, 's3'),
+      ...(s3Port === undefined ? {} : { port: s3Port }),
+    }).catch(async (error: unknown) => {
       await dynamo.close();
       throw error;
     });
@@ -109,6 +116,7 @@ export async function startLocalStores({ dataDir, clock }: LocalStoresOptions): 
       largePayloads,
       dynamodbEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
+      onS3Event: (listener) => s3.onEvent(listener),
       async close() {
         dynamoClient.destroy();
         s3Client.destroy();

@@ -36,6 +36,8 @@ export interface EventOptions {
   body?: unknown;
   /** Sent as is (no JSON encoding). */
   raw?: string;
+  /** `raw` is base64, as API Gateway sends a binary body. */
+  base64?: boolean;
 }
 
 /** An API Gateway v2 (HTTP API) event, as the Lambda integration delivers it. */
@@ -66,7 +68,7 @@ export function httpEvent(method: string, path: string, options: EventOptions = 
       timeEpoch: NOW.getTime(),
     },
     ...(body === undefined ? {} : { body }),
-    isBase64Encoded: false,
+    isBase64Encoded: options.base64 === true,
   };
 }
 

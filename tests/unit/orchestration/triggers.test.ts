@@ -84,10 +84,10 @@ describe('deliverTrigger', () => {
         key: 'in/report.csv',
         size: 8,
         etag: 'abc',
-        artifact: 'trigger/report.csv',
+        artifact: 'report.csv',
       },
     });
-    const artifact = await t.stores.artifacts.get(state.id, 'trigger/report.csv');
+    const artifact = await t.stores.artifacts.get(state.id, 'report.csv');
     expect(new TextDecoder().decode(artifact.body)).toBe('a,b\n1,2\n');
     expect(t.started.map((s) => s.run_id)).toEqual([state.id]);
     expect(await t.stores.listeners.get('csv')).toMatchObject({
@@ -231,6 +231,36 @@ describe('deliverTrigger', () => {
     ).toEqual([]);
   });
 
+  it('sets a schedule’s next fire after each fire: once after a late fire, then in its rhythm', async () => {
+    const t = await bed();
+    // rate(10 minutes) since 00:00; the server slept through 00:10 … 00:50 and fires 00:10 at 00:53.
+    await t.stores.listeners.create(listener('every10', 'schedule', { expression: 'rate(10 minutes)' }));
+    t.clock.advance(53 * 60_000);
+    const late: TriggerDelivery = {
+      type: 'schedule',
+      event_id: '2026-01-01T00:10:00.000Z',
+      listener_id: 'every10',
+      scheduled_time: '2026-01-01T00:10:00.000Z',
+    };
+    expect((await deliverTrigger(t.deps, late))[0]!.outcome).toBe('started');
+    expect((await t.stores.listeners.get('every10')).next_fire_at).toBe('2026-01-01T01:00:00.000Z');
+    // An at() has no next fire once it fired; a redelivery of it changes nothing.
+    await t.stores.listeners.create(
+      listener('once', 'schedule', { expression: 'at(2026-01-01T00:30:00)', overlap: 'allow' }),
+    );
+    const at: TriggerDelivery = {
+      ...late,
+      event_id: '2026-01-01T00:30:00.000Z',
+      scheduled_time: '2026-01-01T00:30:00.000Z',
+      listener_id: 'once',
+    };
+    expect((await deliverTrigger(t.deps, at))[0]!.outcome).toBe('started');
+    expect((await deliverTrigger(t.deps, at))[0]!.outcome).toBe('duplicate');
+    const once = await t.stores.listeners.get('once');
+    expect(once.next_fire_at).toBeUndefined();
+    expect(once.fired).toBe(1);
+  });
+
   it('finishes a start that a crash stopped half-way when the event is delivered again', async () => {
     const t = await bed();
     await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
@@ -252,9 +282,9 @@ describe('deliverTrigger', () => {
     expect((await t.stores.listeners.get('csv')).fired).toBe(1);
   });
 
-  it('names the artifact after the key’s last part, or trigger/object', () => {
-    expect(artifactName('a/b/photo.png')).toBe('trigger/photo.png');
-    expect(artifactName('folder/')).toBe('trigger/object');
-    expect(artifactName('..')).toBe('trigger/object');
+  it('names the artifact after the key’s last part, or upload', () => {
+    expect(artifactName('a/b/photo.png')).toBe('photo.png');
+    expect(artifactName('folder/')).toBe('upload');
+    expect(artifactName('..')).toBe('upload');
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * Webhook signatures (CONTRACT §6), each checked over the raw bytes of the body and compared in
+ * constant time: `github` (X-Hub-Signature-256, through @octokit/webhooks-methods), `stripe`
+ * (Stripe-Signature with a 5-minute tolerance), `standard` (Standard Webhooks, through
+ * `standardwebhooks`) and plain `hmac-sha256` (X-Signature: the hex HMAC of the body, `sha256=`
+ * optional). Also the delivery id each provider sends, which is the dedupe key of the fire.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { verify as verifyGithub } from '@octokit/webhooks-methods';
+import { Webhook } from 'standardwebhooks';
+import { sha256Hex } from '../../shared/crypto.js';
+import type { SignatureScheme } from '../../shared/triggers/listener-match.js';
+
+/** Stripe's own libraries refuse events signed longer ago (or further ahead) than this. */
+export const STRIPE_TOLERANCE_S = 300;
+
+export interface SignedRequest {
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  body: Uint8Array;
+  now: Date;
+}
+
+/** Whether the request carries a valid signature of the scheme made with `secret`; never throws. */
+export async function verifySignature(
+  scheme: SignatureScheme,
+  secret: string,
+  request: SignedRequest,
+): Promise<boolean> {
+  try {
+    switch (scheme) {
+      case 'github': {
+        const signature = request.headers['x-hub-signature-256'];
+        // GitHub signs the UTF-8 text of the payload; bytes that are not UTF-8 cannot verify.
+        const text = utf8(request.body);
+        return (
+          signature !== undefined &&
+          text !== undefined &&
+          text !== '' &&
+          (await verifyGithub(secret, text, signature))
+        );
+      }
+      case 'stripe':
+        return verifyStripe(secret, request);
+      case 'standard':
+        new Webhook(secret).verify(request.body, request.headers, { jsonParse: false });
+        return true;
+      case 'hmac-sha256': {
+        const signature = request.headers['x-signature']?.trim().replace(/^sha256=/i, '');
+        return signature !== undefined && equalHex(signature, hmacHex(secret, request.body));
+      }
+    }
+  } catch {
+    // A malformed header or secret is a signature that does not verify.
+    return false;
+  }
+}
+
+/** `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`: any v1 over `<t>.<body>` within the tolerance. */
+function verifyStripe(secret: string, request: SignedRequest): boolean {
+  const header = request.headers['stripe-signature'];
+  if (header === undefined) return false;
+  let timestamp: string | undefined;
+  const signatures: string[] = [];
+  for (const part of header.split(',')) {
+    const [key, value] = part.split('=', 2).map((s) => s.trim());
+    if (key === 't') timestamp = value;
+    else if (key === 'v1' && value) signatures.push(value);
+  }
+  if (timestamp === undefined || !/^\d{1,12}$/.test(timestamp) || signatures.length === 0) return false;
+  const age = Math.abs(request.now.getTime() / 1000 - Number(timestamp));
+  if (age > STRIPE_TOLERANCE_S) return false;
+  const expected = hmacHex(secret, Buffer.concat([Buffer.from(`${timestamp}.`), request.body]));
+  // Every candidate is compared, so the time taken does not tell which one matched.
+  let valid = false;
+  for (const signature of signatures) valid = equalHex(signature, expected) || valid;
+  return valid;
+}
+
+export function hmacHex(secret: string, body: Uint8Array | string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+function equalHex(given: string, expected: string): boolean {
+  const a = Buffer.from(given.toLowerCase(), 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The provider's delivery id (GitHub's X-GitHub-Delivery, Standard Webhooks' webhook-id, a Stripe
+ * event's `id`, an Idempotency-Key), else a hash of the body: a redelivery starts no second run.
+ */
+export function deliveryId(headers: Record<string, string>, body: Uint8Array, parsed: unknown): string {
+  const stripeId = (parsed as { id?: unknown } | null)?.id;
+  const id =
+    headers['x-github-delivery'] ??
+    headers['webhook-id'] ??
+    (headers['stripe-signature'] !== undefined && typeof stripeId === 'string' ? stripeId : undefined) ??
+    headers['idempotency-key'];
+  return id?.trim() ? `id:${id.trim()}` : `sha256:${sha256Hex(body)}`;
+}

@@ -1,0 +1,202 @@
+/**
+ * Triggers on one machine (CONTRACT §6), each feeding the one dispatcher (`deliverTrigger`) as its
+ * cloud counterpart feeds the trigger function: the local S3's notifications (S3 → EventBridge), the
+ * in-process event bus behind `POST /v1/events` (PutEvents), and a scheduler loop that fires schedule
+ * listeners when their `next_fire_at` comes (EventBridge Scheduler). Deliveries are asynchronous, as
+ * in the cloud: a put or an event is answered before its runs start.
+ */
+import { randomUUID } from 'node:crypto';
+import { logger } from '../../shared/adapters/logger.js';
+import { deliverTrigger, type TriggerDeps } from '../../shared/orchestration/triggers.js';
+import type {
+  BusEntry,
+  BusEvent,
+  EventBus,
+  Listener,
+  Schedules,
+  TriggerDelivery,
+} from '../../shared/ports/index.js';
+import type { S3NotificationEvent } from '../../shared/storage/local/s3rver.js';
+import { LOCAL_BUCKET } from '../../shared/storage/local/stores.js';
+import { nextFireOf } from '../../shared/triggers/listener-match.js';
+
+/** What a local event says it came from, as PutEvents fills in the account and region. */
+const LOCAL_ACCOUNT = '000000000000';
+const LOCAL_REGION = 'us-east-1';
+/**
+ * The loop re-reads the schedule listeners at least this often, so a listener written by another
+ * process on the same stores (a CLI against the data directory) is picked up too.
+ */
+const RESCAN_MS = 60_000;
+/** After a pass that fired, the next one waits this long: a fire that failed is retried, not spun on. */
+const AFTER_FIRES_MS = 1_000;
+
+export interface LocalTriggersOptions {
+  deps: TriggerDeps;
+  /** Subscribes to the local S3's notifications. */
+  onS3Event: (listener: (event: S3NotificationEvent) => void) => void;
+  /** Told of a delivery that failed (the host's trouble: a store down); default a log line. */
+  onError?: (delivery: TriggerDelivery, error: unknown) => void;
+}
+
+export class LocalTriggers {
+  readonly bus: EventBus;
+  readonly schedules: Schedules;
+  readonly #deps: TriggerDeps;
+  readonly #onError: (delivery: TriggerDelivery, error: unknown) => void;
+  /** Deliveries under way: `close()` waits for them before the stores stop. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #timer: NodeJS.Timeout | undefined;
+  /** The scheduler's pass under way, and whether another was asked for meanwhile. */
+  #pass: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+  /** Makes each local S3 notification its own event: s3rver's sequencer is a millisecond clock. */
+  #sequence = 0;
+
+  constructor(options: LocalTriggersOptions) {
+    this.#deps = options.deps;
+    this.#onError =
+      options.onError ??
+      ((delivery, error) =>
+        logger.error('trigger delivery failed', {
+          trigger_type: delivery.type,
+          event_id: delivery.event_id,
+          error: error instanceof Error ? error.message : String(error),
+        }));
+    this.bus = { put: async (entries) => this.#put(entries) };
+    this.schedules = {
+      // The loop reads listeners from the store (the API has already written next_fire_at): a change
+      // only means "look again now".
+      upsert: async () => this.#wake(),
+      remove: async () => this.#wake(),
+    };
+    options.onS3Event((event) => this.#s3(event));
+  }
+
+  /** Starts the scheduler: a schedule that came due while the server was down fires once now. */
+  async start(): Promise<void> {
+    await this.#wake();
+  }
+
+  /** Stops the scheduler and waits for the deliveries under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#pass;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Resolves when every delivery handed over so far has been dispatched (for tests). */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #deliver(delivery: TriggerDelivery): Promise<unknown> {
+    const dispatch = deliverTrigger(this.#deps, delivery).catch((error: unknown) =>
+      this.#onError(delivery, error),
+    );
+    this.#inFlight.add(dispatch);
+    void dispatch.finally(() => this.#inFlight.delete(dispatch));
+    return dispatch;
+  }
+
+  async #put(entries: readonly BusEntry[]): Promise<{ event_id: string }[]> {
+    const now = this.#deps.clock.now().toISOString();
+    return entries.map((entry) => {
+      const event: BusEvent = {
+        version: '0',
+        id: entry.id ?? randomUUID(),
+        'detail-type': entry.detail_type,
+        source: entry.source,
+        account: LOCAL_ACCOUNT,
+        time: entry.time ?? now,
+        region: LOCAL_REGION,
+        resources: [],
+        detail: entry.detail,
+      };
+      void this.#deliver({ type: 'eventbridge', event_id: event.id, event });
+      return { event_id: event.id };
+    });
+  }
+
+  #s3(event: S3NotificationEvent): void {
+    for (const record of event.Records ?? []) {
+      const { bucket, object } = record.s3;
+      // Deletes start nothing; the engine's own bucket (artifacts, large payloads) is not a source.
+      if (!record.eventName.startsWith('ObjectCreated:') || bucket.name === LOCAL_BUCKET) continue;
+      // S3 URL-encodes keys in notifications (spaces as '+').
+      const key = decodeURIComponent(object.key.replaceAll('+', ' '));
+      const version = object.versionId ?? `${object.sequencer}-${++this.#sequence}`;
+      void this.#deliver({
+        type: 's3',
+        event_id: `${bucket.name}/${key}/${version}`,
+        bucket: bucket.name,
+        key,
+        size: object.size ?? 0,
+        ...(object.eTag ? { etag: object.eTag } : {}),
+        ...(object.versionId ? { version_id: object.versionId } : {}),
+      });
+    }
+  }
+
+  /** Runs a scheduler pass now (or right after the one under way), then sleeps until the next fire. */
+  async #wake(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#pass) {
+      this.#again = true;
+      return this.#pass;
+    }
+    clearTimeout(this.#timer);
+    this.#pass = this.#schedulerPass().finally(() => {
+      this.#pass = undefined;
+    });
+    await this.#pass;
+    if (this.#again) {
+      this.#again = false;
+      await this.#wake();
+    }
+  }
+
+  /**
+   * Fires every enabled schedule whose next_fire_at has come — once, however many fire times the
+   * server slept through (the dispatcher then sets the next one after now) — gives a listener
+   * without one its next_fire_at, and sets the timer for the earliest next fire.
+   */
+  async #schedulerPass(): Promise<void> {
+    let earliest = Number.POSITIVE_INFINITY;
+    try {
+      const store = this.#deps.stores.listeners;
+      const now = this.#deps.clock.now();
+      const due: Listener[] = [];
+      for (const listener of await store.find({ type: 'schedule' })) {
+        if (!listener.enabled) continue;
+        const next = listener.next_fire_at ?? nextFireOf(listener, now);
+        if (next === undefined) continue;
+        if (listener.next_fire_at === undefined) await store.setNextFire(listener.id, next);
+        if (Date.parse(next) <= now.getTime()) due.push({ ...listener, next_fire_at: next });
+        else earliest = Math.min(earliest, Date.parse(next));
+      }
+      await Promise.all(
+        due.map((listener) =>
+          this.#deliver({
+            type: 'schedule',
+            event_id: listener.next_fire_at!,
+            listener_id: listener.id,
+            scheduled_time: listener.next_fire_at!,
+          }),
+        ),
+      );
+      // Each fire set its listener's next fire time (one that failed did not, and is tried again).
+      if (due.length > 0) earliest = Math.min(earliest, now.getTime() + AFTER_FIRES_MS);
+    } catch (error) {
+      logger.error('scheduler pass failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (this.#closed) return;
+    const wait = Math.min(Math.max(earliest - this.#deps.clock.now().getTime(), 0), RESCAN_MS);
+    this.#timer = setTimeout(() => void this.#wake(), wait);
+    this.#timer.unref();
+  }
+}
