@@ -99,8 +99,11 @@ export function createSchedulerSchedules(options: SchedulerSchedulesOptions): Sc
       if (listener.type !== 'schedule') {
         throw new ValidationError(`Listener '${listener.id}' is a ${listener.type} listener, not a schedule`);
       }
-      if (!listener.enabled) return remove(listener.id);
       const schedule = scheduleOf(listener);
+      // A disabled listener has no schedule; nor has an at() whose time has passed (the API found no
+      // next fire): Scheduler would never fire it, and it would count against the account's quota.
+      const spent = schedule.ScheduleExpression!.startsWith('at(') && listener.next_fire_at === undefined;
+      if (!listener.enabled || spent) return remove(listener.id);
       // Create, else replace: whichever of two concurrent writers comes last wins, as with the listener
       // itself. A schedule deleted between a refused create and the update is created again (at most twice).
       let command: 'create' | 'update' = 'create';

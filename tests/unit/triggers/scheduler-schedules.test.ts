@@ -107,7 +107,9 @@ describe('createSchedulerSchedules', () => {
   it('deletes an at() schedule after it fired, and defaults the time zone to UTC', async () => {
     const { mock, schedules } = setup();
     mock.on(CreateScheduleCommand).resolves({});
-    await schedules.upsert(listener({ expression: 'at(2026-12-01T09:30:00)' }));
+    await schedules.upsert(
+      listener({ expression: 'at(2026-12-01T09:30:00)' }, { next_fire_at: '2026-12-01T09:30:00.000Z' }),
+    );
     expect(mock.commandCalls(CreateScheduleCommand)[0]!.args[0].input).toMatchObject({
       ScheduleExpression: 'at(2026-12-01T09:30:00)',
       ScheduleExpressionTimezone: 'UTC',
@@ -160,6 +162,13 @@ describe('createSchedulerSchedules', () => {
       Name: 'nightly-crm-sync',
       GroupName: 'flowrunner-listeners',
     });
+  });
+
+  it('removes, rather than creates, the schedule of an at() whose time has passed (no next fire)', async () => {
+    const { mock, schedules } = setup();
+    mock.on(DeleteScheduleCommand).resolves({});
+    await schedules.upsert(listener({ expression: 'at(2020-01-01T00:00:00)' }));
+    expect(names(mock)).toEqual(['DeleteScheduleCommand']);
   });
 
   it('removes a schedule, and answers quietly when there is none', async () => {
