@@ -66,8 +66,8 @@ const FIRES: Record<string, string[]> = {
   's3/notification-records.json': ['invoices'],
   'eventbridge/custom-event.json': ['signups'],
   'eventbridge/order-placed.json': ['orders'],
-  'schedule/cron-fire.json': ['nightly-crm-sync'],
-  'schedule/cron-fire-retry.json': ['nightly-crm-sync'],
+  'schedule/fire.json': ['heartbeat'],
+  'schedule/fire-retry.json': ['heartbeat'],
   'schedule/at-fire.json': ['launch-day'],
 };
 /** The samples in the order of the table: a retried fire after the fire it repeats. */
@@ -101,9 +101,9 @@ describe('the trigger handler on the sample events, over the local stores', () =
       steps: [{ id: 'seen', type: 'transform', config: { output: '{{ inputs }}' } }],
     });
     const listeners = deps.stores.listeners;
-    await listeners.create(listener('invoices', 's3', { bucket: 'acme-invoices', prefix: 'incoming/' }));
+    await listeners.create(listener('invoices', 's3', { bucket: 'inbox', prefix: 'incoming/' }));
     await listeners.create(
-      listener('archives', 's3', { bucket: 'acme-invoices', prefix: 'archive/', suffix: '.zip' }),
+      listener('archives', 's3', { bucket: 'inbox', prefix: 'archive/', suffix: '.zip' }),
     );
     await listeners.create(listener('signups', 'eventbridge', { source: ['com.acme.accounts'] }));
     await listeners.create(
@@ -111,18 +111,18 @@ describe('the trigger handler on the sample events, over the local stores', () =
         'orders',
         'eventbridge',
         {
-          source: [{ prefix: 'com.acme.' }],
-          'detail-type': ['OrderPlaced'],
-          detail: { total: { amount: [{ numeric: ['>', 1000] }] } },
+          source: ['app.shop'],
+          'detail-type': ['Order Placed'],
+          detail: { total: [{ numeric: ['>', 1000] }] },
         },
         { inputs: { order: '{{ event.detail.order_id }}', tier: '{{ event.detail.customer.tier }}' } },
       ),
     );
-    await listeners.create(listener('nightly-crm-sync', 'schedule', { expression: 'cron(0 6 * * ? *)' }));
+    await listeners.create(listener('heartbeat', 'schedule', { expression: 'cron(0 6 * * ? *)' }));
     await listeners.create(listener('launch-day', 'schedule', { expression: 'at(2026-12-01T08:30:00)' }));
     // The uploads the S3 samples announce, in the local S3.
     const s3 = createS3Client({ endpoint: t.runtime.local.s3Endpoint });
-    await ensureBucket(s3, 'acme-invoices');
+    await ensureBucket(s3, 'inbox');
     for (const file of SAMPLES.filter((f) => f.startsWith('s3/'))) {
       for (const delivery of deliveriesFromEvent(sample(file))) {
         if (delivery.type !== 's3') continue;
@@ -153,7 +153,7 @@ describe('the trigger handler on the sample events, over the local stores', () =
       const outcomes = report.deliveries.flatMap((d) => ('outcomes' in d ? d.outcomes : []));
       expect(outcomes.map((o) => o.listener_id)).toEqual(FIRES[file]);
       // The retry sample repeats the first fire's scheduled time: it is a duplicate of that run.
-      const expected = file === 'schedule/cron-fire-retry.json' ? 'duplicate' : 'started';
+      const expected = file === 'schedule/fire-retry.json' ? 'duplicate' : 'started';
       expect(outcomes.map((o) => o.outcome)).toEqual([expected]);
       const delivery = deliveriesFromEvent(sample(file))[0]!;
       const run = (await deps.stores.runs.get(outcomes[0]!.run_id!)).state;
@@ -168,7 +168,7 @@ describe('the trigger handler on the sample events, over the local stores', () =
         case 's3': {
           const artifact = artifactName(delivery.key);
           expect(inputs.event).toEqual({
-            bucket: 'acme-invoices',
+            bucket: 'inbox',
             key: delivery.key,
             size: delivery.size,
             etag: delivery.etag,
@@ -242,7 +242,7 @@ describe('the trigger handler on the sample events, over the local stores', () =
     };
     const s3 = createS3Client({ endpoint: t.runtime.local.s3Endpoint });
     for (const key of ['incoming/2026/11/first.json', 'incoming/2026/11/second.json']) {
-      await s3.send(new PutObjectCommand({ Bucket: 'acme-invoices', Key: key, Body: key }));
+      await s3.send(new PutObjectCommand({ Bucket: 'inbox', Key: key, Body: key }));
     }
     s3.destroy();
 
