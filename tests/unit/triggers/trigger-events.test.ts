@@ -236,6 +236,17 @@ describe('malformed events', () => {
     expect(failure(long).issues.map((i) => i.path)).toEqual(['listener_id']);
   });
 
+  it('refuses an S3 notification of more than 1,000 records, and reads a detail 10,000 levels deep without recursing', () => {
+    const record = (sample('s3/notification-records.json').Records as unknown[])[0];
+    const error = failure({ Records: Array.from({ length: 1001 }, () => record) });
+    expect(error.issues.map((i) => i.path)).toEqual(['Records']);
+
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let level = 0; level < 10_000; level++) deep = { next: deep };
+    const event = { ...sample('eventbridge/custom-event.json'), detail: deep };
+    expect(deliveriesFromEvent(event)).toHaveLength(1);
+  });
+
   it('never puts the event itself in the error (it may carry personal data)', () => {
     const event = sample('eventbridge/custom-event.json');
     delete event.source;
