@@ -7,7 +7,9 @@
  * - an S3 event notification (`{"Records": [...]}`, S3's own shape: what a bucket sends a function
  *   directly, and what S3-compatible servers emit);
  * - any other EventBridge event (the rule on the project's bus);
- * - a schedule fire: the input EventBridge Scheduler sends, built by `scheduleTargetInput`.
+ * - a schedule fire: the input EventBridge Scheduler sends, built by `scheduleTargetInput`;
+ * - Lambda's record of a failed asynchronous invocation (what the dead-letter queue holds for a
+ *   function error): the event it carries, so a dead letter can be sent back to the function as is.
  *
  * A malformed event is a ValidationError naming the path of each problem; nothing is delivered.
  */
@@ -105,6 +107,16 @@ const OBJECT_CREATED_RECORD = /^(s3:)?ObjectCreated:/;
  */
 export function deliveriesFromEvent(event: unknown): TriggerDelivery[] {
   if (!isObject(event)) throw malformed('The trigger event must be a JSON object', [], event);
+  if ('requestPayload' in event && 'requestContext' in event) {
+    const payload = event.requestPayload;
+    // One level only: a record of a record is not something Lambda writes.
+    if (isObject(payload) && 'requestPayload' in payload) {
+      throw malformed('A failed-invocation record holds another record', [
+        { path: 'requestPayload', message: 'is a record' },
+      ]);
+    }
+    return deliveriesFromEvent(payload);
+  }
   if ('Records' in event) return deliveriesFromS3Notification(event);
   // S3 sends this once when a notification is configured; it names no object.
   if (event.Event === 's3:TestEvent') return [];

@@ -24,7 +24,7 @@ import { type RuntimeUnderTest, startLocalRuntime, storeWorkflow } from '../../s
 type Json = Record<string, unknown>;
 
 const sample = (file: string) => JSON.parse(readFileSync(projectPath(`events/${file}`), 'utf8')) as Json;
-const SAMPLES = ['s3', 'eventbridge', 'schedule'].flatMap((folder) =>
+const SAMPLES = ['s3', 'eventbridge', 'schedule', 'dead-letter'].flatMap((folder) =>
   readdirSync(projectPath(`events/${folder}`))
     .filter((name) => name.endsWith('.json'))
     .map((name) => `${folder}/${name}`),
@@ -69,6 +69,8 @@ const FIRES: Record<string, string[]> = {
   'schedule/fire.json': ['heartbeat'],
   'schedule/fire-retry.json': ['heartbeat'],
   'schedule/at-fire.json': ['launch-day'],
+  // A dead letter sent back to the function: the heartbeat's fire of 06:01 it carries.
+  'dead-letter/failed-invocation.json': ['heartbeat'],
 };
 /** The samples in the order of the table: a retried fire after the fire it repeats. */
 const IN_ORDER = (files: string[]) => Object.keys(FIRES).filter((file) => files.includes(file));

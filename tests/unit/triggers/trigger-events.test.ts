@@ -96,6 +96,15 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
       scheduled_time: '2026-11-22T06:00:00.000Z',
     },
   ],
+  // A dead letter sent back as is: the fire it carries.
+  'dead-letter/failed-invocation.json': [
+    {
+      type: 'schedule',
+      event_id: '2026-11-22T06:01:00.000Z',
+      listener_id: 'heartbeat',
+      scheduled_time: '2026-11-22T06:01:00.000Z',
+    },
+  ],
   'schedule/at-fire.json': [
     {
       type: 'schedule',
@@ -106,7 +115,7 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
   ],
 };
 
-const TRIGGER_SAMPLES = ['s3', 'eventbridge', 'schedule'].flatMap((folder) =>
+const TRIGGER_SAMPLES = ['s3', 'eventbridge', 'schedule', 'dead-letter'].flatMap((folder) =>
   readdirSync(projectPath(`events/${folder}`))
     .filter((name) => name.endsWith('.json'))
     .map((name) => `${folder}/${name}`),
@@ -225,6 +234,12 @@ describe('malformed events', () => {
       'Records[2].s3.object',
       'Records[3].s3.object.key',
     ]);
+  });
+
+  it('refuses a failed-invocation record that wraps another one', () => {
+    const record = sample('dead-letter/failed-invocation.json');
+    const twice = { ...record, requestPayload: record };
+    expect(failure(twice).issues.map((i) => i.path)).toEqual(['requestPayload']);
   });
 
   it('refuses a schedule fire whose context attribute was not replaced, or whose listener id cannot name a schedule', () => {
