@@ -20,6 +20,7 @@ import type { ListenerDefinition, ListenerSource } from '../../../shared/ports/i
 import { createS3Client, ensureBucket } from '../../../shared/storage/local/s3rver.js';
 import { deliveriesFromEvent } from '../../../shared/triggers/trigger-events.js';
 import { type RuntimeUnderTest, startLocalRuntime, storeWorkflow } from '../../support/local-runtime.js';
+import { overriding } from '../../support/overriding.js';
 
 type Json = Record<string, unknown>;
 
@@ -46,17 +47,6 @@ const listener = (
   updated_at: NOW,
   ...extra,
 });
-
-/** The store with some of its methods replaced, the others called on the store itself (classes keep private state). */
-function overriding<T extends object>(store: T, overrides: Partial<T>): T {
-  return new Proxy(store, {
-    get(target, property) {
-      if (property in overrides) return overrides[property as keyof T];
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 /** Which listeners each sample fires (the others it must leave alone). */
 const FIRES: Record<string, string[]> = {
