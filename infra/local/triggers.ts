@@ -6,6 +6,7 @@
  * in the cloud: a put or an event is answered before its runs start.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../shared/adapters/logger.js';
 import { deliverTrigger, type TriggerDeps } from '../../shared/orchestration/triggers.js';
 import type {
@@ -28,6 +29,8 @@ const LOCAL_REGION = 'us-east-1';
  * process on the same stores (a CLI against the data directory) is picked up too.
  */
 const RESCAN_MS = 60_000;
+/** Waits before each retry of a delivery that failed (then it is given up, with a log line). */
+const RETRY_DELAYS_MS = [500, 2_000, 8_000];
 /** After a pass that fired, the next one waits this long: a fire that failed is retried, not spun on. */
 const AFTER_FIRES_MS = 1_000;
 
@@ -51,6 +54,7 @@ export class LocalTriggers {
   #pass: Promise<void> | undefined;
   #again = false;
   #closed = false;
+  readonly #stop = new AbortController();
   /** Makes each local S3 notification its own event: s3rver's sequencer is a millisecond clock. */
   #sequence = 0;
 
@@ -82,6 +86,7 @@ export class LocalTriggers {
   /** Stops the scheduler and waits for the deliveries under way. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stop.abort();
     clearTimeout(this.#timer);
     await this.#pass;
     await Promise.allSettled([...this.#inFlight]);
@@ -93,12 +98,31 @@ export class LocalTriggers {
   }
 
   #deliver(delivery: TriggerDelivery): Promise<unknown> {
-    const dispatch = deliverTrigger(this.#deps, delivery).catch((error: unknown) =>
-      this.#onError(delivery, error),
-    );
+    const dispatch = this.#dispatch(delivery, 0);
     this.#inFlight.add(dispatch);
     void dispatch.finally(() => this.#inFlight.delete(dispatch));
     return dispatch;
+  }
+
+  /**
+   * At least once, as EventBridge and Scheduler deliver: a delivery the host could not carry out (a
+   * store that did not answer) is tried again; the dispatcher's claim makes a retry start only what
+   * is missing.
+   */
+  async #dispatch(delivery: TriggerDelivery, attempt: number): Promise<void> {
+    try {
+      await deliverTrigger(this.#deps, delivery);
+    } catch (error) {
+      const wait = RETRY_DELAYS_MS[attempt];
+      if (wait === undefined || this.#closed) return this.#onError(delivery, error);
+      // A close stops the wait: the delivery is given up (locally nothing redelivers it later).
+      const stopped = await sleep(wait, undefined, { signal: this.#stop.signal }).then(
+        () => false,
+        () => true,
+      );
+      if (stopped) return this.#onError(delivery, error);
+      return this.#dispatch(delivery, attempt + 1);
+    }
   }
 
   async #put(entries: readonly BusEntry[]): Promise<{ event_id: string }[]> {
@@ -125,8 +149,8 @@ export class LocalTriggers {
       const { bucket, object } = record.s3;
       // Deletes start nothing; the engine's own bucket (artifacts, large payloads) is not a source.
       if (!record.eventName.startsWith('ObjectCreated:') || bucket.name === LOCAL_BUCKET) continue;
-      // S3 URL-encodes keys in notifications (spaces as '+').
-      const key = decodeURIComponent(object.key.replaceAll('+', ' '));
+      // s3rver hands the key as written (S3's own notifications URL-encode it; not this one).
+      const key = object.key;
       const version = object.versionId ?? `${object.sequencer}-${++this.#sequence}`;
       void this.#deliver({
         type: 's3',

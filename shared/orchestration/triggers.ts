@@ -44,7 +44,12 @@ export async function deliverTrigger(
   delivery: TriggerDelivery,
 ): Promise<TriggerOutcome[]> {
   const listeners = await listenersFor(deps, delivery);
-  const outcomes = await Promise.all(listeners.map((listener) => fire(deps, listener, delivery)));
+  // Every listener's fire is carried out before a failure of one is thrown: a Lambda that returned
+  // early would freeze the others half-way. The redelivery the failure causes starts only what is missing.
+  const settled = await Promise.allSettled(listeners.map((listener) => fire(deps, listener, delivery)));
+  const failure = settled.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+  const outcomes = settled.map((result) => (result as PromiseFulfilledResult<TriggerOutcome>).value);
   if (delivery.type === 'schedule') {
     for (const listener of listeners) {
       // The next fire after this one, or after now for a late one (a catch-up after downtime fires

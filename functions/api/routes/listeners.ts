@@ -58,7 +58,10 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
   const { listeners, workflows } = o.stores;
 
-  /** Keeps next_fire_at and the host's schedule in step with the listener just written. */
+  /**
+   * Keeps next_fire_at and the host's schedule in step with the listener just written. A PATCH whose
+   * schedule could not be kept answers the error; the same PATCH again puts it right (upsert).
+   */
   async function scheduled(listener: Listener): Promise<Listener> {
     if (listener.type !== 'schedule') return listener;
     const next = nextFireOf(listener, o.clock.now());
@@ -100,7 +103,15 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
       created_at: now,
       updated_at: now,
     };
-    const listener = await scheduled(await listeners.create(definition));
+    const created = await listeners.create(definition);
+    let listener: Listener;
+    try {
+      listener = await scheduled(created);
+    } catch (error) {
+      // No listener without its schedule: the caller's retry of the POST must not meet a 409.
+      await listeners.delete(created.id).catch(() => undefined);
+      throw error;
+    }
     return json(201, listener, { location: `/v1/listeners/${encodeURIComponent(listener.id)}` });
   });
 
@@ -128,9 +139,9 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
   router.on('DELETE', '/v1/listeners/{id}', async (request) => {
     const id = request.params.id!;
     const { type } = await listeners.get(id);
-    await listeners.delete(id);
-    // After the delete: a schedule that fires in between finds no listener and starts nothing.
+    // The schedule first: if that fails, the listener is still there and a retried DELETE finishes.
     if (type === 'schedule') await deps.schedules?.remove(id);
+    await listeners.delete(id);
     return empty(204);
   });
 }

@@ -35,6 +35,24 @@ export interface S3ArtifactsOptions {
   clock?: Clock;
 }
 
+/**
+ * Characters of a key CopySource keeps as they are: URI-reserved ones other than '?' and '/'. S3
+ * decodes any percent-encoding; the local S3 (s3rver) decodes with decodeURI, which leaves these
+ * encoded, so both read the key right only when they are not. ('?' must be encoded, or S3 reads a
+ * query: a key with '?' cannot be copied on the local S3.)
+ */
+const LITERAL_IN_COPY_SOURCE = /%(23|24|26|2B|2C|3A|3B|3D|40)/g;
+
+/** The key as CopyObject's `x-amz-copy-source` wants it: URL-encoded, '/' kept. */
+export function copySourceKey(key: string): string {
+  return key
+    .split('/')
+    .map((part) =>
+      encodeURIComponent(part).replace(LITERAL_IN_COPY_SOURCE, (code) => decodeURIComponent(code)),
+    )
+    .join('/');
+}
+
 /** HEADs of one listed page run this many at a time: ListObjectsV2 has no content types. */
 const HEAD_CONCURRENCY = 8;
 
@@ -145,7 +163,7 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
 
     async copyIn(runId, name, source) {
       const Key = artifactKey(runId, name);
-      const from = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`;
+      const from = `${source.bucket}/${copySourceKey(source.key)}`;
       await call('copy', name, () =>
         client.send(
           new CopyObjectCommand({

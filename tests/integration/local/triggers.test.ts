@@ -70,7 +70,7 @@ describe('triggers on the local server', () => {
           type: 'api_call',
           config: {
             method: 'GET',
-            url: `${server.url}/v1/executions/{{ run.id }}/artifacts/{{ inputs.event.artifact }}`,
+            url: `${server.url}/v1/executions/{{ run.id }}/artifacts/{{ $encodeUrlComponent(inputs.event.artifact) }}`,
           },
           next: 'done',
         },
@@ -96,7 +96,8 @@ describe('triggers on the local server', () => {
       await s3.send(
         new PutObjectCommand({
           Bucket: 'inbox',
-          Key: 'in/report.json',
+          // A key as people write them: spaces, '+', '%' and more than ASCII.
+          Key: 'in/Q1 report+final 100% é.json',
           Body: '{"rows":3}',
           ContentType: 'application/json',
         }),
@@ -116,7 +117,12 @@ describe('triggers on the local server', () => {
       unknown
     >;
     expect(context.inputs).toMatchObject({
-      event: { bucket: 'inbox', key: 'in/report.json', size: 10, artifact: 'report.json' },
+      event: {
+        bucket: 'inbox',
+        key: 'in/Q1 report+final 100% é.json',
+        size: 10,
+        artifact: 'Q1 report+final 100% é.json',
+      },
     });
     await server.triggers.settled();
     expect((await listener('uploads')).fired).toBe(1);

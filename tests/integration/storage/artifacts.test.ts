@@ -10,7 +10,7 @@ import { ManualClock } from '../../../shared/adapters/clock.js';
 import { NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { ArtifactStore } from '../../../shared/ports/index.js';
 import { createMemoryArtifacts } from '../../../shared/storage/memory/artifacts.js';
-import { createS3Artifacts } from '../../../shared/storage/s3/artifacts.js';
+import { copySourceKey, createS3Artifacts } from '../../../shared/storage/s3/artifacts.js';
 import { failure } from '../../support/failure.js';
 import { startTestS3, useLocalS3 } from '../../support/stores.js';
 
@@ -305,5 +305,65 @@ describe('ArtifactStore on S3 (s3rver) only', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ArtifactStore.copyIn: an uploaded object becomes a run artifact', () => {
+  const SOURCE = 'uploads-source';
+  // Keys as people write them: spaces, '+', '%', '#', '&', '=' and more than ASCII, in folders.
+  // (Not '?': the local S3 cannot copy such a key; see copySourceKey.)
+  const KEYS = ['in/plain.json', 'in/Q1 report+final 100%.csv', 'in/weird#&=$@,;:.txt', 'in/grüße/ü ✓.bin'];
+  const bodyOf = (key: string) => new TextEncoder().encode(`body of ${key}`);
+
+  const stores: [string, () => Promise<ArtifactStore>][] = [
+    [
+      'in memory',
+      async () =>
+        createMemoryArtifacts({
+          cursorKey: CURSOR_KEY,
+          buckets: new Map([[SOURCE, new Map(KEYS.map((key) => [key, bodyOf(key)]))]]),
+        }),
+    ],
+    [
+      'on S3 (s3rver)',
+      async () => {
+        const { CreateBucketCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+        await s3.client.send(new CreateBucketCommand({ Bucket: SOURCE })).catch(() => undefined);
+        for (const key of KEYS) {
+          await s3.client.send(
+            new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: bodyOf(key), ContentType: 'text/csv' }),
+          );
+        }
+        return createS3Artifacts({ client: s3.client, bucket: BUCKET, cursorKey: CURSOR_KEY });
+      },
+    ],
+  ];
+
+  it.each(stores)('%s: copies the bytes of every key, and 404s a missing object', async (label, create) => {
+    const artifacts = await create();
+    const run = newRun();
+    for (const [index, key] of KEYS.entries()) {
+      const info = await artifacts.copyIn(run, `upload-${index}`, { bucket: SOURCE, key });
+      expect(info).toMatchObject({ name: `upload-${index}`, size: bodyOf(key).length });
+      const { body } = await artifacts.get(run, `upload-${index}`);
+      expect(new TextDecoder().decode(body)).toBe(`body of ${key}`);
+    }
+    if (label.startsWith('on S3')) {
+      // CopyObject keeps the object's metadata.
+      expect((await artifacts.get(run, 'upload-0')).info.content_type).toBe('text/csv');
+    }
+    expect(
+      await failure(artifacts.copyIn(run, 'gone', { bucket: SOURCE, key: 'in/missing.json' })),
+    ).toBeInstanceOf(NotFoundError);
+    expect(
+      await failure(artifacts.copyIn(run, '../escape', { bucket: SOURCE, key: KEYS[0]! })),
+    ).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('copySourceKey', () => {
+  it('URL-encodes a key for x-amz-copy-source, keeping "/" and the reserved characters both S3s decode alike', () => {
+    expect(copySourceKey('in/a b?c%d+e#f.csv')).toBe('in/a%20b%3Fc%25d+e#f.csv');
+    expect(copySourceKey('grüße/ü.bin')).toBe('gr%C3%BC%C3%9Fe/%C3%BC.bin');
   });
 });

@@ -261,6 +261,22 @@ describe('deliverTrigger', () => {
     expect(once.fired).toBe(1);
   });
 
+  it('carries out every listener’s fire before it throws the failure of one', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('a', 's3', { bucket: 'uploads' }));
+    await t.stores.listeners.create(listener('b', 's3', { bucket: 'uploads' }));
+    const copyIn = t.stores.artifacts.copyIn.bind(t.stores.artifacts);
+    t.stores.artifacts.copyIn = async (runId, name, source) => {
+      // The first claim (listener a's run, run_1) fails at once; b's copy finishes later.
+      if (runId === 'run_1') throw new Error('S3 did not answer');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return copyIn(runId, name, source);
+    };
+    await expect(deliverTrigger(t.deps, s3Put('in/report.csv'))).rejects.toThrow('S3 did not answer');
+    expect((await t.stores.listeners.get('b')).fired).toBe(1);
+    expect((await t.stores.listeners.get('a')).fired).toBe(0);
+  });
+
   it('finishes a start that a crash stopped half-way when the event is delivered again', async () => {
     const t = await bed();
     await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));

@@ -1,0 +1,114 @@
+/**
+ * The local trigger host (infra/local/triggers.ts) on memory stores: the bus answers at once and
+ * delivers after, a delivery the stores refused is tried again (at least once, as in the cloud), and
+ * the scheduler loop gives a schedule its next_fire_at and fires what is due once.
+ */
+import { describe, expect, it } from 'vitest';
+import { LocalTriggers } from '../../infra/local/triggers.js';
+import { assertValidWorkflow } from '../../shared/definition/validate.js';
+import { StorageError } from '../../shared/errors.js';
+import type { TriggerDelivery } from '../../shared/ports/index.js';
+import type { S3NotificationEvent } from '../../shared/storage/local/s3rver.js';
+import { memoryOrchestrator, NOW } from '../support/memory-orchestrator.js';
+
+async function bed() {
+  const t = memoryOrchestrator(undefined, {
+    buckets: new Map([['inbox', new Map([['a.json', new Uint8Array([123, 125])]])]]),
+  });
+  await t.stores.workflows.create(
+    assertValidWorkflow({
+      schema_version: '1.0',
+      id: 'wf',
+      steps: [{ id: 'done', type: 'transform', config: { output: 1 } }],
+    }),
+    NOW,
+  );
+  const at = NOW.toISOString();
+  const listener = { workflow_id: 'wf', enabled: true, created_at: at, updated_at: at };
+  await t.stores.listeners.create({
+    ...listener,
+    id: 'orders',
+    type: 'eventbridge',
+    match: { source: ['shop'] },
+  });
+  await t.stores.listeners.create({ ...listener, id: 'uploads', type: 's3', match: { bucket: 'inbox' } });
+  let emit: (event: S3NotificationEvent) => void = () => {};
+  const errors: Array<[TriggerDelivery, unknown]> = [];
+  const triggers = new LocalTriggers({
+    deps: t.deps,
+    onS3Event: (listener) => {
+      emit = listener;
+    },
+    onError: (delivery, error) => void errors.push([delivery, error]),
+  });
+  return { ...t, triggers, errors, emit: (event: S3NotificationEvent) => emit(event) };
+}
+
+describe('LocalTriggers', () => {
+  it('answers a put at once, and tries a delivery the stores refused again', async () => {
+    const t = await bed();
+    const find = t.stores.listeners.find.bind(t.stores.listeners);
+    let refusals = 1;
+    t.stores.listeners.find = async (source) => {
+      if (refusals-- > 0) throw new StorageError('StorageUnavailable', 'the table did not answer');
+      return find(source);
+    };
+    const [answer] = await t.triggers.bus.put([
+      { source: 'shop', detail_type: 'Order', detail: {}, id: 'e-1' },
+    ]);
+    expect(answer).toEqual({ event_id: 'e-1' });
+    expect((await t.stores.listeners.get('orders')).fired).toBe(0);
+    await t.triggers.settled();
+    expect((await t.stores.listeners.get('orders')).fired).toBe(1);
+    expect(t.errors).toEqual([]);
+    await t.triggers.close();
+  });
+
+  it('fires s3 listeners for created objects only, not for deletes nor for the engine’s own bucket', async () => {
+    const t = await bed();
+    const record = (eventName: string, bucket: string) => ({
+      eventName,
+      eventTime: NOW.toISOString(),
+      s3: { bucket: { name: bucket }, object: { key: 'a.json', size: 2, eTag: 'e', sequencer: '1' } },
+    });
+    t.emit({
+      Records: [record('ObjectRemoved:Delete', 'inbox'), record('ObjectCreated:Copy', 'flowrunner-local')],
+    });
+    await t.triggers.settled();
+    expect((await t.stores.listeners.get('uploads')).fired).toBe(0);
+    // Two puts of one key in the same millisecond (s3rver's sequencer) are two events.
+    t.emit({ Records: [record('ObjectCreated:Put', 'inbox')] });
+    t.emit({ Records: [record('ObjectCreated:Put', 'inbox')] });
+    await t.triggers.settled();
+    expect((await t.stores.listeners.get('uploads')).fired).toBe(2);
+    await t.triggers.close();
+  });
+
+  it('gives a schedule its next fire, fires one that is due once, and stops on close', async () => {
+    const t = await bed();
+    const at = NOW.toISOString();
+    await t.stores.listeners.create({
+      id: 'tick',
+      type: 'schedule',
+      workflow_id: 'wf',
+      match: { expression: 'rate(5 minutes)' },
+      enabled: true,
+      created_at: at,
+      updated_at: at,
+    });
+    await t.triggers.start();
+    expect((await t.stores.listeners.get('tick')).next_fire_at).toBe('2026-01-01T00:05:00.000Z');
+    // The server was down for an hour: one catch-up fire, then the rhythm goes on from now.
+    t.clock.advance(61 * 60_000);
+    await t.triggers.schedules.upsert(await t.stores.listeners.get('tick'));
+    await t.triggers.settled();
+    expect(await t.stores.listeners.get('tick')).toMatchObject({
+      fired: 1,
+      next_fire_at: '2026-01-01T01:05:00.000Z',
+    });
+    await t.triggers.close();
+    t.clock.advance(60 * 60_000);
+    await t.triggers.schedules.upsert(await t.stores.listeners.get('tick'));
+    expect((await t.stores.listeners.get('tick')).fired).toBe(1);
+  });
+});
