@@ -93,7 +93,6 @@ const s3Notification = z.object({ Records: z.array(z.unknown()).max(1000) });
 const scheduleFire = z.looseObject({
   listener_id: z.string().regex(SCHEDULE_NAME, 'must be a listener id (what names its schedule)'),
   scheduled_time: isoTime,
-  attempt_number: z.string().optional(),
 });
 
 /** S3 "Object Created" events: the detail-type EventBridge gives them and the event names S3 gives them. */

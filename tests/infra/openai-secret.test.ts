@@ -39,28 +39,42 @@ function grantsOn(template: Template, roleLogicalId: string, arn: string): unkno
   );
 }
 
-describe('CDK: the OpenAI secret', () => {
-  it('gives Advance and the API its ARN and GetSecretValue on it alone, AwaitSignal nothing; cdk-nag stays clean', () => {
-    const { engine, template } = engineWith({ [OPENAI_SECRET_CONTEXT]: ARN });
-    const id = (c: { node: { defaultChild?: unknown } }) => engine.getLogicalId(c.node.defaultChild as never);
-    for (const fn of [engine.runs.advance, engine.httpApi.handler]) {
-      expect(variablesOf(template, id(fn.role))[LambdaEnvironment.openAiSecretArn]).toBe(ARN);
-      expect(grantsOn(template, id(fn.role), ARN)).toEqual(['secretsmanager:GetSecretValue']);
-    }
-    const awaitRole = id(engine.runs.awaitSignal.role);
-    expect(variablesOf(template, awaitRole)).not.toHaveProperty(LambdaEnvironment.openAiSecretArn);
-    expect(grantsOn(template, awaitRole, ARN)).toEqual([]);
-  });
+/** Each test synthesizes the whole app with cdk-nag (the second one three times): seconds each, more on a loaded machine. */
+const SYNTH_TIMEOUT_MS = 180_000;
 
-  it('is absent without configuration, and refuses an ARN that is not a complete secret ARN', () => {
-    const { engine, template } = engineWith({});
-    const role = engine.getLogicalId(engine.runs.advance.role.node.defaultChild as never);
-    expect(variablesOf(template, role)).not.toHaveProperty(LambdaEnvironment.openAiSecretArn);
-    expect(() => engineWith({ [OPENAI_SECRET_CONTEXT]: 'flowrunner/openai-api-key' })).toThrow(
-      /complete ARN/,
-    );
-    expect(() =>
-      engineWith({ [OPENAI_SECRET_CONTEXT]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:openai*' }),
-    ).toThrow(/complete ARN/);
-  });
+describe('CDK: the OpenAI secret', () => {
+  it(
+    'gives Advance and the API its ARN and GetSecretValue on it alone, AwaitSignal nothing; cdk-nag stays clean',
+    () => {
+      const { engine, template } = engineWith({ [OPENAI_SECRET_CONTEXT]: ARN });
+      const id = (c: { node: { defaultChild?: unknown } }) =>
+        engine.getLogicalId(c.node.defaultChild as never);
+      for (const fn of [engine.runs.advance, engine.httpApi.handler]) {
+        expect(variablesOf(template, id(fn.role))[LambdaEnvironment.openAiSecretArn]).toBe(ARN);
+        expect(grantsOn(template, id(fn.role), ARN)).toEqual(['secretsmanager:GetSecretValue']);
+      }
+      const awaitRole = id(engine.runs.awaitSignal.role);
+      expect(variablesOf(template, awaitRole)).not.toHaveProperty(LambdaEnvironment.openAiSecretArn);
+      expect(grantsOn(template, awaitRole, ARN)).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    'is absent without configuration, and refuses an ARN that is not a complete secret ARN',
+    () => {
+      const { engine, template } = engineWith({});
+      const role = engine.getLogicalId(engine.runs.advance.role.node.defaultChild as never);
+      expect(variablesOf(template, role)).not.toHaveProperty(LambdaEnvironment.openAiSecretArn);
+      expect(() => engineWith({ [OPENAI_SECRET_CONTEXT]: 'flowrunner/openai-api-key' })).toThrow(
+        /complete ARN/,
+      );
+      expect(() =>
+        engineWith({
+          [OPENAI_SECRET_CONTEXT]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:openai*',
+        }),
+      ).toThrow(/complete ARN/);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });

@@ -64,7 +64,8 @@ describe('triggers in the cloud', () => {
     app.synth(); // cdk-nag runs here: an unacknowledged finding throws
     template = Template.fromStack(engine);
     id = (construct) => engine.getLogicalId(construct.node.defaultChild as never);
-  });
+    // One synth of the whole app with cdk-nag: seconds, more on a loaded machine.
+  }, 180_000);
 
   it('registers each bucket once and turns its EventBridge notifications on', () => {
     expect(engine.triggers.triggerBuckets).toEqual(['inbox', 'acme-scans']);
