@@ -114,7 +114,16 @@ export function deliveriesFromEvent(event: unknown): TriggerDelivery[] {
         { path: 'requestPayload', message: 'is a record' },
       ]);
     }
-    return deliveriesFromEvent(payload);
+    try {
+      return deliveriesFromEvent(payload);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const issues = error.issues.map((i) => ({
+        ...i,
+        path: `requestPayload.${i.path}`.replace('.(root)', ''),
+      }));
+      throw malformed('The event of the failed-invocation record is not valid', issues);
+    }
   }
   if ('Records' in event) return deliveriesFromS3Notification(event);
   // S3 sends this once when a notification is configured; it names no object.

@@ -240,6 +240,8 @@ describe('malformed events', () => {
     const record = sample('dead-letter/failed-invocation.json');
     const twice = { ...record, requestPayload: record };
     expect(failure(twice).issues.map((i) => i.path)).toEqual(['requestPayload']);
+    const broken = { ...record, requestPayload: { listener_id: 'heartbeat', scheduled_time: 'soon' } };
+    expect(failure(broken).issues.map((i) => i.path)).toEqual(['requestPayload.scheduled_time']);
   });
 
   it('refuses a schedule fire whose context attribute was not replaced, or whose listener id cannot name a schedule', () => {
