@@ -78,6 +78,14 @@ export class Triggers extends Construct {
     const stack = Stack.of(this);
     const { tables, bucket } = props;
     this.triggerBuckets = triggerBucketsOf(this, props.triggerBuckets);
+    // The data bucket holds the runs' artifacts, and an upload is copied into it: a listener on it would
+    // fire on its own copies, for ever. (The local S3's own bucket fires nothing either.)
+    const own = this.triggerBuckets.find((name) => name.startsWith(`${props.prefix}-data-`));
+    if (own !== undefined) {
+      throw new Error(
+        `${TRIGGER_BUCKETS_CONTEXT}: '${own}' is Flowrunner's own data bucket; register the buckets uploads arrive in`,
+      );
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -322,11 +322,15 @@ describe('triggers in the cloud', () => {
     });
   });
 
-  it('refuses a registered bucket that is no bucket name, before anything is built', () => {
+  it('refuses a registered bucket that is no bucket name, or the data bucket itself, before anything is built', () => {
     const bad = appForTests();
     bad.node.setContext(TRIGGER_BUCKETS_CONTEXT, '["inbox", "Not_A_Bucket"]');
     expect(() => addFlowrunner(bad, { prefix: 'bad', checks: false })).toThrow(
       /flowrunner:trigger-buckets must list S3 bucket names/,
     );
+    // Its own data bucket would fire on the copies it receives.
+    const loop = appForTests();
+    loop.node.setContext(TRIGGER_BUCKETS_CONTEXT, 'inbox,flowrunner-data-123456789012-eu-west-1');
+    expect(() => addFlowrunner(loop, { checks: false })).toThrow(/is Flowrunner's own data bucket/);
   });
 });
