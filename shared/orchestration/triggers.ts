@@ -120,7 +120,13 @@ async function fire(
         throw error;
       });
       if (existing === undefined || existing.state.status === 'queued') {
-        await begin(deps, listener, delivery, plan, runId);
+        try {
+          await begin(deps, listener, delivery, plan, runId);
+        } catch (error) {
+          // The first delivery found the object gone and counted the failure: nothing to finish.
+          if (error instanceof NotFoundError) return outcome({ outcome: 'duplicate' });
+          throw error;
+        }
         // The first delivery stopped before it counted (it counts last).
         await deps.stores.listeners.recordFire(listener.id, { outcome: 'started', at, run_id: runId });
       }

@@ -110,6 +110,9 @@ export function checkIdempotencyRecord(record: IdempotencyRecord): void {
 
 const TYPES = new Set<string>(Object.values(ListenerType));
 
+/** A listener is one DynamoDB item beside its counters; no match or inputs template needs more. */
+export const MAX_LISTENER_BYTES = 64 * 1024;
+
 /** Refuses a listener whose match, inputs template or fields its type does not allow (CONTRACT §6). */
 export function checkListener(listener: ListenerDefinition): void {
   const issues: ErrorIssue[] = [];
@@ -129,6 +132,10 @@ export function checkListener(listener: ListenerDefinition): void {
   }
   if (TYPES.has(listener.type)) issues.push(...checkListenerMatch(listener.type, listener.match));
   if (listener.inputs !== undefined) issues.push(...checkInputsTemplate(listener.inputs));
+  const bytes = Buffer.byteLength(JSON.stringify(listener), 'utf8');
+  if (bytes > MAX_LISTENER_BYTES) {
+    issues.push({ path: '(root)', message: `is ${bytes} bytes as JSON; the limit is ${MAX_LISTENER_BYTES}` });
+  }
   if (issues.length > 0) throw new ValidationError('The listener is not valid', issues);
 }
 

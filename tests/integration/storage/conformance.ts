@@ -964,6 +964,10 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
           await paths({ ...listener('bad', 'webhook', {}), inputs: { a: '{{ secrets.key }}' } }),
         ).toEqual(['inputs.a']);
         expect(await paths({ ...listener('bad id', 'webhook', {}), version: 0 })).toEqual(['id', 'version']);
+        // More than one item holds beside its counters.
+        expect(await paths({ ...listener('big', 'webhook', {}), inputs: { x: 'x'.repeat(70_000) } })).toEqual(
+          ['(root)'],
+        );
       });
     });
   });

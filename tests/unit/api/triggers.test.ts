@@ -156,6 +156,10 @@ describe('api /v1/listeners', () => {
       expect.stringMatching(/^version: /),
     ]);
     expect(await problem({ type: 'carrier-pigeon' })).toEqual([expect.stringMatching(/^type: /)]);
+    // Too big for one item: refused with 422, not a storage error.
+    expect(
+      await problem({ type: 's3', match: { bucket: 'uploads' }, inputs: { blob: 'x'.repeat(70_000) } }),
+    ).toEqual([expect.stringMatching(/^\(root\): is \d+ bytes as JSON; the limit is 65536/)]);
     expect(
       (
         await t.call('POST', '/v1/listeners', {

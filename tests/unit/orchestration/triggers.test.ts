@@ -183,6 +183,12 @@ describe('deliverTrigger', () => {
     await t.stores.listeners.create(listener('gone', 's3', { bucket: 'uploads' }));
     const [gone] = await deliverTrigger(t.deps, s3Put('in/deleted.csv'));
     expect(gone).toMatchObject({ outcome: 'failed', error: { code: 'ObjectNotFound' } });
+    // Its redelivery, late enough to finish a stopped start, finds the object still gone: no error, no count.
+    t.clock.advance(TRIGGER_FINISH_AFTER_MS);
+    expect(await deliverTrigger(t.deps, s3Put('in/deleted.csv'))).toEqual([
+      { listener_id: 'gone', outcome: 'duplicate' },
+    ]);
+    expect(await t.stores.listeners.get('gone')).toMatchObject({ fired: 0, failed: 1 });
     await t.stores.workflows.retire('open', NOW);
     const [retired] = await deliverTrigger(t.deps, s3Put('in/report.csv', '03'));
     expect(retired).toMatchObject({ outcome: 'failed', error: { code: 'WorkflowRetired' } });
