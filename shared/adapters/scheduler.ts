@@ -11,7 +11,7 @@ import {
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { ConfigurationError, FlowrunnerError, ValidationError } from '../errors.js';
+import { ConfigurationError, FlowrunnerError, ThrottledError, ValidationError } from '../errors.js';
 import type { Listener } from '../ports/storage.js';
 import type { Schedules } from '../ports/triggers.js';
 import { scheduleMatch } from '../triggers/listener-match.js';
@@ -159,9 +159,8 @@ function toScheduleError(error: unknown, operation: string, listenerId: string):
       { code: 'SchedulerQuotaExceeded', cause: error, details },
     );
   }
-  return new FlowrunnerError(
-    'SchedulerUnavailable',
-    `The ${operation} of the schedule of listener '${listenerId}' failed: ${failure.name}`,
-    { retryable: failure.transient, cause: error, details },
-  );
+  const message = `The ${operation} of the schedule of listener '${listenerId}' failed: ${failure.name}`;
+  // Throttled or down: the API answers 503 with Retry-After, and a retry (a PATCH) writes the schedule.
+  if (failure.transient) return new ThrottledError(message, { cause: error, details });
+  return new FlowrunnerError('SchedulerUnavailable', message, { cause: error, details });
 }

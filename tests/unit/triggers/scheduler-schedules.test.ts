@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { describe, expect, it } from 'vitest';
 import { createSchedulerSchedules } from '../../../shared/adapters/scheduler.js';
-import { ConfigurationError, FlowrunnerError, ValidationError } from '../../../shared/errors.js';
+import { ConfigurationError, ThrottledError, ValidationError } from '../../../shared/errors.js';
 import type { Listener } from '../../../shared/ports/storage.js';
 import { deliveriesFromEvent } from '../../../shared/triggers/trigger-events.js';
 import { failure } from '../../support/failure.js';
@@ -202,15 +202,15 @@ describe('createSchedulerSchedules', () => {
     [
       'Scheduler throttles',
       schedulerError(ThrottlingException, 'slow down', 429),
-      FlowrunnerError,
-      'SchedulerUnavailable',
+      ThrottledError,
+      'Throttled',
       true,
     ],
     [
       'Scheduler fails inside',
       schedulerError(InternalServerException, 'oops', 500),
-      FlowrunnerError,
-      'SchedulerUnavailable',
+      ThrottledError,
+      'Throttled',
       true,
     ],
   ])('maps it to a typed error when %s', async (_, rejection, type, code, retryable) => {
