@@ -70,13 +70,13 @@ function toRequestEntry(entry: BusEntry, index: number, eventBusName: string): P
   if (entry.id !== undefined) {
     // EventBridge gives every event its own id; a caller's id has no place in PutEvents.
     throw new ValidationError('The event bus on AWS assigns event ids itself', [
-      { path: `entries[${index}].id`, message: 'cannot be set on AWS: EventBridge assigns the event id' },
+      { path: `entries.${index}.id`, message: 'cannot be set on AWS: EventBridge assigns the event id' },
     ]);
   }
   const time = entry.time === undefined ? undefined : new Date(entry.time);
   if (time !== undefined && Number.isNaN(time.getTime())) {
     throw new ValidationError('An entry has a time that is not a date', [
-      { path: `entries[${index}].time`, message: 'must be an ISO-8601 date and time' },
+      { path: `entries.${index}.time`, message: 'must be an ISO-8601 date and time' },
     ]);
   }
   return {
@@ -110,7 +110,7 @@ function checkSize(entries: readonly BusEntry[], request: PutEventsRequestEntry[
  * Some entries were put and some refused: the error names each refused entry by its path and keeps the
  * ids of those put (they fire their listeners), so a caller puts again only what was refused. Refusals
  * that may pass (throttling) are a ThrottledError (503 and Retry-After from the API); others, what the
- * entries themselves hold, a ValidationError (422 with `entries[i]`).
+ * entries themselves hold, a ValidationError (422 with `entries.<i>`, the API's own paths).
  */
 function partlyRejected(results: PutEventsResultEntry[]): FlowrunnerError {
   const refused = results.flatMap((result, index) =>
@@ -119,11 +119,11 @@ function partlyRejected(results: PutEventsResultEntry[]): FlowrunnerError {
       : [{ index, code: result.ErrorCode ?? 'UnknownError', message: result.ErrorMessage ?? '' }],
   );
   const issues = refused.map((r) => ({
-    path: `entries[${r.index}]`,
+    path: `entries.${r.index}`,
     message: `${r.code}${r.message ? ` (${r.message})` : ''}`,
   }));
   const put = results.flatMap((result, index) =>
-    result.EventId ? [`entries[${index}] as ${result.EventId}`] : [],
+    result.EventId ? [`entries.${index} as ${result.EventId}`] : [],
   );
   const message =
     `EventBridge refused ${refused.length} of ${results.length} entries: ` +

@@ -79,12 +79,12 @@ describe('createEventBridgeBus', () => {
     );
 
     expect(error.issues).toEqual([
-      { path: 'entries[1]', message: 'ThrottlingException (Rate exceeded)' },
-      { path: 'entries[2]', message: 'NotAuthorizedForSourceException (Not authorized for the source)' },
+      { path: 'entries.1', message: 'ThrottlingException (Rate exceeded)' },
+      { path: 'entries.2', message: 'NotAuthorizedForSourceException (Not authorized for the source)' },
     ]);
     expect(error.message).toBe(
-      'EventBridge refused 2 of 3 entries: entries[1]: ThrottlingException (Rate exceeded); ' +
-        'entries[2]: NotAuthorizedForSourceException (Not authorized for the source); put: entries[0] as e-1',
+      'EventBridge refused 2 of 3 entries: entries.1: ThrottlingException (Rate exceeded); ' +
+        'entries.2: NotAuthorizedForSourceException (Not authorized for the source); put: entries.0 as e-1',
     );
     expect(error.details).toEqual({
       entries: [
@@ -101,7 +101,7 @@ describe('createEventBridgeBus', () => {
     const transient = await failure(bus.put([entry(1), entry(2)]), ThrottledError);
     expect(transient).toMatchObject({
       retryable: true,
-      message: expect.stringContaining('put: entries[1] as e-2'),
+      message: expect.stringContaining('put: entries.1 as e-2'),
     });
   });
 
@@ -137,11 +137,11 @@ describe('createEventBridgeBus', () => {
 
     const badTime = await failure(bus.put([entry(1), entry(2, { time: 'yesterday' })]), ValidationError);
     expect(badTime.issues).toEqual([
-      { path: 'entries[1].time', message: 'must be an ISO-8601 date and time' },
+      { path: 'entries.1.time', message: 'must be an ISO-8601 date and time' },
     ]);
 
     const withId = await failure(bus.put([entry(1, { id: 'mine' })]), ValidationError);
-    expect(withId.issues[0]!.path).toBe('entries[0].id');
+    expect(withId.issues[0]!.path).toBe('entries.0.id');
     expect(mock.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 });
