@@ -132,4 +132,34 @@ describe('schedule listeners on EventBridge Scheduler', () => {
       GroupName: 'flowrunner-listeners',
     });
   });
+
+  it('leaves no listener behind when Scheduler throttles its creation, so the same POST can be sent again', async () => {
+    const t = await cloudApi();
+    expect(
+      (
+        await t.call('POST', '/v1/workflows', {
+          body: {
+            schema_version: '1.0',
+            id: 'beat',
+            steps: [{ id: 'ok', type: 'transform', config: { output: 1 } }],
+          },
+        })
+      ).status,
+    ).toBe(201);
+    t.scheduler
+      .on(CreateScheduleCommand)
+      .rejectsOnce(
+        new ThrottlingException({ message: 'slow', Message: 'slow', $metadata: { httpStatusCode: 429 } }),
+      )
+      .resolves({});
+    const body = {
+      id: 'beat',
+      type: 'schedule',
+      workflow_id: 'beat',
+      match: { expression: 'rate(5 minutes)' },
+    };
+    expect((await t.call('POST', '/v1/listeners', { body })).status).toBe(503);
+    expect((await t.call('GET', '/v1/listeners/beat')).status).toBe(404);
+    expect((await t.call('POST', '/v1/listeners', { body })).status).toBe(201);
+  });
 });
