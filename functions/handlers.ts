@@ -80,11 +80,42 @@ export class TriggerDeliveryError extends FlowrunnerError {
   constructor(report: TriggerReport, failed: ErrorInfo[], cause: unknown) {
     super(
       'TriggerDeliveryFailed',
-      `${failed.length} of ${report.deliveries.length} deliveries failed: ${failed.map((f) => f.message).join('; ')}`,
+      `${failed.length} of ${report.deliveries.length} deliveries failed: ${failed
+        .slice(0, 5)
+        .map((f) => f.message)
+        .join('; ')}${failed.length > 5 ? '; …' : ''}`,
       { retryable: failed.some((f) => f.retryable !== false), cause },
     );
     this.report = report;
   }
+}
+
+/**
+ * How many deliveries of one event are dispatched at once: an S3 notification may hold many objects,
+ * and each delivery makes a few store calls per listener.
+ */
+export const TRIGGER_CONCURRENCY = 8;
+
+/** Each item's outcome, as Promise.allSettled gives them, with at most `limit` under way at once. */
+async function settleEach<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: 'fulfilled', value: await work(items[index]!) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /**
@@ -96,8 +127,8 @@ export function createTriggerHandler(deps: () => TriggerDeps | Promise<TriggerDe
   return async (event: unknown): Promise<TriggerReport> => {
     const deliveries = deliveriesFromEvent(event);
     const resolved = deliveries.length > 0 ? await deps() : undefined;
-    const settled = await Promise.allSettled(
-      deliveries.map((delivery) => deliverTrigger(resolved!, delivery)),
+    const settled = await settleEach(deliveries, TRIGGER_CONCURRENCY, (delivery) =>
+      deliverTrigger(resolved!, delivery),
     );
     const failed: ErrorInfo[] = [];
     let cause: unknown;

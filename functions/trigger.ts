@@ -23,7 +23,7 @@ export const handler = middy(async (event: unknown) => {
       logger.error('trigger failed', { deliveries: error.report.deliveries, error });
     } else if (error instanceof ValidationError) {
       // The issues name paths, never values: the event itself may carry personal data.
-      logger.error('trigger event refused', { issues: error.issues, error });
+      logger.error('trigger event refused', { reason: error.message, issues: error.issues });
     } else {
       logger.error('trigger failed', { error: error as Error });
     }

@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger, logRequest } from '../../shared/adapters/logger.js';
-import { apiKeys, orchestratorDeps } from '../lambda-wiring.js';
+import { apiKeys, orchestratorDeps, triggerPorts } from '../lambda-wiring.js';
 import { flushObservability } from '../observability.js';
 import { createApi } from './app.js';
 import { traceIdOf } from './request-trace.js';
@@ -19,7 +19,12 @@ export const handler = middy(
     try {
       // Built on the first request of a container: the wiring reads its keys from Secrets Manager.
       api ??= (async () =>
-        createApi({ orchestrator: await orchestratorDeps(), apiKeys: { keys: await apiKeys() } }))();
+        createApi({
+          orchestrator: await orchestratorDeps(),
+          apiKeys: { keys: await apiKeys() },
+          // EventBridge Scheduler for schedule listeners, PutEvents for POST /v1/events.
+          ...triggerPorts,
+        }))();
       const response = await (await api)(event, context);
       status = response.statusCode ?? 200;
       traceId = traceIdOf(response.headers);

@@ -18,6 +18,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LambdaEnvironment } from '../../functions/environment.js';
+import { s3Match } from '../../shared/triggers/listener-match.js';
 import {
   bindBucket,
   bindKeysSecret,
@@ -32,9 +33,6 @@ import { acknowledge, acknowledgeWildcardResource } from './nag.js';
 
 /** The context value naming the buckets whose uploads may fire `s3` listeners (`cdk deploy -c …`). */
 export const TRIGGER_BUCKETS_CONTEXT = 'flowrunner:trigger-buckets';
-
-/** S3's bucket naming rules, as the listeners API checks them (shared/triggers/listener-match.ts). */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** How long and how often EventBridge and Lambda retry a delivery before it goes to the dead-letter queue. */
 const RULE_RETRY = { attempts: 20, maxAge: Duration.hours(6) };
@@ -80,6 +78,14 @@ export class Triggers extends Construct {
     const stack = Stack.of(this);
     const { tables, bucket } = props;
     this.triggerBuckets = triggerBucketsOf(this, props.triggerBuckets);
+    // The data bucket holds the runs' artifacts, and an upload is copied into it: a listener on it would
+    // fire on its own copies, for ever. (The local S3's own bucket fires nothing either.)
+    const own = this.triggerBuckets.find((name) => name.startsWith(`${props.prefix}-data-`));
+    if (own !== undefined) {
+      throw new Error(
+        `${TRIGGER_BUCKETS_CONTEXT}: '${own}' is Flowrunner's own data bucket; register the buckets uploads arrive in`,
+      );
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -316,7 +322,8 @@ export function triggerBucketsOf(scope: Construct, prop: string[] | undefined): 
   if (typeof raw === 'string') {
     names = raw.trim().startsWith('[') ? (JSON.parse(raw) as unknown) : raw.split(',').map((n) => n.trim());
   }
-  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !BUCKET_NAME.test(n))) {
+  // The bucket rule of s3 listeners' match: a bucket registered here is one a listener can name.
+  if (!Array.isArray(names) || names.some((n) => !s3Match.shape.bucket.safeParse(n).success)) {
     throw new Error(
       `${TRIGGER_BUCKETS_CONTEXT} must list S3 bucket names (3–63 lower-case letters, digits, . and -), ` +
         `got ${JSON.stringify(raw)}`,

@@ -9,7 +9,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { FlowrunnerError, ValidationError } from '../errors.js';
+import { FlowrunnerError, ThrottledError, ValidationError } from '../errors.js';
 import type { BusEntry, EventBus } from '../ports/triggers.js';
 import { awsFailure } from './aws-errors.js';
 
@@ -39,15 +39,12 @@ export function createEventBridgeBus(options: EventBridgeBusOptions): EventBus {
         answer = await client.send(new PutEventsCommand({ Entries: request }));
       } catch (error) {
         const failure = awsFailure(error);
-        throw new FlowrunnerError(
-          'EventBusUnavailable',
-          `PutEvents on '${eventBusName}' failed: ${failure.name}`,
-          {
-            retryable: failure.transient,
-            cause: error,
-            details: { error: failure.name },
-          },
-        );
+        const message = `PutEvents on '${eventBusName}' failed: ${failure.name}`;
+        const options = { cause: error, details: { error: failure.name } };
+        // Throttled or down: the API answers 503 with Retry-After. Anything else (a bus that is not
+        // there, a denied call) is the deployment's fault.
+        if (failure.transient) throw new ThrottledError(message, options);
+        throw new FlowrunnerError('EventBusUnavailable', message, options);
       }
       const results = answer.Entries ?? [];
       if (results.length !== entries.length) {
@@ -73,13 +70,13 @@ function toRequestEntry(entry: BusEntry, index: number, eventBusName: string): P
   if (entry.id !== undefined) {
     // EventBridge gives every event its own id; a caller's id has no place in PutEvents.
     throw new ValidationError('The event bus on AWS assigns event ids itself', [
-      { path: `entries[${index}].id`, message: 'cannot be set on AWS: EventBridge assigns the event id' },
+      { path: `entries.${index}.id`, message: 'cannot be set on AWS: EventBridge assigns the event id' },
     ]);
   }
   const time = entry.time === undefined ? undefined : new Date(entry.time);
   if (time !== undefined && Number.isNaN(time.getTime())) {
     throw new ValidationError('An entry has a time that is not a date', [
-      { path: `entries[${index}].time`, message: 'must be an ISO-8601 date and time' },
+      { path: `entries.${index}.time`, message: 'must be an ISO-8601 date and time' },
     ]);
   }
   return {
@@ -110,8 +107,10 @@ function checkSize(entries: readonly BusEntry[], request: PutEventsRequestEntry[
 }
 
 /**
- * Some entries were put and some refused: the error names each refused entry by its index, and keeps
- * the ids of those put (they will fire their listeners), so a caller retries only what was refused.
+ * Some entries were put and some refused: the error names each refused entry by its path and keeps the
+ * ids of those put (they fire their listeners), so a caller puts again only what was refused. Refusals
+ * that may pass (throttling) are a ThrottledError (503 and Retry-After from the API); others, what the
+ * entries themselves hold, a ValidationError (422 with `entries.<i>`, the API's own paths).
  */
 function partlyRejected(results: PutEventsResultEntry[]): FlowrunnerError {
   const refused = results.flatMap((result, index) =>
@@ -119,19 +118,25 @@ function partlyRejected(results: PutEventsResultEntry[]): FlowrunnerError {
       ? []
       : [{ index, code: result.ErrorCode ?? 'UnknownError', message: result.ErrorMessage ?? '' }],
   );
-  const summary = refused.map((r) => `entries[${r.index}]: ${r.code}${r.message ? ` (${r.message})` : ''}`);
-  return new FlowrunnerError(
-    'EventsRejected',
-    `EventBridge refused ${refused.length} of ${results.length} entries: ${summary.join('; ')}`,
-    {
-      retryable: refused.every((r) => TRANSIENT_ENTRY_ERRORS.has(r.code)),
-      details: {
-        entries: results.map((result) =>
-          result.EventId
-            ? { event_id: result.EventId }
-            : { error_code: result.ErrorCode ?? 'UnknownError', error_message: result.ErrorMessage ?? '' },
-        ),
-      },
-    },
+  const issues = refused.map((r) => ({
+    path: `entries.${r.index}`,
+    message: `${r.code}${r.message ? ` (${r.message})` : ''}`,
+  }));
+  const put = results.flatMap((result, index) =>
+    result.EventId ? [`entries.${index} as ${result.EventId}`] : [],
   );
+  const message =
+    `EventBridge refused ${refused.length} of ${results.length} entries: ` +
+    `${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` +
+    (put.length > 0 ? `; put: ${put.join(', ')}` : '');
+  const details = {
+    entries: results.map((result) =>
+      result.EventId
+        ? { event_id: result.EventId }
+        : { error_code: result.ErrorCode ?? 'UnknownError', error_message: result.ErrorMessage ?? '' },
+    ),
+  };
+  if (refused.every((r) => TRANSIENT_ENTRY_ERRORS.has(r.code)))
+    return new ThrottledError(message, { details });
+  return new ValidationError(message, issues, { details });
 }

@@ -11,7 +11,7 @@ import {
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { ConfigurationError, FlowrunnerError, ValidationError } from '../errors.js';
+import { ConfigurationError, FlowrunnerError, ThrottledError, ValidationError } from '../errors.js';
 import type { Listener } from '../ports/storage.js';
 import type { Schedules } from '../ports/triggers.js';
 import { scheduleMatch } from '../triggers/listener-match.js';
@@ -99,8 +99,11 @@ export function createSchedulerSchedules(options: SchedulerSchedulesOptions): Sc
       if (listener.type !== 'schedule') {
         throw new ValidationError(`Listener '${listener.id}' is a ${listener.type} listener, not a schedule`);
       }
-      if (!listener.enabled) return remove(listener.id);
       const schedule = scheduleOf(listener);
+      // A disabled listener has no schedule; nor has an at() whose time has passed (the API found no
+      // next fire): Scheduler would never fire it, and it would count against the account's quota.
+      const spent = schedule.ScheduleExpression!.startsWith('at(') && listener.next_fire_at === undefined;
+      if (!listener.enabled || spent) return remove(listener.id);
       // Create, else replace: whichever of two concurrent writers comes last wins, as with the listener
       // itself. A schedule deleted between a refused create and the update is created again (at most twice).
       let command: 'create' | 'update' = 'create';
@@ -156,9 +159,8 @@ function toScheduleError(error: unknown, operation: string, listenerId: string):
       { code: 'SchedulerQuotaExceeded', cause: error, details },
     );
   }
-  return new FlowrunnerError(
-    'SchedulerUnavailable',
-    `The ${operation} of the schedule of listener '${listenerId}' failed: ${failure.name}`,
-    { retryable: failure.transient, cause: error, details },
-  );
+  const message = `The ${operation} of the schedule of listener '${listenerId}' failed: ${failure.name}`;
+  // Throttled or down: the API answers 503 with Retry-After, and a retry (a PATCH) writes the schedule.
+  if (failure.transient) return new ThrottledError(message, { cause: error, details });
+  return new FlowrunnerError('SchedulerUnavailable', message, { cause: error, details });
 }

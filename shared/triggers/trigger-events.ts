@@ -7,7 +7,9 @@
  * - an S3 event notification (`{"Records": [...]}`, S3's own shape: what a bucket sends a function
  *   directly, and what S3-compatible servers emit);
  * - any other EventBridge event (the rule on the project's bus);
- * - a schedule fire: the input EventBridge Scheduler sends, built by `scheduleTargetInput`.
+ * - a schedule fire: the input EventBridge Scheduler sends, built by `scheduleTargetInput`;
+ * - Lambda's record of a failed asynchronous invocation (what the dead-letter queue holds for a
+ *   function error): the event it carries, so a dead letter can be sent back to the function as is.
  *
  * A malformed event is a ValidationError naming the path of each problem; nothing is delivered.
  */
@@ -91,7 +93,6 @@ const s3Notification = z.object({ Records: z.array(z.unknown()).max(1000) });
 const scheduleFire = z.looseObject({
   listener_id: z.string().regex(SCHEDULE_NAME, 'must be a listener id (what names its schedule)'),
   scheduled_time: isoTime,
-  attempt_number: z.string().optional(),
 });
 
 /** S3 "Object Created" events: the detail-type EventBridge gives them and the event names S3 gives them. */
@@ -105,6 +106,25 @@ const OBJECT_CREATED_RECORD = /^(s3:)?ObjectCreated:/;
  */
 export function deliveriesFromEvent(event: unknown): TriggerDelivery[] {
   if (!isObject(event)) throw malformed('The trigger event must be a JSON object', [], event);
+  if ('requestPayload' in event && 'requestContext' in event) {
+    const payload = event.requestPayload;
+    // One level only: a record of a record is not something Lambda writes.
+    if (isObject(payload) && 'requestPayload' in payload) {
+      throw malformed('A failed-invocation record holds another record', [
+        { path: 'requestPayload', message: 'is a record' },
+      ]);
+    }
+    try {
+      return deliveriesFromEvent(payload);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const issues = error.issues.map((i) => ({
+        ...i,
+        path: `requestPayload.${i.path}`.replace('.(root)', ''),
+      }));
+      throw malformed('The event of the failed-invocation record is not valid', issues);
+    }
+  }
   if ('Records' in event) return deliveriesFromS3Notification(event);
   // S3 sends this once when a notification is configured; it names no object.
   if (event.Event === 's3:TestEvent') return [];

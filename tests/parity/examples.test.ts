@@ -219,7 +219,8 @@ describe('parity of the deployed definition and the local runtime', () => {
     const definition = synthesizedDefinition();
     expect(definition.StartAt).toBe('Start');
     expect(Object.keys(definition.States)).toContain('AwaitSignal');
-  });
+    // Synthesizing the engine stack takes seconds, more on a loaded machine: not a measure of speed.
+  }, 120_000);
 
   it('gives every example the same results, histories and event sequences in both', async () => {
     const deployed = await runAll(synthesizedDefinition(), sink);

@@ -1,6 +1,9 @@
 /** The CLI commands that talk to a server (start, status, resume, cancel, logs) and `invoke`. */
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { pollUntil } from '../support/poll.js';
@@ -154,9 +157,42 @@ describe('flowrunner invoke', () => {
     expect(response.body).toMatchObject({ workflow_id: 'order-checks', id: expect.stringMatching(/^run_/) });
   }, 60_000);
 
-  it('says that only api is available for the other sources', async () => {
+  it('names the handlers there are when asked for another', async () => {
     const t = fakeTerminal();
     expect(await main(['invoke', 's3', 'events/s3/object-created.json'], t.terminal)).toBe(2);
-    expect(t.err[0]).toMatch(/only 'api' is available/);
+    expect(t.err[0]).toMatch(/the handlers are api and trigger/);
+  });
+
+  it('runs the trigger handler on a bus sample: the example listener it matches starts its run', async () => {
+    const t = fakeTerminal();
+    expect(await main(['invoke', 'trigger', 'events/eventbridge/order-placed.json'], t.terminal)).toBe(0);
+    const report = JSON.parse(t.out.join('\n')) as {
+      deliveries: { type: string; outcomes: { listener_id: string; outcome: string; run_id?: string }[] }[];
+    };
+    expect(report.deliveries).toEqual([
+      expect.objectContaining({
+        type: 'eventbridge',
+        outcomes: [
+          { listener_id: 'large-orders', outcome: 'started', run_id: expect.stringMatching(/^run_/) },
+        ],
+      }),
+    ]);
+    expect(t.err.join('\n')).toMatch(/large-orders: started run_/);
+  }, 60_000);
+
+  it('refuses a malformed trigger event with the path of each problem, before starting anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowrunner-invoke-test-'));
+    try {
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify({ listener_id: 'heartbeat', scheduled_time: 'yesterday' }));
+      const t = fakeTerminal();
+      expect(await main(['invoke', 'trigger', file], t.terminal)).toBe(2);
+      expect(t.err).toEqual([expect.stringMatching(/bad\.json: scheduled_time: /)]);
+      writeFileSync(file, '{"Records": [');
+      expect(await main(['invoke', 'trigger', file], t.terminal)).toBe(2);
+      expect(t.err.at(-1)).toMatch(/is not a JSON event/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,10 +2,15 @@
  * The project's bus on EventBridge, with aws-sdk-client-mock: the exact PutEvents, the limits checked
  * before any call (10 entries, 256 KB), and partial failures named entry by entry.
  */
-import { EventBridgeClient, InternalException, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  EventBridgeClient,
+  InternalException,
+  PutEventsCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { createEventBridgeBus } from '../../../shared/adapters/event-bus.js';
-import { FlowrunnerError, ValidationError } from '../../../shared/errors.js';
+import { ThrottledError, ValidationError } from '../../../shared/errors.js';
 import type { BusEntry } from '../../../shared/ports/triggers.js';
 import { failure } from '../../support/failure.js';
 import { awsException, mockAwsClient } from '../../support/sdk-errors.js';
@@ -57,7 +62,7 @@ describe('createEventBridgeBus', () => {
     expect(mock.calls()).toHaveLength(0);
   });
 
-  it('names each refused entry, keeps the ids of those put, and is retryable only when every refusal may pass', async () => {
+  it('names each refused entry by its path and keeps the ids of those put: 422 for what the entries hold, 503 when all may pass', async () => {
     const { mock, bus } = setup();
     mock.on(PutEventsCommand).resolves({
       FailedEntryCount: 2,
@@ -68,13 +73,18 @@ describe('createEventBridgeBus', () => {
       ],
     });
 
-    const error = await failure(bus.put([entry(1), entry(2), entry(3, { source: 'aws.s3' })]));
+    const error = await failure(
+      bus.put([entry(1), entry(2), entry(3, { source: 'aws.s3' })]),
+      ValidationError,
+    );
 
-    expect(error.code).toBe('EventsRejected');
-    expect(error.retryable).toBe(false);
+    expect(error.issues).toEqual([
+      { path: 'entries.1', message: 'ThrottlingException (Rate exceeded)' },
+      { path: 'entries.2', message: 'NotAuthorizedForSourceException (Not authorized for the source)' },
+    ]);
     expect(error.message).toBe(
-      'EventBridge refused 2 of 3 entries: entries[1]: ThrottlingException (Rate exceeded); ' +
-        'entries[2]: NotAuthorizedForSourceException (Not authorized for the source)',
+      'EventBridge refused 2 of 3 entries: entries.1: ThrottlingException (Rate exceeded); ' +
+        'entries.2: NotAuthorizedForSourceException (Not authorized for the source); put: entries.0 as e-1',
     );
     expect(error.details).toEqual({
       entries: [
@@ -88,15 +98,21 @@ describe('createEventBridgeBus', () => {
       FailedEntryCount: 1,
       Entries: [{ ErrorCode: 'InternalFailure' }, { EventId: 'e-2' }],
     });
-    expect((await failure(bus.put([entry(1), entry(2)]))).retryable).toBe(true);
+    const transient = await failure(bus.put([entry(1), entry(2)]), ThrottledError);
+    expect(transient).toMatchObject({
+      retryable: true,
+      message: expect.stringContaining('put: entries.1 as e-2'),
+    });
   });
 
-  it('turns a failed call into a retryable error when the service may recover', async () => {
+  it('turns a failed call into a ThrottledError when the service may recover, and a plain error when not', async () => {
     const { mock, bus } = setup();
     mock.on(PutEventsCommand).rejects(awsException(InternalException, 'oops', 500));
-    const error = await failure(bus.put([entry(1)]));
-    expect(error).toMatchObject({ code: 'EventBusUnavailable', retryable: true });
-    expect(error).toBeInstanceOf(FlowrunnerError);
+    expect(await failure(bus.put([entry(1)]), ThrottledError)).toMatchObject({ retryable: true });
+    mock.on(PutEventsCommand).rejects(awsException(ResourceNotFoundException, 'no such bus', 400));
+    const missing = await failure(bus.put([entry(1)]));
+    expect(missing).toMatchObject({ code: 'EventBusUnavailable', retryable: false });
+    expect(missing).not.toBeInstanceOf(ThrottledError);
   });
 
   it('refuses, without a call, more than 10 entries, more than 256 KB, a time that is no date, and an id of the caller', async () => {
@@ -121,11 +137,11 @@ describe('createEventBridgeBus', () => {
 
     const badTime = await failure(bus.put([entry(1), entry(2, { time: 'yesterday' })]), ValidationError);
     expect(badTime.issues).toEqual([
-      { path: 'entries[1].time', message: 'must be an ISO-8601 date and time' },
+      { path: 'entries.1.time', message: 'must be an ISO-8601 date and time' },
     ]);
 
     const withId = await failure(bus.put([entry(1, { id: 'mine' })]), ValidationError);
-    expect(withId.issues[0]!.path).toBe('entries[0].id');
+    expect(withId.issues[0]!.path).toBe('entries.0.id');
     expect(mock.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 });

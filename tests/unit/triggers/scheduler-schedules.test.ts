@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { describe, expect, it } from 'vitest';
 import { createSchedulerSchedules } from '../../../shared/adapters/scheduler.js';
-import { ConfigurationError, FlowrunnerError, ValidationError } from '../../../shared/errors.js';
+import { ConfigurationError, ThrottledError, ValidationError } from '../../../shared/errors.js';
 import type { Listener } from '../../../shared/ports/storage.js';
 import { deliveriesFromEvent } from '../../../shared/triggers/trigger-events.js';
 import { failure } from '../../support/failure.js';
@@ -107,7 +107,9 @@ describe('createSchedulerSchedules', () => {
   it('deletes an at() schedule after it fired, and defaults the time zone to UTC', async () => {
     const { mock, schedules } = setup();
     mock.on(CreateScheduleCommand).resolves({});
-    await schedules.upsert(listener({ expression: 'at(2026-12-01T09:30:00)' }));
+    await schedules.upsert(
+      listener({ expression: 'at(2026-12-01T09:30:00)' }, { next_fire_at: '2026-12-01T09:30:00.000Z' }),
+    );
     expect(mock.commandCalls(CreateScheduleCommand)[0]!.args[0].input).toMatchObject({
       ScheduleExpression: 'at(2026-12-01T09:30:00)',
       ScheduleExpressionTimezone: 'UTC',
@@ -162,6 +164,13 @@ describe('createSchedulerSchedules', () => {
     });
   });
 
+  it('removes, rather than creates, the schedule of an at() whose time has passed (no next fire)', async () => {
+    const { mock, schedules } = setup();
+    mock.on(DeleteScheduleCommand).resolves({});
+    await schedules.upsert(listener({ expression: 'at(2020-01-01T00:00:00)' }));
+    expect(names(mock)).toEqual(['DeleteScheduleCommand']);
+  });
+
   it('removes a schedule, and answers quietly when there is none', async () => {
     const { mock, schedules } = setup();
     mock.on(DeleteScheduleCommand).rejects(schedulerError(ResourceNotFoundException, 'none', 404));
@@ -193,15 +202,15 @@ describe('createSchedulerSchedules', () => {
     [
       'Scheduler throttles',
       schedulerError(ThrottlingException, 'slow down', 429),
-      FlowrunnerError,
-      'SchedulerUnavailable',
+      ThrottledError,
+      'Throttled',
       true,
     ],
     [
       'Scheduler fails inside',
       schedulerError(InternalServerException, 'oops', 500),
-      FlowrunnerError,
-      'SchedulerUnavailable',
+      ThrottledError,
+      'Throttled',
       true,
     ],
   ])('maps it to a typed error when %s', async (_, rejection, type, code, retryable) => {

@@ -22,8 +22,8 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
   's3/object-created.json': [
     {
       type: 's3',
-      event_id: 'acme-invoices/incoming/2026/11/invoice-0042.json?versionId=096fKKXTRTtl3on89fVO.nfljtsv6qko',
-      bucket: 'acme-invoices',
+      event_id: 'inbox/incoming/2026/11/invoice-0042.json?versionId=096fKKXTRTtl3on89fVO.nfljtsv6qko',
+      bucket: 'inbox',
       key: 'incoming/2026/11/invoice-0042.json',
       size: 1843,
       etag: '0f343b0931126a20f133d67c2b018a3b',
@@ -33,10 +33,10 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
   's3/object-created-unversioned.json': [
     {
       type: 's3',
-      event_id: 'acme-invoices/incoming/2026/11/Invoice 0043 (Acme+Co).pdf?sequencer=00621049BA9A8C712B',
-      bucket: 'acme-invoices',
-      // EventBridge gives the key as it is: no URL decoding (a `+` stays a `+`).
-      key: 'incoming/2026/11/Invoice 0043 (Acme+Co).pdf',
+      event_id: 'inbox/incoming/2026/11/Invoice 0043 (Acme Co).pdf?sequencer=00621049BA9A8C712B',
+      bucket: 'inbox',
+      // EventBridge gives the key as it is: no URL decoding.
+      key: 'incoming/2026/11/Invoice 0043 (Acme Co).pdf',
       size: 80704,
       etag: 'f31d8546bb67845b4d3048cde533b937',
     },
@@ -44,8 +44,8 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
   's3/object-created-multipart.json': [
     {
       type: 's3',
-      event_id: 'acme-invoices/archive/2026-11-21.zip?versionId=uhggCJ2_B6gU2JaXWXebnXFDstO0ID6G',
-      bucket: 'acme-invoices',
+      event_id: 'inbox/archive/2026-11-21.zip?versionId=uhggCJ2_B6gU2JaXWXebnXFDstO0ID6G',
+      bucket: 'inbox',
       key: 'archive/2026-11-21.zip',
       size: 198524144,
       etag: '4af981f98d22a0b9979da24b259e5e42-12',
@@ -57,9 +57,9 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
     {
       type: 's3',
       event_id:
-        'acme-invoices/incoming/2026/11/Invoice 0044 (Acme+Co).pdf?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
-      bucket: 'acme-invoices',
-      key: 'incoming/2026/11/Invoice 0044 (Acme+Co).pdf',
+        'inbox/incoming/2026/11/Invoice 0044 (Acme Co).pdf?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+      bucket: 'inbox',
+      key: 'incoming/2026/11/Invoice 0044 (Acme Co).pdf',
       size: 52210,
       etag: 'd41d8cd98f00b204e9800998ecf8427e',
       version_id: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
@@ -79,21 +79,30 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
       event: sample('eventbridge/order-placed.json') as never,
     },
   ],
-  'schedule/cron-fire.json': [
+  'schedule/fire.json': [
     {
       type: 'schedule',
       event_id: '2026-11-22T06:00:00.000Z',
-      listener_id: 'nightly-crm-sync',
+      listener_id: 'heartbeat',
       scheduled_time: '2026-11-22T06:00:00.000Z',
     },
   ],
   // A retried attempt of the same fire: the same event id, so the dedupe starts nothing new.
-  'schedule/cron-fire-retry.json': [
+  'schedule/fire-retry.json': [
     {
       type: 'schedule',
       event_id: '2026-11-22T06:00:00.000Z',
-      listener_id: 'nightly-crm-sync',
+      listener_id: 'heartbeat',
       scheduled_time: '2026-11-22T06:00:00.000Z',
+    },
+  ],
+  // A dead letter sent back as is: the fire it carries.
+  'dead-letter/failed-invocation.json': [
+    {
+      type: 'schedule',
+      event_id: '2026-11-22T06:01:00.000Z',
+      listener_id: 'heartbeat',
+      scheduled_time: '2026-11-22T06:01:00.000Z',
     },
   ],
   'schedule/at-fire.json': [
@@ -106,7 +115,7 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
   ],
 };
 
-const TRIGGER_SAMPLES = ['s3', 'eventbridge', 'schedule'].flatMap((folder) =>
+const TRIGGER_SAMPLES = ['s3', 'eventbridge', 'schedule', 'dead-letter'].flatMap((folder) =>
   readdirSync(projectPath(`events/${folder}`))
     .filter((name) => name.endsWith('.json'))
     .map((name) => `${folder}/${name}`),
@@ -148,6 +157,19 @@ describe('deliveriesFromEvent on the sample events', () => {
   });
 });
 
+describe('keys', () => {
+  it('decodes an S3 notification key as a form value (+ is a space, %2B a plus), and leaves an EventBridge key as it is', () => {
+    const notification = sample('s3/notification-records.json');
+    const record = (notification.Records as { s3: { object: { key: string } } }[])[0]!;
+    record.s3.object.key = 'in/a+b%2Bc%20d%2F%C3%A9.csv';
+    expect(deliveriesFromEvent(notification)[0]).toMatchObject({ key: 'in/a b+c d/é.csv' });
+
+    const event = sample('s3/object-created.json');
+    (event.detail as { object: { key: string } }).object.key = 'in/a+b%2Bc.csv';
+    expect(deliveriesFromEvent(event)[0]).toMatchObject({ key: 'in/a+b%2Bc.csv' });
+  });
+});
+
 describe('events that start nothing', () => {
   it('ignores S3 events other than Object Created, and S3’s test event', () => {
     const deleted = sample('s3/object-created.json');
@@ -158,7 +180,7 @@ describe('events that start nothing', () => {
         Service: 'Amazon S3',
         Event: 's3:TestEvent',
         Time: '2026-11-22T06:00:00.000Z',
-        Bucket: 'acme-invoices',
+        Bucket: 'inbox',
         RequestId: '5582815E1AEA5ADF',
         HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
       }),
@@ -214,13 +236,32 @@ describe('malformed events', () => {
     ]);
   });
 
+  it('refuses a failed-invocation record that wraps another one', () => {
+    const record = sample('dead-letter/failed-invocation.json');
+    const twice = { ...record, requestPayload: record };
+    expect(failure(twice).issues.map((i) => i.path)).toEqual(['requestPayload']);
+    const broken = { ...record, requestPayload: { listener_id: 'heartbeat', scheduled_time: 'soon' } };
+    expect(failure(broken).issues.map((i) => i.path)).toEqual(['requestPayload.scheduled_time']);
+  });
+
   it('refuses a schedule fire whose context attribute was not replaced, or whose listener id cannot name a schedule', () => {
-    const unreplaced = JSON.parse(scheduleTargetInput('nightly-crm-sync')) as Record<string, unknown>;
+    const unreplaced = JSON.parse(scheduleTargetInput('heartbeat')) as Record<string, unknown>;
     expect(failure(unreplaced).issues.map((i) => i.path)).toEqual(['scheduled_time']);
-    const hostile = { ...sample('schedule/cron-fire.json'), listener_id: '../other/listener' };
+    const hostile = { ...sample('schedule/fire.json'), listener_id: '../other/listener' };
     expect(failure(hostile).issues.map((i) => i.path)).toEqual(['listener_id']);
-    const long = { ...sample('schedule/cron-fire.json'), listener_id: 'x'.repeat(65) };
+    const long = { ...sample('schedule/fire.json'), listener_id: 'x'.repeat(65) };
     expect(failure(long).issues.map((i) => i.path)).toEqual(['listener_id']);
+  });
+
+  it('refuses an S3 notification of more than 1,000 records, and reads a detail 10,000 levels deep without recursing', () => {
+    const record = (sample('s3/notification-records.json').Records as unknown[])[0];
+    const error = failure({ Records: Array.from({ length: 1001 }, () => record) });
+    expect(error.issues.map((i) => i.path)).toEqual(['Records']);
+
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let level = 0; level < 10_000; level++) deep = { next: deep };
+    const event = { ...sample('eventbridge/custom-event.json'), detail: deep };
+    expect(deliveriesFromEvent(event)).toHaveLength(1);
   });
 
   it('never puts the event itself in the error (it may carry personal data)', () => {
@@ -272,7 +313,7 @@ describe('s3EventId', () => {
 
 describe('scheduleTargetInput', () => {
   it('carries the listener and every Scheduler context attribute, and parses once Scheduler fills them in', () => {
-    const input = scheduleTargetInput('nightly-crm-sync');
+    const input = scheduleTargetInput('heartbeat');
     for (const attribute of ['scheduled-time', 'schedule-arn', 'execution-id', 'attempt-number']) {
       expect(input).toContain(`<aws.scheduler.${attribute}>`);
     }
@@ -284,6 +325,6 @@ describe('scheduleTargetInput', () => {
       )
       .replace('<aws.scheduler.execution-id>', 'd32c5kddcf5bb8c3')
       .replace('<aws.scheduler.attempt-number>', '1');
-    expect(deliveriesFromEvent(JSON.parse(fired))).toEqual(EXPECTED['schedule/cron-fire.json']);
+    expect(deliveriesFromEvent(JSON.parse(fired))).toEqual(EXPECTED['schedule/fire.json']);
   });
 });
