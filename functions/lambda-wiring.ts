@@ -2,7 +2,6 @@
  * The wiring of the Lambda runtime: the only place that chooses the AWS adapters. Clients are made
  * once per container, at module scope; settings are parsed at cold start (functions/environment.ts).
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
@@ -19,12 +18,14 @@ import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
 import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
 import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
+import { lazyS3Client } from '../shared/storage/s3/sdk.js';
 import type { ApiKey } from './api/middleware/api-key-auth.js';
 import { functionSettings } from './environment.js';
 
 const settings = functionSettings();
 const dynamodb = createDynamoDbClient();
-const s3 = new S3Client({});
+// Made when an artifact or a large payload is first touched: most invocations never do.
+const s3 = lazyS3Client();
 const secretsManager = new SecretsManagerClient({});
 const sfn = new SFNClient({});
 

@@ -9,6 +9,7 @@ import { assertValidWorkflow } from '../../shared/definition/validate.js';
 import { createRun } from '../../shared/engine/transition.js';
 import { RunLoop } from '../../shared/orchestration/run-loop.js';
 import { memoryOrchestrator } from '../support/memory-orchestrator.js';
+import { coldStartKeys, measureColdStart } from './cold-start.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
@@ -84,6 +85,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
     const p1000 = await measurePeerAsl(1000, 10);
     const store = await measureStoreFigures();
     const orchestration = await measureOrchestration();
+    const coldStart = coldStartKeys(await measureColdStart());
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     return {
       engine_us_per_step_10: round(e10.us_per_step),
@@ -93,11 +95,14 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       peer_asl_us_per_state_10: round(p10.us_per_state),
       peer_asl_us_per_state_100: round(p100.us_per_state),
       peer_asl_us_per_state_1000: round(p1000.us_per_state),
+      engine_vs_peer_100: round(e100.us_per_step / p100.us_per_state, 2),
+      engine_vs_peer_1000: round(e1000.us_per_step / p1000.us_per_state, 2),
       ddb_writes_per_step: round(store.ddb_writes_per_step, 2),
       store_ops_per_s: round(store.store_ops_per_s, 0),
       transitions_per_step_10: round(orchestration.transitions_per_step_10, 2),
       local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
       trigger_match_us_per_event_100_listeners: round(measureTriggerMatch(100)),
+      ...coldStart,
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {
