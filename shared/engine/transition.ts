@@ -593,8 +593,8 @@ class RunTransition {
       const inbound = step.inbound;
       inbound[source] = wasTaken;
       const sources = this.#graph.forwardSources(target);
-      if (!sources.every((s) => Object.hasOwn(inbound, s))) continue;
-      if (sources.some((s) => inbound[s] === true)) {
+      if (!allSettled(sources, inbound)) continue;
+      if (anyTaken(sources, inbound)) {
         this.#enter(target);
       } else {
         this.#skip(target);
@@ -915,6 +915,16 @@ class RunTransition {
  */
 function edges(): Record<string, boolean> {
   return Object.create(null) as Record<string, boolean>;
+}
+
+function allSettled(sources: readonly string[], inbound: Record<string, boolean>): boolean {
+  for (const source of sources) if (!Object.hasOwn(inbound, source)) return false;
+  return true;
+}
+
+function anyTaken(sources: readonly string[], inbound: Record<string, boolean>): boolean {
+  for (const source of sources) if (inbound[source] === true) return true;
+  return false;
 }
 
 /** The last time written as ISO-8601: a run loop applies many signals within one millisecond. */
