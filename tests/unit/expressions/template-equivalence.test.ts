@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { WorkflowVersion } from '../../../shared/definition/schema.js';
 import { runContext } from '../../../shared/engine/context.js';
 import type { RunState, StepState } from '../../../shared/engine/types.js';
-import { ConfigurationError } from '../../../shared/errors.js';
+import { ConfigurationError, ExpressionError } from '../../../shared/errors.js';
 import { compileTemplate, Redactor, render } from '../../../shared/expressions/index.js';
 import type { SecretSource } from '../../../shared/ports/index.js';
 import type { RunContext } from '../../../shared/steps/types.js';
@@ -213,6 +213,33 @@ describe('compiled templates', () => {
     });
     await Promise.resolve();
     expect(settled).toBe(true);
+  });
+
+  it('stop a hostile placeholder within its budget on every render, while a fast render goes on', async () => {
+    const hostile = compileTemplate({
+      ok: '{{ inputs.a }}',
+      spin: '{{ $count([1..5000].($sum([1..5000]))) }}',
+    });
+    const quick = compileTemplate({ n: '{{ steps.first.output.n + 1 }}' });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let quickDone = false;
+      const stopped = hostile.render(engineContext({ a: 1 }, {}), { timeoutMs: 50 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // The hostile render yields to the event loop: a render started meanwhile finishes first.
+      setTimeout(() => {
+        void quick.render(engineContext({}, { n: 1 })).then(() => {
+          quickDone = true;
+        });
+      }, 5);
+      const error = (await stopped) as ExpressionError;
+      expect(error).toBeInstanceOf(ExpressionError);
+      expect(error.code).toBe('ExpressionLimit');
+      expect(error.details).toEqual({ limit: 'time' });
+      expect(error.message).toMatch(/^spin: /);
+      expect(quickDone).toBe(true);
+    }
   });
 
   it('fail a render only when it reaches a placeholder that does not parse', async () => {
