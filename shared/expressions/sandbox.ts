@@ -19,7 +19,7 @@
  * network.
  */
 import { setOwn } from './json.js';
-import { lazyEntries } from './lazy-record.js';
+import { type LazyEntries, lazyEntries } from './lazy-record.js';
 
 /** Read through a view to reach its source, so that a result which is a piece of the data is copied from the source directly. */
 const SOURCE = Symbol('view source');
@@ -53,24 +53,26 @@ export function view(value: unknown): unknown {
   }
 }
 
-/** An own, enumerable property of host data; a lazy record's entry without going through its Proxy. */
-function read(source: Record<string, unknown>, key: string): unknown {
-  const lazy = lazyEntries(source);
-  if (lazy !== undefined) return lazy.entry(key);
-  return isOwnEnumerable.call(source, key) ? source[key] : undefined;
-}
-
 /** Proxy traps over one source object; the target is an empty, prototype-free, never-written object. */
 class ObjectView implements ProxyHandler<object> {
   /** Views of the children read so far: the same key gives the same view, and an array is copied once. */
   #children: Map<string, unknown> | undefined;
+  /** Set when the source is a lazy record (the run's steps): its entries are read without its Proxy. */
+  readonly #lazy: LazyEntries | undefined;
 
-  constructor(private readonly source: Record<string, unknown>) {}
+  constructor(private readonly source: Record<string, unknown>) {
+    this.#lazy = lazyEntries(source);
+  }
 
   get(_target: object, key: string | symbol): unknown {
     if (typeof key !== 'string') return key === SOURCE ? this.source : undefined;
     if (this.#children?.has(key)) return this.#children.get(key);
-    const value = read(this.source, key);
+    const value =
+      this.#lazy !== undefined
+        ? this.#lazy.entry(key)
+        : isOwnEnumerable.call(this.source, key)
+          ? this.source[key]
+          : undefined;
     if (value === null || typeof value !== 'object') return view(value);
     const child = view(value);
     this.#children ??= new Map();
