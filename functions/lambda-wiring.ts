@@ -3,7 +3,6 @@
  * once per container, at module scope; settings are parsed at cold start (functions/environment.ts).
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -25,13 +24,15 @@ import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
 import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
 import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
+import { lazyS3Client } from '../shared/storage/s3/sdk.js';
 import type { ApiKey } from './api/middleware/api-key-auth.js';
 import { functionSettings, LambdaEnvironment } from './environment.js';
 import { metrics, telemetry } from './observability.js';
 
 const settings = functionSettings();
 const dynamodb = createDynamoDbClient();
-const s3 = new S3Client({});
+// Made when an artifact or a large payload is first touched: most invocations never do.
+const s3 = lazyS3Client();
 const secretsManager = new SecretsManagerClient({});
 const sfn = new SFNClient({});
 /** Notification mail through SES, from the identity the stack names (none: people are not mailed). */

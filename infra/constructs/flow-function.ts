@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BUNDLING, EXTERNAL_MODULES, FUNCTION_NODE_OPTIONS } from './bundling.js';
 import { acknowledge } from './nag.js';
 import { projectPath } from './paths.js';
 
@@ -67,20 +68,19 @@ export class FlowFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      // Stack traces point into the TypeScript sources; everything else comes from the bind helpers.
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      // Everything else comes from the bind helpers.
+      environment: { NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
       bundling: {
+        // infra/constructs/bundling.ts: the same options the cold-start benchmark builds with.
         format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        // The Node 22 runtime ships AWS SDK v3: bundling it again only adds cold-start time.
-        externalModules: ['@aws-sdk/*'],
-        sourceMap: true,
-        sourcesContent: false,
-        minify: true,
-        // Some dependencies still call require(): give ESM a require of its own.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        target: BUNDLING.target,
+        platform: BUNDLING.platform,
+        mainFields: [...BUNDLING.mainFields],
+        externalModules: [...EXTERNAL_MODULES],
+        sourceMap: BUNDLING.sourcemap,
+        sourcesContent: BUNDLING.sourcesContent,
+        minify: BUNDLING.minify,
+        banner: BUNDLING.banner,
         forceDockerBundling: false,
         ...(props.assets?.length ? { commandHooks: copyBesideBundle(props.assets) } : {}),
       },

@@ -3,6 +3,7 @@
  * over the run state, so rendering one placeholder does not cost a copy of every step of the run.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
+import { type LazyEntries, lazyRecord } from '../expressions/lazy-record.js';
 import type { RunContext } from '../steps/types.js';
 import type { RunState, StepState } from './types.js';
 
@@ -16,45 +17,44 @@ function view(step: StepState): StepView {
   return out;
 }
 
-interface StepsTarget {
-  states: Record<string, StepState>;
-  overrides: Record<string, StepView> | undefined;
-  made: Map<string, StepView>;
-}
+/**
+ * The public fields of the run's steps, each made when read. A view is made anew on every read,
+ * not kept: the engine changes the steps in place, and one record serves a run's whole life.
+ */
+class StepViews implements LazyEntries {
+  readonly #states: Record<string, StepState>;
+  readonly #overrides: Record<string, StepView> | undefined;
 
-function lookup(target: StepsTarget, key: string | symbol): StepView | undefined {
-  if (typeof key !== 'string') return undefined;
-  if (target.overrides && Object.hasOwn(target.overrides, key)) return target.overrides[key];
-  let found = target.made.get(key);
-  if (!found && Object.hasOwn(target.states, key)) {
-    found = view(target.states[key]!);
-    target.made.set(key, found);
+  constructor(states: Record<string, StepState>, overrides: Record<string, StepView> | undefined) {
+    this.#states = states;
+    this.#overrides = overrides;
   }
-  return found;
+
+  entry(key: string): StepView | undefined {
+    if (this.#overrides && Object.hasOwn(this.#overrides, key)) return this.#overrides[key];
+    return Object.hasOwn(this.#states, key) ? view(this.#states[key]!) : undefined;
+  }
+
+  keys(): string[] {
+    return Object.keys(this.#states);
+  }
 }
 
-/** One handler for every view (no closures per run context): the view's state lives in its target. */
-const stepsHandler: ProxyHandler<StepsTarget> = {
-  get: (target, key) => lookup(target, key),
-  has: (target, key) => lookup(target, key) !== undefined,
-  ownKeys: (target) => Object.keys(target.states),
-  getOwnPropertyDescriptor: (target, key) => {
-    const value = lookup(target, key);
-    return value === undefined ? undefined : { value, enumerable: true, configurable: true, writable: false };
-  },
-  getPrototypeOf: () => null,
-  set: () => false,
-  defineProperty: () => false,
-  deleteProperty: () => false,
-};
+/** The views of each run's steps, made once per run (per `state.steps`), as a run loop renders every step. */
+const views = new WeakMap<Record<string, StepState>, RunContext['steps']>();
 
 /** A read-only view of `state.steps` with only the public fields of each step, made as they are read. */
 function stepsView(
   states: Record<string, StepState>,
   overrides?: Record<string, StepView>,
 ): RunContext['steps'] {
-  const target: StepsTarget = { states, overrides, made: new Map() };
-  return new Proxy(target, stepsHandler) as unknown as RunContext['steps'];
+  if (overrides !== undefined) return lazyRecord<StepView>(new StepViews(states, overrides));
+  let steps = views.get(states);
+  if (steps === undefined) {
+    steps = lazyRecord<StepView>(new StepViews(states, undefined));
+    views.set(states, steps);
+  }
+  return steps;
 }
 
 /** The context of a run now; `overrides` replaces the view of some steps (a compensated visit's output). */

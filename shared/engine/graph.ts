@@ -54,7 +54,9 @@ function compile(definition: WorkflowDefinition): StepGraph {
   }
 
   // Iterative depth-first walk from the start: an edge to a step still on the walk's stack is a back edge.
-  const backEdges = new Set<string>();
+  // By source step, then target: asked once per edge on every transition, so no key string is built.
+  const backEdges = new Map<string, Set<string>>();
+  const isBack = (from: string, to: string) => backEdges.get(from)?.has(to) === true;
   const state = new Map<string, 'open' | 'done'>();
   const stack: Array<{ id: string; next: number }> = [{ id: start, next: 0 }];
   state.set(start, 'open');
@@ -64,8 +66,14 @@ function compile(definition: WorkflowDefinition): StepGraph {
     if (frame.next < out.length) {
       const to = out[frame.next++]!;
       const seen = state.get(to);
-      if (seen === 'open') backEdges.add(edgeKey(frame.id, to));
-      else if (seen === undefined) {
+      if (seen === 'open') {
+        let targets = backEdges.get(frame.id);
+        if (targets === undefined) {
+          targets = new Set();
+          backEdges.set(frame.id, targets);
+        }
+        targets.add(to);
+      } else if (seen === undefined) {
         state.set(to, 'open');
         stack.push({ id: to, next: 0 });
       }
@@ -79,7 +87,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
   for (const [from, out] of successors) {
     if (!state.has(from)) continue; // unreachable steps lead nowhere
     for (const to of out) {
-      if (!backEdges.has(edgeKey(from, to))) forwardSources.get(to)!.push(from);
+      if (!isBack(from, to)) forwardSources.get(to)!.push(from);
     }
   }
 
@@ -101,7 +109,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
     },
     successors: (stepId) => successors.get(stepId) ?? none,
     forwardSources: (stepId) => forwardSources.get(stepId) ?? none,
-    isBackEdge: (from, to) => backEdges.has(edgeKey(from, to)),
+    isBackEdge: isBack,
     loopBody(entry) {
       let body = bodies.get(entry);
       if (!body) {
@@ -110,7 +118,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
         while (frontier.length > 0) {
           const id = frontier.pop()!;
           for (const to of successors.get(id) ?? none) {
-            if (!seen.has(to) && !backEdges.has(edgeKey(id, to))) {
+            if (!seen.has(to) && !isBack(id, to)) {
               seen.add(to);
               frontier.push(to);
             }
@@ -123,8 +131,4 @@ function compile(definition: WorkflowDefinition): StepGraph {
       return body;
     },
   };
-}
-
-function edgeKey(from: string, to: string): string {
-  return `${from}\u0000${to}`;
 }

@@ -297,7 +297,7 @@ class RunTransition {
     this.#graph = stepGraph(workflow.definition);
     this.#state = state;
     this.#env = env;
-    this.#now = env.now.toISOString();
+    this.#now = isoTime(env.now);
     this.#statusBefore = state.status;
   }
 
@@ -539,7 +539,7 @@ class RunTransition {
     const definition = this.#definition(id);
     step.visit += 1;
     step.attempt = 1;
-    step.inbound = {};
+    step.inbound = edges();
     delete step.started_at;
     delete step.ended_at;
     const limit = definition.max_visits ?? DEFAULT_MAX_VISITS;
@@ -677,11 +677,12 @@ class RunTransition {
       const [source, target, wasTaken] = queue.pop()!;
       const step = this.#state.steps[target]!;
       if (step.status !== 'pending' || step.ready) continue;
-      step.inbound ??= {};
-      step.inbound[source] = wasTaken;
+      step.inbound ??= edges();
+      const inbound = step.inbound;
+      inbound[source] = wasTaken;
       const sources = this.#graph.forwardSources(target);
-      if (!sources.every((s) => s in step.inbound!)) continue;
-      if (sources.some((s) => step.inbound![s])) {
+      if (!allSettled(sources, inbound)) continue;
+      if (anyTaken(sources, inbound)) {
         this.#enter(target);
       } else {
         this.#skip(target);
@@ -718,7 +719,7 @@ class RunTransition {
     const step = this.#state.steps[id]!;
     if (this.#state.active.includes(id)) this.#interrupt(id, 'A loop restarted this step', 'skipped');
     step.status = 'pending';
-    step.inbound = {};
+    step.inbound = edges();
     delete step.ready;
   }
 
@@ -1001,6 +1002,35 @@ class RunTransition {
     if (step.error && step.status !== 'completed' && step.status !== 'compensated') row.error = step.error;
     this.#history.set(`${id}\u0000${step.visit}`, row);
   }
+}
+
+/**
+ * The settled edges into a step, by source step id. Read with Object.hasOwn: a step may be called
+ * `constructor`. Without a prototype, so each of a workflow's step ids is a key of a hash table
+ * rather than a new object shape.
+ */
+function edges(): Record<string, boolean> {
+  return Object.create(null) as Record<string, boolean>;
+}
+
+function allSettled(sources: readonly string[], inbound: Record<string, boolean>): boolean {
+  for (const source of sources) if (!Object.hasOwn(inbound, source)) return false;
+  return true;
+}
+
+function anyTaken(sources: readonly string[], inbound: Record<string, boolean>): boolean {
+  for (const source of sources) if (inbound[source] === true) return true;
+  return false;
+}
+
+/** The last time written as ISO-8601: a run loop applies many signals within one millisecond. */
+let lastIso = { ms: Number.NaN, text: '' };
+
+/** `date.toISOString()`, remembered for the last millisecond asked (formatting costs more than a transition's bookkeeping). */
+function isoTime(date: Date): string {
+  const ms = date.getTime();
+  if (ms !== lastIso.ms) lastIso = { ms, text: date.toISOString() };
+  return lastIso.text;
 }
 
 /** The longest `retry_after_s` the engine waits for: a server asking for more is waited on this long. */

@@ -43,7 +43,10 @@ export interface CompiledExpression {
    * instance for one evaluation, so two concurrent evaluations of one expression need two.
    */
   readonly idle: JsonataInstance[];
-  /** A closure for the simple, common cases (see fast-path.ts); it answers SLOW when JSONata must decide. */
+  /**
+   * The simple, common cases in a form answered without JSONata (see fast-path.ts), which answers
+   * SLOW when JSONata must decide. An expression that names secrets gets the data with those secrets in it.
+   */
   readonly fast: FastExpression | undefined;
 }
 
@@ -69,13 +72,11 @@ export function compile(expression: string): CompiledExpression {
   const instance = parse(expression);
   const ast = instance.ast();
   checkRegexLiterals(ast, expression);
-  const secrets = secretReferences(ast);
-  const usesSecrets = secrets.secretNames.length > 0 || secrets.readsSecretsByValue;
   const compiled: CompiledExpression = {
     expression,
-    ...secrets,
+    ...secretReferences(ast),
     idle: [instance],
-    fast: usesSecrets ? undefined : fastPath(ast),
+    fast: fastPath(ast),
   };
   cache.set(expression, compiled);
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);

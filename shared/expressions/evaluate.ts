@@ -14,7 +14,7 @@ import {
   TransformRefused,
 } from './budget.js';
 import { type CompiledExpression, compile, parse, quote } from './compile.js';
-import { SLOW } from './fast-path.js';
+import { answer, SLOW } from './fast-path.js';
 import type { Redactor } from './redactor.js';
 import { toJson, view } from './sandbox.js';
 
@@ -48,10 +48,8 @@ export async function evaluate(
   options: EvaluateOptions = {},
 ): Promise<unknown> {
   const compiled = compile(expression);
-  if (compiled.fast) {
-    const answer = compiled.fast(data);
-    if (answer !== SLOW) return answer;
-  }
+  const fast = compiled.fast === undefined ? SLOW : answer(compiled.fast, data);
+  if (fast !== SLOW) return fast;
   return run(compiled, view(data), options);
 }
 

@@ -1,13 +1,13 @@
 /**
  * Most placeholders are a path to a value, perhaps with a little arithmetic (`steps.a.output.n + 1`).
- * This compiles that subset of JSONata's syntax tree to a closure that answers in well under a
- * microsecond. It answers only when its result is certainly JSONata's own; for anything else (an
+ * This compiles that subset of JSONata's syntax tree to a small tree of data that `answer`
+ * evaluates in well under a microsecond. It answers only when its result is certainly JSONata's own; for anything else (an
  * array on the way, an object result, mixed types, an error) it answers SLOW and JSONata decides.
  */
 import type { AstNode } from './compile.js';
+import { lazyEntries } from './lazy-record.js';
 
 export const SLOW: unique symbol = Symbol('slow');
-export type FastExpression = (data: unknown) => unknown;
 
 type Binary = (left: unknown, right: unknown) => unknown;
 
@@ -78,29 +78,60 @@ const BINARY: Record<string, Binary> = {
 const BARE_KEYS = new Set(['type', 'value', 'position']);
 const isBare = (node: AstNode) => Object.keys(node).every((key) => BARE_KEYS.has(key));
 
-/** The closure for an expression of the fast subset, or undefined when JSONata must always evaluate it. */
+const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
+
+const LITERAL = 0;
+const PATH = 1;
+const BINARY_OPERATION = 2;
+
+/**
+ * An expression of the fast subset, as data rather than a closure: one `answer` function serves
+ * every expression, so it is optimised once for all of them, where a closure per expression would
+ * each start cold (a workflow of 1,000 steps has 1,000 of them, each evaluated once per run).
+ * Every node has the same fields, so `answer` sees one object shape.
+ */
+export class FastExpression {
+  private constructor(
+    readonly kind: typeof LITERAL | typeof PATH | typeof BINARY_OPERATION,
+    readonly value: unknown,
+    readonly names: readonly string[],
+    readonly operator: Binary | undefined,
+    readonly lhs: FastExpression | undefined,
+    readonly rhs: FastExpression | undefined,
+  ) {}
+
+  static literal(value: unknown): FastExpression {
+    return new FastExpression(LITERAL, value, [], undefined, undefined, undefined);
+  }
+
+  static path(names: readonly string[]): FastExpression {
+    return new FastExpression(PATH, undefined, names, undefined, undefined, undefined);
+  }
+
+  static binary(operator: Binary, lhs: FastExpression, rhs: FastExpression): FastExpression {
+    return new FastExpression(BINARY_OPERATION, undefined, [], operator, lhs, rhs);
+  }
+}
+
+/** The fast form of an expression of the fast subset, or undefined when JSONata must always evaluate it. */
 export function fastPath(ast: AstNode): FastExpression | undefined {
   switch (ast.type) {
     case 'number':
-    case 'string': {
-      if (!isBare(ast)) return undefined;
-      const value = ast.value;
-      return () => value;
-    }
+    case 'string':
+      return isBare(ast) ? FastExpression.literal(ast.value) : undefined;
     case 'path': {
       const steps = (ast as { steps?: AstNode[] }).steps;
       const keys = Object.keys(ast);
       if (!steps || keys.some((k) => k !== 'type' && k !== 'steps' && k !== 'position')) return undefined;
       if (!steps.every((s) => s.type === 'name' && typeof s.value === 'string' && isBare(s)))
         return undefined;
-      const names = steps.map((s) => s.value as string);
-      return (data) => walk(data, names);
+      return FastExpression.path(steps.map((s) => s.value as string));
     }
     case 'binary': {
-      const op = BINARY[ast.value as string];
+      const operator = BINARY[ast.value as string];
       const { lhs, rhs } = ast as { lhs?: AstNode; rhs?: AstNode };
       if (
-        !op ||
+        !operator ||
         !lhs ||
         !rhs ||
         Array.isArray(lhs) ||
@@ -110,26 +141,43 @@ export function fastPath(ast: AstNode): FastExpression | undefined {
       }
       const left = fastPath(lhs);
       const right = fastPath(rhs);
-      if (!left || !right) return undefined;
-      return (data) => {
-        const l = left(data);
-        if (l === SLOW) return SLOW;
-        const r = right(data);
-        return r === SLOW ? SLOW : op(l, r);
-      };
+      return left && right ? FastExpression.binary(operator, left, right) : undefined;
     }
     default:
       return undefined;
   }
 }
 
-/** Follows a path of names through plain objects to a primitive; SLOW on arrays, objects and oddities. */
+/** The value of a fast expression over data, or SLOW when JSONata must decide. */
+export function answer(expression: FastExpression, data: unknown): unknown {
+  switch (expression.kind) {
+    case LITERAL:
+      return expression.value;
+    case PATH:
+      return walk(data, expression.names);
+    case BINARY_OPERATION: {
+      const left = answer(expression.lhs!, data);
+      if (left === SLOW) return SLOW;
+      const right = answer(expression.rhs!, data);
+      return right === SLOW ? SLOW : expression.operator!(left, right);
+    }
+  }
+}
+
+/**
+ * Follows a path of names through objects to a primitive; SLOW on arrays, objects and oddities.
+ * A name is read as the sandbox's views read it (sandbox.ts): own, enumerable properties only,
+ * and a lazy record (the run's steps) through its entries rather than its Proxy.
+ */
 function walk(data: unknown, names: readonly string[]): unknown {
   let value = data;
-  for (const name of names) {
+  for (let index = 0; index < names.length; index++) {
     if (value === undefined || value === null) return value === null ? SLOW : undefined;
     if (typeof value !== 'object' || Array.isArray(value)) return SLOW;
-    value = Object.hasOwn(value, name) ? (value as Record<string, unknown>)[name] : undefined;
+    const name = names[index]!;
+    const lazy = lazyEntries(value);
+    if (lazy !== undefined) value = lazy.entry(name);
+    else value = isOwnEnumerable.call(value, name) ? (value as Record<string, unknown>)[name] : undefined;
   }
   switch (typeof value) {
     case 'undefined':

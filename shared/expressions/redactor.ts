@@ -10,37 +10,42 @@ export const REDACTED = '[REDACTED]';
 const MIN_INNER_LENGTH = 4;
 
 export class Redactor {
-  /** The secrets as added: what `size` counts and `values()` hands on to another redactor. */
-  readonly #secrets = new Set<string>();
-  /** Forms replaced wherever they occur inside a string. */
-  readonly #inner = new Set<string>();
-  /** Forms replaced only when they are the whole string. */
-  readonly #whole = new Set<string>();
+  /**
+   * The secrets as added (what `size` counts and `values()` hands on to another redactor), and
+   * their forms. Made with the first secret: every step attempt makes a redactor, and most
+   * resolve no secret at all.
+   */
+  #known: { secrets: Set<string>; inner: Set<string>; whole: Set<string> } | undefined;
   /** All inner forms as one alternation, longest first; rebuilt after `add`. */
   #pattern: RegExp | undefined;
 
   add(secret: string): void {
-    if (typeof secret !== 'string' || secret === '' || this.#secrets.has(secret)) return;
-    this.#secrets.add(secret);
+    if (typeof secret !== 'string' || secret === '' || this.#known?.secrets.has(secret)) return;
+    this.#known ??= { secrets: new Set(), inner: new Set(), whole: new Set() };
+    const known = this.#known;
+    known.secrets.add(secret);
     for (const form of encodedForms(secret)) {
-      (form.length < MIN_INNER_LENGTH ? this.#whole : this.#inner).add(form);
+      // Forms shorter than MIN_INNER_LENGTH are replaced only when they are the whole string.
+      (form.length < MIN_INNER_LENGTH ? known.whole : known.inner).add(form);
     }
     this.#pattern = undefined;
   }
 
   get size(): number {
-    return this.#secrets.size;
+    return this.#known?.secrets.size ?? 0;
   }
 
   /** The secret values, e.g. to pass them on to a longer-lived redactor. */
   values(): IterableIterator<string> {
-    return this.#secrets.values();
+    return (this.#known?.secrets ?? new Set<string>()).values();
   }
 
   scrubText(text: string): string {
-    if (this.#whole.has(text)) return REDACTED;
-    if (this.#inner.size === 0) return text;
-    this.#pattern ??= alternation(this.#inner);
+    const known = this.#known;
+    if (known === undefined) return text;
+    if (known.whole.has(text)) return REDACTED;
+    if (known.inner.size === 0) return text;
+    this.#pattern ??= alternation(known.inner);
     return text.replace(this.#pattern, REDACTED);
   }
 

@@ -19,6 +19,7 @@
  * network.
  */
 import { setOwn } from './json.js';
+import { type LazyEntries, lazyEntries } from './lazy-record.js';
 
 /** Read through a view to reach its source, so that a result which is a piece of the data is copied from the source directly. */
 const SOURCE = Symbol('view source');
@@ -56,14 +57,22 @@ export function view(value: unknown): unknown {
 class ObjectView implements ProxyHandler<object> {
   /** Views of the children read so far: the same key gives the same view, and an array is copied once. */
   #children: Map<string, unknown> | undefined;
+  /** Set when the source is a lazy record (the run's steps): its entries are read without its Proxy. */
+  readonly #lazy: LazyEntries | undefined;
 
-  constructor(private readonly source: Record<string, unknown>) {}
+  constructor(private readonly source: Record<string, unknown>) {
+    this.#lazy = lazyEntries(source);
+  }
 
   get(_target: object, key: string | symbol): unknown {
     if (typeof key !== 'string') return key === SOURCE ? this.source : undefined;
     if (this.#children?.has(key)) return this.#children.get(key);
-    if (!isOwnEnumerable.call(this.source, key)) return undefined;
-    const value = this.source[key];
+    const value =
+      this.#lazy !== undefined
+        ? this.#lazy.entry(key)
+        : isOwnEnumerable.call(this.source, key)
+          ? this.source[key]
+          : undefined;
     if (value === null || typeof value !== 'object') return view(value);
     const child = view(value);
     this.#children ??= new Map();

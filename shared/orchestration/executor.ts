@@ -4,12 +4,12 @@
  * back, and answers with the signal that reports the result.
  */
 import type { CompensateAction, StepDefinition, WorkflowVersion } from '../definition/schema.js';
-import { mergeServiceDefaults } from '../definition/services.js';
 import { runContext } from '../engine/context.js';
 import { stepGraph } from '../engine/graph.js';
+import { configTemplate, outputTemplate } from '../engine/templates.js';
 import type { RunState, Signal, StepEvent, StepResult, Work } from '../engine/types.js';
 import { toErrorInfo } from '../errors.js';
-import { evaluate, Redactor, render } from '../expressions/index.js';
+import { evaluate, Redactor, type RenderOptions, render } from '../expressions/index.js';
 import type { SecretSource } from '../ports/index.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { RunContext, StepDeps, StepExecutionContext } from '../steps/types.js';
@@ -75,9 +75,10 @@ export async function carryOut(
     case 'render_output': {
       const redactor = new Redactor();
       try {
-        const output = await render(workflow.definition.output, runContext(workflow, state), {
-          ...renderOptions(deps, redactor),
-        });
+        const output = await outputTemplate(workflow.definition).render(
+          runContext(workflow, state),
+          renderOptions(deps, redactor),
+        );
         return { type: 'output_rendered', output: redactor.scrub(output) };
       } catch (error) {
         const info = toErrorInfo(error);
@@ -99,12 +100,11 @@ function findStep(workflow: WorkflowVersion, id: string): StepDefinition {
   return step;
 }
 
-function renderOptions(deps: ExecutorDeps, redactor: Redactor) {
-  return {
-    ...(deps.secrets ? { secrets: deps.secrets } : {}),
-    redactor,
-    timeoutMs: deps.expressionTimeoutMs ?? 1000,
-  };
+function renderOptions(deps: ExecutorDeps, redactor: Redactor): RenderOptions {
+  // Built field by field: a spread of a conditional object costs more than the whole render.
+  const options: RenderOptions = { redactor, timeoutMs: deps.expressionTimeoutMs ?? 1000 };
+  if (deps.secrets) options.secrets = deps.secrets;
+  return options;
 }
 
 async function runAttempt(
@@ -127,10 +127,8 @@ async function runAttempt(
   try {
     const type = deps.registry.require(action.type);
     const context = runContext(workflow, state, overrides);
-    const rendered = await render(mergeServiceDefaults(workflow.definition, action), context, {
-      ...renderOptions(deps, redactor),
-      skipKeys: type.expressionFields ?? [],
-    });
+    const template = configTemplate(workflow.definition, action, type.expressionFields);
+    const rendered = await template.render(context, renderOptions(deps, redactor));
     const config = type.config.safeParse(rendered);
     if (!config.success) {
       const issues = config.error.issues.map((i) => `${['config', ...i.path].join('.')}: ${i.message}`);

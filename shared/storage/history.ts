@@ -5,19 +5,33 @@
 import type { StepExecution } from '../engine/types.js';
 
 export class HistoryRows {
-  readonly #rows = new Map<string, StepExecution>();
+  /** By step id, then visit: no key string built per patch. */
+  readonly #rows = new Map<string, Map<number, StepExecution>>();
+  readonly #order: StepExecution[] = [];
 
-  /** Merges the patches of one transition; apply transitions in checkpoint order. */
+  /**
+   * Merges the patches of one transition; apply transitions in checkpoint order. The rows take
+   * the patches over: the first patch of a row becomes the row and later ones are merged into it,
+   * so give patches nobody else changes (the stores give copies they made or decoded).
+   */
   add(patches: readonly StepExecution[]): void {
     for (const patch of patches) {
-      const key = `${patch.step_id}\u0000${patch.visit}`;
-      const known = this.#rows.get(key);
-      if (known) Object.assign(known, patch);
-      else this.#rows.set(key, { ...patch });
+      let visits = this.#rows.get(patch.step_id);
+      if (visits === undefined) {
+        visits = new Map();
+        this.#rows.set(patch.step_id, visits);
+      }
+      const known = visits.get(patch.visit);
+      if (known) {
+        Object.assign(known, patch);
+      } else {
+        visits.set(patch.visit, patch);
+        this.#order.push(patch);
+      }
     }
   }
 
   list(): StepExecution[] {
-    return [...this.#rows.values()];
+    return [...this.#order];
   }
 }

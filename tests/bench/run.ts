@@ -10,6 +10,7 @@ import { createRun } from '../../shared/engine/transition.js';
 import { RunLoop } from '../../shared/orchestration/run-loop.js';
 import { memoryOrchestrator } from '../support/memory-orchestrator.js';
 import { measureAiOverhead } from './ai.js';
+import { coldStartKeys, measureColdStart } from './cold-start.js';
 import { measureOrchestration } from './orchestration.js';
 import { measurePeerAsl } from './peer-asl.js';
 import { measureStoreFigures } from './storage.js';
@@ -87,6 +88,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
     const store = await measureStoreFigures();
     const orchestration = await measureOrchestration();
     const tracing = await measureTracingOverhead();
+    const coldStart = coldStartKeys(await measureColdStart());
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     return {
       engine_us_per_step_10: round(e10.us_per_step),
@@ -96,6 +98,8 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       peer_asl_us_per_state_10: round(p10.us_per_state),
       peer_asl_us_per_state_100: round(p100.us_per_state),
       peer_asl_us_per_state_1000: round(p1000.us_per_state),
+      engine_vs_peer_100: round(e100.us_per_step / p100.us_per_state, 2),
+      engine_vs_peer_1000: round(e1000.us_per_step / p1000.us_per_state, 2),
       ...store,
       transitions_per_step_10: round(orchestration.transitions_per_step_10, 2),
       local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
@@ -103,6 +107,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       trigger_to_run_started_ms: await measureTriggerToRunStarted(),
       tracing_overhead_pct: round(tracing.tracing_overhead_pct),
       ai_overhead_ms_per_call: round((await measureAiOverhead()).ms_per_call, 2),
+      ...coldStart,
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {

@@ -1,14 +1,4 @@
 /** The ArtifactStore on S3: a run's files under `runs/<run_id>/artifacts/<name>`, handed out by presigned URL. */
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { systemClock } from '../../adapters/clock.js';
 import { NotFoundError } from '../../errors.js';
 import type { ArtifactInfo, ArtifactStore, Clock, Page } from '../../ports/index.js';
@@ -25,9 +15,11 @@ import {
   urlExpiry,
 } from './artifact-rules.js';
 import { toStorageError } from './errors.js';
+import { loadPresigner, type S3ClientSource, s3Access } from './sdk.js';
 
 export interface S3ArtifactsOptions {
-  client: S3Client;
+  /** The client, or how to make it when an artifact is first touched (sdk.ts). */
+  client: S3ClientSource;
   bucket: string;
   /** Signs list cursors (≥ 16 bytes); the same key in every process that serves the same API. */
   cursorKey: string | Uint8Array;
@@ -57,7 +49,8 @@ export function copySourceKey(key: string): string {
 const HEAD_CONCURRENCY = 8;
 
 export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
-  const { client, bucket } = options;
+  const { bucket } = options;
+  const s3 = s3Access(options.client);
   const clock = options.clock ?? systemClock;
   const cursors = new CursorCodec(options.cursorKey);
 
@@ -75,8 +68,9 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
 
   /** By key, not by name: a listing may hold keys that other tools wrote, which the name rules would refuse. */
   async function head(Key: string, name: string): Promise<ArtifactInfo> {
+    const { sdk, client } = await s3();
     const answer = await call('head', name, () =>
-      client.send(new HeadObjectCommand({ Bucket: bucket, Key })),
+      client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key })),
     );
     return {
       name,
@@ -91,16 +85,20 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
       const Key = artifactKey(runId, name);
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       const content_type = contentType ?? defaultContentType(body);
+      const { sdk, client } = await s3();
       await call('put', name, () =>
-        client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: bytes, ContentType: content_type })),
+        client.send(
+          new sdk.PutObjectCommand({ Bucket: bucket, Key, Body: bytes, ContentType: content_type }),
+        ),
       );
       return { name, size: bytes.byteLength, content_type, updated_at: clock.now().toISOString() };
     },
 
     async get(runId, name) {
       const Key = artifactKey(runId, name);
+      const { sdk, client } = await s3();
       return call('get', name, async () => {
-        const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        const answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key }));
         // The body is read inside `call`: a connection that breaks mid-stream is a storage error too.
         const body = answer.Body === undefined ? new Uint8Array() : await answer.Body.transformToByteArray();
         const info: ArtifactInfo = {
@@ -121,9 +119,10 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
       // No MaxKeys: S3 answers up to 1,000 keys, and the page is cut here. s3rver lists in directory
       // order rather than key order, and fails on a truncated ListObjectsV2 (its continuation tokens
       // need DES, which Node's OpenSSL 3 lacks); sorting and cutting here is right on both.
+      const { sdk, client } = await s3();
       const answer = await call('list', '', () =>
         client.send(
-          new ListObjectsV2Command({
+          new sdk.ListObjectsV2Command({
             Bucket: bucket,
             Prefix: prefix,
             ...(after === undefined ? {} : { StartAfter: after }),
@@ -158,15 +157,17 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
     async delete(runId, name) {
       const Key = artifactKey(runId, name);
       // S3 deletes are idempotent: deleting a missing artifact succeeds, and the memory store agrees.
-      await call('delete', name, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key })));
+      const { sdk, client } = await s3();
+      await call('delete', name, () => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key })));
     },
 
     async copyIn(runId, name, source) {
       const Key = artifactKey(runId, name);
       const from = `${source.bucket}/${copySourceKey(source.key)}`;
+      const { sdk, client } = await s3();
       await call('copy', name, () =>
         client.send(
-          new CopyObjectCommand({
+          new sdk.CopyObjectCommand({
             Bucket: bucket,
             Key,
             CopySource: source.version_id
@@ -184,8 +185,9 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
       // Presigning needs no request; the HEAD turns a link to nothing into a NotFoundError now.
       const Key = artifactKey(runId, name);
       await head(Key, name);
+      const [{ sdk, client }, { getSignedUrl }] = await Promise.all([s3(), loadPresigner()]);
       return call('presign', name, () =>
-        getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn }),
+        getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: bucket, Key }), { expiresIn }),
       );
     },
   };

@@ -130,10 +130,12 @@ describe('render', () => {
         if (typeof key === 'string') read.push(key);
         return typeof key === 'string' ? base.steps[key] : undefined;
       },
-      getOwnPropertyDescriptor: (_target, key) =>
-        typeof key === 'string' && key in base.steps
+      getOwnPropertyDescriptor: (_target, key) => {
+        if (typeof key === 'string') read.push(key);
+        return typeof key === 'string' && key in base.steps
           ? { value: base.steps[key], enumerable: true, configurable: true, writable: false }
-          : undefined,
+          : undefined;
+      },
       ownKeys: () => {
         throw new Error('the run was enumerated');
       },

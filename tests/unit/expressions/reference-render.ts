@@ -1,32 +1,21 @@
-/** Resolves the placeholders of a step's config (or a run's output) against the run context, secrets included. */
-import { ConfigurationError, ExpressionError } from '../errors.js';
-import type { SecretSource } from '../ports/index.js';
-import type { RunContext } from '../steps/types.js';
-import { MAX_STRING_LENGTH } from './budget.js';
-import { type CompiledExpression, compile, quote } from './compile.js';
-import { type EvaluateOptions, LIMIT_CODE, run } from './evaluate.js';
-import { SLOW } from './fast-path.js';
-import { isPlainObject, setOwn, templateText } from './json.js';
-import { Redactor } from './redactor.js';
-import { view } from './sandbox.js';
-import { childPath, hasPlaceholder, parseTemplate } from './template.js';
-
-export interface RenderOptions extends EvaluateOptions {
-  /** Resolves `{{ secrets.NAME }}`; without it, an expression that reads secrets fails. */
-  secrets?: SecretSource;
-  /** Receives every resolved secret value, and scrubs them from error messages. */
-  redactor?: Redactor;
-  /** Top-level object keys left untouched (expression fields such as `when`). */
-  skipKeys?: readonly string[];
-}
-
 /**
- * Resolves every placeholder in a nested JSON value (strings in objects and arrays; keys are not
- * rendered). A string that is exactly one placeholder keeps the value's type (number, object, ...);
- * otherwise values are stringified (objects as JSON, undefined/null as ''). An object key whose
- * value renders to undefined is left out, and an array item becomes null, as in JSON.
+ * The renderer as it was before templates were compiled (commit 79eaa89): it walks the value and
+ * parses, looks up and awaits every placeholder, one after the other. Kept only as the reference
+ * that compiled templates are checked against (template-equivalence.test.ts).
  */
-export async function render(
+import { ConfigurationError, ExpressionError } from '../../../shared/errors.js';
+import { MAX_STRING_LENGTH } from '../../../shared/expressions/budget.js';
+import { type CompiledExpression, compile, quote } from '../../../shared/expressions/compile.js';
+import { LIMIT_CODE, run } from '../../../shared/expressions/evaluate.js';
+import { answer, SLOW } from '../../../shared/expressions/fast-path.js';
+import { isPlainObject, setOwn, templateText } from '../../../shared/expressions/json.js';
+import { Redactor } from '../../../shared/expressions/redactor.js';
+import type { RenderOptions } from '../../../shared/expressions/render-scope.js';
+import { view } from '../../../shared/expressions/sandbox.js';
+import { childPath, hasPlaceholder, parseTemplate } from '../../../shared/expressions/template.js';
+import type { RunContext } from '../../../shared/steps/types.js';
+
+export async function referenceRender(
   value: unknown,
   context: RunContext,
   options: RenderOptions = {},
@@ -42,11 +31,9 @@ export async function render(
   return out;
 }
 
-/** The state of one render: views of the context and the secrets fetched so far, shared by its placeholders. */
 class Renderer {
   readonly #context: RunContext;
   readonly #options: RenderOptions;
-  /** The caller's redactor, or one made when the first secret is resolved: error messages need scrubbing either way. */
   #redactor: Redactor | undefined;
   readonly #secrets = new Map<string, Promise<unknown>>();
   #plain: unknown;
@@ -87,7 +74,6 @@ class Renderer {
       let out = '';
       for (const part of parts) {
         out += 'text' in part ? part.text : templateText(await this.#evaluate(part.expression));
-        // Each value is bounded, but a template may hold many of them.
         if (out.length > MAX_STRING_LENGTH) {
           throw new ExpressionError(
             LIMIT_CODE,
@@ -105,14 +91,14 @@ class Renderer {
 
   async #evaluate(expression: string): Promise<unknown> {
     const compiled = compile(expression);
-    if (compiled.fast) {
-      const answer = compiled.fast(this.#context);
-      if (answer !== SLOW) return answer;
+    // The fast path was then left out for expressions that read secrets.
+    if (compiled.fast && compiled.secretNames.length === 0 && !compiled.readsSecretsByValue) {
+      const fast = answer(compiled.fast, this.#context);
+      if (fast !== SLOW) return fast;
     }
     return run(compiled, await this.#data(compiled), this.#options, this.#redactor);
   }
 
-  /** The data an expression sees: the context, plus `secrets` with only the names it reads. */
   async #data(compiled: CompiledExpression): Promise<unknown> {
     const { expression, secretNames } = compiled;
     if (compiled.readsSecretsByValue) {
@@ -148,13 +134,17 @@ class Renderer {
     return resolved;
   }
 
-  /** Registers a secret with the redactor: the raw string and, for a JSON object, each string in it. */
   #remember(raw: string): unknown {
     this.#redactor ??= new Redactor();
     const redactor = this.#redactor;
     redactor.add(raw);
-    const parsed = parseJsonObject(raw);
-    if (parsed === undefined) return raw;
+    let parsed: unknown;
+    try {
+      parsed = raw.trimStart().startsWith('{') ? JSON.parse(raw) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!isPlainObject(parsed)) return raw;
     const addStrings = (value: unknown): void => {
       if (typeof value === 'string') redactor.add(value);
       else if (value !== null && typeof value === 'object')
@@ -165,17 +155,6 @@ class Renderer {
   }
 }
 
-function parseJsonObject(raw: string): Record<string, unknown> | undefined {
-  if (!raw.trimStart().startsWith('{')) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return isPlainObject(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Prefixes an expression error with where it happened (`body.to: ...`); other errors pass unchanged. */
 function located(error: unknown, path: string): unknown {
   if (path === '' || !(error instanceof ExpressionError)) return error;
   return new ExpressionError(error.code, `${path}: ${error.message}`, error.expression, {

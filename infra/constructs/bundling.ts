@@ -1,0 +1,41 @@
+/**
+ * How every Lambda function is bundled, as esbuild options: FlowFunction hands them to CDK's
+ * NodejsFunction, and the cold-start benchmark (tests/bench/cold-start.ts) builds the same
+ * bundles with esbuild itself to measure them. No CDK import here, so the benchmark stays light.
+ */
+
+/** The Lambda functions and their handler modules, relative to the repository root. */
+export const LAMBDA_ENTRIES = {
+  advance: 'functions/advance.ts',
+  await_signal: 'functions/await-signal.ts',
+  api: 'functions/api/handler.ts',
+  // The trigger function (functions/trigger.ts, ARCHITECTURE.md "Triggers") goes here when it exists.
+} as const;
+
+export type LambdaName = keyof typeof LAMBDA_ENTRIES;
+
+/**
+ * Packages left out of the bundle and loaded from the Lambda runtime instead. None: the AWS SDK
+ * is bundled too. Measured (docs/architecture.md, "What a cold start costs"): a bundle with the
+ * SDK in it imports in less time than the same handler reading the runtime's copy of the SDK, file
+ * by file, from node_modules; the bundle only grows.
+ */
+export const EXTERNAL_MODULES: readonly string[] = [];
+
+/**
+ * The Node options of every function: stack traces that point into the TypeScript sources. Node
+ * reads the bundle's source map when it loads the bundle, which the cold-start figures include.
+ */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
+
+export const BUNDLING = {
+  format: 'esm',
+  target: 'node22',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  sourcemap: true,
+  sourcesContent: false,
+  minify: true,
+  // Some dependencies still call require(): give ESM a require of its own.
+  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+} as const;

@@ -1,0 +1,104 @@
+/**
+ * What the placeholders of one render share once one of them needs more than its fast path: the
+ * sandboxed view of the context, the secrets fetched so far and the redactor that learns them.
+ */
+import { ConfigurationError, ExpressionError } from '../errors.js';
+import type { SecretSource } from '../ports/index.js';
+import type { RunContext } from '../steps/types.js';
+import { type CompiledExpression, quote } from './compile.js';
+import { type EvaluateOptions, run } from './evaluate.js';
+import { answer, SLOW } from './fast-path.js';
+import { isPlainObject, setOwn } from './json.js';
+import { Redactor } from './redactor.js';
+import { view } from './sandbox.js';
+
+export interface RenderOptions extends EvaluateOptions {
+  /** Resolves `{{ secrets.NAME }}`; without it, an expression that reads secrets fails. */
+  secrets?: SecretSource;
+  /** Receives every resolved secret value, and scrubs them from error messages. */
+  redactor?: Redactor;
+  /** Top-level object keys left untouched (expression fields such as `when`). */
+  skipKeys?: readonly string[];
+}
+
+export class RenderScope {
+  readonly #context: RunContext;
+  readonly #options: RenderOptions;
+  /** The caller's redactor, or one made when the first secret is resolved: error messages need scrubbing either way. */
+  #redactor: Redactor | undefined;
+  readonly #secrets = new Map<string, Promise<unknown>>();
+  #plain: unknown;
+
+  constructor(context: RunContext, options: RenderOptions) {
+    this.#context = context;
+    this.#options = options;
+    this.#redactor = options.redactor;
+  }
+
+  /**
+   * The value of one expression: its fast path when that answers (over the context, with the
+   * secrets it names), else JSONata in the sandbox, within the budget of the options.
+   */
+  async evaluate(compiled: CompiledExpression): Promise<unknown> {
+    const { expression, secretNames } = compiled;
+    if (compiled.readsSecretsByValue) {
+      throw new ExpressionError(
+        'ExpressionError',
+        `Expression ${quote(expression)} reads secrets as a whole; name each secret, as secrets.NAME`,
+        expression,
+      );
+    }
+    if (secretNames.length === 0) {
+      this.#plain ??= view(this.#context);
+      return run(compiled, this.#plain, this.#options, this.#redactor);
+    }
+    const secrets: Record<string, unknown> = Object.create(null);
+    const values = await Promise.all(secretNames.map((name) => this.#secret(name, expression)));
+    for (const [index, name] of secretNames.entries()) setOwn(secrets, name, values[index]);
+    const data = { ...this.#context, secrets };
+    const fast = compiled.fast === undefined ? SLOW : answer(compiled.fast, data);
+    return fast === SLOW ? run(compiled, view(data), this.#options, this.#redactor) : fast;
+  }
+
+  #secret(name: string, expression: string): Promise<unknown> {
+    let resolved = this.#secrets.get(name);
+    if (resolved === undefined) {
+      const source = this.#options.secrets;
+      if (source === undefined) {
+        throw new ConfigurationError(
+          `Expression ${quote(expression)} reads secrets.${name}, but no secret source is configured`,
+          { code: 'SecretsUnavailable' },
+        );
+      }
+      resolved = source.get(name).then((raw) => this.#remember(raw));
+      this.#secrets.set(name, resolved);
+    }
+    return resolved;
+  }
+
+  /** Registers a secret with the redactor: the raw string and, for a JSON object, each string in it. */
+  #remember(raw: string): unknown {
+    this.#redactor ??= new Redactor();
+    const redactor = this.#redactor;
+    redactor.add(raw);
+    const parsed = parseJsonObject(raw);
+    if (parsed === undefined) return raw;
+    const addStrings = (value: unknown): void => {
+      if (typeof value === 'string') redactor.add(value);
+      else if (value !== null && typeof value === 'object')
+        for (const item of Object.values(value)) addStrings(item);
+    };
+    addStrings(parsed);
+    return parsed;
+  }
+}
+
+function parseJsonObject(raw: string): Record<string, unknown> | undefined {
+  if (!raw.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isPlainObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
