@@ -48,9 +48,10 @@ describe('engine: redrive', () => {
   });
 
   it('enters again every branch the failure interrupted, and only those', async () => {
+    // `bad` fails a moment after the others started, so `done` has completed and `slow` waits.
     const { harness, calls, broken } = harnessFor(`${head}
   - { id: a, type: probe, next: [bad, slow, done] }
-  - { id: bad, type: probe, config: { fail: { code: Down, while: cause } }, next: join }
+  - { id: bad, type: probe, config: { delay_ms: 30, fail: { code: Down, while: cause } }, next: join }
   - { id: slow, type: form, config: { fields: [{ key: x }] }, next: join }
   - { id: done, type: probe, next: join }
   - { id: join, type: probe }
