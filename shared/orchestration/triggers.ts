@@ -16,8 +16,12 @@ import type { RunContext } from '../steps/types.js';
 import { validateArtifactName } from '../storage/s3/artifact-rules.js';
 import { nextFireOf, type ScheduleMatch } from '../triggers/listener-match.js';
 import { awaitsFirstAdvance, type OrchestratorDeps, startRun } from './orchestrator.js';
+import { metricsOf, traceTrigger } from './run-telemetry.js';
 
-export type TriggerDeps = Pick<OrchestratorDeps, 'stores' | 'clock' | 'ids' | 'executions' | 'registry'>;
+export type TriggerDeps = Pick<
+  OrchestratorDeps,
+  'stores' | 'clock' | 'ids' | 'executions' | 'registry' | 'telemetry' | 'metrics'
+>;
 
 /**
  * How long a (listener, event id) claim holds. Sources redeliver within hours (EventBridge retries
@@ -38,6 +42,21 @@ export const TRIGGER_FINISH_AFTER_MS = 30_000;
 /** The artifact an S3 object is copied to when it does not make a valid artifact name itself. */
 const FALLBACK_ARTIFACT = 'upload';
 
+const OUTCOME_METRIC = {
+  started: 'triggers_fired',
+  duplicate: 'triggers_deduplicated',
+  skipped: 'triggers_skipped',
+} as const;
+
+/** triggers_fired, triggers_deduplicated, triggers_skipped (docs/observability.md); a failed fire is on the listener. */
+function countOutcomes(deps: TriggerDeps, type: string, outcomes: readonly TriggerOutcome[]): void {
+  const metrics = metricsOf(deps);
+  if (!metrics.enabled) return;
+  for (const { outcome } of outcomes) {
+    if (outcome !== 'failed') metrics.count(OUTCOME_METRIC[outcome], { listener_type: type });
+  }
+}
+
 /** Starts the run of every listener the delivery concerns; one outcome per listener, in listener order. */
 export async function deliverTrigger(
   deps: TriggerDeps,
@@ -46,10 +65,14 @@ export async function deliverTrigger(
   const listeners = await listenersFor(deps, delivery);
   // Every listener's fire is carried out before a failure of one is thrown: a Lambda that returned
   // early would freeze the others half-way. The redelivery the failure causes starts only what is missing.
-  const settled = await Promise.allSettled(listeners.map((listener) => fire(deps, listener, delivery)));
+  // Each fire is a `trigger <type>` span, which the run it starts links to.
+  const settled = await Promise.allSettled(
+    listeners.map((listener) => traceTrigger(deps, listener, (traced) => fire(traced, listener, delivery))),
+  );
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;
   const outcomes = settled.map((result) => (result as PromiseFulfilledResult<TriggerOutcome>).value);
+  countOutcomes(deps, delivery.type, outcomes);
   if (delivery.type === 'schedule') {
     for (const listener of listeners) {
       // The next fire after this one, or after now for a late one (a catch-up after downtime fires

@@ -11,6 +11,7 @@ import {
   TRIGGER_FINISH_AFTER_MS,
 } from '../../../shared/orchestration/triggers.js';
 import type { BusEvent, ListenerDefinition, TriggerDelivery } from '../../../shared/ports/index.js';
+import type { Metrics } from '../../../shared/ports/telemetry.js';
 import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
 const WORKFLOW = assertValidWorkflow({
@@ -302,6 +303,24 @@ describe('deliverTrigger', () => {
     expect(t.started.map((s) => s.run_id)).toEqual([again!.run_id]);
     expect((await t.stores.runs.list()).items).toHaveLength(1);
     expect((await t.stores.listeners.get('csv')).fired).toBe(1);
+  });
+
+  it('counts fired, deduplicated and skipped deliveries by listener type', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
+    await t.stores.listeners.create(listener('off', 's3', { bucket: 'uploads' }, { enabled: false }));
+    const counted: string[] = [];
+    const metrics: Metrics = {
+      enabled: true,
+      count: (name, dimensions) => void counted.push(`${name}:${dimensions?.listener_type}`),
+      observe: () => {},
+      flush: async () => {},
+    };
+    await deliverTrigger({ ...t.deps, metrics }, s3Put('in/report.csv'));
+    await deliverTrigger({ ...t.deps, metrics }, s3Put('in/report.csv'));
+    expect(counted.filter((c) => c.startsWith('triggers_')).sort()).toEqual(
+      ['triggers_fired:s3', 'triggers_deduplicated:s3', 'triggers_skipped:s3', 'triggers_skipped:s3'].sort(),
+    );
   });
 
   it('names the artifact after the key’s last part, or upload', () => {
