@@ -118,9 +118,11 @@ export class ConsoleSite extends Construct {
           'BucketDeployment copies the build from the CDK asset bucket into the console bucket with the S3 actions CDK grants it',
         );
       }
-      acknowledge(
+      // The asset bucket's ARN as this stack writes it: its partition and Region resolve when the stack has an environment.
+      const stack = Stack.of(this);
+      acknowledgeWildcardResource(
         child,
-        'IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+        `arn:${stack.partition}:s3:::cdk-hnb659fds-assets-${stack.account}-${stack.region}/*`,
         'BucketDeployment reads the build from the CDK asset bucket',
       );
       acknowledgeWildcardResource(

@@ -2,8 +2,8 @@
  * Logical ids as CDK makes them (`makeUniqueId` in aws-cdk-lib/core/lib/private/uniqueid.ts, which
  * can never change: every deployed stack depends on it), with some constructs left out of the path.
  */
+import { createHash } from 'node:crypto';
 import type { CfnElement } from 'aws-cdk-lib';
-import { md5hash } from 'aws-cdk-lib/core/lib/helpers-internal';
 import type { IConstruct } from 'constructs';
 
 /** CDK leaves `Default` out of ids entirely, and `Resource` out of their readable part (not of the hash). */
@@ -29,7 +29,8 @@ export function logicalIdWithout(element: CfnElement, skip: (scope: IConstruct) 
     const candidate = alphanumeric(components[0]!);
     if (candidate.length <= MAX_LENGTH) return candidate;
   }
-  const hash = md5hash(components.join('/')).slice(0, 8).toUpperCase();
+  // CDK's md5hash, without importing its internals (not an ESM export: `npm run synth` under tsx failed).
+  const hash = createHash('md5').update(components.join('/')).digest('hex').slice(0, 8).toUpperCase();
   const human = withoutRepeats(components)
     .filter((id) => id !== HIDDEN_FROM_HUMAN)
     .map(alphanumeric)
