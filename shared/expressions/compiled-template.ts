@@ -1,7 +1,7 @@
 /**
  * Templates compiled once. A nested JSON value with `{{ }}` placeholders (a step's config, a run's
  * output) becomes the list of its placeholders in document order, each with its parsed expression,
- * and a tree of closures that assembles the rendered value from their answers. Rendering then
+ * and a small tree of data (`Part`) from which the rendered value is assembled. Rendering then
  * parses nothing and looks nothing up: placeholders whose fast path answers (paths and a little
  * arithmetic, see fast-path.ts) are answered synchronously, and only the first one that needs
  * JSONata's evaluator or a secret makes the rest of the render asynchronous.
