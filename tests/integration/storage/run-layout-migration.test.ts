@@ -43,8 +43,10 @@ async function writeV1Runs(old: RunStore) {
 
 /** Everything a reader can see of a run. */
 async function view(store: RunStore, runId: string) {
+  // The new layout reads the inbox with the run (record.inbox); the previous one read it apart.
+  const { inbox: _inbox, ...record } = await store.get(runId);
   return {
-    record: await store.get(runId),
+    record,
     events: (await store.events(runId, { limit: 1000 })).events,
     history: await store.history(runId),
   };
