@@ -5,7 +5,7 @@
  */
 import type { WorkflowVersion } from '../definition/schema.js';
 import { apply, type EngineEnv } from '../engine/transition.js';
-import type { RunState, Signal, StepExecution, Transition } from '../engine/types.js';
+import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../engine/types.js';
 
 /**
  * Applies a signal and names the steps the engine may have changed: every step it read or wrote
@@ -55,13 +55,21 @@ export function applyTracked(
   return { transition, steps: [...touched].filter((id) => Object.hasOwn(steps, id)) };
 }
 
-/** Transitions applied since the last commit, as one. */
+/**
+ * Transitions applied since the last commit, as one. The events and history rows of a batch are
+ * gathered in place, a transition at a time (rebuilding them on every merge made a batch of k pure
+ * steps cost O(k²)); `committed` makes the transition the store writes.
+ */
 export interface PendingCommit {
+  /** The transition applied last: its state and work are the batch's. */
   transition: Transition;
   /** The signal applied last (the one whose inbox seq the commit records, if any). */
   signal: Signal;
-  steps: string[] | undefined;
+  /** The steps the batch may have changed; undefined: not known (the store writes the whole state). */
+  steps: Set<string> | undefined;
   count: number;
+  /** Set once a second transition joins: every event so far, and the history rows by step and visit. */
+  merged?: { events: RunEvent[]; history: Map<string, StepExecution> };
 }
 
 /** Adds a transition to what waits for the next commit. */
@@ -71,28 +79,48 @@ export function mergeCommit(
   signal: Signal,
   steps: string[] | undefined,
 ): PendingCommit {
-  if (!pending) return { transition, signal, steps, count: 1 };
-  const merged: Transition = {
-    state: transition.state,
-    work: transition.work,
-    events: [...pending.transition.events, ...transition.events],
-    history: mergeHistory(pending.transition.history, transition.history),
-    accepted: true,
-  };
-  const union =
-    pending.steps === undefined || steps === undefined
-      ? undefined
-      : [...new Set([...pending.steps, ...steps])];
-  return { transition: merged, signal, steps: union, count: pending.count + 1 };
+  if (!pending) return { transition, signal, steps: steps && new Set(steps), count: 1 };
+  const merged = (pending.merged ??= {
+    events: [...pending.transition.events],
+    history: addRows(new Map(), pending.transition.history),
+  });
+  merged.events.push(...transition.events);
+  addRows(merged.history, transition.history);
+  if (pending.steps === undefined || steps === undefined) pending.steps = undefined;
+  else for (const id of steps) pending.steps.add(id);
+  pending.transition = transition;
+  pending.signal = signal;
+  pending.count += 1;
+  return pending;
 }
 
-/** History patches of two transitions as one: a later patch of the same row is merged into it, in place. */
-function mergeHistory(first: StepExecution[], second: StepExecution[]): StepExecution[] {
-  const rows = new Map<string, StepExecution>();
-  for (const row of [...first, ...second]) {
+/** The transition a batch stands for: the last state and work, every event, each row merged by step and visit. */
+export function committed(pending: PendingCommit): { transition: Transition; steps: string[] | undefined } {
+  const steps = pending.steps && [...pending.steps];
+  const merged = pending.merged;
+  if (!merged) return { transition: pending.transition, steps };
+  const last = pending.transition;
+  return {
+    transition: {
+      state: last.state,
+      work: last.work,
+      events: merged.events,
+      history: [...merged.history.values()],
+      accepted: true,
+    },
+    steps,
+  };
+}
+
+/** A later row of the same step and visit updates the earlier one. */
+function addRows(
+  rows: Map<string, StepExecution>,
+  added: readonly StepExecution[],
+): Map<string, StepExecution> {
+  for (const row of added) {
     const key = `${row.step_id}\u0000${row.visit}`;
     const known = rows.get(key);
     rows.set(key, known ? { ...known, ...row } : row);
   }
-  return [...rows.values()];
+  return rows;
 }

@@ -8,7 +8,7 @@ import type { WorkflowVersion } from '../definition/schema.js';
 import { stepGraph } from '../engine/graph.js';
 import { compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
 import type { RunState, Signal, Transition, Work } from '../engine/types.js';
-import { applyTracked, mergeCommit, type PendingCommit } from './commit-batch.js';
+import { applyTracked, committed, mergeCommit, type PendingCommit } from './commit-batch.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 
 /** Transitions of pure steps committed together at most: bounds the size of one commit and what a crash recomputes. */
@@ -187,9 +187,10 @@ export class RunLoop {
     const pending = this.#pending;
     if (!pending) return;
     this.#pending = undefined;
-    pending.transition.state.checkpoint = this.#committed + 1;
-    await this.#options.persist(pending.transition, pending.signal, pending.steps);
-    this.#committed = pending.transition.state.checkpoint;
+    const { transition, steps } = committed(pending);
+    transition.state.checkpoint = this.#committed + 1;
+    await this.#options.persist(transition, pending.signal, steps);
+    this.#committed = transition.state.checkpoint;
     const observed = this.#observed;
     this.#observed = [];
     for (const tell of observed) tell();
