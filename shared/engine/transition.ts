@@ -92,12 +92,36 @@ export function apply(
   signal: Signal,
   env: EngineEnv,
 ): Transition {
+  return applyTouched(workflow, state, signal, env).transition;
+}
+
+/**
+ * `apply`, and the ids of the steps it read or wrote — a superset of those it changed, since every
+ * access to a step inside a transition goes through one method — so a store can write a delta.
+ */
+export function applyTouched(
+  workflow: WorkflowVersion,
+  state: RunState,
+  signal: Signal,
+  env: EngineEnv,
+): { transition: Transition; touched: string[] } {
   const refusal = refuse(state, signal);
-  if (refusal) return { state, work: [], events: [], history: [], accepted: false, rejection: refusal };
+  if (refusal) {
+    return {
+      transition: { state, work: [], events: [], history: [], accepted: false, rejection: refusal },
+      touched: [],
+    };
+  }
   const tx = new RunTransition(workflow, state, env);
   const rejection = tx.handle(signal);
-  if (rejection) return { state, work: [], events: [], history: [], accepted: false, rejection };
-  return tx.finish();
+  if (rejection) {
+    return {
+      transition: { state, work: [], events: [], history: [], accepted: false, rejection },
+      touched: tx.touched(),
+    };
+  }
+  const transition = tx.finish();
+  return { transition, touched: tx.touched() };
 }
 
 /** The earliest time at which a timer of the run is due (ISO-8601), if any. */
@@ -287,6 +311,8 @@ class RunTransition {
   readonly #events: RunEvent[] = [];
   readonly #work: Work[] = [];
   readonly #history = new Map<string, StepExecution>();
+  /** Every step this transition read or wrote: a superset of those it changed (see applyTouched). */
+  readonly #touched = new Set<string>();
   readonly #statusBefore: RunStatus;
   #resumedEmitted = false;
   /** Who answered the wait being resumed, while its result is applied. */
@@ -299,6 +325,17 @@ class RunTransition {
     this.#env = env;
     this.#now = isoTime(env.now);
     this.#statusBefore = state.status;
+  }
+
+  /** A step of the run, noted as touched: every read and write of a step goes through here. */
+  #step(id: string): StepState | undefined {
+    this.#touched.add(id);
+    return this.#state.steps[id];
+  }
+
+  /** The steps this transition touched. */
+  touched(): string[] {
+    return [...this.#touched];
   }
 
   /** Applies the signal; returns a rejection when it does not fit (nothing has changed then). */
@@ -368,7 +405,7 @@ class RunTransition {
   // ── signals ────────────────────────────────────────────────────────────────────────────────
 
   #onStepResult(signal: Extract<Signal, { type: 'step_result' }>): ErrorInfo | undefined {
-    const step = this.#state.steps[signal.step_id];
+    const step = this.#step(signal.step_id);
     if (step?.status !== 'running' || step.visit !== signal.visit || step.attempt !== signal.attempt) {
       return { code: 'StaleResult', message: `No attempt ${signal.attempt} of ${signal.step_id} is running` };
     }
@@ -391,7 +428,7 @@ class RunTransition {
     if (!isAnswerable(this.#workflow, this.#state, id, registry)) {
       return conflict(`Step '${id}' is not waiting for an answer`);
     }
-    if (visit !== undefined && this.#state.steps[id]!.visit !== visit) {
+    if (visit !== undefined && this.#step(id)!.visit !== visit) {
       return conflict(`That wait of step '${id}' has ended`);
     }
     const outcome = tryResume(this.#workflow, this.#state, id, payload, registry, this.#env.now)!;
@@ -414,7 +451,7 @@ class RunTransition {
   }
 
   #onChildFinished(signal: Extract<Signal, { type: 'child_finished' }>): ErrorInfo | undefined {
-    const step = this.#state.steps[signal.step_id];
+    const step = this.#step(signal.step_id);
     const { type: _type, step_id: _step, visit, ...outcome } = signal;
     if (step?.status === 'running' && step.visit === visit) {
       // The child ended before the step's own result (that it waits) arrived: keep it until then.
@@ -497,7 +534,7 @@ class RunTransition {
       ...(by ? { by } : {}),
     });
     for (const id of stopped.unreached) {
-      const step = state.steps[id];
+      const step = this.#step(id);
       if (step?.status !== 'skipped') continue;
       step.status = 'pending';
       delete step.ended_at;
@@ -535,7 +572,7 @@ class RunTransition {
 
   /** Enters a step: a new visit, ready to run (or failed when it has been entered too often). */
   #enter(id: string) {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     const definition = this.#definition(id);
     step.visit += 1;
     step.attempt = 1;
@@ -559,7 +596,7 @@ class RunTransition {
   }
 
   #wait(id: string, wait: WaitSpec) {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     let until = wait.until;
     if (until !== undefined) {
       const time = Date.parse(until);
@@ -588,7 +625,7 @@ class RunTransition {
 
   #complete(id: string, outcome: string, output: unknown) {
     const state = this.#state;
-    const step = state.steps[id]!;
+    const step = this.#step(id)!;
     step.status = 'completed';
     step.outcome = outcome;
     step.output = output;
@@ -610,7 +647,7 @@ class RunTransition {
   }
 
   #failStep(id: string, error: ErrorInfo) {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     const definition = this.#definition(id);
     if (step.wait?.kind === 'child' && step.wait.child_run_id) {
       this.#work.push({ kind: 'cancel_child', step_id: id, child_run_id: step.wait.child_run_id });
@@ -649,7 +686,7 @@ class RunTransition {
   #failRun(error: ErrorInfo) {
     const steps = [...this.#state.active];
     const failed = error.step_id;
-    if (failed !== undefined && this.#state.steps[failed]?.status === 'failed' && !steps.includes(failed)) {
+    if (failed !== undefined && this.#step(failed)?.status === 'failed' && !steps.includes(failed)) {
       steps.unshift(failed);
     }
     this.#state.stopped = { steps, unreached: [] };
@@ -675,7 +712,7 @@ class RunTransition {
     const queue: Array<[string, string, boolean]> = [[from, to, taken]];
     while (queue.length > 0) {
       const [source, target, wasTaken] = queue.pop()!;
-      const step = this.#state.steps[target]!;
+      const step = this.#step(target)!;
       if (step.status !== 'pending' || step.ready) continue;
       step.inbound ??= edges();
       const inbound = step.inbound;
@@ -694,7 +731,7 @@ class RunTransition {
   }
 
   #skip(id: string) {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     step.status = 'skipped';
     step.ended_at = this.#now;
     this.#emit(EventType.stepSkipped, { visit: step.visit + 1 }, id);
@@ -716,7 +753,7 @@ class RunTransition {
   }
 
   #reset(id: string) {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     if (this.#state.active.includes(id)) this.#interrupt(id, 'A loop restarted this step', 'skipped');
     step.status = 'pending';
     step.inbound = edges();
@@ -729,7 +766,7 @@ class RunTransition {
   }
 
   #interrupt(id: string, message: string, status: 'failed' | 'skipped') {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     if (step.wait?.kind === 'child' && step.wait.child_run_id) {
       this.#work.push({ kind: 'cancel_child', step_id: id, child_run_id: step.wait.child_run_id });
     }
@@ -774,7 +811,7 @@ class RunTransition {
   #fireDueTimers() {
     const now = this.#now;
     for (const id of [...this.#state.active]) {
-      const step = this.#state.steps[id]!;
+      const step = this.#step(id)!;
       if (step.status !== 'waiting') continue;
       if (step.retry_at !== undefined && step.retry_at <= now) {
         delete step.retry_at;
@@ -810,7 +847,7 @@ class RunTransition {
     const state = this.#state;
     if (state.status === 'paused') return;
     for (const id of state.active) {
-      const step = state.steps[id]!;
+      const step = this.#step(id)!;
       if (!step.ready) continue;
       delete step.ready;
       step.status = 'running';
@@ -841,7 +878,7 @@ class RunTransition {
         state.finishing = true;
         this.#work.push({ kind: 'render_output' });
       } else {
-        this.#completeRun(state.last_completed ? state.steps[state.last_completed]!.output : undefined);
+        this.#completeRun(state.last_completed ? this.#step(state.last_completed)!.output : undefined);
         return;
       }
     }
@@ -849,7 +886,7 @@ class RunTransition {
     const busy =
       state.finishing ||
       compensation !== undefined ||
-      state.active.some((id) => state.steps[id]!.status === 'running');
+      state.active.some((id) => this.#step(id)!.status === 'running');
     const status: RunStatus = busy ? 'running' : 'waiting';
     if (status === 'waiting' && this.#statusBefore !== 'waiting') {
       this.#emit(EventType.runWaiting, { steps: [...state.active] });
@@ -884,7 +921,7 @@ class RunTransition {
     if (result.status === 'completed') {
       compensation.done += 1;
       delete compensation.current;
-      const step = this.#state.steps[id]!;
+      const step = this.#step(id)!;
       if (step.visit === current.visit && step.status === 'completed') {
         step.status = 'compensated';
         this.#record(id);
@@ -948,13 +985,13 @@ class RunTransition {
     if (status === 'failed') {
       state.stopped ??= { steps: [], unreached: [] };
       for (const id of this.#graph.order) {
-        if (state.steps[id]!.status === 'pending') state.stopped.unreached.push(id);
+        if (this.#step(id)!.status === 'pending') state.stopped.unreached.push(id);
       }
     } else {
       delete state.stopped;
     }
     for (const id of this.#graph.order) {
-      if (state.steps[id]!.status === 'pending') this.#skip(id);
+      if (this.#step(id)!.status === 'pending') this.#skip(id);
     }
     state.active = [];
     if (compensation) {
@@ -985,7 +1022,7 @@ class RunTransition {
 
   /** The history row of a step's current visit. */
   #record(id: string) {
-    const step = this.#state.steps[id]!;
+    const step = this.#step(id)!;
     const row: StepExecution = {
       step_id: id,
       visit: step.visit,

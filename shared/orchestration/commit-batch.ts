@@ -4,15 +4,13 @@
  * steps wait for the next commit.
  */
 import type { WorkflowVersion } from '../definition/schema.js';
-import { apply, type EngineEnv } from '../engine/transition.js';
+import { applyTouched, type EngineEnv } from '../engine/transition.js';
 import type { RunEvent, RunState, Signal, StepExecution, Transition } from '../engine/types.js';
 
 /**
- * Applies a signal and names the steps the engine may have changed: every step it read or wrote
- * through `state.steps`, seen by a proxy on that one object for the duration of the call. Every way
- * of reaching a step goes through the proxy's get (property reads, spreads, Object.values, JSON), so
- * the list is a superset of what changed, whatever the engine's code looks like. Should the engine
- * replace or delete steps wholesale, the answer is undefined: the store then writes the whole state.
+ * Applies a signal and names the steps the engine may have changed: every step the transition read
+ * or wrote (the engine notes each access to a step: applyTouched), a superset of what changed.
+ * (A proxy on `state.steps` told the same, at the price of a trap on every read: half the engine's time.)
  */
 export function applyTracked(
   workflow: WorkflowVersion,
@@ -20,39 +18,9 @@ export function applyTracked(
   signal: Signal,
   env: EngineEnv,
 ): { transition: Transition; steps: string[] | undefined } {
-  const steps = state.steps;
-  const touched = new Set<string>();
-  let wholesale = false;
-  const tracked = new Proxy(steps, {
-    get(target, key, receiver) {
-      if (typeof key === 'string') touched.add(key);
-      return Reflect.get(target, key, receiver);
-    },
-    set(target, key, value, receiver) {
-      if (typeof key === 'string') touched.add(key);
-      return Reflect.set(target, key, value, receiver);
-    },
-    defineProperty(target, key, descriptor) {
-      if (typeof key === 'string') touched.add(key);
-      return Reflect.defineProperty(target, key, descriptor);
-    },
-    deleteProperty(target, key) {
-      wholesale = true;
-      return Reflect.deleteProperty(target, key);
-    },
-  });
-  state.steps = tracked;
-  let transition: Transition;
-  try {
-    transition = apply(workflow, state, signal, env);
-  } finally {
-    if (state.steps === tracked) state.steps = steps;
-    else wholesale = true;
-  }
-  const after = transition.state;
-  if (after.steps === tracked) after.steps = steps;
-  if (wholesale || after !== state || after.steps !== steps) return { transition, steps: undefined };
-  return { transition, steps: [...touched].filter((id) => Object.hasOwn(steps, id)) };
+  const { transition, touched } = applyTouched(workflow, state, signal, env);
+  const steps = transition.state.steps;
+  return { transition, steps: touched.filter((id) => Object.hasOwn(steps, id)) };
 }
 
 /**
