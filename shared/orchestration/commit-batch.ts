@@ -48,10 +48,11 @@ export function mergeCommit(
   steps: string[] | undefined,
 ): PendingCommit {
   if (!pending) return { transition, signal, steps: steps && new Set(steps), count: 1 };
-  const merged = (pending.merged ??= {
+  pending.merged ??= {
     events: [...pending.transition.events],
     history: addRows(new Map(), pending.transition.history),
-  });
+  };
+  const merged = pending.merged;
   merged.events.push(...transition.events);
   addRows(merged.history, transition.history);
   if (pending.steps === undefined || steps === undefined) pending.steps = undefined;
