@@ -5,14 +5,14 @@
  * approver's personal link opened from the outbox in a browser without the key and approved, and
  * the run seen completing live. Screenshots of each view go to tests/e2e/.output/console/.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const KEY = 'console-e2e-key-5d1c';
 const OUTPUT = join('tests', 'e2e', '.output', 'console');
 /** Generous bounds for a loaded machine; the test waits for states, never for a time. */
@@ -30,10 +30,7 @@ beforeAll(async () => {
     // An operator's key (it names no principal: the local outbox shows it every person's link).
     FLOWRUNNER_API_KEYS: KEY,
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -59,7 +56,7 @@ async function newPage(): Promise<{ page: Page; problems: string[] }> {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(OUTPUT, `${name}.png`) });
 
-describe.skipIf(!existsSync(CHROMIUM))('the console in Chromium', () => {
+describe('the console in Chromium', () => {
   it('takes the onboarding run from its start form to completed, a person answering through their link', async () => {
     // The example sends its mail to a loopback sink in this test.
     const yaml = readFileSync('examples/onboarding.yaml', 'utf8').replace(

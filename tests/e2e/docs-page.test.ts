@@ -3,17 +3,14 @@
  * operations and examples, every request the page makes stays on the server's origin, and the
  * Content-Security-Policy refuses nothing the page needs.
  */
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { startServerInProcess, useServer } from '../support/server-process.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.LOG_LEVEL = 'WARN';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe.skipIf(!existsSync(CHROMIUM))('/docs in a browser', () => {
+describe('/docs in a browser', () => {
   const server = useServer(() =>
     startServerInProcess({ FLOWRUNNER_API_KEYS: '' }, { examplesDir: undefined }),
   );
@@ -21,10 +18,7 @@ describe.skipIf(!existsSync(CHROMIUM))('/docs in a browser', () => {
   it('renders the reference from the document, without leaving the origin or breaking the CSP', {
     timeout: 120_000,
   }, async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const origin = new URL(server.url).origin;

@@ -27,6 +27,7 @@ import {
 import { type Item, N, number, optionalString, padded, S, string } from './attributes.js';
 import { Table } from './table.js';
 import { INDEXES } from './tables.js';
+import { readVersion } from './versioned.js';
 
 const KIND = 'template';
 const PREFIX = 'template#';
@@ -87,15 +88,11 @@ export class DynamoDbPromptTemplateStore implements PromptTemplateStore {
     }
   }
 
-  async get(id: string, version?: number): Promise<PromptTemplate> {
-    const found =
-      version === undefined
-        ? await this.#latest(id)
-        : Number.isSafeInteger(version) && version >= 1
-          ? await this.#table.get(versionKey(id, version)).then((item) => item && versionFrom(item))
-          : undefined;
-    if (!found) throw new NotFoundError('Template', version === undefined ? id : `${id} v${version}`);
-    return found;
+  get(id: string, version?: number): Promise<PromptTemplate> {
+    return readVersion('Template', id, version, {
+      latest: () => this.#latest(id),
+      exact: (n) => this.#table.get(versionKey(id, n)).then((item) => item && versionFrom(item)),
+    });
   }
 
   async pinned(id: string, startedAt: string): Promise<PromptTemplate> {

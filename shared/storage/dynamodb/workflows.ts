@@ -21,6 +21,7 @@ import { definitionText, summaryOf } from '../rules.js';
 import { type Item, json, N, number, optionalString, padded, S, string } from './attributes.js';
 import { Table } from './table.js';
 import { INDEXES } from './tables.js';
+import { readVersion } from './versioned.js';
 
 const SUMMARY = 'summary';
 const KIND = 'workflow';
@@ -112,15 +113,11 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
     });
   }
 
-  async get(id: string, version?: number): Promise<WorkflowVersion> {
-    const found =
-      version === undefined
-        ? await this.#latest(id)
-        : Number.isSafeInteger(version) && version >= 1
-          ? await this.#table.get(versionKey(id, version)).then((item) => item && versionFrom(item))
-          : undefined;
-    if (!found) throw new NotFoundError('Workflow', version === undefined ? id : `${id} v${version}`);
-    return found;
+  get(id: string, version?: number): Promise<WorkflowVersion> {
+    return readVersion('Workflow', id, version, {
+      latest: () => this.#latest(id),
+      exact: (n) => this.#table.get(versionKey(id, n)).then((item) => item && versionFrom(item)),
+    });
   }
 
   async versions(id: string, page?: PageRequest): Promise<Page<WorkflowVersionInfo>> {
