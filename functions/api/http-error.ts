@@ -3,7 +3,10 @@ import type { ErrorIssue } from '../../shared/errors.js';
 
 export class HttpError extends Error {
   readonly statusCode: number;
-  /** Below 500 the message is shown to the caller; at 500 it never is. */
+  /**
+   * Whether the caller sees the message. A 500 is what nobody decided: its message never leaves the
+   * server. Any other status, 502 and 503 included, is an answer a route chose, and says why.
+   */
   readonly expose: boolean;
   readonly title: string;
   readonly issues: ErrorIssue[] | undefined;
@@ -18,7 +21,7 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
     this.statusCode = statusCode;
-    this.expose = statusCode < 500;
+    this.expose = statusCode !== 500;
     this.title = title;
     this.issues = options.issues;
     this.headers = options.headers ?? {};

@@ -45,8 +45,9 @@ export function problemDetails(
   ) => {
     if (request.response !== undefined) return;
     const { problem, headers } = toProblem(request.error, retryAfterS);
-    if (problem.status >= 500 && logger) {
-      const error = request.error;
+    const error = request.error;
+    // A 5xx a route chose (no secret set, no event bus) is an answer, not an unhandled error.
+    if (problem.status >= 500 && logger && !(error instanceof HttpError && error.expose)) {
       logger(`Unhandled error: ${error instanceof Error ? error.message : String(error)}`);
     }
     request.response = {
