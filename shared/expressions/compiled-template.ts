@@ -10,6 +10,7 @@
  * order of evaluation, so the same first error; errors of a string that does not parse are raised
  * when the render reaches it, not when it is compiled; the same size limit on template text.
  */
+import type { Awaitable } from '../awaitable.js';
 import { ExpressionError } from '../errors.js';
 import type { RunContext } from '../steps/types.js';
 import { MAX_STRING_LENGTH } from './budget.js';
@@ -120,6 +121,12 @@ interface Placeholder {
 export interface CompiledTemplate {
   /** Renders against a run context; see `render`. */
   render(context: RunContext, options?: RenderOptions): Promise<unknown>;
+  /**
+   * `render`, answered synchronously when the fast path answers every placeholder (the value is
+   * returned, an error thrown), and a Promise only from the first placeholder that needs JSONata's
+   * evaluator or a secret. Rendered values are JSON data, never a Promise.
+   */
+  renderNow(context: RunContext, options?: RenderOptions): Awaitable<unknown>;
 }
 
 /**
@@ -153,6 +160,10 @@ class Template implements CompiledTemplate {
   }
 
   async render(context: RunContext, options: RenderOptions = {}): Promise<unknown> {
+    return this.renderNow(context, options);
+  }
+
+  renderNow(context: RunContext, options: RenderOptions = {}): Awaitable<unknown> {
     const placeholders = this.#placeholders;
     const answers = new Array<unknown>(placeholders.length);
     const length = { text: 0 };

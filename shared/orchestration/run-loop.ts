@@ -4,6 +4,7 @@
  * transition. Advance runs every run through this one apply-and-commit loop, in the cloud, in the
  * local runtime and in the in-memory harness.
  */
+import { isPromise } from '../awaitable.js';
 import type { WorkflowVersion } from '../definition/schema.js';
 import { stepGraph } from '../engine/graph.js';
 import { compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
@@ -202,7 +203,13 @@ export class RunLoop {
         this.#unstarted.push(item);
         continue;
       }
-      const task = carryOut(item, this.#options.workflow, this.#state, this.#options.executor).then(
+      const carried = carryOut(item, this.#options.workflow, this.#state, this.#options.executor);
+      if (!isPromise(carried)) {
+        // Done at once (a pure step the fast path renders): applied next, without a turn of the event loop.
+        if (carried) this.#done.push(carried);
+        continue;
+      }
+      const task = carried.then(
         (signal) => {
           this.#inflight.delete(task);
           if (signal) this.#done.push(signal);

@@ -6,8 +6,10 @@
  * containers, waits of days and restarts of the local runtime all land in the same trace. The span
  * and metric names are shared/observability/{span-names,metric-names}.ts.
  */
+
 import { noMetrics, noTelemetry } from '../adapters/no-telemetry.js';
 import type { PolicyAiProvider, PricedAiResponse } from '../ai/policy.js';
+import { type Awaitable, andThen } from '../awaitable.js';
 import { isFinal } from '../engine/transition.js';
 import type { RunState, Signal, StepResult, Transition } from '../engine/types.js';
 import { Attr, SpanName } from '../observability/span-names.js';
@@ -275,11 +277,11 @@ export class AdvanceObservation {
  * One step attempt (or compensation action) as a span, a child of the active Advance span and the
  * parent of what the step does (its AI calls, the child run it starts); its duration by type.
  */
-export async function observeAttempt(
+export function observeAttempt(
   deps: ExecutorDeps,
   attempt: { stepId: string; type: string; visit: number; attempt: number; compensation: boolean },
-  run: (deps: ExecutorDeps) => Promise<StepResult>,
-): Promise<StepResult> {
+  run: (deps: ExecutorDeps) => Awaitable<StepResult>,
+): Awaitable<StepResult> {
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
   if (!telemetry.enabled && !metrics.enabled) return run(deps);
@@ -295,21 +297,24 @@ export async function observeAttempt(
       },
     },
   );
-  const result = await run(
-    telemetry.enabled ? new TracedStepDeps(deps, telemetry.under(span.context)) : deps,
+  const ended = (result: StepResult): StepResult => {
+    metrics.observe('step_duration_ms', performance.now() - started, {
+      step_type: attempt.type,
+      result: result.status,
+    });
+    span.setAttributes({
+      [Attr.stepResult]: result.status,
+      ...(result.status === 'completed' ? { [Attr.outcome]: result.outcome } : {}),
+      ...(result.status === 'waiting' ? { [Attr.waitKind]: result.wait.kind } : {}),
+    });
+    if (result.status === 'failed') span.fail(result.error);
+    span.end();
+    return result;
+  };
+  return andThen(
+    run(telemetry.enabled ? new TracedStepDeps(deps, telemetry.under(span.context)) : deps),
+    ended,
   );
-  metrics.observe('step_duration_ms', performance.now() - started, {
-    step_type: attempt.type,
-    result: result.status,
-  });
-  span.setAttributes({
-    [Attr.stepResult]: result.status,
-    ...(result.status === 'completed' ? { [Attr.outcome]: result.outcome } : {}),
-    ...(result.status === 'waiting' ? { [Attr.waitKind]: result.wait.kind } : {}),
-  });
-  if (result.status === 'failed') span.fail(result.error);
-  span.end();
-  return result;
 }
 
 /** A service that can be handed the span its calls hang under (`Telemetry.under`). */

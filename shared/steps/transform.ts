@@ -12,5 +12,5 @@ export const transform = defineStepType({
   config: transformConfig,
   action: true,
   outcomes: () => ['success'],
-  execute: async (ctx) => ({ status: 'completed', outcome: 'success', output: ctx.config.output }),
+  execute: (ctx) => ({ status: 'completed', outcome: 'success', output: ctx.config.output }),
 });

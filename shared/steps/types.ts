@@ -3,6 +3,7 @@
  * Built-in types and custom ones are defined the same way, with `defineStepType`.
  */
 import type { z } from 'zod';
+import type { Awaitable } from '../awaitable.js';
 import type { StepDefinition } from '../definition/schema.js';
 import type { StepEvent, StepResult, WaitSpec } from '../engine/types.js';
 import type { ErrorIssue } from '../errors.js';
@@ -108,8 +109,12 @@ export interface StepType<C = Record<string, unknown>> {
   pure?: boolean;
   /** Top-level config keys holding expressions (evaluated by the step, not rendered as templates). */
   expressionFields?: readonly string[];
-  /** Runs one attempt. Throw a FlowrunnerError (its `retryable` decides retries) or return a result. */
-  execute(ctx: StepExecutionContext<C>): Promise<StepResult>;
+  /**
+   * Runs one attempt. Throw a FlowrunnerError (its `retryable` decides retries) or return a result;
+   * a type with nothing to wait for may return it directly (the run loop then goes on without a turn
+   * of the event loop).
+   */
+  execute(ctx: StepExecutionContext<C>): Awaitable<StepResult>;
   /** Applies a resume to a waiting step of this type; required for types that wait for people. */
   resume?(ctx: ResumeContext<C>): StepResult | ResumeRefusal;
   /** Semantic checks of a config beyond its schema (e.g. a regex that does not compile). */

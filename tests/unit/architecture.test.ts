@@ -24,10 +24,10 @@ const PURE_FOLDERS = [
   'shared/observability',
 ];
 /**
- * Outside the pure folders, what they may import: the errors, package.json (data: api_call's
- * User-Agent names the version), and the ports' types only.
+ * Outside the pure folders, what they may import: the errors, the Awaitable helpers, package.json
+ * (data: api_call's User-Agent names the version), and the ports' types only.
  */
-const ALLOWED_FILES = ['shared/errors.ts', 'package.json'];
+const ALLOWED_FILES = ['shared/errors.ts', 'shared/awaitable.ts', 'package.json'];
 const TYPE_ONLY_FOLDERS = ['shared/ports'];
 
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, name.split('/')[0]!]));

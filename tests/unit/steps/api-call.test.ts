@@ -1,9 +1,11 @@
 /** The `api_call` step against real servers on 127.0.0.1: the request it builds, its output, its failures. */
+
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ManualClock } from '../../../shared/adapters/clock.js';
 import { sequentialIds } from '../../../shared/adapters/ids.js';
+import type { Awaitable } from '../../../shared/awaitable.js';
 import { StepError } from '../../../shared/errors.js';
 import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
 import { createNodeHttpClient } from '../../../shared/http/node-http-client.js';
@@ -81,9 +83,9 @@ function contextFor(
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<StepError> {
+async function failure(attempt: Awaitable<unknown>): Promise<StepError> {
   try {
-    await promise;
+    await attempt;
   } catch (error) {
     if (error instanceof StepError) return error;
     throw error;
