@@ -91,6 +91,8 @@ function compile(definition: WorkflowDefinition): StepGraph {
     }
   }
 
+  // `[next]` for each step, made once: asked on every completion.
+  const single = new Map<string, readonly string[]>(order.map((id) => [id, [id]]));
   const bodies = new Map<string, string[]>();
   const none: readonly string[] = [];
 
@@ -101,7 +103,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
     targets(stepId, outcome) {
       const next = steps.get(stepId)?.next;
       if (next === undefined || next === null) return none;
-      if (typeof next === 'string') return [next];
+      if (typeof next === 'string') return single.get(next) ?? [next];
       if (Array.isArray(next)) return next;
       const chosen = next[outcome] ?? next.default;
       if (chosen === undefined) return none;

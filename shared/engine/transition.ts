@@ -92,36 +92,38 @@ export function apply(
   signal: Signal,
   env: EngineEnv,
 ): Transition {
-  return applyTouched(workflow, state, signal, env).transition;
+  const transition = openTransition(workflow, state, undefined);
+  const rejection = transition.apply(signal, env);
+  if (rejection) return { state, work: [], events: [], history: [], accepted: false, rejection };
+  return transition.close();
 }
 
 /**
- * `apply`, and the ids of the steps it read or wrote — a superset of those it changed, since every
- * access to a step inside a transition goes through one method — so a store can write a delta.
+ * Signals applied one after another as one transition: each as `apply` would apply it (the same
+ * state, events and history rows, each at its own `now`), and their events and rows gathered in
+ * one place, to be committed together (results of pure steps wait for the next commit: the run
+ * loop). The state is changed in place, as `apply` does.
  */
-export function applyTouched(
+export interface OpenTransition {
+  /** Applies a signal; its refusal when it does not fit the run (nothing has changed then). */
+  apply(signal: Signal, env: EngineEnv): ErrorInfo | undefined;
+  /** Fires due timers and dispatches what is ready after the last signal: the work it adds. */
+  dispatch(): Work[];
+  /** The transition the applied signals make together; the open transition is done with. */
+  close(): Transition;
+}
+
+/**
+ * An open transition over `state`. `touched`, when given, is told the id of every step it reads or
+ * writes — a superset of those it changes, since every access to a step goes through one method —
+ * so that a store can write a delta.
+ */
+export function openTransition(
   workflow: WorkflowVersion,
   state: RunState,
-  signal: Signal,
-  env: EngineEnv,
-): { transition: Transition; touched: string[] } {
-  const refusal = refuse(state, signal);
-  if (refusal) {
-    return {
-      transition: { state, work: [], events: [], history: [], accepted: false, rejection: refusal },
-      touched: [],
-    };
-  }
-  const tx = new RunTransition(workflow, state, env);
-  const rejection = tx.handle(signal);
-  if (rejection) {
-    return {
-      transition: { state, work: [], events: [], history: [], accepted: false, rejection },
-      touched: tx.touched(),
-    };
-  }
-  const transition = tx.finish();
-  return { transition, touched: tx.touched() };
+  touched: Set<string> | undefined,
+): OpenTransition {
+  return new RunTransition(workflow, state, touched);
 }
 
 /** The earliest time at which a timer of the run is due (ISO-8601), if any. */
@@ -302,44 +304,92 @@ function refuse(state: RunState, signal: Signal): ErrorInfo | undefined {
   }
 }
 
-class RunTransition {
+class RunTransition implements OpenTransition {
   readonly #workflow: WorkflowVersion;
   readonly #graph: StepGraph;
   readonly #state: RunState;
-  readonly #env: EngineEnv;
-  readonly #now: string;
   readonly #events: RunEvent[] = [];
   readonly #work: Work[] = [];
+  /** The rows of the signals applied, by step and visit: a later row is merged into an earlier one, as stores merge them. */
   readonly #history = new Map<string, StepExecution>();
-  /** Every step this transition read or wrote: a superset of those it changed (see applyTouched). */
-  readonly #touched = new Set<string>();
-  readonly #statusBefore: RunStatus;
+  /** Told every step this transition reads or writes: a superset of those it changed. */
+  readonly #touched: Set<string> | undefined;
+  /** The signal being applied: its time, and the run's status before it. */
+  #env!: EngineEnv;
+  #now = '';
+  #statusBefore: RunStatus;
   #resumedEmitted = false;
+  /** How much of #work `dispatch` has handed out. */
+  #handedOut = 0;
+  /** Whether timers and dispatch ran after the last signal applied. */
+  #dispatched = true;
   /** Who answered the wait being resumed, while its result is applied. */
-  #answer: Answerer = {};
+  #answer: Answerer | undefined;
 
-  constructor(workflow: WorkflowVersion, state: RunState, env: EngineEnv) {
+  constructor(workflow: WorkflowVersion, state: RunState, touched: Set<string> | undefined) {
+    this.#touched = touched;
     this.#workflow = workflow;
     this.#graph = stepGraph(workflow.definition);
     this.#state = state;
-    this.#env = env;
-    this.#now = isoTime(env.now);
     this.#statusBefore = state.status;
   }
 
   /** A step of the run, noted as touched: every read and write of a step goes through here. */
   #step(id: string): StepState | undefined {
-    this.#touched.add(id);
+    this.#touched?.add(id);
     return this.#state.steps[id];
   }
 
-  /** The steps this transition touched. */
-  touched(): string[] {
-    return [...this.#touched];
+  apply(signal: Signal, env: EngineEnv): ErrorInfo | undefined {
+    const state = this.#state;
+    const refusal = refuse(state, signal);
+    if (refusal) return refusal;
+    if (!this.#dispatched) this.dispatch();
+    const envBefore = this.#env;
+    const nowBefore = this.#now;
+    this.#env = env;
+    this.#now = isoTime(env.now);
+    this.#statusBefore = state.status;
+    this.#resumedEmitted = false;
+    const rejection = this.#handle(signal);
+    if (rejection) {
+      this.#env = envBefore;
+      this.#now = nowBefore;
+      return rejection;
+    }
+    this.#dispatched = false;
+    return undefined;
+  }
+
+  dispatch(): Work[] {
+    if (this.#dispatched) return [];
+    this.#dispatched = true;
+    if (!isFinal(this.#state.status)) {
+      this.#fireDueTimers();
+      this.#advance();
+    }
+    // The work of the signal (a child to cancel) and of its dispatch, not handed out before.
+    const from = this.#handedOut;
+    this.#handedOut = this.#work.length;
+    return this.#work.slice(from);
+  }
+
+  close(): Transition {
+    const state = this.#state;
+    this.dispatch();
+    state.checkpoint += 1;
+    state.updated_at = this.#now;
+    return {
+      state,
+      work: this.#work,
+      events: this.#events,
+      history: [...this.#history.values()],
+      accepted: true,
+    };
   }
 
   /** Applies the signal; returns a rejection when it does not fit (nothing has changed then). */
-  handle(signal: Signal): ErrorInfo | undefined {
+  #handle(signal: Signal): ErrorInfo | undefined {
     const state = this.#state;
     switch (signal.type) {
       case 'start':
@@ -355,7 +405,7 @@ class RunTransition {
       case 'callback':
         return this.#onResume(signal.step_id, signal.visit, signal.payload, answerer(signal));
       case 'timeout':
-        return undefined; // due timers fire in finish()
+        return undefined; // due timers fire in dispatch()
       case 'cancel':
         this.#onCancel(signal.reason, signal.by);
         return undefined;
@@ -383,23 +433,6 @@ class RunTransition {
         else this.#completeRun(signal.output);
         return undefined;
     }
-  }
-
-  finish(): Transition {
-    const state = this.#state;
-    if (!isFinal(state.status)) {
-      this.#fireDueTimers();
-      this.#advance();
-    }
-    state.checkpoint += 1;
-    state.updated_at = this.#now;
-    return {
-      state,
-      work: this.#work,
-      events: this.#events,
-      history: [...this.#history.values()],
-      accepted: true,
-    };
   }
 
   // ── signals ────────────────────────────────────────────────────────────────────────────────
@@ -446,7 +479,7 @@ class RunTransition {
     // The step's completion names who answered, also when other branches kept the run running.
     this.#answer = answer;
     this.#applyResult(id, outcome);
-    this.#answer = {};
+    this.#answer = undefined;
     return undefined;
   }
 
@@ -576,9 +609,9 @@ class RunTransition {
     const definition = this.#definition(id);
     step.visit += 1;
     step.attempt = 1;
-    step.inbound = edges();
-    delete step.started_at;
-    delete step.ended_at;
+    this.#resetInbound(id, step);
+    if (step.started_at !== undefined) delete step.started_at;
+    if (step.ended_at !== undefined) delete step.ended_at;
     const limit = definition.max_visits ?? DEFAULT_MAX_VISITS;
     if (step.visit > limit) {
       step.status = 'running';
@@ -633,11 +666,10 @@ class RunTransition {
     step.ended_at = this.#now;
     this.#clearTimers(step);
     this.#deactivate(id);
-    this.#emit(
-      EventType.stepCompleted,
-      { visit: step.visit, attempt: step.attempt, outcome, ...this.#answer },
-      id,
-    );
+    const data: Record<string, unknown> = { visit: step.visit, attempt: step.attempt, outcome };
+    if (this.#answer?.by !== undefined) data.by = this.#answer.by;
+    if (this.#answer?.via !== undefined) data.via = this.#answer.via;
+    this.#emit(EventType.stepCompleted, data, id);
     this.#record(id);
     if (this.#definition(id).compensate) {
       state.completions.push({ step_id: id, visit: step.visit, ...(output === undefined ? {} : { output }) });
@@ -696,8 +728,8 @@ class RunTransition {
 
   /** Settles the edges out of a finished step: taken to `targets`, skipped elsewhere; a back edge loops. */
   #leave(from: string, targets: readonly string[]) {
-    const loops = targets.filter((to) => this.#graph.isBackEdge(from, to));
-    if (loops.length > 0) {
+    if (targets.some((to) => this.#graph.isBackEdge(from, to))) {
+      const loops = targets.filter((to) => this.#graph.isBackEdge(from, to));
       for (const entry of loops) this.#loopBack(entry);
       for (const to of targets) if (!loops.includes(to)) this.#settle(from, to, true);
       return;
@@ -707,27 +739,47 @@ class RunTransition {
     }
   }
 
-  /** Records one edge as taken or skipped; a step whose edges have all settled runs or is skipped. */
+  /**
+   * Records one edge as taken or skipped; a step whose edges have all settled runs or is skipped.
+   * A step with one forward source (most of them) settles with its edge and keeps no `inbound`.
+   */
   #settle(from: string, to: string, taken: boolean) {
-    const queue: Array<[string, string, boolean]> = [[from, to, taken]];
-    while (queue.length > 0) {
-      const [source, target, wasTaken] = queue.pop()!;
+    let queue: Array<[string, string, boolean]> | undefined;
+    let source = from;
+    let target = to;
+    let wasTaken = taken;
+    for (;;) {
       const step = this.#step(target)!;
-      if (step.status !== 'pending' || step.ready) continue;
-      step.inbound ??= edges();
-      const inbound = step.inbound;
-      inbound[source] = wasTaken;
-      const sources = this.#graph.forwardSources(target);
-      if (!allSettled(sources, inbound)) continue;
-      if (anyTaken(sources, inbound)) {
-        this.#enter(target);
-      } else {
-        this.#skip(target);
-        for (const next of this.#graph.successors(target)) {
-          if (!this.#graph.isBackEdge(target, next)) queue.push([target, next, false]);
+      if (step.status === 'pending' && !step.ready) {
+        const sources = this.#graph.forwardSources(target);
+        let run = wasTaken;
+        let settled = true;
+        if (sources.length > 1) {
+          step.inbound ??= edges();
+          const inbound = step.inbound;
+          inbound[source] = wasTaken;
+          settled = allSettled(sources, inbound);
+          run = settled && anyTaken(sources, inbound);
+        }
+        if (settled && run) {
+          this.#enter(target);
+        } else if (settled) {
+          this.#skip(target);
+          for (const next of this.#graph.successors(target)) {
+            if (!this.#graph.isBackEdge(target, next)) (queue ??= []).push([target, next, false]);
+          }
         }
       }
+      const edge = queue?.pop();
+      if (edge === undefined) return;
+      [source, target, wasTaken] = edge;
     }
+  }
+
+  /** Forgets the edges settled into a step (a new visit): kept only for joins, see #settle. */
+  #resetInbound(id: string, step: StepState) {
+    if (this.#graph.forwardSources(id).length > 1) step.inbound = edges();
+    else if (step.inbound !== undefined) delete step.inbound;
   }
 
   #skip(id: string) {
@@ -735,7 +787,7 @@ class RunTransition {
     step.status = 'skipped';
     step.ended_at = this.#now;
     this.#emit(EventType.stepSkipped, { visit: step.visit + 1 }, id);
-    this.#history.set(`${id}\u0000${step.visit + 1}`, {
+    this.#addRow({
       step_id: id,
       visit: step.visit + 1,
       type: this.#definition(id).type,
@@ -756,7 +808,7 @@ class RunTransition {
     const step = this.#step(id)!;
     if (this.#state.active.includes(id)) this.#interrupt(id, 'A loop restarted this step', 'skipped');
     step.status = 'pending';
-    step.inbound = edges();
+    this.#resetInbound(id, step);
     delete step.ready;
   }
 
@@ -790,10 +842,11 @@ class RunTransition {
   }
 
   #clearTimers(step: StepState) {
-    delete step.early_child;
-    delete step.wait;
-    delete step.retry_at;
-    delete step.deadline;
+    // Checked first: a delete, even of a property that is not there, takes V8's slow path.
+    if (step.early_child !== undefined) delete step.early_child;
+    if (step.wait !== undefined) delete step.wait;
+    if (step.retry_at !== undefined) delete step.retry_at;
+    if (step.deadline !== undefined) delete step.deadline;
   }
 
   #activate(id: string) {
@@ -883,10 +936,7 @@ class RunTransition {
       }
     }
     if (isFinal(state.status)) return;
-    const busy =
-      state.finishing ||
-      compensation !== undefined ||
-      state.active.some((id) => this.#step(id)!.status === 'running');
+    const busy = state.finishing || compensation !== undefined || this.#anyRunning();
     const status: RunStatus = busy ? 'running' : 'waiting';
     if (status === 'waiting' && this.#statusBefore !== 'waiting') {
       this.#emit(EventType.runWaiting, { steps: [...state.active] });
@@ -894,6 +944,11 @@ class RunTransition {
       this.#emit(EventType.runResumed, {});
     }
     state.status = status;
+  }
+
+  #anyRunning(): boolean {
+    for (const id of this.#state.active) if (this.#step(id)!.status === 'running') return true;
+    return false;
   }
 
   #dispatchCompensation() {
@@ -926,7 +981,7 @@ class RunTransition {
         step.status = 'compensated';
         this.#record(id);
       } else {
-        this.#history.set(`${id}\u0000${current.visit}`, {
+        this.#addRow({
           step_id: id,
           visit: current.visit,
           type: this.#definition(id).type,
@@ -1020,6 +1075,14 @@ class RunTransition {
     this.#events.push(event);
   }
 
+  /** A history row; a later row of the same step and visit is merged into the earlier one. */
+  #addRow(row: StepExecution) {
+    const key = `${row.step_id}\u0000${row.visit}`;
+    const known = this.#history.get(key);
+    if (known) Object.assign(known, row);
+    else this.#history.set(key, row);
+  }
+
   /** The history row of a step's current visit. */
   #record(id: string) {
     const step = this.#step(id)!;
@@ -1037,7 +1100,7 @@ class RunTransition {
       if (step.output !== undefined) row.output = step.output;
     }
     if (step.error && step.status !== 'completed' && step.status !== 'compensated') row.error = step.error;
-    this.#history.set(`${id}\u0000${step.visit}`, row);
+    this.#addRow(row);
   }
 }
 

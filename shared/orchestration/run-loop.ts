@@ -7,9 +7,15 @@
 import { isPromise } from '../awaitable.js';
 import type { WorkflowVersion } from '../definition/schema.js';
 import { stepGraph } from '../engine/graph.js';
-import { compensateWork, executeWork, isFinal, nextDeadline } from '../engine/transition.js';
+import {
+  compensateWork,
+  executeWork,
+  isFinal,
+  nextDeadline,
+  type OpenTransition,
+  openTransition,
+} from '../engine/transition.js';
 import type { RunState, Signal, Transition, Work } from '../engine/types.js';
-import { applyTracked, committed, mergeCommit, type PendingCommit } from './commit-batch.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 
 /** Transitions of pure steps committed together at most: bounds the size of one commit and what a crash recomputes. */
@@ -21,8 +27,9 @@ export interface RunLoopOptions {
   executor: ExecutorDeps;
   /**
    * Stores a transition (the checkpointed state, its events and history), with the signal it applied
-   * last and the steps it may have changed (undefined: not known, store the whole state). A transition
-   * can stand for several applied signals: results of pure steps are committed with the next one.
+   * last and the steps it may have changed (every step it read or wrote; undefined: not known, store
+   * the whole state). A transition can stand for several applied signals: results of pure steps are
+   * committed with the next one.
    */
   persist(transition: Transition, signal: Signal, steps: readonly string[] | undefined): Promise<void>;
   /**
@@ -31,8 +38,6 @@ export interface RunLoopOptions {
    * (with the commit that carries it, when results of pure steps wait for the next one).
    */
   observe?(before: RunState, signal: Signal): ((transition: Transition) => void) | undefined;
-  /** Told about signals that did not apply (stale results are normal after a crash or a loop restart). */
-  onRejected?(signal: Signal, transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
   budgetEndsAt?: number;
 }
@@ -70,12 +75,17 @@ export class RunLoop {
   #wake: (() => void) | undefined;
   readonly #unstarted: Work[] = [];
   #failure: unknown;
-  /** Applied but not yet committed: results of pure steps, waiting for the next commit. */
-  #pending: PendingCommit | undefined;
-  /** Observers of the transitions in #pending, told once their commit is stored. */
-  #observed: Array<() => void> = [];
+  /**
+   * Signals applied but not yet committed (results of pure steps wait for the next commit), as one
+   * open transition; the signal applied last, their number, and the steps they touched.
+   */
+  #pending: { transition: OpenTransition; signal: Signal; count: number; touched: Set<string> } | undefined;
+  /** Observers of the signals in #pending, told once their commit is stored. */
+  #observed: Array<(transition: Transition) => void> = [];
   /** The checkpoint stored last: a batch of transitions is committed as the one after it. */
   #committed: number;
+  /** The transition applied last may not wait: commit before its work starts. */
+  #mustCommit = false;
 
   constructor(state: RunState, options: RunLoopOptions) {
     this.#state = state;
@@ -101,8 +111,9 @@ export class RunLoop {
   async run(): Promise<RunLoopResult> {
     const interrupts: Work[] = [];
     for (const signal of this.#inbox.splice(0)) {
-      const transition = await this.#apply(signal);
-      if (transition) interrupts.push(...transition.work.filter((w) => w.kind === 'cancel_child'));
+      const work = this.#apply(signal);
+      if (this.#mustCommit) await this.#commit();
+      if (work) interrupts.push(...work.filter((w) => w.kind === 'cancel_child'));
     }
     this.#start([...interrupts, ...unfinishedWork(this.#state)]);
     let overdue: string | undefined;
@@ -110,8 +121,9 @@ export class RunLoop {
       if (this.#failure !== undefined) throw this.#failure;
       const signal = this.#done.shift() ?? this.#inbox.shift();
       if (signal) {
-        const transition = await this.#apply(signal);
-        if (transition) this.#start(transition.work);
+        const work = this.#apply(signal);
+        if (this.#mustCommit) await this.#commit();
+        if (work) this.#start(work);
         continue;
       }
       if (this.#inflight.size > 0) {
@@ -145,37 +157,45 @@ export class RunLoop {
     return budget !== undefined && this.#options.executor.clock.now().getTime() >= budget;
   }
 
-  async #apply(signal: Signal): Promise<Transition | undefined> {
+  /**
+   * Applies a signal (to the open transition, or a new one); the work it adds, or undefined when it
+   * was refused (stale results are normal after a crash or a loop restart). Sets #mustCommit when the
+   * signal may not wait for the next commit. Not async: an async call per applied signal was a large
+   * share of a pure step's cost.
+   */
+  #apply(signal: Signal): Work[] | undefined {
     const options = this.#options;
     const observed = options.observe?.(this.#state, signal);
-    const { transition, steps } = applyTracked(options.workflow, this.#state, signal, {
-      now: options.executor.clock.now(),
-      registry: options.executor.registry,
-    });
-    if (!transition.accepted) {
-      options.onRejected?.(signal, transition);
-      return undefined;
+    const pending = this.#pending;
+    const touched = pending?.touched ?? new Set<string>();
+    const transition = pending?.transition ?? openTransition(options.workflow, this.#state, touched);
+    const env = { now: options.executor.clock.now(), registry: options.executor.registry };
+    if (transition.apply(signal, env) !== undefined) return undefined;
+    if (pending) {
+      pending.signal = signal;
+      pending.count += 1;
+    } else {
+      this.#pending = { transition, signal, count: 1, touched };
     }
-    this.#state = transition.state;
-    this.#pending = mergeCommit(this.#pending, transition, signal, steps);
-    if (observed) this.#observed.push(() => observed(transition));
-    if (!this.#mayWait(signal, transition)) await this.#commit();
-    return transition;
+    const work = transition.dispatch();
+    if (observed) this.#observed.push(observed);
+    this.#mustCommit = !this.#mayWait(signal, work);
+    return work;
   }
 
   /**
-   * Whether a transition may wait for the next commit: it applied the result of a pure step and
-   * only starts more pure steps, so nothing outside the run saw it or acts on it. A step with side
+   * Whether a signal may wait for the next commit: it applied the result of a pure step and only
+   * starts more pure steps, so nothing outside the run saw it or acts on it. A step with side
    * effects is dispatched, a wait begins and the run ends only in a committed state. Only a chain
    * waits (nothing else in flight): parallel branches keep committing each result, so the order in
    * which their results are applied stays the one it was, which the parity test compares.
    */
-  #mayWait(signal: Signal, transition: Transition): boolean {
+  #mayWait(signal: Signal, work: Work[]): boolean {
     if (signal.type !== 'step_result' || signal.compensation || !this.#isPure(signal.step_id)) return false;
     if (this.#inflight.size > 0 || this.#done.length > 0) return false;
-    if (transition.state.status !== 'running' || transition.work.length === 0) return false;
+    if (this.#state.status !== 'running' || work.length === 0) return false;
     if (this.#pending!.count >= MAX_BATCHED_TRANSITIONS || this.#budgetSpent()) return false;
-    return transition.work.every((work) => work.kind === 'execute' && this.#isPure(work.step_id));
+    return work.every((item) => item.kind === 'execute' && this.#isPure(item.step_id));
   }
 
   #isPure(stepId: string): boolean {
@@ -186,15 +206,19 @@ export class RunLoop {
   /** Commits what was applied since the last commit, as the checkpoint after the stored one. */
   async #commit(): Promise<void> {
     const pending = this.#pending;
+    this.#mustCommit = false;
     if (!pending) return;
     this.#pending = undefined;
-    const { transition, steps } = committed(pending);
+    const transition = pending.transition.close();
     transition.state.checkpoint = this.#committed + 1;
+    const states = transition.state.steps;
+    const steps: string[] = [];
+    for (const id of pending.touched) if (Object.hasOwn(states, id)) steps.push(id);
     await this.#options.persist(transition, pending.signal, steps);
     this.#committed = transition.state.checkpoint;
     const observed = this.#observed;
     this.#observed = [];
-    for (const tell of observed) tell();
+    for (const tell of observed) tell(transition);
   }
 
   #start(work: Work[]) {
