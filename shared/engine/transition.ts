@@ -766,7 +766,9 @@ class RunTransition implements OpenTransition {
         } else if (settled) {
           this.#skip(target);
           for (const next of this.#graph.successors(target)) {
-            if (!this.#graph.isBackEdge(target, next)) (queue ??= []).push([target, next, false]);
+            if (this.#graph.isBackEdge(target, next)) continue;
+            queue ??= [];
+            queue.push([target, next, false]);
           }
         }
       }
