@@ -19,7 +19,9 @@ import type {
 } from '../../shared/ports/index.js';
 import type { S3NotificationEvent } from '../../shared/storage/local/s3rver.js';
 import { LOCAL_BUCKET } from '../../shared/storage/local/stores.js';
+import { type PutEventsEntry, putEventsEntries } from '../../shared/triggers/bus-entries.js';
 import { nextFireOf } from '../../shared/triggers/listener-match.js';
+import { deliveriesFromEvent, objectCreated } from '../../shared/triggers/trigger-events.js';
 
 /** What a local event says it came from, as PutEvents fills in the account and region. */
 const LOCAL_ACCOUNT = '000000000000';
@@ -55,8 +57,6 @@ export class LocalTriggers {
   #again = false;
   #closed = false;
   readonly #stop = new AbortController();
-  /** Makes each local S3 notification its own event: s3rver's sequencer is a millisecond clock. */
-  #sequence = 0;
 
   constructor(options: LocalTriggersOptions) {
     this.#deps = options.deps;
@@ -125,22 +125,17 @@ export class LocalTriggers {
     }
   }
 
+  /**
+   * PutEvents and the bus's rule in one: the entries are checked as the cloud bus checks them, and each
+   * becomes the event EventBridge would deliver, read by the trigger function's own parser — so the
+   * event id (a caller's `id`, else a new one) and the event a run sees are those of the cloud.
+   */
   async #put(entries: readonly BusEntry[]): Promise<{ event_id: string }[]> {
-    const now = this.#deps.clock.now().toISOString();
-    return entries.map((entry) => {
-      const event: BusEvent = {
-        version: '0',
-        id: entry.id ?? randomUUID(),
-        'detail-type': entry.detail_type,
-        source: entry.source,
-        account: LOCAL_ACCOUNT,
-        time: entry.time ?? now,
-        region: LOCAL_REGION,
-        resources: [],
-        detail: entry.detail,
-      };
-      void this.#deliver({ type: 'eventbridge', event_id: event.id, event });
-      return { event_id: event.id };
+    const now = this.#deps.clock.now();
+    return putEventsEntries(entries).map((request) => {
+      const [delivery] = deliveriesFromEvent(deliveredEvent(request, randomUUID(), now));
+      void this.#deliver(delivery!);
+      return { event_id: delivery!.event_id };
     });
   }
 
@@ -149,18 +144,20 @@ export class LocalTriggers {
       const { bucket, object } = record.s3;
       // Deletes start nothing; the engine's own bucket (artifacts, large payloads) is not a source.
       if (!record.eventName.startsWith('ObjectCreated:') || bucket.name === LOCAL_BUCKET) continue;
-      // s3rver hands the key as written (S3's own notifications URL-encode it; not this one).
-      const key = object.key;
-      const version = object.versionId ?? `${object.sequencer}-${++this.#sequence}`;
-      void this.#deliver({
-        type: 's3',
-        event_id: `${bucket.name}/${key}/${version}`,
-        bucket: bucket.name,
-        key,
-        size: object.size ?? 0,
-        ...(object.eTag ? { etag: object.eTag } : {}),
-        ...(object.versionId ? { version_id: object.versionId } : {}),
-      });
+      // The same function as the trigger function's, over what S3 → EventBridge would carry for this
+      // write: the same dedupe key. s3rver hands the key as written (S3's own notifications URL-encode
+      // it; EventBridge's do not), and keeps no versions, so the sequencer tells the writes apart.
+      void this.#deliver(
+        objectCreated({
+          bucket: bucket.name,
+          key: object.key,
+          size: object.size ?? 0,
+          etag: object.eTag,
+          versionId: object.versionId,
+          sequencer: object.sequencer,
+          fallbackId: undefined,
+        }),
+      );
     }
   }
 
@@ -223,4 +220,22 @@ export class LocalTriggers {
     this.#timer = setTimeout(() => void this.#wake(), wait);
     this.#timer.unref();
   }
+}
+
+/**
+ * The event EventBridge delivers to a rule's target for a PutEvents entry: its own id, the account and
+ * region, the entry's time (else the put's) to the second in UTC, its resources, the detail parsed.
+ */
+function deliveredEvent(request: PutEventsEntry, id: string, now: Date): BusEvent {
+  return {
+    version: '0',
+    id,
+    'detail-type': request.DetailType,
+    source: request.Source,
+    account: LOCAL_ACCOUNT,
+    time: (request.Time ?? now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: request.Resources ?? [],
+    detail: JSON.parse(request.Detail) as unknown,
+  };
 }

@@ -6,11 +6,11 @@ import {
   type EventBridgeClient,
   PutEventsCommand,
   type PutEventsCommandOutput,
-  type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import { FlowrunnerError, ThrottledError, ValidationError } from '../errors.js';
-import type { BusEntry, EventBus } from '../ports/triggers.js';
+import type { EventBus } from '../ports/triggers.js';
+import { putEventsEntries } from '../triggers/bus-entries.js';
 import { awsFailure } from './aws-errors.js';
 
 export interface EventBridgeBusOptions {
@@ -18,10 +18,6 @@ export interface EventBridgeBusOptions {
   /** The project's bus (`<prefix>-events`), by name or ARN. */
   eventBusName: string;
 }
-
-/** PutEvents takes at most 10 entries of at most 256 KB together (EventBridge quotas). */
-export const MAX_ENTRIES = 10;
-export const MAX_PUT_BYTES = 256 * 1024;
 
 /** Entry errors of PutEvents that may pass if the same entry is put again later. */
 const TRANSIENT_ENTRY_ERRORS = new Set(['ThrottlingException', 'InternalFailure', 'InternalException']);
@@ -32,8 +28,7 @@ export function createEventBridgeBus(options: EventBridgeBusOptions): EventBus {
   return {
     async put(entries) {
       if (entries.length === 0) return [];
-      const request = entries.map((entry, index) => toRequestEntry(entry, index, eventBusName));
-      checkSize(entries, request);
+      const request = putEventsEntries(entries).map((entry) => ({ ...entry, EventBusName: eventBusName }));
       let answer: PutEventsCommandOutput;
       try {
         answer = await client.send(new PutEventsCommand({ Entries: request }));
@@ -53,57 +48,15 @@ export function createEventBridgeBus(options: EventBridgeBusOptions): EventBus {
           `PutEvents answered ${results.length} results for ${entries.length} entries`,
         );
       }
-      if (results.every((result) => result.EventId)) {
-        return results.map((result) => ({ event_id: result.EventId! }));
-      }
-      throw partlyRejected(results);
+      // A caller's id is the event's id (the trigger function reads it back from the entry), not the
+      // one EventBridge assigned: the same answer as on one machine.
+      const eventIds = results.map((result, index) =>
+        result.EventId ? (entries[index]!.id ?? result.EventId) : undefined,
+      );
+      if (eventIds.every((id) => id !== undefined)) return eventIds.map((id) => ({ event_id: id }));
+      throw partlyRejected(results, eventIds);
     },
   };
-}
-
-function toRequestEntry(entry: BusEntry, index: number, eventBusName: string): PutEventsRequestEntry {
-  if (index >= MAX_ENTRIES) {
-    throw new ValidationError(`PutEvents takes at most ${MAX_ENTRIES} entries`, [
-      { path: 'entries', message: `has more than ${MAX_ENTRIES} entries` },
-    ]);
-  }
-  if (entry.id !== undefined) {
-    // EventBridge gives every event its own id; a caller's id has no place in PutEvents.
-    throw new ValidationError('The event bus on AWS assigns event ids itself', [
-      { path: `entries.${index}.id`, message: 'cannot be set on AWS: EventBridge assigns the event id' },
-    ]);
-  }
-  const time = entry.time === undefined ? undefined : new Date(entry.time);
-  if (time !== undefined && Number.isNaN(time.getTime())) {
-    throw new ValidationError('An entry has a time that is not a date', [
-      { path: `entries.${index}.time`, message: 'must be an ISO-8601 date and time' },
-    ]);
-  }
-  return {
-    EventBusName: eventBusName,
-    Source: entry.source,
-    DetailType: entry.detail_type,
-    Detail: JSON.stringify(entry.detail ?? {}),
-    ...(time ? { Time: time } : {}),
-  };
-}
-
-/**
- * The size EventBridge counts for an entry ("Calculating PutEvents event entry size"): the UTF-8 bytes
- * of Source, DetailType and Detail, 14 bytes for a Time.
- */
-function checkSize(entries: readonly BusEntry[], request: PutEventsRequestEntry[]): void {
-  const encoder = new TextEncoder();
-  const bytes = (text: string | undefined) => (text === undefined ? 0 : encoder.encode(text).length);
-  let total = 0;
-  request.forEach((entry) => {
-    total += (entry.Time ? 14 : 0) + bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail);
-  });
-  if (total > MAX_PUT_BYTES) {
-    throw new ValidationError(`The entries are ${total} bytes together; PutEvents takes at most 256 KB`, [
-      { path: 'entries', message: `${entries.length} entries of ${total} bytes exceed 262144 bytes` },
-    ]);
-  }
 }
 
 /**
@@ -112,9 +65,12 @@ function checkSize(entries: readonly BusEntry[], request: PutEventsRequestEntry[
  * that may pass (throttling) are a ThrottledError (503 and Retry-After from the API); others, what the
  * entries themselves hold, a ValidationError (422 with `entries.<i>`, the API's own paths).
  */
-function partlyRejected(results: PutEventsResultEntry[]): FlowrunnerError {
+function partlyRejected(
+  results: PutEventsResultEntry[],
+  eventIds: readonly (string | undefined)[],
+): FlowrunnerError {
   const refused = results.flatMap((result, index) =>
-    result.EventId
+    eventIds[index]
       ? []
       : [{ index, code: result.ErrorCode ?? 'UnknownError', message: result.ErrorMessage ?? '' }],
   );
@@ -122,17 +78,15 @@ function partlyRejected(results: PutEventsResultEntry[]): FlowrunnerError {
     path: `entries.${r.index}`,
     message: `${r.code}${r.message ? ` (${r.message})` : ''}`,
   }));
-  const put = results.flatMap((result, index) =>
-    result.EventId ? [`entries.${index} as ${result.EventId}`] : [],
-  );
+  const put = eventIds.flatMap((id, index) => (id ? [`entries.${index} as ${id}`] : []));
   const message =
     `EventBridge refused ${refused.length} of ${results.length} entries: ` +
     `${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` +
     (put.length > 0 ? `; put: ${put.join(', ')}` : '');
   const details = {
-    entries: results.map((result) =>
-      result.EventId
-        ? { event_id: result.EventId }
+    entries: results.map((result, index) =>
+      eventIds[index]
+        ? { event_id: eventIds[index] }
         : { error_code: result.ErrorCode ?? 'UnknownError', error_message: result.ErrorMessage ?? '' },
     ),
   };

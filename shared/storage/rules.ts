@@ -21,6 +21,7 @@ import {
   checkInputsTemplate,
   checkListenerMatch,
   eventMatches,
+  patternScope,
   s3ObjectMatches,
 } from '../triggers/listener-match.js';
 
@@ -198,21 +199,60 @@ export function listenerOf(stored: ListenerDefinition, activity: Partial<Listene
 }
 
 /**
- * The key listeners of one source share: the bucket, every eventbridge listener (their patterns are
- * matched in process, as one rule per source family feeds the trigger function), or every schedule.
+ * The key a listener is found by: `s3#<bucket>`, `schedule`, and for an eventbridge listener the
+ * source and detail-type its pattern requires (`patternScope`): `eventbridge#["app.shop","Order
+ * Placed"]`, `eventbridge#["app.shop",null]`, `eventbridge#[null,"Order Placed"]`, or `eventbridge`
+ * when it requires neither (the key every eventbridge listener had before the index, so listeners
+ * stored then are still found: as candidates for every event, until their next change re-keys them).
  * Webhooks have none: they are found by their id.
  */
-export function sourceKey(source: ListenerDefinition | ListenerSource): string | undefined {
-  switch (source.type) {
+export function sourceKey(listener: ListenerDefinition): string | undefined {
+  switch (listener.type) {
     case 's3':
-      return `s3#${'bucket' in source ? source.bucket : String(source.match.bucket)}`;
-    case 'eventbridge':
-      return 'eventbridge';
+      return `s3#${String(listener.match.bucket)}`;
+    case 'eventbridge': {
+      const { source, detailType } = patternScope(listener.match);
+      return eventbridgeKey(source, detailType);
+    }
     case 'schedule':
       return 'schedule';
     case 'webhook':
       return undefined;
   }
+}
+
+/**
+ * The keys under which the listeners a source event concerns are stored (`sourceKey`): for an
+ * EventBridge event, those of its source and detail-type, of each alone and of neither — at most four
+ * reads, each of candidates only. Undefined for an event whose source or detail-type is no string (no
+ * bus delivers one): every listener of the type is then a candidate.
+ */
+export function sourceKeys(source: ListenerSource): string[] | undefined {
+  switch (source.type) {
+    case 's3':
+      return [`s3#${source.bucket}`];
+    case 'schedule':
+      return ['schedule'];
+    case 'eventbridge': {
+      const event = (source.event ?? {}) as Record<string, unknown>;
+      const sources = scopeValues(event.source);
+      const detailTypes = scopeValues(event['detail-type']);
+      if (sources === undefined || detailTypes === undefined) return undefined;
+      return sources.flatMap((s) => detailTypes.map((d) => eventbridgeKey(s, d)));
+    }
+  }
+}
+
+/** The scope values an event's field can be found under: its own (when a string) and "any". */
+function scopeValues(value: unknown): Array<string | undefined> | undefined {
+  if (value === undefined) return [undefined];
+  return typeof value === 'string' ? [value, undefined] : undefined;
+}
+
+function eventbridgeKey(source: string | undefined, detailType: string | undefined): string {
+  if (source === undefined && detailType === undefined) return 'eventbridge';
+  // JSON: a source or detail-type may hold any character, `#` and `"` included.
+  return `eventbridge#${JSON.stringify([source ?? null, detailType ?? null])}`;
 }
 
 /** Whether the source event concerns the listener (enabled or not: the dispatcher decides that). */

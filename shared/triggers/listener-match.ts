@@ -119,6 +119,28 @@ export function eventMatches(pattern: Record<string, unknown>, event: unknown): 
   return found.matches(event);
 }
 
+/**
+ * What an eventbridge listener is indexed by: the one `source` and the one `detail-type` its pattern
+ * requires, each when the pattern's top-level list holds exactly one exact string (a top-level key is
+ * ANDed with everything beside it, `$or` included, so an event without that value cannot match).
+ * Anything else — no such key, several values, an operator — is undefined: the listener is a candidate
+ * for every value there. Only ever narrower than the pattern, never wrong: the pattern still decides.
+ */
+export function patternScope(pattern: Record<string, unknown>): { source?: string; detailType?: string } {
+  const source = onlyExactString(pattern.source);
+  const detailType = onlyExactString(pattern['detail-type']);
+  return {
+    ...(source === undefined ? {} : { source }),
+    ...(detailType === undefined ? {} : { detailType }),
+  };
+}
+
+function onlyExactString(values: unknown): string | undefined {
+  if (!Array.isArray(values) || values.length === 0) return undefined;
+  if (!values.every((value) => typeof value === 'string')) return undefined;
+  return new Set(values).size === 1 ? (values[0] as string) : undefined;
+}
+
 /** The secret name in a webhook listener's `signature.secret`, if it has a signature. */
 export function webhookSecretName(match: Record<string, unknown>): string | undefined {
   const signature = (match as WebhookMatch).signature;

@@ -6,7 +6,8 @@
  * - an S3 "Object Created" event as EventBridge delivers it (the rule on the default bus);
  * - an S3 event notification (`{"Records": [...]}`, S3's own shape: what a bucket sends a function
  *   directly, and what S3-compatible servers emit);
- * - any other EventBridge event (the rule on the project's bus);
+ * - any other EventBridge event (the rule on the project's bus), whose id is the caller's when
+ *   `POST /v1/events` was given one (bus-entries.ts);
  * - a schedule fire: the input EventBridge Scheduler sends, built by `scheduleTargetInput`;
  * - Lambda's record of a failed asynchronous invocation (what the dead-letter queue holds for a
  *   function error): the event it carries, so a dead letter can be sent back to the function as is.
@@ -16,6 +17,7 @@
 import { z } from 'zod';
 import { type ErrorIssue, ValidationError } from '../errors.js';
 import type { BusEvent, TriggerDelivery } from '../ports/triggers.js';
+import { callerEventId } from './bus-entries.js';
 
 /**
  * What a listener id must be to name its schedule: EventBridge Scheduler's name rule
@@ -142,14 +144,20 @@ function deliveriesFromBusEvent(event: Record<string, unknown>): TriggerDelivery
   const envelope = check(busEvent, event, 'EventBridge event');
   // EventBridge refuses PutEvents with an `aws.` source: an aws.s3 event comes from S3 itself.
   if (envelope.source !== 'aws.s3') {
-    // The event as received (not zod's copy): the run sees exactly what EventBridge delivered.
-    return [{ type: 'eventbridge', event_id: envelope.id, event: event as unknown as BusEvent }];
+    // The event as received (not zod's copy): the run sees exactly what EventBridge delivered, but for
+    // a caller's event id (POST /v1/events `id`), which is its id as on one machine.
+    const caller = callerEventId(envelope.resources);
+    if (caller.id === undefined) {
+      return [{ type: 'eventbridge', event_id: envelope.id, event: event as unknown as BusEvent }];
+    }
+    const delivered = { ...event, id: caller.id, resources: caller.resources } as unknown as BusEvent;
+    return [{ type: 'eventbridge', event_id: caller.id, event: delivered }];
   }
   if (envelope['detail-type'] !== OBJECT_CREATED) return [];
   const { id, detail } = check(s3ObjectCreated, event, 'S3 Object Created event');
   const { bucket, object } = detail;
   return [
-    s3Delivery({
+    objectCreated({
       bucket: bucket.name,
       key: object.key,
       size: object.size,
@@ -179,7 +187,7 @@ function deliveriesFromS3Notification(event: Record<string, unknown>): TriggerDe
       return;
     }
     deliveries.push(
-      s3Delivery({
+      objectCreated({
         bucket: s3.bucket.name,
         key,
         size: s3.object.size ?? 0,
@@ -208,8 +216,10 @@ function deliveryFromScheduleFire(event: Record<string, unknown>): TriggerDelive
   };
 }
 
-interface S3Object {
+/** An object written, in the words of either S3 event shape (and of the local S3 endpoint). */
+export interface S3ObjectCreated {
   bucket: string;
+  /** As written: not URL-encoded. */
   key: string;
   size: number;
   etag: string | undefined;
@@ -219,7 +229,11 @@ interface S3Object {
   fallbackId: string | undefined;
 }
 
-function s3Delivery(object: S3Object): TriggerDelivery {
+/**
+ * The delivery of an object created: the one function behind both cloud shapes and the local S3
+ * endpoint, so the same write has the same `event_id` (the dedupe key) and event wherever it lands.
+ */
+export function objectCreated(object: S3ObjectCreated): TriggerDelivery {
   const eventId = s3EventId(object);
   if (eventId === undefined) {
     throw malformed('The S3 event names no version id, sequencer or event id to tell it apart', [

@@ -128,7 +128,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       ...store,
       transitions_per_step_10: round(orchestration.transitions_per_step_10, 2),
       local_e2e_ms_10_steps: round(orchestration.local_e2e_ms_10_steps, 0),
-      trigger_match_us_per_event_100_listeners: round(measureTriggerMatch(100)),
+      trigger_match_us_per_event_100_listeners: round(await measureTriggerMatch(100)),
       trigger_to_run_started_ms: await measureTriggerToRunStarted(),
       tracing_overhead_pct: round(tracing.tracing_overhead_pct),
       ai_overhead_ms_per_call: round((await measureAiOverhead()).ms_per_call, 2),

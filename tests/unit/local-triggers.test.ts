@@ -66,21 +66,28 @@ describe('LocalTriggers', () => {
 
   it('fires s3 listeners for created objects only, not for deletes nor for the engine’s own bucket', async () => {
     const t = await bed();
-    const record = (eventName: string, bucket: string) => ({
+    const record = (eventName: string, bucket: string, sequencer = '01') => ({
       eventName,
       eventTime: NOW.toISOString(),
-      s3: { bucket: { name: bucket }, object: { key: 'a.json', size: 2, eTag: 'e', sequencer: '1' } },
+      s3: { bucket: { name: bucket }, object: { key: 'a.json', size: 2, eTag: 'e', sequencer } },
     });
     t.emit({
       Records: [record('ObjectRemoved:Delete', 'inbox'), record('ObjectCreated:Copy', 'flowrunner-local')],
     });
     await t.triggers.settled();
     expect((await t.stores.listeners.get('uploads')).fired).toBe(0);
-    // Two puts of one key in the same millisecond (s3rver's sequencer) are two events.
-    t.emit({ Records: [record('ObjectCreated:Put', 'inbox')] });
-    t.emit({ Records: [record('ObjectCreated:Put', 'inbox')] });
+    // Two writes of one key are two events (the local S3 gives each its own sequencer); the same write
+    // notified twice is one, as in the cloud: the dedupe key is the trigger function's.
+    t.emit({ Records: [record('ObjectCreated:Put', 'inbox', '01')] });
+    t.emit({ Records: [record('ObjectCreated:Put', 'inbox', '02')] });
+    t.emit({ Records: [record('ObjectCreated:Put', 'inbox', '02')] });
     await t.triggers.settled();
     expect((await t.stores.listeners.get('uploads')).fired).toBe(2);
+    const runs = await t.stores.runs.list({ limit: 10 });
+    const triggers = await Promise.all(
+      runs.items.map(async (run) => (await t.stores.runs.get(run.id)).state.trigger?.event_id),
+    );
+    expect(triggers.sort()).toEqual(['inbox/a.json?sequencer=01', 'inbox/a.json?sequencer=02']);
     await t.triggers.close();
   });
 

@@ -3,6 +3,7 @@
  * the cloud, the in-process bus on one machine — where every matching `eventbridge` listener fires.
  */
 import { z } from 'zod';
+import { MAX_ENTRIES, MAX_PUT_BYTES } from '../../../shared/triggers/bus-entries.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import type { OperationDoc } from '../operation.js';
@@ -10,10 +11,6 @@ import { jsonBody } from '../params.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
 import { eventsAccepted } from '../schemas.js';
-
-/** PutEvents takes at most 10 entries and 256 KB in all. */
-export const MAX_ENTRIES = 10;
-export const MAX_EVENTS_BYTES = 256 * 1024;
 
 export const putEventsBody = z.strictObject({
   entries: z
@@ -29,7 +26,10 @@ export const putEventsBody = z.strictObject({
         /** A JSON object, as EventBridge's `Detail`. */
         detail: z.record(z.string(), z.unknown()),
         time: z.iso.datetime({ offset: true }).optional(),
-        id: z.string().min(1).max(128).optional(),
+        id: z.string().min(1).max(128).optional().meta({
+          description:
+            'The event id, and so its dedupe key: the same id again starts no second run of a listener. Default: a new id',
+        }),
       }),
     )
     .min(1)
@@ -67,11 +67,11 @@ export function eventRoutes(router: Router, deps: ApiDeps): void {
     async (request) => {
       const { entries } = jsonBody(request, putEventsBody);
       const bytes = Buffer.byteLength(JSON.stringify(entries), 'utf8');
-      if (bytes > MAX_EVENTS_BYTES) {
+      if (bytes > MAX_PUT_BYTES) {
         throw new HttpError(
           413,
           'Content Too Large',
-          `The entries are ${bytes} bytes; the limit is ${MAX_EVENTS_BYTES}`,
+          `The entries are ${bytes} bytes; the limit is ${MAX_PUT_BYTES}`,
         );
       }
       if (!deps.bus) throw new HttpError(503, 'Service Unavailable', 'This host has no event bus');

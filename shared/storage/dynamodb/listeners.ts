@@ -2,8 +2,9 @@
  * The ListenerStore on DynamoDB: one item per listener. The definition is one JSON attribute; the
  * activity (fired, skipped, failed, last_*, next_fire_at) sits in attributes of its own, so a fire
  * counts with one atomic `ADD` and never rewrites (or races) the definition. Listeners are found by
- * their source through `by_source` (`s3#<bucket>`, `eventbridge`, `schedule`; prefixes, suffixes and
- * patterns are then matched in process) and listed by id through `by_kind`. Webhooks are read by id.
+ * their source through `by_source` (`s3#<bucket>`, `schedule`, and eventbridge listeners by the source
+ * and detail-type their pattern requires: `sourceKey`; prefixes, suffixes and patterns are then matched
+ * in process) and listed by id through `by_kind`. Webhooks are read by id.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../errors.js';
@@ -19,7 +20,7 @@ import type {
   PageRequest,
 } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
-import { LISTENERS_SCOPE, pageLimit } from '../paging.js';
+import { compareKeys, LISTENERS_SCOPE, pageLimit } from '../paging.js';
 import {
   changedListener,
   checkListener,
@@ -27,6 +28,7 @@ import {
   listenerMatches,
   listenerOf,
   sourceKey,
+  sourceKeys,
 } from '../rules.js';
 import { type Item, json, N, optionalNumber, optionalString, S } from './attributes.js';
 import { Table } from './table.js';
@@ -135,12 +137,19 @@ export class DynamoDbListenerStore implements ListenerStore {
   }
 
   async find(source: ListenerSource): Promise<Listener[]> {
-    const items = await this.#table.query({
-      IndexName: INDEXES.listenersBySource,
-      KeyConditionExpression: 'source_key = :s',
-      ExpressionAttributeValues: { ':s': S(sourceKey(source)!) },
-    });
-    return items.map(fromItem).filter((listener) => listenerMatches(listener, source));
+    const keys = sourceKeys(source);
+    const reads =
+      keys === undefined
+        ? [this.#table.query({ IndexName: INDEXES.listenersByKind, ...keyIs('kind', KIND) })]
+        : keys.map((key) =>
+            this.#table.query({ IndexName: INDEXES.listenersBySource, ...keyIs('source_key', key) }),
+          );
+    // Each read is in id order; the keys are disjoint, so their union is sorted once.
+    const items = (await Promise.all(reads)).flat();
+    return items
+      .map(fromItem)
+      .filter((listener) => listenerMatches(listener, source))
+      .sort((a, b) => compareKeys(a.id, b.id));
   }
 
   async recordFire(id: string, fire: ListenerFire): Promise<void> {
@@ -177,6 +186,10 @@ export class DynamoDbListenerStore implements ListenerStore {
       ...(at === undefined ? {} : { ExpressionAttributeValues: { ':at': S(at) } }),
     });
   }
+}
+
+function keyIs(name: string, value: string) {
+  return { KeyConditionExpression: `${name} = :key`, ExpressionAttributeValues: { ':key': S(value) } };
 }
 
 function fromItem(item: Item): Listener {

@@ -43,7 +43,7 @@ export const INDEXES = {
   runsByStatus: 'by_status',
   /** runs: run items by `<workflow_id>#<status>`, newest first. */
   runsByWorkflowStatus: 'by_workflow_status',
-  /** listeners: by the source that starts them (`s3#<bucket>`, `eventbridge`, `schedule`). */
+  /** listeners: by the source that starts them (`s3#<bucket>`, `eventbridge…`, `schedule`: `sourceKey` in storage/rules.ts). */
   listenersBySource: 'by_source',
   /** listeners: all of them, by id. */
   listenersByKind: 'by_kind',

@@ -77,10 +77,17 @@ export interface LocalS3 {
 export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): Promise<LocalS3> {
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true, vhostBuckets: false });
   const address = await server.run();
+  const listeners: Array<(event: S3NotificationEvent) => void> = [];
+  const nextSequencer = createSequencer();
+  // One sequencer per write, whoever listens: it is the write's identity (and dedupe key) downstream.
+  server.on('event', (event) => {
+    const stamped = withSequencers(event, nextSequencer);
+    for (const listener of listeners) listener(stamped);
+  });
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     onEvent(listener) {
-      server.on('event', listener);
+      listeners.push(listener);
     },
     async close() {
       const closing = server.close();
@@ -88,6 +95,34 @@ export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): 
       server.httpServer?.closeAllConnections();
       await closing;
     },
+  };
+}
+
+/**
+ * S3's `sequencer` as a write's identity: hex that grows with each write, as S3's does for the writes
+ * of one key. s3rver's own is the millisecond (`Date.now()` in hex), so two writes in one millisecond
+ * would be one event (and the second start no run); this adds a count within the millisecond. Fixed
+ * width (12 hex digits of milliseconds, 6 of count), so later is also greater as text.
+ */
+export function createSequencer(now: () => number = Date.now): () => string {
+  let lastMs = -1;
+  let count = 0;
+  return () => {
+    // A clock that steps back keeps the last millisecond: the sequence never goes back.
+    const ms = Math.max(now(), lastMs);
+    count = ms === lastMs ? count + 1 : 0;
+    lastMs = ms;
+    return `${ms.toString(16).padStart(12, '0')}${count.toString(16).padStart(6, '0')}`.toUpperCase();
+  };
+}
+
+function withSequencers(event: S3NotificationEvent, next: () => string): S3NotificationEvent {
+  return {
+    ...event,
+    Records: event.Records.map((record) => ({
+      ...record,
+      s3: { ...record.s3, object: { ...record.s3.object, sequencer: next() } },
+    })),
   };
 }
 

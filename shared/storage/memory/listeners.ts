@@ -1,4 +1,7 @@
-/** The ListenerStore in memory: listeners by id, listed by id, found by their source, with their activity. */
+/**
+ * The ListenerStore in memory: listeners by id, listed by id, found by their source through an index
+ * of the same keys as DynamoDB's `by_source` (`sourceKey`), with their activity.
+ */
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type {
   Listener,
@@ -13,7 +16,15 @@ import type {
 } from '../../ports/index.js';
 import { type CursorCodec, positionString } from '../cursor.js';
 import { compareKeys, LISTENERS_SCOPE, pageLimit } from '../paging.js';
-import { changedListener, checkListener, definitionOf, listenerMatches, listenerOf } from '../rules.js';
+import {
+  changedListener,
+  checkListener,
+  definitionOf,
+  listenerMatches,
+  listenerOf,
+  sourceKey,
+  sourceKeys,
+} from '../rules.js';
 import { jsonCopy } from './json-copy.js';
 
 interface Stored {
@@ -23,6 +34,8 @@ interface Stored {
 
 export class MemoryListenerStore implements ListenerStore {
   readonly #listeners = new Map<string, Stored>();
+  /** The ids of the listeners under each source key. */
+  readonly #bySource = new Map<string, Set<string>>();
   readonly #cursors: CursorCodec;
 
   constructor(cursors: CursorCodec) {
@@ -33,7 +46,9 @@ export class MemoryListenerStore implements ListenerStore {
     checkListener(definition);
     if (this.#listeners.has(definition.id))
       throw new ConflictError(`Listener '${definition.id}' already exists`);
-    this.#listeners.set(definition.id, { definition: jsonCopy(definitionOf(definition)), activity: {} });
+    const stored = { definition: jsonCopy(definitionOf(definition)), activity: {} };
+    this.#listeners.set(definition.id, stored);
+    this.#index(stored.definition, 'add');
     return this.get(definition.id);
   }
 
@@ -61,16 +76,25 @@ export class MemoryListenerStore implements ListenerStore {
     const stored = this.#stored(id);
     const definition = changedListener(stored.definition, jsonCopy(change), now);
     checkListener(definition);
+    this.#index(stored.definition, 'delete');
     stored.definition = definitionOf(definition);
+    this.#index(stored.definition, 'add');
     return this.#view(stored);
   }
 
   async delete(id: string): Promise<void> {
-    if (!this.#listeners.delete(id)) throw new NotFoundError('Listener', id);
+    const stored = this.#stored(id);
+    this.#index(stored.definition, 'delete');
+    this.#listeners.delete(id);
   }
 
   async find(source: ListenerSource): Promise<Listener[]> {
-    return [...this.#listeners.values()]
+    const keys = sourceKeys(source);
+    const candidates =
+      keys === undefined
+        ? [...this.#listeners.values()]
+        : keys.flatMap((key) => [...(this.#bySource.get(key) ?? [])].map((id) => this.#listeners.get(id)!));
+    return candidates
       .filter((stored) => listenerMatches(stored.definition, source))
       .sort((a, b) => compareKeys(a.definition.id, b.definition.id))
       .map((stored) => this.#view(stored));
@@ -100,6 +124,16 @@ export class MemoryListenerStore implements ListenerStore {
     if (activity === undefined) return;
     if (at === undefined) delete activity.next_fire_at;
     else activity.next_fire_at = at;
+  }
+
+  #index(definition: ListenerDefinition, change: 'add' | 'delete'): void {
+    const key = sourceKey(definition);
+    if (key === undefined) return;
+    const ids = this.#bySource.get(key) ?? new Set<string>();
+    if (change === 'add') ids.add(definition.id);
+    else ids.delete(definition.id);
+    if (ids.size > 0) this.#bySource.set(key, ids);
+    else this.#bySource.delete(key);
   }
 
   #stored(id: string): Stored {

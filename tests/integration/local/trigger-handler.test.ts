@@ -56,6 +56,7 @@ const FIRES: Record<string, string[]> = {
   's3/notification-records.json': ['invoices'],
   'eventbridge/custom-event.json': ['signups'],
   'eventbridge/order-placed.json': ['orders'],
+  'eventbridge/put-with-id.json': ['orders'],
   'schedule/fire.json': ['heartbeat'],
   'schedule/fire-retry.json': ['heartbeat'],
   'schedule/at-fire.json': ['launch-day'],
@@ -173,8 +174,12 @@ describe('the trigger handler on the sample events, over the local stores', () =
           break;
         }
         case 'eventbridge':
-          if (FIRES[file]![0] === 'orders') expect(inputs).toEqual({ order: 'ord-10042', tier: 'gold' });
-          else expect(inputs.event).toEqual(sample(file));
+          if (file === 'eventbridge/order-placed.json') {
+            expect(inputs).toEqual({ order: 'ord-10042', tier: 'gold' });
+          } else if (file === 'eventbridge/put-with-id.json') {
+            expect(inputs).toEqual({ order: 'ord-10043', tier: 'silver' });
+            expect(run.trigger!.event_id).toBe('ord-10043-placed');
+          } else expect(inputs.event).toEqual(sample(file));
           break;
         case 'schedule':
           expect(inputs.event).toEqual({

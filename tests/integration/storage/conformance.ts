@@ -1205,6 +1205,83 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect(await found('crm', 'Order Created', 5)).toEqual([]);
       });
 
+      it('finds exactly the EventBridge listeners whose pattern matches, however the pattern names its source and detail-type', async () => {
+        // Patterns the source index keys differently: both exact, one exact, several values, operators,
+        // $or beside an exact source, no source at all, and characters a key could be confused by.
+        const patterns: Record<string, Record<string, unknown>> = {
+          both: { source: ['shop'], 'detail-type': ['Order Placed'] },
+          'source-only': { source: ['shop', 'shop'] },
+          'type-only': { 'detail-type': ['Order Placed'] },
+          'two-sources': { source: ['shop', 'crm'] },
+          prefix: { source: [{ prefix: 'sho' }], 'detail-type': [{ 'anything-but': 'Order Placed' }] },
+          or: { source: ['crm'], $or: [{ 'detail-type': ['Signed Up'] }, { detail: { vip: [true] } }] },
+          anywhere: { detail: { total: [{ numeric: ['>', 100] }] } },
+          hashes: { source: ['a#"b'], 'detail-type': ['null'] },
+          'empty-type': { source: ['shop'], 'detail-type': [''] },
+        };
+        for (const [id, match] of Object.entries(patterns)) {
+          await stores.listeners.create(listener(id, 'eventbridge', match));
+        }
+        await stores.listeners.create(listener('uploads', 's3', { bucket: 'shop' }));
+        const found = async (event: Record<string, unknown>) =>
+          (await stores.listeners.find({ type: 'eventbridge', event })).map((l) => l.id);
+        const event = (source: string, type: string, detail: Record<string, unknown> = {}) => ({
+          source,
+          'detail-type': type,
+          detail,
+        });
+        expect(await found(event('shop', 'Order Placed', { total: 5 }))).toEqual([
+          'both',
+          'source-only',
+          'two-sources',
+          'type-only',
+        ]);
+        expect(await found(event('shop', 'Order Shipped', { total: 500 }))).toEqual([
+          'anywhere',
+          'prefix',
+          'source-only',
+          'two-sources',
+        ]);
+        expect(await found(event('crm', 'Signed Up'))).toEqual(['or', 'two-sources']);
+        expect(await found(event('crm', 'Order Placed', { vip: true }))).toEqual([
+          'or',
+          'two-sources',
+          'type-only',
+        ]);
+        expect(await found(event('a#"b', 'null'))).toEqual(['hashes']);
+        expect(await found(event('shop', ''))).toEqual([
+          'empty-type',
+          'prefix',
+          'source-only',
+          'two-sources',
+        ]);
+        expect(await found(event('elsewhere', 'Order Placed'))).toEqual(['type-only']);
+        // An event the index cannot place (no bus delivers one) is still matched against every pattern.
+        expect(await found({ source: ['shop'], 'detail-type': 'Order Placed', detail: {} })).toEqual([
+          'both',
+          'source-only',
+          'two-sources',
+          'type-only',
+        ]);
+        expect(await found({ detail: { total: 101 } })).toEqual(['anywhere']);
+      });
+
+      it('finds an EventBridge listener by its new pattern after a change, and no longer by its old one', async () => {
+        await stores.listeners.create(listener('l', 'eventbridge', { source: ['shop'] }));
+        const found = async (source: string) =>
+          (await stores.listeners.find({ type: 'eventbridge', event: { source, 'detail-type': 'x' } })).map(
+            (l) => l.id,
+          );
+        expect(await found('shop')).toEqual(['l']);
+        await stores.listeners.update('l', { match: { source: ['crm'] } }, at(1));
+        expect(await found('shop')).toEqual([]);
+        expect(await found('crm')).toEqual(['l']);
+        await stores.listeners.update('l', { match: { source: [{ prefix: 'c' }] } }, at(2));
+        expect(await found('crm')).toEqual(['l']);
+        await stores.listeners.delete('l');
+        expect(await found('crm')).toEqual([]);
+      });
+
       it('finds every schedule listener', async () => {
         await stores.listeners.create(listener('hourly', 'schedule', { expression: 'rate(1 hour)' }));
         await stores.listeners.create(listener('nightly', 'schedule', { expression: 'cron(0 2 * * ? *)' }));

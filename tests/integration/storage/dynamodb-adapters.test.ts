@@ -1,7 +1,8 @@
 /**
  * What only the DynamoDB adapters have to show, on dynalite: data on disk across a restart, table
  * creation, the commit items' sizes and snapshots, claim checks for large values, secrets never at
- * rest, and recovery from a create that died half-way.
+ * rest, recovery from a create that died half-way, and the listeners' source index (what a lookup
+ * reads, and listeners stored before it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
@@ -292,5 +294,94 @@ describe('DynamoDbWorkflowStore', () => {
     );
     expect(summary.Item?.latest_version?.N).toBe('1');
     expect(await failure(workflows.summary('never'))).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('DynamoDbListenerStore source index', () => {
+  const NOW = '2026-01-01T00:00:00.000Z';
+  const eventbridge = (id: string, match: Record<string, unknown>) => ({
+    id,
+    type: 'eventbridge' as const,
+    workflow_id: 'wf',
+    match,
+    enabled: true,
+    created_at: NOW,
+    updated_at: NOW,
+  });
+
+  /** Wraps `send` to count the items each Query read and the keys it read them under. */
+  function countQueries(on: DynamoDBClient) {
+    const send = on.send.bind(on) as (command: object, ...rest: unknown[]) => Promise<unknown>;
+    const read = { items: 0, keys: [] as string[] };
+    on.send = (async (command: object, ...rest: unknown[]) => {
+      const answer = await send(command, ...rest);
+      if (command instanceof QueryCommand) {
+        read.items += (answer as { Count?: number }).Count ?? 0;
+        read.keys.push(command.input.ExpressionAttributeValues?.[':key']?.S ?? '?');
+      }
+      return answer;
+    }) as DynamoDBClient['send'];
+    return read;
+  }
+
+  it('reads only the listeners an event could fire: those of its source and detail-type, and those that name neither', async () => {
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
+    const listeners = stores(tables, on).listeners;
+    // 100 listeners over ten sources, half of them also naming a detail-type; five match on detail alone.
+    for (let i = 0; i < 100; i++) {
+      await listeners.create(
+        eventbridge(`l${String(i).padStart(3, '0')}`, {
+          source: [`team-${i % 10}`],
+          ...(i % 20 < 10 ? { 'detail-type': ['A'] } : {}),
+        }),
+      );
+    }
+    for (let i = 0; i < 5; i++) await listeners.create(eventbridge(`any${i}`, { detail: { n: [i] } }));
+    const read = countQueries(on);
+    const found = await listeners.find({
+      type: 'eventbridge',
+      event: { source: 'team-3', 'detail-type': 'A', detail: { n: 2 } },
+    });
+    expect(found.map((l) => l.id)).toEqual([
+      'any2',
+      ...[3, 13, 23, 33, 43, 53, 63, 73, 83, 93].map((i) => `l0${String(i).padStart(2, '0')}`),
+    ]);
+    // The ten of team-3 and the five without a source: not the 90 of other teams.
+    expect(read.items).toBe(15);
+    expect(read.keys.sort()).toEqual([
+      'eventbridge',
+      'eventbridge#["team-3","A"]',
+      'eventbridge#["team-3",null]',
+      'eventbridge#[null,"A"]',
+    ]);
+  });
+
+  it('still finds a listener stored before the index (under `eventbridge`), and keys it by its source at its next change', async () => {
+    const on = dynamo.client();
+    const tables = await dynamo.freshTables(on);
+    const listener = eventbridge('old', { source: ['shop'] });
+    await on.send(
+      new PutItemCommand({
+        TableName: tables.listeners,
+        Item: {
+          id: { S: 'old' },
+          kind: { S: 'listener' },
+          source_key: { S: 'eventbridge' },
+          listener: { S: JSON.stringify(listener) },
+        },
+      }),
+    );
+    const listeners = stores(tables, on).listeners;
+    const find = async (source: string) =>
+      (await listeners.find({ type: 'eventbridge', event: { source, 'detail-type': 'x' } })).map((l) => l.id);
+    expect(await find('shop')).toEqual(['old']);
+    expect(await find('crm')).toEqual([]);
+    await listeners.update('old', { enabled: false }, new Date(NOW));
+    const item = await on.send(
+      new GetItemCommand({ TableName: tables.listeners, Key: { id: { S: 'old' } } }),
+    );
+    expect(item.Item?.source_key?.S).toBe('eventbridge#["shop",null]');
+    expect(await find('shop')).toEqual(['old']);
   });
 });

@@ -46,7 +46,7 @@ async function bed() {
 
 const s3Put = (key: string, sequencer = '01'): TriggerDelivery => ({
   type: 's3',
-  event_id: `uploads/${key}/${sequencer}`,
+  event_id: `uploads/${key}?sequencer=${sequencer}`,
   bucket: 'uploads',
   key,
   size: 8,
@@ -78,7 +78,11 @@ describe('deliverTrigger', () => {
     expect(rest).toEqual([]);
     expect(outcome).toMatchObject({ listener_id: 'csv', outcome: 'started' });
     const { state } = await t.stores.runs.get(outcome!.run_id!);
-    expect(state.trigger).toEqual({ listener_id: 'csv', type: 's3', event_id: 'uploads/in/report.csv/01' });
+    expect(state.trigger).toEqual({
+      listener_id: 'csv',
+      type: 's3',
+      event_id: 'uploads/in/report.csv?sequencer=01',
+    });
     expect(state.inputs).toEqual({
       event: {
         bucket: 'uploads',

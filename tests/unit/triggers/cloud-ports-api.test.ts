@@ -67,14 +67,19 @@ describe('POST /v1/events on EventBridge', () => {
     expect(answer.headers['retry-after']).toMatch(/^\d+$/);
   });
 
-  it('refuses an id of the caller with 422 on its path, putting nothing', async () => {
+  it('carries an id of the caller to the trigger function and answers it as the event id', async () => {
     const t = await cloudApi();
+    t.events.on(PutEventsCommand).resolves({ Entries: [{ EventId: 'eb-1' }, { EventId: 'eb-2' }] });
     const answer = await t.call('POST', '/v1/events', {
       body: { entries: [entry, { ...entry, id: 'mine' }] },
     });
-    expect(answer.status).toBe(422);
-    expect(answer.body.errors[0].path).toBe('entries.1.id');
-    expect(t.events.calls()).toHaveLength(0);
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { entries: [{ event_id: 'eb-1' }, { event_id: 'mine' }] },
+    });
+    const [plain, carried] = t.events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries!;
+    expect(plain!.Resources).toBeUndefined();
+    expect(carried!.Resources).toEqual(['flowrunner:event-id:mine']);
   });
 });
 

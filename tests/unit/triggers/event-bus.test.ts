@@ -56,6 +56,39 @@ describe('createEventBridgeBus', () => {
     });
   });
 
+  it('carries a caller’s id in Resources, answers it as the event id, and counts it in the 256 KB', async () => {
+    const { mock, bus } = setup();
+    mock.on(PutEventsCommand).resolves({ Entries: [{ EventId: 'e-1' }, { EventId: 'e-2' }] });
+    expect(await bus.put([entry(1, { id: 'order-1' }), entry(2)])).toEqual([
+      { event_id: 'order-1' },
+      { event_id: 'e-2' },
+    ]);
+    expect(mock.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]).toEqual({
+      EventBusName: 'flowrunner-events',
+      Source: 'com.acme.shop',
+      DetailType: 'OrderPlaced',
+      Detail: '{"order_id":"ord-1"}',
+      Resources: ['flowrunner:event-id:order-1'],
+    });
+
+    // Among the entries put beside a refused one, a caller's id is the id named.
+    mock.on(PutEventsCommand).resolves({ Entries: [{ EventId: 'e-1' }, { ErrorCode: 'InvalidArgument' }] });
+    const partly = await failure(bus.put([entry(1, { id: 'order-1' }), entry(2)]), ValidationError);
+    expect(partly.message).toContain('put: entries.0 as order-1');
+    expect(partly.details).toEqual({
+      entries: [{ event_id: 'order-1' }, { error_code: 'InvalidArgument', error_message: '' }],
+    });
+
+    // 5 bytes under the limit without the id; its resource (24 bytes) takes the entry over.
+    mock.on(PutEventsCommand).resolves({ Entries: [{ EventId: 'e-1' }] });
+    const detail = { big: 'x'.repeat(256 * 1024 - 34 - 5) };
+    await expect(bus.put([entry(1, { detail })])).resolves.toEqual([{ event_id: 'e-1' }]);
+    const over = await failure(bus.put([entry(1, { detail, id: 'mine' })]), ValidationError);
+    expect(over.issues).toEqual([
+      { path: 'entries', message: '1 entries of 262163 bytes exceed 262144 bytes' },
+    ]);
+  });
+
   it('sends nothing for no entries', async () => {
     const { mock, bus } = setup();
     expect(await bus.put([])).toEqual([]);
@@ -74,7 +107,7 @@ describe('createEventBridgeBus', () => {
     });
 
     const error = await failure(
-      bus.put([entry(1), entry(2), entry(3, { source: 'aws.s3' })]),
+      bus.put([entry(1), entry(2), entry(3, { source: 'com.acme.other' })]),
       ValidationError,
     );
 
@@ -115,7 +148,7 @@ describe('createEventBridgeBus', () => {
     expect(missing).not.toBeInstanceOf(ThrottledError);
   });
 
-  it('refuses, without a call, more than 10 entries, more than 256 KB, a time that is no date, and an id of the caller', async () => {
+  it('refuses, without a call, more than 10 entries, more than 256 KB, a time that is no date, and an aws. source', async () => {
     const { mock, bus } = setup();
     const tooMany = await failure(bus.put(Array.from({ length: 11 }, (_, n) => entry(n))), ValidationError);
     expect(tooMany.issues).toEqual([{ path: 'entries', message: 'has more than 10 entries' }]);
@@ -140,8 +173,10 @@ describe('createEventBridgeBus', () => {
       { path: 'entries.1.time', message: 'must be an ISO-8601 date and time' },
     ]);
 
-    const withId = await failure(bus.put([entry(1, { id: 'mine' })]), ValidationError);
-    expect(withId.issues[0]!.path).toBe('entries.0.id');
+    const reserved = await failure(bus.put([entry(1, { source: 'aws.s3' })]), ValidationError);
+    expect(reserved.issues).toEqual([
+      { path: 'entries.0.source', message: 'must not start with "aws." (reserved for AWS)' },
+    ]);
     expect(mock.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 });

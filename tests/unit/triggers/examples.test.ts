@@ -56,7 +56,7 @@ describe('the example listeners', () => {
   it('s3: an upload under incoming/ is summed', async () => {
     const output = await fireExample('upload-intake', () => ({
       type: 's3',
-      event_id: 'inbox/incoming/report.json/1',
+      event_id: 'inbox/incoming/report.json?sequencer=01',
       bucket: 'inbox',
       key: 'incoming/report.json',
       size: upload.length,

@@ -79,6 +79,14 @@ const EXPECTED: Record<string, TriggerDelivery[]> = {
       event: sample('eventbridge/order-placed.json') as never,
     },
   ],
+  // Put by POST /v1/events with `id`: the caller's id is the event's id, its carrier gone from resources.
+  'eventbridge/put-with-id.json': [
+    {
+      type: 'eventbridge',
+      event_id: 'ord-10043-placed',
+      event: { ...sample('eventbridge/put-with-id.json'), id: 'ord-10043-placed', resources: [] } as never,
+    },
+  ],
   'schedule/fire.json': [
     {
       type: 'schedule',
@@ -262,6 +270,24 @@ describe('malformed events', () => {
     for (let level = 0; level < 10_000; level++) deep = { next: deep };
     const event = { ...sample('eventbridge/custom-event.json'), detail: deep };
     expect(deliveriesFromEvent(event)).toHaveLength(1);
+  });
+
+  it('refuses an event whose resources carry two caller ids, or an empty one, naming the resource', () => {
+    const event = sample('eventbridge/put-with-id.json');
+    const twice = {
+      ...event,
+      resources: ['arn:aws:s3:::inbox', ...(event.resources as string[]), 'flowrunner:event-id:b'],
+    };
+    expect(failure(twice).issues).toEqual([{ path: 'resources[2]', message: 'is a second caller event id' }]);
+    const empty = { ...event, resources: ['arn:aws:s3:::inbox', 'flowrunner:event-id:'] };
+    expect(failure(empty).issues).toEqual([
+      { path: 'resources[1]', message: 'names no event id after "flowrunner:event-id:"' },
+    ]);
+    // The other resources stay, in their order.
+    const beside = { ...event, resources: ['arn:a', 'flowrunner:event-id:x', 'arn:b'] };
+    expect(deliveriesFromEvent(beside)).toMatchObject([
+      { event_id: 'x', event: { id: 'x', resources: ['arn:a', 'arn:b'] } },
+    ]);
   });
 
   it('never puts the event itself in the error (it may carry personal data)', () => {
