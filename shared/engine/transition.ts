@@ -17,7 +17,6 @@ import {
   type CompensationState,
   type Completion,
   EventType,
-  FINAL_RUN_STATUSES,
   type RunEvent,
   type RunState,
   type RunStatus,
@@ -109,7 +108,10 @@ export interface OpenTransition {
   apply(signal: Signal, env: EngineEnv): ErrorInfo | undefined;
   /** Fires due timers and dispatches what is ready after the last signal: the work it adds. */
   dispatch(): Work[];
-  /** The transition the applied signals make together; the open transition is done with. */
+  /**
+   * The transition the applied signals make together (its work: what `dispatch` has not handed
+   * out); the open transition is done with.
+   */
   close(): Transition;
 }
 
@@ -248,7 +250,7 @@ export function tryResume(
 }
 
 export function isFinal(status: RunStatus): boolean {
-  return FINAL_RUN_STATUSES.has(status);
+  return status === 'completed' || status === 'failed' || status === 'canceled';
 }
 
 const conflict = (message: string): ErrorInfo => ({ code: 'Conflict', message });
@@ -309,9 +311,15 @@ class RunTransition implements OpenTransition {
   readonly #graph: StepGraph;
   readonly #state: RunState;
   readonly #events: RunEvent[] = [];
-  readonly #work: Work[] = [];
-  /** The rows of the signals applied, by step and visit: a later row is merged into an earlier one, as stores merge them. */
-  readonly #history = new Map<string, StepExecution>();
+  /** Work not handed out yet by `dispatch`. */
+  #work: Work[] = [];
+  /**
+   * The history rows of the signals applied, one per step and visit, in the order they began: a
+   * later row is merged into the earlier one, as stores merge them. Found through #lastRow, the row
+   * of each step's latest visit (a key string per row cost more than the rest of the row's upkeep).
+   */
+  readonly #history: StepExecution[] = [];
+  readonly #lastRow = new Map<string, StepExecution>();
   /** Told every step this transition reads or writes: a superset of those it changed. */
   readonly #touched: Set<string> | undefined;
   /** The signal being applied: its time, and the run's status before it. */
@@ -319,8 +327,6 @@ class RunTransition implements OpenTransition {
   #now = '';
   #statusBefore: RunStatus;
   #resumedEmitted = false;
-  /** How much of #work `dispatch` has handed out. */
-  #handedOut = 0;
   /** Whether timers and dispatch ran after the last signal applied. */
   #dispatched = true;
   /** Who answered the wait being resumed, while its result is applied. */
@@ -369,21 +375,21 @@ class RunTransition implements OpenTransition {
       this.#advance();
     }
     // The work of the signal (a child to cancel) and of its dispatch, not handed out before.
-    const from = this.#handedOut;
-    this.#handedOut = this.#work.length;
-    return this.#work.slice(from);
+    const work = this.#work;
+    this.#work = [];
+    return work;
   }
 
   close(): Transition {
     const state = this.#state;
-    this.dispatch();
+    const work = this.dispatch();
     state.checkpoint += 1;
     state.updated_at = this.#now;
     return {
       state,
-      work: this.#work,
+      work,
       events: this.#events,
-      history: [...this.#history.values()],
+      history: this.#history,
       accepted: true,
     };
   }
@@ -858,7 +864,10 @@ class RunTransition implements OpenTransition {
   #deactivate(id: string) {
     const active = this.#state.active;
     const at = active.indexOf(id);
-    if (at >= 0) active.splice(at, 1);
+    if (at < 0) return;
+    // In place, without the array `splice` returns.
+    for (let i = at + 1; i < active.length; i++) active[i - 1] = active[i]!;
+    active.length -= 1;
   }
 
   // ── timers, dispatch and the end of the run ────────────────────────────────────────────────
@@ -1039,16 +1048,19 @@ class RunTransition implements OpenTransition {
     delete state.finishing;
     state.status = status;
     state.ended_at = this.#now;
+    // Every step is looked at, but only those skipped now change: read past #step, so that a
+    // run's last commit does not count every step as touched.
+    const steps = state.steps;
     if (status === 'failed') {
       state.stopped ??= { steps: [], unreached: [] };
       for (const id of this.#graph.order) {
-        if (this.#step(id)!.status === 'pending') state.stopped.unreached.push(id);
+        if (steps[id]!.status === 'pending') state.stopped.unreached.push(id);
       }
     } else {
       delete state.stopped;
     }
     for (const id of this.#graph.order) {
-      if (this.#step(id)!.status === 'pending') this.#skip(id);
+      if (steps[id]!.status === 'pending') this.#skip(id);
     }
     state.active = [];
     if (compensation) {
@@ -1079,10 +1091,18 @@ class RunTransition implements OpenTransition {
 
   /** A history row; a later row of the same step and visit is merged into the earlier one. */
   #addRow(row: StepExecution) {
-    const key = `${row.step_id}\u0000${row.visit}`;
-    const known = this.#history.get(key);
-    if (known) Object.assign(known, row);
-    else this.#history.set(key, row);
+    const last = this.#lastRow.get(row.step_id);
+    let known = last?.visit === row.visit ? last : undefined;
+    if (last !== undefined && known === undefined) {
+      // Another visit of a step already recorded (a loop, a redrive): rare, so looked for in the list.
+      known = this.#history.find((r) => r.step_id === row.step_id && r.visit === row.visit);
+    }
+    if (known !== undefined) {
+      Object.assign(known, row);
+      return;
+    }
+    this.#history.push(row);
+    if (last === undefined || row.visit > last.visit) this.#lastRow.set(row.step_id, row);
   }
 
   /** The history row of a step's current visit. */

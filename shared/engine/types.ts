@@ -14,7 +14,6 @@ export const RunStatus = {
   canceled: 'canceled',
 } as const;
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
-export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'canceled']);
 
 export const StepStatus = {
   pending: 'pending',

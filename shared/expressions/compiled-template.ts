@@ -127,6 +127,11 @@ export interface CompiledTemplate {
    * evaluator or a secret. Rendered values are JSON data, never a Promise.
    */
   renderNow(context: RunContext, options?: RenderOptions): Awaitable<unknown>;
+  /**
+   * For a template that is an object: its top-level keys whose values hold a placeholder (every
+   * other key renders to the same value each time). Undefined for any other template.
+   */
+  readonly templatedKeys: readonly string[] | undefined;
 }
 
 /**
@@ -147,16 +152,24 @@ export function render(value: unknown, context: RunContext, options: RenderOptio
  */
 export function compileTemplate(value: unknown, skipKeys: readonly string[] = []): CompiledTemplate {
   const placeholders: Placeholder[] = [];
-  return new Template(placeholders, compileValue(value, '', placeholders, skipKeys));
+  const templatedKeys = isPlainObject(value) ? ([] as string[]) : undefined;
+  const compiled = compileValue(value, '', placeholders, skipKeys, templatedKeys);
+  return new Template(placeholders, compiled, templatedKeys);
 }
 
 class Template implements CompiledTemplate {
   readonly #placeholders: readonly Placeholder[];
   readonly #value: Part;
+  readonly templatedKeys: readonly string[] | undefined;
 
-  constructor(placeholders: readonly Placeholder[], value: Part) {
+  constructor(
+    placeholders: readonly Placeholder[],
+    value: Part,
+    templatedKeys: readonly string[] | undefined,
+  ) {
     this.#placeholders = placeholders;
     this.#value = value;
+    this.templatedKeys = templatedKeys;
   }
 
   async render(context: RunContext, options: RenderOptions = {}): Promise<unknown> {
@@ -238,11 +251,13 @@ function checkLength(placeholder: Placeholder, length: number): void {
   );
 }
 
+/** `templatedKeys`, for the top level: told each key whose value holds a placeholder. */
 function compileValue(
   value: unknown,
   path: string,
   placeholders: Placeholder[],
   skipKeys: readonly string[] = [],
+  templatedKeys?: string[],
 ): Part {
   if (typeof value === 'string') return compileString(value, path, placeholders);
   if (Array.isArray(value)) {
@@ -252,11 +267,13 @@ function compileValue(
     const keys = Object.keys(value);
     return Part.record(
       keys,
-      keys.map((key) =>
-        skipKeys.includes(key)
-          ? Part.literal(value[key])
-          : compileValue(value[key], childPath(path, key), placeholders),
-      ),
+      keys.map((key) => {
+        if (skipKeys.includes(key)) return Part.literal(value[key]);
+        const before = placeholders.length;
+        const part = compileValue(value[key], childPath(path, key), placeholders);
+        if (placeholders.length > before) templatedKeys?.push(key);
+        return part;
+      }),
     );
   }
   return Part.literal(value);

@@ -10,8 +10,15 @@ import { stepGraph } from '../engine/graph.js';
 import { configTemplate, outputTemplate } from '../engine/templates.js';
 import type { RunState, Signal, StepEvent, StepResult, Work } from '../engine/types.js';
 import { toErrorInfo } from '../errors.js';
-import { evaluate, Redactor, type RenderOptions, render } from '../expressions/index.js';
+import {
+  type CompiledTemplate,
+  evaluate,
+  Redactor,
+  type RenderOptions,
+  render,
+} from '../expressions/index.js';
 import type { SecretSource } from '../ports/index.js';
+import { checkConfig } from '../steps/config-check.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { RunContext, StepDeps, StepExecutionContext, StepType } from '../steps/types.js';
 import { type ObservabilityDeps, observeAttempt } from './run-telemetry.js';
@@ -152,6 +159,7 @@ function runAttempt(
     const template = configTemplate(workflow.definition, action, type.expressionFields);
     const start = new AttemptStart(
       type,
+      template,
       step,
       action,
       visit,
@@ -200,17 +208,19 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
   config: Record<string, unknown> = {};
   signal: AbortSignal = NEVER_ABORTED;
   timeoutMs?: number;
-  now: Date;
   readonly deps: ExecutorDeps;
   readonly #type: StepType;
+  readonly #template: CompiledTemplate;
   readonly #action: StepDefinition | CompensateAction;
   readonly #deadline: string | undefined;
   readonly #state: RunState;
   readonly #redactor: Redactor;
   readonly #events: StepEvent[];
+  #now: Date | undefined;
 
   constructor(
     type: StepType,
+    template: CompiledTemplate,
     readonly step: StepDefinition,
     action: StepDefinition | CompensateAction,
     readonly visit: number,
@@ -224,13 +234,19 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
   ) {
     this.run = context.run;
     this.deps = deps;
-    this.now = deps.clock.now();
     this.#type = type;
+    this.#template = template;
     this.#action = action;
     this.#deadline = deadline;
     this.#state = state;
     this.#redactor = redactor;
     this.#events = events;
+  }
+
+  /** The attempt's time, read from the clock when first asked (most types never ask). */
+  get now(): Date {
+    this.#now ??= this.deps.clock.now();
+    return this.#now;
   }
 
   get idempotencyKey(): string {
@@ -254,7 +270,7 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
 
   /** Checks the rendered config and runs the type's attempt, within the step's time limit. */
   execute(rendered: unknown): Awaitable<StepResult> {
-    const config = this.#type.config.safeParse(rendered);
+    const config = checkConfig(this.#type, this.#template, rendered);
     if (!config.success) {
       const issues = config.error.issues.map((i) => `${['config', ...i.path].join('.')}: ${i.message}`);
       return {

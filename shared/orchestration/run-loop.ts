@@ -84,6 +84,8 @@ export class RunLoop {
   #observed: Array<(transition: Transition) => void> = [];
   /** The checkpoint stored last: a batch of transitions is committed as the one after it. */
   #committed: number;
+  /** Whether each step of the workflow is of a pure type, as asked. */
+  readonly #pure = new Map<string, boolean>();
   /** The transition applied last may not wait: commit before its work starts. */
   #mustCommit = false;
 
@@ -195,12 +197,18 @@ export class RunLoop {
     if (this.#inflight.size > 0 || this.#done.length > 0) return false;
     if (this.#state.status !== 'running' || work.length === 0) return false;
     if (this.#pending!.count >= MAX_BATCHED_TRANSITIONS || this.#budgetSpent()) return false;
-    return work.every((item) => item.kind === 'execute' && this.#isPure(item.step_id));
+    for (const item of work) if (item.kind !== 'execute' || !this.#isPure(item.step_id)) return false;
+    return true;
   }
 
   #isPure(stepId: string): boolean {
-    const step = stepGraph(this.#options.workflow.definition).steps.get(stepId);
-    return step !== undefined && this.#options.executor.registry.get(step.type)?.pure === true;
+    let pure = this.#pure.get(stepId);
+    if (pure === undefined) {
+      const step = stepGraph(this.#options.workflow.definition).steps.get(stepId);
+      pure = step !== undefined && this.#options.executor.registry.get(step.type)?.pure === true;
+      this.#pure.set(stepId, pure);
+    }
+    return pure;
   }
 
   /** Commits what was applied since the last commit, as the checkpoint after the stored one. */
