@@ -322,6 +322,7 @@ class RunTransition implements OpenTransition {
   readonly #lastRow = new Map<string, StepExecution>();
   /** Told every step this transition reads or writes: a superset of those it changed. */
   readonly #touched: Set<string> | undefined;
+  #lastTouched: string | undefined;
   /** The signal being applied: its time, and the run's status before it. */
   #env!: EngineEnv;
   #now = '';
@@ -342,7 +343,11 @@ class RunTransition implements OpenTransition {
 
   /** A step of the run, noted as touched: every read and write of a step goes through here. */
   #step(id: string): StepState | undefined {
-    this.#touched?.add(id);
+    // The same step is often reached several times in a row: noted once.
+    if (id !== this.#lastTouched) {
+      this.#touched?.add(id);
+      this.#lastTouched = id;
+    }
     return this.#state.steps[id];
   }
 
@@ -1091,30 +1096,43 @@ class RunTransition implements OpenTransition {
 
   /** A history row; a later row of the same step and visit is merged into the earlier one. */
   #addRow(row: StepExecution) {
-    const last = this.#lastRow.get(row.step_id);
-    let known = last?.visit === row.visit ? last : undefined;
-    if (last !== undefined && known === undefined) {
-      // Another visit of a step already recorded (a loop, a redrive): rare, so looked for in the list.
-      known = this.#history.find((r) => r.step_id === row.step_id && r.visit === row.visit);
-    }
-    if (known !== undefined) {
-      Object.assign(known, row);
-      return;
-    }
+    const known = this.#findRow(row.step_id, row.visit);
+    if (known !== undefined) Object.assign(known, row);
+    else this.#appendRow(row);
+  }
+
+  /** The row of a step's visit recorded in this transition, if any. */
+  #findRow(stepId: string, visit: number): StepExecution | undefined {
+    const last = this.#lastRow.get(stepId);
+    if (last === undefined || last.visit === visit) return last;
+    // Another visit of a step already recorded (a loop, a redrive): rare, so looked for in the list.
+    return this.#history.find((r) => r.step_id === stepId && r.visit === visit);
+  }
+
+  #appendRow(row: StepExecution) {
     this.#history.push(row);
+    const last = this.#lastRow.get(row.step_id);
     if (last === undefined || row.visit > last.visit) this.#lastRow.set(row.step_id, row);
   }
 
-  /** The history row of a step's current visit. */
+  /**
+   * The history row of a step's current visit, as the step is now. A row this transition already
+   * recorded is updated in place (fields it does not set now are kept, as stores merge rows).
+   */
   #record(id: string) {
     const step = this.#step(id)!;
-    const row: StepExecution = {
+    const known = this.#findRow(id, step.visit);
+    const row: StepExecution = known ?? {
       step_id: id,
       visit: step.visit,
       type: this.#definition(id).type,
       status: step.status,
       attempt: step.attempt,
     };
+    if (known !== undefined) {
+      known.status = step.status;
+      known.attempt = step.attempt;
+    }
     if (step.started_at) row.started_at = step.started_at;
     if (step.ended_at && step.status !== 'running' && step.status !== 'waiting') row.ended_at = step.ended_at;
     if (step.status === 'completed' || step.status === 'compensated') {
@@ -1122,7 +1140,7 @@ class RunTransition implements OpenTransition {
       if (step.output !== undefined) row.output = step.output;
     }
     if (step.error && step.status !== 'completed' && step.status !== 'compensated') row.error = step.error;
-    this.#addRow(row);
+    if (known === undefined) this.#appendRow(row);
   }
 }
 

@@ -151,13 +151,13 @@ function runAttempt(
   overrides?: Parameters<typeof runContext>[2],
 ): Awaitable<StepResult> {
   const redactor = new Redactor();
-  const events: StepEvent[] = [];
   let result: Awaitable<StepResult>;
+  let start: AttemptStart | undefined;
   try {
     const type = deps.registry.require(action.type);
     const context = runContext(workflow, state, overrides);
     const template = configTemplate(workflow.definition, action, type.expressionFields);
-    const start = new AttemptStart(
+    start = new AttemptStart(
       type,
       template,
       step,
@@ -169,29 +169,32 @@ function runAttempt(
       context,
       deps,
       redactor,
-      events,
     );
     const rendered = template.renderNow(context, renderOptions(deps, redactor));
-    result = isPromise(rendered) ? rendered.then((config) => start.execute(config)) : start.execute(rendered);
+    const started = start;
+    result = isPromise(rendered)
+      ? rendered.then((config) => started.execute(config))
+      : started.execute(rendered);
   } catch (error) {
     result = { status: 'failed', error: toErrorInfo(error) };
   }
-  if (!isPromise(result)) return settled(result, events, redactor, deps);
+  if (!isPromise(result)) return settled(result, start?.emitted, redactor, deps);
   return result.then(
-    (done) => settled(done, events, redactor, deps),
-    (error: unknown) => settled({ status: 'failed', error: toErrorInfo(error) }, events, redactor, deps),
+    (done) => settled(done, start?.emitted, redactor, deps),
+    (error: unknown) =>
+      settled({ status: 'failed', error: toErrorInfo(error) }, start?.emitted, redactor, deps),
   );
 }
 
 /** The result with the events the attempt emitted before its own, and every secret it resolved scrubbed. */
 function settled(
   result: StepResult,
-  events: StepEvent[],
+  events: StepEvent[] | undefined,
   redactor: Redactor,
   deps: ExecutorDeps,
 ): StepResult {
   let out = result;
-  if (events.length > 0) out = { ...out, events: [...events, ...(out.events ?? [])] };
+  if (events !== undefined) out = { ...out, events: [...events, ...(out.events ?? [])] };
   if (redactor.size > 0) {
     for (const secret of redactor.values()) deps.redactor?.add(secret);
     out = redactor.scrub(out);
@@ -215,7 +218,8 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
   readonly #deadline: string | undefined;
   readonly #state: RunState;
   readonly #redactor: Redactor;
-  readonly #events: StepEvent[];
+  /** What the type emitted (`emit`), made with the first event. */
+  emitted: StepEvent[] | undefined;
   #now: Date | undefined;
 
   constructor(
@@ -230,7 +234,6 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
     readonly context: RunContext,
     deps: ExecutorDeps,
     redactor: Redactor,
-    events: StepEvent[],
   ) {
     this.run = context.run;
     this.deps = deps;
@@ -240,7 +243,6 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
     this.#deadline = deadline;
     this.#state = state;
     this.#redactor = redactor;
-    this.#events = events;
   }
 
   /** The attempt's time, read from the clock when first asked (most types never ask). */
@@ -265,7 +267,8 @@ class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
   }
 
   emit(event: StepEvent): void {
-    this.#events.push(event);
+    this.emitted ??= [];
+    this.emitted.push(event);
   }
 
   /** Checks the rendered config and runs the type's attempt, within the step's time limit. */
