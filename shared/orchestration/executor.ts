@@ -152,12 +152,12 @@ function runAttempt(
 ): Awaitable<StepResult> {
   const redactor = new Redactor();
   let result: Awaitable<StepResult>;
-  let start: AttemptStart | undefined;
+  let start: AttemptContext | undefined;
   try {
     const type = deps.registry.require(action.type);
     const context = runContext(workflow, state, overrides);
     const template = configTemplate(workflow.definition, action, type.expressionFields);
-    start = new AttemptStart(
+    start = new AttemptContext(
       type,
       template,
       step,
@@ -206,7 +206,7 @@ function settled(
  * What a step type sees of its attempt (StepExecutionContext), once the config is rendered. One
  * object with methods rather than a literal with three closures: it is made for every attempt.
  */
-class AttemptStart implements StepExecutionContext<Record<string, unknown>> {
+class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
   readonly run: RunContext['run'];
   config: Record<string, unknown> = {};
   signal: AbortSignal = NEVER_ABORTED;
