@@ -19,7 +19,7 @@ export interface RunTrace extends TraceContext {
 }
 
 export type AttributeValue = string | number | boolean | string[];
-export type Attributes = Record<string, AttributeValue | undefined>;
+export type Attributes = Record<string, AttributeValue>;
 
 export type SpanKind = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 
