@@ -204,7 +204,8 @@ export class AdvanceObservation {
       const step = before.steps[id]!;
       // Retry backoffs are not waits.
       if (step.status === 'waiting' && step.wait && step.retry_at === undefined) {
-        (waits ??= []).push({ id, visit: step.visit, since: step.started_at, kind: step.wait.kind });
+        waits ??= [];
+        waits.push({ id, visit: step.visit, since: step.started_at, kind: step.wait.kind });
       }
     }
     const receivedAt = this.#received.get(signal);
