@@ -20,6 +20,7 @@ import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/export
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
+  type BufferConfig,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -34,6 +35,12 @@ export interface OtelTelemetryOptions {
   exporter: SpanExporter;
   /** `batch` (default): spans are exported in the background and on `flush`; `simple`: one export per span. */
   processor?: 'batch' | 'simple';
+  /**
+   * The batch processor's limits; each one not given comes from its `OTEL_BSP_*` variable, else the
+   * SDK's default: a queue of 2,048 spans (`maxQueueSize`: past it, while an export is under way, new
+   * spans are dropped), batches of 512, an export every 5 s, 30 s for one export.
+   */
+  batch?: BufferConfig;
   serviceName?: string;
 }
 
@@ -46,7 +53,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
   const processor: SpanProcessor =
     options.processor === 'simple'
       ? new SimpleSpanProcessor(options.exporter)
-      : new BatchSpanProcessor(options.exporter);
+      : new BatchSpanProcessor(options.exporter, { ...options.batch });
   const sink: SpanSink = {
     processor,
     resource: resourceFromAttributes({
