@@ -9,12 +9,13 @@
 import { noMetrics, noTelemetry } from '../adapters/no-telemetry.js';
 import type { PolicyAiProvider, PricedAiResponse } from '../ai/policy.js';
 import { isFinal } from '../engine/transition.js';
-import type { RunState, Signal, StepResult, Transition } from '../engine/types.js';
+import { EventType, type RunState, type Signal, type StepResult, type Transition } from '../engine/types.js';
 import { Attr, SpanName } from '../observability/span-names.js';
 import type { AiProvider, AiRequest, ChildRuns, Clock } from '../ports/services.js';
 import type { InboxEntry } from '../ports/storage.js';
 import type {
   Attributes,
+  AttributeValue,
   Metrics,
   RunTrace,
   Span,
@@ -46,10 +47,10 @@ export function runParent(state: RunState): TraceContext | undefined {
 /** A fresh object each time: callers add their own keys to it, and a span keeps it. */
 function runAttributes(state: RunState): Attributes {
   return {
-    [Attr.runId]: state.id,
-    [Attr.workflowId]: state.workflow_id,
-    [Attr.workflowVersion]: state.workflow_version,
-  };
+    'flowrunner.run.id': state.id,
+    'flowrunner.workflow.id': state.workflow_id,
+    'flowrunner.workflow.version': state.workflow_version,
+  } satisfies KnownAttributes;
 }
 
 /**
@@ -142,6 +143,26 @@ export function recordAwaitSignal(deps: ObservabilityDeps, state: RunState, star
   telemetry.startSpan(SpanName.awaitSignal, options).end();
 }
 
+/**
+ * Did this transition end the run? Told by its own events, not by `transition.state`: the results of
+ * pure steps are committed together, and when the batch is told, every transition's state is the
+ * state after the last one (the engine carries one state forward), so each of them looked like the
+ * run's end and the root span went out once per step of the batch.
+ */
+function endedRun(transition: Transition): boolean {
+  if (!isFinal(transition.state.status)) return false;
+  return (
+    hasEvent(transition, EventType.runCompleted) ||
+    hasEvent(transition, EventType.runFailed) ||
+    hasEvent(transition, EventType.runCanceled)
+  );
+}
+
+function hasEvent(transition: Transition, type: EventType): boolean {
+  for (const event of transition.events) if (event.type === type) return true;
+  return false;
+}
+
 /** A wait under way when a signal came, to tell whether the signal ended it. */
 interface OpenWait {
   id: string;
@@ -216,7 +237,7 @@ export class AdvanceObservation {
 
   /** What a transition that neither answers a wait nor came from the inbox may report: the run's end. */
   readonly #endOnly = (transition: Transition): void => {
-    if (isFinal(transition.state.status)) this.#runEnded(transition.state, this.#deps.clock.now());
+    if (endedRun(transition)) this.#runEnded(transition.state, this.#deps.clock.now());
   };
 
   #applied(
@@ -244,9 +265,8 @@ export class AdvanceObservation {
         this.#waitEnded(after, wait, signal, now);
       }
     }
-    if (wasFinal && signal.type === 'redrive' && !isFinal(after.status))
-      this.#redriven(after, receivedAt, now);
-    if (isFinal(after.status) && !wasFinal) this.#runEnded(after, now);
+    if (wasFinal && hasEvent(transition, EventType.runRedriven)) this.#redriven(after, receivedAt, now);
+    if (endedRun(transition)) this.#runEnded(after, now);
   }
 
   #waitEnded(state: RunState, wait: OpenWait, signal: Signal, now: Date) {
@@ -301,13 +321,14 @@ export class AdvanceObservation {
     const { trace_id, span_id, parent_span_id } = state.trace;
     const attributes = runAttributes(state);
     attributes[Attr.runStatus] = state.status;
-    const root = this.#telemetry.startSpan(`${SpanName.run} ${state.workflow_id}`, {
+    // Its true start: the root's ids were stored when the run was created.
+    const options: SpanOptions = {
       self: { trace_id, span_id },
-      // Its true start: the root's ids were stored when the run was created.
       startTime: new Date(state.created_at),
       attributes,
-      ...(parent_span_id ? { parent: { trace_id, span_id: parent_span_id } } : {}),
-    });
+    };
+    if (parent_span_id) options.parent = { trace_id, span_id: parent_span_id };
+    const root = this.#telemetry.startSpan(`${SpanName.run} ${state.workflow_id}`, options);
     if (state.status === 'failed' && state.error) root.fail(state.error);
     root.end(state.ended_at ? new Date(state.ended_at) : now);
   }
@@ -342,14 +363,12 @@ export async function observeAttempt(
   if (!telemetry.enabled && !metrics.enabled) return run(deps);
   const started = metrics.enabled ? performance.now() : 0;
   // The attributes come at the end, in one object: a span is only read once it has ended.
-  const span = telemetry.startSpan(
-    `${attempt.compensation ? SpanName.compensate : SpanName.step} ${attempt.type}`,
-  );
+  const span = telemetry.startSpan(attemptSpanName(attempt));
   let result: StepResult;
   try {
     result = await run(telemetry.enabled ? tracedDeps(deps, telemetry, span.context) : deps);
   } catch (error) {
-    span.setAttributes(attemptAttributes(attempt));
+    span.setAttributes(attemptAttributes(attempt, undefined));
     span.fail(errorInfo(error));
     span.end();
     throw error;
@@ -361,28 +380,71 @@ export async function observeAttempt(
     });
   }
   if (!telemetry.enabled) return result;
-  const attributes = attemptAttributes(attempt);
-  attributes[Attr.stepResult] = result.status;
-  if (result.status === 'completed') attributes[Attr.outcome] = result.outcome;
-  else if (result.status === 'waiting') attributes[Attr.waitKind] = result.wait.kind;
-  span.setAttributes(attributes);
+  span.setAttributes(attemptAttributes(attempt, result));
   if (result.status === 'failed') span.fail(result.error);
   span.end();
   return result;
 }
 
-function attemptAttributes(attempt: {
-  stepId: string;
-  type: string;
-  visit: number;
-  attempt: number;
-}): Attributes {
-  return {
-    [Attr.stepId]: attempt.stepId,
-    [Attr.stepType]: attempt.type,
-    [Attr.visit]: attempt.visit,
-    [Attr.attempt]: attempt.attempt,
-  };
+/** `step <type>` and `step.compensate <type>`, made once per type (a new string per attempt is memory the step pays for). */
+const attemptSpanNames = { step: new Map<string, string>(), compensate: new Map<string, string>() };
+
+function attemptSpanName(attempt: { type: string; compensation: boolean }): string {
+  const names = attempt.compensation ? attemptSpanNames.compensate : attemptSpanNames.step;
+  let name = names.get(attempt.type);
+  if (name === undefined) {
+    name = `${attempt.compensation ? SpanName.compensate : SpanName.step} ${attempt.type}`;
+    names.set(attempt.type, name);
+  }
+  return name;
+}
+
+/** Attribute names as the span-names module spells them (a literal key outside it does not compile). */
+type KnownAttributes = Partial<Record<(typeof Attr)[keyof typeof Attr], AttributeValue>>;
+
+/**
+ * A step attempt's attributes, in one object literal per result (literal keys: V8 builds it from a
+ * template, where computed keys and later additions cost several times more on the engine's path).
+ */
+function attemptAttributes(
+  attempt: { stepId: string; type: string; visit: number; attempt: number },
+  result: StepResult | undefined,
+): Attributes {
+  switch (result?.status) {
+    case 'completed':
+      return {
+        'flowrunner.step.id': attempt.stepId,
+        'flowrunner.step.type': attempt.type,
+        'flowrunner.step.visit': attempt.visit,
+        'flowrunner.step.attempt': attempt.attempt,
+        'flowrunner.step.result': 'completed',
+        'flowrunner.step.outcome': result.outcome,
+      } satisfies KnownAttributes;
+    case 'waiting':
+      return {
+        'flowrunner.step.id': attempt.stepId,
+        'flowrunner.step.type': attempt.type,
+        'flowrunner.step.visit': attempt.visit,
+        'flowrunner.step.attempt': attempt.attempt,
+        'flowrunner.step.result': 'waiting',
+        'flowrunner.wait.kind': result.wait.kind,
+      } satisfies KnownAttributes;
+    case 'failed':
+      return {
+        'flowrunner.step.id': attempt.stepId,
+        'flowrunner.step.type': attempt.type,
+        'flowrunner.step.visit': attempt.visit,
+        'flowrunner.step.attempt': attempt.attempt,
+        'flowrunner.step.result': 'failed',
+      } satisfies KnownAttributes;
+    case undefined:
+      return {
+        'flowrunner.step.id': attempt.stepId,
+        'flowrunner.step.type': attempt.type,
+        'flowrunner.step.visit': attempt.visit,
+        'flowrunner.step.attempt': attempt.attempt,
+      } satisfies KnownAttributes;
+  }
 }
 
 /** A thrown error as a span's failure (its code, else its class name). */

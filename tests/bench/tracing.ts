@@ -106,9 +106,12 @@ export async function measureTracingOverhead(
     on.push(await round(traced, `on_${r}`));
   }
   await traced.shutdown();
-  // Per run: the step spans, the Advance span and the root span.
-  if (exporter.spans < runsPerRound * rounds * (size + 2)) {
-    throw new Error(`only ${exporter.spans} spans were exported`);
+  // Per run of the traced rounds (and the warm-up): the step spans, the Advance span and the root
+  // span, each exported once: no fewer (the figure would leave out their cost), no more (a span sent
+  // twice, as the root span of a run of pure steps once was).
+  const expected = runsPerRound * (rounds + 1) * (size + 2);
+  if (exporter.spans !== expected) {
+    throw new Error(`${exporter.spans} spans were exported, not ${expected}`);
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const onUs = median(on);

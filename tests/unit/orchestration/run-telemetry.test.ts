@@ -2,7 +2,9 @@
  * What the orchestration tells traces and metrics, at the edges: twenty deliveries of one answer at
  * once make one delivery span; a failed run's root span says so; an Advance that throws ends its span
  * with the error; a retried start keeps the trace it stored first; a run stored before traces existed
- * still runs and is traced under a trace of its own.
+ * still runs and is traced under a trace of its own. The root span is sent once, whether the run's
+ * last steps were committed together or the run was redriven and ended again; the people of a form
+ * or an approval are notified with tracing on as with it off.
  */
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +30,13 @@ id: ask
 steps:
   - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: done }
   - { id: done, type: transform, config: { output: "{{ steps.ask.output.name }}" } }
+`;
+const CHAIN = `schema_version: "1.0"
+id: chain
+steps:
+  - { id: a, type: transform, config: { output: 1 }, next: b }
+  - { id: b, type: transform, config: { output: 2 }, next: c }
+  - { id: c, type: transform, config: { output: 3 } }
 `;
 const CHARGE = `schema_version: "1.0"
 id: charge
@@ -190,5 +199,16 @@ describe('run telemetry', () => {
     expect((await drive(deps, run.id)).directive).toBe('await');
     const { items } = await stores.outbox.list();
     expect(items.map((item) => item.to)).toEqual(['lead@example.com']);
+  });
+
+  it('sends one root span for a run whose last steps are pure and committed together', async () => {
+    const { deps, workflow, spans } = await setUp(CHAIN);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('done');
+    expect(spans().filter((s) => s.name === 'step transform')).toHaveLength(3);
+    expect(spans().filter((s) => s.spanContext().spanId === run.trace!.span_id)).toHaveLength(1);
+    expect(spans().filter((s) => s.name === 'advance' && s.attributes['flowrunner.run.status'])).toHaveLength(
+      1,
+    );
   });
 });
