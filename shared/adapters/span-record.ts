@@ -6,6 +6,7 @@
  * SpanContext, the [seconds, nanoseconds] times, the links — is made when it is read, which is when
  * a batch is exported, off the engine's path.
  */
+import { performance } from 'node:perf_hooks';
 import {
   type HrTime,
   type Link,
