@@ -107,12 +107,13 @@ class TelemetryView implements OtelTelemetry {
 
   startSpan(name: string, options?: SpanOptions): SpanRecord {
     // A span with chosen ids (a run's root) has no parent unless one is given.
-    const parent = options?.parent ?? (options?.self === undefined ? this.active() : undefined);
-    const context = options?.self ?? {
-      trace_id: parent === undefined ? randomTraceId() : parent.trace_id,
-      span_id: randomSpanId(),
-    };
-    return new SpanRecord(name, context, parent, options, this.#shared.sink);
+    const self = options?.self;
+    if (self !== undefined) {
+      return new SpanRecord(name, self.trace_id, self.span_id, options?.parent, options, this.#shared.sink);
+    }
+    const parent = options?.parent ?? this.active();
+    const traceId = parent === undefined ? randomTraceId() : parent.trace_id;
+    return new SpanRecord(name, traceId, randomSpanId(), parent, options, this.#shared.sink);
   }
 
   under(parent: TraceContext): Telemetry {

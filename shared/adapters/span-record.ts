@@ -104,14 +104,15 @@ export class SpanRecord implements Span, TraceContext, ReadableSpan, SpanContext
 
   constructor(
     name: string,
-    context: TraceContext,
+    traceId: string,
+    spanId: string,
     parent: TraceContext | undefined,
     options: SpanOptions | undefined,
     sink: SpanSink,
   ) {
     this.name = name;
-    this.trace_id = context.trace_id;
-    this.span_id = context.span_id;
+    this.trace_id = traceId;
+    this.span_id = spanId;
     this.#parent = parent;
     this.#sink = sink;
     if (options === undefined) {
