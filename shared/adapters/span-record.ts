@@ -49,7 +49,7 @@ const NO_ATTRIBUTES: OtelAttributes = Object.freeze({});
 const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 
 /** Now, in epoch milliseconds with the monotonic clock's sub-millisecond part (the SDK's own way). */
-export function epochNow(): number {
+function epochNow(): number {
   return TIME_ORIGIN + performance.now();
 }
 
