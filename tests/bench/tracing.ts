@@ -38,13 +38,18 @@ class ReadingExporter implements SpanExporter {
   /** A sum over what was read, so that no read can be optimised away. */
   checksum = 0;
   export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
+    // Each property once, as the OTLP transformer (`sdkSpanToOtlpSpan`) reads it.
     for (const span of spans) {
       const context = span.spanContext();
       let read = context.traceId.length + context.spanId.length + context.traceFlags + span.name.length;
       read += span.parentSpanContext?.spanId.length ?? 0;
-      read += span.kind + span.startTime[0] + span.startTime[1] + span.endTime[0] + span.endTime[1];
-      for (const key in span.attributes) read += key.length + (span.attributes[key] === undefined ? 1 : 0);
-      read += span.status.code + (span.status.message?.length ?? 0);
+      const start = span.startTime;
+      const end = span.endTime;
+      read += span.kind + start[0] + start[1] + end[0] + end[1];
+      const attributes = span.attributes;
+      for (const key in attributes) read += key.length + (attributes[key] === undefined ? 1 : 0);
+      const status = span.status;
+      read += status.code + (status.message?.length ?? 0);
       for (const link of span.links) read += link.context.spanId.length;
       read +=
         span.events.length + span.droppedAttributesCount + span.droppedEventsCount + span.droppedLinksCount;
