@@ -8,6 +8,8 @@
 export const SpanName = {
   run: 'run',
   start: 'run.start',
+  /** A failed run redriven: under its root, from the request to the Advance that applied it. */
+  redrive: 'run.redrive',
   advance: 'advance',
   awaitSignal: 'await_signal',
   deliverSignal: 'signal.deliver',
@@ -25,6 +27,8 @@ export const Attr = {
   workflowId: 'flowrunner.workflow.id',
   workflowVersion: 'flowrunner.workflow.version',
   runStatus: 'flowrunner.run.status',
+  /** Which redrive of the run (1, 2, …). */
+  redrive: 'flowrunner.run.redrive',
   stepId: 'flowrunner.step.id',
   stepType: 'flowrunner.step.type',
   visit: 'flowrunner.step.visit',

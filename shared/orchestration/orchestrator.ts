@@ -172,16 +172,18 @@ export function awaitsFirstAdvance(state: RunState): boolean {
 export async function redriveRun(
   runId: string,
   by: string | undefined,
-  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'executions'>,
+  deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'executions' | 'telemetry'>,
 ): Promise<{ accepted: boolean; redrive: number }> {
   const { state } = await deps.stores.runs.get(runId);
   const refusal = redriveRefusal(state);
   if (refusal) throw new ConflictError(refusal.message);
   const redrive = (state.redrives ?? 0) + 1;
   const signal: Signal = { type: 'redrive', ...(by ? { by } : {}) };
-  const { accepted } = await deps.stores.inbox.put(runId, `redrive:${redrive}`, signal, deps.clock.now());
+  const now = deps.clock.now();
+  const { accepted } = await deps.stores.inbox.put(runId, `redrive:${redrive}`, signal, now);
   const generation = redrive * REDRIVE_GENERATION_STRIDE;
   await deps.executions.start({ run_id: runId, generation }, executionName(runId, generation));
+  if (accepted) recordSignalDelivery(deps, state, signal, now);
   return { accepted, redrive };
 }
 

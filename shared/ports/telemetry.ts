@@ -19,7 +19,11 @@ export interface RunTrace extends TraceContext {
 }
 
 export type AttributeValue = string | number | boolean | string[];
-export type Attributes = Record<string, AttributeValue | undefined>;
+/**
+ * A span's attributes. No value is undefined (the OTLP exporters would send it as an empty value).
+ * A span keeps the object it is given rather than a copy: give it a fresh one, and leave it alone.
+ */
+export type Attributes = Record<string, AttributeValue>;
 
 export type SpanKind = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 
@@ -41,6 +45,7 @@ export interface SpanOptions {
 
 export interface Span {
   readonly context: TraceContext;
+  /** Adds attributes (the span keeps the object; it never changes it). Nothing changes once it ended. */
   setAttributes(attributes: Attributes): void;
   /** Marks the span failed with the error's code and message. */
   fail(error: { code: string; message: string }): void;

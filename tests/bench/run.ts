@@ -131,6 +131,7 @@ export async function runBenchmark(): Promise<Record<string, number>> {
       trigger_match_us_per_event_100_listeners: round(await measureTriggerMatch(100)),
       trigger_to_run_started_ms: await measureTriggerToRunStarted(),
       tracing_overhead_pct: round(tracing.tracing_overhead_pct),
+      tracing_added_us_per_step: round(tracing.tracing_added_us_per_step, 2),
       ai_overhead_ms_per_call: round((await measureAiOverhead()).ms_per_call, 2),
       ...coldStart,
       peak_rss_mb: round(peakRss / 1024 / 1024, 0),

@@ -40,6 +40,8 @@ const dynalite = requireHere('dynalite') as (options: DynaliteOptions) => Server
  * proof still passes and the `return()` is merely unused.
  */
 const CLOSES_ON_RETURN = Symbol.for('flowrunner.levelIteratorClosesOnReturn');
+/** Set on an iterator once `return()` closed it: its later reads end instead of failing. */
+const RETURNED = Symbol.for('flowrunner.levelIteratorReturned');
 
 interface LevelIteratorPrototype {
   next: unknown;
@@ -144,11 +146,23 @@ function patchIteratorReturn(): void {
     }
     // Ours already (another copy of this module ran), or abstract-level's own: the proof checks it closes.
     if (base[CLOSES_ON_RETURN] || 'return' in base) continue;
+    // dynalite's stream may still ask for the next item after its destroy() returned the iterator
+    // (a read scheduled before it): that read ends the stream, where abstract-level would reject,
+    // and the stream, already destroyed, would emit the error with nobody listening (a crash).
+    const next = base.next as (this: object, ...args: unknown[]) => Promise<unknown>;
     Object.defineProperties(base, {
+      next: {
+        configurable: true,
+        writable: true,
+        value: function (this: { [RETURNED]?: true }, ...args: unknown[]) {
+          return this[RETURNED] ? Promise.resolve(undefined) : next.apply(this, args);
+        },
+      },
       return: {
         configurable: true,
         writable: true,
-        value: async function (this: { close(): Promise<void> }, value?: unknown) {
+        value: async function (this: { close(): Promise<void>; [RETURNED]?: true }, value?: unknown) {
+          this[RETURNED] = true;
           await this.close();
           return { done: true, value };
         },

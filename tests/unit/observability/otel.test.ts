@@ -2,13 +2,19 @@
  * The OpenTelemetry adapter of the Telemetry port: a run's root span carries the ids stored when the
  * run began, spans take an explicit parent, links and the active span work, and the OTLP settings
  * come from the standard variables. A loopback collector receives the spans in http/json and
- * http/protobuf.
+ * http/protobuf. The batch processor's limits hold with a slow exporter (spans past the queue are
+ * dropped, the rest exported), a flush answers when the exporter never does, and shutdown exports
+ * what is queued. A span keeps the caller's attribute object without changing it; ids are random,
+ * distinct and valid across refills of their pool.
  */
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { InMemorySpanExporter, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noTelemetry } from '../../../shared/adapters/no-telemetry.js';
 import { createOtelTelemetry } from '../../../shared/adapters/otel.js';
 import { otlpSettings, telemetryFromEnv } from '../../../shared/adapters/otel-settings.js';
+import { hrTime } from '../../../shared/adapters/span-record.js';
+import { randomSpanId, randomTraceContext } from '../../../shared/adapters/trace-ids.js';
 import { ConfigurationError } from '../../../shared/errors.js';
 import { type OtlpCollector, startOtlpCollector } from '../../support/otlp-collector.js';
 
@@ -221,5 +227,133 @@ describe('export to a loopback OTLP/HTTP collector', () => {
     telemetry.startSpan('advance').end();
     await expect(telemetry.flush()).resolves.toBeUndefined();
     await telemetry.shutdown?.();
+  });
+});
+
+/** An exporter that answers only when told to (`answer`), or at once after `answerAll`; or never. */
+class SlowExporter implements SpanExporter {
+  readonly batches: string[][] = [];
+  stopped = false;
+  #waiting: Array<(result: ExportResult) => void> = [];
+  #atOnce = false;
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.batches.push(spans.map((span) => span.name));
+    if (this.#atOnce) done({ code: ExportResultCode.SUCCESS });
+    else this.#waiting.push(done);
+  }
+
+  answerAll(): void {
+    this.#atOnce = true;
+    for (const done of this.#waiting.splice(0)) done({ code: ExportResultCode.SUCCESS });
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+  }
+}
+
+describe('the batch processor', () => {
+  it('drops the spans past its queue while an export is slow, and exports the rest once it answers', async () => {
+    const exporter = new SlowExporter();
+    const telemetry = createOtelTelemetry({
+      exporter,
+      batch: { maxQueueSize: 4, maxExportBatchSize: 2, scheduledDelayMillis: 60_000 },
+    });
+    telemetry.startSpan('s0').end();
+    telemetry.startSpan('s1').end();
+    // A full batch goes to the exporter at once; it has not answered yet.
+    expect(exporter.batches).toEqual([['s0', 's1']]);
+    for (let i = 2; i < 12; i++) expect(() => telemetry.startSpan(`s${i}`).end()).not.toThrow();
+    exporter.answerAll();
+    await telemetry.flush();
+    expect(exporter.batches.flat()).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
+    await telemetry.shutdown();
+  });
+
+  it('answers a flush when the exporter never does, after the export timeout', async () => {
+    const exporter = new SlowExporter();
+    const telemetry = createOtelTelemetry({ exporter, batch: { exportTimeoutMillis: 50 } });
+    telemetry.startSpan('lost').end();
+    await expect(telemetry.flush()).resolves.toBeUndefined();
+    expect(exporter.batches).toEqual([['lost']]);
+  });
+
+  it('exports what is queued on shutdown, stops the exporter, and records nothing after', async () => {
+    const exporter = new SlowExporter();
+    exporter.answerAll();
+    const telemetry = createOtelTelemetry({ exporter, batch: { scheduledDelayMillis: 60_000 } });
+    telemetry.startSpan('queued').end();
+    expect(exporter.batches).toEqual([]);
+    await telemetry.shutdown();
+    expect(exporter.batches).toEqual([['queued']]);
+    expect(exporter.stopped).toBe(true);
+    telemetry.startSpan('late').end();
+    await telemetry.flush();
+    expect(exporter.batches.flat()).toEqual(['queued']);
+  });
+});
+
+describe('a recorded span', () => {
+  it('keeps the attribute object it is given, and never changes it', () => {
+    const { telemetry, spans } = inMemory();
+    const given = { 'flowrunner.step.id': 'charge' };
+    const span = telemetry.startSpan('step api_call', { attributes: given });
+    span.setAttributes({ 'flowrunner.step.result': 'failed' });
+    span.fail({ code: 'HttpStatus', message: 'refused' });
+    span.end();
+    span.setAttributes({ 'flowrunner.step.outcome': 'late' });
+    expect(given).toEqual({ 'flowrunner.step.id': 'charge' });
+    expect(spans()[0]!.attributes).toEqual({
+      'flowrunner.step.id': 'charge',
+      'flowrunner.step.result': 'failed',
+      'error.type': 'HttpStatus',
+    });
+  });
+
+  it('reads as the SDK span the exporters take: context, parent, kind, times and no events', () => {
+    const { telemetry, spans } = inMemory();
+    const parent = telemetry.newTrace();
+    const start = new Date('2026-01-01T00:00:00.250Z');
+    const span = telemetry.startSpan('chat mock', { parent, kind: 'client', startTime: start });
+    span.end(new Date('2026-01-01T00:00:01.750Z'));
+    const [done] = spans();
+    expect(done!.spanContext()).toMatchObject({
+      traceId: parent.trace_id,
+      spanId: span.context.span_id,
+      traceFlags: 1,
+    });
+    expect(done!.parentSpanContext).toMatchObject({
+      traceId: parent.trace_id,
+      spanId: parent.span_id,
+      isRemote: true,
+    });
+    expect(done!.kind).toBe(2);
+    expect(done!.startTime).toEqual([Math.floor(start.getTime() / 1000), 250_000_000]);
+    expect(done!.duration).toEqual([1, 500_000_000]);
+    expect(done!.ended).toBe(true);
+    expect(done!.events).toEqual([]);
+    expect(done!.links).toEqual([]);
+    expect(done!.resource.attributes['service.name']).toBe('flowrunner');
+  });
+
+  it('turns epoch milliseconds into [seconds, nanoseconds], carrying a rounded-up second', () => {
+    expect(hrTime(1_767_225_600_250.5)).toEqual([1_767_225_600, 250_500_000]);
+    expect(hrTime(1_999.999_999_9)).toEqual([2, 0]);
+  });
+});
+
+describe('trace ids', () => {
+  it('are lower-case hex of the W3C lengths, never repeated, across refills of the pool', () => {
+    const spanIds = Array.from({ length: 3_000 }, () => randomSpanId());
+    const traces = Array.from({ length: 600 }, () => randomTraceContext());
+    for (const id of spanIds) expect(id).toMatch(HEX16);
+    for (const trace of traces) {
+      expect(trace.trace_id).toMatch(HEX32);
+      expect(trace.span_id).toMatch(HEX16);
+    }
+    const all = [...spanIds, ...traces.map((t) => t.span_id)];
+    expect(new Set(all).size).toBe(all.length);
+    expect(new Set(traces.map((t) => t.trace_id)).size).toBe(traces.length);
   });
 });

@@ -2,7 +2,9 @@
  * What the orchestration tells traces and metrics, at the edges: twenty deliveries of one answer at
  * once make one delivery span; a failed run's root span says so; an Advance that throws ends its span
  * with the error; a retried start keeps the trace it stored first; a run stored before traces existed
- * still runs and is traced under a trace of its own.
+ * still runs and is traced under a trace of its own. The root span is sent once, whether the run's
+ * last steps were committed together or the run was redriven and ended again; the people of a form
+ * or an approval are notified with tracing on as with it off.
  */
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
@@ -10,11 +12,13 @@ import { createPrometheusMetrics } from '../../../shared/adapters/metrics.js';
 import { createOtelTelemetry } from '../../../shared/adapters/otel.js';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import { createRun } from '../../../shared/engine/transition.js';
+import type { MemoryHttpHandler } from '../../../shared/http/memory-http-client.js';
 import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import {
   advance,
   deliverSignal,
   type OrchestratorDeps,
+  redriveRun,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
 import { traceTrigger } from '../../../shared/orchestration/run-telemetry.js';
@@ -27,14 +31,33 @@ steps:
   - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: done }
   - { id: done, type: transform, config: { output: "{{ steps.ask.output.name }}" } }
 `;
+const CHAIN = `schema_version: "1.0"
+id: chain
+steps:
+  - { id: a, type: transform, config: { output: 1 }, next: b }
+  - { id: b, type: transform, config: { output: 2 }, next: c }
+  - { id: c, type: transform, config: { output: 3 } }
+`;
+const CHARGE = `schema_version: "1.0"
+id: charge
+steps:
+  - { id: charge, type: api_call, config: { method: POST, url: "https://pay.example.com/charge" } }
+`;
+const APPROVE = `schema_version: "1.0"
+id: approve
+steps:
+  - id: review
+    type: approval
+    config: { approvers: [lead@example.com], notify: { email: [lead@example.com] } }
+`;
 const FAILS = `schema_version: "1.0"
 id: fails
 steps:
   - { id: boom, type: fail, config: { error: Boom, message: "went wrong for ada@example.com" } }
 `;
 
-async function setUp(yaml: string) {
-  const base = memoryOrchestrator();
+async function setUp(yaml: string, http?: MemoryHttpHandler) {
+  const base = memoryOrchestrator(http);
   const exporter = new InMemorySpanExporter();
   const telemetry = createOtelTelemetry({ exporter, processor: 'simple' });
   const metrics = createPrometheusMetrics();
@@ -137,5 +160,55 @@ describe('run telemetry', () => {
     const [span] = spans().filter((s) => s.name === 'advance');
     expect(span!.parentSpanContext).toBeUndefined();
     expect(spans().some((s) => s.name.startsWith('run '))).toBe(false);
+  });
+
+  it('sends the root span once when a redriven run ends again, and gives the redrive a span of its own', async () => {
+    let up = false;
+    const { deps, workflow, spans } = await setUp(CHARGE, () => ({
+      status: up ? 200 : 400,
+      headers: {},
+      body: '{}',
+    }));
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('failed');
+    up = true;
+    expect((await redriveRun(run.id, 'ops', deps)).accepted).toBe(true);
+    expect((await drive(deps, run.id)).directive).toBe('done');
+
+    const ids = spans().map((s) => s.spanContext().spanId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const [root, ...again] = spans().filter((s) => s.spanContext().spanId === run.trace!.span_id);
+    expect(again).toEqual([]);
+    expect(root!.name).toBe('run charge');
+    expect(root!.attributes['flowrunner.run.status']).toBe('failed');
+    const redrive = spans().find((s) => s.name === 'run.redrive')!;
+    expect(redrive.spanContext().traceId).toBe(run.trace!.trace_id);
+    expect(redrive.parentSpanContext?.spanId).toBe(run.trace!.span_id);
+    expect(redrive.attributes['flowrunner.run.redrive']).toBe(1);
+    const delivered = spans().filter((s) => s.name === 'signal.deliver');
+    expect(delivered.map((s) => s.attributes['flowrunner.signal.type'])).toEqual(['redrive']);
+    const ended = spans().filter((s) => s.name === 'advance' && s.attributes['flowrunner.run.status']);
+    expect(ended.map((s) => s.attributes['flowrunner.run.status'])).toEqual(['failed', 'completed']);
+    const charges = spans().filter((s) => s.name === 'step api_call');
+    expect(charges.map((s) => s.attributes['flowrunner.step.result'])).toEqual(['failed', 'completed']);
+  });
+
+  it('notifies the people of an approval with tracing on', async () => {
+    const { deps, stores, workflow } = await setUp(APPROVE);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('await');
+    const { items } = await stores.outbox.list();
+    expect(items.map((item) => item.to)).toEqual(['lead@example.com']);
+  });
+
+  it('sends one root span for a run whose last steps are pure and committed together', async () => {
+    const { deps, workflow, spans } = await setUp(CHAIN);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('done');
+    expect(spans().filter((s) => s.name === 'step transform')).toHaveLength(3);
+    expect(spans().filter((s) => s.spanContext().spanId === run.trace!.span_id)).toHaveLength(1);
+    expect(spans().filter((s) => s.name === 'advance' && s.attributes['flowrunner.run.status'])).toHaveLength(
+      1,
+    );
   });
 });
