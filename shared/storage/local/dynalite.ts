@@ -43,6 +43,15 @@ const CLOSES_ON_RETURN = Symbol.for('flowrunner.levelIteratorClosesOnReturn');
 /** Set on an iterator once `return()` closed it: its later reads end instead of failing. */
 const RETURNED = Symbol.for('flowrunner.levelIteratorReturned');
 
+interface ClosableIterator {
+  [RETURNED]?: true;
+  db?: { status?: string };
+}
+
+function isNotOpen(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'LEVEL_ITERATOR_NOT_OPEN';
+}
+
 interface LevelIteratorPrototype {
   next: unknown;
   close: unknown;
@@ -146,16 +155,22 @@ function patchIteratorReturn(): void {
     }
     // Ours already (another copy of this module ran), or abstract-level's own: the proof checks it closes.
     if (base[CLOSES_ON_RETURN] || 'return' in base) continue;
-    // dynalite's stream may still ask for the next item after its destroy() returned the iterator
-    // (a read scheduled before it): that read ends the stream, where abstract-level would reject,
-    // and the stream, already destroyed, would emit the error with nobody listening (a crash).
+    // dynalite's stream may still ask for the next item after its iterator was closed: by its
+    // destroy() (a read scheduled before it) or by the database closing under it (the server
+    // stopping with a request in flight). abstract-level rejects that read, and the stream,
+    // destroyed already, emits the error with nobody listening: an uncaught exception that stops
+    // the process. Such a read ends the stream instead.
     const next = base.next as (this: object, ...args: unknown[]) => Promise<unknown>;
     Object.defineProperties(base, {
       next: {
         configurable: true,
         writable: true,
-        value: function (this: { [RETURNED]?: true }, ...args: unknown[]) {
-          return this[RETURNED] ? Promise.resolve(undefined) : next.apply(this, args);
+        value: function (this: ClosableIterator, ...args: unknown[]) {
+          if (this[RETURNED]) return Promise.resolve(undefined);
+          return next.apply(this, args).catch((error: unknown) => {
+            if (isNotOpen(error) && (this[RETURNED] || this.db?.status !== 'open')) return undefined;
+            throw error;
+          });
         },
       },
       return: {

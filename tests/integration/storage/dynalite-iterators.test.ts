@@ -148,6 +148,16 @@ describe.each([
   });
 });
 
+/** dynalite's own database module, as the start-up proof in dynalite.ts reaches it. */
+const db = createRequire(createRequire(import.meta.url).resolve('dynalite'))('./db') as {
+  create(options: object): {
+    db: {
+      close(): Promise<void>;
+      values(options: object): AsyncIterator<unknown> & { return(): Promise<unknown> };
+    };
+  };
+};
+
 describe('a dynalite read', () => {
   it('that comes after its stream was destroyed ends the stream instead of failing it', async () => {
     // dynalite's value stream asks its iterator for the next item from `read()`; a read scheduled
@@ -155,18 +165,18 @@ describe('a dynalite read', () => {
     // and the destroyed stream emitted that error with nobody listening: an uncaught exception
     // that stopped the local server (seen under the OpenAPI conformance test's paged reads).
     await closeDynaliteIterators();
-    const db = createRequire(createRequire(import.meta.url).resolve('dynalite'))('./db') as {
-      create(options: object): {
-        db: {
-          close(): Promise<void>;
-          values(options: object): AsyncIterator<unknown> & { return(): Promise<unknown> };
-        };
-      };
-    };
     const store = db.create({});
     cleanups.push(() => store.db.close());
     const iterator = store.db.values({});
     await iterator.return();
+    await expect(iterator.next()).resolves.toBeUndefined();
+  });
+
+  it('that comes after the database closed under it (a server stopping mid-request) ends the stream', async () => {
+    await closeDynaliteIterators();
+    const store = db.create({});
+    const iterator = store.db.values({});
+    await store.db.close();
     await expect(iterator.next()).resolves.toBeUndefined();
   });
 });
