@@ -9,7 +9,8 @@ export const LAMBDA_ENTRIES = {
   advance: 'functions/advance.ts',
   await_signal: 'functions/await-signal.ts',
   api: 'functions/api/handler.ts',
-  // The trigger function (functions/trigger.ts, ARCHITECTURE.md "Triggers") goes here when it exists.
+  trigger: 'functions/trigger.ts',
+  notify_retry: 'functions/notify-retry.ts',
 } as const;
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;

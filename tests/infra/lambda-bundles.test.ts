@@ -33,3 +33,25 @@ describe.each(Object.keys(LAMBDA_ENTRIES) as LambdaName[])('the %s bundle', (nam
     expect(inPackage(atImport, '@aws-sdk/s3-request-presigner')).toBe(false);
   }, 60_000);
 });
+
+/**
+ * The clients only some functions use: the API manages schedules (EventBridge Scheduler) and puts
+ * events on the bus (EventBridge); Advance and the notification retries mail people (SES). Any other
+ * bundle that carried them would parse and evaluate them at every cold start for nothing.
+ */
+const CLIENTS_OF_SOME = {
+  '@aws-sdk/client-scheduler': ['api'],
+  '@aws-sdk/client-eventbridge': ['api'],
+  '@aws-sdk/client-sesv2': ['advance', 'notify_retry'],
+} as const satisfies Record<string, readonly LambdaName[]>;
+
+describe.each(Object.keys(LAMBDA_ENTRIES) as LambdaName[])('the %s bundle', (name) => {
+  it('carries only the clients of some functions that this function uses', async () => {
+    const all = Object.keys((await bundleFunction(name)).inputs);
+    const carried = Object.keys(CLIENTS_OF_SOME).filter((client) => inPackage(all, client));
+    const used = Object.entries(CLIENTS_OF_SOME)
+      .filter(([, users]) => (users as readonly LambdaName[]).includes(name))
+      .map(([client]) => client);
+    expect(carried).toEqual(used);
+  }, 60_000);
+});
