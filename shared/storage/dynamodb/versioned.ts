@@ -5,9 +5,9 @@
  */
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { Page, PageRequest } from '../../ports/index.js';
-import { type CursorCodec, positionString } from '../cursor.js';
-import { pageLimit } from '../paging.js';
+import type { CursorCodec } from '../cursor.js';
 import { type Item, N, padded, S } from './attributes.js';
+import { pageByKind } from './kind-pages.js';
 import type { Table } from './table.js';
 import { INDEXES } from './tables.js';
 
@@ -98,34 +98,18 @@ export class VersionedItems<V extends StoredVersion> {
   }
 
   /** One page of summaries, by id, from the by-kind index. */
-  async list<T extends { id: string }>(
+  list<T extends { id: string }>(
     page: PageRequest | undefined,
     summaryFrom: (item: Item) => T,
   ): Promise<Page<T>> {
-    const { kind, listScope } = this.#layout;
-    const limit = pageLimit(page);
-    const after =
-      page?.cursor === undefined
-        ? undefined
-        : positionString(this.#cursors.decode(listScope, page.cursor), 'id');
-    const items = await this.#table.query(
-      {
-        IndexName: INDEXES.workflowsByKind,
-        KeyConditionExpression: after === undefined ? 'kind = :k' : 'kind = :k AND id > :after',
-        ExpressionAttributeValues: {
-          ':k': S(kind),
-          ...(after === undefined ? {} : { ':after': S(this.#layout.partition(after)) }),
-        },
-        Limit: limit + 1,
-      },
-      (found) => found.length > limit,
+    const { kind, listScope, partition } = this.#layout;
+    return pageByKind(
+      this.#table,
+      this.#cursors,
+      { index: INDEXES.workflowsByKind, kind, scope: listScope, partition },
+      page,
+      summaryFrom,
     );
-    const summaries = items.slice(0, limit).map(summaryFrom);
-    const result: Page<T> = { items: summaries };
-    if (items.length > limit) {
-      result.next_cursor = this.#cursors.encode(listScope, { id: summaries.at(-1)!.id });
-    }
-    return result;
   }
 
   /**
