@@ -16,12 +16,15 @@ export const LAMBDA_ENTRIES = {
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;
 
 /**
- * Packages left out of the bundle and loaded from the Lambda runtime instead. None: the AWS SDK
- * is bundled too. Measured (docs/architecture.md, "What a cold start costs"): a bundle with the
- * SDK in it imports in less time than the same handler reading the runtime's copy of the SDK, file
- * by file, from node_modules; the bundle only grows.
+ * Packages left out of the bundle. The AWS SDK is bundled too: measured (docs/architecture.md, "What
+ * a cold start costs"), a bundle with the SDK in it imports in less time than the same handler
+ * reading the runtime's copy of the SDK, file by file, from node_modules.
+ *
+ * nodemailer is left out: it is the SMTP channel of one machine (FLOWRUNNER_SMTP_URL), which the
+ * functions never use (they mail through SES), and `shared/notifications/smtp-mail.ts` imports it
+ * only with the first mail. In a bundle it is 237 KB that every cold start parses for nothing.
  */
-export const EXTERNAL_MODULES: readonly string[] = [];
+export const EXTERNAL_MODULES: readonly string[] = ['nodemailer'];
 
 /**
  * The Node options of every function: stack traces that point into the TypeScript sources. Node

@@ -145,7 +145,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   // `tsx tests/bench/cold-start.ts`: as deployed, with the AWS SDK read from node_modules instead,
   // and without source maps.
   const deployed = coldStartKeys(await measureColdStart());
-  const sdkExternal = coldStartKeys(await measureColdStart({ external: ['@aws-sdk/*'] }));
+  const sdkExternal = coldStartKeys(
+    await measureColdStart({ external: [...EXTERNAL_MODULES, '@aws-sdk/*'] }),
+  );
   const noSourceMaps = coldStartKeys(await measureColdStart({ nodeOptions: [] }));
   process.stdout.write(
     `${JSON.stringify({ deployed, sdk_external: sdkExternal, no_source_maps: noSourceMaps })}\n`,

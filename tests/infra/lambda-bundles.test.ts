@@ -54,4 +54,15 @@ describe.each(Object.keys(LAMBDA_ENTRIES) as LambdaName[])('the %s bundle', (nam
       .map(([client]) => client);
     expect(carried).toEqual(used);
   }, 60_000);
+
+  it('leaves nodemailer out, and reaches it only through a dynamic import that Lambda never runs', async () => {
+    const metafile = await bundleFunction(name);
+    expect(inPackage(Object.keys(metafile.inputs), 'nodemailer')).toBe(false);
+    // A static import of a package the bundle leaves out would fail the function at its cold start.
+    const imports = Object.values(metafile.inputs).flatMap((input) =>
+      input.imports.filter((imported) => imported.path === 'nodemailer'),
+    );
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.every((imported) => imported.external && imported.kind === 'dynamic-import')).toBe(true);
+  }, 60_000);
 });
