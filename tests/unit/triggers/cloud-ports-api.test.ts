@@ -1,5 +1,5 @@
 /**
- * The API with the cloud trigger adapters, as the API Lambda wires them (functions/lambda-wiring.ts),
+ * The API with the cloud trigger adapters, as the API Lambda wires them (functions/api/trigger-ports.ts),
  * their SDK clients under aws-sdk-client-mock: what a caller sees of PutEvents and Scheduler answers —
  * the event ids, a 422 naming refused entries and the ids of those put, a 503 with Retry-After for a
  * throttle, a 422 for an `id` EventBridge cannot honour — and the schedule a listener makes.
