@@ -27,6 +27,20 @@ export type LambdaName = keyof typeof LAMBDA_ENTRIES;
 export const EXTERNAL_MODULES: readonly string[] = ['nodemailer'];
 
 /**
+ * The model clients, which the AI providers import with their first call (shared/ai/): left out of
+ * the bundles of the functions that never call a model. Advance runs `ai_generate` and the API answers
+ * `POST /v1/ai/infer`, and the stack gives only those two the AI settings (tests/infra/bedrock-model
+ * and openai-secret tests); the others run the mock provider, which imports neither.
+ */
+const MODEL_CLIENTS: readonly string[] = ['openai', '@aws-sdk/client-bedrock-runtime'];
+const CALLS_A_MODEL: readonly string[] = [LAMBDA_ENTRIES.advance, LAMBDA_ENTRIES.api];
+
+/** The packages the bundle of the function at `entry` leaves out. */
+export function externalModulesOf(entry: string): readonly string[] {
+  return CALLS_A_MODEL.includes(entry) ? EXTERNAL_MODULES : [...EXTERNAL_MODULES, ...MODEL_CLIENTS];
+}
+
+/**
  * The Node options of every function: stack traces that point into the TypeScript sources. Node
  * reads the bundle's source map when it loads the bundle, which the cold-start figures include.
  */
