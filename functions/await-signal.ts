@@ -4,10 +4,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { logger } from '../shared/adapters/logger.js';
 import { createAwaitSignalHandler } from './handlers.js';
-import { orchestratorDeps } from './lambda-wiring.js';
+import { lambdaOrchestrator } from './lambda-wiring.js';
 import { flushObservability } from './observability.js';
 
-const awaitSignal = createAwaitSignalHandler(orchestratorDeps);
+const awaitSignal = createAwaitSignalHandler(lambdaOrchestrator());
 
 export const handler = middy(async (event: unknown) => {
   const runId = (event as { run_id?: unknown } | null)?.run_id;

@@ -1,23 +1,20 @@
 /**
  * The wiring of the Lambda runtime: the only place that chooses the AWS adapters. Clients are made
  * once per container, at module scope; settings are parsed at cold start (functions/environment.ts).
+ * Here are the clients every function uses; a client only some functions use is in a module of its
+ * own that only their entry points import (functions/notification-mail.ts, functions/api/trigger-ports.ts),
+ * so the others neither bundle nor load it.
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { createEventBridgeBus } from '../shared/adapters/event-bus.js';
 import { processSecrets } from '../shared/adapters/logger.js';
-import { createSchedulerSchedules } from '../shared/adapters/scheduler.js';
 import { openAiKeyFromSecret } from '../shared/ai/openai-secret.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { createNodeHttpClient } from '../shared/http/node-http-client.js';
-import { createSesMail } from '../shared/notifications/ses-mail.js';
 import { composeOrchestrator, orchestratorSettings } from '../shared/orchestration/compose.js';
 import type { OrchestratorDeps } from '../shared/orchestration/orchestrator.js';
-import type { EventBus, Executions, Schedules, TaskTokens } from '../shared/ports/index.js';
+import type { Executions, MailSender, TaskTokens } from '../shared/ports/index.js';
 import { createSecretsManagerSource } from '../shared/secrets/secrets-manager.js';
 import { createClaimCheck } from '../shared/storage/claim-check.js';
 import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
@@ -26,33 +23,15 @@ import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
 import { lazyS3Client } from '../shared/storage/s3/sdk.js';
 import type { ApiKey } from './api/middleware/api-key-auth.js';
-import { functionSettings, LambdaEnvironment } from './environment.js';
+import { functionSettings } from './environment.js';
 import { metrics, telemetry } from './observability.js';
 
-const settings = functionSettings();
+export const settings = functionSettings();
 const dynamodb = createDynamoDbClient();
 // Made when an artifact or a large payload is first touched: most invocations never do.
 const s3 = lazyS3Client();
 const secretsManager = new SecretsManagerClient({});
 const sfn = new SFNClient({});
-/** Notification mail through SES, from the identity the stack names (none: people are not mailed). */
-const mailFrom = process.env[LambdaEnvironment.mailFrom]?.trim();
-const mail = mailFrom ? createSesMail({ client: new SESv2Client({}), from: mailFrom }) : undefined;
-
-/**
- * The trigger ports of the API function (the stack gives only it their settings): the schedules of
- * schedule listeners on EventBridge Scheduler, and PutEvents on the project's bus for `POST /v1/events`.
- */
-export const triggerPorts: { schedules?: Schedules; bus?: EventBus } = {
-  ...(settings.schedules
-    ? { schedules: createSchedulerSchedules({ client: new SchedulerClient({}), ...settings.schedules }) }
-    : {}),
-  ...(settings.eventBusName
-    ? {
-        bus: createEventBridgeBus({ client: new EventBridgeClient({}), eventBusName: settings.eventBusName }),
-      }
-    : {}),
-};
 
 /** Errors of SendTaskSuccess that mean the token is no longer waiting: nothing to wake. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -108,47 +87,55 @@ const largePayloads = createClaimCheck({
   blobs: createS3PayloadBlobs({ client: s3, bucket: settings.bucket }),
 });
 
-let composed: Promise<OrchestratorDeps> | undefined;
+/** The ports only some functions have: an entry point passes the ones it wired. */
+export interface FunctionPorts {
+  /** Notification mail (functions/notification-mail.ts): the functions that notify people. */
+  mail?: MailSender | undefined;
+}
 
 /**
- * The orchestrator's dependencies, composed once per container (the store keys come from a secret,
- * and so does the OpenAI key when one is configured).
+ * How the function's entry point gets the orchestrator's dependencies: composed once per container,
+ * on the first call (the store keys come from a secret, and so does the OpenAI key when one is
+ * configured).
  */
-export function orchestratorDeps(): Promise<OrchestratorDeps> {
-  composed ??= Promise.all([keys, openAiKey(), telemetry]).then(
-    ([{ cursorKey, tokenKey }, openAiApiKey, tracing]) =>
-      composeOrchestrator(
-        {
-          stores: {
-            ...createDynamoDbStores({
-              client: dynamodb,
-              tables: settings.tables,
-              cursorKey,
-              tokenKey,
-              largePayloads,
-            }),
-            artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
+export function lambdaOrchestrator(ports: FunctionPorts = {}): () => Promise<OrchestratorDeps> {
+  let composed: Promise<OrchestratorDeps> | undefined;
+  return () => {
+    composed ??= Promise.all([keys, openAiKey(), telemetry]).then(
+      ([{ cursorKey, tokenKey }, openAiApiKey, tracing]) =>
+        composeOrchestrator(
+          {
+            stores: {
+              ...createDynamoDbStores({
+                client: dynamodb,
+                tables: settings.tables,
+                cursorKey,
+                tokenKey,
+                largePayloads,
+              }),
+              artifacts: createS3Artifacts({ client: s3, bucket: settings.bucket, cursorKey }),
+            },
+            tokens: taskTokens,
+            executions,
+            secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
+            http: createNodeHttpClient(),
+            // Every secret the engine resolves reaches the log formatter's redaction.
+            redactor: processSecrets,
+            telemetry: tracing,
+            metrics,
+            ...(ports.mail ? { mail: ports.mail } : {}),
           },
-          tokens: taskTokens,
-          executions,
-          secrets: createSecretsManagerSource({ client: secretsManager, prefix: settings.secretPrefix }),
-          http: createNodeHttpClient(),
-          // Every secret the engine resolves reaches the log formatter's redaction.
-          redactor: processSecrets,
-          telemetry: tracing,
-          metrics,
-          ...(mail ? { mail } : {}),
-        },
-        orchestratorSettings(
-          openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },
-          { allowLoopback: false },
+          orchestratorSettings(
+            openAiApiKey === undefined ? process.env : { ...process.env, OPENAI_API_KEY: openAiApiKey },
+            { allowLoopback: false },
+          ),
         ),
-      ),
-  );
-  composed.catch(() => {
-    composed = undefined; // a failed read of a secret (a throttle) is tried again on the next call
-  });
-  return composed;
+    );
+    composed.catch(() => {
+      composed = undefined; // a failed read of a secret (a throttle) is tried again on the next call
+    });
+    return composed;
+  };
 }
 
 /**

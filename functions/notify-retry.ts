@@ -5,7 +5,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { logger } from '../shared/adapters/logger.js';
-import { orchestratorDeps } from './lambda-wiring.js';
+import { lambdaOrchestrator } from './lambda-wiring.js';
+import { notificationMail } from './notification-mail.js';
+
+const orchestratorDeps = lambdaOrchestrator({ mail: notificationMail });
 
 export const handler = middy(async (): Promise<{ tried: number }> => {
   const deps = await orchestratorDeps();

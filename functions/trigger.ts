@@ -9,9 +9,9 @@ import middy from '@middy/core';
 import { logger } from '../shared/adapters/logger.js';
 import { ValidationError } from '../shared/errors.js';
 import { createTriggerHandler, TriggerDeliveryError } from './handlers.js';
-import { orchestratorDeps } from './lambda-wiring.js';
+import { lambdaOrchestrator } from './lambda-wiring.js';
 
-const trigger = createTriggerHandler(orchestratorDeps);
+const trigger = createTriggerHandler(lambdaOrchestrator());
 
 export const handler = middy(async (event: unknown) => {
   try {

@@ -4,10 +4,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger, logRequest } from '../../shared/adapters/logger.js';
-import { apiKeys, orchestratorDeps, triggerPorts } from '../lambda-wiring.js';
+import { apiKeys, lambdaOrchestrator } from '../lambda-wiring.js';
 import { flushObservability } from '../observability.js';
 import { createApi } from './app.js';
 import { traceIdOf } from './request-trace.js';
+import { triggerPorts } from './trigger-ports.js';
+
+const orchestratorDeps = lambdaOrchestrator();
 
 let api: Promise<ReturnType<typeof createApi>> | undefined;
 

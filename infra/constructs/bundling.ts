@@ -9,18 +9,36 @@ export const LAMBDA_ENTRIES = {
   advance: 'functions/advance.ts',
   await_signal: 'functions/await-signal.ts',
   api: 'functions/api/handler.ts',
-  // The trigger function (functions/trigger.ts, ARCHITECTURE.md "Triggers") goes here when it exists.
+  trigger: 'functions/trigger.ts',
+  notify_retry: 'functions/notify-retry.ts',
 } as const;
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;
 
 /**
- * Packages left out of the bundle and loaded from the Lambda runtime instead. None: the AWS SDK
- * is bundled too. Measured (docs/architecture.md, "What a cold start costs"): a bundle with the
- * SDK in it imports in less time than the same handler reading the runtime's copy of the SDK, file
- * by file, from node_modules; the bundle only grows.
+ * Packages left out of the bundle. The AWS SDK is bundled too: measured (docs/architecture.md, "What
+ * a cold start costs"), a bundle with the SDK in it imports in less time than the same handler
+ * reading the runtime's copy of the SDK, file by file, from node_modules.
+ *
+ * nodemailer is left out: it is the SMTP channel of one machine (FLOWRUNNER_SMTP_URL), which the
+ * functions never use (they mail through SES), and `shared/notifications/smtp-mail.ts` imports it
+ * only with the first mail. In a bundle it is 237 KB that every cold start parses for nothing.
  */
-export const EXTERNAL_MODULES: readonly string[] = [];
+export const EXTERNAL_MODULES: readonly string[] = ['nodemailer'];
+
+/**
+ * The model clients, which the AI providers import with their first call (shared/ai/): left out of
+ * the bundles of the functions that never call a model. Advance runs `ai_generate` and the API answers
+ * `POST /v1/ai/infer`, and the stack gives only those two the AI settings (tests/infra/bedrock-model
+ * and openai-secret tests); the others run the mock provider, which imports neither.
+ */
+const MODEL_CLIENTS: readonly string[] = ['openai', '@aws-sdk/client-bedrock-runtime'];
+const CALLS_A_MODEL: readonly string[] = [LAMBDA_ENTRIES.advance, LAMBDA_ENTRIES.api];
+
+/** The packages the bundle of the function at `entry` leaves out. */
+export function externalModulesOf(entry: string): readonly string[] {
+  return CALLS_A_MODEL.includes(entry) ? EXTERNAL_MODULES : [...EXTERNAL_MODULES, ...MODEL_CLIENTS];
+}
 
 /**
  * The Node options of every function: stack traces that point into the TypeScript sources. Node

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUNDLING, EXTERNAL_MODULES, FUNCTION_NODE_OPTIONS } from './bundling.js';
+import { BUNDLING, externalModulesOf, FUNCTION_NODE_OPTIONS } from './bundling.js';
 import { acknowledge } from './nag.js';
 import { projectPath } from './paths.js';
 
@@ -76,7 +76,7 @@ export class FlowFunction extends Construct {
         target: BUNDLING.target,
         platform: BUNDLING.platform,
         mainFields: [...BUNDLING.mainFields],
-        externalModules: [...EXTERNAL_MODULES],
+        externalModules: [...externalModulesOf(props.entry)],
         sourceMap: BUNDLING.sourcemap,
         sourcesContent: BUNDLING.sourcesContent,
         minify: BUNDLING.minify,

@@ -17,14 +17,13 @@
  * time running out `AiTimeout` (all retryable); a guardrail or content filter `AiRefused`, a
  * `max_tokens` stop `AiIncomplete`, AccessDenied `AiUnauthorized`, any other 4xx `AiRequestRejected`.
  */
-import {
+import type {
   BedrockRuntimeClient,
-  type BedrockRuntimeClientConfig,
-  type ContentBlock,
-  ConverseCommand,
-  type ConverseCommandInput,
-  type ConverseCommandOutput,
-  type Message,
+  BedrockRuntimeClientConfig,
+  ContentBlock,
+  ConverseCommandInput,
+  ConverseCommandOutput,
+  Message,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StepError } from '../errors.js';
@@ -156,15 +155,29 @@ function answerText(content: ContentBlock[] | undefined): string {
 }
 
 export function createBedrockProvider(options: BedrockProviderOptions): AiProvider {
-  const client = new BedrockRuntimeClient({
-    // HTTP/1.1: Converse is one request and one answer, and the SDK's default HTTP/2 cannot speak to
-    // an http:// endpoint (a local stand-in or proxy).
-    requestHandler: new NodeHttpHandler(),
-    ...options.client,
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    maxAttempts: 1,
-  });
+  // Loaded with the first call: only the Lambda functions that call a model bundle the client
+  // (externalModulesOf in infra/constructs/bundling.ts).
+  let loaded:
+    | Promise<{
+        client: BedrockRuntimeClient;
+        ConverseCommand: typeof import('@aws-sdk/client-bedrock-runtime').ConverseCommand;
+      }>
+    | undefined;
+  const load = () =>
+    (loaded ??= import('@aws-sdk/client-bedrock-runtime').then(
+      ({ BedrockRuntimeClient, ConverseCommand }) => ({
+        ConverseCommand,
+        client: new BedrockRuntimeClient({
+          // HTTP/1.1: Converse is one request and one answer, and the SDK's default HTTP/2 cannot speak
+          // to an http:// endpoint (a local stand-in or proxy).
+          requestHandler: new NodeHttpHandler(),
+          ...options.client,
+          ...(options.region ? { region: options.region } : {}),
+          ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+          maxAttempts: 1,
+        }),
+      }),
+    ));
   /** Models that refused native structured output: asked with the forced tool from then on. */
   const toolOnly = new Set<string>();
 
@@ -177,6 +190,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): AiProvid
     const budget = AbortSignal.timeout(Math.max(1, Math.round(deadline - Date.now())));
     const signal = request.signal ? AbortSignal.any([request.signal, budget]) : budget;
     try {
+      const { client, ConverseCommand } = await load();
       return await client.send(new ConverseCommand(input), { abortSignal: signal });
     } catch (error) {
       throw mapError(error, request, budget.aborted);

@@ -9,7 +9,7 @@
  * answer `AiIncomplete`, a rejected request `AiRequestRejected` (not retryable). Invalid JSON and
  * schema violations are not errors here: the caller validates the answer and gives the model feedback.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
 import { StepError } from '../errors.js';
 import { parseJsonText } from '../json-schema/index.js';
 import type { AiProvider, AiRequest, AiResponse } from '../ports/index.js';
@@ -41,7 +41,11 @@ export function retryAfterSeconds(headers: Headers | undefined, now: Date): numb
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now.getTime()) / 1000));
 }
 
-function mapError(error: unknown, request: AiRequest, now: Date): StepError {
+/** The `openai` package: loaded with the first call (the functions that call no model leave it out). */
+type OpenAiSdk = typeof import('openai');
+
+function mapError(error: unknown, request: AiRequest, now: Date, sdk: OpenAiSdk): StepError {
+  const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
   if (error instanceof StepError) return error;
   if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
     return new StepError('AiTimeout', `The model did not answer within ${request.timeoutMs} ms`, {
@@ -101,11 +105,18 @@ function mapError(error: unknown, request: AiRequest, now: Date): StepError {
 }
 
 export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider {
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
-    maxRetries: 0,
-  });
+  // Loaded with the first call: only the Lambda functions that call a model bundle the package
+  // (externalModulesOf in infra/constructs/bundling.ts).
+  let loaded: Promise<{ sdk: OpenAiSdk; client: OpenAI }> | undefined;
+  const load = () =>
+    (loaded ??= import('openai').then((sdk) => ({
+      sdk,
+      client: new sdk.default({
+        apiKey: options.apiKey,
+        ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+        maxRetries: 0,
+      }),
+    })));
   const now = options.now ?? (() => new Date());
 
   return {
@@ -120,6 +131,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider
       const model = request.model ?? options.model;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       let requestId: string | null = null;
+      const { sdk, client } = await load();
       try {
         const { data, request_id } = await client.chat.completions
           .create(
@@ -142,7 +154,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider
         completion = data;
         requestId = request_id;
       } catch (error) {
-        throw mapError(error, request, now());
+        throw mapError(error, request, now(), sdk);
       }
       const details = requestId ? { request_id: requestId } : undefined;
       const choice = completion.choices?.[0];

@@ -3,7 +3,7 @@
  * with nodemailer. Temporary refusals (4xx) and connection failures are retried by the notifier;
  * permanent ones (5xx: no such mailbox) are not.
  */
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { ConfigurationError, FlowrunnerError } from '../errors.js';
 import type { MailMessage, MailSender } from '../ports/index.js';
 
@@ -23,12 +23,15 @@ export function createSmtpMail(options: SmtpMailOptions): MailSender {
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
     throw new ConfigurationError('FLOWRUNNER_SMTP_URL must be an smtp:// or smtps:// URL');
   }
-  const transport = createTransport(options.url);
+  // nodemailer is loaded with the first mail: only one machine mails through SMTP, and the Lambda
+  // bundles, which mail through SES, leave it out (EXTERNAL_MODULES in infra/constructs/bundling.ts).
+  let transport: Promise<Transporter> | undefined;
   return {
     name: 'smtp',
     async send(mail: MailMessage): Promise<void> {
+      transport ??= import('nodemailer').then(({ createTransport }) => createTransport(options.url));
       try {
-        await transport.sendMail({
+        await (await transport).sendMail({
           from: options.from,
           to: mail.to,
           subject: mail.subject,

@@ -2,7 +2,7 @@
  * What a Lambda cold start costs in code: each function is bundled as FlowFunction bundles it
  * (infra/constructs/bundling.ts), and each bundle is imported by fresh `node` processes; the figure
  * is the median time of the import itself (Node's own start excluded, as Lambda's init phase
- * starts after the runtime is up). With `externalModules` the same handler is measured as it would
+ * starts after the runtime is up). With `sdkExternal` the same handler is measured as it would
  * be with the AWS SDK left out of the bundle and read from node_modules, as the Lambda runtime's
  * copy of the SDK would be.
  */
@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import {
   BUNDLING,
-  EXTERNAL_MODULES,
+  externalModulesOf,
   FUNCTION_NODE_OPTIONS,
   LAMBDA_ENTRIES,
   type LambdaName,
@@ -79,7 +79,7 @@ export async function bundleFunction(
     sourcesContent: BUNDLING.sourcesContent,
     minify: BUNDLING.minify,
     banner: { js: BUNDLING.banner },
-    external: [...(options.external ?? EXTERNAL_MODULES)],
+    external: [...(options.external ?? externalModulesOf(LAMBDA_ENTRIES[name]))],
     logLevel: 'error',
   });
   return result.metafile;
@@ -105,12 +105,12 @@ function importMs(file: string, processes: number, nodeOptions: readonly string[
 }
 
 /**
- * Bundle size and median import time of every function, bundled with `external` left out (by
- * default as deployed). The bundles are built in a temporary directory whose node_modules is the
+ * Bundle size and median import time of every function, bundled as deployed (with `sdkExternal`,
+ * the AWS SDK left out as well). The bundles are built in a temporary directory whose node_modules is the
  * project's, so a package left out is found as the runtime would find its own.
  */
 export async function measureColdStart(
-  options: { processes?: number; external?: readonly string[]; nodeOptions?: readonly string[] } = {},
+  options: { processes?: number; sdkExternal?: boolean; nodeOptions?: readonly string[] } = {},
 ): Promise<Record<LambdaName, ColdStartFigure>> {
   const nodeOptions = options.nodeOptions ?? FUNCTION_NODE_OPTIONS.split(' ');
   const outdir = mkdtempSync(join(tmpdir(), 'flowrunner-cold-start-'));
@@ -119,7 +119,11 @@ export async function measureColdStart(
     const figures = {} as Record<LambdaName, ColdStartFigure>;
     for (const name of Object.keys(LAMBDA_ENTRIES) as LambdaName[]) {
       const file = join(outdir, `${name}.mjs`);
-      await bundleFunction(name, { outfile: file, external: options.external ?? EXTERNAL_MODULES });
+      const external = [
+        ...externalModulesOf(LAMBDA_ENTRIES[name]),
+        ...(options.sdkExternal ? ['@aws-sdk/*'] : []),
+      ];
+      await bundleFunction(name, { outfile: file, external });
       figures[name] = {
         bundle_kb: statSync(file).size / 1024,
         cold_import_ms: importMs(file, options.processes ?? 7, nodeOptions),
@@ -145,7 +149,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   // `tsx tests/bench/cold-start.ts`: as deployed, with the AWS SDK read from node_modules instead,
   // and without source maps.
   const deployed = coldStartKeys(await measureColdStart());
-  const sdkExternal = coldStartKeys(await measureColdStart({ external: ['@aws-sdk/*'] }));
+  const sdkExternal = coldStartKeys(await measureColdStart({ sdkExternal: true }));
   const noSourceMaps = coldStartKeys(await measureColdStart({ nodeOptions: [] }));
   process.stdout.write(
     `${JSON.stringify({ deployed, sdk_external: sdkExternal, no_source_maps: noSourceMaps })}\n`,

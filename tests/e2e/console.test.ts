@@ -109,6 +109,15 @@ describe('the console in Chromium', () => {
     await page.getByRole('heading', { name: /collect/ }).waitFor();
     await shot(page, 'run-waiting-approval');
 
+    // The list views: the approval waits in Tasks, the workflow is listed, and Listeners shows its
+    // list or says there is none.
+    await page.getByRole('link', { name: 'Tasks', exact: true }).click();
+    await page.locator('ul.cards li', { hasText: 'onboarding' }).first().waitFor();
+    await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+    await page.locator('ul.cards li', { hasText: 'Customer onboarding' }).waitFor();
+    await page.getByRole('link', { name: 'Listeners', exact: true }).click();
+    await page.locator('section[aria-labelledby="listeners-title"] :is(table, .state.empty)').waitFor();
+
     await page.getByRole('link', { name: 'Outbox' }).click();
     const mail = page.locator('li[data-person="lead@example.com"][data-step="review"]');
     await mail.waitFor();

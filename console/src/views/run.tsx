@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, offeredOperations, type Run, type RunEvent, type WorkflowVersion } from '../api.js';
 import { Graph } from '../components/graph.js';
+import { Table } from '../components/list.js';
 import { Failure, Loading, Status } from '../components/states.js';
 import { Task } from '../components/task.js';
 import { useApi } from '../hooks.js';
@@ -352,32 +353,19 @@ function Events({ events }: { events: RunEvent[] }) {
           ))}
         </select>
       </label>
-      <div class="table-wrap">
-        <table class="compact events">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">At</th>
-              <th scope="col">Type</th>
-              <th scope="col">Step</th>
-              <th scope="col">Data</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((e) => (
-              <tr key={e.seq}>
-                <td>{e.seq}</td>
-                <td title={e.at}>{when(e.at)}</td>
-                <td>{e.type}</td>
-                <td>{e.step_id ?? ''}</td>
-                <td>
-                  <code>{Object.keys(e.data).length > 0 ? JSON.stringify(e.data) : ''}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table class="compact events" columns={['#', 'At', 'Type', 'Step', 'Data']}>
+        {shown.map((e) => (
+          <tr key={e.seq}>
+            <td>{e.seq}</td>
+            <td title={e.at}>{when(e.at)}</td>
+            <td>{e.type}</td>
+            <td>{e.step_id ?? ''}</td>
+            <td>
+              <code>{Object.keys(e.data).length > 0 ? JSON.stringify(e.data) : ''}</code>
+            </td>
+          </tr>
+        ))}
+      </Table>
     </section>
   );
 }

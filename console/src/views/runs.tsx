@@ -1,6 +1,7 @@
 /** Runs: newest first, filtered by status, workflow and time (kept in the URL), paged, refreshed live. */
 import { api, type Page, type Run, type RunSummary } from '../api.js';
-import { Empty, Failure, Loading, Status } from '../components/states.js';
+import { LoadedList, Table } from '../components/list.js';
+import { Status } from '../components/states.js';
 import { useApi } from '../hooks.js';
 import { apiQueryOf, filtersFrom, RANGES, type RunFilters, searchOf } from '../lib/filters.js';
 import { ago, duration, statusLabel, when } from '../lib/format.js';
@@ -101,64 +102,54 @@ export function Runs({ search }: { search: string }) {
           </select>
         </label>
       </form>
-      {runs.error && !runs.data ? <Failure error={runs.error} retry={runs.reload} /> : null}
-      {!runs.data && !runs.error ? <Loading /> : null}
-      {runs.data && runs.data.rows.length === 0 ? (
-        <Empty>
-          <p>
-            No runs{filters.status || filters.workflow_id || filters.range ? ' match these filters' : ' yet'}.
-          </p>
-          <p>
-            Start one from <a href={href('/workflows')}>Workflows</a>.
-          </p>
-        </Empty>
-      ) : null}
-      {runs.data && runs.data.rows.length > 0 ? (
-        <div class="table-wrap">
-          <table class="runs">
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Workflow</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Started</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.data.rows.map((run) => (
-                <tr key={run.id} data-run={run.id}>
-                  <td>
-                    <a href={href(`/runs/${encodeURIComponent(run.id)}`)}>{run.id}</a>
-                  </td>
-                  <td>
-                    <Status status={run.status} label={statusLabel(run.status, run.waitingFor)} />
-                    {run.waitingFor?.length ? (
-                      <small class="muted">
-                        {' '}
-                        {run.waitingFor.map((w) => `${w.type}: ${w.step_id}`).join(', ')}
-                      </small>
-                    ) : null}
-                  </td>
-                  <td>
-                    {run.workflow_id} <small class="muted">v{run.workflow_version}</small>
-                  </td>
-                  <td>{run.trigger?.type ?? 'api'}</td>
-                  <td title={run.created_at}>{when(run.created_at)}</td>
-                  <td title={run.updated_at}>
-                    {ago(run.updated_at, now)}
+      <LoadedList
+        loaded={runs}
+        items={(data) => data.rows}
+        empty={
+          <>
+            <p>
+              No runs
+              {filters.status || filters.workflow_id || filters.range ? ' match these filters' : ' yet'}.
+            </p>
+            <p>
+              Start one from <a href={href('/workflows')}>Workflows</a>.
+            </p>
+          </>
+        }
+      >
+        {(rows) => (
+          <Table class="runs" columns={['Run', 'Status', 'Workflow', 'Trigger', 'Started', 'Updated']}>
+            {rows.map((run) => (
+              <tr key={run.id} data-run={run.id}>
+                <td>
+                  <a href={href(`/runs/${encodeURIComponent(run.id)}`)}>{run.id}</a>
+                </td>
+                <td>
+                  <Status status={run.status} label={statusLabel(run.status, run.waitingFor)} />
+                  {run.waitingFor?.length ? (
                     <small class="muted">
                       {' '}
-                      ({duration(Date.parse(run.updated_at) - Date.parse(run.created_at))})
+                      {run.waitingFor.map((w) => `${w.type}: ${w.step_id}`).join(', ')}
                     </small>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+                  ) : null}
+                </td>
+                <td>
+                  {run.workflow_id} <small class="muted">v{run.workflow_version}</small>
+                </td>
+                <td>{run.trigger?.type ?? 'api'}</td>
+                <td title={run.created_at}>{when(run.created_at)}</td>
+                <td title={run.updated_at}>
+                  {ago(run.updated_at, now)}
+                  <small class="muted">
+                    {' '}
+                    ({duration(Date.parse(run.updated_at) - Date.parse(run.created_at))})
+                  </small>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
       <nav class="pager" aria-label="Pages">
         {filters.cursor ? (
           <button type="button" onClick={() => set({})}>

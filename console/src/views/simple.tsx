@@ -1,7 +1,8 @@
 /** Listeners and the outbox: simple lists of what the API holds. */
 import { useState } from 'preact/hooks';
 import { api, type Page } from '../api.js';
-import { Empty, Failure, Loading, Status } from '../components/states.js';
+import { LoadedList, Table } from '../components/list.js';
+import { Status } from '../components/states.js';
 import { useApi } from '../hooks.js';
 import { when } from '../lib/format.js';
 import { href } from '../router.js';
@@ -24,46 +25,36 @@ export function Listeners() {
       <header class="view-header">
         <h1 id="listeners-title">Listeners</h1>
       </header>
-      {list.error && !list.data ? <Failure error={list.error} retry={list.reload} /> : null}
-      {!list.data && !list.error ? <Loading /> : null}
-      {list.data?.items.length === 0 ? <Empty>No listeners: runs start only through the API.</Empty> : null}
-      {list.data && list.data.items.length > 0 ? (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Listener</th>
-                <th scope="col">Type</th>
-                <th scope="col">Workflow</th>
-                <th scope="col">Match</th>
-                <th scope="col">Fired</th>
+      <LoadedList
+        loaded={list}
+        items={(data) => data.items}
+        empty="No listeners: runs start only through the API."
+      >
+        {(listeners) => (
+          <Table columns={['Listener', 'Type', 'Workflow', 'Match', 'Fired']}>
+            {listeners.map((l) => (
+              <tr key={l.id}>
+                <td>
+                  {l.id}
+                  {l.enabled === false ? <small class="muted"> (disabled)</small> : null}
+                </td>
+                <td>{l.type}</td>
+                <td>
+                  <a href={href(`/workflows/${encodeURIComponent(l.workflow_id)}`)}>{l.workflow_id}</a>
+                </td>
+                <td>
+                  <code>{JSON.stringify(l.match)}</code>
+                </td>
+                <td>
+                  {l.fired ?? 0}
+                  {l.last_fired_at ? <small class="muted"> last {when(l.last_fired_at)}</small> : null}
+                  {l.next_fire_at ? <small class="muted"> next {when(l.next_fire_at)}</small> : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((l) => (
-                <tr key={l.id}>
-                  <td>
-                    {l.id}
-                    {l.enabled === false ? <small class="muted"> (disabled)</small> : null}
-                  </td>
-                  <td>{l.type}</td>
-                  <td>
-                    <a href={href(`/workflows/${encodeURIComponent(l.workflow_id)}`)}>{l.workflow_id}</a>
-                  </td>
-                  <td>
-                    <code>{JSON.stringify(l.match)}</code>
-                  </td>
-                  <td>
-                    {l.fired ?? 0}
-                    {l.last_fired_at ? <small class="muted"> last {when(l.last_fired_at)}</small> : null}
-                    {l.next_fire_at ? <small class="muted"> next {when(l.next_fire_at)}</small> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }
@@ -104,46 +95,49 @@ export function Outbox() {
       <header class="view-header">
         <h1 id="outbox-title">Outbox</h1>
       </header>
-      {list.error && !list.data ? <Failure error={list.error} retry={list.reload} /> : null}
-      {!list.data && !list.error ? <Loading /> : null}
-      {list.data?.items.length === 0 ? (
-        <Empty>No notifications yet: forms and approvals with people to tell send them here.</Empty>
-      ) : null}
-      {list.data && list.data.items.length > 0 ? (
-        <ul class="cards outbox">
-          {list.data.items.map((m) => (
-            <li key={m.id} class="card" data-person={m.person} data-step={m.step_id}>
-              <p>
-                <strong>{m.subject}</strong>{' '}
-                <Status
-                  status={m.status === 'sent' ? 'completed' : m.status === 'failed' ? 'failed' : 'queued'}
-                  label={m.status}
-                />
-              </p>
-              <p class="muted">
-                {m.channel} to {m.to} · {when(m.created_at)} ·{' '}
-                <a href={href(`/runs/${encodeURIComponent(m.run_id)}?step=${encodeURIComponent(m.step_id)}`)}>
-                  {m.run_id}
-                </a>
-              </p>
-              {m.last_error ? (
-                <p class="error">
-                  {m.last_error.code}: {m.last_error.message} (attempt {m.attempts})
+      <LoadedList
+        loaded={list}
+        items={(data) => data.items}
+        empty="No notifications yet: forms and approvals with people to tell send them here."
+      >
+        {(entries) => (
+          <ul class="cards outbox">
+            {entries.map((m) => (
+              <li key={m.id} class="card" data-person={m.person} data-step={m.step_id}>
+                <p>
+                  <strong>{m.subject}</strong>{' '}
+                  <Status
+                    status={m.status === 'sent' ? 'completed' : m.status === 'failed' ? 'failed' : 'queued'}
+                    label={m.status}
+                  />
                 </p>
-              ) : null}
-              <details>
-                <summary>Message</summary>
-                <pre>{m.text}</pre>
-              </details>
-              {m.link ? (
-                <a class="button" href={m.link}>
-                  Open {m.person}’s link
-                </a>
-              ) : null}
-            </li>
-          ))}
-        </ul>
-      ) : null}
+                <p class="muted">
+                  {m.channel} to {m.to} · {when(m.created_at)} ·{' '}
+                  <a
+                    href={href(`/runs/${encodeURIComponent(m.run_id)}?step=${encodeURIComponent(m.step_id)}`)}
+                  >
+                    {m.run_id}
+                  </a>
+                </p>
+                {m.last_error ? (
+                  <p class="error">
+                    {m.last_error.code}: {m.last_error.message} (attempt {m.attempts})
+                  </p>
+                ) : null}
+                <details>
+                  <summary>Message</summary>
+                  <pre>{m.text}</pre>
+                </details>
+                {m.link ? (
+                  <a class="button" href={m.link}>
+                    Open {m.person}’s link
+                  </a>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </LoadedList>
       <nav class="pager" aria-label="Pages">
         {cursor ? (
           <button type="button" onClick={() => setCursor(undefined)}>

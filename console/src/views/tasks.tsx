@@ -1,7 +1,8 @@
 /** Tasks: the inbox of forms and approvals that wait, and the page behind a personal link. */
 import { useState } from 'preact/hooks';
 import { api, type Page, type Run, type RunSummary } from '../api.js';
-import { Empty, Failure, Loading } from '../components/states.js';
+import { LoadedList } from '../components/list.js';
+import { Loading } from '../components/states.js';
 import { Task, type TaskView } from '../components/task.js';
 import { useApi } from '../hooks.js';
 import { ago, when } from '../lib/format.js';
@@ -29,26 +30,27 @@ export function Inbox() {
       <header class="view-header">
         <h1 id="tasks-title">Tasks</h1>
       </header>
-      {tasks.error && !tasks.data ? <Failure error={tasks.error} retry={tasks.reload} /> : null}
-      {!tasks.data && !tasks.error ? <Loading /> : null}
-      {tasks.data?.length === 0 ? <Empty>Nothing waits for a person right now.</Empty> : null}
-      {tasks.data && tasks.data.length > 0 ? (
-        <ul class="cards">
-          {tasks.data.map(({ run, wait }) => (
-            <li key={`${run.id}-${wait.step_id}`} class="card">
-              <a href={href(`/runs/${encodeURIComponent(run.id)}?step=${encodeURIComponent(wait.step_id)}`)}>
-                <strong>{wait.title ?? wait.step_id}</strong>
-              </a>
-              <span class="muted">
-                {' '}
-                {wait.type} · {run.workflow_id} · waiting {ago(run.updated_at, now).replace(' ago', '')}
-              </span>
-              {wait.approvers ? <p class="muted">Approvers: {wait.approvers.join(', ')}</p> : null}
-              {wait.expires_at ? <p class="muted">Answer by {when(wait.expires_at)}</p> : null}
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <LoadedList loaded={tasks} items={(data) => data} empty="Nothing waits for a person right now.">
+        {(waits) => (
+          <ul class="cards">
+            {waits.map(({ run, wait }) => (
+              <li key={`${run.id}-${wait.step_id}`} class="card">
+                <a
+                  href={href(`/runs/${encodeURIComponent(run.id)}?step=${encodeURIComponent(wait.step_id)}`)}
+                >
+                  <strong>{wait.title ?? wait.step_id}</strong>
+                </a>
+                <span class="muted">
+                  {' '}
+                  {wait.type} · {run.workflow_id} · waiting {ago(run.updated_at, now).replace(' ago', '')}
+                </span>
+                {wait.approvers ? <p class="muted">Approvers: {wait.approvers.join(', ')}</p> : null}
+                {wait.expires_at ? <p class="muted">Answer by {when(wait.expires_at)}</p> : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </LoadedList>
     </section>
   );
 }

@@ -3,7 +3,8 @@ import { useState } from 'preact/hooks';
 import { ApiError, api, type Page, type WorkflowVersion } from '../api.js';
 import { FieldForm } from '../components/field-form.js';
 import { Graph } from '../components/graph.js';
-import { Empty, Failure, Loading } from '../components/states.js';
+import { LoadedList } from '../components/list.js';
+import { Failure, Loading } from '../components/states.js';
 import { useApi } from '../hooks.js';
 import { lineDiff } from '../lib/diff.js';
 import { fieldErrors, schemaFields } from '../lib/form-model.js';
@@ -28,25 +29,28 @@ export function Workflows() {
       <header class="view-header">
         <h1 id="workflows-title">Workflows</h1>
       </header>
-      {list.error && !list.data ? <Failure error={list.error} retry={list.reload} /> : null}
-      {!list.data && !list.error ? <Loading /> : null}
-      {list.data?.items.length === 0 ? <Empty>No workflows yet: POST one to /v1/workflows.</Empty> : null}
-      {list.data && list.data.items.length > 0 ? (
-        <ul class="cards">
-          {list.data.items.map((w) => (
-            <li key={w.id} class="card">
-              <a href={href(`/workflows/${encodeURIComponent(w.id)}`)}>
-                <strong>{w.name ?? w.id}</strong>
-              </a>{' '}
-              <span class="muted">
-                {w.id} · v{w.latest_version}
-                {w.retired ? ' · retired' : ''}
-              </span>
-              {w.description ? <p>{w.description}</p> : null}
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <LoadedList
+        loaded={list}
+        items={(data) => data.items}
+        empty="No workflows yet: POST one to /v1/workflows."
+      >
+        {(workflows) => (
+          <ul class="cards">
+            {workflows.map((w) => (
+              <li key={w.id} class="card">
+                <a href={href(`/workflows/${encodeURIComponent(w.id)}`)}>
+                  <strong>{w.name ?? w.id}</strong>
+                </a>{' '}
+                <span class="muted">
+                  {w.id} · v{w.latest_version}
+                  {w.retired ? ' · retired' : ''}
+                </span>
+                {w.description ? <p>{w.description}</p> : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </LoadedList>
     </section>
   );
 }

@@ -16,9 +16,9 @@ import { RUN_ID } from '../examples.js';
 import { conflict, HttpError } from '../http-error.js';
 import type { OperationDoc } from '../operation.js';
 import { jsonBody } from '../params.js';
+import { ANSWER_ACCEPTED } from '../replies.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
-import { answerAccepted } from '../schemas.js';
 import { checkResume } from './executions.js';
 
 /** The answer, as the waiting step type reads it; the token names the step, its visit and, for a person's link, who answers. */
@@ -74,13 +74,7 @@ const docs = {
     description:
       'The token is the credential: no API key is needed. A refused answer does not use the token up; an accepted one does.',
     body: { schema: callbackBody, example: { inputs: { email: 'ada@example.com' } } },
-    replies: {
-      202: {
-        description: 'Accepted: the run goes on',
-        schema: answerAccepted,
-        example: { run_id: RUN_ID, step_id: 'ask', visit: 1, accepted: true },
-      },
-    },
+    replies: ANSWER_ACCEPTED,
     refusals: {
       403: 'The person the link names may not give this answer',
       404: GONE,

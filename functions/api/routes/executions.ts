@@ -20,12 +20,12 @@ import { CONTEXT, EVENTS, HISTORY, RUN, RUN_ID, RUN_SUMMARY } from '../examples.
 import { conflict, unprocessable } from '../http-error.js';
 import type { OperationDoc } from '../operation.js';
 import { jsonBody, queryParams } from '../params.js';
+import { ANSWER_ACCEPTED, runStartedReplies } from '../replies.js';
 import { type ApiRequest, principalOf } from '../request.js';
 import { type ApiResult, json } from '../response.js';
 import type { Router } from '../router.js';
 import { runView } from '../run-view.js';
 import {
-  answerAccepted,
   controlAccepted,
   eventsPage,
   page,
@@ -123,10 +123,7 @@ const docs = {
       'with another body is a 409.',
     body: { schema: startBody, example: { workflow_id: 'greeting', inputs: { customer: 'Ada' } } },
     idempotencyKey: true,
-    replies: {
-      200: { description: 'The same request again: the run it started', schema: runViewSchema, example: RUN },
-      202: { description: 'Started', schema: runViewSchema, example: RUN },
-    },
+    replies: runStartedReplies(),
     refusals: {
       404: 'No such workflow or version',
       409: 'The workflow is retired, or the Idempotency-Key was used with another body',
@@ -217,10 +214,7 @@ const docs = {
       'The new run records `rerun_of`. With an `Idempotency-Key`, the same request again answers 200.',
     body: { schema: rerunBody, example: { inputs: { customer: 'Ada' } } },
     idempotencyKey: true,
-    replies: {
-      200: { description: 'The same request again: the run it started', schema: runViewSchema, example: RUN },
-      202: { description: 'Started', schema: runViewSchema, example: { ...RUN, rerun_of: 'run_01hzyx' } },
-    },
+    replies: runStartedReplies({ started: { ...RUN, rerun_of: 'run_01hzyx' } }),
     refusals: {
       404: 'No such run, or no such version',
       409: 'The workflow is retired, or the Idempotency-Key was used with another body',
@@ -232,13 +226,7 @@ const docs = {
     tag: 'Executions',
     summary: 'Answer a wait: a form or an approval',
     body: { schema: resumeBody, example: { step_id: 'ask', inputs: { email: 'ada@example.com' } } },
-    replies: {
-      202: {
-        description: 'Accepted: the run goes on',
-        schema: answerAccepted,
-        example: { run_id: RUN_ID, step_id: 'ask', visit: 1, accepted: true },
-      },
-    },
+    replies: ANSWER_ACCEPTED,
     refusals: {
       403: 'Not an approver of this step, or the API key answers as another principal',
       404: NO_RUN,

@@ -12,15 +12,14 @@ import { deliverTrigger } from '../../../shared/orchestration/triggers.js';
 import type { SecretSource } from '../../../shared/ports/index.js';
 import { type WebhookMatch, webhookSecretName } from '../../../shared/triggers/listener-match.js';
 import type { ApiDeps } from '../deps.js';
-import { RUN } from '../examples.js';
 import { badRequest, conflict, HttpError, notFound, unprocessable } from '../http-error.js';
 import { requireApiKey } from '../middleware/api-key-auth.js';
 import { jsonTextProblem } from '../middleware/body-parser.js';
 import type { OperationDoc } from '../operation.js';
+import { runStartedReplies } from '../replies.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
 import { runView } from '../run-view.js';
-import { runView as runViewSchema } from '../schemas.js';
 import { deliveryId, verifySignature } from '../webhook-signatures.js';
 import { findListener } from './listeners.js';
 
@@ -37,10 +36,7 @@ const doc: OperationDoc = {
     schema: z.unknown().meta({ description: 'Whatever the provider sends: JSON, a form, text' }),
     example: { customer: 'Ada', source: 'crm' },
   },
-  replies: {
-    200: { description: 'The same delivery again: the run it started', schema: runViewSchema, example: RUN },
-    202: { description: 'Started', schema: runViewSchema, example: RUN },
-  },
+  replies: runStartedReplies({ again: 'The same delivery again: the run it started' }),
   refusals: {
     400: 'A JSON body that is not valid JSON',
     401: 'The signature is missing or not valid (or, without one, the API key)',

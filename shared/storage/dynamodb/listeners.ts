@@ -19,8 +19,8 @@ import type {
   Page,
   PageRequest,
 } from '../../ports/index.js';
-import { type CursorCodec, positionString } from '../cursor.js';
-import { compareKeys, LISTENERS_SCOPE, pageLimit } from '../paging.js';
+import type { CursorCodec } from '../cursor.js';
+import { compareKeys, LISTENERS_SCOPE } from '../paging.js';
 import {
   changedListener,
   checkListener,
@@ -31,6 +31,7 @@ import {
   sourceKeys,
 } from '../rules.js';
 import { type Item, json, N, optionalNumber, optionalString, S } from './attributes.js';
+import { pageByKind } from './kind-pages.js';
 import { Table } from './table.js';
 import { INDEXES } from './tables.js';
 
@@ -77,26 +78,14 @@ export class DynamoDbListenerStore implements ListenerStore {
     return fromItem(item);
   }
 
-  async list(page?: PageRequest): Promise<Page<Listener>> {
-    const limit = pageLimit(page);
-    const after =
-      page?.cursor === undefined
-        ? undefined
-        : positionString(this.#cursors.decode(LISTENERS_SCOPE, page.cursor), 'id');
-    const items = await this.#table.query(
-      {
-        IndexName: INDEXES.listenersByKind,
-        KeyConditionExpression: after === undefined ? 'kind = :k' : 'kind = :k AND id > :after',
-        ExpressionAttributeValues: { ':k': S(KIND), ...(after === undefined ? {} : { ':after': S(after) }) },
-        Limit: limit + 1,
-      },
-      (found) => found.length > limit,
+  list(page?: PageRequest): Promise<Page<Listener>> {
+    return pageByKind(
+      this.#table,
+      this.#cursors,
+      { index: INDEXES.listenersByKind, kind: KIND, scope: LISTENERS_SCOPE },
+      page,
+      fromItem,
     );
-    const listeners = items.slice(0, limit).map(fromItem);
-    const result: Page<Listener> = { items: listeners };
-    if (items.length > limit)
-      result.next_cursor = this.#cursors.encode(LISTENERS_SCOPE, { id: listeners.at(-1)!.id });
-    return result;
   }
 
   async update(id: string, change: ListenerChange, now: Date): Promise<Listener> {

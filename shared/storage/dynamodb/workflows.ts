@@ -15,21 +15,14 @@ import type {
   WorkflowVersionInfo,
 } from '../../ports/index.js';
 import { contentHash, workflowVersionsScope } from '../content-hash.js';
-import { type CursorCodec, positionNumber, positionString } from '../cursor.js';
+import { type CursorCodec, positionNumber } from '../cursor.js';
 import { pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
 import { definitionText, summaryOf } from '../rules.js';
-import { type Item, json, N, number, optionalString, padded, S, string } from './attributes.js';
+import { type Item, json, N, number, optionalString, S, string } from './attributes.js';
 import { Table } from './table.js';
-import { INDEXES } from './tables.js';
-import { readVersion } from './versioned.js';
+import { VersionedItems } from './versioned.js';
 
-const SUMMARY = 'summary';
 const KIND = 'workflow';
-/** Concurrent updates of one workflow each take the next free number; this bounds the retries. */
-const MAX_UPDATE_ATTEMPTS = 5;
-
-const versionKey = (id: string, version: number): Item => ({ id: S(id), sk: S(`v#${padded(version, 10)}`) });
-const summaryKey = (id: string): Item => ({ id: S(id), sk: S(SUMMARY) });
 
 export interface DynamoDbWorkflowStoreOptions {
   client: DynamoDBClient;
@@ -39,31 +32,47 @@ export interface DynamoDbWorkflowStoreOptions {
 
 export class DynamoDbWorkflowStore implements WorkflowStore {
   readonly #table: Table;
+  readonly #versions: VersionedItems<WorkflowVersion>;
   readonly #cursors: CursorCodec;
 
   constructor(options: DynamoDbWorkflowStoreOptions) {
     this.#table = new Table(options.client, options.table);
     this.#cursors = options.cursors;
+    this.#versions = new VersionedItems(
+      this.#table,
+      {
+        noun: 'Workflow',
+        kind: KIND,
+        listScope: WORKFLOWS_SCOPE,
+        partition: (id) => id,
+        attributes: (version) => ({
+          definition: S(JSON.stringify(version.definition)),
+          content_hash: S(contentHash(version.definition)),
+        }),
+        fromItem: versionFrom,
+      },
+      options.cursors,
+    );
   }
 
   async create(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
     const version = versionOf(definition, 1, now);
     // Version 1 exists exactly when the id is taken (retired workflows keep their versions).
-    if (!(await this.#putVersion(version)))
+    if (!(await this.#versions.put(version)))
       throw new ConflictError(`Workflow '${definition.id}' already exists`);
     await this.#table.put({
-      Item: summaryItem(summaryOf(version, version.created_at, false)),
+      Item: this.#summaryItem(summaryOf(version, version.created_at, false)),
       ConditionExpression: 'attribute_not_exists(id)',
     });
     return version;
   }
 
-  async update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
+  update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
     const id = definition.id;
-    for (let attempt = 1; ; attempt++) {
+    return this.#versions.update(id, async () => {
       const summary = await this.#summary(id);
       if (!summary) throw new NotFoundError('Workflow', id);
-      const latest = (await this.#latest(id))!;
+      const latest = (await this.#versions.latest(id))!;
       // A version the summary does not know yet was written by an update that has not reached the
       // summary (or whose process died first): it is the latest, and it revives a retired workflow.
       const lagging = latest.version > summary.latest_version;
@@ -75,16 +84,10 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
         if (lagging) await this.#advanceSummary(latest, summary);
         return latest;
       }
-      if (await this.#putVersion(version)) {
-        await this.#advanceSummary(version, summary);
-        return version;
-      }
-      if (attempt >= MAX_UPDATE_ATTEMPTS) {
-        throw new ConflictError(`Workflow '${id}' is being updated by others; try again`, {
-          retryable: true,
-        });
-      }
-    }
+      if (!(await this.#versions.put(version))) return undefined;
+      await this.#advanceSummary(version, summary);
+      return version;
+    });
   }
 
   /**
@@ -105,7 +108,7 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
       }
     }
     await this.#table.update({
-      Key: summaryKey(version.id),
+      Key: this.#versions.summaryKey(version.id),
       UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
       ConditionExpression: 'latest_version < :v',
       ExpressionAttributeNames: { '#name': 'name', '#description': 'description' },
@@ -114,10 +117,7 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
   }
 
   get(id: string, version?: number): Promise<WorkflowVersion> {
-    return readVersion('Workflow', id, version, {
-      latest: () => this.#latest(id),
-      exact: (n) => this.#table.get(versionKey(id, n)).then((item) => item && versionFrom(item)),
-    });
+    return this.#versions.get(id, version);
   }
 
   async versions(id: string, page?: PageRequest): Promise<Page<WorkflowVersionInfo>> {
@@ -133,7 +133,7 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
         ExpressionAttributeValues: {
           ':id': S(id),
           ':low': S('v#'),
-          ':high': before === undefined ? S('v#~') : versionKey(id, before - 1).sk!,
+          ':high': before === undefined ? S('v#~') : this.#versions.versionKey(id, before - 1).sk!,
         },
         ProjectionExpression: '#version, created_at, content_hash',
         ExpressionAttributeNames: { '#version': 'version' },
@@ -165,74 +165,44 @@ export class DynamoDbWorkflowStore implements WorkflowStore {
     return summary;
   }
 
-  async list(page?: PageRequest): Promise<Page<WorkflowSummary>> {
-    const limit = pageLimit(page);
-    const after =
-      page?.cursor === undefined
-        ? undefined
-        : positionString(this.#cursors.decode(WORKFLOWS_SCOPE, page.cursor), 'id');
-    const items = await this.#table.query(
-      {
-        IndexName: INDEXES.workflowsByKind,
-        KeyConditionExpression: after === undefined ? 'kind = :k' : 'kind = :k AND id > :after',
-        ExpressionAttributeValues: { ':k': S(KIND), ...(after === undefined ? {} : { ':after': S(after) }) },
-        Limit: limit + 1,
-      },
-      (found) => found.length > limit,
-    );
-    const summaries = items.slice(0, limit).map(summaryFrom);
-    const result: Page<WorkflowSummary> = { items: summaries };
-    if (items.length > limit)
-      result.next_cursor = this.#cursors.encode(WORKFLOWS_SCOPE, { id: summaries.at(-1)!.id });
-    return result;
+  list(page?: PageRequest): Promise<Page<WorkflowSummary>> {
+    return this.#versions.list(page, summaryFrom);
   }
 
   async retire(id: string, now: Date): Promise<void> {
     if (!(await this.#summary(id))) throw new NotFoundError('Workflow', id);
     await this.#table.update({
-      Key: summaryKey(id),
+      Key: this.#versions.summaryKey(id),
       UpdateExpression: 'SET retired = :t, updated_at = :u',
       ExpressionAttributeValues: { ':t': { BOOL: true }, ':u': S(now.toISOString()) },
     });
   }
 
-  async #putVersion(version: WorkflowVersion): Promise<boolean> {
-    const { applied } = await this.#table.put({
-      Item: {
-        ...versionKey(version.id, version.version),
-        version: N(version.version),
-        definition: S(JSON.stringify(version.definition)),
-        content_hash: S(contentHash(version.definition)),
-        created_at: S(version.created_at),
-      },
-      ConditionExpression: 'attribute_not_exists(id)',
-    });
-    return applied;
-  }
-
-  async #latest(id: string): Promise<WorkflowVersion | undefined> {
-    const [item] = await this.#table.query(
-      {
-        KeyConditionExpression: 'id = :id AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':id': S(id), ':v': S('v#') },
-        ScanIndexForward: false,
-        Limit: 1,
-      },
-      (found) => found.length > 0,
-    );
-    return item && versionFrom(item);
-  }
-
   /** The summary item, rebuilt from the versions when a process died before writing it. */
   async #summary(id: string): Promise<WorkflowSummary | undefined> {
-    const item = await this.#table.get(summaryKey(id));
+    const item = await this.#table.get(this.#versions.summaryKey(id));
     if (item) return summaryFrom(item);
-    const latest = await this.#latest(id);
+    const latest = await this.#versions.latest(id);
     if (!latest) return undefined;
     const first = latest.version === 1 ? latest : await this.get(id, 1);
     const summary = summaryOf(latest, first.created_at, false);
-    await this.#table.put({ Item: summaryItem(summary), ConditionExpression: 'attribute_not_exists(id)' });
+    await this.#table.put({
+      Item: this.#summaryItem(summary),
+      ConditionExpression: 'attribute_not_exists(id)',
+    });
     return summary;
+  }
+
+  #summaryItem(summary: WorkflowSummary): Item {
+    return {
+      ...this.#versions.summaryKey(summary.id),
+      kind: S(KIND),
+      latest_version: N(summary.latest_version),
+      created_at: S(summary.created_at),
+      updated_at: S(summary.updated_at),
+      ...(summary.name === undefined ? {} : { name: S(summary.name) }),
+      ...(summary.description === undefined ? {} : { description: S(summary.description) }),
+    };
   }
 }
 
@@ -248,18 +218,6 @@ function versionFrom(item: Item): WorkflowVersion {
     version: number(item, 'version'),
     definition: json<WorkflowDefinition>(item, 'definition'),
     created_at: string(item, 'created_at'),
-  };
-}
-
-function summaryItem(summary: WorkflowSummary): Item {
-  return {
-    ...summaryKey(summary.id),
-    kind: S(KIND),
-    latest_version: N(summary.latest_version),
-    created_at: S(summary.created_at),
-    updated_at: S(summary.updated_at),
-    ...(summary.name === undefined ? {} : { name: S(summary.name) }),
-    ...(summary.description === undefined ? {} : { description: S(summary.description) }),
   };
 }
 

@@ -1,7 +1,6 @@
 /** The WorkflowStore in memory: versions, the latest pointer, listing by id and retirement. */
 
 import type { WorkflowDefinition, WorkflowVersion } from '../../definition/schema.js';
-import { ConflictError, NotFoundError } from '../../errors.js';
 import type {
   Page,
   PageRequest,
@@ -11,33 +10,31 @@ import type {
 } from '../../ports/index.js';
 import { contentHash, workflowVersionsScope } from '../content-hash.js';
 import type { CursorCodec } from '../cursor.js';
-import { positionNumber, positionString } from '../cursor.js';
-import { compareKeys, pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
+import { positionNumber } from '../cursor.js';
+import { pageLimit, WORKFLOWS_SCOPE } from '../paging.js';
 import { definitionText, summaryOf } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
+import { MemoryVersions, type Versions } from './versioned.js';
 
-interface StoredWorkflow {
-  versions: WorkflowVersion[];
+interface StoredWorkflow extends Versions<WorkflowVersion> {
   /** The content hash of each version, by index. */
   hashes: string[];
   summary: WorkflowSummary;
 }
 
 export class MemoryWorkflowStore implements WorkflowStore {
-  readonly #workflows = new Map<string, StoredWorkflow>();
+  readonly #workflows: MemoryVersions<WorkflowVersion, StoredWorkflow>;
   readonly #cursors: CursorCodec;
 
   constructor(cursors: CursorCodec) {
+    this.#workflows = new MemoryVersions('Workflow', WORKFLOWS_SCOPE, cursors);
     this.#cursors = cursors;
   }
 
   async create(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
     definitionText(definition);
-    if (this.#workflows.has(definition.id)) {
-      throw new ConflictError(`Workflow '${definition.id}' already exists`);
-    }
     const version = this.#version(definition, 1, now);
-    this.#workflows.set(definition.id, {
+    this.#workflows.add(definition.id, {
       versions: [version],
       hashes: [contentHash(version.definition)],
       summary: summaryOf(version, version.created_at, false),
@@ -47,8 +44,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async update(definition: WorkflowDefinition, now: Date): Promise<WorkflowVersion> {
     definitionText(definition);
-    const stored = this.#workflows.get(definition.id);
-    if (!stored) throw new NotFoundError('Workflow', definition.id);
+    const stored = this.#workflows.entry(definition.id);
     const hash = contentHash(definition);
     // A retired workflow is revived by a version of its own, even with the latest content.
     if (!stored.summary.retired && stored.hashes.at(-1) === hash) return jsonCopy(stored.versions.at(-1)!);
@@ -60,16 +56,12 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 
   async get(id: string, version?: number): Promise<WorkflowVersion> {
-    const versions = this.#workflows.get(id)?.versions ?? [];
-    const found = version === undefined ? versions.at(-1) : versions[version - 1];
-    if (!found) throw new NotFoundError('Workflow', version === undefined ? id : `${id} v${version}`);
-    return jsonCopy(found);
+    return this.#workflows.get(id, version);
   }
 
   async versions(id: string, page?: PageRequest): Promise<Page<WorkflowVersionInfo>> {
     const limit = pageLimit(page);
-    const stored = this.#workflows.get(id);
-    if (!stored) throw new NotFoundError('Workflow', id);
+    const stored = this.#workflows.entry(id);
     const before =
       page?.cursor === undefined
         ? stored.versions.length + 1
@@ -91,30 +83,15 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 
   async summary(id: string): Promise<WorkflowSummary> {
-    const stored = this.#workflows.get(id);
-    if (!stored) throw new NotFoundError('Workflow', id);
-    return jsonCopy(stored.summary);
+    return jsonCopy(this.#workflows.entry(id).summary);
   }
 
   async list(page?: PageRequest): Promise<Page<WorkflowSummary>> {
-    const limit = pageLimit(page);
-    const after =
-      page?.cursor === undefined
-        ? undefined
-        : positionString(this.#cursors.decode(WORKFLOWS_SCOPE, page.cursor), 'id');
-    const ids = [...this.#workflows.keys()]
-      .filter((id) => after === undefined || compareKeys(id, after) > 0)
-      .sort(compareKeys);
-    const items = ids.slice(0, limit).map((id) => jsonCopy(this.#workflows.get(id)!.summary));
-    const result: Page<WorkflowSummary> = { items };
-    if (ids.length > limit)
-      result.next_cursor = this.#cursors.encode(WORKFLOWS_SCOPE, { id: items.at(-1)!.id });
-    return result;
+    return this.#workflows.list(page, (stored) => stored.summary);
   }
 
   async retire(id: string, now: Date): Promise<void> {
-    const stored = this.#workflows.get(id);
-    if (!stored) throw new NotFoundError('Workflow', id);
+    const stored = this.#workflows.entry(id);
     stored.summary = { ...stored.summary, retired: true, updated_at: now.toISOString() };
   }
 

@@ -1,58 +1,20 @@
 /** The OpenAI provider through the real `openai` client against a loopback OpenAI-compatible server. */
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAiProvider, retryAfterSeconds } from '../../../shared/ai/openai-provider.js';
-import { StepError } from '../../../shared/errors.js';
-import type { AiRequest } from '../../../shared/ports/index.js';
 import { aiGenerate } from '../../../shared/steps/ai-generate.js';
-import { type FakeOpenAi, startFakeOpenAi } from '../../support/fake-openai.js';
+import { startFakeOpenAi } from '../../support/fake-openai.js';
 import { execute } from '../steps/context.js';
+import { failure, loopbackFake, mail, request } from './provider-fixtures.js';
 
-const mail = {
-  type: 'object',
-  required: ['subject', 'body'],
-  properties: { subject: { type: 'string', minLength: 3 }, body: { type: 'string' }, cc: { type: 'string' } },
-};
-
-let fake: FakeOpenAi;
-beforeAll(async () => {
-  fake = await startFakeOpenAi();
-});
-afterAll(async () => {
-  await fake.close();
-});
-afterEach(() => {
-  fake.requests.length = 0;
-  fake.script();
-});
+const fake = loopbackFake(startFakeOpenAi);
 
 const provider = (model = 'gpt-test') =>
-  createOpenAiProvider({ apiKey: 'sk-test', baseUrl: fake.baseUrl, model });
-
-function request(extra: Partial<AiRequest> = {}): AiRequest {
-  return {
-    messages: [
-      { role: 'system', content: 'You write mails.' },
-      { role: 'user', content: 'Welcome Ann' },
-    ],
-    json_schema: mail,
-    timeoutMs: 5_000,
-    ...extra,
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<StepError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StepError);
-  return error as StepError;
-}
+  createOpenAiProvider({ apiKey: 'sk-test', baseUrl: fake().baseUrl, model });
 
 describe('openai provider: answers', () => {
   it('sends Chat Completions with a strict json_schema response_format and returns the answer and usage', async () => {
-    fake.script({ kind: 'json', value: { subject: 'Welcome', body: 'Hello Ann', cc: null } });
+    fake().script({ kind: 'json', value: { subject: 'Welcome', body: 'Hello Ann', cc: null } });
     const response = await provider().generate(request({ temperature: 0.3 }));
     expect(JSON.parse(response.text)).toEqual({ subject: 'Welcome', body: 'Hello Ann' });
     expect(response).toMatchObject({
@@ -61,8 +23,8 @@ describe('openai provider: answers', () => {
       tokens_output: 7,
       request_id: 'req_fake_1',
     });
-    expect(fake.requests).toHaveLength(1);
-    const sent = fake.requests[0]!.body;
+    expect(fake().requests).toHaveLength(1);
+    const sent = fake().requests[0]!.body;
     expect(sent.model).toBe('gpt-test');
     expect(sent.temperature).toBe(0.3);
     expect(sent.messages).toEqual([
@@ -89,19 +51,19 @@ describe('openai provider: answers', () => {
   });
 
   it("uses the step's model over the default", async () => {
-    fake.script({ kind: 'json', value: { subject: 'Hey', body: 'b', cc: 'x@y.z' } });
+    fake().script({ kind: 'json', value: { subject: 'Hey', body: 'b', cc: 'x@y.z' } });
     await provider().generate(request({ model: 'gpt-other' }));
-    expect(fake.requests[0]!.body.model).toBe('gpt-other');
+    expect(fake().requests[0]!.body.model).toBe('gpt-other');
   });
 
   it('wraps a non-object root in {value} and unwraps the answer', async () => {
-    fake.script({ kind: 'json', value: { value: ['a', 'b'] } });
+    fake().script({ kind: 'json', value: { value: ['a', 'b'] } });
     const response = await provider().generate(
       request({ json_schema: { type: 'array', items: { type: 'string' } } }),
     );
     expect(JSON.parse(response.text)).toEqual(['a', 'b']);
     expect(response.raw_text).toBe('{"value":["a","b"]}');
-    expect(fake.requests[0]!.body.response_format?.json_schema?.schema).toMatchObject({
+    expect(fake().requests[0]!.body.response_format?.json_schema?.schema).toMatchObject({
       type: 'object',
       required: ['value'],
     });
@@ -113,54 +75,54 @@ describe('openai provider: answers', () => {
       properties: { a: { type: 'string' } },
       allOf: [{ required: ['a'] }],
     };
-    fake.script({ kind: 'json', value: { a: 'x' } });
+    fake().script({ kind: 'json', value: { a: 'x' } });
     const response = await provider().generate(request({ json_schema: schema }));
     expect(response.text).toBe('{"a":"x"}');
-    expect(fake.requests[0]!.body.response_format?.json_schema).toMatchObject({ strict: false, schema });
+    expect(fake().requests[0]!.body.response_format?.json_schema).toMatchObject({ strict: false, schema });
   });
 
   it('returns invalid JSON and schema violations as text: the step validates and gives feedback', async () => {
-    fake.script({ kind: 'content', content: 'Sure! Here it is' });
+    fake().script({ kind: 'content', content: 'Sure! Here it is' });
     expect((await provider().generate(request())).text).toBe('Sure! Here it is');
   });
 });
 
 describe('openai provider: failures are typed StepErrors, each after one request', () => {
   it('429 with retry-after → retryable AiThrottled with retry_after_s', async () => {
-    fake.script({ kind: 'status', status: 429, headers: { 'retry-after': '7' } });
+    fake().script({ kind: 'status', status: 429, headers: { 'retry-after': '7' } });
     const error = await failure(provider().generate(request()));
     expect(error).toMatchObject({ code: 'AiThrottled', retryable: true });
     expect(error.details).toMatchObject({ status: 429, retry_after_s: 7, request_id: 'req_fake_1' });
-    expect(fake.requests).toHaveLength(1);
+    expect(fake().requests).toHaveLength(1);
   });
 
   it('429 insufficient_quota → AiQuotaExceeded, not retryable', async () => {
-    fake.script({ kind: 'status', status: 429, code: 'insufficient_quota' });
+    fake().script({ kind: 'status', status: 429, code: 'insufficient_quota' });
     const error = await failure(provider().generate(request()));
     expect(error).toMatchObject({ code: 'AiQuotaExceeded', retryable: false });
   });
 
   it('500 and 503 → retryable AiUnavailable', async () => {
     for (const status of [500, 503]) {
-      fake.requests.length = 0;
-      fake.script({ kind: 'status', status });
+      fake().requests.length = 0;
+      fake().script({ kind: 'status', status });
       const error = await failure(provider().generate(request()));
       expect(error).toMatchObject({ code: 'AiUnavailable', retryable: true, details: { status } });
-      expect(fake.requests).toHaveLength(1);
+      expect(fake().requests).toHaveLength(1);
     }
   });
 
   it('a hang → retryable AiTimeout once the call budget is spent', async () => {
-    fake.script({ kind: 'hang' });
+    fake().script({ kind: 'hang' });
     const started = Date.now();
     const error = await failure(provider().generate(request({ timeoutMs: 300 })));
     expect(error).toMatchObject({ code: 'AiTimeout', retryable: true });
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(fake.requests).toHaveLength(1);
+    expect(fake().requests).toHaveLength(1);
   });
 
   it("an abort of the step's signal → AiTimeout", async () => {
-    fake.script({ kind: 'hang' });
+    fake().script({ kind: 'hang' });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const error = await failure(provider().generate(request({ signal: controller.signal })));
@@ -168,25 +130,25 @@ describe('openai provider: failures are typed StepErrors, each after one request
   });
 
   it('a refusal → AiRefused, not retryable, without the refusal text', async () => {
-    fake.script({ kind: 'refusal', refusal: "I can't help with that about Ann" });
+    fake().script({ kind: 'refusal', refusal: "I can't help with that about Ann" });
     const error = await failure(provider().generate(request()));
     expect(error).toMatchObject({ code: 'AiRefused', retryable: false });
     expect(JSON.stringify({ m: error.message, d: error.details })).not.toContain('Ann');
   });
 
   it('finish_reason length → AiIncomplete, not retryable', async () => {
-    fake.script({ kind: 'content', content: '{"subject":"We', finish_reason: 'length' });
+    fake().script({ kind: 'content', content: '{"subject":"We', finish_reason: 'length' });
     const error = await failure(provider().generate(request()));
     expect(error).toMatchObject({ code: 'AiIncomplete', retryable: false });
   });
 
   it('a wrong key → AiUnauthorized; a bad request → AiRequestRejected', async () => {
-    const wrongKey = createOpenAiProvider({ apiKey: 'sk-wrong', baseUrl: fake.baseUrl, model: 'm' });
+    const wrongKey = createOpenAiProvider({ apiKey: 'sk-wrong', baseUrl: fake().baseUrl, model: 'm' });
     expect(await failure(wrongKey.generate(request()))).toMatchObject({
       code: 'AiUnauthorized',
       retryable: false,
     });
-    fake.script({ kind: 'status', status: 400, message: 'bad' });
+    fake().script({ kind: 'status', status: 400, message: 'bad' });
     expect(await failure(provider().generate(request()))).toMatchObject({
       code: 'AiRequestRejected',
       retryable: false,
@@ -204,13 +166,13 @@ describe('openai provider: failures are typed StepErrors, each after one request
   it('a spent budget fails at once without a request', async () => {
     const error = await failure(provider().generate(request({ timeoutMs: 0 })));
     expect(error.code).toBe('AiTimeout');
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
   });
 });
 
 describe('the fake server behaves like OpenAI on strict schemas', () => {
   it('rejects an open object sent with strict: true with 400 invalid_json_schema', async () => {
-    const client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.baseUrl, maxRetries: 0 });
+    const client = new OpenAI({ apiKey: 'sk-test', baseURL: fake().baseUrl, maxRetries: 0 });
     const error = await client.chat.completions
       .create({
         model: 'm',
@@ -225,7 +187,7 @@ describe('the fake server behaves like OpenAI on strict schemas', () => {
 
 describe('ai_generate through the openai provider', () => {
   it('feeds invalid JSON and a schema violation back, then completes with the valid answer', async () => {
-    fake.script(
+    fake().script(
       { kind: 'content', content: 'not json' },
       { kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } }, // subject too short
       { kind: 'json', value: { subject: 'Welcome', body: 'Hello', cc: null } },
@@ -240,11 +202,11 @@ describe('ai_generate through the openai provider', () => {
       outcome: 'success',
       output: { subject: 'Welcome', body: 'Hello' },
     });
-    expect(fake.requests).toHaveLength(3);
-    const second = fake.requests[1]!.body.messages;
+    expect(fake().requests).toHaveLength(3);
+    const second = fake().requests[1]!.body.messages;
     expect(second.at(-2)).toEqual({ role: 'assistant', content: 'not json' });
     expect(second.at(-1)?.content).toMatch(/not valid JSON/);
-    const third = fake.requests[2]!.body.messages;
+    const third = fake().requests[2]!.body.messages;
     // The model sees its own words (with the null), the feedback names the original schema's rule.
     expect(third.at(-2)?.content).toBe('{"subject":"Hi","body":"b","cc":null}');
     expect(third.at(-1)?.content).toMatch(/subject/);
@@ -259,8 +221,8 @@ describe('ai_generate through the openai provider', () => {
   });
 
   it('fails with AiSchemaViolation when no answer fits after max_retries + 1 tries', async () => {
-    fake.script({ kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } });
-    fake.fallback = { kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } };
+    fake().script({ kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } });
+    fake().fallback = { kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } };
     try {
       const error = await failure(
         execute(
@@ -270,14 +232,14 @@ describe('ai_generate through the openai provider', () => {
         ),
       );
       expect(error).toMatchObject({ code: 'AiSchemaViolation', retryable: false, details: { tries: 2 } });
-      expect(fake.requests).toHaveLength(2);
+      expect(fake().requests).toHaveLength(2);
     } finally {
-      fake.fallback = { kind: 'json', value: {} };
+      fake().fallback = { kind: 'json', value: {} };
     }
   });
 
   it('lets a 429 end the attempt as retryable AiThrottled', async () => {
-    fake.script({ kind: 'status', status: 429, headers: { 'retry-after': '3' } });
+    fake().script({ kind: 'status', status: 429, headers: { 'retry-after': '3' } });
     const error = await failure(
       execute(aiGenerate, { prompt: 'x', json_schema: mail }, { deps: { ai: provider() } }),
     );

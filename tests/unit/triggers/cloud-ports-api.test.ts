@@ -1,5 +1,5 @@
 /**
- * The API with the cloud trigger adapters, as the API Lambda wires them (functions/lambda-wiring.ts),
+ * The API with the cloud trigger adapters, as the API Lambda wires them (functions/api/trigger-ports.ts),
  * their SDK clients under aws-sdk-client-mock: what a caller sees of PutEvents and Scheduler answers —
  * the event ids, a 422 naming refused entries and the ids of those put, a 503 with Retry-After for a
  * throttle, a 422 for an `id` EventBridge cannot honour — and the schedule a listener makes.
@@ -83,23 +83,25 @@ describe('POST /v1/events on EventBridge', () => {
   });
 });
 
+/** The workflow the schedule listeners start: one step. */
+async function createBeat(t: Awaited<ReturnType<typeof cloudApi>>) {
+  const created = await t.call('POST', '/v1/workflows', {
+    body: {
+      schema_version: '1.0',
+      id: 'beat',
+      steps: [{ id: 'ok', type: 'transform', config: { output: 1 } }],
+    },
+  });
+  expect(created.status).toBe(201);
+}
+
 describe('schedule listeners on EventBridge Scheduler', () => {
   it('creates the schedule of a new listener, updates it on a change, deletes it with the listener', async () => {
     const t = await cloudApi();
     t.scheduler.on(CreateScheduleCommand).resolves({});
     t.scheduler.on(UpdateScheduleCommand).resolves({});
     t.scheduler.on(DeleteScheduleCommand).resolves({});
-    expect(
-      (
-        await t.call('POST', '/v1/workflows', {
-          body: {
-            schema_version: '1.0',
-            id: 'beat',
-            steps: [{ id: 'ok', type: 'transform', config: { output: 1 } }],
-          },
-        })
-      ).status,
-    ).toBe(201);
+    await createBeat(t);
     const created = await t.call('POST', '/v1/listeners', {
       body: { id: 'beat', type: 'schedule', workflow_id: 'beat', match: { expression: 'rate(5 minutes)' } },
     });
@@ -140,17 +142,7 @@ describe('schedule listeners on EventBridge Scheduler', () => {
 
   it('leaves no listener behind when Scheduler throttles its creation, so the same POST can be sent again', async () => {
     const t = await cloudApi();
-    expect(
-      (
-        await t.call('POST', '/v1/workflows', {
-          body: {
-            schema_version: '1.0',
-            id: 'beat',
-            steps: [{ id: 'ok', type: 'transform', config: { output: 1 } }],
-          },
-        })
-      ).status,
-    ).toBe(201);
+    await createBeat(t);
     t.scheduler
       .on(CreateScheduleCommand)
       .rejectsOnce(

@@ -38,551 +38,295 @@ interface Row {
   expected: boolean;
 }
 
+/** The rows of one pattern, each case an event, whether EventBridge matches it, and the row's name. */
+function rowsOf(pattern: EventPattern, ...cases: [name: string, event: unknown, expected: boolean][]): Row[] {
+  return cases.map(([name, event, expected]) => ({ name, pattern, event, expected }));
+}
+
 const ROWS: Row[] = [
   // Exact values, fields ANDed, values ORed (event patterns page).
-  {
-    name: 'EC2 termination pattern matches the EC2 event',
-    pattern: {
+  ...rowsOf(
+    {
       source: ['aws.ec2'],
       'detail-type': ['EC2 Instance State-change Notification'],
       detail: { state: ['terminated'] },
     },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'EC2 termination pattern does not match a running instance',
-    pattern: { source: ['aws.ec2'], detail: { state: ['terminated'] } },
-    event: withDetail({ state: 'running' }),
-    expected: false,
-  },
-  {
-    name: 'matching is case-sensitive',
-    pattern: { detail: { state: ['Terminated'] } },
-    event: EC2,
-    expected: false,
-  },
-  {
-    name: 'any value of the list may match',
-    pattern: { detail: { state: ['pending', 'terminated'] } },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'a field the event lacks does not match',
-    pattern: { detail: { reason: ['x'] } },
-    event: EC2,
-    expected: false,
-  },
-  {
-    name: 'fields are ANDed: Location and Day',
-    pattern: { Location: ['New York'], Day: ['Monday'] },
-    event: { Location: 'New York', Day: 'Monday' },
-    expected: true,
-  },
-  {
-    name: 'fields are ANDed: one differs',
-    pattern: { Location: ['New York'], Day: ['Monday'] },
-    event: { Location: 'New York', Day: 'Tuesday' },
-    expected: false,
-  },
-  {
-    name: 'fields the pattern leaves out are ignored',
-    pattern: { region: ['us-west-1'] },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'a nested field needs the same nesting',
-    pattern: { state: ['terminated'] },
-    event: EC2,
-    expected: false,
-  },
+    ['EC2 termination pattern matches the EC2 event', EC2, true],
+  ),
+  ...rowsOf({ source: ['aws.ec2'], detail: { state: ['terminated'] } }, [
+    'EC2 termination pattern does not match a running instance',
+    withDetail({ state: 'running' }),
+    false,
+  ]),
+  ...rowsOf({ detail: { state: ['Terminated'] } }, ['matching is case-sensitive', EC2, false]),
+  ...rowsOf({ detail: { state: ['pending', 'terminated'] } }, ['any value of the list may match', EC2, true]),
+  ...rowsOf({ detail: { reason: ['x'] } }, ['a field the event lacks does not match', EC2, false]),
+  ...rowsOf(
+    { Location: ['New York'], Day: ['Monday'] },
+    ['fields are ANDed: Location and Day', { Location: 'New York', Day: 'Monday' }, true],
+    ['fields are ANDed: one differs', { Location: 'New York', Day: 'Tuesday' }, false],
+  ),
+  ...rowsOf({ region: ['us-west-1'] }, ['fields the pattern leaves out are ignored', EC2, true]),
+  ...rowsOf({ state: ['terminated'] }, ['a nested field needs the same nesting', EC2, false]),
   // Arrays.
-  {
-    name: 'arrays: non-empty intersection of pattern and event arrays',
-    pattern: {
+  ...rowsOf(
+    {
       resources: [
         'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
         'arn:aws:ec2:us-east-1:111122223333:instance/i-b188560f',
         'arn:aws:ec2:us-east-1:444455556666:instance/i-b188560f',
       ],
     },
-    event: {
-      resources: [
-        'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:eb56d16b-bbf0-401d-b893-d5978ed4a025:autoScalingGroupName/ASGTerminate',
-        'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
-      ],
-    },
-    expected: true,
-  },
-  {
-    name: 'arrays: empty intersection',
-    pattern: { resources: ['arn:aws:ec2:us-east-1:111122223333:instance/i-b188560f'] },
-    event: { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f'] },
-    expected: false,
-  },
-  {
-    name: 'arrays of objects: one element matches',
-    pattern: { detail: { items: { sku: ['b-2'] } } },
-    event: withDetail({ items: [{ sku: 'a-1' }, { sku: 'b-2' }] }),
-    expected: true,
-  },
-  {
-    name: 'arrays of objects: no element matches',
-    pattern: { detail: { items: { sku: ['c-3'] } } },
-    event: withDetail({ items: [{ sku: 'a-1' }, { sku: 'b-2' }] }),
-    expected: false,
-  },
+    [
+      'arrays: non-empty intersection of pattern and event arrays',
+      {
+        resources: [
+          'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:eb56d16b-bbf0-401d-b893-d5978ed4a025:autoScalingGroupName/ASGTerminate',
+          'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
+        ],
+      },
+      true,
+    ],
+  ),
+  ...rowsOf({ resources: ['arn:aws:ec2:us-east-1:111122223333:instance/i-b188560f'] }, [
+    'arrays: empty intersection',
+    { resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f'] },
+    false,
+  ]),
+  ...rowsOf({ detail: { items: { sku: ['b-2'] } } }, [
+    'arrays of objects: one element matches',
+    withDetail({ items: [{ sku: 'a-1' }, { sku: 'b-2' }] }),
+    true,
+  ]),
+  ...rowsOf({ detail: { items: { sku: ['c-3'] } } }, [
+    'arrays of objects: no element matches',
+    withDetail({ items: [{ sku: 'a-1' }, { sku: 'b-2' }] }),
+    false,
+  ]),
   // Prefix.
-  {
-    name: 'prefix matches the start',
-    pattern: { time: [{ prefix: '2017-12-22' }] },
-    event: EC2,
-    expected: true,
-  },
-  { name: 'prefix: another day', pattern: { time: [{ prefix: '2017-10-02' }] }, event: EC2, expected: false },
-  {
-    name: 'prefix is case-sensitive',
-    pattern: { source: [{ prefix: 'AWS.' }] },
-    event: EC2,
-    expected: false,
-  },
-  {
-    name: 'prefix does not match numbers',
-    pattern: { n: [{ prefix: '12' }] },
-    event: { n: 123 },
-    expected: false,
-  },
-  {
-    name: 'prefix with equals-ignore-case: EventB matches EVENTBRIDGE',
-    pattern: { detail: { service: [{ prefix: { 'equals-ignore-case': 'EventB' } }] } },
-    event: withDetail({ service: 'EVENTBRIDGE' }),
-    expected: true,
-  },
-  {
-    name: 'prefix with equals-ignore-case: eventbridge',
-    pattern: { detail: { service: [{ prefix: { 'equals-ignore-case': 'EventB' } }] } },
-    event: withDetail({ service: 'eventbridge' }),
-    expected: true,
-  },
-  {
-    name: 'prefix with equals-ignore-case: another prefix',
-    pattern: { detail: { service: [{ prefix: { 'equals-ignore-case': 'EventB' } }] } },
-    event: withDetail({ service: 'Lambda' }),
-    expected: false,
-  },
+  ...rowsOf({ time: [{ prefix: '2017-12-22' }] }, ['prefix matches the start', EC2, true]),
+  ...rowsOf({ time: [{ prefix: '2017-10-02' }] }, ['prefix: another day', EC2, false]),
+  ...rowsOf({ source: [{ prefix: 'AWS.' }] }, ['prefix is case-sensitive', EC2, false]),
+  ...rowsOf({ n: [{ prefix: '12' }] }, ['prefix does not match numbers', { n: 123 }, false]),
+  ...rowsOf(
+    { detail: { service: [{ prefix: { 'equals-ignore-case': 'EventB' } }] } },
+    [
+      'prefix with equals-ignore-case: EventB matches EVENTBRIDGE',
+      withDetail({ service: 'EVENTBRIDGE' }),
+      true,
+    ],
+    ['prefix with equals-ignore-case: eventbridge', withDetail({ service: 'eventbridge' }), true],
+    ['prefix with equals-ignore-case: another prefix', withDetail({ service: 'Lambda' }), false],
+  ),
   // Suffix.
-  {
-    name: 'suffix .png matches',
-    pattern: { FileName: [{ suffix: '.png' }] },
-    event: { FileName: 'image.png' },
-    expected: true,
-  },
-  {
-    name: 'suffix .png: jpg',
-    pattern: { FileName: [{ suffix: '.png' }] },
-    event: { FileName: 'image.jpg' },
-    expected: false,
-  },
-  {
-    name: 'suffix is case-sensitive',
-    pattern: { FileName: [{ suffix: '.png' }] },
-    event: { FileName: 'image.PNG' },
-    expected: false,
-  },
-  {
-    name: 'suffix with equals-ignore-case matches .PNG',
-    pattern: { detail: { FileName: [{ suffix: { 'equals-ignore-case': '.png' } }] } },
-    event: withDetail({ FileName: 'photo.PNG' }),
-    expected: true,
-  },
-  {
-    name: 'suffix with equals-ignore-case: .gif',
-    pattern: { detail: { FileName: [{ suffix: { 'equals-ignore-case': '.png' } }] } },
-    event: withDetail({ FileName: 'photo.gif' }),
-    expected: false,
-  },
+  ...rowsOf(
+    { FileName: [{ suffix: '.png' }] },
+    ['suffix .png matches', { FileName: 'image.png' }, true],
+    ['suffix .png: jpg', { FileName: 'image.jpg' }, false],
+    ['suffix is case-sensitive', { FileName: 'image.PNG' }, false],
+  ),
+  ...rowsOf(
+    { detail: { FileName: [{ suffix: { 'equals-ignore-case': '.png' } }] } },
+    ['suffix with equals-ignore-case matches .PNG', withDetail({ FileName: 'photo.PNG' }), true],
+    ['suffix with equals-ignore-case: .gif', withDetail({ FileName: 'photo.gif' }), false],
+  ),
   // Equals-ignore-case.
-  {
-    name: 'equals-ignore-case matches any casing',
-    pattern: { 'detail-type': [{ 'equals-ignore-case': 'ec2 instance state-change notification' }] },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'equals-ignore-case is not a prefix',
-    pattern: { 'detail-type': [{ 'equals-ignore-case': 'ec2 instance' }] },
-    event: EC2,
-    expected: false,
-  },
+  ...rowsOf({ 'detail-type': [{ 'equals-ignore-case': 'ec2 instance state-change notification' }] }, [
+    'equals-ignore-case matches any casing',
+    EC2,
+    true,
+  ]),
+  ...rowsOf({ 'detail-type': [{ 'equals-ignore-case': 'ec2 instance' }] }, [
+    'equals-ignore-case is not a prefix',
+    EC2,
+    false,
+  ]),
   // Anything-but.
-  {
-    name: 'anything-but a string: another state',
-    pattern: { detail: { state: [{ 'anything-but': 'initializing' }] } },
-    event: withDetail({ state: 'running' }),
-    expected: true,
-  },
-  {
-    name: 'anything-but a string: that state',
-    pattern: { detail: { state: [{ 'anything-but': 'initializing' }] } },
-    event: withDetail({ state: 'initializing' }),
-    expected: false,
-  },
-  {
-    name: 'anything-but needs the field to be present',
-    pattern: { detail: { state: [{ 'anything-but': 'initializing' }] } },
-    event: withDetail({}),
-    expected: false,
-  },
-  {
-    name: 'anything-but a number: another number',
-    pattern: { detail: { 'x-limit': [{ 'anything-but': 123 }] } },
-    event: withDetail({ 'x-limit': 456 }),
-    expected: true,
-  },
-  {
-    name: 'anything-but a number: that number',
-    pattern: { detail: { 'x-limit': [{ 'anything-but': 123 }] } },
-    event: withDetail({ 'x-limit': 123 }),
-    expected: false,
-  },
-  {
-    name: 'anything-but a list of strings: not in it',
-    pattern: { detail: { state: [{ 'anything-but': ['stopped', 'overloaded'] }] } },
-    event: withDetail({ state: 'running' }),
-    expected: true,
-  },
-  {
-    name: 'anything-but a list of strings: in it',
-    pattern: { detail: { state: [{ 'anything-but': ['stopped', 'overloaded'] }] } },
-    event: withDetail({ state: 'overloaded' }),
-    expected: false,
-  },
-  {
-    name: 'anything-but a list of numbers: not in it',
-    pattern: { detail: { 'x-limit': [{ 'anything-but': [100, 200, 300] }] } },
-    event: withDetail({ 'x-limit': 150 }),
-    expected: true,
-  },
-  {
-    name: 'anything-but a list of numbers: in it',
-    pattern: { detail: { 'x-limit': [{ 'anything-but': [100, 200, 300] }] } },
-    event: withDetail({ 'x-limit': 200 }),
-    expected: false,
-  },
-  {
-    name: 'anything-but prefix: another prefix',
-    pattern: { detail: { state: [{ 'anything-but': { prefix: 'init' } }] } },
-    event: withDetail({ state: 'running' }),
-    expected: true,
-  },
-  {
-    name: 'anything-but prefix: that prefix',
-    pattern: { detail: { state: [{ 'anything-but': { prefix: 'init' } }] } },
-    event: withDetail({ state: 'initializing' }),
-    expected: false,
-  },
-  {
-    name: 'anything-but a list of prefixes: us- and eu-',
-    pattern: { region: [{ 'anything-but': { prefix: ['us-', 'eu-'] } }] },
-    event: { region: 'eu-west-1' },
-    expected: false,
-  },
-  {
-    name: 'anything-but a list of prefixes: ap-',
-    pattern: { region: [{ 'anything-but': { prefix: ['us-', 'eu-'] } }] },
-    event: { region: 'ap-south-1' },
-    expected: true,
-  },
-  {
-    name: 'anything-but suffix: another extension',
-    pattern: { detail: { FileName: [{ 'anything-but': { suffix: '.txt' } }] } },
-    event: withDetail({ FileName: 'data.csv' }),
-    expected: true,
-  },
-  {
-    name: 'anything-but suffix: that extension',
-    pattern: { detail: { FileName: [{ 'anything-but': { suffix: '.txt' } }] } },
-    event: withDetail({ FileName: 'notes.txt' }),
-    expected: false,
-  },
-  {
-    name: 'anything-but equals-ignore-case: another casing is excluded too',
-    pattern: { detail: { state: [{ 'anything-but': { 'equals-ignore-case': 'initializing' } }] } },
-    event: withDetail({ state: 'INITIALIZING' }),
-    expected: false,
-  },
-  {
-    name: 'anything-but equals-ignore-case list: Stopped/OverLoaded vs running',
-    pattern: { detail: { state: [{ 'anything-but': { 'equals-ignore-case': ['Stopped', 'OverLoaded'] } }] } },
-    event: withDetail({ state: 'running' }),
-    expected: true,
-  },
-  {
-    name: 'anything-but equals-ignore-case list: stopped',
-    pattern: { detail: { state: [{ 'anything-but': { 'equals-ignore-case': ['Stopped', 'OverLoaded'] } }] } },
-    event: withDetail({ state: 'stopped' }),
-    expected: false,
-  },
-  {
-    name: 'anything-but wildcard: a path without /lib/',
-    pattern: { FilePath: [{ 'anything-but': { wildcard: '*/lib/*' } }] },
-    event: { FilePath: '/usr/bin/env' },
-    expected: true,
-  },
-  {
-    name: 'anything-but wildcard: a path with /lib/',
-    pattern: { FilePath: [{ 'anything-but': { wildcard: '*/lib/*' } }] },
-    event: { FilePath: '/usr/lib/libc.so' },
-    expected: false,
-  },
-  {
-    name: 'anything-but on an array: one element is not excluded',
-    pattern: { detail: { state: [{ 'anything-but': 'initializing' }] } },
-    event: withDetail({ state: ['initializing', 'running'] }),
-    expected: true,
-  },
+  ...rowsOf(
+    { detail: { state: [{ 'anything-but': 'initializing' }] } },
+    ['anything-but a string: another state', withDetail({ state: 'running' }), true],
+    ['anything-but a string: that state', withDetail({ state: 'initializing' }), false],
+    ['anything-but needs the field to be present', withDetail({}), false],
+  ),
+  ...rowsOf(
+    { detail: { 'x-limit': [{ 'anything-but': 123 }] } },
+    ['anything-but a number: another number', withDetail({ 'x-limit': 456 }), true],
+    ['anything-but a number: that number', withDetail({ 'x-limit': 123 }), false],
+  ),
+  ...rowsOf(
+    { detail: { state: [{ 'anything-but': ['stopped', 'overloaded'] }] } },
+    ['anything-but a list of strings: not in it', withDetail({ state: 'running' }), true],
+    ['anything-but a list of strings: in it', withDetail({ state: 'overloaded' }), false],
+  ),
+  ...rowsOf(
+    { detail: { 'x-limit': [{ 'anything-but': [100, 200, 300] }] } },
+    ['anything-but a list of numbers: not in it', withDetail({ 'x-limit': 150 }), true],
+    ['anything-but a list of numbers: in it', withDetail({ 'x-limit': 200 }), false],
+  ),
+  ...rowsOf(
+    { detail: { state: [{ 'anything-but': { prefix: 'init' } }] } },
+    ['anything-but prefix: another prefix', withDetail({ state: 'running' }), true],
+    ['anything-but prefix: that prefix', withDetail({ state: 'initializing' }), false],
+  ),
+  ...rowsOf(
+    { region: [{ 'anything-but': { prefix: ['us-', 'eu-'] } }] },
+    ['anything-but a list of prefixes: us- and eu-', { region: 'eu-west-1' }, false],
+    ['anything-but a list of prefixes: ap-', { region: 'ap-south-1' }, true],
+  ),
+  ...rowsOf(
+    { detail: { FileName: [{ 'anything-but': { suffix: '.txt' } }] } },
+    ['anything-but suffix: another extension', withDetail({ FileName: 'data.csv' }), true],
+    ['anything-but suffix: that extension', withDetail({ FileName: 'notes.txt' }), false],
+  ),
+  ...rowsOf({ detail: { state: [{ 'anything-but': { 'equals-ignore-case': 'initializing' } }] } }, [
+    'anything-but equals-ignore-case: another casing is excluded too',
+    withDetail({ state: 'INITIALIZING' }),
+    false,
+  ]),
+  ...rowsOf(
+    { detail: { state: [{ 'anything-but': { 'equals-ignore-case': ['Stopped', 'OverLoaded'] } }] } },
+    [
+      'anything-but equals-ignore-case list: Stopped/OverLoaded vs running',
+      withDetail({ state: 'running' }),
+      true,
+    ],
+    ['anything-but equals-ignore-case list: stopped', withDetail({ state: 'stopped' }), false],
+  ),
+  ...rowsOf(
+    { FilePath: [{ 'anything-but': { wildcard: '*/lib/*' } }] },
+    ['anything-but wildcard: a path without /lib/', { FilePath: '/usr/bin/env' }, true],
+    ['anything-but wildcard: a path with /lib/', { FilePath: '/usr/lib/libc.so' }, false],
+  ),
+  ...rowsOf({ detail: { state: [{ 'anything-but': 'initializing' }] } }, [
+    'anything-but on an array: one element is not excluded',
+    withDetail({ state: ['initializing', 'running'] }),
+    true,
+  ]),
   // Numeric.
-  {
-    name: 'numeric range > 0, <= 5: 5',
-    pattern: { detail: { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] } },
-    event: withDetail({ 'c-count': 5 }),
-    expected: true,
-  },
-  {
-    name: 'numeric range > 0, <= 5: 0',
-    pattern: { detail: { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] } },
-    event: withDetail({ 'c-count': 0 }),
-    expected: false,
-  },
-  {
-    name: 'numeric range > 0, <= 5: 6',
-    pattern: { detail: { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] } },
-    event: withDetail({ 'c-count': 6 }),
-    expected: false,
-  },
-  {
-    name: 'numeric never matches a string',
-    pattern: { detail: { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] } },
-    event: withDetail({ 'c-count': '5' }),
-    expected: false,
-  },
-  {
-    name: 'numeric < 10 with a fraction',
-    pattern: { detail: { 'd-count': [{ numeric: ['<', 10] }] } },
-    event: withDetail({ 'd-count': 9.99 }),
-    expected: true,
-  },
-  {
-    name: 'numeric = 3.018e2 matches 301.8',
-    pattern: { detail: { 'x-limit': [{ numeric: ['=', 3.018e2] }] } },
-    event: withDetail({ 'x-limit': 301.8 }),
-    expected: true,
-  },
-  {
-    name: 'numeric = 3.018e2: 301.9',
-    pattern: { detail: { 'x-limit': [{ numeric: ['=', 3.018e2] }] } },
-    event: withDetail({ 'x-limit': 301.9 }),
-    expected: false,
-  },
-  {
-    name: 'numeric >= 10 includes 10',
-    pattern: { price: [{ numeric: ['>=', 10] }] },
-    event: { price: 10 },
-    expected: true,
-  },
-  {
-    name: 'numeric > 10, < 20 excludes 20',
-    pattern: { price: [{ numeric: ['>', 10, '<', 20] }] },
-    event: { price: 20 },
-    expected: false,
-  },
-  { name: 'exact number: Price is 100', pattern: { Price: [100] }, event: { Price: 100 }, expected: true },
-  {
-    name: 'exact number compares values: 1e2',
-    pattern: { Price: [100] },
-    event: { Price: 1e2 },
-    expected: true,
-  },
-  {
-    name: 'exact number does not match the string "100"',
-    pattern: { Price: [100] },
-    event: { Price: '100' },
-    expected: false,
-  },
+  ...rowsOf(
+    { detail: { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] } },
+    ['numeric range > 0, <= 5: 5', withDetail({ 'c-count': 5 }), true],
+    ['numeric range > 0, <= 5: 0', withDetail({ 'c-count': 0 }), false],
+    ['numeric range > 0, <= 5: 6', withDetail({ 'c-count': 6 }), false],
+    ['numeric never matches a string', withDetail({ 'c-count': '5' }), false],
+  ),
+  ...rowsOf({ detail: { 'd-count': [{ numeric: ['<', 10] }] } }, [
+    'numeric < 10 with a fraction',
+    withDetail({ 'd-count': 9.99 }),
+    true,
+  ]),
+  ...rowsOf(
+    { detail: { 'x-limit': [{ numeric: ['=', 3.018e2] }] } },
+    ['numeric = 3.018e2 matches 301.8', withDetail({ 'x-limit': 301.8 }), true],
+    ['numeric = 3.018e2: 301.9', withDetail({ 'x-limit': 301.9 }), false],
+  ),
+  ...rowsOf({ price: [{ numeric: ['>=', 10] }] }, ['numeric >= 10 includes 10', { price: 10 }, true]),
+  ...rowsOf({ price: [{ numeric: ['>', 10, '<', 20] }] }, [
+    'numeric > 10, < 20 excludes 20',
+    { price: 20 },
+    false,
+  ]),
+  ...rowsOf(
+    { Price: [100] },
+    ['exact number: Price is 100', { Price: 100 }, true],
+    ['exact number compares values: 1e2', { Price: 1e2 }, true],
+    ['exact number does not match the string "100"', { Price: '100' }, false],
+  ),
   // IP address.
-  {
-    name: 'cidr IPv4: inside 10.0.0.0/24',
-    pattern: { detail: { 'source-ip': [{ cidr: '10.0.0.0/24' }] } },
-    event: withDetail({ 'source-ip': '10.0.0.255' }),
-    expected: true,
-  },
-  {
-    name: 'cidr IPv4: outside 10.0.0.0/24',
-    pattern: { detail: { 'source-ip': [{ cidr: '10.0.0.0/24' }] } },
-    event: withDetail({ 'source-ip': '10.0.1.1' }),
-    expected: false,
-  },
-  {
-    name: 'cidr IPv6: inside 2001:db8::/64',
-    pattern: { detail: { 'source-ip': [{ cidr: '2001:db8::/64' }] } },
-    event: withDetail({ 'source-ip': '2001:db8::ff00:42:8329' }),
-    expected: true,
-  },
-  {
-    name: 'cidr IPv6: outside 2001:db8::/64',
-    pattern: { detail: { 'source-ip': [{ cidr: '2001:db8::/64' }] } },
-    event: withDetail({ 'source-ip': '2001:db8:0:1::1' }),
-    expected: false,
-  },
-  {
-    name: 'cidr: not an address',
-    pattern: { detail: { 'source-ip': [{ cidr: '10.0.0.0/24' }] } },
-    event: withDetail({ 'source-ip': 'ten.zero' }),
-    expected: false,
-  },
-  {
-    name: 'cidr: an IPv6 address against an IPv4 block',
-    pattern: { detail: { 'source-ip': [{ cidr: '10.0.0.0/8' }] } },
-    event: withDetail({ 'source-ip': '::1' }),
-    expected: false,
-  },
+  ...rowsOf(
+    { detail: { 'source-ip': [{ cidr: '10.0.0.0/24' }] } },
+    ['cidr IPv4: inside 10.0.0.0/24', withDetail({ 'source-ip': '10.0.0.255' }), true],
+    ['cidr IPv4: outside 10.0.0.0/24', withDetail({ 'source-ip': '10.0.1.1' }), false],
+  ),
+  ...rowsOf(
+    { detail: { 'source-ip': [{ cidr: '2001:db8::/64' }] } },
+    ['cidr IPv6: inside 2001:db8::/64', withDetail({ 'source-ip': '2001:db8::ff00:42:8329' }), true],
+    ['cidr IPv6: outside 2001:db8::/64', withDetail({ 'source-ip': '2001:db8:0:1::1' }), false],
+  ),
+  ...rowsOf({ detail: { 'source-ip': [{ cidr: '10.0.0.0/24' }] } }, [
+    'cidr: not an address',
+    withDetail({ 'source-ip': 'ten.zero' }),
+    false,
+  ]),
+  ...rowsOf({ detail: { 'source-ip': [{ cidr: '10.0.0.0/8' }] } }, [
+    'cidr: an IPv6 address against an IPv4 block',
+    withDetail({ 'source-ip': '::1' }),
+    false,
+  ]),
   // Exists.
-  {
-    name: 'exists true: the field is there',
-    pattern: { detail: { state: [{ exists: true }] } },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'exists true: the field is not there',
-    pattern: { detail: { 'c-count': [{ exists: true }] } },
-    event: EC2,
-    expected: false,
-  },
-  {
-    name: 'exists false: the field is not there',
-    pattern: { detail: { 'c-count': [{ exists: false }] } },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'exists false: the field is there',
-    pattern: { detail: { state: [{ exists: false }] } },
-    event: EC2,
-    expected: false,
-  },
-  {
-    name: 'exists works on leaf nodes only: an object is not a leaf',
-    pattern: { detail: [{ exists: true }] },
-    event: EC2,
-    expected: false,
-  },
-  {
-    name: 'exists false when the whole parent is missing',
-    pattern: { detail: { nested: { flag: [{ exists: false }] } } },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'exists true: a null value is present',
-    pattern: { detail: { UserID: [{ exists: true }] } },
-    event: withDetail({ UserID: null }),
-    expected: true,
-  },
+  ...rowsOf({ detail: { state: [{ exists: true }] } }, ['exists true: the field is there', EC2, true]),
+  ...rowsOf({ detail: { 'c-count': [{ exists: true }] } }, [
+    'exists true: the field is not there',
+    EC2,
+    false,
+  ]),
+  ...rowsOf({ detail: { 'c-count': [{ exists: false }] } }, [
+    'exists false: the field is not there',
+    EC2,
+    true,
+  ]),
+  ...rowsOf({ detail: { state: [{ exists: false }] } }, ['exists false: the field is there', EC2, false]),
+  ...rowsOf({ detail: [{ exists: true }] }, [
+    'exists works on leaf nodes only: an object is not a leaf',
+    EC2,
+    false,
+  ]),
+  ...rowsOf({ detail: { nested: { flag: [{ exists: false }] } } }, [
+    'exists false when the whole parent is missing',
+    EC2,
+    true,
+  ]),
+  ...rowsOf({ detail: { UserID: [{ exists: true }] } }, [
+    'exists true: a null value is present',
+    withDetail({ UserID: null }),
+    true,
+  ]),
   // Null and empty.
-  {
-    name: 'null matches null: UserID is null',
-    pattern: { UserID: [null] },
-    event: { UserID: null },
-    expected: true,
-  },
-  { name: 'null does not match a missing field', pattern: { UserID: [null] }, event: {}, expected: false },
-  {
-    name: 'null does not match the empty string',
-    pattern: { UserID: [null] },
-    event: { UserID: '' },
-    expected: false,
-  },
-  {
-    name: 'empty string: LastName is empty',
-    pattern: { LastName: [''] },
-    event: { LastName: '' },
-    expected: true,
-  },
-  {
-    name: 'empty string does not match null',
-    pattern: { LastName: [''] },
-    event: { LastName: null },
-    expected: false,
-  },
-  { name: 'booleans match booleans', pattern: { enabled: [true] }, event: { enabled: true }, expected: true },
-  {
-    name: 'a boolean does not match its string',
-    pattern: { enabled: [true] },
-    event: { enabled: 'true' },
-    expected: false,
-  },
+  ...rowsOf(
+    { UserID: [null] },
+    ['null matches null: UserID is null', { UserID: null }, true],
+    ['null does not match a missing field', {}, false],
+    ['null does not match the empty string', { UserID: '' }, false],
+  ),
+  ...rowsOf(
+    { LastName: [''] },
+    ['empty string: LastName is empty', { LastName: '' }, true],
+    ['empty string does not match null', { LastName: null }, false],
+  ),
+  ...rowsOf(
+    { enabled: [true] },
+    ['booleans match booleans', { enabled: true }, true],
+    ['a boolean does not match its string', { enabled: 'true' }, false],
+  ),
   // Wildcard.
-  {
-    name: 'wildcard dir/*.png matches dir/file.png',
-    pattern: { EventBusArn: [{ wildcard: 'dir/*.png' }] },
-    event: { EventBusArn: 'dir/file.png' },
-    expected: true,
-  },
-  {
-    name: 'wildcard * crosses slashes',
-    pattern: { EventBusArn: [{ wildcard: 'dir/*.png' }] },
-    event: { EventBusArn: 'dir/sub/dir/file.png' },
-    expected: true,
-  },
-  {
-    name: 'wildcard: another extension',
-    pattern: { EventBusArn: [{ wildcard: 'dir/*.png' }] },
-    event: { EventBusArn: 'dir/file.jpg' },
-    expected: false,
-  },
-  {
-    name: 'wildcard with several stars',
-    pattern: { arn: [{ wildcard: 'arn:aws:events:us-east-1:*:event-bus/*' }] },
-    event: { arn: 'arn:aws:events:us-east-1:123456789012:event-bus/orders' },
-    expected: true,
-  },
-  {
-    name: 'wildcard with several stars: another region',
-    pattern: { arn: [{ wildcard: 'arn:aws:events:us-east-1:*:event-bus/*' }] },
-    event: { arn: 'arn:aws:events:eu-west-1:123456789012:event-bus/orders' },
-    expected: false,
-  },
-  {
-    name: 'wildcard: an escaped star is a literal star',
-    pattern: { name: [{ wildcard: 'a\\*b' }] },
-    event: { name: 'a*b' },
-    expected: true,
-  },
-  {
-    name: 'wildcard: an escaped star does not match other text',
-    pattern: { name: [{ wildcard: 'a\\*b' }] },
-    event: { name: 'axxb' },
-    expected: false,
-  },
+  ...rowsOf(
+    { EventBusArn: [{ wildcard: 'dir/*.png' }] },
+    ['wildcard dir/*.png matches dir/file.png', { EventBusArn: 'dir/file.png' }, true],
+    ['wildcard * crosses slashes', { EventBusArn: 'dir/sub/dir/file.png' }, true],
+    ['wildcard: another extension', { EventBusArn: 'dir/file.jpg' }, false],
+  ),
+  ...rowsOf(
+    { arn: [{ wildcard: 'arn:aws:events:us-east-1:*:event-bus/*' }] },
+    ['wildcard with several stars', { arn: 'arn:aws:events:us-east-1:123456789012:event-bus/orders' }, true],
+    [
+      'wildcard with several stars: another region',
+      { arn: 'arn:aws:events:eu-west-1:123456789012:event-bus/orders' },
+      false,
+    ],
+  ),
+  ...rowsOf(
+    { name: [{ wildcard: 'a\\*b' }] },
+    ['wildcard: an escaped star is a literal star', { name: 'a*b' }, true],
+    ['wildcard: an escaped star does not match other text', { name: 'axxb' }, false],
+  ),
   // $or.
-  {
-    name: '$or: Location is New York or Day is Monday (Day)',
-    pattern: { $or: [{ Location: ['New York'] }, { Day: ['Monday'] }] },
-    event: { Location: 'Boston', Day: 'Monday' },
-    expected: true,
-  },
-  {
-    name: '$or: neither',
-    pattern: { $or: [{ Location: ['New York'] }, { Day: ['Monday'] }] },
-    event: { Location: 'Boston', Day: 'Friday' },
-    expected: false,
-  },
-  {
-    name: '$or of numeric matches: d-count < 10',
-    pattern: {
+  ...rowsOf(
+    { $or: [{ Location: ['New York'] }, { Day: ['Monday'] }] },
+    ['$or: Location is New York or Day is Monday (Day)', { Location: 'Boston', Day: 'Monday' }, true],
+    ['$or: neither', { Location: 'Boston', Day: 'Friday' }, false],
+  ),
+  ...rowsOf(
+    {
       detail: {
         $or: [
           { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] },
@@ -591,65 +335,44 @@ const ROWS: Row[] = [
         ],
       },
     },
-    event: withDetail({ 'd-count': 3 }),
-    expected: true,
-  },
-  {
-    name: '$or of numeric matches: none',
-    pattern: {
-      detail: {
-        $or: [
-          { 'c-count': [{ numeric: ['>', 0, '<=', 5] }] },
-          { 'd-count': [{ numeric: ['<', 10] }] },
-          { 'x-limit': [{ numeric: ['=', 3.018e2] }] },
-        ],
-      },
-    },
-    event: withDetail({ 'c-count': 7, 'd-count': 11 }),
-    expected: false,
-  },
-  {
-    name: '$or ANDed with the fields beside it',
-    pattern: { source: ['aws.ec2'], $or: [{ region: ['us-east-1'] }, { region: ['us-west-1'] }] },
-    event: { ...EC2, source: 'aws.s3' },
-    expected: false,
-  },
-  {
-    name: '$or nested in $or',
-    pattern: {
+    ['$or of numeric matches: d-count < 10', withDetail({ 'd-count': 3 }), true],
+    ['$or of numeric matches: none', withDetail({ 'c-count': 7, 'd-count': 11 }), false],
+  ),
+  ...rowsOf({ source: ['aws.ec2'], $or: [{ region: ['us-east-1'] }, { region: ['us-west-1'] }] }, [
+    '$or ANDed with the fields beside it',
+    { ...EC2, source: 'aws.s3' },
+    false,
+  ]),
+  ...rowsOf(
+    {
       source: ['aws.ec2'],
       $or: [
         { region: ['eu-west-1'] },
         { $or: [{ account: ['111122223333'] }, { account: ['444455556666'] }] },
       ],
     },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: '$or alternatives with several fields each',
-    pattern: {
+    ['$or nested in $or', EC2, true],
+  ),
+  ...rowsOf(
+    {
       $or: [
         { source: ['aws.s3'], 'detail-type': ['Object Created'] },
         { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] },
       ],
     },
-    event: EC2,
-    expected: true,
-  },
+    ['$or alternatives with several fields each', EC2, true],
+  ),
   // Several operators in one list: any may match.
-  {
-    name: 'mixed list: a prefix or an exact value',
-    pattern: { detail: { state: [{ prefix: 'stop' }, 'terminated'] } },
-    event: EC2,
-    expected: true,
-  },
-  {
-    name: 'mixed list: exists false or a value',
-    pattern: { detail: { reason: [{ exists: false }, 'user'] } },
-    event: EC2,
-    expected: true,
-  },
+  ...rowsOf({ detail: { state: [{ prefix: 'stop' }, 'terminated'] } }, [
+    'mixed list: a prefix or an exact value',
+    EC2,
+    true,
+  ]),
+  ...rowsOf({ detail: { reason: [{ exists: false }, 'user'] } }, [
+    'mixed list: exists false or a value',
+    EC2,
+    true,
+  ]),
 ];
 
 describe('EventBridge pattern conformance (AWS documentation examples)', () => {
