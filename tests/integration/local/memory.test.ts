@@ -24,6 +24,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const MAX_MB_PER_1000_RUNS = 2;
 /** Heap growth allowed per list request. Measured: below 0 since the fix, 20–25 before it. */
 const MAX_KB_PER_LIST = 4;
+/** Heap growth allowed per 1,000 visits of a person and an attacker (memory-child.ts). */
+const MAX_MB_PER_1000_VISITS = 2;
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -71,6 +73,7 @@ describe('memory of the local server', () => {
       expect(growth).toBeLessThan(MAX_MB_PER_1000_RUNS);
     }
     for (const growth of report.listKbPerRequest) expect(growth).toBeLessThan(MAX_KB_PER_LIST);
+    for (const growth of report.visitsMbPer1000) expect(growth).toBeLessThan(MAX_MB_PER_1000_VISITS);
 
     // Every read of dynalite went through iterators, and all of them were closed.
     expect(report.iteratorsOpened).toBeGreaterThan(report.lists);
