@@ -8,14 +8,12 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * RSS split as the kernel counts it (bytes): anonymous memory (the heaps, V8's and malloc's) and
- * file pages (the binary, and the store's files that LevelDB maps into memory, which the kernel may
- * drop and read again).
+ * Anonymous RSS (bytes): the heaps, V8's and malloc's, without file pages (the binary, and the
+ * store's files that LevelDB maps into memory, which the kernel may drop and read again).
  */
-function residentParts() {
+function anonymousResident() {
   const status = readFileSync('/proc/self/status', 'utf8');
-  const bytes = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rssAnon: bytes('RssAnon'), rssFile: bytes('RssFile') };
+  return Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 process.on('message', async (message) => {
@@ -29,15 +27,7 @@ process.on('message', async (message) => {
     }
   }
   const usage = process.memoryUsage();
-  process.send({
-    id: message.id,
-    rss: usage.rss,
-    heapTotal: usage.heapTotal,
-    heapUsed: usage.heapUsed,
-    external: usage.external,
-    arrayBuffers: usage.arrayBuffers,
-    ...residentParts(),
-  });
+  process.send({ id: message.id, rss: usage.rss, rssAnon: anonymousResident(), heapUsed: usage.heapUsed });
 });
 // The channel must not keep the server alive: it stops as `npm start` does.
 process.channel?.unref();
