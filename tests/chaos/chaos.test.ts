@@ -8,7 +8,13 @@ import { runChaos } from './chaos.js';
 
 describe('the reliability harness (short)', () => {
   it('loses no run, leaves none stuck, does nothing twice and answers no 5xx across a kill -9 and an attack', async () => {
-    const figures = await runChaos({ loadRuns: 16, crashRuns: 4, memoryRuns: 40, settleMs: 45_000 });
+    const figures = await runChaos({
+      loadRuns: 16,
+      crashRuns: 4,
+      memoryWarmupRuns: 20,
+      memoryRuns: 40,
+      settleMs: 45_000,
+    });
     expect({
       lost: figures.chaos_lost,
       stuck: figures.chaos_stuck,

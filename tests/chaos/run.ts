@@ -4,7 +4,8 @@ import { runChaos } from './chaos.js';
 const figures = await runChaos({
   loadRuns: Number(process.env.CHAOS_LOAD_RUNS ?? 200),
   crashRuns: Number(process.env.CHAOS_CRASH_RUNS ?? 20),
-  memoryRuns: Number(process.env.CHAOS_MEMORY_RUNS ?? 1000),
+  memoryWarmupRuns: Number(process.env.CHAOS_MEMORY_WARMUP_RUNS ?? 2000),
+  memoryRuns: Number(process.env.CHAOS_MEMORY_RUNS ?? 5000),
   settleMs: 120_000,
   log: (line) => process.stderr.write(`chaos: ${line}\n`),
 });

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../dynamodb/client.js';
 import { makeDynaliteIndexWritesAtomic } from './dynalite-atomic.js';
+import { capDynaliteReadBatches } from './dynalite-read-batches.js';
 
 /** The part of dynalite's options (it ships no types) that is used here. */
 interface DynaliteOptions {
@@ -284,6 +285,7 @@ export interface LocalDynamoDb {
 
 export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {}): Promise<LocalDynamoDb> {
   await closeDynaliteIterators();
+  capDynaliteReadBatches();
   await makeDynaliteIndexWritesAtomic();
   // Tables are usable at once: nothing local waits for a table to become active.
   const server = dynalite({

@@ -3,8 +3,9 @@
  * driven over HTTP through blocks of work, with the heap measured after full garbage collections
  * before and after each block. It prints one JSON line, a MemoryReport.
  *
- * The work runs in cycles of three blocks (runs of a one-step workflow, runs whose form times out,
- * list requests): two cycles warm up (bytecode, caches that fill to a bound), two are measured.
+ * The work runs in cycles of four blocks (runs of a one-step workflow, runs whose form times out,
+ * list requests, visits of people and attackers): two cycles warm up (bytecode, caches that fill to
+ * a bound), two are measured.
  *
  * Usage: node --expose-gc --no-opt --no-sparkplug --no-flush-bytecode --import tsx \
  *          tests/integration/local/memory-child.ts <dataDir>
@@ -15,6 +16,7 @@
  * With the interpreter only and bytecode kept, the heap holds the program's objects, and two
  * measurements of the same work agree to a few KB.
  */
+import { connect } from 'node:net';
 import v8 from 'node:v8';
 import { startLocalServer } from '../../../infra/local/server.js';
 import { trackLevelIterators } from '../storage/level-iterators.js';
@@ -28,6 +30,12 @@ export interface MemoryReport {
   timedOutRunsMbPer1000: number[];
   /** Heap growth per GET /v1/executions, per measured block. */
   listKbPerRequest: number[];
+  /**
+   * Heap growth per 1,000 visits of a person and an attacker: an approval run started with an
+   * Idempotency-Key, notified (the outbox) and answered; `/metrics` and the console read; a body
+   * over the limit and one the client abandons halfway.
+   */
+  visitsMbPer1000: number[];
   /** RSS growth over the whole measurement (for the record: the allocator keeps pages). */
   rssMb: number;
   /** LevelDB iterators made during the work, and left open at the end. */
@@ -35,6 +43,7 @@ export interface MemoryReport {
   iteratorsOpen: number;
   runs: number;
   lists: number;
+  visits: number;
 }
 
 const [dataDir] = process.argv.slice(2) as [string];
@@ -65,13 +74,20 @@ async function liveHeapMb(): Promise<number> {
 const iterators = trackLevelIterators();
 const server = await startLocalServer({ dataDir, port: 0, env: {} });
 
-async function call(method: string, path: string, body?: unknown): Promise<unknown> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
   const init: RequestInit = {
     method,
-    headers:
-      body === undefined
+    headers: {
+      ...headers,
+      ...(body === undefined
         ? {}
-        : { 'content-type': typeof body === 'string' ? 'text/yaml' : 'application/json' },
+        : { 'content-type': typeof body === 'string' ? 'text/yaml' : 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   };
   let response: Response;
@@ -83,7 +99,7 @@ async function call(method: string, path: string, body?: unknown): Promise<unkno
   }
   const text = await response.text();
   if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
+  return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
 }
 
 await call(
@@ -95,6 +111,12 @@ await call(
   'POST',
   '/v1/workflows',
   'schema_version: "1.0"\nid: times-out\nsteps:\n  - { id: ask, type: form, timeout_s: 1, config: { fields: [{ key: name, required: true }] } }\n',
+);
+
+await call(
+  'POST',
+  '/v1/workflows',
+  'schema_version: "1.0"\nid: approved\nsteps:\n  - { id: ask, type: approval, config: { approvers: [ops@example.com], notify: { email: [ops@example.com] } } }\n',
 );
 
 /** Starts `count` runs, `parallel` at a time, each group until every execution has ended. */
@@ -112,7 +134,66 @@ async function lists(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await call('GET', '/v1/executions?limit=20');
 }
 
-const growth = { runs: [] as number[], timedOut: [] as number[], lists: [] as number[] };
+let visitKeys = 0;
+/**
+ * `count` visits, at once: each starts an approval run with an Idempotency-Key (a record in the
+ * store, a notification in the outbox, a callback token), answers it once it waits, reads
+ * `/metrics` and the console, sends a body over the limit (413) and abandons one halfway.
+ */
+async function visits(count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      const run = (await call(
+        'POST',
+        '/v1/executions',
+        { workflow_id: 'approved' },
+        { 'idempotency-key': `visit-${++visitKeys}` },
+      )) as { id: string };
+      for (;;) {
+        const { status } = (await call('GET', `/v1/executions/${run.id}`)) as { status: string };
+        if (status === 'waiting') break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await call('POST', `/v1/executions/${run.id}/resume`, {
+        decision: 'approve',
+        approver: 'ops@example.com',
+      });
+      await call('GET', '/metrics');
+      await fetch(`${server.url}/console/`).then((response) => response.text());
+      const oversize = await fetch(`${server.url}/v1/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"workflow_id":"approved","inputs":{"x":"${'x'.repeat(1_100_000)}"}}`,
+      });
+      await oversize.text();
+      if (oversize.status !== 413) throw new Error(`an oversize body answered ${oversize.status}`);
+      await abandonedBody();
+    }),
+  );
+  await server.runtime.settled();
+}
+
+/** A client that announces a body, sends part of it and goes away; resolves once the server closed its side. */
+function abandonedBody(): Promise<void> {
+  const { port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        `POST /v1/executions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"workflow_id":`,
+        () => socket.destroy(),
+      );
+    });
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
+}
+
+const growth = {
+  runs: [] as number[],
+  timedOut: [] as number[],
+  lists: [] as number[],
+  visits: [] as number[],
+};
 
 /**
  * Runs `groups` groups of `work`, and adds to `into` (when given) the heap growth per 1,000 units of
@@ -135,17 +216,18 @@ async function block(
 
 /**
  * One cycle of each kind of work: 150 runs of a one-step workflow, 10 at a time; 100 runs whose
- * form times out, 25 at a time; 160 list requests, one at a time. The run store keeps the journals
- * of the last 500 runs it wrote, so that a commit needs no read (MAX_KNOWN_JOURNALS in
- * shared/storage/dynamodb/runs.ts): a bounded cache, whose size moves with the kind of runs that
- * fill it. A cycle writes 250 runs, so once two cycles filled the cache, each block of runs replaces
- * the journals of runs of the same kind, from two cycles before: the cache is as large after a
- * block as before it.
+ * form times out, 25 at a time; 160 list requests, one at a time; 250 visits, 25 at a time. The run
+ * store keeps the journals of the last 500 runs it wrote, so that a commit needs no read
+ * (MAX_KNOWN_JOURNALS in shared/storage/dynamodb/runs.ts): a bounded cache, whose size moves with
+ * the kind of runs that fill it. A cycle writes 500 runs, so once a cycle filled the cache, each
+ * block of runs replaces the journals of runs of the same kind, from the cycle before: the cache is
+ * as large after a block as before it.
  */
 async function cycle(measured: boolean): Promise<void> {
   await block(() => runs('one-step', 10, 10), 14, 10, measured ? growth.runs : undefined);
   await block(() => runs('times-out', 25, 25), 3, 25, measured ? growth.timedOut : undefined);
   await block(() => lists(10), 15, 10, measured ? growth.lists : undefined);
+  await block(() => visits(25), 9, 25, measured ? growth.visits : undefined);
 }
 
 // Two cycles warm up (bytecode, the cache above), two are measured.
@@ -164,11 +246,13 @@ const report: MemoryReport = {
   runsMbPer1000: growth.runs,
   timedOutRunsMbPer1000: growth.timedOut,
   listKbPerRequest: growth.lists,
+  visitsMbPer1000: growth.visits,
   rssMb,
   iteratorsOpened: iterators.opened(),
   iteratorsOpen: iterators.open(),
   runs: 2 * (140 + 75),
   lists: 2 * 150,
+  visits: 2 * 225,
 };
 process.stdout.write(`${JSON.stringify(report)}\n`);
 await server.close();

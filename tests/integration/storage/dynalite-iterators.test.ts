@@ -3,6 +3,10 @@
  * them with `iterator.return()`, which abstract-level's iterators lack, so without the fix in
  * shared/storage/local/dynalite.ts each Query, Scan and ListTables left one or two iterators open
  * for as long as the database, and memory grew with every request.
+ *
+ * On disk, a read also asks LevelDB for small batches (shared/storage/local/dynalite-read-batches.ts):
+ * classic-level's native iterator keeps room for as many entries as a batch asks for until the
+ * collector finalizes it, and it asked for 1,000 (64 KB) after the first entry.
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +28,10 @@ import {
   createLocalDynamoDbClient,
   startDynalite,
 } from '../../../shared/storage/local/dynalite.js';
+import {
+  classicLevelBinding,
+  MAX_ENTRIES_PER_BATCH,
+} from '../../../shared/storage/local/dynalite-read-batches.js';
 import { type LevelIterators, trackLevelIterators } from './level-iterators.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -178,5 +186,45 @@ describe('a dynalite read', () => {
     const iterator = store.db.values({});
     await store.db.close();
     await expect(iterator.next()).resolves.toBeUndefined();
+  });
+});
+
+describe('dynalite on disk (LevelDB, as npm start runs it)', () => {
+  it(`reads LevelDB in batches of at most ${MAX_ENTRIES_PER_BATCH} entries, so a read keeps little native memory until it is collected`, async () => {
+    // Every batch the native iterators hand back, seen above the cap or below it (whichever wraps first).
+    const binding = classicLevelBinding();
+    const nextv = binding.iterator_nextv;
+    const batches: number[] = [];
+    binding.iterator_nextv = async (context, size) => {
+      const entries = await nextv(context, size);
+      batches.push(entries.length);
+      return entries;
+    };
+    cleanups.push(() => {
+      binding.iterator_nextv = nextv;
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'flowrunner-dynalite-batches-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dynamo = await startDynalite({ path: dir });
+    cleanups.push(() => dynamo.close());
+    const client = createLocalDynamoDbClient({ endpoint: dynamo.endpoint });
+    cleanups.push(() => client.destroy());
+    // Small items: 16 KB of them (the byte bound of a batch) are far more than 64.
+    const TableName = await tableWithItems(client, 400);
+    batches.length = 0;
+
+    const all = await client.send(
+      new QueryCommand({
+        TableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'run' } },
+      }),
+    );
+    expect(all.Items).toHaveLength(400);
+    expect((await client.send(new ScanCommand({ TableName }))).Items).toHaveLength(400);
+
+    // The reads went through the native iterators in several full batches, none larger than the cap.
+    expect(batches.filter((length) => length === MAX_ENTRIES_PER_BATCH).length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...batches)).toBe(MAX_ENTRIES_PER_BATCH);
   });
 });
