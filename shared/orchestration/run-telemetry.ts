@@ -393,7 +393,9 @@ export function observeAttempt(
   };
   let running: Awaitable<StepResult>;
   try {
-    running = run(telemetry.enabled ? tracedDeps(deps, telemetry, span.context) : deps);
+    // A pure step (a transform, a condition) calls no service that could hang a span under it.
+    const traced = telemetry.enabled && deps.registry.get(attempt.type)?.pure !== true;
+    running = run(traced ? tracedDeps(deps, telemetry, span.context) : deps);
   } catch (error) {
     failedAttempt(span, attempt, error);
     throw error;
