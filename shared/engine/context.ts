@@ -57,15 +57,49 @@ function stepsView(
   return steps;
 }
 
+/** A workflow without `static` data: one frozen empty record for all of them. */
+const NO_STATIC: Record<string, unknown> = Object.freeze({});
+
+/**
+ * The context each run state was given last: a run loop renders every step of a run against the
+ * same inputs, profile and start, so one frozen context serves them (two objects per step less).
+ */
+const contexts = new WeakMap<RunState, RunContext>();
+
 /** The context of a run now; `overrides` replaces the view of some steps (a compensated visit's output). */
 export function runContext(
   workflow: WorkflowVersion,
   state: RunState,
   overrides?: Record<string, StepView>,
 ): RunContext {
+  if (overrides !== undefined) return makeContext(workflow, state, overrides);
+  const kept = contexts.get(state);
+  if (
+    kept !== undefined &&
+    kept.inputs === state.inputs &&
+    kept.profile === (state.profile ?? null) &&
+    kept.static === (workflow.definition.static ?? NO_STATIC) &&
+    kept.steps === stepsView(state.steps) &&
+    kept.run.workflow_id === state.workflow_id &&
+    kept.run.workflow_version === state.workflow_version &&
+    kept.run.started_at === (state.started_at ?? state.created_at)
+  ) {
+    return kept;
+  }
+  const context = makeContext(workflow, state, undefined);
+  Object.freeze(context.run);
+  contexts.set(state, Object.freeze(context));
+  return context;
+}
+
+function makeContext(
+  workflow: WorkflowVersion,
+  state: RunState,
+  overrides: Record<string, StepView> | undefined,
+): RunContext {
   return {
     inputs: state.inputs,
-    static: workflow.definition.static ?? {},
+    static: workflow.definition.static ?? NO_STATIC,
     profile: state.profile ?? null,
     steps: stepsView(state.steps, overrides),
     run: {

@@ -41,6 +41,11 @@ export function metricsOf(deps: ObservabilityDeps): Metrics {
   return deps.metrics ?? noMetrics;
 }
 
+/** Whether step attempts are observed at all (a span or a duration): without, `observeAttempt` is not needed. */
+export function observesAttempts(deps: ObservabilityDeps): boolean {
+  return telemetryOf(deps).enabled || metricsOf(deps).enabled;
+}
+
 /** The parent of every span of a run: its root span, whose ids were stored when it was created. */
 export function runParent(state: RunState): TraceContext | undefined {
   return state.trace ? { trace_id: state.trace.trace_id, span_id: state.trace.span_id } : undefined;
@@ -372,9 +377,9 @@ export function observeAttempt(
   attempt: { stepId: string; type: string; visit: number; attempt: number; compensation: boolean },
   run: (deps: ExecutorDeps) => Awaitable<StepResult>,
 ): Awaitable<StepResult> {
+  if (!observesAttempts(deps)) return run(deps);
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
-  if (!telemetry.enabled && !metrics.enabled) return run(deps);
   const started = metrics.enabled ? performance.now() : 0;
   // The attributes come at the end, in one object: a span is only read once it has ended.
   const span = telemetry.startSpan(attemptSpanName(attempt));
