@@ -16,7 +16,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
 import { traceIdOf } from '../../functions/api/request-trace.js';
-import { logger, logRequest, rememberConfiguredSecrets } from '../../shared/adapters/logger.js';
+import {
+  logAbandonedRequest,
+  logger,
+  logRequest,
+  rememberConfiguredSecrets,
+} from '../../shared/adapters/logger.js';
 import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
@@ -108,8 +113,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     );
     void handle(request, response).catch((error: unknown) => {
       // The API answers every error of the request itself; this is the connection failing (the
-      // client left in the middle of its body): nothing left to answer.
-      process.stderr.write(`flowrunner: ${String(error)}\n`);
+      // client left in the middle of its body): nothing left to answer, and nothing wrong with the
+      // server, so one structured line beside the request's own rather than a line on stderr.
+      logAbandonedRequest(logger, {
+        method: request.method ?? 'GET',
+        path: (request.url ?? '/').split('?')[0]!,
+        reason: error instanceof Error ? error.message : String(error),
+      });
       response.destroy();
     });
   };

@@ -95,6 +95,21 @@ export function logRequest(
   else log.info('request', fields);
 }
 
+/**
+ * A request whose connection failed before it was answered (the client left in the middle of its
+ * body): nothing wrong with the server, one line beside the request's own, its path redacted the same way.
+ */
+export function logAbandonedRequest(
+  log: Logger,
+  request: { method: string; path: string; reason: string },
+): void {
+  log.info('request abandoned', {
+    method: request.method,
+    path: redactPath(request.path, processSecrets),
+    reason: request.reason,
+  });
+}
+
 /** What the log line needs of Advance's output (AdvanceOutput). */
 interface AdvanceResult {
   run_id: string;

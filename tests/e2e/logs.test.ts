@@ -5,6 +5,7 @@
  * trace, and neither shows the secret, the key or a callback token (CONTRACT §10).
  */
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api-client.js';
 import { type HttpSink, startHttpSink } from '../support/http-sink.js';
@@ -155,5 +156,38 @@ describe('the logs of npm start', () => {
     const exported = collector.requests.map((r) => r.body.toString('utf8')).join('\n');
     for (const forbidden of [SECRET, API_KEY, token, 'ada@example.com'])
       expect(exported).not.toContain(forbidden);
+  }, 60_000);
+
+  it('tell of a client that leaves in the middle of its body in one JSON line, its token redacted, and nothing on stderr', async () => {
+    let err = '';
+    server.child.stderr!.on('data', (text: string) => {
+      err += text;
+    });
+    const token = 'fr-callback-abandoned-7d1e0c';
+    const { hostname: host, port } = new URL(server.url);
+    // Half of the body it announced, then the connection closes.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), host, () => {
+        socket.write(
+          `POST /v1/callbacks/${token} HTTP/1.1\r\nHost: ${host}:${port}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"payload":`,
+          () => setTimeout(() => socket.destroy(), 100),
+        );
+      });
+      socket.once('close', () => resolve());
+      socket.once('error', reject);
+    });
+    const line = await pollUntil(
+      async () =>
+        out
+          .split('\n')
+          .filter((text) => text.includes('request abandoned'))
+          .map((text) => JSON.parse(text) as Record<string, unknown>)[0],
+      (found) => found !== undefined,
+      () => `stdout: ${out.slice(-2000)}`,
+    );
+    expect(line).toMatchObject({ level: 'INFO', method: 'POST', path: '/v1/callbacks/[REDACTED]' });
+    expect(String(line!.reason)).not.toBe('');
+    expect(out).not.toContain(token);
+    expect(err).not.toContain('flowrunner: Error');
   }, 60_000);
 });

@@ -34,8 +34,10 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
       NO_COLOR: '1',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Piped, so that a test can read it too, and passed on as it comes.
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => process.stderr.write(text));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
