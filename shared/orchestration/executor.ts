@@ -51,6 +51,8 @@ export function carryOut(
   switch (work.kind) {
     case 'execute': {
       const step = findStep(workflow, work.step_id);
+      // Unobserved (the usual case on the hot path), the attempt runs without the record and
+      // closure that observing it needs; observeAttempt alone would make both for nothing.
       const result = observesAttempts(deps)
         ? observeAttempt(deps, attemptOf(work, step.type, false), (traced) =>
             runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, traced),

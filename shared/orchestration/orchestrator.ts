@@ -278,6 +278,7 @@ async function advanceRun(
         return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });
       },
       observe: (before, signal) => observation.applying(before, signal),
+      committed: (transition) => observation.committed(transition),
     });
     for (const entry of entries) {
       inboxSeq.set(entry.signal, entry.seq);

@@ -38,6 +38,8 @@ export interface RunLoopOptions {
    * (with the commit that carries it, when results of pure steps wait for the next one).
    */
   observe?(before: RunState, signal: Signal): ((transition: Transition) => void) | undefined;
+  /** Observability: told each commit once it is stored, after the observers of its signals. */
+  committed?(transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
   budgetEndsAt?: number;
 }
@@ -227,6 +229,7 @@ export class RunLoop {
     const observed = this.#observed;
     this.#observed = [];
     for (const tell of observed) tell(transition);
+    this.#options.committed?.(transition);
   }
 
   #start(work: Work[]) {

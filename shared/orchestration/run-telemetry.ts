@@ -183,8 +183,6 @@ interface OpenWait {
  * its signals end, the latency of inbox signals, a redrive, and the run's end (its root span and count).
  */
 export class AdvanceObservation {
-  /** Commits whose end of the run has been reported (see #ends). */
-  readonly #endsReported = new WeakSet<Transition>();
   readonly #deps: ObservabilityDeps & { clock: Clock };
   readonly #telemetry: Telemetry;
   readonly #metrics: Metrics;
@@ -239,24 +237,18 @@ export class AdvanceObservation {
       }
     }
     const receivedAt = this.#received.get(signal);
-    // Most transitions (a step's result in a run that goes on) can only end the run.
-    if (receivedAt === undefined && waits === undefined && !wasFinal) return this.#endOnly;
+    // Most transitions (a step's result in a run that goes on) have nothing to report here.
+    if (receivedAt === undefined && waits === undefined && !wasFinal) return undefined;
     return (transition) => this.#applied(transition, signal, receivedAt, waits, wasFinal);
   }
 
-  /** What a transition that neither answers a wait nor came from the inbox may report: the run's end. */
-  readonly #endOnly = (transition: Transition): void => {
-    if (this.#ends(transition)) this.#runEnded(transition.state, this.#deps.clock.now());
-  };
-
   /**
-   * Whether this commit ended the run and its end is not reported yet. The signals a commit
-   * applied are each told the same transition (results of pure steps are committed together).
+   * Once per commit (RunLoop's `committed`): the run's end, if the commit ended it. Per commit, not
+   * per signal: the signals of one commit (results of pure steps committed together) share it.
    */
-  #ends(transition: Transition): boolean {
-    if (!endedRun(transition) || this.#endsReported.has(transition)) return false;
-    this.#endsReported.add(transition);
-    return true;
+  committed(transition: Transition): void {
+    if (!this.#telemetry.enabled && !this.#metrics.enabled) return;
+    if (endedRun(transition)) this.#runEnded(transition.state, this.#deps.clock.now());
   }
 
   #applied(
@@ -285,7 +277,6 @@ export class AdvanceObservation {
       }
     }
     if (wasFinal && hasEvent(transition, EventType.runRedriven)) this.#redriven(after, receivedAt, now);
-    if (this.#ends(transition)) this.#runEnded(after, now);
   }
 
   #waitEnded(state: RunState, wait: OpenWait, signal: Signal, now: Date) {

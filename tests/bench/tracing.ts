@@ -87,6 +87,7 @@ export async function measureTracingOverhead(
       executor: observation.executor(executor),
       persist: async () => {},
       observe: (before, signal) => observation.applying(before, signal),
+      committed: (transition) => observation.committed(transition),
     });
     loop.deliver({ type: 'start' });
     const result = await loop.run();
