@@ -92,8 +92,13 @@ describe('local server: notification mail through SMTP', () => {
     expect(unfolded).toContain('Sign off the Q3 numbers?');
     const link = new RegExp(`${server.url}/console/tasks/([A-Za-z0-9_-]{43})`).exec(unfolded);
     expect(link).not.toBeNull();
-    const outbox = await call('GET', '/v1/outbox');
-    expect(outbox.body.items.map((i: { status: string }) => i.status)).toEqual(['sent', 'sent']);
+    // The SMTP server has the mail before the sender hears its answer and records the send.
+    const statuses = await until(async () => {
+      const outbox = await call('GET', '/v1/outbox');
+      const all = outbox.body.items.map((i: { status: string }) => i.status);
+      return all.includes('pending') ? undefined : all;
+    }, 'the outbox to record both sends');
+    expect(statuses).toEqual(['sent', 'sent']);
     const decided = await call('POST', `/v1/callbacks/${link![1]}`, {
       decision: 'reject',
       comment: 'Not yet',
