@@ -40,31 +40,16 @@ class StepViews implements LazyEntries {
   }
 }
 
-/** The views of each run's steps, made once per run (per `state.steps`), as a run loop renders every step. */
-const views = new WeakMap<Record<string, StepState>, RunContext['steps']>();
-
 /** A read-only view of `state.steps` with only the public fields of each step, made as they are read. */
 function stepsView(
   states: Record<string, StepState>,
   overrides?: Record<string, StepView>,
 ): RunContext['steps'] {
-  if (overrides !== undefined) return lazyRecord<StepView>(new StepViews(states, overrides));
-  let steps = views.get(states);
-  if (steps === undefined) {
-    steps = lazyRecord<StepView>(new StepViews(states, undefined));
-    views.set(states, steps);
-  }
-  return steps;
+  return lazyRecord<StepView>(new StepViews(states, overrides));
 }
 
 /** A workflow without `static` data: one frozen empty record for all of them. */
 const NO_STATIC: Record<string, unknown> = Object.freeze({});
-
-/**
- * The context each run state was given last: a run loop renders every step of a run against the
- * same inputs, profile and start, so one frozen context serves them (two objects per step less).
- */
-const contexts = new WeakMap<RunState, RunContext>();
 
 /** The context of a run now; `overrides` replaces the view of some steps (a compensated visit's output). */
 export function runContext(
@@ -72,24 +57,49 @@ export function runContext(
   state: RunState,
   overrides?: Record<string, StepView>,
 ): RunContext {
-  if (overrides !== undefined) return makeContext(workflow, state, overrides);
-  const kept = contexts.get(state);
-  if (
-    kept !== undefined &&
-    kept.inputs === state.inputs &&
-    kept.profile === (state.profile ?? null) &&
-    kept.static === (workflow.definition.static ?? NO_STATIC) &&
-    kept.steps === stepsView(state.steps) &&
-    kept.run.workflow_id === state.workflow_id &&
-    kept.run.workflow_version === state.workflow_version &&
-    kept.run.started_at === (state.started_at ?? state.created_at)
-  ) {
-    return kept;
+  return makeContext(workflow, state, overrides);
+}
+
+/**
+ * The contexts of one run, kept by the run loop that renders its steps: a run loop renders every
+ * step against the same inputs, profile and start, and `steps` is a view over the step states the
+ * engine changes in place, so one frozen context serves them all (four objects per step less).
+ *
+ * Kept by the loop, and dying with it, rather than in a module-wide WeakMap keyed by the state: V8
+ * records a young value stored in an old WeakMap as an old-to-new reference, which its young
+ * generation collections treat as alive, so every finished run (its whole state, through the
+ * context's view) was copied into the old generation and freed only by a full collection.
+ */
+export class RunContexts {
+  #state: RunState | undefined;
+  #steps: Record<string, StepState> | undefined;
+  #context: RunContext | undefined;
+
+  /** The context of `state` now: the one made last when nothing it reads has changed, else a new one. */
+  of(workflow: WorkflowVersion, state: RunState, overrides?: Record<string, StepView>): RunContext {
+    if (overrides !== undefined) return makeContext(workflow, state, overrides);
+    const kept = this.#context;
+    if (
+      kept !== undefined &&
+      this.#state === state &&
+      this.#steps === state.steps &&
+      kept.inputs === state.inputs &&
+      kept.profile === (state.profile ?? null) &&
+      kept.static === (workflow.definition.static ?? NO_STATIC) &&
+      kept.run.id === state.id &&
+      kept.run.workflow_id === state.workflow_id &&
+      kept.run.workflow_version === state.workflow_version &&
+      kept.run.started_at === (state.started_at ?? state.created_at)
+    ) {
+      return kept;
+    }
+    const context = makeContext(workflow, state, undefined);
+    Object.freeze(context.run);
+    this.#state = state;
+    this.#steps = state.steps;
+    this.#context = Object.freeze(context);
+    return context;
   }
-  const context = makeContext(workflow, state, undefined);
-  Object.freeze(context.run);
-  contexts.set(state, Object.freeze(context));
-  return context;
 }
 
 function makeContext(

@@ -13,11 +13,17 @@ export interface LazyEntries {
   keys(): string[];
 }
 
-const sources = new WeakMap<object, LazyEntries>();
+/**
+ * The key under which a lazy record hands over its entries: a symbol, which no JSON, JSONata
+ * expression or `Object.keys` ever sees. (Not a WeakMap from record to entries: a long-lived
+ * WeakMap keeps its values alive through V8's young-generation collections, and with them each
+ * run's steps.)
+ */
+const ENTRIES: unique symbol = Symbol('flowrunner.lazyEntries');
 
 /** One handler for every record (no closures per record): the record's state lives in its target. */
 const handler: ProxyHandler<LazyEntries> = {
-  get: (source, key) => (typeof key === 'string' ? source.entry(key) : undefined),
+  get: (source, key) => (typeof key === 'string' ? source.entry(key) : key === ENTRIES ? source : undefined),
   has: (source, key) => typeof key === 'string' && source.entry(key) !== undefined,
   ownKeys: (source) => source.keys(),
   getOwnPropertyDescriptor: (source, key) => {
@@ -33,12 +39,10 @@ const handler: ProxyHandler<LazyEntries> = {
 
 /** A record of the entries of `source`, made as they are read. */
 export function lazyRecord<V>(source: LazyEntries): Record<string, V> {
-  const record = new Proxy(source, handler) as unknown as Record<string, V>;
-  sources.set(record, source);
-  return record;
+  return new Proxy(source, handler) as unknown as Record<string, V>;
 }
 
 /** The entries behind a lazy record, or undefined for any other object. */
 export function lazyEntries(value: object): LazyEntries | undefined {
-  return sources.get(value);
+  return (value as { [ENTRIES]?: LazyEntries })[ENTRIES];
 }

@@ -5,7 +5,7 @@
  */
 import { type Awaitable, andThen, isPromise } from '../awaitable.js';
 import type { CompensateAction, StepDefinition, WorkflowVersion } from '../definition/schema.js';
-import { runContext } from '../engine/context.js';
+import { RunContexts } from '../engine/context.js';
 import { stepGraph } from '../engine/graph.js';
 import { configTemplate, outputTemplate } from '../engine/templates.js';
 import type { RunState, Signal, StepEvent, StepResult, Work } from '../engine/types.js';
@@ -40,24 +40,27 @@ export interface ExecutorDeps extends StepDeps, ObservabilityDeps {
 
 /**
  * Carries out one piece of work; the signal to apply next, or nothing (cancel_child). Synchronous
- * when the attempt is (see runAttempt); a Promise when anything had to wait.
+ * when the attempt is (see runAttempt); a Promise when anything had to wait. `contexts` is the
+ * run's (a run loop keeps one for all the work it carries out).
  */
 export function carryOut(
   work: Work,
   workflow: WorkflowVersion,
   state: RunState,
   deps: ExecutorDeps,
+  contexts: RunContexts = new RunContexts(),
 ): Awaitable<Signal | undefined> {
   switch (work.kind) {
     case 'execute': {
       const step = findStep(workflow, work.step_id);
       // Unobserved (the usual case on the hot path), the attempt runs without the record and
       // closure that observing it needs; observeAttempt alone would make both for nothing.
+      const context = contexts.of(workflow, state);
       const result = observesAttempts(deps)
         ? observeAttempt(deps, attemptOf(work, step.type, false), (traced) =>
-            runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, traced),
+            runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, context, traced),
           )
-        : runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, deps);
+        : runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, context, deps);
       return isPromise(result) ? result.then((done) => resultOf(work, done)) : resultOf(work, result);
     }
     case 'compensate': {
@@ -73,13 +76,14 @@ export function carryOut(
           ...(self.outcome ? { outcome: self.outcome } : {}),
         },
       };
+      const context = contexts.of(workflow, state, overrides);
       const result = observeAttempt(deps, attemptOf(work, action.type, true), (traced) =>
-        runAttempt(step, action, work.visit, work.attempt, undefined, workflow, state, traced, overrides),
+        runAttempt(step, action, work.visit, work.attempt, undefined, workflow, state, context, traced),
       );
       return andThen(result, (done): Signal => ({ ...resultOf(work, done), compensation: true }));
     }
     case 'render_output':
-      return renderOutput(workflow, state, deps);
+      return renderOutput(workflow, contexts.of(workflow, state), deps);
     case 'cancel_child':
       return deps.children.cancel(work.child_run_id).then(() => undefined);
   }
@@ -101,13 +105,14 @@ function resultOf(
   return { type: 'step_result', step_id: work.step_id, visit: work.visit, attempt: work.attempt, result };
 }
 
-async function renderOutput(workflow: WorkflowVersion, state: RunState, deps: ExecutorDeps): Promise<Signal> {
+async function renderOutput(
+  workflow: WorkflowVersion,
+  context: RunContext,
+  deps: ExecutorDeps,
+): Promise<Signal> {
   const redactor = new Redactor();
   try {
-    const output = await outputTemplate(workflow.definition).render(
-      runContext(workflow, state),
-      renderOptions(deps, redactor),
-    );
+    const output = await outputTemplate(workflow.definition).render(context, renderOptions(deps, redactor));
     return { type: 'output_rendered', output: redactor.scrub(output) };
   } catch (error) {
     const info = toErrorInfo(error);
@@ -145,15 +150,14 @@ function runAttempt(
   deadline: string | undefined,
   workflow: WorkflowVersion,
   state: RunState,
+  context: RunContext,
   deps: ExecutorDeps,
-  overrides?: Parameters<typeof runContext>[2],
 ): Awaitable<StepResult> {
   const redactor = new Redactor();
   let result: Awaitable<StepResult>;
   let start: AttemptContext | undefined;
   try {
     const type = deps.registry.require(action.type);
-    const context = runContext(workflow, state, overrides);
     const template = configTemplate(workflow.definition, action, type.expressionFields);
     start = new AttemptContext(
       type,

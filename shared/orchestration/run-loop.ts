@@ -6,6 +6,7 @@
  */
 import { isPromise } from '../awaitable.js';
 import type { WorkflowVersion } from '../definition/schema.js';
+import { RunContexts } from '../engine/context.js';
 import { stepGraph } from '../engine/graph.js';
 import {
   compensateWork,
@@ -90,6 +91,8 @@ export class RunLoop {
   readonly #pure = new Map<string, boolean>();
   /** The transition applied last may not wait: commit before its work starts. */
   #mustCommit = false;
+  /** The run's context, made once for the steps it carries out. */
+  readonly #contexts = new RunContexts();
 
   constructor(state: RunState, options: RunLoopOptions) {
     this.#state = state;
@@ -238,7 +241,13 @@ export class RunLoop {
         this.#unstarted.push(item);
         continue;
       }
-      const carried = carryOut(item, this.#options.workflow, this.#state, this.#options.executor);
+      const carried = carryOut(
+        item,
+        this.#options.workflow,
+        this.#state,
+        this.#options.executor,
+        this.#contexts,
+      );
       if (!isPromise(carried)) {
         // Done at once (a pure step the fast path renders): applied next, without a turn of the event loop.
         if (carried) this.#done.push(carried);
