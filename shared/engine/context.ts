@@ -35,6 +35,30 @@ class StepViews implements LazyEntries {
     return Object.hasOwn(this.#states, key) ? view(this.#states[key]!) : undefined;
   }
 
+  field(key: string, name: string): unknown {
+    if (this.#overrides && Object.hasOwn(this.#overrides, key)) {
+      const view = this.#overrides[key]!;
+      return Object.hasOwn(view, name) ? view[name as keyof StepView] : undefined;
+    }
+    if (!Object.hasOwn(this.#states, key)) return undefined;
+    const step = this.#states[key]!;
+    // The fields `view` copies, and nothing else of the state.
+    switch (name) {
+      case 'status':
+        return step.status;
+      case 'visit':
+        return step.visit;
+      case 'output':
+        return step.output;
+      case 'error':
+        return step.error;
+      case 'outcome':
+        return step.outcome;
+      default:
+        return undefined;
+    }
+  }
+
   keys(): string[] {
     return Object.keys(this.#states);
   }

@@ -673,7 +673,7 @@ class RunTransition implements OpenTransition {
     step.status = 'completed';
     step.outcome = outcome;
     step.output = output;
-    delete step.error;
+    if (step.error !== undefined) delete step.error;
     step.ended_at = this.#now;
     this.#clearTimers(step);
     this.#deactivate(id);
@@ -879,6 +879,24 @@ class RunTransition implements OpenTransition {
 
   #fireDueTimers() {
     const now = this.#now;
+    if (this.#anyWaiting()) this.#fireDueStepTimers(now);
+    const current = this.#state.compensation?.current;
+    if (current?.retry_at !== undefined && current.retry_at <= now) {
+      delete current.retry_at;
+      current.attempt += 1;
+      this.#dispatchCompensation();
+    }
+  }
+
+  /** Whether an active step waits (only those have timers): read without noting the steps as touched. */
+  #anyWaiting(): boolean {
+    const states = this.#state.steps;
+    for (const id of this.#state.active) if (states[id]!.status === 'waiting') return true;
+    return false;
+  }
+
+  #fireDueStepTimers(now: string) {
+    // A copy: firing a timer ends the step's activity.
     for (const id of [...this.#state.active]) {
       const step = this.#step(id)!;
       if (step.status !== 'waiting') continue;
@@ -902,12 +920,6 @@ class RunTransition implements OpenTransition {
             retryable: true,
           });
       }
-    }
-    const current = this.#state.compensation?.current;
-    if (current?.retry_at !== undefined && current.retry_at <= now) {
-      delete current.retry_at;
-      current.attempt += 1;
-      this.#dispatchCompensation();
     }
   }
 

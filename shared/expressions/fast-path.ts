@@ -176,8 +176,15 @@ function walk(data: unknown, names: readonly string[]): unknown {
     if (typeof value !== 'object' || Array.isArray(value)) return SLOW;
     const name = names[index]!;
     const lazy = lazyEntries(value);
-    if (lazy !== undefined) value = lazy.entry(name);
-    else value = isOwnEnumerable.call(value, name) ? (value as Record<string, unknown>)[name] : undefined;
+    if (lazy === undefined) {
+      value = isOwnEnumerable.call(value, name) ? (value as Record<string, unknown>)[name] : undefined;
+    } else if (index + 1 < names.length) {
+      // An entry's field, read without making the entry (one object per placeholder less).
+      index += 1;
+      value = lazy.field(name, names[index]!);
+    } else {
+      value = lazy.entry(name);
+    }
   }
   switch (typeof value) {
     case 'undefined':

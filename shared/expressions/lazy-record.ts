@@ -10,6 +10,11 @@
 export interface LazyEntries {
   /** The entry under `key`, or undefined when there is none (only its own entries, never inherited ones). */
   entry(key: string): unknown;
+  /**
+   * `entry(key)[name]` as an own, enumerable field would read it, without making the entry: a path
+   * that goes through an entry to one of its fields (`steps.a.output`) reads only that field.
+   */
+  field(key: string, name: string): unknown;
   keys(): string[];
 }
 

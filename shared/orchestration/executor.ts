@@ -18,7 +18,7 @@ import {
   render,
 } from '../expressions/index.js';
 import type { SecretSource } from '../ports/index.js';
-import { checkConfig } from '../steps/config-check.js';
+import { alwaysFits, checkConfig } from '../steps/config-check.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { RunContext, StepDeps, StepExecutionContext, StepType } from '../steps/types.js';
 import { type ObservabilityDeps, observeAttempt, observesAttempts } from './run-telemetry.js';
@@ -275,6 +275,7 @@ class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
 
   /** Checks the rendered config and runs the type's attempt, within the step's time limit. */
   execute(rendered: unknown): Awaitable<StepResult> {
+    if (alwaysFits(this.#template)) return this.#run(rendered as Record<string, unknown>);
     const config = checkConfig(this.#type, this.#template, rendered);
     if (!config.success) {
       const issues = config.error.issues.map((i) => `${['config', ...i.path].join('.')}: ${i.message}`);
@@ -287,7 +288,12 @@ class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
         },
       };
     }
-    this.config = config.data as Record<string, unknown>;
+    return this.#run(config.data as Record<string, unknown>);
+  }
+
+  /** Runs the type's attempt on its checked config, within the step's time limit. */
+  #run(config: Record<string, unknown>): Awaitable<StepResult> {
+    this.config = config;
     if (this.#deadline === undefined) return this.#type.execute(this);
     const timeoutMs = Math.max(0, Date.parse(this.#deadline) - this.now.getTime());
     const controller = new AbortController();

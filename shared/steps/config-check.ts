@@ -13,6 +13,11 @@ const fitting = new WeakMap<CompiledTemplate, true>();
 
 export type ConfigCheck = { success: true; data: unknown } | { success: false; error: z.ZodError };
 
+/** Whether every render of `template` is known to fit as it is: `checkConfig` would return it unchanged. */
+export function alwaysFits(template: CompiledTemplate): boolean {
+  return fitting.has(template);
+}
+
 export function checkConfig(type: StepType, template: CompiledTemplate, rendered: unknown): ConfigCheck {
   if (fitting.has(template)) return { success: true, data: rendered };
   const result = type.config.safeParse(rendered);

@@ -28,6 +28,14 @@ const EXPRESSIONS = [
   'steps.first.status',
   'steps.second.output.list',
   'steps.nope.output.n',
+  'steps.first.outcome',
+  'steps.first.visit + 1',
+  // Fields of a step's state that its view leaves out, and names every object inherits.
+  'steps.first.attempt',
+  'steps.first.started_at',
+  'steps.first.toString',
+  'steps.first.__proto__',
+  'steps.constructor.name',
   'inputs.list',
   'inputs.nested.deep',
   '$count(inputs.list)',
@@ -114,7 +122,14 @@ const workflow = {
 /** The run context as the engine makes it: steps as a lazy record over the run state. */
 function engineContext(runInputs: unknown, first: unknown): RunContext {
   const steps: Record<string, StepState> = {
-    first: { status: 'completed', visit: 1, attempt: 1, output: first, outcome: 'success' },
+    first: {
+      status: 'completed',
+      visit: 1,
+      attempt: 1,
+      output: first,
+      outcome: 'success',
+      started_at: '2026-01-01T00:00:02.000Z',
+    },
     second: { status: 'completed', visit: 2, attempt: 1, output: { list: [1, 2] } },
     pending: { status: 'pending', visit: 0, attempt: 0 },
   };
@@ -191,6 +206,26 @@ describe('compiled templates', () => {
     expect(second).toEqual(first);
     expect(second.body).not.toBe(first.body);
     expect(second.list).not.toBe(config.list);
+  });
+
+  it("read a step's public fields through the run's steps, and nothing else of its state", () => {
+    const template = compileTemplate({
+      status: '{{ steps.first.status }}',
+      visit: '{{ steps.first.visit }}',
+      outcome: '{{ steps.first.outcome }}',
+      n: '{{ steps.first.output.n }}',
+      attempt: '{{ steps.first.attempt }}',
+      started: '{{ steps.first.started_at }}',
+      inherited: '{{ steps.first.constructor }}',
+      missing: '{{ steps.nope.status }}',
+    });
+    // Synchronously: the fast path answers every one of these.
+    expect(template.renderNow(engineContext({}, { n: 7 }))).toEqual({
+      status: 'completed',
+      visit: 1,
+      outcome: 'success',
+      n: 7,
+    });
   });
 
   it('render at the same time without sharing what one render fetched or evaluated', async () => {
