@@ -5,7 +5,7 @@
  * local runtime and in the in-memory harness.
  */
 import { isPromise } from '../awaitable.js';
-import type { WorkflowVersion } from '../definition/schema.js';
+import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { RunContexts } from '../engine/context.js';
 import { stepGraph } from '../engine/graph.js';
 import {
@@ -17,6 +17,7 @@ import {
   openTransition,
 } from '../engine/transition.js';
 import type { RunState, Signal, Transition, Work } from '../engine/types.js';
+import type { StepRegistry } from '../steps/registry.js';
 import { carryOut, type ExecutorDeps } from './executor.js';
 
 /** Transitions of pure steps committed together at most: bounds the size of one commit and what a crash recomputes. */
@@ -69,6 +70,23 @@ export function unfinishedWork(state: RunState): Work[] {
   return work;
 }
 
+/** Per step registry and workflow version: whether each of its steps, as asked, is of a pure type. */
+const pureByRegistry = new WeakMap<StepRegistry, WeakMap<WorkflowDefinition, Map<string, boolean>>>();
+
+function pureSteps(workflow: WorkflowVersion, registry: StepRegistry): Map<string, boolean> {
+  let byDefinition = pureByRegistry.get(registry);
+  if (byDefinition === undefined) {
+    byDefinition = new WeakMap();
+    pureByRegistry.set(registry, byDefinition);
+  }
+  let pure = byDefinition.get(workflow.definition);
+  if (pure === undefined) {
+    pure = new Map();
+    byDefinition.set(workflow.definition, pure);
+  }
+  return pure;
+}
+
 export class RunLoop {
   readonly #options: RunLoopOptions;
   #state: RunState;
@@ -87,8 +105,8 @@ export class RunLoop {
   #observed: Array<(transition: Transition) => void> = [];
   /** The checkpoint stored last: a batch of transitions is committed as the one after it. */
   #committed: number;
-  /** Whether each step of the workflow is of a pure type, as asked. */
-  readonly #pure = new Map<string, boolean>();
+  /** Whether each step of the workflow is of a pure type (shared by every run of the version). */
+  readonly #pure: Map<string, boolean>;
   /** The transition applied last may not wait: commit before its work starts. */
   #mustCommit = false;
   /** The run's context, made once for the steps it carries out. */
@@ -98,6 +116,7 @@ export class RunLoop {
     this.#state = state;
     this.#options = options;
     this.#committed = state.checkpoint;
+    this.#pure = pureSteps(options.workflow, options.executor.registry);
   }
 
   get state(): RunState {
