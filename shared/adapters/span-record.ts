@@ -192,10 +192,15 @@ export class SpanRecord implements Span, TraceContext, ReadableSpan, SpanContext
     return this;
   }
 
-  /** The parent may live in another process (a run's root, a request): marked remote, as it may be. */
+  /**
+   * A parent recorded in this process (an Advance span, a step's) is its own SpanContext; any other
+   * may live in another process (a run's root, a request): marked remote, as it may be.
+   */
   get parentSpanContext(): SpanContext | undefined {
-    if (this.#parent === undefined) return undefined;
-    this.#parentSpanContext ??= remote(this.#parent);
+    const parent = this.#parent;
+    if (parent === undefined) return undefined;
+    if (parent instanceof SpanRecord) return parent;
+    this.#parentSpanContext ??= remote(parent);
     return this.#parentSpanContext;
   }
 

@@ -21,7 +21,12 @@ import type { SecretSource } from '../ports/index.js';
 import { alwaysFits, checkConfig } from '../steps/config-check.js';
 import type { StepRegistry } from '../steps/registry.js';
 import type { RunContext, StepDeps, StepExecutionContext, StepType } from '../steps/types.js';
-import { type ObservabilityDeps, observeAttempt, observesAttempts } from './run-telemetry.js';
+import {
+  type ObservabilityDeps,
+  type ObservableAttempt,
+  observeAttempt,
+  observesAttempts,
+} from './run-telemetry.js';
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -53,13 +58,11 @@ export function carryOut(
   switch (work.kind) {
     case 'execute': {
       const step = findStep(workflow, work.step_id);
-      // Unobserved (the usual case on the hot path), the attempt runs without the record and
-      // closure that observing it needs; observeAttempt alone would make both for nothing.
       const context = contexts.of(workflow, state);
+      // Unobserved (the usual case on the hot path), the attempt runs without the record that
+      // observing it needs.
       const result = observesAttempts(deps)
-        ? observeAttempt(deps, attemptOf(work, step.type, false), (traced) =>
-            runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, context, traced),
-          )
+        ? observeAttempt(deps, new Attempt(step, step, work, work.deadline, workflow, state, context))
         : runAttempt(step, step, work.visit, work.attempt, work.deadline, workflow, state, context, deps);
       return isPromise(result) ? result.then((done) => resultOf(work, done)) : resultOf(work, result);
     }
@@ -77,8 +80,9 @@ export function carryOut(
         },
       };
       const context = contexts.of(workflow, state, overrides);
-      const result = observeAttempt(deps, attemptOf(work, action.type, true), (traced) =>
-        runAttempt(step, action, work.visit, work.attempt, undefined, workflow, state, context, traced),
+      const result = observeAttempt(
+        deps,
+        new Attempt(step, action, work, undefined, workflow, state, context),
       );
       return andThen(result, (done): Signal => ({ ...resultOf(work, done), compensation: true }));
     }
@@ -89,13 +93,47 @@ export function carryOut(
   }
 }
 
-/** What an attempt's span and duration name (only made when attempts are observed). */
-function attemptOf(
-  work: { step_id: string; visit: number; attempt: number },
-  type: string,
-  compensation: boolean,
-) {
-  return { stepId: work.step_id, type, visit: work.visit, attempt: work.attempt, compensation };
+/**
+ * An attempt to observe (only made when attempts are observed): what its span and duration name,
+ * and how to run it with the dependencies observing hands it. One object, rather than a record of
+ * names and a closure over what the attempt needs: it is made for every step.
+ */
+class Attempt implements ObservableAttempt {
+  readonly stepId: string;
+  readonly type: string;
+  readonly visit: number;
+  readonly attempt: number;
+  readonly compensation: boolean;
+
+  constructor(
+    readonly step: StepDefinition,
+    readonly action: StepDefinition | CompensateAction,
+    work: { step_id: string; visit: number; attempt: number },
+    readonly deadline: string | undefined,
+    readonly workflow: WorkflowVersion,
+    readonly state: RunState,
+    readonly context: RunContext,
+  ) {
+    this.stepId = work.step_id;
+    this.type = action.type;
+    this.visit = work.visit;
+    this.attempt = work.attempt;
+    this.compensation = action !== step;
+  }
+
+  run(deps: ExecutorDeps): Awaitable<StepResult> {
+    return runAttempt(
+      this.step,
+      this.action,
+      this.visit,
+      this.attempt,
+      this.deadline,
+      this.workflow,
+      this.state,
+      this.context,
+      deps,
+    );
+  }
 }
 
 function resultOf(

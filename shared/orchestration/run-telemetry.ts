@@ -359,48 +359,67 @@ export class AdvanceObservation {
   }
 }
 
+/** A step attempt (or compensation action) as observed: what names it, and how it runs. */
+export interface ObservableAttempt {
+  readonly stepId: string;
+  readonly type: string;
+  readonly visit: number;
+  readonly attempt: number;
+  readonly compensation: boolean;
+  /** Runs the attempt with these dependencies (the span's, for a step that calls services). */
+  run(deps: ExecutorDeps): Awaitable<StepResult>;
+}
+
 /**
  * One step attempt (or compensation action) as a span, a child of the active Advance span and the
- * parent of what the step does (its AI calls, the child run it starts); its duration by type.
+ * parent of what the step does (its AI calls, the child run it starts); its duration by type. A
+ * synchronous attempt is observed without a closure.
  */
-export function observeAttempt(
-  deps: ExecutorDeps,
-  attempt: { stepId: string; type: string; visit: number; attempt: number; compensation: boolean },
-  run: (deps: ExecutorDeps) => Awaitable<StepResult>,
-): Awaitable<StepResult> {
-  if (!observesAttempts(deps)) return run(deps);
+export function observeAttempt(deps: ExecutorDeps, attempt: ObservableAttempt): Awaitable<StepResult> {
+  if (!observesAttempts(deps)) return attempt.run(deps);
   const telemetry = telemetryOf(deps);
   const metrics = metricsOf(deps);
   const started = metrics.enabled ? performance.now() : 0;
   // The attributes come at the end, in one object: a span is only read once it has ended.
   const span = telemetry.startSpan(attemptSpanName(attempt));
-  const ended = (result: StepResult): StepResult => {
-    if (metrics.enabled) {
-      metrics.observe('step_duration_ms', performance.now() - started, {
-        step_type: attempt.type,
-        result: result.status,
-      });
-    }
-    if (!telemetry.enabled) return result;
-    span.setAttributes(attemptAttributes(attempt, result));
-    if (result.status === 'failed') span.fail(result.error);
-    span.end();
-    return result;
-  };
   let running: Awaitable<StepResult>;
   try {
     // A pure step (a transform, a condition) calls no service that could hang a span under it.
     const traced = telemetry.enabled && deps.registry.get(attempt.type)?.pure !== true;
-    running = run(traced ? tracedDeps(deps, telemetry, span.context) : deps);
+    running = attempt.run(traced ? tracedDeps(deps, telemetry, span.context) : deps);
   } catch (error) {
     failedAttempt(span, attempt, error);
     throw error;
   }
-  if (!isPromise(running)) return ended(running);
-  return running.then(ended, (error: unknown) => {
-    failedAttempt(span, attempt, error);
-    throw error;
-  });
+  if (!isPromise(running)) return attemptEnded(running, attempt, span, telemetry, metrics, started);
+  return running.then(
+    (result) => attemptEnded(result, attempt, span, telemetry, metrics, started),
+    (error: unknown) => {
+      failedAttempt(span, attempt, error);
+      throw error;
+    },
+  );
+}
+
+function attemptEnded(
+  result: StepResult,
+  attempt: ObservableAttempt,
+  span: Span,
+  telemetry: Telemetry,
+  metrics: Metrics,
+  started: number,
+): StepResult {
+  if (metrics.enabled) {
+    metrics.observe('step_duration_ms', performance.now() - started, {
+      step_type: attempt.type,
+      result: result.status,
+    });
+  }
+  if (!telemetry.enabled) return result;
+  span.setAttributes(attemptAttributes(attempt, result));
+  if (result.status === 'failed') span.fail(result.error);
+  span.end();
+  return result;
 }
 
 /** The attempt's span when its run threw (a defect of the host: attempts turn failures into results). */
