@@ -165,7 +165,12 @@ export interface RunState {
   output?: unknown;
   error?: ErrorInfo;
   compensated?: boolean;
-  parent?: { run_id: string; step_id: string; visit: number };
+  /**
+   * The run and step that started this one (a `workflow` step), and how deep this run is among
+   * child runs: 1 for the child of a run started on its own (absent on runs stored before it was
+   * recorded, which count as 1).
+   */
+  parent?: { run_id: string; step_id: string; visit: number; depth?: number };
   /** The listener and event that started the run (CONTRACT §6), for a triggered run. */
   trigger?: { listener_id: string; type: string; event_id: string };
   /** Set while the run's `output` template is being rendered. */
@@ -252,4 +257,9 @@ export interface Transition {
   accepted: boolean;
   /** Why the signal was not accepted. */
   rejection?: ErrorInfo;
+}
+
+/** How deep a run is among child runs: 0 for a run started on its own, 1 for its child, and so on. */
+export function nestingDepth(state: Pick<RunState, 'parent'>): number {
+  return state.parent === undefined ? 0 : (state.parent.depth ?? 1);
 }

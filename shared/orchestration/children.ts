@@ -1,6 +1,8 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
+import { StepError } from '../errors.js';
 import type { ChildRuns, Telemetry } from '../ports/index.js';
+import { MAX_CHILD_DEPTH } from '../steps/workflow.js';
 import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
 
 /** The run id of the child for a key: the same key (run, step, visit) always names the same child. */
@@ -21,6 +23,13 @@ export function orchestratedChildren(
     // A step hands its span down: the child run's root hangs under it (run-telemetry.ts).
     under: (telemetry) => orchestratedChildren({ ...deps, telemetry }),
     async start(request) {
+      // The step checks this first (its failure names the step); a caller that did not is refused here.
+      if (!(request.depth >= 1 && request.depth <= MAX_CHILD_DEPTH)) {
+        throw new StepError(
+          'ChildDepthExceeded',
+          `A child run ${request.depth} levels deep: child runs nest at most ${MAX_CHILD_DEPTH} deep`,
+        );
+      }
       const runId = childRunId(request.idempotency_key);
       // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.
       const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
@@ -29,7 +38,12 @@ export function orchestratedChildren(
           workflow,
           inputs: request.inputs ?? {},
           runId,
-          parent: { run_id: request.parent_run_id, step_id: request.parent_step_id, visit: request.visit },
+          parent: {
+            run_id: request.parent_run_id,
+            step_id: request.parent_step_id,
+            visit: request.visit,
+            depth: request.depth,
+          },
         },
         deps,
       );

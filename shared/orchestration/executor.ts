@@ -8,7 +8,14 @@ import type { CompensateAction, StepDefinition, WorkflowVersion } from '../defin
 import { RunContexts } from '../engine/context.js';
 import { stepGraph } from '../engine/graph.js';
 import { configTemplate, outputTemplate } from '../engine/templates.js';
-import type { RunState, Signal, StepEvent, StepResult, Work } from '../engine/types.js';
+import {
+  nestingDepth,
+  type RunState,
+  type Signal,
+  type StepEvent,
+  type StepResult,
+  type Work,
+} from '../engine/types.js';
 import { toErrorInfo } from '../errors.js';
 import {
   type CompiledTemplate,
@@ -289,6 +296,10 @@ class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
   get now(): Date {
     this.#now ??= this.deps.clock.now();
     return this.#now;
+  }
+
+  get depth(): number {
+    return nestingDepth(this.#state);
   }
 
   get idempotencyKey(): string {

@@ -122,6 +122,8 @@ export interface StartChildRequest {
   parent_run_id: string;
   parent_step_id: string;
   visit: number;
+  /** How deep the child is among child runs: the parent's depth + 1 (at most MAX_CHILD_DEPTH). */
+  depth: number;
   workflow_id: string;
   version?: number;
   inputs: unknown;

@@ -50,6 +50,8 @@ export interface StepExecutionContext<C> {
   step: StepDefinition;
   visit: number;
   attempt: number;
+  /** How deep the run is among child runs: 0 for a run started on its own, 1 for its child, and so on. */
+  depth: number;
   /**
    * Stable across the attempts of one visit, for the side effects of this step: `<run>:<step>:<visit>`,
    * and `<run>:<step>:<visit>:compensate` for its compensation (an undo is another request).

@@ -16,6 +16,14 @@ export const workflowConfig = z
   .strict();
 export type WorkflowConfig = z.infer<typeof workflowConfig>;
 
+/**
+ * How deep child runs may nest: a run started on its own is at depth 0, its child at 1. A workflow
+ * that starts itself without an end (or two that start each other) would otherwise start runs for
+ * ever, each a state machine execution and its invocations in the cloud: the step that would start
+ * a child deeper than this fails instead.
+ */
+export const MAX_CHILD_DEPTH = 10;
+
 export const workflow = defineStepType({
   type: 'workflow',
   description: "Runs another workflow and waits for it; its output is the child's output; outcome `success`.",
@@ -24,11 +32,25 @@ export const workflow = defineStepType({
   outcomes: () => ['success'],
   execute: async (ctx) => {
     const { workflow_id, version, inputs } = ctx.config;
+    const depth = ctx.depth + 1;
+    if (depth > MAX_CHILD_DEPTH) {
+      return {
+        status: 'failed',
+        error: {
+          code: 'ChildDepthExceeded',
+          message:
+            `Step '${ctx.step.id}' would start '${workflow_id}' as a child run ${depth} levels deep, ` +
+            `and child runs nest at most ${MAX_CHILD_DEPTH} deep: does a workflow start itself without an end?`,
+          retryable: false,
+        },
+      };
+    }
     // The key makes a repeated attempt (a retried Advance, a redelivery) find the child it already started.
     const { run_id } = await ctx.deps.children.start({
       parent_run_id: ctx.run.id,
       parent_step_id: ctx.step.id,
       visit: ctx.visit,
+      depth,
       workflow_id,
       ...(version !== undefined ? { version } : {}),
       inputs: inputs ?? {},

@@ -9,6 +9,7 @@ import {
   type OrchestratorDeps,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
+import { MAX_CHILD_DEPTH } from '../../../shared/steps/workflow.js';
 import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
 async function setUp(yaml: string | string[]) {
@@ -215,5 +216,37 @@ steps:
     // A retried Advance of the finished child tells the parent again, and the parent ignores it.
     expect((await advance({ run_id: childExecution.name, generation: 0 }, deps)).directive).toBe('done');
     expect((await stores.inbox.read(run.id, 0)).length).toBe(0);
+  });
+
+  it('stops a workflow that starts itself: the step that would nest a child too deep fails', async () => {
+    const again = `schema_version: "1.0"
+id: again
+steps:
+  - { id: deeper, type: workflow, config: { workflow_id: again } }
+`;
+    const { deps, stores, started, workflow } = await setUp(again);
+    const top = await startRun({ workflow, inputs: {} }, deps);
+    // Advances every execution started so far, again and again, until none has anything left to do.
+    // Without a bound each pass starts one more child, for ever: the loop gives up after 3 × the bound.
+    const finished = new Set<string>();
+    for (let pass = 0; finished.size < started.length || pass === 0; pass++) {
+      if (pass > 3 * MAX_CHILD_DEPTH) throw new Error(`${started.length} runs and still starting more`);
+      for (const { name } of [...started]) {
+        if (finished.has(name)) continue;
+        if ((await drive(deps, name)).directive !== 'await') finished.add(name);
+      }
+    }
+    // The run started on its own and one child at each depth, down to the bound.
+    expect(started).toHaveLength(MAX_CHILD_DEPTH + 1);
+    const runs = await Promise.all(started.map(({ name }) => stores.runs.get(name)));
+    const depths = runs.map(({ state }) => state.parent?.depth ?? 0).sort((a, b) => a - b);
+    expect(depths).toEqual(Array.from({ length: MAX_CHILD_DEPTH + 1 }, (_, depth) => depth));
+    const deepest = runs.find(({ state }) => state.parent?.depth === MAX_CHILD_DEPTH)!.state;
+    expect(deepest.status).toBe('failed');
+    expect(deepest.steps.deeper!.error).toMatchObject({ code: 'ChildDepthExceeded', retryable: false });
+    expect(deepest.steps.deeper!.error!.message).toMatch(/11 levels deep.*at most 10/);
+    // Each parent's step failed with its child, up to the run that started it all.
+    expect(runs.map(({ state }) => state.status)).toEqual(runs.map(() => 'failed'));
+    expect((await stores.runs.get(top.id)).state.status).toBe('failed');
   });
 });

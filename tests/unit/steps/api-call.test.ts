@@ -61,6 +61,7 @@ function contextFor(
     step: { id: 'send', type: 'api_call', config },
     visit: 2,
     attempt: 1,
+    depth: 0,
     idempotencyKey: 'run_1:send:2',
     config: apiCallConfig.parse(config),
     context: { inputs: {}, static: {}, profile: undefined, steps: {}, run },

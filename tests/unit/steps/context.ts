@@ -25,6 +25,8 @@ export interface ContextOptions {
   now?: Date;
   visit?: number;
   attempt?: number;
+  /** How deep the run is among child runs (default 0). */
+  depth?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -83,6 +85,7 @@ export function stepContext<C>(
     step: { id: 'step', type: type.type, config: config as Record<string, unknown>, ...options.step },
     visit: options.visit ?? 1,
     attempt: options.attempt ?? 1,
+    depth: options.depth ?? 0,
     idempotencyKey: `${context.run.id}:${options.step?.id ?? 'step'}:${options.visit ?? 1}`,
     config: type.config.parse(config),
     context,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../shared/errors.js';
-import { workflow } from '../../../shared/steps/workflow.js';
+import { MAX_CHILD_DEPTH, workflow } from '../../../shared/steps/workflow.js';
 import { execute, recordingChildren } from './context.js';
 
 describe('workflow.execute', () => {
@@ -16,6 +16,7 @@ describe('workflow.execute', () => {
         parent_run_id: 'run_1',
         parent_step_id: 'bill',
         visit: 2,
+        depth: 1,
         workflow_id: 'billing',
         version: 3,
         inputs: { customer: 'c1' },
@@ -30,6 +31,25 @@ describe('workflow.execute', () => {
         data: { workflow_id: 'billing', version: 3, child_run_id: 'child_1' },
       },
     });
+  });
+
+  it('starts a child one level deeper than its run, and none deeper than MAX_CHILD_DEPTH', async () => {
+    const children = recordingChildren();
+    await execute(workflow, { workflow_id: 'billing' }, { deps: { children }, depth: MAX_CHILD_DEPTH - 1 });
+    expect(children.started[0]).toMatchObject({ depth: MAX_CHILD_DEPTH });
+    const { result } = await execute(
+      workflow,
+      { workflow_id: 'billing' },
+      { deps: { children }, step: { id: 'again' }, depth: MAX_CHILD_DEPTH },
+    );
+    expect(children.started).toHaveLength(1);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { code: 'ChildDepthExceeded', retryable: false },
+    });
+    expect((result as { error: { message: string } }).error.message).toContain(
+      `Step 'again' would start 'billing' as a child run ${MAX_CHILD_DEPTH + 1} levels deep`,
+    );
   });
 
   it('starts the latest version with empty inputs when none are given', async () => {
