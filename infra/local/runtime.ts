@@ -26,6 +26,7 @@ import { createLocalSecrets } from '../../shared/secrets/local.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
 import { type LocalStores, startLocalStores } from '../../shared/storage/local/stores.js';
 import { type AslDefinition, States, stateMachineDefinition } from '../state-machine.js';
+import { AdvanceSlots } from './advance-slots.js';
 import { CrashGuard } from './crash-guard.js';
 
 const LOCAL_ARN = {
@@ -39,6 +40,9 @@ const ADVANCE_CONTEXT = { getRemainingTimeInMillis: () => 300_000 };
 
 /** How often undelivered notifications are looked for (each has its own backoff besides). */
 const NOTIFY_RETRY_MS = 30_000;
+
+/** Advances at once by default (LocalRuntimeOptions.maxConcurrentAdvances). */
+export const MAX_CONCURRENT_ADVANCES = 32;
 
 /** Runs in these statuses have an execution to pick up after a restart. */
 const UNFINISHED = ['queued', 'running', 'waiting', 'paused'] as const;
@@ -60,6 +64,13 @@ export interface LocalRuntimeOptions {
   onExecutionError?: (name: string, error: unknown) => void;
   /** Traces (default: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, else none); tests pass an in-memory exporter's. */
   telemetry?: Telemetry;
+  /** Advances run at once; the others wait their turn (default MAX_CONCURRENT_ADVANCES). */
+  maxConcurrentAdvances?: number;
+  /**
+   * Whether `start` picks up the runs that have not ended (default true). The server passes false
+   * and calls `resumeUnfinished` once it listens, so that the API answers while they are picked up.
+   */
+  resumeUnfinished?: boolean;
 }
 
 export class LocalRuntime {
@@ -78,6 +89,10 @@ export class LocalRuntime {
    * not every execution since the start, which grew by one per run without end.
    */
   readonly #executions = new Map<string, { runId: string; generation: number; done: Promise<unknown> }>();
+  /** The names of the executions under way of each run (so that no start or end looks through all of them). */
+  readonly #runExecutions = new Map<string, Set<string>>();
+  /** Advances take turns, at most maxConcurrentAdvances at once. */
+  readonly advances: AdvanceSlots;
   readonly #aborts = new Set<() => void>();
   /** Handler calls under way: `close()` lets them finish before the stores stop. */
   readonly #calls = new Set<Promise<unknown>>();
@@ -99,6 +114,7 @@ export class LocalRuntime {
     telemetry: Telemetry & { shutdown?(): Promise<void> },
   ) {
     this.#guard = guard;
+    this.advances = new AdvanceSlots(options.maxConcurrentAdvances ?? MAX_CONCURRENT_ADVANCES);
     this.#telemetry = telemetry;
     this.#ownsTelemetry = options.telemetry === undefined;
     const env = options.env ?? process.env;
@@ -110,11 +126,12 @@ export class LocalRuntime {
       ((name, error) => process.stderr.write(`flowrunner: execution ${name} failed: ${String(error)}\n`));
     const tokens: TaskTokens = {
       complete: async (token) => {
-        for (const [runId, parked] of this.#parked) {
-          if (parked.token === token) {
-            this.#parked.delete(runId);
-            parked.wake();
-          }
+        // A token names its run (`<run id>:<n>`, see #park).
+        const runId = token.slice(0, token.lastIndexOf(':'));
+        const parked = this.#parked.get(runId);
+        if (parked?.token === token) {
+          this.#parked.delete(runId);
+          parked.wake();
         }
       },
     };
@@ -177,12 +194,20 @@ export class LocalRuntime {
     for (const { runId, error } of guard.toAbort()) {
       await runtime.deliver(runId, 'abort:crashed-host', { type: 'abort', error });
     }
-    // From the runs themselves, not the status index: dynalite updates an index apart from its item,
-    // so a kill -9 in between can leave a run that the index no longer lists.
-    for (const runId of await local.stores.runs.idsInStatus(UNFINISHED)) {
-      runtime.#start({ run_id: runId, generation: 0 }, `${runId}-resumed-${Date.now()}`);
-    }
+    if (options.resumeUnfinished ?? true) await runtime.resumeUnfinished();
     return runtime;
+  }
+
+  /**
+   * Picks up every run that has not ended, each in an execution of its own (their Advances take
+   * turns, maxConcurrentAdvances at a time). Read from the runs themselves, not the status index:
+   * dynalite updates an index apart from its item, so a kill -9 in between can leave a run that
+   * the index no longer lists.
+   */
+  async resumeUnfinished(): Promise<void> {
+    for (const runId of await this.local.stores.runs.idsInStatus(UNFINISHED)) {
+      this.#start({ run_id: runId, generation: 0 }, `${runId}-resumed-${Date.now()}`);
+    }
   }
 
   async startRun(workflow: WorkflowVersion, inputs: unknown, profile?: unknown): Promise<RunState> {
@@ -221,8 +246,9 @@ export class LocalRuntime {
     if (this.#executions.has(name)) return;
     // An execution of this run's generation or a later one under way carries the run: a second one
     // (a repeated start of generation 0 after a handoff) would advance it twice and park it twice.
-    for (const other of this.#executions.values()) {
-      if (other.runId === input.run_id && other.generation >= input.generation) return;
+    const names = this.#runExecutions.get(input.run_id) ?? new Set<string>();
+    for (const other of names) {
+      if (this.#executions.get(other)!.generation >= input.generation) return;
     }
     // One JSON line per Advance, as the Lambda writes.
     const advance = withAdvanceLog(
@@ -238,7 +264,9 @@ export class LocalRuntime {
           taskResourceLocalHandlers: {
             [States.Advance]: (event: unknown) =>
               this.#track(
-                this.#guard.around((event as ExecutionInput).run_id, () => advance(event, ADVANCE_CONTEXT)),
+                this.advances.run(() =>
+                  this.#guard.around((event as ExecutionInput).run_id, () => advance(event, ADVANCE_CONTEXT)),
+                ),
               ),
             // lambda:invoke.waitForTaskToken: the function's event is the task's `Payload`.
             [States.AwaitSignal]: (event: unknown) => this.#park(payloadOf(event), awaitSignal),
@@ -265,14 +293,18 @@ export class LocalRuntime {
       .finally(() => {
         this.#aborts.delete(execution.abort);
         this.#executions.delete(name);
+        names.delete(name);
         // A wait that ended without its token being completed (a timed wait that timed out, an
         // abort) leaves the run's parked entry behind, and with it the ended execution it would
         // wake. With no execution of the run left, nothing is parked for it any more.
-        let running = false;
-        for (const other of this.#executions.values()) running ||= other.runId === input.run_id;
-        if (!running) this.#parked.delete(input.run_id);
+        if (names.size === 0) {
+          this.#runExecutions.delete(input.run_id);
+          this.#parked.delete(input.run_id);
+        }
       });
     this.#executions.set(name, { runId: input.run_id, generation: input.generation, done });
+    names.add(name);
+    this.#runExecutions.set(input.run_id, names);
   }
 
   #track<T>(call: Promise<T>): Promise<T> {

@@ -74,6 +74,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const runtime = await LocalRuntime.start({
     dataDir: options.dataDir,
     env,
+    // Picked up once the server listens: the API answers meanwhile (runs.resumeUnfinished below).
+    resumeUnfinished: false,
     ...(options.s3Port === undefined ? {} : { s3Port: options.s3Port }),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
@@ -216,7 +218,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   });
   const address = server.address() as AddressInfo;
   hosts = allowedHosts(address.port, options.host);
-  // Schedules due while the server was down fire once now, with the API already answering.
+  // Runs that had not ended are picked up, and schedules due while the server was down fire once,
+  // with the API already answering.
+  await runtime.resumeUnfinished();
   await triggers.start();
   runtime.publicUrl = `http://${isIPv6(address.address) ? `[${address.address}]` : address.address}:${address.port}`;
   return {

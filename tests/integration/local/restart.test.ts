@@ -26,6 +26,12 @@ steps:
   - { id: late, type: transform, config: { output: timed-out } }
 `;
 
+const ask = `schema_version: "1.0"
+id: ask
+steps:
+  - { id: q, type: form, config: { fields: [{ key: x }] } }
+`;
+
 async function runtimeAt(clock: ManualClock, dataDir?: string) {
   const started = await startLocalRuntime({ clock, ...(dataDir === undefined ? {} : { dataDir }) });
   defer(started.close);
@@ -55,6 +61,35 @@ describe('the local runtime after a restart', () => {
     const { events } = await third.runtime.local.stores.runs.events(run.id, { limit: 500 });
     const completed = events.filter((e) => e.type === 'step.completed').map((e) => e.step_id);
     expect(completed).toEqual(['nap', 'ask', 'late']);
+  });
+
+  it('picks up hundreds of waiting runs a few Advances at a time, and loses none of them', async () => {
+    const clock = new ManualClock();
+    const first = await runtimeAt(clock);
+    const workflow = await storeWorkflow(first.runtime, ask);
+    const runs = [];
+    for (let i = 0; i < 200; i++) runs.push(await first.runtime.startRun(workflow, {}));
+    for (const run of runs) await until(first.runtime, run.id, (r) => r.status === 'waiting');
+    await first.stop();
+
+    // Before the bound, a restart advanced every run at once: memory grew with their number, and
+    // the server it belongs to answered nothing until all were done.
+    const second = await startLocalRuntime({ clock, dataDir: first.dataDir, maxConcurrentAdvances: 3 });
+    defer(second.close);
+    defer(() => expect(second.failures).toEqual([]));
+    // Each run is picked up again: an answer reaches every one of them.
+    for (const run of runs) {
+      await second.runtime.deliver(run.id, `answer-${run.id}`, {
+        type: 'resume',
+        step_id: 'q',
+        payload: { inputs: { x: run.id } },
+      });
+    }
+    for (const run of runs) {
+      const done = await until(second.runtime, run.id, (r) => r.status === 'completed');
+      expect(done.output).toEqual({ x: run.id });
+    }
+    expect(second.runtime.advances.peak).toBe(3);
   });
 
   it('goes on with a run that was stored already started but whose execution never began', async () => {

@@ -1,0 +1,47 @@
+/**
+ * How many Advances the local runtime runs at once: as a Lambda function's reserved concurrency
+ * does in the cloud, the rest wait their turn, first come first served. Without a bound, a restart
+ * with thousands of runs in flight started an Advance for each at once: every one of them held its
+ * run's state and store requests in memory (GBs), and the API answered nothing until all were done.
+ */
+export class AdvanceSlots {
+  readonly #limit: number;
+  #busy = 0;
+  #peak = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a limit of ${limit} Advances`);
+    this.#limit = limit;
+  }
+
+  /** Advances running now. */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** The most Advances that ran at once. */
+  get peak(): number {
+    return this.#peak;
+  }
+
+  /** Advances waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Runs `work` once a slot is free, and frees the slot when it settles. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#busy >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#busy += 1;
+    this.#peak = Math.max(this.#peak, this.#busy);
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line (still busy), or is freed.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#busy -= 1;
+    }
+  }
+}
