@@ -65,11 +65,11 @@ function collectYoung(): void {
 }
 
 // Warm-up: compiled templates, optimized code and caches that fill once.
-for (let i = 0; i < 100; i++) await once(`warm_${i}`);
+for (let i = 0; i < 200; i++) await once(`warm_${i}`);
 gc({ type: 'major', execution: 'sync' });
 
 const kbPerRun: number[] = [];
-for (let block = 0; block < 4; block++) {
+for (let block = 0; block < 5; block++) {
   collectYoung();
   const before = oldGenerationBytes();
   for (let i = 0; i < RUNS_PER_BLOCK; i++) await once(`run_${block}_${i}`);

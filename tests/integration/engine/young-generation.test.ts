@@ -15,8 +15,10 @@ import { describe, expect, it } from 'vitest';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
- * Old-generation growth allowed per run of 100 steps. Measured: 0.0–0.7 KB since the fix (a young
- * collection that falls in the middle of a run promotes that run's state so far); 23–28 before it.
+ * Old-generation growth allowed per run of 100 steps, in the median block. Measured: 0.0–0.7 KB
+ * since the fix (a young collection that falls in the middle of a run promotes that run's state so
+ * far), with one block of 5 on a busy machine (code the JIT optimized meanwhile keeps data there);
+ * 20–30 in every block before it.
  */
 const MAX_KB_PER_RUN = 5;
 
@@ -44,7 +46,8 @@ describe('the memory of a finished run', () => {
     }
     const { kbPerRun } = JSON.parse(line) as { kbPerRun: number[] };
     console.info(`old generation KB per run: ${kbPerRun.map((kb) => kb.toFixed(1)).join(', ')}`);
-    expect(kbPerRun).toHaveLength(4);
-    for (const kb of kbPerRun) expect(kb).toBeLessThan(MAX_KB_PER_RUN);
+    expect(kbPerRun).toHaveLength(5);
+    const median = [...kbPerRun].sort((a, b) => a - b)[2]!;
+    expect(median).toBeLessThan(MAX_KB_PER_RUN);
   });
 });
