@@ -7,10 +7,10 @@
  * generation, each young collection took 5–7 times as long, and only a full collection freed them.
  * The runs happen in a child process (young-generation-child.ts) started with --expose-gc.
  */
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNodeChild } from '../../support/node-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,20 +26,10 @@ describe('the memory of a finished run', () => {
   it('is freed by young-generation collections: no run reaches the old generation', {
     timeout: 120_000,
   }, async () => {
-    const child = spawn(
-      process.execPath,
+    const { code, stdout, stderr } = await runNodeChild(
       ['--expose-gc', '--import', 'tsx', join(here, 'young-generation-child.ts')],
-      { cwd: join(here, '../../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: join(here, '../../..') },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     const line = stdout.split('\n').find((text) => text.startsWith('{"kbPerRun"'));
     if (code !== 0 || line === undefined) {
       throw new Error(`young-generation-child exited with ${code}\nstdout: ${stdout}\nstderr: ${stderr}`);

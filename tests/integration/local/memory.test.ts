@@ -9,12 +9,12 @@
  * the test runner and other tests. Nothing here depends on timing: the bounds are on bytes, and
  * generous (many times the noise of a measurement, a fraction of the leaks they guard against).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runNodeChild } from '../../support/node-child.js';
 import type { MemoryReport } from './memory-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,26 +37,13 @@ afterEach(async () => {
 async function measureInChild(): Promise<MemoryReport> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-memory-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const child = spawn(
-    process.execPath,
+  const { code, stdout, stderr } = await runNodeChild(
     [
       ...['--expose-gc', '--no-opt', '--no-sparkplug', '--no-flush-bytecode'],
       ...['--import', 'tsx', join(here, 'memory-child.ts'), dataDir],
     ],
-    { cwd: join(here, '../../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: join(here, '../../..'), onStart: (kill) => cleanups.push(kill) },
   );
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   // The server's request log lines share stdout, and one may still be written after the report
   // (while the server closes): the report is the line that starts with its first field.
   const line = stdout.split('\n').findLast((text) => text.startsWith('{"runsMbPer1000"')) ?? '';

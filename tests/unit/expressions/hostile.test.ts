@@ -5,9 +5,9 @@
  * the process (FATAL ERROR: Reached heap limit) or block it for seconds to minutes; each must now
  * end with a clear error, promptly, and without blocking the event loop for long.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNodeChild } from '../../support/node-child.js';
 
 const CHILD = fileURLToPath(new URL('./hostile-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,53 +46,46 @@ interface Hostile {
 }
 
 /** Runs expressions in a child process with a small heap; resolves with what it wrote and how it ended. */
-function runInChild(
+async function runInChild(
   entries: ReadonlyArray<{ expression: string; options?: object }>,
 ): Promise<{ outcomes: Outcome[]; exit: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--max-old-space-size=256',
-        // What the composition root sets for the process (see shared/adapters/regexp-guard.ts).
-        '--enable-experimental-regexp-engine-on-excessive-backtracks',
-        '--import',
-        'tsx',
-        CHILD,
-        JSON.stringify(
-          entries.map(({ expression, options }) => (options ? { expression, options } : expression)),
-        ),
-      ],
-      { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-    child.on('close', (status, signal) => {
-      clearTimeout(watchdog);
-      const lines = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Outcome & { started?: string });
-      const started = lines.filter((line) => line.started !== undefined).at(-1)?.started;
-      const outcomes = lines.filter((line) => line.started === undefined);
-      const exit =
-        status === 0
-          ? 'exited normally'
-          : `died (status ${status}, signal ${signal}) while evaluating ${started}: ${stderr
-              .split('\n')
-              .filter((line) => /error/i.test(line))
-              .slice(0, 2)
-              .join(' ')}`;
-      resolve({ outcomes, exit, stderr });
-    });
-  });
+  let watchdog: NodeJS.Timeout | undefined;
+  const { code, signal, stdout, stderr } = await runNodeChild(
+    [
+      '--max-old-space-size=256',
+      // What the composition root sets for the process (see shared/adapters/regexp-guard.ts).
+      '--enable-experimental-regexp-engine-on-excessive-backtracks',
+      '--import',
+      'tsx',
+      CHILD,
+      JSON.stringify(
+        entries.map(({ expression, options }) => (options ? { expression, options } : expression)),
+      ),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      onStart: (kill) => {
+        watchdog = setTimeout(kill, CHILD_TIMEOUT_MS);
+      },
+    },
+  );
+  clearTimeout(watchdog);
+  const lines = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Outcome & { started?: string });
+  const started = lines.filter((line) => line.started !== undefined).at(-1)?.started;
+  const outcomes = lines.filter((line) => line.started === undefined);
+  const exit =
+    code === 0
+      ? 'exited normally'
+      : `died (status ${code}, signal ${signal}) while evaluating ${started}: ${stderr
+          .split('\n')
+          .filter((line) => /error/i.test(line))
+          .slice(0, 2)
+          .join(' ')}`;
+  return { outcomes, exit, stderr };
 }
 
 async function expectContained(cases: readonly Hostile[]): Promise<Outcome[]> {
