@@ -1,5 +1,6 @@
 /** `npm start` as a user runs it: the server process, real HTTP, a run to the end, its live event stream, SIGTERM. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EVENT_STREAMS } from '../../infra/local/server.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
 let server: ServerProcess;
@@ -87,6 +88,52 @@ describe('npm start', () => {
     });
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it(`keeps at most ${MAX_EVENT_STREAMS} event streams open: the next gets 503 until one closes`, async () => {
+    const started = await json('/v1/executions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow_id: 'onboarding', inputs: { customer: 'Ada' } }),
+    });
+    const events = `${url}/v1/executions/${started.body.id as string}/events`;
+    const open = async () => {
+      const controller = new AbortController();
+      const response = await fetch(events, {
+        headers: { accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
+      return { response, close: () => controller.abort() };
+    };
+    // The run waits for a person: its streams stay open.
+    const streams = [];
+    for (let i = 0; i < MAX_EVENT_STREAMS; i++) streams.push(await open());
+    try {
+      expect(streams.map(({ response }) => response.status)).toEqual(streams.map(() => 200));
+      const refused = await open();
+      expect(refused.response.status).toBe(503);
+      expect(refused.response.headers.get('retry-after')).toBe('5');
+      expect(await refused.response.json()).toMatchObject({
+        status: 503,
+        detail: expect.stringContaining('event streams'),
+      });
+      // The events can still be read page by page.
+      expect((await fetch(events)).status).toBe(200);
+      streams.pop()!.close();
+      // Once the server has seen the client leave, a stream is taken again.
+      await expect
+        .poll(
+          async () => {
+            const again = await open();
+            again.close();
+            return again.response.status;
+          },
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(200);
+    } finally {
+      for (const stream of streams) stream.close();
+    }
   });
 
   it('stops on SIGTERM', async () => {
