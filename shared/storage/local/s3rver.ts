@@ -17,8 +17,19 @@ interface S3rverOptions {
   vhostBuckets: boolean;
 }
 
+/** What a Koa middleware sees of a request (s3rver is a Koa application). */
+interface KoaContext {
+  get(header: string): string;
+  status: number;
+  type: string;
+  body: unknown;
+}
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void> | void;
+
 interface S3rverInstance {
   run(): Promise<{ port: number }>;
+  /** Koa's middleware, composed when the server starts listening. */
+  middleware: KoaMiddleware[];
   close(): Promise<void>;
   httpServer?: Server;
   on(event: 'event', listener: (event: S3NotificationEvent) => void): void;
@@ -76,7 +87,11 @@ export interface LocalS3 {
 
 export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): Promise<LocalS3> {
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true, vhostBuckets: false });
+  let listening = 0;
+  // Before every route of s3rver's: it runs as the first middleware of the application.
+  server.middleware.unshift(fromThisMachineOnly(() => listening));
   const address = await server.run();
+  listening = address.port;
   const listeners: Array<(event: S3NotificationEvent) => void> = [];
   const nextSequencer = createSequencer();
   // One sequencer per write, whoever listens: it is the write's identity (and dedupe key) downstream.
@@ -95,6 +110,31 @@ export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): 
       server.httpServer?.closeAllConnections();
       await closing;
     },
+  };
+}
+
+/**
+ * Requests from programs on this machine only. The endpoint takes any key, so a request it accepts
+ * can write objects, and a write fires the bucket's `s3` listeners: a web page open in the user's
+ * browser could otherwise start runs with its own content through an HTML form (a multipart POST
+ * is a "simple" request, sent cross-origin without asking), or read through DNS rebinding. A
+ * browser names the page's origin in `Origin` on every such request, and SDKs and tools never send
+ * one; a rebound name arrives in `Host`. (The API's own server checks both the same way.)
+ */
+function fromThisMachineOnly(port: () => number): KoaMiddleware {
+  return async (ctx, next) => {
+    const host = ctx.get('host').toLowerCase();
+    const own = [`127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`];
+    const reason =
+      ctx.get('origin') !== ''
+        ? 'Requests from web pages (with an Origin) are refused: the local S3 endpoint is for tools and SDKs on this machine'
+        : own.includes(host)
+          ? undefined
+          : `This endpoint answers requests addressed to ${own[0]} only`;
+    if (reason === undefined) return next();
+    ctx.status = 403;
+    ctx.type = 'application/xml';
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${reason}</Message></Error>`;
   };
 }
 
