@@ -81,7 +81,9 @@ export function serveConsole(
   // Only files inside the build: `..` and absolute paths fall back to index.html.
   const file = normalize(join(dir, relative));
   const inside = file.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
-  const stat = inside && relative !== '' ? statSync(file, { throwIfNoEntry: false }) : undefined;
+  // A NUL names no file (the file system refuses the path outright).
+  const named = inside && relative !== '' && !relative.includes('\0');
+  const stat = named ? statSync(file, { throwIfNoEntry: false }) : undefined;
   const found = stat?.isFile() ? file : undefined;
   if (!found && relative.startsWith('assets/')) {
     response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });

@@ -20,6 +20,7 @@ import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.
 import { traceIdOf } from '../../functions/api/request-trace.js';
 import {
   logAbandonedRequest,
+  logFailedRequest,
   logger,
   logRequest,
   rememberConfiguredSecrets,
@@ -130,15 +131,27 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       }),
     );
     void handle(request, response).catch((error: unknown) => {
-      // The API answers every error of the request itself; this is the connection failing (the
-      // client left in the middle of its body): nothing left to answer, and nothing wrong with the
-      // server, so one structured line beside the request's own rather than a line on stderr.
-      logAbandonedRequest(logger, {
-        method: request.method ?? 'GET',
-        path: (request.url ?? '/').split('?')[0]!,
-        reason: error instanceof Error ? error.message : String(error),
-      });
-      response.destroy();
+      const method = request.method ?? 'GET';
+      const path = (request.url ?? '/').split('?')[0]!;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (request.destroyed || response.headersSent) {
+        // The API answers every error of the request itself; this is the connection failing (the
+        // client left in the middle of its body): nothing left to answer, and nothing wrong with the
+        // server, so one structured line beside the request's own rather than a line on stderr.
+        logAbandonedRequest(logger, { method, path, reason });
+        response.destroy();
+        return;
+      }
+      // A defect of the server's own (the API answers its errors itself): the client gets an answer.
+      logFailedRequest(logger, { method, path, reason });
+      response.writeHead(500, { 'content-type': 'application/problem+json' }).end(
+        JSON.stringify({
+          type: 'about:blank',
+          title: 'Internal Server Error',
+          status: 500,
+          detail: 'An unexpected error occurred',
+        }),
+      );
     });
   };
   const server: Server = createServer(serve);

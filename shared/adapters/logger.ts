@@ -110,6 +110,18 @@ export function logAbandonedRequest(
   });
 }
 
+/** A request the local server failed to handle (a defect of its own: the API answers its errors itself). */
+export function logFailedRequest(
+  log: Logger,
+  request: { method: string; path: string; reason: string },
+): void {
+  log.error('request failed', {
+    method: request.method,
+    path: redactPath(request.path, processSecrets),
+    error: request.reason,
+  });
+}
+
 /** What the log line needs of Advance's output (AdvanceOutput). */
 interface AdvanceResult {
   run_id: string;

@@ -102,6 +102,14 @@ describe('local server: the console’s files', () => {
     }
   });
 
+  it('answers a path with a NUL in it like any other name of no file (the connection was dropped)', async () => {
+    const page = await get(server!.url, '/console/%00');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    const asset = await get(server!.url, '/console/assets/app%00.js');
+    expect(asset.status).toBe(404);
+  });
+
   it('reads with GET and HEAD only, and answers only the Host names the server answers to', async () => {
     expect((await get(server!.url, '/console/', { method: 'POST' })).status).toBe(405);
     const head = await get(server!.url, '/console/', { method: 'HEAD' });
