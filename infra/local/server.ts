@@ -195,15 +195,21 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     send(response, result, body.complete);
   }
 
+  /** The CORS headers the API gave a stream's probe (none for an origin it does not allow), for the stream's own answer. */
+  function streamCors(apiHeaders: NonNullable<APIGatewayProxyStructuredResultV2['headers']>) {
+    const cors: Record<string, string> = {};
+    for (const name of ['access-control-allow-origin', 'vary']) {
+      if (apiHeaders[name] !== undefined) cors[name] = String(apiHeaders[name]);
+    }
+    return cors;
+  }
+
   /** 503, as the API answers a busy store: too many streams are open; the events can be read page by page. */
   function refuseStream(
     response: ServerResponse,
     apiHeaders: NonNullable<APIGatewayProxyStructuredResultV2['headers']>,
   ) {
-    const cors: Record<string, string> = {};
-    for (const name of ['access-control-allow-origin', 'vary']) {
-      if (apiHeaders[name] !== undefined) cors[name] = String(apiHeaders[name]);
-    }
+    const cors = streamCors(apiHeaders);
     response.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '5', ...cors }).end(
       JSON.stringify({
         type: 'about:blank',
@@ -222,10 +228,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     apiHeaders: NonNullable<APIGatewayProxyStructuredResultV2['headers']>,
   ) {
     // The stream gets the CORS headers the API gave its probe: none for an origin it does not allow.
-    const cors: Record<string, string> = {};
-    for (const name of ['access-control-allow-origin', 'vary']) {
-      if (apiHeaders[name] !== undefined) cors[name] = String(apiHeaders[name]);
-    }
+    const cors = streamCors(apiHeaders);
     response.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',

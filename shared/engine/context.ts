@@ -75,15 +75,6 @@ function stepsView(
 /** A workflow without `static` data: one frozen empty record for all of them. */
 const NO_STATIC: Record<string, unknown> = Object.freeze({});
 
-/** The context of a run now; `overrides` replaces the view of some steps (a compensated visit's output). */
-export function runContext(
-  workflow: WorkflowVersion,
-  state: RunState,
-  overrides?: Record<string, StepView>,
-): RunContext {
-  return makeContext(workflow, state, overrides);
-}
-
 /**
  * The contexts of one run, kept by the run loop that renders its steps: a run loop renders every
  * step against the same inputs, profile and start, and `steps` is a view over the step states the
@@ -101,7 +92,7 @@ export class RunContexts {
 
   /** The context of `state` now: the one made last when nothing it reads has changed, else a new one. */
   of(workflow: WorkflowVersion, state: RunState, overrides?: Record<string, StepView>): RunContext {
-    if (overrides !== undefined) return makeContext(workflow, state, overrides);
+    if (overrides !== undefined) return runContext(workflow, state, overrides);
     const kept = this.#context;
     if (
       kept !== undefined &&
@@ -117,7 +108,7 @@ export class RunContexts {
     ) {
       return kept;
     }
-    const context = makeContext(workflow, state, undefined);
+    const context = runContext(workflow, state);
     Object.freeze(context.run);
     this.#state = state;
     this.#steps = state.steps;
@@ -126,10 +117,11 @@ export class RunContexts {
   }
 }
 
-function makeContext(
+/** The context of a run now; `overrides` replaces the view of some steps (a compensated visit's output). */
+export function runContext(
   workflow: WorkflowVersion,
   state: RunState,
-  overrides: Record<string, StepView> | undefined,
+  overrides?: Record<string, StepView>,
 ): RunContext {
   return {
     inputs: state.inputs,

@@ -27,6 +27,7 @@ import { createS3Client, ensureBucket } from '../../../shared/storage/local/s3rv
 import { apiClient } from '../../support/api-client.js';
 import { type FakeEventBridge, startFakeEventBridge } from '../../support/fake-eventbridge.js';
 import { type RuntimeUnderTest, startLocalRuntime } from '../../support/local-runtime.js';
+import { BIG_ORDERS_LISTENER } from '../../support/order-listeners.js';
 import { pollUntil } from '../../support/poll.js';
 import { httpEvent } from '../../unit/api/support.js';
 
@@ -56,16 +57,7 @@ const UPLOAD_WORKFLOW = {
   steps: [{ id: 'seen', type: 'transform', config: { output: '{{ inputs.event.key }}' } }],
 };
 const LISTENERS = [
-  {
-    id: 'big-orders',
-    type: 'eventbridge',
-    workflow_id: 'on-order',
-    match: {
-      source: ['shop'],
-      'detail-type': ['Order Placed'],
-      detail: { total: [{ numeric: ['>=', 100] }] },
-    },
-  },
+  BIG_ORDERS_LISTENER,
   { id: 'all-orders', type: 'eventbridge', workflow_id: 'on-order', match: { source: ['shop'] } },
   { id: 'uploads', type: 's3', workflow_id: 'on-upload', match: { bucket: 'inbox', prefix: 'incoming/' } },
 ];

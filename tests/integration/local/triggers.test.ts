@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../../infra/local/server.js';
 import type { Listener } from '../../../shared/ports/index.js';
 import { apiClient } from '../../support/api-client.js';
+import { BIG_ORDERS_LISTENER } from '../../support/order-listeners.js';
 import { pollUntil } from '../../support/poll.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -133,16 +134,7 @@ describe('triggers on the local server', () => {
       id: 'on-order',
       steps: [{ id: 'done', type: 'transform', config: { output: '{{ inputs.event.detail.total }}' } }],
     });
-    await createListener({
-      id: 'big-orders',
-      type: 'eventbridge',
-      workflow_id: 'on-order',
-      match: {
-        source: ['shop'],
-        'detail-type': ['Order Placed'],
-        detail: { total: [{ numeric: ['>=', 100] }] },
-      },
-    });
+    await createListener(BIG_ORDERS_LISTENER);
     await createListener({
       id: 'refunds',
       type: 'eventbridge',
