@@ -47,11 +47,27 @@ export interface CreateRunInput {
 }
 
 /** A new run in status `queued`, with its `run.created` event. Start it with a `start` signal. */
+/**
+ * A step not yet entered, filled in property by property rather than written as an object literal:
+ * V8 tracks the objects a literal makes, and when a young collection finds most of them alive (in a
+ * long run every step state is, whenever the collection falls), it allocates that literal's objects
+ * in the old generation from then on. An old step state keeps whatever young value is stored in it
+ * (its output, its times) alive in every young collection until a full one, so a 1,000-step run's
+ * whole state (~190 KB) reached the old generation, young collections took 2 ms instead of 0.2, and
+ * the run paid for it per step. An empty literal is not tracked.
+ */
+function pendingStep(): StepState {
+  const step = {} as StepState;
+  step.status = 'pending';
+  step.visit = 0;
+  step.attempt = 0;
+  return step;
+}
+
 export function createRun(input: CreateRunInput): Transition {
   const at = input.now.toISOString();
   const steps: Record<string, StepState> = {};
-  for (const step of input.workflow.definition.steps)
-    steps[step.id] = { status: 'pending', visit: 0, attempt: 0 };
+  for (const step of input.workflow.definition.steps) steps[step.id] = pendingStep();
   const state: RunState = {
     id: input.id,
     workflow_id: input.workflow.id,

@@ -1,12 +1,12 @@
 /**
- * The process that young-generation.test.ts starts: runs of a 100-step chain of transforms through
+ * The process that young-generation.test.ts starts: runs of a chain (100 steps unless told) of transforms through
  * the run loop, with only young-generation collections between two measurements of the old
  * generation. A run that nothing keeps dies young; one that something keeps until a full
  * collection (a long-lived WeakMap holding a value of the run: V8 treats a young value stored in an
  * old WeakMap as alive in its young collections) is copied into the old generation. Prints one JSON
  * line: the old generation's growth per run, in KB, for each measured block.
  *
- * Usage: node --expose-gc --import tsx tests/integration/engine/young-generation-child.ts
+ * Usage: node --expose-gc --import tsx tests/integration/engine/young-generation-child.ts [steps]
  */
 import v8 from 'node:v8';
 import type { WorkflowDefinition } from '../../../shared/definition/schema.js';
@@ -19,7 +19,8 @@ type Collect = (options?: { type: 'minor' | 'major'; execution?: 'sync' }) => vo
 const gc = (globalThis as { gc?: Collect }).gc;
 if (gc === undefined) throw new Error('young-generation-child needs node --expose-gc');
 
-const SIZE = 100;
+/** Steps per run: the first argument (100 unless given). */
+const SIZE = Number(process.argv[2] ?? 100);
 const RUNS_PER_BLOCK = 50;
 
 const definition: WorkflowDefinition = {
