@@ -38,6 +38,7 @@ import type {
   Telemetry,
 } from '../ports/index.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
+import { keepVersions } from '../storage/kept-versions.js';
 import { orchestratedChildren } from './children.js';
 import type { OrchestratorDeps } from './orchestrator.js';
 import { observeAi } from './run-telemetry.js';
@@ -115,7 +116,9 @@ export function composeOrchestrator(
 ): OrchestratorDeps {
   const clock = ports.clock ?? systemClock;
   const ids = ports.ids ?? randomIds;
-  const { stores, tokens, executions } = ports;
+  const { tokens, executions } = ports;
+  // A run's pinned version is asked for on nearly every request: each is read once per process.
+  const stores: Stores = { ...ports.stores, workflows: keepVersions(ports.stores.workflows) };
   const registry = ports.registry ?? createStepRegistry();
   const notifications = settings.notifications ?? {};
   const mail =

@@ -16,7 +16,7 @@ import {
 import type { RunState, Signal, Transition } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { PeopleNotifier } from '../notifications/notifier.js';
-import type { Executions, Stores, TaskTokens, WorkflowStore } from '../ports/index.js';
+import type { Executions, Stores, TaskTokens } from '../ports/index.js';
 import {
   type AdvanceInput,
   type AdvanceOutput,
@@ -261,7 +261,7 @@ async function advanceRun(
   }
   if (record.task_token) await runs.setTaskToken(input.run_id, undefined);
 
-  const workflow = await storedVersion(workflows, state.workflow_id, state.workflow_version);
+  const workflow = await workflows.get(state.workflow_id, state.workflow_version);
   let cursor = record.inbox_cursor;
   const observation = new AdvanceObservation(deps, state, input.generation);
   observed.observation = observation;
@@ -319,28 +319,6 @@ async function notifyParent(state: RunState, deps: OrchestratorDeps): Promise<vo
   const parent = state.parent;
   if (!parent) return;
   await deliverSignal(parent.run_id, `child:${state.id}`, childFinishedSignal({ ...state, parent }), deps);
-}
-
-/** Stored workflow versions never change: each is read once per process, and its compiled graph is kept with it. */
-const versions = new WeakMap<WorkflowStore, Map<string, Promise<WorkflowVersion>>>();
-const VERSIONS_KEPT = 500;
-
-function storedVersion(store: WorkflowStore, id: string, version: number): Promise<WorkflowVersion> {
-  let kept = versions.get(store);
-  if (!kept) {
-    kept = new Map();
-    versions.set(store, kept);
-  }
-  const key = `${id}\u0000${version}`;
-  let found = kept.get(key);
-  if (!found) {
-    found = store.get(id, version);
-    kept.set(key, found);
-    // A failed read (a throttle) is not kept; the oldest entry goes when the map is full.
-    found.catch(() => kept.delete(key));
-    if (kept.size > VERSIONS_KEPT) kept.delete(kept.keys().next().value!);
-  }
-  return found;
 }
 
 function finalDirective(state: RunState): Directive {
