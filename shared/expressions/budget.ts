@@ -150,8 +150,17 @@ const sortOfTerm = new WeakMap<AstNode, AstNode>();
  */
 const SIZE = Symbol('flowrunner.expression-size');
 const CHANGING = -1;
-/** The estimated JSON size of host data behind views (run data, which the engine does not change while expressions read it). */
+/**
+ * The estimated JSON size of host data behind views (run data, which the engine does not change
+ * while expressions read it), remembered for the parts of at least SOURCE_REMEMBERED_FROM
+ * characters. Smaller parts are measured again when met again (a part met many times counts
+ * towards MAX_VALUE_SIZE each time, so that stays bounded). Remembering every object made large
+ * data quadratic: V8 hashes objects to 21 bits, so a WeakMap past ~2 million keys probes long
+ * runs of them on every insert — a value of 2 million small objects (a 10 MB API response) took
+ * minutes to measure, and a run that doubled its output on each visit held a server for 70 s.
+ */
 const sourceSizes = new WeakMap<object, number>();
+const SOURCE_REMEMBERED_FROM = 4096;
 
 function rememberedSize(value: object): number | undefined {
   return (value as { [SIZE]?: number })[SIZE];
@@ -528,7 +537,7 @@ function sourceSize(input: unknown, depth: number): number {
   }
   if (total > MAX_VALUE_SIZE) throw tooLarge(total);
   if (++height > MAX_NESTING) throw tooDeep();
-  sourceSizes.set(value, pack(total, height));
+  if (total >= SOURCE_REMEMBERED_FROM) sourceSizes.set(value, pack(total, height));
   measuredHeight = height;
   return total;
 }
