@@ -63,9 +63,16 @@ class ReadingExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
+/**
+ * Runs per round: 300 runs of 10 steps, ~15 ms. Rounds of 100 runs (~5 ms) were shorter than the
+ * gap between two young-generation collections, so whether a round held one decided its figure:
+ * the same code measured 1 % and 30 % in consecutive runs of the benchmark.
+ */
+const RUNS_PER_ROUND = 300;
+
 export async function measureTracingOverhead(
   size = 10,
-  runsPerRound = 100,
+  runsPerRound = RUNS_PER_ROUND,
   rounds = 21,
 ): Promise<TracingFigures> {
   const { deps } = memoryOrchestrator();
