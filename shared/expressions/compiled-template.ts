@@ -14,7 +14,7 @@ import type { Awaitable } from '../awaitable.js';
 import { ExpressionError } from '../errors.js';
 import type { RunContext } from '../steps/types.js';
 import { MAX_STRING_LENGTH } from './budget.js';
-import { type CompiledExpression, compile, quote } from './compile.js';
+import { type CompiledExpression, compile, quote, readsSecrets } from './compile.js';
 import { LIMIT_CODE } from './evaluate.js';
 import { answer, type FastExpression, SLOW } from './fast-path.js';
 import { isPlainObject, setOwn, templateText } from './json.js';
@@ -318,12 +318,11 @@ function placeholder(expression: string, path: string, text: TextSlot | undefine
   } catch (error) {
     return { ...failed(error, path), text };
   }
-  const readsSecrets = compiled.secretNames.length > 0 || compiled.readsSecretsByValue;
   return {
     path,
     expression: compiled,
     error: undefined,
-    fast: readsSecrets ? undefined : compiled.fast,
+    fast: readsSecrets(compiled) ? undefined : compiled.fast,
     text,
   };
 }
