@@ -33,6 +33,9 @@ const RECORD = 4;
  * data that one `build` function interprets, so that it is optimised once for every template (a
  * closure per part would start cold in each of a workflow's steps). One object shape for all.
  */
+/** The pieces or parts of a part that has none: one array for all (a 1,000-step workflow has thousands of parts). */
+const NONE: readonly never[] = Object.freeze([]);
+
 class Part {
   private constructor(
     readonly kind: typeof LITERAL | typeof ANSWER | typeof TEXT | typeof LIST | typeof RECORD,
@@ -45,19 +48,19 @@ class Part {
   ) {}
 
   static literal(value: unknown): Part {
-    return new Part(LITERAL, value, [], []);
+    return new Part(LITERAL, value, NONE, NONE);
   }
 
   static answer(index: number): Part {
-    return new Part(ANSWER, index, [], []);
+    return new Part(ANSWER, index, NONE, NONE);
   }
 
   static text(pieces: ReadonlyArray<string | number>): Part {
-    return new Part(TEXT, undefined, pieces, []);
+    return new Part(TEXT, undefined, pieces, NONE);
   }
 
   static list(items: readonly Part[]): Part {
-    return new Part(LIST, undefined, [], items);
+    return new Part(LIST, undefined, NONE, items);
   }
 
   static record(keys: readonly string[], values: readonly Part[]): Part {
@@ -154,7 +157,9 @@ export function compileTemplate(value: unknown, skipKeys: readonly string[] = []
   const placeholders: Placeholder[] = [];
   const templatedKeys = isPlainObject(value) ? ([] as string[]) : undefined;
   const compiled = compileValue(value, '', placeholders, skipKeys, templatedKeys);
-  return new Template(placeholders, compiled, templatedKeys);
+  // Copies of the exact length: an array grown by push keeps room for more, which a template
+  // kept for every step of a workflow version would hold for good.
+  return new Template(placeholders.slice(), compiled, templatedKeys?.slice());
 }
 
 class Template implements CompiledTemplate {
@@ -308,7 +313,7 @@ function compileString(text: string, path: string, placeholders: Placeholder[]):
     before = 0;
   }
   if (last !== undefined) last.after = before;
-  return Part.text(pieces);
+  return Part.text(pieces.slice());
 }
 
 function placeholder(expression: string, path: string, text: TextSlot | undefined): Placeholder {
