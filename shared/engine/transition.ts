@@ -46,7 +46,6 @@ export interface CreateRunInput {
   now: Date;
 }
 
-/** A new run in status `queued`, with its `run.created` event. Start it with a `start` signal. */
 /**
  * A step not yet entered, filled in property by property rather than written as an object literal:
  * V8 tracks the objects a literal makes, and when a young collection finds most of them alive (in a
@@ -64,6 +63,7 @@ function pendingStep(): StepState {
   return step;
 }
 
+/** A new run in status `queued`, with its `run.created` event. Start it with a `start` signal. */
 export function createRun(input: CreateRunInput): Transition {
   const at = input.now.toISOString();
   const steps: Record<string, StepState> = {};
