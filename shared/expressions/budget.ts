@@ -542,6 +542,14 @@ function sourceSize(input: unknown, depth: number): number {
   return total;
 }
 
+/**
+ * The estimated JSON size of plain data (a rendered answer), shared parts counted each time, as
+ * the size limit counts it; BudgetExceeded past MAX_VALUE_SIZE or MAX_NESTING.
+ */
+export function dataSize(value: unknown): number {
+  return sourceSize(value, 0);
+}
+
 function tooLarge(size: number): BudgetExceeded {
   return new BudgetExceeded(
     'size',

@@ -13,7 +13,7 @@
 import type { Awaitable } from '../awaitable.js';
 import { ExpressionError } from '../errors.js';
 import type { RunContext } from '../steps/types.js';
-import { MAX_STRING_LENGTH } from './budget.js';
+import { BudgetExceeded, dataSize, MAX_STRING_LENGTH, MAX_VALUE_SIZE } from './budget.js';
 import { type CompiledExpression, compile, quote, readsSecrets } from './compile.js';
 import { LIMIT_CODE } from './evaluate.js';
 import { answer, type FastExpression, SLOW } from './fast-path.js';
@@ -191,6 +191,7 @@ class Template implements CompiledTemplate {
       if (fast === SLOW) return this.#finish(index, answers, length, context, options);
       answers[index] = placeholder.text === undefined ? fast : contribute(placeholder, fast, length);
     }
+    checkRenderedSize(answers);
     return build(this.#value, answers);
   }
 
@@ -218,7 +219,43 @@ class Template implements CompiledTemplate {
       }
       answers[index] = placeholder.text === undefined ? value : contribute(placeholder, value, length);
     }
+    checkRenderedSize(answers);
     return build(this.#value, answers);
+  }
+}
+
+/**
+ * Checks that the answers together stay within MAX_VALUE_SIZE characters of JSON, as each one
+ * does: a config of 600 placeholders of a million characters each rendered a 600 MB output, which
+ * no store could take (JSON.stringify refused it: "Invalid string length"), so every Advance of the
+ * run failed and the run stayed running for ever. The literal text around them is bounded by the
+ * size of a definition. Strings and numbers (nearly every answer) cost an addition each.
+ */
+function checkRenderedSize(answers: readonly unknown[]): void {
+  let total = 0;
+  for (let index = 0; index < answers.length; index++) {
+    const value = answers[index];
+    if (typeof value === 'string') total += value.length + 2;
+    else if (typeof value === 'object' && value !== null) total += answerSize(value);
+    else total += 8;
+    if (total > MAX_VALUE_SIZE) {
+      throw new ExpressionError(
+        LIMIT_CODE,
+        `The template rendered more than ${MAX_VALUE_SIZE} characters of JSON, its placeholders together`,
+        '',
+        { details: { limit: 'size' } },
+      );
+    }
+  }
+}
+
+/** An object or list answer's size; past the limit on its own, more than the limit. */
+function answerSize(value: object): number {
+  try {
+    return dataSize(value);
+  } catch (error) {
+    if (error instanceof BudgetExceeded) return MAX_VALUE_SIZE + 1;
+    throw error;
   }
 }
 

@@ -184,6 +184,37 @@ describe('render', () => {
     );
   });
 
+  it('bounds the whole rendered value, its placeholders together, as each one is bounded', async () => {
+    // 40 keys of a million characters each: every value within its own limit, 40 MB in all. A
+    // config of 600 such keys rendered 600 MB, which no store could serialize, and its run stayed
+    // running for ever, every Advance failing.
+    const many = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`k${i}`, '{{ $pad("", 1000000, "x") }}']),
+    );
+    const error = await failure(render(many, context()));
+    expect(error.code).toBe('ExpressionLimit');
+    expect(error.details).toEqual({ limit: 'size' });
+    expect(error.message).toBe(
+      'The template rendered more than 32000000 characters of JSON, its placeholders together',
+    );
+    // The same large part of the run data, named four times: shared parts count each time.
+    const big = { text: 'y'.repeat(9_000_000) };
+    const shared = {
+      a: '{{ inputs.big }}',
+      b: '{{ inputs.big }}',
+      c: '{{ inputs.big }}',
+      d: '{{ inputs.big }}',
+    };
+    const sharedError = await failure(render(shared, { ...context(), inputs: { big } }));
+    expect(sharedError.details).toEqual({ limit: 'size' });
+    expect(
+      await render({ a: '{{ inputs.big }}', b: '{{ inputs.big }}' }, { ...context(), inputs: { big } }),
+    ).toEqual({
+      a: big,
+      b: big,
+    });
+  });
+
   it('returns values other than strings, arrays and objects as they are', async () => {
     expect(await render(7, context())).toBe(7);
     expect(await render(undefined, context())).toBeUndefined();
