@@ -187,7 +187,8 @@ export class AdvanceObservation {
   readonly #telemetry: Telemetry;
   readonly #metrics: Metrics;
   readonly #span: Span;
-  readonly #received = new Map<Signal, string>();
+  /** When each inbox signal of this Advance was accepted; made by the first (most Advances have none). */
+  #received: Map<Signal, string> | undefined;
   /** Set when the run ends in this Advance (`flowrunner.run.status` on the Advance span). */
   #endedWith: string | undefined;
 
@@ -210,6 +211,7 @@ export class AdvanceObservation {
 
   /** Remembers when an inbox signal was accepted, for its delivery latency. */
   received(entry: InboxEntry): void {
+    this.#received ??= new Map();
     this.#received.set(entry.signal, entry.received_at);
   }
 
@@ -236,7 +238,7 @@ export class AdvanceObservation {
         waits.push({ id, visit: step.visit, since: step.started_at, kind: step.wait.kind });
       }
     }
-    const receivedAt = this.#received.get(signal);
+    const receivedAt = this.#received?.get(signal);
     // Most transitions (a step's result in a run that goes on) have nothing to report here.
     if (receivedAt === undefined && waits === undefined && !wasFinal) return undefined;
     return (transition) => this.#applied(transition, signal, receivedAt, waits, wasFinal);
