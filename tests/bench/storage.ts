@@ -170,7 +170,7 @@ async function processCpuMs(pid: number): Promise<number> {
  * of its own; the clients, in this one, start a run and poll it every 25 ms to its end. The
  * server used to run inside this process, so its one thread also ran the eight clients' fetch
  * calls and JSON, which no user's clients share with it (47–53 runs/s that way, against 67–70 for
- * a server process on the same machine in the same hour).
+ * a server process on the same machine in the same hour; both move with the machine).
  */
 export async function measureRunsPerSecond(concurrency: number, seconds = 3): Promise<ThroughputFigures> {
   const server = await startServerProcess();
