@@ -84,11 +84,12 @@ export class LocalRuntime {
   /** The parked AwaitSignal of each run: its token and how to wake it. */
   readonly #parked = new Map<string, { token: string; wake: () => void }>();
   /**
-   * The executions under way, by name, with the run and generation each carries. An execution's
-   * entry goes when it ends: the map holds what runs now (a waiting run's parked execution stays),
-   * not every execution since the start, which grew by one per run without end.
+   * The executions under way, by name, with the generation each carries (#runExecutions says
+   * whose run). An execution's entry goes when it ends: the map holds what runs now (a waiting
+   * run's parked execution stays), not every execution since the start, which grew by one per run
+   * without end.
    */
-  readonly #executions = new Map<string, { runId: string; generation: number; done: Promise<unknown> }>();
+  readonly #executions = new Map<string, { generation: number; done: Promise<unknown> }>();
   /** The names of the executions under way of each run (so that no start or end looks through all of them). */
   readonly #runExecutions = new Map<string, Set<string>>();
   /** Advances take turns, at most maxConcurrentAdvances at once. */
@@ -302,7 +303,7 @@ export class LocalRuntime {
           this.#parked.delete(input.run_id);
         }
       });
-    this.#executions.set(name, { runId: input.run_id, generation: input.generation, done });
+    this.#executions.set(name, { generation: input.generation, done });
     names.add(name);
     this.#runExecutions.set(input.run_id, names);
   }

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
 import { apiKeysFromSetting } from '../../functions/api/middleware/api-key-auth.js';
+import { type Problem, problem, UNEXPECTED_ERROR } from '../../functions/api/middleware/problem-details.js';
 import { traceIdOf } from '../../functions/api/request-trace.js';
 import {
   logAbandonedRequest,
@@ -28,6 +29,7 @@ import {
 import { sha256Hex } from '../../shared/crypto.js';
 import { isFinal } from '../../shared/engine/transition.js';
 import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
+import { localHosts } from '../../shared/net/local-hosts.js';
 import type { Telemetry } from '../../shared/ports/telemetry.js';
 import { isConsolePath, serveConsole } from './console-files.js';
 import { LocalRuntime } from './runtime.js';
@@ -72,10 +74,6 @@ const SSE_IDLE_POLL_MS = 1_000;
  */
 export const MAX_EVENT_STREAMS = 64;
 const SSE_HEARTBEAT_MS = 15_000;
-/** The names the server answers to (CONTRACT §5), each with its port; DNS rebinding brings any other. */
-const LOCAL_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
-/** Addresses that mean "every interface": not a name a client addresses the server by. */
-const WILDCARDS = new Set(['', '0.0.0.0', '::']);
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const env = options.env ?? process.env;
@@ -144,14 +142,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       }
       // A defect of the server's own (the API answers its errors itself): the client gets an answer.
       logFailedRequest(logger, { method, path, reason });
-      response.writeHead(500, { 'content-type': 'application/problem+json' }).end(
-        JSON.stringify({
-          type: 'about:blank',
-          title: 'Internal Server Error',
-          status: 500,
-          detail: 'An unexpected error occurred',
-        }),
-      );
+      sendProblem(response, problem(500, 'Internal Server Error', UNEXPECTED_ERROR));
     });
   };
   const server: Server = createServer(serve);
@@ -209,14 +200,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     response: ServerResponse,
     apiHeaders: NonNullable<APIGatewayProxyStructuredResultV2['headers']>,
   ) {
-    const cors = streamCors(apiHeaders);
-    response.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '5', ...cors }).end(
-      JSON.stringify({
-        type: 'about:blank',
-        title: 'Service Unavailable',
-        status: 503,
-        detail: `${MAX_EVENT_STREAMS} event streams are open, the most this server keeps; try again later, or read the events without Accept: text/event-stream`,
-      }),
+    sendProblem(
+      response,
+      problem(
+        503,
+        'Service Unavailable',
+        `${MAX_EVENT_STREAMS} event streams are open, the most this server keeps; try again later, or read the events without Accept: text/event-stream`,
+      ),
+      { 'retry-after': '5', ...streamCors(apiHeaders) },
     );
   }
 
@@ -273,7 +264,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
-  hosts = allowedHosts(address.port, options.host);
+  hosts = localHosts(address.port, options.host);
   // Runs that had not ended are picked up, and schedules due while the server was down fire once,
   // with the API already answering.
   await runtime.resumeUnfinished();
@@ -335,12 +326,11 @@ export function corsOriginsFrom(value: string | undefined): string[] {
 }
 
 /** The Host values answered: each local name, and the address the server was bound to, with its port. */
-function allowedHosts(port: number, bound: string | undefined): string[] {
-  const names = new Set(LOCAL_NAMES);
-  if (bound !== undefined && !WILDCARDS.has(bound))
-    names.add(isIPv6(bound) ? `[${bound}]` : bound.toLowerCase());
-  // A client leaves out the port only when it is the default one.
-  return [...names].flatMap((name) => (port === 80 ? [`${name}:80`, name] : [`${name}:${port}`]));
+/** An answer of the server's own (not the API's), as Problem Details like every error the API gives. */
+function sendProblem(response: ServerResponse, body: Problem, headers: Record<string, string> = {}): void {
+  response
+    .writeHead(body.status, { 'content-type': 'application/problem+json', ...headers })
+    .end(JSON.stringify(body));
 }
 
 function declaredLength(request: IncomingMessage): number {

@@ -44,16 +44,16 @@ export function problemDetails(
     request,
   ) => {
     if (request.response !== undefined) return;
-    const { problem, headers } = toProblem(request.error, retryAfterS);
+    const { problem: body, headers } = toProblem(request.error, retryAfterS);
     const error = request.error;
     // A 5xx a route chose (no secret set, no event bus) is an answer, not an unhandled error.
-    if (problem.status >= 500 && logger && !(error instanceof HttpError && error.expose)) {
+    if (body.status >= 500 && logger && !(error instanceof HttpError && error.expose)) {
       logger(`Unhandled error: ${error instanceof Error ? error.message : String(error)}`);
     }
     request.response = {
-      statusCode: problem.status,
+      statusCode: body.status,
       headers: { 'content-type': 'application/problem+json', ...headers },
-      body: JSON.stringify(problem),
+      body: JSON.stringify(body),
     };
   };
 
@@ -68,35 +68,43 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function toProblem(
-  error: unknown,
-  retryAfterS: number,
-): { problem: Problem; headers: Record<string, string> } {
-  const make = (status: number, title: string, detail: string, issues?: ErrorIssue[]): Problem => ({
-    // RFC 9457: `about:blank` says the status and its title are the whole meaning.
+/** A Problem Details body; `about:blank` (RFC 9457) says the status and its title are the whole meaning. */
+export function problem(status: number, title: string, detail: string, issues?: ErrorIssue[]): Problem {
+  return {
     type: 'about:blank',
     title,
     status,
     detail,
     ...(issues && issues.length > 0 ? { errors: issues } : {}),
-  });
+  };
+}
+
+/** The detail of every 500: what went wrong is logged, not shown. */
+export const UNEXPECTED_ERROR = 'An unexpected error occurred';
+
+function toProblem(
+  error: unknown,
+  retryAfterS: number,
+): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof HttpError) {
-    const detail = error.expose ? error.message : 'An unexpected error occurred';
-    return { problem: make(error.statusCode, error.title, detail, error.issues), headers: error.headers };
+    const detail = error.expose ? error.message : UNEXPECTED_ERROR;
+    return { problem: problem(error.statusCode, error.title, detail, error.issues), headers: error.headers };
   }
   if (error instanceof ValidationError) {
     const issues = error.issues.length > 0 ? error.issues : undefined;
-    return { problem: make(422, TITLES[422]!, error.message, issues), headers: {} };
+    return { problem: problem(422, TITLES[422]!, error.message, issues), headers: {} };
   }
-  if (error instanceof NotFoundError) return { problem: make(404, TITLES[404]!, error.message), headers: {} };
-  if (error instanceof ConflictError) return { problem: make(409, TITLES[409]!, error.message), headers: {} };
+  if (error instanceof NotFoundError)
+    return { problem: problem(404, TITLES[404]!, error.message), headers: {} };
+  if (error instanceof ConflictError)
+    return { problem: problem(409, TITLES[409]!, error.message), headers: {} };
   if (error instanceof ForbiddenError)
-    return { problem: make(403, TITLES[403]!, error.message), headers: {} };
+    return { problem: problem(403, TITLES[403]!, error.message), headers: {} };
   if (error instanceof ThrottledError) {
     return {
-      problem: make(503, TITLES[503]!, 'The service is busy; try again shortly'),
+      problem: problem(503, TITLES[503]!, 'The service is busy; try again shortly'),
       headers: { 'retry-after': String(retryAfterS) },
     };
   }
-  return { problem: make(500, 'Internal Server Error', 'An unexpected error occurred'), headers: {} };
+  return { problem: problem(500, 'Internal Server Error', UNEXPECTED_ERROR), headers: {} };
 }

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../../errors.js';
+import { localHosts } from '../../net/local-hosts.js';
 import { toStorageError } from '../s3/errors.js';
 
 /** The part of s3rver (which ships no types) that is used here. */
@@ -119,12 +120,12 @@ export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): 
  * browser could otherwise start runs with its own content through an HTML form (a multipart POST
  * is a "simple" request, sent cross-origin without asking), or read through DNS rebinding. A
  * browser names the page's origin in `Origin` on every such request, and SDKs and tools never send
- * one; a rebound name arrives in `Host`. (The API's own server checks both the same way.)
+ * one; a rebound name arrives in `Host` (`localHosts`, as the API's own server checks it).
  */
 function fromThisMachineOnly(port: () => number): KoaMiddleware {
   return async (ctx, next) => {
     const host = ctx.get('host').toLowerCase();
-    const own = [`127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`];
+    const own = localHosts(port());
     const reason =
       ctx.get('origin') !== ''
         ? 'Requests from web pages (with an Origin) are refused: the local S3 endpoint is for tools and SDKs on this machine'
