@@ -3,8 +3,6 @@
  * with the port. Anything else is a name that DNS rebinding pointed here, so the local API server
  * and the local S3 endpoint both refuse it.
  */
-import { isIPv6 } from 'node:net';
-
 const LOCAL_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 /** Addresses that mean "every interface": not a name a client addresses the server by. */
 const WILDCARDS = new Set(['', '0.0.0.0', '::']);
@@ -13,7 +11,8 @@ const WILDCARDS = new Set(['', '0.0.0.0', '::']);
 export function localHosts(port: number, bound?: string): string[] {
   const names = new Set(LOCAL_NAMES);
   if (bound !== undefined && !WILDCARDS.has(bound))
-    names.add(isIPv6(bound) ? `[${bound}]` : bound.toLowerCase());
+    // Only an IPv6 address holds a colon (a name or an IPv4 address cannot): written in brackets.
+    names.add(bound.includes(':') ? `[${bound}]` : bound.toLowerCase());
   // A client leaves out the port only when it is the default one.
   return [...names].flatMap((name) => (port === 80 ? [`${name}:80`, name] : [`${name}:${port}`]));
 }
