@@ -31,7 +31,8 @@ const dynamodb = createDynamoDbClient();
 // Made when an artifact or a large payload is first touched: most invocations never do.
 const s3 = lazyS3Client();
 const secretsManager = new SecretsManagerClient({});
-const sfn = new SFNClient({});
+// One middleware stack per command type, as for DynamoDB (shared/storage/dynamodb/client.ts).
+const sfn = new SFNClient({ cacheMiddleware: true });
 
 /** Errors of SendTaskSuccess that mean the token is no longer waiting: nothing to wake. */
 const STALE_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);

@@ -435,3 +435,15 @@ describe('DynamoDB client factory: throttling is retried with backoff', () => {
     expect(calls[0]!.operation).toBe('Query');
   });
 });
+
+describe('DynamoDB client factory: requests reuse what the SDK builds', () => {
+  it('builds its middleware stack once per command type, not once per request', async () => {
+    const { client, calls } = scriptedClient(() => ({ status: 200, body: {} }));
+    const built = vi.spyOn(GetItemCommand.prototype, 'resolveMiddleware');
+    const key = { pk: { S: 'a' }, sk: { S: 'b' } };
+    for (let i = 0; i < 3; i++) await client.send(new GetItemCommand({ TableName: RUNS, Key: key }));
+
+    expect(calls).toHaveLength(3);
+    expect(built).toHaveBeenCalledTimes(1);
+  });
+});
