@@ -1,4 +1,7 @@
-/** Remembers resolved secret values and replaces them with `[REDACTED]` in text and in JSON-like values. */
+/**
+ * Remembers resolved secret values, and values computed from them, and replaces them with
+ * `[REDACTED]` in text and in JSON-like values.
+ */
 import { isPlainObject, setOwn } from './json.js';
 
 export const REDACTED = '[REDACTED]';
@@ -9,26 +12,65 @@ export const REDACTED = '[REDACTED]';
  */
 const MIN_INNER_LENGTH = 4;
 
+interface Known {
+  /** The secrets as added. */
+  secrets: Set<string>;
+  /** Forms replaced wherever they occur, and forms replaced only as a whole string. */
+  inner: Set<string>;
+  whole: Set<string>;
+  /** Numbers computed from a secret, replaced where they are a whole value. */
+  numbers: Set<number>;
+}
+
+function newKnown(): Known {
+  return { secrets: new Set(), inner: new Set(), whole: new Set(), numbers: new Set() };
+}
+
 export class Redactor {
   /**
-   * The secrets as added (what `size` counts and `values()` hands on to another redactor), and
-   * their forms. Made with the first secret: every step attempt makes a redactor, and most
-   * resolve no secret at all.
+   * The secrets as added (what `size` counts and `values()` hands on to another redactor), their
+   * forms and those of the values computed from them. Made with the first secret: every step
+   * attempt makes a redactor, and most resolve no secret at all.
    */
-  #known: { secrets: Set<string>; inner: Set<string>; whole: Set<string> } | undefined;
-  /** All inner forms as one alternation, longest first; rebuilt after `add`. */
+  #known: Known | undefined;
+  /** All inner forms as one alternation, longest first; rebuilt after `add` and `addDerived`. */
   #pattern: RegExp | undefined;
 
   add(secret: string): void {
     if (typeof secret !== 'string' || secret === '' || this.#known?.secrets.has(secret)) return;
-    this.#known ??= { secrets: new Set(), inner: new Set(), whole: new Set() };
-    const known = this.#known;
-    known.secrets.add(secret);
+    this.#known ??= newKnown();
+    this.#known.secrets.add(secret);
+    this.#addForms(secret);
+  }
+
+  /**
+   * A value computed from a secret (a string or number that a placeholder reading a secret
+   * rendered: `$base64encode(secrets.user & ':' & secrets.pass)`, `$uppercase(secrets.token)`): it is
+   * replaced as a secret is, a number also where it is a whole value. It stays with this redactor:
+   * `values()` does not hand it on, so a longer-lived redactor does not grow with every value
+   * computed from a secret in every run.
+   */
+  addDerived(value: string | number): void {
+    this.#known ??= newKnown();
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return;
+      this.#known.numbers.add(value);
+      this.#addForms(String(value));
+    } else if (value !== '') {
+      this.#addForms(value);
+    }
+  }
+
+  #addForms(secret: string): void {
+    const known = this.#known!;
     for (const form of encodedForms(secret)) {
       // Forms shorter than MIN_INNER_LENGTH are replaced only when they are the whole string.
-      (form.length < MIN_INNER_LENGTH ? known.whole : known.inner).add(form);
+      if (form.length < MIN_INNER_LENGTH) known.whole.add(form);
+      else if (!known.inner.has(form)) {
+        known.inner.add(form);
+        this.#pattern = undefined;
+      }
     }
-    this.#pattern = undefined;
   }
 
   get size(): number {
@@ -59,6 +101,7 @@ export class Redactor {
 
   #copy(value: unknown): unknown {
     if (typeof value === 'string') return this.scrubText(value);
+    if (typeof value === 'number') return this.#known?.numbers.has(value) ? REDACTED : value;
     if (Array.isArray(value)) return value.map((item) => this.#copy(item));
     if (!isPlainObject(value)) return value;
     const out: Record<string, unknown> = {};

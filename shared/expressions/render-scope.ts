@@ -21,6 +21,9 @@ export interface RenderOptions extends EvaluateOptions {
   skipKeys?: readonly string[];
 }
 
+/** Strings and numbers one expression that reads a secret may render (each is redacted like the secret). */
+export const MAX_DERIVED_VALUES = 1_000;
+
 export class RenderScope {
   readonly #context: RunContext;
   readonly #options: RenderOptions;
@@ -57,7 +60,38 @@ export class RenderScope {
     for (const [index, name] of secretNames.entries()) setOwn(secrets, name, values[index]);
     const data = { ...this.#context, secrets };
     const fast = compiled.fast === undefined ? SLOW : answer(compiled.fast, data);
-    return fast === SLOW ? run(compiled, view(data), this.#options, this.#redactor) : fast;
+    const value = fast === SLOW ? await run(compiled, view(data), this.#options, this.#redactor) : fast;
+    this.#derived(value, expression);
+    return value;
+  }
+
+  /**
+   * What an expression that reads a secret computed is redacted as the secret is: a Basic
+   * credential (`$base64encode(secrets.user & ':' & secrets.pass)`), a secret upper-cased or cut in
+   * two would otherwise be stored as it is. Each string and number in the value counts (booleans
+   * and null do not: a bit is not a secret, and every `true` of the output would go).
+   */
+  #derived(value: unknown, expression: string): void {
+    const leaves: Array<string | number> = [];
+    const collect = (item: unknown): void => {
+      if (typeof item === 'string' || typeof item === 'number') {
+        leaves.push(item);
+        if (leaves.length > MAX_DERIVED_VALUES) {
+          throw new ExpressionError(
+            'ExpressionError',
+            `Expression ${quote(expression)} reads a secret and renders more than ${MAX_DERIVED_VALUES} strings and numbers, each of which would be redacted as the secret is; compute the part that needs the secret on its own`,
+            expression,
+          );
+        }
+      } else if (Array.isArray(item)) {
+        for (const element of item) collect(element);
+      } else if (item !== null && typeof item === 'object') {
+        for (const element of Object.values(item)) collect(element);
+      }
+    };
+    collect(value);
+    this.#redactor ??= new Redactor();
+    for (const leaf of leaves) this.#redactor.addDerived(leaf);
   }
 
   #secret(name: string, expression: string): Promise<unknown> {

@@ -257,6 +257,46 @@ describe('engine: secrets', () => {
     expect(everything).toContain('[REDACTED]');
   });
 
+  it('scrubs values computed from secrets too: a Basic credential, a secret upper-cased, reversed or as a number', async () => {
+    const { harness } = harnessFor(
+      `${head}
+  - id: a
+    type: transform
+    config:
+      output:
+        basic: "Basic {{ $base64encode(secrets.user & ':' & secrets.pass) }}"
+        upper: "{{ $uppercase(secrets.token) }}"
+        reversed: "{{ $join($reverse($split(secrets.token, '')), '') }}"
+        pin: "{{ $number(secrets.pin) }}"
+        pin_text: "PIN {{ $number(secrets.pin) + 0 }}"
+        known: "{{ $length(secrets.token) > 4 }}"
+        other: "{{ inputs.name }}"
+    next: b
+  - { id: b, type: probe, config: { output: "{{ $uppercase(secrets.token) }}", fail: { code: "Leak", message: "{{ $uppercase(secrets.token) }}" } } }
+`,
+      { secrets: { token: 's3cr3t-value', user: 'alice', pass: 'pa55word!', pin: '73519' } },
+    );
+    const run = await harness.start('wf', { inputs: { name: 'Ann' } });
+    expect(run.steps.a!.output).toEqual({
+      basic: 'Basic [REDACTED]',
+      upper: '[REDACTED]',
+      reversed: '[REDACTED]',
+      pin: '[REDACTED]',
+      pin_text: 'PIN [REDACTED]',
+      known: true,
+      other: 'Ann',
+    });
+    const everything = JSON.stringify([
+      harness.run(run.id),
+      harness.events(run.id),
+      harness.history(run.id),
+      await harness.context(run.id),
+    ]);
+    for (const leak of ['YWxpY2U6cGE1NXdvcmQh', 'S3CR3T-VALUE', 'eulav-t3rc3s', '73519']) {
+      expect(everything).not.toContain(leak);
+    }
+  });
+
   it('fails the step with a clear error for a missing secret', async () => {
     const { harness } = harnessFor(
       `${head}  - { id: a, type: transform, config: { output: "{{ secrets.missing }}" } }\n`,

@@ -162,6 +162,54 @@ describe('render with secrets', () => {
     expect(error.message).toMatch(/\[REDACTED\]/);
     expect(redactor.size).toBe(1);
   });
+
+  it('gives the redactor what an expression computes from a secret, as well as the secret', async () => {
+    const redactor = new Redactor();
+    const rendered = await render(
+      {
+        basic: "Basic {{ $base64encode(secrets.db.user & ':' & secrets.db.password) }}",
+        upper: '{{ $uppercase(secrets.token) }}',
+        parts: "{{ $split(secrets.token, '-') }}",
+        port: '{{ secrets.db.port + 1 }}',
+        longer: '{{ $length(secrets.token) > 4 }}',
+        plain: '{{ inputs.customer }}',
+      },
+      context(),
+      { secrets: source(), redactor },
+    );
+    expect(redactor.scrub(rendered)).toEqual({
+      basic: `Basic ${REDACTED}`,
+      upper: REDACTED,
+      parts: [REDACTED, REDACTED, REDACTED],
+      port: REDACTED,
+      // A boolean is one bit, and every `true` of an output would go with it.
+      longer: true,
+      plain: 'Ann',
+    });
+    // Only the secrets themselves are handed on (to the process's log redactor): what is computed
+    // from them differs from run to run, and would grow it without end.
+    expect([...redactor.values()].sort()).toEqual(
+      [DB, TOKEN, 'admin-user', 'nested-key', 'pa55-word'].sort(),
+    );
+  });
+
+  it('refuses an expression that reads a secret and renders more values than it can redact', async () => {
+    const error = await failure(
+      render('{{ $map([1..1001], function($i) { secrets.token & $string($i) }) }}', context(), {
+        secrets: source(),
+      }),
+    );
+    expect(error).toBeInstanceOf(ExpressionError);
+    expect(error.message).toMatch(/more than 1000 strings and numbers/);
+    expect(error.message).not.toContain(TOKEN);
+    // At the bound itself it renders.
+    const rendered = await render(
+      '{{ $map([1..1000], function($i) { secrets.token & $string($i) }) }}',
+      context(),
+      { secrets: source() },
+    );
+    expect(rendered).toHaveLength(1000);
+  });
 });
 
 describe('Redactor', () => {
@@ -244,6 +292,24 @@ describe('Redactor', () => {
     expect(Object.getPrototypeOf(scrubbed)).toBe(Object.prototype);
     expect(Object.hasOwn(scrubbed, '__proto__')).toBe(true);
     expect(Object.getOwnPropertyDescriptor(scrubbed, '__proto__')?.value).toEqual({ x: REDACTED });
+  });
+
+  it('replaces a value computed from a secret as a secret, a number also as a whole value, without handing it on', () => {
+    const redactor = new Redactor();
+    redactor.add('the-secret');
+    redactor.addDerived('THE-SECRET');
+    redactor.addDerived(73519);
+    redactor.addDerived(Number.NaN);
+    redactor.addDerived('');
+    expect(redactor.scrub({ a: 'x THE-SECRET y', b: 73519, c: 'pin 73519', d: 73520, e: '' })).toEqual({
+      a: `x ${REDACTED} y`,
+      b: REDACTED,
+      c: `pin ${REDACTED}`,
+      d: 73520,
+      e: '',
+    });
+    expect(redactor.size).toBe(1);
+    expect([...redactor.values()]).toEqual(['the-secret']);
   });
 
   it('returns values that are not JSON-like data as they are', () => {
