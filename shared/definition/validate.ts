@@ -4,7 +4,7 @@
  * problem with its path and, for text, its line and column. It never throws.
  */
 import { type ErrorIssue, ValidationError } from '../errors.js';
-import { checkExpression, referencesSecrets, templateExpressions } from '../expressions/index.js';
+import { checkExpression, referencesSecrets, stepsRead, templateExpressions } from '../expressions/index.js';
 import { createStepRegistry, type StepRegistry } from '../steps/registry.js';
 import type { StepType } from '../steps/types.js';
 import { type GraphStep, graphProblems } from './graph-checks.js';
@@ -271,6 +271,15 @@ class MeaningPass {
     this.#add(path, `unknown step '${id}'; ${suggest(id, this.#idList, 'the steps are')}`);
   }
 
+  /** Each `steps.<id>` an expression reads names a step (a typo would read nothing, quietly). */
+  #checkStepsRead(path: DocumentPath, expression: string, shown: string): void {
+    for (const id of stepsRead(expression)) {
+      if (!this.#known(id)) {
+        this.#add(path, `${shown} reads unknown step '${id}'; ${suggest(id, this.#idList, 'the steps are')}`);
+      }
+    }
+  }
+
   #checkIds(): void {
     const first = new Map<string, number>();
     this.#ids.forEach((id, index) => {
@@ -432,7 +441,7 @@ class MeaningPass {
               stringPath,
               `secrets cannot be read in ${key}; compare them in a {{ }} placeholder of an earlier step`,
             );
-          }
+          } else this.#checkStepsRead(stringPath, expression, expression);
         }
       } else {
         this.#checkTemplates(value, path);
@@ -445,7 +454,10 @@ class MeaningPass {
     for (const [stringPath, text] of stringsIn(value, path)) {
       for (const placeholder of templateExpressions(text, '')) {
         const error = placeholder.error ?? checkExpression(placeholder.expression);
-        if (error === undefined) continue;
+        if (error === undefined) {
+          this.#checkStepsRead(stringPath, placeholder.expression, `{{ ${placeholder.expression} }}`);
+          continue;
+        }
         const message =
           placeholder.error === undefined
             ? `the placeholder {{ ${placeholder.expression} }} does not parse: ${error}`

@@ -9,7 +9,7 @@ import jsonata from 'jsonata';
 import { ExpressionError } from '../errors.js';
 import { compileLinearRegExp, LinearRegexEngine } from '../json-schema/index.js';
 import { boundedPad } from './budget.js';
-import { type FastExpression, fastPath } from './fast-path.js';
+import { type FastExpression, fastPath, pathsOf } from './fast-path.js';
 
 /** A node of JSONata's syntax tree, as far as this module reads it. */
 export interface AstNode {
@@ -147,6 +147,27 @@ export function referencesSecrets(expression: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The step ids an expression reads as `steps.<id>`, for the validator to check. Only expressions
+ * of the fast subset (paths from the root, literals, arithmetic and comparisons) are looked into:
+ * there `steps` is certainly the run's steps, where inside a larger expression it may be a field of
+ * whatever the path is at (`inputs.orders.(steps.count)`). None for an expression that does not parse.
+ */
+export function stepsRead(expression: string): string[] {
+  let fast: FastExpression | undefined;
+  try {
+    fast = compile(expression).fast;
+  } catch {
+    return [];
+  }
+  if (fast === undefined) return [];
+  const ids: string[] = [];
+  for (const names of pathsOf(fast)) {
+    if (names[0] === 'steps' && names[1] !== undefined && !ids.includes(names[1])) ids.push(names[1]);
+  }
+  return ids;
 }
 
 /** An expression as messages show it: in backticks, cut short when long. */

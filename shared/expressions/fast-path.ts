@@ -148,6 +148,18 @@ export function fastPath(ast: AstNode): FastExpression | undefined {
   }
 }
 
+/** Every path a fast expression reads, each from the root of the data (the fast subset has no other). */
+export function pathsOf(expression: FastExpression): Array<readonly string[]> {
+  switch (expression.kind) {
+    case PATH:
+      return [expression.names];
+    case BINARY_OPERATION:
+      return [...pathsOf(expression.lhs!), ...pathsOf(expression.rhs!)];
+    default:
+      return [];
+  }
+}
+
 /** The value of a fast expression over data, or SLOW when JSONata must decide. */
 export function answer(expression: FastExpression, data: unknown): unknown {
   switch (expression.kind) {

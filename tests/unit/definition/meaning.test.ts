@@ -61,6 +61,51 @@ describe('validateWorkflow › meaning › references', () => {
     ]);
   });
 
+  it('reports a placeholder or a when that reads an unknown step, and suggests a near name', () => {
+    const doc = workflowWith(
+      [
+        {
+          id: 'collect',
+          type: 'transform',
+          config: {
+            output: { email: '{{ steps.colect.output.email }}', n: '{{ steps.collect.output.n + 1 }}' },
+          },
+          next: 'check',
+        },
+        conditionalStep(
+          'check',
+          { true: 'done', false: 'done' },
+          { when: 'steps.colect.output.n > steps.nope.output.m' },
+        ),
+        transformStep('done'),
+      ],
+      { output: '{{ steps.don.output }}' },
+    );
+    expect(problemsOf(doc)).toEqual([
+      "output: {{ steps.don.output }} reads unknown step 'don'; did you mean 'done'?",
+      "steps[0].config.output.email: {{ steps.colect.output.email }} reads unknown step 'colect'; did you mean 'collect'?",
+      "steps[1].config.when: steps.colect.output.n > steps.nope.output.m reads unknown step 'colect'; did you mean 'collect'?",
+      "steps[1].config.when: steps.colect.output.n > steps.nope.output.m reads unknown step 'nope'; the steps are: collect, check, done",
+    ]);
+  });
+
+  it('does not look for steps where `steps` may be a field of something else', () => {
+    const doc = workflowWith([
+      {
+        id: 'a',
+        type: 'transform',
+        config: {
+          output: {
+            nested: '{{ inputs.orders.(steps.count) }}',
+            called: '{{ $count(inputs.items) + $lookup(steps, "later") }}',
+            mapped: '{{ inputs.plans.{ "n": steps.first } }}',
+          },
+        },
+      },
+    ]);
+    expect(problemsOf(doc)).toEqual([]);
+  });
+
   it('does not call an id unknown when its step has a structural problem', () => {
     const steps = [transformStep('a', 'b'), { id: 'b', type: 'transform', config: { output: 1, extra: 1 } }];
     expect(problemsOf(workflowWith(steps))).toEqual(["steps[1].config.extra: unknown field 'extra'"]);
