@@ -48,15 +48,19 @@ export class Redactor {
    * rendered: `$base64encode(secrets.user & ':' & secrets.pass)`, `$uppercase(secrets.token)`): it is
    * replaced as a secret is, a number also where it is a whole value. It stays with this redactor:
    * `values()` does not hand it on, so a longer-lived redactor does not grow with every value
-   * computed from a secret in every run.
+   * computed from a secret in every run. Numbers shorter than 4 characters are not tracked.
    */
   addDerived(value: string | number): void {
-    this.#known ??= newKnown();
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return;
+      // A number of fewer than 4 characters (a port offset, a flag, a count) tells little, and
+      // replacing every `1` of a response with a string would break the steps that read it.
+      const text = String(value);
+      if (!Number.isFinite(value) || text.length < MIN_INNER_LENGTH) return;
+      this.#known ??= newKnown();
       this.#known.numbers.add(value);
-      this.#addForms(String(value));
+      this.#addForms(text);
     } else if (value !== '') {
+      this.#known ??= newKnown();
       this.#addForms(value);
     }
   }

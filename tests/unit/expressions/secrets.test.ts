@@ -301,12 +301,18 @@ describe('Redactor', () => {
     redactor.addDerived(73519);
     redactor.addDerived(Number.NaN);
     redactor.addDerived('');
-    expect(redactor.scrub({ a: 'x THE-SECRET y', b: 73519, c: 'pin 73519', d: 73520, e: '' })).toEqual({
+    // A number shorter than 4 characters is not tracked: every 1 of a response would go.
+    redactor.addDerived(1);
+    redactor.addDerived(-42);
+    expect(
+      redactor.scrub({ a: 'x THE-SECRET y', b: 73519, c: 'pin 73519', d: 73520, e: '', f: [1, -42, '1'] }),
+    ).toEqual({
       a: `x ${REDACTED} y`,
       b: REDACTED,
       c: `pin ${REDACTED}`,
       d: 73520,
       e: '',
+      f: [1, -42, '1'],
     });
     expect(redactor.size).toBe(1);
     expect([...redactor.values()]).toEqual(['the-secret']);
