@@ -2,7 +2,7 @@
  * One process per data directory: dynalite's LevelDB refuses a second opener deep inside an
  * asynchronous callback, which crashed the second `npm start` with a stack trace. The lock file
  * (`server.lock`, the owner's pid) is taken with an exclusive create; a lock whose process is gone
- * (a kill -9) is taken over.
+ * (a kill -9, whether or not its parent reaped it yet) is taken over.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,12 +45,29 @@ function ownerOf(file: string): number | undefined {
   }
 }
 
-/** Whether a process with this pid exists (one of another user counts: EPERM). */
+/**
+ * Whether a process with this pid exists (one of another user counts: EPERM) and is not a zombie:
+ * a server killed with kill -9 stays in the process table until its parent reaps it, which a
+ * container's init or a shell that exec'd may never do, and its lock must still be taken over.
+ * Where /proc is absent (macOS), a process that exists counts as alive.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !exited(pid);
+}
+
+/** The state in /proc/<pid>/stat, after the name in parentheses: Z (zombie) or X (dead). */
+function exited(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
