@@ -1,6 +1,10 @@
-/** Checks a run's inputs against the workflow's `inputs` JSON Schema when the run starts. */
+/**
+ * A run's inputs: checked against the workflow's `inputs` JSON Schema when the run starts, and the
+ * templates that make them (a listener's, a `workflow` step's) kept from copying secrets into them.
+ */
 import type { WorkflowDefinition } from '../definition/schema.js';
 import type { ErrorIssue } from '../errors.js';
+import { checkExpression, referencesSecrets, templateExpressions } from '../expressions/index.js';
 import { compileJsonSchema } from '../json-schema/index.js';
 
 /** The problems with `inputs` (empty when they fit), each with a path such as `inputs.customer`. */
@@ -15,4 +19,26 @@ export function checkRunInputs(definition: WorkflowDefinition, inputs: unknown):
     const path = `inputs${e.instancePath.replaceAll('/', '.')}${missing}`;
     return { path, message: missing ? 'is required' : (e.message ?? 'is not valid') };
   });
+}
+
+/**
+ * Problems with a template that makes a run's inputs (a listener's `inputs`, a `workflow` step's):
+ * placeholders that do not parse, or that read secrets. A run's inputs are stored as they are, in
+ * its state, its context and its history, where no redaction reaches: the run reads
+ * `{{ secrets.NAME }}` itself where it needs the secret. `path` names the template (`inputs`).
+ */
+export function checkInputsTemplate(inputs: unknown, path = 'inputs'): ErrorIssue[] {
+  const issues: ErrorIssue[] = [];
+  for (const found of templateExpressions(inputs, path)) {
+    const error = found.error ?? checkExpression(found.expression);
+    if (error !== undefined) issues.push({ path: found.path, message: error });
+    else if (referencesSecrets(found.expression)) {
+      issues.push({
+        path: found.path,
+        message:
+          'must not read secrets: a run’s inputs are stored; the run can read {{ secrets.NAME }} itself',
+      });
+    }
+  }
+  return issues;
 }

@@ -5,6 +5,7 @@
  * find them).
  */
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
+import { checkInputsTemplate } from '../engine/inputs.js';
 import { type ErrorIssue, ValidationError } from '../errors.js';
 import {
   type CallbackTarget,
@@ -18,7 +19,6 @@ import {
   type WorkflowSummary,
 } from '../ports/index.js';
 import {
-  checkInputsTemplate,
   checkListenerMatch,
   eventMatches,
   patternScope,

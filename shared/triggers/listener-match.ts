@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import type { ErrorIssue } from '../errors.js';
-import { checkExpression, templateExpressions } from '../expressions/index.js';
 import type { ListenerDefinition, ListenerType } from '../ports/storage.js';
 import {
   type CompiledPattern,
@@ -82,18 +81,6 @@ export function checkListenerMatch(type: ListenerType, match: unknown): ErrorIss
     path: ['match', ...issue.path.map(String)].join('.'),
     message: issue.message,
   }));
-}
-
-/** Problems with an `inputs` template: placeholders that do not parse, or that would copy a secret into a run. */
-export function checkInputsTemplate(inputs: unknown): ErrorIssue[] {
-  const issues: ErrorIssue[] = [];
-  for (const found of templateExpressions(inputs, 'inputs')) {
-    const error = found.error ?? checkExpression(found.expression);
-    if (error !== undefined) issues.push({ path: found.path, message: error });
-    else if (/\bsecrets\b/.test(found.expression))
-      issues.push({ path: found.path, message: 'must not read secrets: a run’s inputs are stored' });
-  }
-  return issues;
 }
 
 /** Whether an object put at `bucket`/`key` concerns an s3 listener's match. */

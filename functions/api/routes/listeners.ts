@@ -4,14 +4,11 @@
  * scheduler loop on one machine) through the `Schedules` port.
  */
 import { z } from 'zod';
+import { checkInputsTemplate } from '../../../shared/engine/inputs.js';
 import type { ErrorIssue } from '../../../shared/errors.js';
 import { NotFoundError } from '../../../shared/errors.js';
 import { type Listener, type ListenerDefinition, ListenerType } from '../../../shared/ports/index.js';
-import {
-  checkInputsTemplate,
-  checkListenerMatch,
-  nextFireOf,
-} from '../../../shared/triggers/listener-match.js';
+import { checkListenerMatch, nextFireOf } from '../../../shared/triggers/listener-match.js';
 import type { ApiDeps } from '../deps.js';
 import { LISTENER } from '../examples.js';
 import { conflict, unprocessable } from '../http-error.js';

@@ -89,6 +89,29 @@ describe('validateWorkflow › meaning › references', () => {
     ]);
   });
 
+  it('refuses secrets in a child run’s inputs, which are stored with it, but not a field named secrets', () => {
+    const doc = workflowWith([
+      {
+        id: 'child',
+        type: 'workflow',
+        config: {
+          workflow_id: 'kid',
+          inputs: {
+            key: '{{ secrets.token }}',
+            nested: { upper: 'Bearer {{ $uppercase(secrets.token) }}' },
+            field: '{{ inputs.config.secrets }}',
+          },
+        },
+      },
+    ]);
+    const message =
+      'must not read secrets: a run’s inputs are stored; the run can read {{ secrets.NAME }} itself';
+    expect(problemsOf(doc)).toEqual([
+      `steps[0].config.inputs.key: ${message}`,
+      `steps[0].config.inputs.nested.upper: ${message}`,
+    ]);
+  });
+
   it('does not look for steps where `steps` may be a field of something else', () => {
     const doc = workflowWith([
       {
