@@ -28,17 +28,23 @@ export function checkRunInputs(definition: WorkflowDefinition, inputs: unknown):
  * `{{ secrets.NAME }}` itself where it needs the secret. `path` names the template (`inputs`).
  */
 export function checkInputsTemplate(inputs: unknown, path = 'inputs'): ErrorIssue[] {
+  return secretReads(
+    inputs,
+    path,
+    'must not read secrets: a run’s inputs are stored; the run can read {{ secrets.NAME }} itself',
+  );
+}
+
+/**
+ * Problems with a template whose rendered value is stored as it is, out of reach of redaction:
+ * placeholders that do not parse, and placeholders that read secrets (reported with `message`).
+ */
+export function secretReads(template: unknown, path: string, message: string): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
-  for (const found of templateExpressions(inputs, path)) {
+  for (const found of templateExpressions(template, path)) {
     const error = found.error ?? checkExpression(found.expression);
     if (error !== undefined) issues.push({ path: found.path, message: error });
-    else if (referencesSecrets(found.expression)) {
-      issues.push({
-        path: found.path,
-        message:
-          'must not read secrets: a run’s inputs are stored; the run can read {{ secrets.NAME }} itself',
-      });
-    }
+    else if (referencesSecrets(found.expression)) issues.push({ path: found.path, message });
   }
   return issues;
 }

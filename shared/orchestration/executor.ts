@@ -317,6 +317,10 @@ class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
     return render(value, data as unknown as RunContext, renderOptions(this.deps, this.#redactor));
   }
 
+  redact<T>(value: T): T {
+    return this.#redactor.size > 0 ? this.#redactor.scrub(value) : value;
+  }
+
   emit(event: StepEvent): void {
     this.emitted ??= [];
     this.emitted.push(event);

@@ -4,7 +4,7 @@ import { templated } from '../definition/schema.js';
 import type { StepResult, WaitSpec } from '../engine/types.js';
 import type { ErrorIssue } from '../errors.js';
 import { StepError } from '../errors.js';
-import { notifyConfig, notifyPeople } from './notify.js';
+import { notifyConfig, notifyIssues, notifyPeople } from './notify.js';
 import { waitDeadline } from './rendered.js';
 import { defineStepType, type ResumeRefusal } from './types.js';
 
@@ -209,6 +209,7 @@ export const approval = defineStepType({
         message: `min_approvals is ${minApprovals} but only ${distinct} approver${distinct === 1 ? ' is' : 's are'} listed`,
       });
     }
+    issues.push(...notifyIssues(config.notify));
     return issues;
   },
 });

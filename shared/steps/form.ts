@@ -4,7 +4,7 @@ import { templated } from '../definition/schema.js';
 import type { WaitSpec } from '../engine/types.js';
 import { StepError } from '../errors.js';
 import { checkFormAnswer, fieldIssues } from './form-fields.js';
-import { notifyConfig, notifyPeople } from './notify.js';
+import { notifyConfig, notifyIssues, notifyPeople } from './notify.js';
 import { waitDeadline } from './rendered.js';
 import { defineStepType, type ResumeRefusal } from './types.js';
 
@@ -132,5 +132,5 @@ export const form = defineStepType({
     }
     return { status: 'completed', outcome: 'submitted', output: answer.values };
   },
-  check: (config) => fieldIssues(config.fields),
+  check: (config) => [...fieldIssues(config.fields), ...notifyIssues(config.notify)],
 });

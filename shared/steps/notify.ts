@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { templated } from '../definition/schema.js';
+import { secretReads } from '../engine/inputs.js';
 import { EventType } from '../engine/types.js';
+import type { ErrorIssue } from '../errors.js';
 import type { WaitNotice } from '../ports/index.js';
 import type { StepExecutionContext } from './types.js';
 
@@ -35,6 +37,18 @@ export const notifyConfig = z
   .strict()
   .meta({ description: 'Tell people that this step waits for them (CONTRACT §8).' });
 export type NotifyConfig = z.infer<typeof notifyConfig>;
+
+const STORED_ADDRESS =
+  'must not read secrets: a notification’s address is stored with it, to send it again and to show it in the outbox';
+
+/** Problems of a `notify` as written: addresses made from secrets would be stored as they are. */
+export function notifyIssues(notify: NotifyConfig | undefined): ErrorIssue[] {
+  if (notify === undefined) return [];
+  return [
+    ...secretReads(notify.email, 'notify.email', STORED_ADDRESS),
+    ...secretReads(notify.webhook, 'notify.webhook', STORED_ADDRESS),
+  ];
+}
 
 /** The people of a wait: the listed ones, else the defaults (approvers), each address once. */
 export function notifiedPeople(notify: NotifyConfig | undefined, defaults: readonly string[]): string[] {
@@ -68,8 +82,16 @@ export async function notifyPeople(
   const people = notifiedPeople(notify, defaults);
   const webhook = typeof notify?.webhook === 'string' ? notify.webhook : undefined;
   if (people.length === 0 && webhook === undefined) return;
-  const failures = await notifier.notifyWait({
+  // What people read is stored in the outbox and shown there: without the secrets the step resolved,
+  // as in its wait. Where it goes (addresses, the webhook) may not read secrets (`notifyIssues`).
+  const shown = ctx.redact({
     ...notice,
+    ...(notify?.subject ? { subject: notify.subject } : {}),
+    ...(notify?.message ? { message: notify.message } : {}),
+    ...(notice.title === undefined && ctx.step.name ? { title: ctx.step.name } : {}),
+  });
+  const failures = await notifier.notifyWait({
+    ...shown,
     run_id: ctx.run.id,
     workflow_id: ctx.run.workflow_id,
     step_id: ctx.step.id,
@@ -77,9 +99,6 @@ export async function notifyPeople(
     people,
     listed: Array.isArray(notify?.email),
     ...(webhook ? { webhook } : {}),
-    ...(notify?.subject ? { subject: notify.subject } : {}),
-    ...(notify?.message ? { message: notify.message } : {}),
-    ...(notice.title === undefined && ctx.step.name ? { title: ctx.step.name } : {}),
   });
   for (const failure of failures) ctx.emit({ type: EventType.stepNotifyFailed, data: { ...failure } });
 }

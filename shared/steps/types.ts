@@ -69,6 +69,12 @@ export interface StepExecutionContext<C> {
    * step's config: a secret resolved here is scrubbed from the step's result and events too.
    */
   render(value: unknown, data: Record<string, unknown>): Promise<unknown>;
+  /**
+   * A copy of `value` with every secret this attempt resolved (and what its placeholders computed
+   * from them) replaced by `[REDACTED]`, for what a step stores or shows outside its result, which
+   * is redacted for it (a notification).
+   */
+  redact<T>(value: T): T;
   deps: StepDeps;
   /** Aborted when the attempt's time is up. */
   signal: AbortSignal;

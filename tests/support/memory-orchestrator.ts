@@ -11,9 +11,9 @@ export const NOW = new Date('2026-01-01T00:00:00.000Z');
 
 export function memoryOrchestrator(
   http: MemoryHttpHandler = () => ({ status: 200, headers: {}, body: '{}' }),
-  /** The buckets of the memory S3 (triggers), and ports beside the memory ones (a mail channel, the outbox as mailbox, the public URL). */
+  /** The buckets of the memory S3 (triggers), and ports beside the memory ones (a mail channel, the outbox as mailbox, the public URL, secrets). */
   options: { buckets?: MemoryArtifactsOptions['buckets'] } & Partial<
-    Pick<OrchestratorPorts, 'mail' | 'outboxIsMailbox' | 'publicUrl'>
+    Pick<OrchestratorPorts, 'mail' | 'outboxIsMailbox' | 'publicUrl' | 'secrets'>
   > = {},
 ) {
   const { buckets, ...extra } = options;

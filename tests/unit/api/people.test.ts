@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { apiKeysFromSetting } from '../../../functions/api/middleware/api-key-auth.js';
 import { sha256Hex } from '../../../shared/crypto.js';
 import type { HttpRequest } from '../../../shared/ports/index.js';
+import { createMemorySecrets } from '../../../shared/secrets/memory.js';
 import { setUp } from './support.js';
 
 const PUBLIC_URL = 'https://flow.example.com';
@@ -284,6 +285,59 @@ steps:
     expect(posted[1].link).toMatch(/^https:\/\/flow\.example\.com\/console\/tasks\//);
     // The same idempotency key on both tries: the receiver can tell a repeat.
     expect(new Set(t.http.requests.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+  });
+
+  it('keeps the secrets a step resolved out of its notifications, and refuses addresses made from secrets', async () => {
+    const secret = 'key-0f3a9c7e21';
+    const t = await setUp({ apiKeys: KEYS }, undefined, {
+      outboxIsMailbox: true,
+      publicUrl: () => PUBLIC_URL,
+      secrets: createMemorySecrets({ token: secret }),
+    });
+    const runId = await startRun(
+      t,
+      `schema_version: "1.0"
+id: keyed
+steps:
+  - id: ask
+    type: form
+    config:
+      fields: [{ key: note, type: string, default: "{{ secrets.token }}" }]
+      message: "Use {{ secrets.token }} ({{ $uppercase(secrets.token) }})"
+      notify: { email: ["ada@example.com"], subject: "About {{ secrets.token }}" }
+`,
+    );
+    const [item] = await outbox(t);
+    expect(item!.text).toContain('Use [REDACTED] ([REDACTED])');
+    expect(item!.subject).toBe('About [REDACTED]');
+    const stored = JSON.stringify(await t.stores.outbox.get((item as unknown as { id: string }).id));
+    const shown = JSON.stringify(await outbox(t));
+    for (const text of [stored, shown]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.toUpperCase());
+    }
+    expect(runId).toMatch(/^run_/);
+
+    const stored_address = 'must not read secrets: a notification’s address is stored with it';
+    const refused = await t.call('POST', '/v1/workflows', {
+      raw: `schema_version: "1.0"
+id: hooked-secret
+steps:
+  - id: ask
+    type: approval
+    config:
+      approvers: [lead@example.com]
+      notify: { webhook: "https://hooks.example.com/{{ secrets.token }}", email: ["{{ secrets.token }}@example.com"] }
+`,
+      headers: { 'content-type': 'text/yaml', ...AUTH },
+    });
+    expect(refused.status).toBe(422);
+    expect(
+      refused.body.errors.map((e: { path: string; message: string }) => `${e.path}: ${e.message}`),
+    ).toEqual([
+      expect.stringMatching(new RegExp(`^steps\\[0\\]\\.config\\.notify\\.email\\[0\\]: ${stored_address}`)),
+      expect.stringMatching(new RegExp(`^steps\\[0\\]\\.config\\.notify\\.webhook: ${stored_address}`)),
+    ]);
   });
 
   it('records each notification once when the step opening the wait runs again (a crash before its commit)', async () => {

@@ -67,6 +67,7 @@ function contextFor(
     context: { inputs: {}, static: {}, profile: undefined, steps: {}, run },
     evaluate: notUsed('expressions'),
     render: notUsed('expressions'),
+    redact: (value) => value,
     deps: {
       http: options.http ?? http,
       ai: { name: 'none', generate: notUsed('ai') },

@@ -4,7 +4,7 @@ import { sequentialIds } from '../../../shared/adapters/ids.js';
 import { createMockAiProvider } from '../../../shared/ai/mock-provider.js';
 import type { StepDefinition } from '../../../shared/definition/schema.js';
 import type { StepEvent, StepResult } from '../../../shared/engine/types.js';
-import { evaluate, render } from '../../../shared/expressions/index.js';
+import { evaluate, Redactor, render } from '../../../shared/expressions/index.js';
 import type { ChildRuns, StartChildRequest } from '../../../shared/ports/index.js';
 import type {
   ResumeContext,
@@ -29,6 +29,8 @@ export interface ContextOptions {
   depth?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Secrets the attempt resolved (what `redact` replaces). */
+  secrets?: string[];
 }
 
 export type TestContext<C> = StepExecutionContext<C> & { events: StepEvent[] };
@@ -65,6 +67,8 @@ export function stepContext<C>(
 ): TestContext<C> {
   const context = runContext(options.context);
   const events: StepEvent[] = [];
+  const redactor = new Redactor();
+  for (const secret of options.secrets ?? []) redactor.add(secret);
   const deps: StepDeps = {
     http: {
       request: async () => {
@@ -91,6 +95,7 @@ export function stepContext<C>(
     context,
     evaluate: (expression) => evaluate(expression, context as unknown as Record<string, unknown>),
     render: (value, data) => render(value, data as unknown as RunContext),
+    redact: (value) => redactor.scrub(value),
     deps,
     signal: options.signal ?? new AbortController().signal,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
