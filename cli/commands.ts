@@ -2,7 +2,7 @@
  * Every `flowrunner` command, defined once. Each imports its module when it runs, not at start-up:
  * `--help` loads none of them, and `status` does not load the engine that `run` needs.
  */
-import { type CommandContext, type CommandSpec, Section } from './spec.js';
+import { type CommandContext, type CommandSpec, FOLLOW_RECONNECT_MS, Section } from './spec.js';
 
 const str = (value: string | boolean | undefined): string | undefined =>
   typeof value === 'string' ? value : undefined;
@@ -292,7 +292,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: '<run_id>',
     summary: "Print a run's events; with --follow, stream them until the run ends.",
     arity: [1, 1],
-    options: { follow: { type: 'boolean', short: 'f', description: 'stream new events until the run ends' } },
+    options: {
+      follow: {
+        type: 'boolean',
+        short: 'f',
+        description:
+          'stream new events until the run ends; when the server goes away (a restart), reconnect for up to 60 s and go on after the last event shown',
+      },
+    },
     server: true,
     section: Section.runs,
     run: (c) =>

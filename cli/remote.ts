@@ -3,7 +3,7 @@
  * `logs`. Problem Details from the server are printed as they are meant to be read; a server that
  * does not answer gets a one-line hint.
  */
-import { DEFAULT_URL } from './spec.js';
+import { DEFAULT_URL, FOLLOW_RECONNECT_MS } from './spec.js';
 import { paint, type Terminal } from './terminal.js';
 
 export interface ServerOptions {
@@ -83,13 +83,18 @@ async function request(
   try {
     return await fetch(`${server.url}${path}`, { ...init, headers });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error).message;
-    terminal.err(
-      `${paint(terminal, 'red', 'No Flowrunner server')} at ${server.url} (${why}): start one with \`npm start\`, or give --url.`,
-    );
-    throw new Reported(2);
+    throw new Reported(unreachable(terminal, server, error));
   }
+}
+
+/** The one-line hint for a server that does not answer; the exit code 2. */
+function unreachable(terminal: Terminal, server: ServerOptions, error: unknown): number {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.code ?? cause?.message ?? (error as Error).message;
+  terminal.err(
+    `${paint(terminal, 'red', 'No Flowrunner server')} at ${server.url} (${why}): start one with \`npm start\`, or give --url.`,
+  );
+  return 2;
 }
 
 /** Prints Problem Details: `422 Unprocessable Content: <detail>`, then each `path: message`. */
@@ -289,11 +294,17 @@ function printEvent(terminal: Terminal, server: ServerOptions, event: RunEvent) 
   );
 }
 
+/** Waits between tries to reconnect: a restart of `npm start` takes a second or two. */
+const RECONNECT_WAITS_MS = [250, 500, 1000, 2000, 4000];
+
+const FINAL_STATUSES = new Set(['completed', 'failed', 'canceled']);
+
 export async function logsCommand(
   terminal: Terminal,
   server: ServerOptions,
   runId: string,
   follow: boolean,
+  reconnectMs = FOLLOW_RECONNECT_MS,
 ): Promise<number> {
   if (!follow) {
     let cursor: string | null = null;
@@ -306,38 +317,117 @@ export async function logsCommand(
     } while (cursor);
     return 0;
   }
-  const response = await request(terminal, server, `/v1/executions/${id(runId)}/events`, {
-    method: 'GET',
-    headers: { accept: 'text/event-stream' },
-  });
-  if (response.status >= 400 || !response.body) {
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // keep the text
+  // The stream goes on from the last event shown (`Last-Event-ID`) whenever it has to be opened
+  // again: the server stopped (a restart, a kill) or the connection broke. It ends when the run has
+  // ended and every event is shown, or when the server stays away for `reconnectMs`.
+  let last = 0;
+  let lostAt: number | undefined;
+  for (let tries = 0; ; tries++) {
+    const opened = await openEventStream(server, runId, last);
+    if (opened instanceof Response && opened.status < 500) {
+      if (opened.status >= 400 || !opened.body) {
+        problem(terminal, opened.status, opened.statusText, await bodyOf(opened));
+        return 1;
+      }
+      if (lostAt !== undefined) terminal.err(`${paint(terminal, 'green', 'Reconnected')}: the events go on.`);
+      lostAt = undefined;
+      tries = 0;
+      const broke = await readEventStream(opened.body, (event) => {
+        printEvent(terminal, server, event);
+        last = event.seq;
+      });
+      // The stream ended on its own: the run ended, or the server is stopping (it ends its streams).
+      if (!broke && (await runEnded(server, runId))) return 0;
+    } else if (opened instanceof Response) {
+      await opened.body?.cancel(); // a server error (a busy store, too many streams): try again
+    } else if (last === 0 && lostAt === undefined) {
+      // Never connected: no server there (the hint `call` gives).
+      return unreachable(terminal, server, opened);
     }
-    problem(terminal, response.status, response.statusText, body);
-    return 1;
+    const now = Date.now();
+    if (lostAt === undefined) {
+      lostAt = now;
+      terminal.err(
+        `${paint(terminal, 'yellow', 'Lost the stream')} from ${server.url}; reconnecting (the events go on from where they stopped)…`,
+      );
+    } else if (now - lostAt >= reconnectMs) {
+      terminal.err(
+        `${paint(terminal, 'red', `The server at ${server.url} did not come back`)} within ${Math.round(reconnectMs / 1000)} s: run \`flowrunner logs ${runId} --follow\` again to go on.`,
+      );
+      return 2;
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, RECONNECT_WAITS_MS[Math.min(tries, RECONNECT_WAITS_MS.length - 1)]),
+    );
   }
-  // Server-sent events: blocks separated by a blank line; `data:` lines hold the event as JSON.
+}
+
+/** The stream of a run's events after `after`, or why it could not be opened. */
+async function openEventStream(
+  server: ServerOptions,
+  runId: string,
+  after: number,
+): Promise<Response | unknown> {
+  try {
+    return await fetch(`${server.url}/v1/executions/${id(runId)}/events`, {
+      headers: {
+        accept: 'text/event-stream',
+        ...(after > 0 ? { 'last-event-id': String(after) } : {}),
+        ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}),
+      },
+    });
+  } catch (error) {
+    return error;
+  }
+}
+
+/**
+ * Reads Server-Sent Events (blocks separated by a blank line; `data:` lines hold the event as JSON)
+ * until the stream ends; true when it broke instead (the connection was lost).
+ */
+async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (event: RunEvent) => void) {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n');
-      if (data) printEvent(terminal, server, JSON.parse(data) as RunEvent);
-      end = buffer.indexOf('\n\n');
+  try {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block
+          .split('\n')
+          .filter((line) => line.startsWith('data:'))
+          .map((line) => line.slice(5).trimStart())
+          .join('\n');
+        if (data) onEvent(JSON.parse(data) as RunEvent);
+        end = buffer.indexOf('\n\n');
+      }
     }
+    return false;
+  } catch {
+    return true;
   }
-  return 0;
+}
+
+/** Whether the run has ended (when its server cannot say, it has not, as far as we know). */
+async function runEnded(server: ServerOptions, runId: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${server.url}/v1/executions/${id(runId)}`, {
+      headers: { accept: 'application/json', ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) },
+    });
+    if (!response.ok) return false;
+    return FINAL_STATUSES.has(((await response.json()) as { status?: string }).status ?? '');
+  } catch {
+    return false;
+  }
+}
+
+async function bodyOf(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }

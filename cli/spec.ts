@@ -51,6 +51,9 @@ export type Section = (typeof Section)[keyof typeof Section];
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
+/** How long `logs --follow` waits for a server that went away (a restart) before it gives up. */
+export const FOLLOW_RECONNECT_MS = 60_000;
+
 export const SERVER_OPTIONS: Record<string, OptionSpec> = {
   url: {
     type: 'string',

@@ -1,11 +1,12 @@
 /** The CLI commands that talk to a server (start, status, resume, cancel, logs) and `invoke`. */
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
+import { logsCommand } from '../../cli/remote.js';
 import { pollUntil } from '../support/poll.js';
 import { listenOnLoopback, startServerInProcess, useServer } from '../support/server-process.js';
 import { fakeTerminal } from '../support/terminal.js';
@@ -125,6 +126,70 @@ describe('flowrunner against a server', () => {
     expect(code).toBe(1);
     expect(seen).toEqual(['sekret']);
     expect(t.err.join('\n')).toBe('401 Unauthorized: Unknown API key');
+  });
+});
+
+/** One event of run_1 as the server streams it. */
+function sse(seq: number, type: string): string {
+  return `id: ${seq}\nevent: ${type}\ndata: ${JSON.stringify({ seq, type, at: `2026-01-01T00:00:0${seq}.000Z` })}\n\n`;
+}
+
+describe('flowrunner logs --follow when the server goes away', () => {
+  it('reconnects and goes on after the last event shown, and ends with the run', async () => {
+    const asked: Array<string | undefined> = [];
+    const fake = createServer((request, response: ServerResponse) => {
+      if (request.url === '/v1/executions/run_1') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ status: asked.length >= 3 ? 'completed' : 'running' }));
+        return;
+      }
+      asked.push(request.headers['last-event-id'] as string | undefined);
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (asked.length === 1) {
+        // The connection breaks (a kill -9): the client sees an error, not an end.
+        response.write(sse(1, 'run.created') + sse(2, 'run.started'));
+        setTimeout(() => response.socket?.destroy(), 50);
+      } else if (asked.length === 2) {
+        // The server stops (npm start ends its streams): an end, while the run goes on.
+        response.end(sse(3, 'step.started'));
+      } else {
+        response.end(sse(4, 'run.completed'));
+      }
+    });
+    const url = await listenOnLoopback(fake);
+    const t = fakeTerminal();
+    const code = await main(['logs', 'run_1', '--follow', '--url', url], t.terminal);
+    fake.close();
+    expect(code).toBe(0);
+    expect(t.out.map((line) => line.split(/\s+/)[1])).toEqual([
+      'run.created',
+      'run.started',
+      'step.started',
+      'run.completed',
+    ]);
+    // Each stream goes on after the last event shown: none twice, none missed.
+    expect(asked).toEqual([undefined, '2', '3']);
+    expect(t.err.join('\n')).toMatch(/Lost the stream from http:\/\/127\.0\.0\.1:\d+; reconnecting/);
+    expect(t.err.join('\n')).toMatch(/Reconnected/);
+  });
+
+  it('gives up with a clear message when the server does not come back, exit 2', async () => {
+    const fake = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(sse(1, 'run.created'));
+      setTimeout(() => {
+        response.socket?.destroy();
+        fake.close();
+      }, 50);
+    });
+    const url = await listenOnLoopback(fake);
+    const t = fakeTerminal();
+    const code = await logsCommand(t.terminal, { url, json: false }, 'run_1', true, 1_000);
+    expect(code).toBe(2);
+    expect(t.out).toHaveLength(1);
+    expect(t.err.at(-1)).toMatch(
+      /The server at http:\/\/127\.0\.0\.1:\d+ did not come back within 1 s: run `flowrunner logs run_1 --follow` again/,
+    );
   });
 });
 
