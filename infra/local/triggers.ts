@@ -97,22 +97,29 @@ export class LocalTriggers {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  #deliver(delivery: TriggerDelivery): Promise<unknown> {
-    const dispatch = this.#dispatch(delivery, 0);
+  /** Hands a delivery over; the promise settles once its first try did (its retries go on after). */
+  #deliver(delivery: TriggerDelivery): Promise<void> {
+    let tried!: () => void;
+    const firstTry = new Promise<void>((resolve) => {
+      tried = resolve;
+    });
+    const dispatch = this.#dispatch(delivery, 0, tried);
     this.#inFlight.add(dispatch);
     void dispatch.finally(() => this.#inFlight.delete(dispatch));
-    return dispatch;
+    return firstTry;
   }
 
   /**
    * At least once, as EventBridge and Scheduler deliver: a delivery the host could not carry out (a
    * store that did not answer) is tried again; the dispatcher's claim makes a retry start only what
-   * is missing.
+   * is missing. `tried` is told when the first try is over, whichever way.
    */
-  async #dispatch(delivery: TriggerDelivery, attempt: number): Promise<void> {
+  async #dispatch(delivery: TriggerDelivery, attempt: number, tried?: () => void): Promise<void> {
     try {
       await deliverTrigger(this.#deps, delivery);
+      tried?.();
     } catch (error) {
+      tried?.();
       const wait = RETRY_DELAYS_MS[attempt];
       if (wait === undefined || this.#closed) return this.#onError(delivery, error);
       // A close stops the wait: the delivery is given up (locally nothing redelivers it later).
@@ -132,11 +139,14 @@ export class LocalTriggers {
    */
   async #put(entries: readonly BusEntry[]): Promise<{ event_id: string }[]> {
     const now = this.#deps.clock.now();
-    return putEventsEntries(entries).map((request) => {
-      const [delivery] = deliveriesFromEvent(deliveredEvent(request, randomUUID(), now));
-      void this.#deliver(delivery!);
-      return { event_id: delivery!.event_id };
-    });
+    const deliveries = putEventsEntries(entries).map(
+      (request) => deliveriesFromEvent(deliveredEvent(request, randomUUID(), now))[0]!,
+    );
+    // Answered once each delivery was tried: EventBridge keeps an event it accepted, and this bus
+    // keeps nothing, so a server killed right after answering would otherwise have lost the events
+    // whose runs were not started yet. A run, once started, is picked up by the next start.
+    await Promise.all(deliveries.map((delivery) => this.#deliver(delivery)));
+    return deliveries.map((delivery) => ({ event_id: delivery.event_id }));
   }
 
   #s3(event: S3NotificationEvent): void {

@@ -150,6 +150,8 @@ describe('triggers on the local server', () => {
         status: 200,
         body: { entries: [{ event_id: 'order-1' }, { event_id: `small-${i}` }] },
       });
+      // Answered once the run was started, not before: a kill -9 right after the answer loses nothing.
+      expect((await listener('big-orders')).last_run_id).toMatch(/^run_/);
     }
     await server.triggers.settled();
     const big = await listener('big-orders');
