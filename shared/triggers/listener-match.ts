@@ -139,6 +139,18 @@ export function webhookSecretName(match: Record<string, unknown>): string | unde
  * schedule, or never again). `rate()` keeps the rhythm of the listener's last change of definition,
  * as a Scheduler schedule keeps the rhythm of its creation or update.
  */
+/**
+ * A schedule that can no longer fire (an `at()` in the past, a cron whose years are over or whose
+ * days never come, such as 31 February) would be kept and never start anything: refused instead,
+ * where it is written. Checked on a match that is valid otherwise.
+ */
+export function checkScheduleFires(match: unknown, now: Date): ErrorIssue[] {
+  const { expression, timezone = 'UTC' } = match as ScheduleMatch;
+  if (nextFireTime(expression, now, timezone) !== null) return [];
+  const why = /^\s*at\(/.test(expression) ? 'this time has passed' : 'no time after now matches it';
+  return [{ path: 'match.expression', message: `${expression} never fires: ${why}` }];
+}
+
 export function nextFireOf(listener: ListenerDefinition, after: Date): string | undefined {
   if (listener.type !== 'schedule' || !listener.enabled) return undefined;
   const { expression, timezone = 'UTC' } = listener.match as ScheduleMatch;

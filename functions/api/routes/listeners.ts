@@ -8,7 +8,11 @@ import { checkInputsTemplate } from '../../../shared/engine/inputs.js';
 import type { ErrorIssue } from '../../../shared/errors.js';
 import { NotFoundError } from '../../../shared/errors.js';
 import { type Listener, type ListenerDefinition, ListenerType } from '../../../shared/ports/index.js';
-import { checkListenerMatch, nextFireOf } from '../../../shared/triggers/listener-match.js';
+import {
+  checkListenerMatch,
+  checkScheduleFires,
+  nextFireOf,
+} from '../../../shared/triggers/listener-match.js';
 import type { ApiDeps } from '../deps.js';
 import { LISTENER } from '../examples.js';
 import { conflict, unprocessable } from '../http-error.js';
@@ -47,9 +51,13 @@ export const changeBody = z.strictObject({
 });
 
 /** The type-specific checks zod's structure cannot express: the match per type, the inputs template. */
-function checkDefinition(type: ListenerType, body: { match?: unknown; inputs?: unknown }): void {
+function checkDefinition(type: ListenerType, body: { match?: unknown; inputs?: unknown }, now: Date): void {
   const issues: ErrorIssue[] = [];
-  if (body.match !== undefined) issues.push(...checkListenerMatch(type, body.match));
+  if (body.match !== undefined) {
+    const problems = checkListenerMatch(type, body.match);
+    issues.push(...problems);
+    if (problems.length === 0 && type === 'schedule') issues.push(...checkScheduleFires(body.match, now));
+  }
   if (body.inputs !== undefined && body.inputs !== null) issues.push(...checkInputsTemplate(body.inputs));
   if (issues.length > 0) throw unprocessable(`The ${type} listener is not valid`, issues);
 }
@@ -87,7 +95,7 @@ const docs = {
     refusals: {
       404: 'No such workflow',
       409: 'A listener with this id exists, or the workflow is retired',
-      422: 'The body is not valid: a bad cron, an unknown pattern operator, an unknown time zone, a secret that is not a placeholder, a version that does not exist',
+      422: 'The body is not valid: a bad cron, a schedule that never fires (an at() in the past), an unknown pattern operator, an unknown time zone, a secret that is not a placeholder, a version that does not exist',
     },
   },
   get: {
@@ -154,7 +162,7 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
     '/v1/listeners',
     async (request) => {
       const body = jsonBody(request, createBody);
-      checkDefinition(body.type, body);
+      checkDefinition(body.type, body, o.clock.now());
       const summary = await workflows.summary(body.workflow_id);
       if (summary.retired) throw conflict(`Workflow '${body.workflow_id}' is retired: it starts no new runs`);
       if (body.version !== undefined && body.version > summary.latest_version) {
@@ -205,7 +213,7 @@ export function listenerRoutes(router: Router, deps: ApiDeps): void {
       const id = request.params.id!;
       const change = jsonBody(request, changeBody);
       const { type } = await listeners.get(id);
-      checkDefinition(type, change);
+      checkDefinition(type, change, o.clock.now());
       const listener = await listeners.update(
         id,
         {

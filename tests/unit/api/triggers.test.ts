@@ -131,6 +131,16 @@ describe('api /v1/listeners', () => {
     expect(await problem({ type: 'schedule', match: { expression: 'cron(0 2 * * * *)' } })).toEqual([
       expect.stringMatching(/^match\.expression: .*\?/),
     ]);
+    // The clock says 2026-01-01: a schedule that can no longer fire is refused, not kept idle.
+    expect(await problem({ type: 'schedule', match: { expression: 'at(2025-12-31T23:59:00)' } })).toEqual([
+      'match.expression: at(2025-12-31T23:59:00) never fires: this time has passed',
+    ]);
+    expect(await problem({ type: 'schedule', match: { expression: 'cron(0 0 31 2 ? *)' } })).toEqual([
+      'match.expression: cron(0 0 31 2 ? *) never fires: no time after now matches it',
+    ]);
+    expect(await problem({ type: 'schedule', match: { expression: 'cron(0 9 * * ? 2025)' } })).toEqual([
+      'match.expression: cron(0 9 * * ? 2025) never fires: no time after now matches it',
+    ]);
     expect(
       await problem({ type: 'schedule', match: { expression: 'rate(1 hour)', timezone: 'Mars/Olympus' } }),
     ).toEqual([expect.stringMatching(/^match\.timezone: unknown time zone/)]);
