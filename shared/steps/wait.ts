@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { templated } from '../definition/schema.js';
 import { StepError } from '../errors.js';
-import { renderedNumber } from './rendered.js';
+import { hasPlaceholder, renderedNumber } from './rendered.js';
 import { defineStepType } from './types.js';
 
 const MAX_WAIT_S = 31_536_000;
@@ -54,12 +54,22 @@ function normalizeOffset(zone: string): string | undefined {
   return `${zone[0]}${digits.slice(0, 2)}:${String(minutes).padStart(2, '0')}`;
 }
 
+function notIsoTime(until: string): string {
+  return `until '${until}' is not an ISO-8601 time such as 2030-01-31T09:00:00Z`;
+}
+
 export const wait = defineStepType({
   type: 'wait',
   description: 'Waits a number of seconds or until a time; outcome `success`.',
   config: waitConfig,
   action: false,
   outcomes: () => ['success'],
+  // A time written as it is is checked when the workflow is: `until: tomorrow` would otherwise be
+  // found out only when a run reaches the step.
+  check: (config) =>
+    'until' in config && !hasPlaceholder(config.until) && parseIsoTime(config.until) === undefined
+      ? [{ path: 'until', message: notIsoTime(config.until) }]
+      : [],
   execute: async (ctx) => {
     const config = ctx.config;
     let target: Date;
@@ -73,11 +83,7 @@ export const wait = defineStepType({
     } else {
       const until = parseIsoTime(config.until);
       if (!until) {
-        throw new StepError(
-          'InvalidWaitTime',
-          `until '${config.until}' is not an ISO-8601 time such as 2030-01-31T09:00:00Z`,
-          { retryable: false },
-        );
+        throw new StepError('InvalidWaitTime', notIsoTime(config.until), { retryable: false });
       }
       target = until;
     }

@@ -43,6 +43,18 @@ describe('wait.execute', () => {
   });
 });
 
+describe('wait.check', () => {
+  it('refuses an until written as a time that is not ISO-8601, and leaves placeholders to the run', () => {
+    expect(wait.check!({ until: 'tomorrow' })).toEqual([
+      { path: 'until', message: "until 'tomorrow' is not an ISO-8601 time such as 2030-01-31T09:00:00Z" },
+    ]);
+    expect(wait.check!({ until: '2026-02-30T00:00:00Z' })).toHaveLength(1);
+    expect(wait.check!({ until: '2030-01-31T09:00:00Z' })).toEqual([]);
+    expect(wait.check!({ until: '{{ inputs.when }}' })).toEqual([]);
+    expect(wait.check!({ seconds: 5 })).toEqual([]);
+  });
+});
+
 describe('wait: reading ISO-8601 times', () => {
   it.each([
     ['2030-01-31', '2030-01-31T00:00:00.000Z'],
