@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import { templated } from '../definition/schema.js';
-import { StepError } from '../errors.js';
+import { type ErrorIssue, StepError } from '../errors.js';
 import { HttpErrorCode } from '../net/http-errors.js';
 import { checkRequestUrl } from '../net/ssrf.js';
 import type { HttpResponse } from '../ports/index.js';
-import { renderedNumber } from './rendered.js';
+import { hasPlaceholder, renderedNumber } from './rendered.js';
 import { defineStepType } from './types.js';
 
 /** Reason phrases for messages, as node:http's STATUS_CODES has them (steps import no `node:` module). */
@@ -125,6 +125,18 @@ export const apiCall = defineStepType({
   config: apiCallConfig,
   action: true,
   outcomes: () => ['success'],
+  // What is written without placeholders is checked when the workflow is, as a run would find it:
+  // a url that cannot be one (`ftp://…`, `https://user:pw@…`), a header name with a space.
+  check: (config) => {
+    const issues: ErrorIssue[] = [];
+    const urlParts = [config.url, config.base_url, ...Object.values(config.query ?? {})];
+    // A relative url without base_url is left to the run: its service may be the problem (unknown).
+    const joinable = config.base_url !== undefined || ABSOLUTE_URL.test(config.url);
+    if (joinable && !urlParts.some(hasPlaceholder)) issues.push(...refusal('url', () => requestUrl(config)));
+    const headers = Object.entries(config.headers ?? {}).filter(([, value]) => !hasPlaceholder(value));
+    issues.push(...refusal('headers', () => requestHeaders(Object.fromEntries(headers))));
+    return issues;
+  },
   execute: async (ctx) => {
     const { config } = ctx;
     const url = requestUrl(config);
@@ -194,6 +206,18 @@ function requestUrl(config: ApiCallConfig): string {
   // Appending to `search` keeps an existing query byte for byte (URLSearchParams would re-encode it).
   if (query !== '') url.search = url.search === '' ? query : `${url.search}&${query}`;
   return url.href;
+}
+
+/** The message of the StepError that `attempt` throws, as a validation problem at `path`. */
+function refusal(path: string, attempt: () => unknown): ErrorIssue[] {
+  try {
+    attempt();
+    return [];
+  } catch (error) {
+    if (!(error instanceof StepError)) throw error;
+    const header = (error.details as { header?: string } | undefined)?.header;
+    return [{ path: header === undefined ? path : `${path}.${header}`, message: error.message }];
+  }
 }
 
 function originOf(url: string): string | undefined {

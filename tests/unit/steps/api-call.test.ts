@@ -438,3 +438,38 @@ describe('api_call: limits and the network rule', () => {
     expect(error.code).toBe('HttpAborted');
   });
 });
+
+describe('api_call.check', () => {
+  const check = (config: Record<string, unknown>) => apiCall.check!(apiCallConfig.parse(config));
+
+  it('refuses what a run would refuse, when it is written without placeholders', () => {
+    expect(check({ url: 'http://exa mple.com/' })).toEqual([
+      { path: 'url', message: expect.stringMatching(/not a valid absolute URL/) },
+    ]);
+    expect(check({ url: 'ftp://files.example.com/a' })).toEqual([
+      { path: 'url', message: expect.stringMatching(/refused ftp: URL/) },
+    ]);
+    expect(check({ url: 'https://user:pw@api.example.com/' })).toEqual([
+      { path: 'url', message: expect.stringMatching(/with credentials/) },
+    ]);
+    expect(
+      check({ url: 'https://api.example.com/', headers: { 'bad header': 'x', 'X-Ok': 'a\r\nb' } }),
+    ).toEqual([
+      { path: 'headers.bad header', message: expect.stringMatching(/not a valid HTTP header name/) },
+    ]);
+    expect(check({ url: 'https://api.example.com/', headers: { 'X-Ok': 'a\r\nb' } })).toEqual([
+      { path: 'headers.X-Ok', message: expect.stringMatching(/line break/) },
+    ]);
+  });
+
+  it('leaves to the run what placeholders make, and accepts what is fine', () => {
+    expect(check({ url: '{{ inputs.url }}' })).toEqual([]);
+    // Its service (perhaps unknown, which the validator says) would give it a base_url.
+    expect(check({ url: '/items' })).toEqual([]);
+    expect(check({ url: '/items', base_url: '{{ inputs.base }}' })).toEqual([]);
+    expect(check({ url: '/items', base_url: 'https://api.example.com/v1', query: { q: 'x' } })).toEqual([]);
+    expect(
+      check({ url: 'https://api.example.com/', headers: { Authorization: 'Bearer {{ secrets.t }}' } }),
+    ).toEqual([]);
+  });
+});
