@@ -296,8 +296,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       follow: {
         type: 'boolean',
         short: 'f',
-        description:
-          'stream new events until the run ends; when the server goes away (a restart), reconnect for up to 60 s and go on after the last event shown',
+        description: `stream new events until the run ends; when the server goes away (a restart), reconnect for up to ${FOLLOW_RECONNECT_MS / 1000} s and go on after the last event shown`,
       },
     },
     server: true,

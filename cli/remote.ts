@@ -319,28 +319,46 @@ export async function logsCommand(
   }
   // The stream goes on from the last event shown (`Last-Event-ID`) whenever it has to be opened
   // again: the server stopped (a restart, a kill) or the connection broke. It ends when the run has
-  // ended and every event is shown, or when the server stays away for `reconnectMs`.
+  // ended and every event is shown, or when no event came for `reconnectMs` while the server was
+  // away or answered nothing useful. A server that does not stream (the cloud API answers a page
+  // of JSON) is read page by page instead.
   let last = 0;
+  let connected = false;
   let lostAt: number | undefined;
-  for (let tries = 0; ; tries++) {
+  let waits = 0;
+  const shown = (event: RunEvent) => {
+    printEvent(terminal, server, event);
+    last = event.seq;
+    lostAt = undefined;
+    waits = 0;
+  };
+  for (;;) {
     const opened = await openEventStream(server, runId, last);
     if (opened instanceof Response && opened.status < 500) {
       if (opened.status >= 400 || !opened.body) {
         problem(terminal, opened.status, opened.statusText, await bodyOf(opened));
         return 1;
       }
-      if (lostAt !== undefined) terminal.err(`${paint(terminal, 'green', 'Reconnected')}: the events go on.`);
-      lostAt = undefined;
-      tries = 0;
-      const broke = await readEventStream(opened.body, (event) => {
-        printEvent(terminal, server, event);
-        last = event.seq;
-      });
-      // The stream ended on its own: the run ended, or the server is stopping (it ends its streams).
-      if (!broke && (await runEnded(server, runId))) return 0;
+      const reconnected = lostAt !== undefined;
+      if (reconnected) terminal.err(`${paint(terminal, 'green', 'Reconnected')}: the events go on.`);
+      connected = true;
+      if (!(opened.headers.get('content-type') ?? '').includes('text/event-stream')) {
+        await opened.body.cancel();
+        const polled = await pollEvents(server, runId, last, shown);
+        if (polled === 'ended') return 0;
+      } else {
+        const read = await readEventStream(opened.body, shown);
+        if (read === 'invalid') {
+          terminal.err(`${paint(terminal, 'red', 'The server sent an event that is not JSON')}: stopped.`);
+          return 1;
+        }
+        // The stream ended on its own: the run ended, or the server is stopping (it ends its streams).
+        if (read === 'ended' && (await runEnded(server, runId))) return 0;
+      }
+      if (reconnected) lostAt ??= Date.now();
     } else if (opened instanceof Response) {
       await opened.body?.cancel(); // a server error (a busy store, too many streams): try again
-    } else if (last === 0 && lostAt === undefined) {
+    } else if (!connected) {
       // Never connected: no server there (the hint `call` gives).
       return unreachable(terminal, server, opened);
     }
@@ -348,17 +366,58 @@ export async function logsCommand(
     if (lostAt === undefined) {
       lostAt = now;
       terminal.err(
-        `${paint(terminal, 'yellow', 'Lost the stream')} from ${server.url}; reconnecting (the events go on from where they stopped)…`,
+        `${paint(terminal, 'yellow', connected ? 'Lost the stream' : 'No stream yet')} from ${server.url}; trying again (the events go on from where they stopped)…`,
       );
     } else if (now - lostAt >= reconnectMs) {
       terminal.err(
-        `${paint(terminal, 'red', `The server at ${server.url} did not come back`)} within ${Math.round(reconnectMs / 1000)} s: run \`flowrunner logs ${runId} --follow\` again to go on.`,
+        `${paint(terminal, 'red', `No events from ${server.url}`)} for ${Math.round(reconnectMs / 1000)} s while it was away: run \`flowrunner logs ${runId} --follow\` again to go on.`,
       );
       return 2;
     }
     await new Promise((resolve) =>
-      setTimeout(resolve, RECONNECT_WAITS_MS[Math.min(tries, RECONNECT_WAITS_MS.length - 1)]),
+      setTimeout(resolve, RECONNECT_WAITS_MS[Math.min(waits++, RECONNECT_WAITS_MS.length - 1)]),
     );
+  }
+}
+
+/** How often a server that does not stream is asked for the events after the last one. */
+const POLL_MS = 1_000;
+
+/**
+ * The events of a run read page by page, from a server that does not stream: until the run has
+ * ended and every event is shown (`ended`), or the server fails to answer (`lost`).
+ */
+async function pollEvents(
+  server: ServerOptions,
+  runId: string,
+  after: number,
+  onEvent: (event: RunEvent) => void,
+): Promise<'ended' | 'lost'> {
+  let last = after;
+  for (;;) {
+    let page: { events: RunEvent[] };
+    try {
+      const response = await fetch(
+        `${server.url}/v1/executions/${id(runId)}/events?after=${last}&limit=100`,
+        {
+          headers: { accept: 'application/json', ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) },
+        },
+      );
+      if (!response.ok) {
+        await response.body?.cancel();
+        return 'lost';
+      }
+      page = (await response.json()) as { events: RunEvent[] };
+    } catch {
+      return 'lost';
+    }
+    for (const event of page.events) {
+      onEvent(event);
+      last = event.seq;
+    }
+    if (page.events.length === 100) continue;
+    if (page.events.length === 0 && (await runEnded(server, runId))) return 'ended';
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
@@ -383,9 +442,13 @@ async function openEventStream(
 
 /**
  * Reads Server-Sent Events (blocks separated by a blank line; `data:` lines hold the event as JSON)
- * until the stream ends; true when it broke instead (the connection was lost).
+ * until the stream ends (`ended`), breaks (`broke`: the connection was lost) or sends something that
+ * is not an event (`invalid`).
  */
-async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (event: RunEvent) => void) {
+async function readEventStream(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: RunEvent) => void,
+): Promise<'ended' | 'broke' | 'invalid'> {
   const decoder = new TextDecoder();
   let buffer = '';
   try {
@@ -400,13 +463,22 @@ async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (event
           .filter((line) => line.startsWith('data:'))
           .map((line) => line.slice(5).trimStart())
           .join('\n');
-        if (data) onEvent(JSON.parse(data) as RunEvent);
+        if (data) {
+          let event: RunEvent;
+          try {
+            event = JSON.parse(data) as RunEvent;
+          } catch {
+            await body.cancel().catch(() => undefined);
+            return 'invalid';
+          }
+          onEvent(event);
+        }
         end = buffer.indexOf('\n\n');
       }
     }
-    return false;
+    return 'ended';
   } catch {
-    return true;
+    return 'broke';
   }
 }
 
@@ -416,7 +488,10 @@ async function runEnded(server: ServerOptions, runId: string): Promise<boolean> 
     const response = await fetch(`${server.url}/v1/executions/${id(runId)}`, {
       headers: { accept: 'application/json', ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) },
     });
-    if (!response.ok) return false;
+    if (!response.ok) {
+      await response.body?.cancel();
+      return false;
+    }
     return FINAL_STATUSES.has(((await response.json()) as { status?: string }).status ?? '');
   } catch {
     return false;

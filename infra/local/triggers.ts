@@ -2,8 +2,9 @@
  * Triggers on one machine (CONTRACT §6), each feeding the one dispatcher (`deliverTrigger`) as its
  * cloud counterpart feeds the trigger function: the local S3's notifications (S3 → EventBridge), the
  * in-process event bus behind `POST /v1/events` (PutEvents), and a scheduler loop that fires schedule
- * listeners when their `next_fire_at` comes (EventBridge Scheduler). Deliveries are asynchronous, as
- * in the cloud: a put or an event is answered before its runs start.
+ * listeners when their `next_fire_at` comes (EventBridge Scheduler). An object put to the local S3
+ * is answered before its runs start, as in the cloud; `POST /v1/events` is answered once each of
+ * its deliveries was tried, since this bus, unlike EventBridge, keeps nothing it accepted.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -97,16 +98,19 @@ export class LocalTriggers {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** Hands a delivery over; the promise settles once its first try did (its retries go on after). */
-  #deliver(delivery: TriggerDelivery): Promise<void> {
-    let tried!: () => void;
-    const firstTry = new Promise<void>((resolve) => {
-      tried = resolve;
+  /**
+   * Hands a delivery over: `tried` settles once its first try did (its retries go on after), `done`
+   * once it was dispatched or given up.
+   */
+  #deliver(delivery: TriggerDelivery): { tried: Promise<void>; done: Promise<void> } {
+    let told!: () => void;
+    const tried = new Promise<void>((resolve) => {
+      told = resolve;
     });
-    const dispatch = this.#dispatch(delivery, 0, tried);
-    this.#inFlight.add(dispatch);
-    void dispatch.finally(() => this.#inFlight.delete(dispatch));
-    return firstTry;
+    const done = this.#dispatch(delivery, 0, told);
+    this.#inFlight.add(done);
+    void done.finally(() => this.#inFlight.delete(done));
+    return { tried, done };
   }
 
   /**
@@ -145,7 +149,7 @@ export class LocalTriggers {
     // Answered once each delivery was tried: EventBridge keeps an event it accepted, and this bus
     // keeps nothing, so a server killed right after answering would otherwise have lost the events
     // whose runs were not started yet. A run, once started, is picked up by the next start.
-    await Promise.all(deliveries.map((delivery) => this.#deliver(delivery)));
+    await Promise.all(deliveries.map((delivery) => this.#deliver(delivery).tried));
     return deliveries.map((delivery) => ({ event_id: delivery.event_id }));
   }
 
@@ -209,13 +213,14 @@ export class LocalTriggers {
         else earliest = Math.min(earliest, Date.parse(next));
       }
       await Promise.all(
-        due.map((listener) =>
-          this.#deliver({
-            type: 'schedule',
-            event_id: listener.next_fire_at!,
-            listener_id: listener.id,
-            scheduled_time: listener.next_fire_at!,
-          }),
+        due.map(
+          (listener) =>
+            this.#deliver({
+              type: 'schedule',
+              event_id: listener.next_fire_at!,
+              listener_id: listener.id,
+              scheduled_time: listener.next_fire_at!,
+            }).done,
         ),
       );
       // Each fire set its listener's next fire time (one that failed did not, and is tried again).

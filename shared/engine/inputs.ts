@@ -22,29 +22,34 @@ export function checkRunInputs(definition: WorkflowDefinition, inputs: unknown):
 }
 
 /**
- * Problems with a template that makes a run's inputs (a listener's `inputs`, a `workflow` step's):
- * placeholders that do not parse, or that read secrets. A run's inputs are stored as they are, in
- * its state, its context and its history, where no redaction reaches: the run reads
- * `{{ secrets.NAME }}` itself where it needs the secret. `path` names the template (`inputs`).
+ * Problems with a listener's `inputs` template: placeholders that do not parse (nothing else checks
+ * a listener's templates), and placeholders that read secrets. A run's inputs are stored as they
+ * are, in its state, its context and its history, where no redaction reaches: the run reads
+ * `{{ secrets.NAME }}` itself where it needs the secret. A `workflow` step's `inputs` are checked
+ * for secrets only (`INPUTS_STORED`), as the validator parses every placeholder of a workflow.
  */
 export function checkInputsTemplate(inputs: unknown, path = 'inputs'): ErrorIssue[] {
-  return secretReads(
-    inputs,
-    path,
-    'must not read secrets: a run’s inputs are stored; the run can read {{ secrets.NAME }} itself',
-  );
+  const issues: ErrorIssue[] = [];
+  for (const found of templateExpressions(inputs, path)) {
+    const error = found.error ?? checkExpression(found.expression);
+    if (error !== undefined) issues.push({ path: found.path, message: error });
+  }
+  return [...issues, ...secretReads(inputs, path, INPUTS_STORED)];
 }
 
+export const INPUTS_STORED =
+  'must not read secrets: a run’s inputs are stored; the run can read {{ secrets.NAME }} itself';
+
 /**
- * Problems with a template whose rendered value is stored as it is, out of reach of redaction:
- * placeholders that do not parse, and placeholders that read secrets (reported with `message`).
+ * The placeholders of a template whose rendered value is stored as it is, out of reach of
+ * redaction, that read secrets, each reported with `message` (one that does not parse is left to
+ * the check of placeholders).
  */
 export function secretReads(template: unknown, path: string, message: string): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
   for (const found of templateExpressions(template, path)) {
-    const error = found.error ?? checkExpression(found.expression);
-    if (error !== undefined) issues.push({ path: found.path, message: error });
-    else if (referencesSecrets(found.expression)) issues.push({ path: found.path, message });
+    if (found.error === undefined && referencesSecrets(found.expression))
+      issues.push({ path: found.path, message });
   }
   return issues;
 }

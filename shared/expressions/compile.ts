@@ -51,7 +51,15 @@ export interface CompiledExpression {
    * SLOW when JSONata must decide. An expression that names secrets gets the data with those secrets in it.
    */
   readonly fast: FastExpression | undefined;
+  /**
+   * The string and number literals written in an expression that reads secrets (none for others):
+   * a value it renders that is one of them is in the workflow for anyone to read, not computed from
+   * a secret.
+   */
+  readonly literals: ReadonlySet<string | number>;
 }
+
+const NO_LITERALS: ReadonlySet<string | number> = new Set();
 
 /** Enough for every distinct expression of many workflows; an entry costs ~0.8 KB, ~19 KB with an instance. */
 const CACHE_LIMIT = 1000;
@@ -82,6 +90,7 @@ export function compile(expression: string): CompiledExpression {
     ...secrets,
     idle: fast !== undefined && !readsSecrets(secrets) ? [] : [instance],
     fast,
+    literals: readsSecrets(secrets) ? literalsOf(ast) : NO_LITERALS,
   };
   cache.set(expression, compiled);
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
@@ -239,6 +248,25 @@ function secretReferences(ast: AstNode): Pick<CompiledExpression, 'secretNames' 
   };
   visit(ast);
   return { secretNames: [...names], readsSecretsByValue: byValue };
+}
+
+/** Every string and number literal of the tree. */
+function literalsOf(ast: AstNode): ReadonlySet<string | number> {
+  const found = new Set<string | number>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    if ((record.type === 'string' || record.type === 'number') && typeof record.value !== 'object') {
+      found.add(record.value as string | number);
+    }
+    for (const child of Object.values(record)) visit(child);
+  };
+  visit(ast);
+  return found;
 }
 
 function isRootVariable(step: Record<string, unknown> | undefined): boolean {

@@ -48,18 +48,18 @@ export class Redactor {
    * rendered: `$base64encode(secrets.user & ':' & secrets.pass)`, `$uppercase(secrets.token)`): it is
    * replaced as a secret is, a number also where it is a whole value. It stays with this redactor:
    * `values()` does not hand it on, so a longer-lived redactor does not grow with every value
-   * computed from a secret in every run. Numbers shorter than 4 characters are not tracked.
+   * computed from a secret in every run. Strings and numbers shorter than 4 characters are not
+   * tracked: `yes`, `EUR` or `1` tell little, and replacing them everywhere would break the steps
+   * that read them.
    */
   addDerived(value: string | number): void {
     if (typeof value === 'number') {
-      // A number of fewer than 4 characters (a port offset, a flag, a count) tells little, and
-      // replacing every `1` of a response with a string would break the steps that read it.
       const text = String(value);
       if (!Number.isFinite(value) || text.length < MIN_INNER_LENGTH) return;
       this.#known ??= newKnown();
       this.#known.numbers.add(value);
       this.#addForms(text);
-    } else if (value !== '') {
+    } else if (value.length >= MIN_INNER_LENGTH) {
       this.#known ??= newKnown();
       this.#addForms(value);
     }
@@ -75,6 +75,11 @@ export class Redactor {
         this.#pattern = undefined;
       }
     }
+  }
+
+  /** Whether `text` is one of the secrets added (not a value computed from one). */
+  isSecret(text: string): boolean {
+    return this.#known?.secrets.has(text) ?? false;
   }
 
   get size(): number {

@@ -23,6 +23,8 @@ export interface RenderOptions extends EvaluateOptions {
 
 /** Strings and numbers one expression that reads a secret may render (each is redacted like the secret). */
 export const MAX_DERIVED_VALUES = 1_000;
+/** Shorter values are not tracked (the redactor would not replace them inside text either). */
+const MIN_DERIVED_LENGTH = 4;
 
 export class RenderScope {
   readonly #context: RunContext;
@@ -31,6 +33,7 @@ export class RenderScope {
   #redactor: Redactor | undefined;
   readonly #secrets = new Map<string, Promise<unknown>>();
   #plain: unknown;
+  #contextValues: Set<unknown> | undefined;
 
   constructor(context: RunContext, options: RenderOptions) {
     this.#context = context;
@@ -61,20 +64,47 @@ export class RenderScope {
     const data = { ...this.#context, secrets };
     const fast = compiled.fast === undefined ? SLOW : answer(compiled.fast, data);
     const value = fast === SLOW ? await run(compiled, view(data), this.#options, this.#redactor) : fast;
-    this.#derived(value, expression);
+    this.#derived(value, compiled);
     return value;
+  }
+
+  /** Strings and numbers the run context holds (what the run shows anyway), gathered when first asked. */
+  #shown(): ReadonlySet<unknown> {
+    if (this.#contextValues === undefined) {
+      const values = new Set<unknown>();
+      const stack: unknown[] = [this.#context];
+      while (stack.length > 0) {
+        const item = stack.pop();
+        if (typeof item === 'string' || typeof item === 'number') values.add(item);
+        else if (Array.isArray(item)) stack.push(...item);
+        else if (item !== null && typeof item === 'object') stack.push(...Object.values(item));
+      }
+      this.#contextValues = values;
+    }
+    return this.#contextValues;
   }
 
   /**
    * What an expression that reads a secret computed is redacted as the secret is: a Basic
    * credential (`$base64encode(secrets.user & ':' & secrets.pass)`), a secret upper-cased or cut in
-   * two would otherwise be stored as it is. Each string and number in the value counts (booleans
-   * and null do not: a bit is not a secret, and every `true` of the output would go).
+   * two would otherwise be stored as it is. Each string and number in the value counts, except what
+   * tells nobody anything: values shorter than 4 characters, literals written in the expression,
+   * copies of what the run context holds, and booleans and null (every `true` of the output would go).
    */
-  #derived(value: unknown, expression: string): void {
+  #derived(value: unknown, compiled: CompiledExpression): void {
+    const { expression, literals } = compiled;
+    const redactor = this.#redactor;
     const leaves: Array<string | number> = [];
     const collect = (item: unknown): void => {
       if (typeof item === 'string' || typeof item === 'number') {
+        if (
+          String(item).length < MIN_DERIVED_LENGTH ||
+          literals.has(item) ||
+          (typeof item === 'string' && redactor?.isSecret(item)) ||
+          this.#shown().has(item)
+        ) {
+          return;
+        }
         leaves.push(item);
         if (leaves.length > MAX_DERIVED_VALUES) {
           throw new ExpressionError(

@@ -244,9 +244,43 @@ function settled(
   if (events !== undefined) out = { ...out, events: [...events, ...(out.events ?? [])] };
   if (redactor.size > 0) {
     for (const secret of redactor.values()) deps.redactor?.add(secret);
-    out = redactor.scrub(out);
+    out = scrubResult(out, redactor);
   }
   return out;
+}
+
+/**
+ * The result with secrets replaced in what it carries (output, error message and details, what a
+ * wait shows and keeps, events' data), never in what the engine reads to go on (status, outcome,
+ * error code, wait kind and times, event types): a value computed from a secret may well be
+ * `completed` or `approved`.
+ */
+function scrubResult(result: StepResult, redactor: Redactor): StepResult {
+  const events = result.events?.map((event) => ({ type: event.type, data: redactor.scrub(event.data) }));
+  const withEvents = <R extends StepResult>(scrubbed: R): R =>
+    events === undefined ? scrubbed : { ...scrubbed, events };
+  switch (result.status) {
+    case 'completed': {
+      const { events: _events, ...rest } = result;
+      return withEvents(
+        result.output === undefined ? rest : { ...rest, output: redactor.scrub(result.output) },
+      );
+    }
+    case 'failed': {
+      const { events: _events, ...rest } = result;
+      const error = { ...result.error, message: redactor.scrubText(result.error.message) };
+      if (result.error.details !== undefined) error.details = redactor.scrub(result.error.details);
+      return withEvents({ ...rest, error });
+    }
+    case 'waiting': {
+      const { events: _events, ...rest } = result;
+      const wait = { ...result.wait };
+      if (wait.data !== undefined) wait.data = redactor.scrub(wait.data);
+      if (wait.progress !== undefined) wait.progress = redactor.scrub(wait.progress);
+      if (wait.timeout_output !== undefined) wait.timeout_output = redactor.scrub(wait.timeout_output);
+      return withEvents({ ...rest, wait });
+    }
+  }
 }
 
 /**

@@ -1,10 +1,11 @@
 /** `approval`: waits for approvers' decisions; outcomes `approved`, `rejected`, `timeout`. */
 import { z } from 'zod';
 import { templated } from '../definition/schema.js';
+import { secretReads } from '../engine/inputs.js';
 import type { StepResult, WaitSpec } from '../engine/types.js';
 import type { ErrorIssue } from '../errors.js';
 import { StepError } from '../errors.js';
-import { notifyConfig, notifyIssues, notifyPeople } from './notify.js';
+import { notifyConfig, notifyIssues, notifyPeople, STORED_ADDRESS } from './notify.js';
 import { waitDeadline } from './rendered.js';
 import { defineStepType, type ResumeRefusal } from './types.js';
 
@@ -209,7 +210,10 @@ export const approval = defineStepType({
         message: `min_approvals is ${minApprovals} but only ${distinct} approver${distinct === 1 ? ' is' : 's are'} listed`,
       });
     }
-    issues.push(...notifyIssues(config.notify));
+    issues.push(
+      ...secretReads(config.approvers, 'approvers', STORED_ADDRESS),
+      ...notifyIssues(config.notify),
+    );
     return issues;
   },
 });

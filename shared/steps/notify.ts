@@ -38,7 +38,7 @@ export const notifyConfig = z
   .meta({ description: 'Tell people that this step waits for them (CONTRACT §8).' });
 export type NotifyConfig = z.infer<typeof notifyConfig>;
 
-const STORED_ADDRESS =
+export const STORED_ADDRESS =
   'must not read secrets: a notification’s address is stored with it, to send it again and to show it in the outbox';
 
 /** Problems of a `notify` as written: addresses made from secrets would be stored as they are. */

@@ -1,7 +1,7 @@
 /** `workflow`: runs another workflow as a child run and waits for it. */
 import { z } from 'zod';
 import { identifier } from '../definition/schema.js';
-import { checkInputsTemplate } from '../engine/inputs.js';
+import { INPUTS_STORED, secretReads } from '../engine/inputs.js';
 import { defineStepType } from './types.js';
 
 export const workflowConfig = z
@@ -33,7 +33,7 @@ export const workflow = defineStepType({
   outcomes: () => ['success'],
   // The child's inputs are stored with it, and its output comes back as this step's: a secret
   // rendered into them would be stored twice, out of reach of this attempt's redaction.
-  check: (config) => checkInputsTemplate(config.inputs),
+  check: (config) => secretReads(config.inputs, 'inputs', INPUTS_STORED),
   execute: async (ctx) => {
     const { workflow_id, version, inputs } = ctx.config;
     const depth = ctx.depth + 1;

@@ -169,7 +169,7 @@ describe('flowrunner logs --follow when the server goes away', () => {
     ]);
     // Each stream goes on after the last event shown: none twice, none missed.
     expect(asked).toEqual([undefined, '2', '3']);
-    expect(t.err.join('\n')).toMatch(/Lost the stream from http:\/\/127\.0\.0\.1:\d+; reconnecting/);
+    expect(t.err.join('\n')).toMatch(/Lost the stream from http:\/\/127\.0\.0\.1:\d+; trying again/);
     expect(t.err.join('\n')).toMatch(/Reconnected/);
   });
 
@@ -188,8 +188,71 @@ describe('flowrunner logs --follow when the server goes away', () => {
     expect(code).toBe(2);
     expect(t.out).toHaveLength(1);
     expect(t.err.at(-1)).toMatch(
-      /The server at http:\/\/127\.0\.0\.1:\d+ did not come back within 1 s: run `flowrunner logs run_1 --follow` again/,
+      /No events from http:\/\/127\.0\.0\.1:\d+ for 1 s while it was away: run `flowrunner logs run_1 --follow` again/,
     );
+  });
+
+  it('gives up on a server whose streams end at once while the run goes on, rather than loop', async () => {
+    let opened = 0;
+    const fake = createServer((request, response) => {
+      if (request.url === '/v1/executions/run_1') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"waiting"}');
+        return;
+      }
+      opened += 1;
+      response.writeHead(200, { 'content-type': 'text/event-stream' }).end();
+    });
+    const url = await listenOnLoopback(fake);
+    const t = fakeTerminal();
+    const code = await logsCommand(t.terminal, { url, json: false }, 'run_1', true, 1_000);
+    fake.close();
+    expect(code).toBe(2);
+    expect(opened).toBeGreaterThan(1);
+    expect(opened).toBeLessThan(20);
+  });
+
+  it('stops with exit 1 on an event that is not JSON, rather than read it again and again', async () => {
+    const fake = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: 1\ndata: {not json\n\n');
+    });
+    const url = await listenOnLoopback(fake);
+    const t = fakeTerminal();
+    const code = await logsCommand(t.terminal, { url, json: false }, 'run_1', true, 1_000);
+    fake.close();
+    expect(code).toBe(1);
+    expect(t.err.join('\n')).toMatch(/not JSON/);
+  });
+
+  it('reads a server that does not stream (the cloud API) page by page, to the end of the run', async () => {
+    const events = [sse(1, 'run.created'), sse(2, 'run.started'), sse(3, 'run.completed')].map((block) =>
+      JSON.parse(block.split('data: ')[1]!),
+    );
+    let polls = 0;
+    const fake = createServer((request, response) => {
+      const url = new URL(request.url!, 'http://x');
+      if (url.pathname === '/v1/executions/run_1') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ status: polls >= 2 ? 'completed' : 'running' }));
+        return;
+      }
+      polls += 1;
+      const after = Number(url.searchParams.get('after') ?? 0);
+      // One event a page, as they come.
+      const page = events.filter((event) => event.seq > after).slice(0, polls >= 2 ? 3 : 1);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ events: page, next_cursor: null }));
+    });
+    const url = await listenOnLoopback(fake);
+    const t = fakeTerminal();
+    const code = await logsCommand(t.terminal, { url, json: false }, 'run_1', true, 5_000);
+    fake.close();
+    expect(code).toBe(0);
+    expect(t.out.map((line) => line.split(/\s+/)[1])).toEqual([
+      'run.created',
+      'run.started',
+      'run.completed',
+    ]);
+    expect(t.err).toEqual([]);
   });
 });
 

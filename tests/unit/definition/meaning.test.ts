@@ -112,6 +112,18 @@ describe('validateWorkflow › meaning › references', () => {
     ]);
   });
 
+  it('refuses approvers read from secrets (they are addresses stored and shown), and says a bad placeholder once', () => {
+    const doc = workflowWith([
+      { id: 'ok', type: 'approval', config: { approvers: ['{{ secrets.cfo_email }}'] }, next: 'kid' },
+      { id: 'kid', type: 'workflow', config: { workflow_id: 'kid', inputs: { a: '{{ inputs.( }}' } } },
+    ]);
+    const problems = problemsOf(doc);
+    expect(problems[0]).toMatch(
+      /^steps\[0\]\.config\.approvers\[0\]: must not read secrets: a notification’s address/,
+    );
+    expect(problems.filter((p) => p.startsWith('steps[1].config.inputs.a'))).toHaveLength(1);
+  });
+
   it('does not look for steps where `steps` may be a field of something else', () => {
     const doc = workflowWith([
       {

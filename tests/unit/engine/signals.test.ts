@@ -297,6 +297,30 @@ describe('engine: secrets', () => {
     }
   });
 
+  it('never redacts what the engine reads to go on, nor literals of the expression or copies of the run context', async () => {
+    const { harness } = harnessFor(
+      `${head}
+  - id: a
+    type: transform
+    config:
+      output: "{{ {'key': secrets.token, 'state': $lowercase('COMPLETED'), 'model': 'gpt-4o', 'who': inputs.name} }}"
+    next: b
+  - { id: b, type: transform, config: { output: "{{ steps.a.output.who }} {{ steps.a.output.model }}" } }
+`,
+      { secrets: { token: 's3cr3t-value' } },
+    );
+    const run = await harness.start('wf', { inputs: { name: 'Annabel' } });
+    // `completed` was computed from an expression that reads a secret: the step's status is not data.
+    expect(run.status).toBe('completed');
+    expect(run.steps.a!.output).toEqual({
+      key: '[REDACTED]',
+      state: '[REDACTED]',
+      model: 'gpt-4o',
+      who: 'Annabel',
+    });
+    expect(run.output).toBe('Annabel gpt-4o');
+  });
+
   it('fails the step with a clear error for a missing secret', async () => {
     const { harness } = harnessFor(
       `${head}  - { id: a, type: transform, config: { output: "{{ secrets.missing }}" } }\n`,

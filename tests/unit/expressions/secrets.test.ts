@@ -193,6 +193,21 @@ describe('render with secrets', () => {
     );
   });
 
+  it('does not count what the run context holds among the values computed from a secret', async () => {
+    const items = Object.fromEntries(Array.from({ length: 1_200 }, (_, i) => [`item${i}`, `value ${i}`]));
+    const redactor = new Redactor();
+    const merged = (await render(
+      "{{ $merge([inputs, {'auth': 'Bearer ' & secrets.token}]) }}",
+      {
+        ...context(),
+        inputs: items,
+      },
+      { secrets: source(), redactor },
+    )) as Record<string, string>;
+    expect(Object.keys(merged)).toHaveLength(1_201);
+    expect(redactor.scrub(merged)).toMatchObject({ item7: 'value 7', auth: REDACTED });
+  });
+
   it('refuses an expression that reads a secret and renders more values than it can redact', async () => {
     const error = await failure(
       render('{{ $map([1..1001], function($i) { secrets.token & $string($i) }) }}', context(), {
@@ -301,18 +316,26 @@ describe('Redactor', () => {
     redactor.addDerived(73519);
     redactor.addDerived(Number.NaN);
     redactor.addDerived('');
-    // A number shorter than 4 characters is not tracked: every 1 of a response would go.
+    // Shorter than 4 characters, a string or a number is not tracked: every `1` or `yes` would go.
     redactor.addDerived(1);
     redactor.addDerived(-42);
+    redactor.addDerived('yes');
     expect(
-      redactor.scrub({ a: 'x THE-SECRET y', b: 73519, c: 'pin 73519', d: 73520, e: '', f: [1, -42, '1'] }),
+      redactor.scrub({
+        a: 'x THE-SECRET y',
+        b: 73519,
+        c: 'pin 73519',
+        d: 73520,
+        e: '',
+        f: [1, -42, '1', 'yes'],
+      }),
     ).toEqual({
       a: `x ${REDACTED} y`,
       b: REDACTED,
       c: `pin ${REDACTED}`,
       d: 73520,
       e: '',
-      f: [1, -42, '1'],
+      f: [1, -42, '1', 'yes'],
     });
     expect(redactor.size).toBe(1);
     expect([...redactor.values()]).toEqual(['the-secret']);
