@@ -191,31 +191,37 @@ export function quote(expression: string): string {
  * reports. A regex built at run time (`$eval`) is refused when it runs.
  */
 function checkRegexLiterals(ast: AstNode, expression: string): void {
-  const visit = (node: unknown): void => {
+  eachNode(ast, (record) => {
+    if (record.type !== 'regex' || !(record.value instanceof RegExp)) return true;
+    const { source, flags } = record.value;
+    try {
+      compileLinearRegExp(source, flags);
+    } catch (error) {
+      const position = typeof record.position === 'number' ? record.position : 0;
+      throw new ExpressionError(
+        'ExpressionSyntaxError',
+        `Syntax error in ${quote(expression)} at position ${position}: ${(error as Error).message}`,
+        expression,
+        { details: { position } },
+      );
+    }
+    return false;
+  });
+}
+
+/** Calls `visit` on every node of the tree, depth first; a node whose visit answers false is not entered. */
+function eachNode(ast: AstNode, visit: (record: Record<string, unknown>) => boolean): void {
+  const walk = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
-      for (const child of node) visit(child);
+      for (const child of node) walk(child);
       return;
     }
     const record = node as Record<string, unknown>;
-    if (record.type === 'regex' && record.value instanceof RegExp) {
-      const { source, flags } = record.value;
-      try {
-        compileLinearRegExp(source, flags);
-      } catch (error) {
-        const position = typeof record.position === 'number' ? record.position : 0;
-        throw new ExpressionError(
-          'ExpressionSyntaxError',
-          `Syntax error in ${quote(expression)} at position ${position}: ${(error as Error).message}`,
-          expression,
-          { details: { position } },
-        );
-      }
-      return;
-    }
-    for (const child of Object.values(record)) visit(child);
+    if (!visit(record)) return;
+    for (const child of Object.values(record)) walk(child);
   };
-  visit(ast);
+  walk(ast);
 }
 
 /**
@@ -226,13 +232,7 @@ function checkRegexLiterals(ast: AstNode, expression: string): void {
 function secretReferences(ast: AstNode): Pick<CompiledExpression, 'secretNames' | 'readsSecretsByValue'> {
   const names = new Set<string>();
   let byValue = false;
-  const visit = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      for (const child of node) visit(child);
-      return;
-    }
-    const record = node as Record<string, unknown>;
+  eachNode(ast, (record) => {
     if (record.type === 'path' && Array.isArray(record.steps)) {
       const steps = record.steps as Array<Record<string, unknown>>;
       const first = isRootVariable(steps[0]) ? 1 : 0;
@@ -244,28 +244,20 @@ function secretReferences(ast: AstNode): Pick<CompiledExpression, 'secretNames' 
         else byValue = true;
       }
     }
-    for (const child of Object.values(record)) visit(child);
-  };
-  visit(ast);
+    return true;
+  });
   return { secretNames: [...names], readsSecretsByValue: byValue };
 }
 
 /** Every string and number literal of the tree. */
 function literalsOf(ast: AstNode): ReadonlySet<string | number> {
   const found = new Set<string | number>();
-  const visit = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      for (const child of node) visit(child);
-      return;
-    }
-    const record = node as Record<string, unknown>;
+  eachNode(ast, (record) => {
     if ((record.type === 'string' || record.type === 'number') && typeof record.value !== 'object') {
       found.add(record.value as string | number);
     }
-    for (const child of Object.values(record)) visit(child);
-  };
-  visit(ast);
+    return true;
+  });
   return found;
 }
 
