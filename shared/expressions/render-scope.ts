@@ -33,7 +33,6 @@ export class RenderScope {
   #redactor: Redactor | undefined;
   readonly #secrets = new Map<string, Promise<unknown>>();
   #plain: unknown;
-  #contextValues: Set<unknown> | undefined;
 
   constructor(context: RunContext, options: RenderOptions) {
     this.#context = context;
@@ -68,20 +67,20 @@ export class RenderScope {
     return value;
   }
 
-  /** Strings and numbers the run context holds (what the run shows anyway), gathered when first asked. */
-  #shown(): ReadonlySet<unknown> {
-    if (this.#contextValues === undefined) {
-      const values = new Set<unknown>();
-      const stack: unknown[] = [this.#context];
-      while (stack.length > 0) {
-        const item = stack.pop();
-        if (typeof item === 'string' || typeof item === 'number') values.add(item);
-        else if (Array.isArray(item)) stack.push(...item);
-        else if (item !== null && typeof item === 'object') stack.push(...Object.values(item));
-      }
-      this.#contextValues = values;
+  /**
+   * `candidates` less those the run context holds (what the run shows anyway): one walk of the
+   * context, which stops once every candidate was found, keeping nothing but the candidates.
+   */
+  #notShown(candidates: Set<string | number>): Set<string | number> {
+    const stack: unknown[] = [this.#context];
+    while (stack.length > 0 && candidates.size > 0) {
+      const item = stack.pop();
+      if (typeof item === 'string' || typeof item === 'number') candidates.delete(item);
+      else if (Array.isArray(item)) for (const element of item) stack.push(element);
+      else if (item !== null && typeof item === 'object')
+        for (const element of Object.values(item)) stack.push(element);
     }
-    return this.#contextValues;
+    return candidates;
   }
 
   /**
@@ -94,25 +93,17 @@ export class RenderScope {
   #derived(value: unknown, compiled: CompiledExpression): void {
     const { expression, literals } = compiled;
     const redactor = this.#redactor;
-    const leaves: Array<string | number> = [];
+    const leaves = new Set<string | number>();
     const collect = (item: unknown): void => {
       if (typeof item === 'string' || typeof item === 'number') {
         if (
           String(item).length < MIN_DERIVED_LENGTH ||
           literals.has(item) ||
-          (typeof item === 'string' && redactor?.isSecret(item)) ||
-          this.#shown().has(item)
+          (typeof item === 'string' && redactor?.isSecret(item))
         ) {
           return;
         }
-        leaves.push(item);
-        if (leaves.length > MAX_DERIVED_VALUES) {
-          throw new ExpressionError(
-            'ExpressionError',
-            `Expression ${quote(expression)} reads a secret and renders more than ${MAX_DERIVED_VALUES} strings and numbers, each of which would be redacted as the secret is; compute the part that needs the secret on its own`,
-            expression,
-          );
-        }
+        leaves.add(item);
       } else if (Array.isArray(item)) {
         for (const element of item) collect(element);
       } else if (item !== null && typeof item === 'object') {
@@ -120,8 +111,17 @@ export class RenderScope {
       }
     };
     collect(value);
+    if (leaves.size === 0) return;
+    const derived = this.#notShown(leaves);
+    if (derived.size > MAX_DERIVED_VALUES) {
+      throw new ExpressionError(
+        'ExpressionError',
+        `Expression ${quote(expression)} reads a secret and renders more than ${MAX_DERIVED_VALUES} strings and numbers, each of which would be redacted as the secret is; compute the part that needs the secret on its own`,
+        expression,
+      );
+    }
     this.#redactor ??= new Redactor();
-    for (const leaf of leaves) this.#redactor.addDerived(leaf);
+    for (const leaf of derived) this.#redactor.addDerived(leaf);
   }
 
   #secret(name: string, expression: string): Promise<unknown> {
