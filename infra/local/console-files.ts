@@ -83,8 +83,7 @@ export function serveConsole(
   const inside = file.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
   // A NUL names no file (the file system refuses the path outright).
   const named = inside && relative !== '' && !relative.includes('\0');
-  const stat = named ? statSync(file, { throwIfNoEntry: false }) : undefined;
-  const found = stat?.isFile() ? file : undefined;
+  const found = named && isFile(file) ? file : undefined;
   if (!found && relative.startsWith('assets/')) {
     response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
     response.end('No such file\n');
@@ -103,4 +102,17 @@ export function serveConsole(
     return;
   }
   createReadStream(path).pipe(response);
+}
+
+/**
+ * Whether a file is there. A path the file system cannot look up is no file either: a name longer
+ * than it allows (ENAMETOOLONG), a file taken for a directory (`index.html/x`: ENOTDIR), a loop of
+ * links; statSync throws for those where it answers undefined for a name that is not there.
+ */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
 }

@@ -110,6 +110,17 @@ describe('local server: the console’s files', () => {
     expect(asset.status).toBe(404);
   });
 
+  it('answers a path the file system cannot look up like any other name of no file, not with 500', async () => {
+    const long = 'a'.repeat(5_000);
+    for (const path of [`/console/tasks/${long}`, '/console/index.html/x', `/console/${'b'.repeat(300)}`]) {
+      const page = await get(server!.url, path);
+      expect(page.status, path.slice(0, 40)).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+    }
+    expect((await get(server!.url, `/console/assets/${'c'.repeat(300)}.js`)).status).toBe(404);
+    expect((await get(server!.url, '/console/config.json/x')).status).toBe(200);
+  });
+
   it('reads with GET and HEAD only, and answers only the Host names the server answers to', async () => {
     expect((await get(server!.url, '/console/', { method: 'POST' })).status).toBe(405);
     const head = await get(server!.url, '/console/', { method: 'HEAD' });
