@@ -67,6 +67,64 @@ const accounts = load('s3rver/lib/models/account.js') as AccountRegistry;
 const knownAccount = accounts.registry.get.bind(accounts.registry);
 accounts.registry.get = (key: string) => knownAccount(key) ?? accounts.DUMMY_ACCOUNT;
 
+/**
+ * Keys the local endpoint can keep as files. s3rver keeps an object as files named after its key,
+ * and a part of a key longer than a file name made its write stream fail with ENAMETOOLONG, an error
+ * nothing in s3rver listens for: one PUT, or one form upload, took the whole server down (`npm
+ * start` with it). `.` and `..` parts would name other directories. Every way a key is written
+ * (a put, a form upload, a copy, a multipart upload) goes through these three methods of its store,
+ * which now refuse such a key first with S3's own error codes (`KeyTooLongError`, `InvalidArgument`),
+ * answered as 400.
+ */
+const FilesystemStore = load('s3rver/lib/stores/filesystem.js') as {
+  prototype: Record<'putObject' | 'copyObject' | 'initiateUpload', (...args: never[]) => Promise<unknown>>;
+};
+const S3Error = load('s3rver/lib/models/error.js') as new (code: string, message: string) => Error;
+const KEY_CHECKED = Symbol.for('flowrunner.s3rverKeysChecked');
+if (!(KEY_CHECKED in FilesystemStore.prototype)) {
+  const store = FilesystemStore.prototype as typeof FilesystemStore.prototype & { [KEY_CHECKED]?: true };
+  store[KEY_CHECKED] = true;
+  const checked = (
+    method: 'putObject' | 'copyObject' | 'initiateUpload',
+    keyOf: (args: unknown[]) => unknown,
+  ) => {
+    const write = store[method] as (...args: unknown[]) => Promise<unknown>;
+    store[method] = function (this: unknown, ...args: unknown[]) {
+      const refusal = keyRefusal(String(keyOf(args)));
+      if (refusal !== undefined) return Promise.reject(new S3Error(refusal.code, refusal.message));
+      return write.apply(this, args);
+    } as never;
+  };
+  checked('putObject', ([object]) => (object as { key: string }).key);
+  checked('copyObject', (args) => args[3]);
+  checked('initiateUpload', (args) => args[1]);
+}
+
+/** S3's own bound on a key, in bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+/** A part of a key between `/` names a file (`<part>._S3rver_metadata.json` the longest): 255 bytes at most. */
+export const MAX_LOCAL_KEY_PART_BYTES = 255 - '._S3rver_metadata.json'.length;
+
+function keyRefusal(key: string): { code: string; message: string } | undefined {
+  const parts = key.split('/');
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    return { code: 'KeyTooLongError', message: `A key is at most ${MAX_KEY_BYTES} bytes long` };
+  }
+  if (parts.some((part) => Buffer.byteLength(part, 'utf8') > MAX_LOCAL_KEY_PART_BYTES)) {
+    return {
+      code: 'KeyTooLongError',
+      message: `The local S3 endpoint keeps each object as files: each part of a key between '/' may be at most ${MAX_LOCAL_KEY_PART_BYTES} bytes long here (S3 itself allows ${MAX_KEY_BYTES} bytes in all)`,
+    };
+  }
+  if (parts.includes('.') || parts.includes('..')) {
+    return {
+      code: 'InvalidArgument',
+      message: "The local S3 endpoint keeps each object as files: a key may not have '.' or '..' parts here",
+    };
+  }
+  return undefined;
+}
+
 /** The only key pair s3rver accepts: it checks signatures, so presigned URLs are verified for real. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 export const LOCAL_S3_REGION = 'us-east-1';

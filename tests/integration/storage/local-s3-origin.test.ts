@@ -73,4 +73,39 @@ describe('the local S3 endpoint', () => {
     const viaLocalhost = await fetch(`${s3.endpoint.replace('127.0.0.1', 'localhost')}/${BUCKET}/a.json`);
     expect(viaLocalhost.status).toBe(200);
   });
+
+  it('refuses a key it cannot keep as files with 400, and goes on serving (it used to crash the server)', async () => {
+    const put = async (key: string) => {
+      try {
+        await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }));
+        return 'stored';
+      } catch (error) {
+        return (error as { name?: string; $metadata?: { httpStatusCode?: number } }).name;
+      }
+    };
+    expect(await put(`incoming/${'k'.repeat(300)}.json`)).toBe('KeyTooLongError');
+    expect(await put(`${'d'.repeat(256)}/a.json`)).toBe('KeyTooLongError');
+    expect(await put('k'.repeat(1_025))).toBe('KeyTooLongError');
+    // `..` as the SDK would not send it: node:http sends the path as given.
+    const { hostname, port } = new URL(s3.endpoint);
+    const dots = await new Promise<number | undefined>((resolve, reject) => {
+      const sent = request(
+        { hostname, port, method: 'PUT', path: `/${BUCKET}/a/../../../escape.json` },
+        (answer) => {
+          answer.resume();
+          resolve(answer.statusCode);
+        },
+      );
+      sent.on('error', reject);
+      sent.end('{}');
+    });
+    expect(dots).toBe(400);
+    // A form upload names its key in the body: refused the same way.
+    const form = await formUpload(`incoming/${'f'.repeat(300)}.json`, {});
+    expect(form.status).toBe(400);
+    expect(await form.text()).toContain('<Code>KeyTooLongError</Code>');
+    // Still serving, and a long key that fits is kept.
+    expect(await put(`incoming/${'k'.repeat(200)}.json`)).toBe('stored');
+    expect(await exists(`incoming/${'k'.repeat(200)}.json`)).toBe(true);
+  });
 });
