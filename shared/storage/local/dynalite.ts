@@ -2,10 +2,11 @@
  * dynalite (DynamoDB in Node, on LevelDB) started in-process, and the DynamoDB client that talks to
  * it, so the production DynamoDB adapters run unchanged on one machine.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localHosts } from '../../net/local-hosts.js';
 import { createDynamoDbClient } from '../dynamodb/client.js';
 import { makeDynaliteIndexWritesAtomic } from './dynalite-atomic.js';
 import { capDynaliteReadBatches } from './dynalite-read-batches.js';
@@ -294,6 +295,8 @@ export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  let hosts: string[] = [];
+  guardRequests(server, () => hosts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
@@ -302,6 +305,7 @@ export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {
     });
   });
   const address = server.address() as AddressInfo;
+  hosts = localHosts(address.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
@@ -314,6 +318,40 @@ export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {
       return closing;
     },
   };
+}
+
+/**
+ * Requests from programs on this machine only, as the local S3 endpoint takes them (s3rver.ts):
+ * dynalite answers any web page's CORS preflight with `Access-Control-Allow-Origin: *` and whatever
+ * headers it asks for, so a page open in the user's browser could read and write every table (runs,
+ * workflows, listeners), or send a request nested deeply enough to overflow dynalite's validation
+ * and take the server down. A browser names the page in `Origin` (preflights included), and SDKs
+ * never send one; a name rebound to 127.0.0.1 arrives in `Host`. Both are refused with 403 before
+ * dynalite sees the request.
+ */
+function guardRequests(server: Server, hosts: () => readonly string[]): void {
+  const dynalites = server.listeners('request') as Array<
+    (request: IncomingMessage, response: ServerResponse) => void
+  >;
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const host = (request.headers.host ?? '').toLowerCase();
+    const reason =
+      request.headers.origin !== undefined
+        ? 'Requests from web pages (with an Origin) are refused: the local DynamoDB endpoint is for the Flowrunner server on this machine'
+        : hosts().includes(host)
+          ? undefined
+          : `This endpoint answers requests addressed to ${hosts()[0]} only`;
+    if (reason === undefined) {
+      for (const dynalite of dynalites) dynalite.call(server, request, response);
+      return;
+    }
+    request.resume();
+    response.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
+    response.end(
+      JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', message: reason }),
+    );
+  });
 }
 
 export interface LocalDynamoDbClientOptions {
