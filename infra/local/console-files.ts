@@ -7,6 +7,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -101,7 +102,9 @@ export function serveConsole(
     response.end();
     return;
   }
-  createReadStream(path).pipe(response);
+  // A file that went away since it was found (the console rebuilt under a running server) ends this
+  // answer, not the process: an error of the read stream with no listener would be thrown.
+  pipeline(createReadStream(path), response, () => undefined);
 }
 
 /**
