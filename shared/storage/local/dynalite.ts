@@ -327,7 +327,7 @@ export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {
  * workflows, listeners), or send a request nested deeply enough to overflow dynalite's validation
  * and take the server down. A browser names the page in `Origin` (preflights included), and SDKs
  * never send one; a name rebound to 127.0.0.1 arrives in `Host`. Both are refused with 403 before
- * dynalite sees the request.
+ * dynalite sees the request. A request whose client goes away in the middle ends quietly.
  */
 function guardRequests(server: Server, hosts: () => readonly string[]): void {
   const dynalites = server.listeners('request') as Array<
@@ -343,7 +343,15 @@ function guardRequests(server: Server, hosts: () => readonly string[]): void {
           ? undefined
           : `This endpoint answers requests addressed to ${hosts()[0]} only`;
     if (reason === undefined) {
+      const before = new Set(request.listeners('error'));
       for (const dynalite of dynalites) dynalite.call(server, request, response);
+      // dynalite rethrows an error of the request (`req.on('error', err => { throw err })`): a
+      // client that went away in the middle of sending (a reset, an SDK that gave up) took the whole
+      // server down. The request is over then, and so is its answer: nothing to throw for.
+      for (const listener of request.listeners('error')) {
+        if (!before.has(listener)) request.off('error', listener as (error: Error) => void);
+      }
+      request.on('error', () => undefined);
       return;
     }
     request.resume();

@@ -5,6 +5,7 @@
  * nested too deeply for dynalite's validation. Both were possible before.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -69,6 +70,25 @@ describe('the local DynamoDB endpoint', () => {
     const { port } = new URL(dynamo.endpoint);
     const rebound = await send('POST', { ...SIGNED, host: `rebound.example:${port}` }, '{}');
     expect(rebound.status).toBe(403);
+  });
+
+  it('survives a client that goes away in the middle of a request (dynalite rethrew it: the server died)', async () => {
+    const { hostname, port } = new URL(dynamo.endpoint);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\ncontent-type: application/x-amz-json-1.0\r\n` +
+            'x-amz-target: DynamoDB_20120810.ListTables\r\ncontent-length: 1000\r\n\r\n{"a":',
+        );
+        setTimeout(() => {
+          socket.resetAndDestroy();
+          resolve();
+        }, 100);
+      });
+      socket.on('error', reject);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await send('POST', SIGNED, '{}')).status).toBe(200);
   });
 
   it('serves the SDK as before', async () => {
