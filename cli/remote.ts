@@ -59,13 +59,7 @@ export async function call(
     },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
+  const parsed = await bodyOf(response);
   if (response.status >= 400 && !expected.includes(response.status)) {
     problem(terminal, response.status, response.statusText, parsed);
     throw new Reported(1);
@@ -79,12 +73,21 @@ async function request(
   path: string,
   init: RequestInit & { headers: Record<string, string> },
 ): Promise<Response> {
-  const headers = { ...init.headers, ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) };
   try {
-    return await fetch(`${server.url}${path}`, { ...init, headers });
+    return await fetchFrom(server, path, init);
   } catch (error) {
     throw new Reported(unreachable(terminal, server, error));
   }
+}
+
+/** One request to the server, with its API key; what fails to reach it throws. */
+function fetchFrom(
+  server: ServerOptions,
+  path: string,
+  init: RequestInit & { headers: Record<string, string> },
+): Promise<Response> {
+  const headers = { ...init.headers, ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) };
+  return fetch(`${server.url}${path}`, { ...init, headers });
 }
 
 /** The one-line hint for a server that does not answer; the exit code 2. */
@@ -397,12 +400,9 @@ async function pollEvents(
   for (;;) {
     let page: { events: RunEvent[] };
     try {
-      const response = await fetch(
-        `${server.url}/v1/executions/${id(runId)}/events?after=${last}&limit=100`,
-        {
-          headers: { accept: 'application/json', ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) },
-        },
-      );
+      const response = await fetchFrom(server, `/v1/executions/${id(runId)}/events?after=${last}&limit=100`, {
+        headers: { accept: 'application/json' },
+      });
       if (!response.ok) {
         await response.body?.cancel();
         return 'lost';
@@ -428,12 +428,8 @@ async function openEventStream(
   after: number,
 ): Promise<Response | unknown> {
   try {
-    return await fetch(`${server.url}/v1/executions/${id(runId)}/events`, {
-      headers: {
-        accept: 'text/event-stream',
-        ...(after > 0 ? { 'last-event-id': String(after) } : {}),
-        ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}),
-      },
+    return await fetchFrom(server, `/v1/executions/${id(runId)}/events`, {
+      headers: { accept: 'text/event-stream', ...(after > 0 ? { 'last-event-id': String(after) } : {}) },
     });
   } catch (error) {
     return error;
@@ -485,8 +481,8 @@ async function readEventStream(
 /** Whether the run has ended (when its server cannot say, it has not, as far as we know). */
 async function runEnded(server: ServerOptions, runId: string): Promise<boolean> {
   try {
-    const response = await fetch(`${server.url}/v1/executions/${id(runId)}`, {
-      headers: { accept: 'application/json', ...(server.apiKey ? { 'x-api-key': server.apiKey } : {}) },
+    const response = await fetchFrom(server, `/v1/executions/${id(runId)}`, {
+      headers: { accept: 'application/json' },
     });
     if (!response.ok) {
       await response.body?.cancel();
@@ -498,8 +494,10 @@ async function runEnded(server: ServerOptions, runId: string): Promise<boolean> 
   }
 }
 
+/** A response's body as JSON, else as its text (undefined when empty). */
 async function bodyOf(response: Response): Promise<unknown> {
   const text = await response.text();
+  if (text === '') return undefined;
   try {
     return JSON.parse(text);
   } catch {

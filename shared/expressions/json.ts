@@ -28,3 +28,21 @@ export function templateText(value: unknown): string {
     typeof item === 'number' && Number.isFinite(item) ? Number(item.toPrecision(15)) : item,
   );
 }
+
+/**
+ * Calls `visit` with every string and number inside a JSON-like value (plain objects and arrays),
+ * without recursion (no depth makes it overflow); stops when `visit` answers false.
+ */
+export function eachLeaf(value: unknown, visit: (leaf: string | number) => boolean | undefined): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string' || typeof item === 'number') {
+      if (visit(item) === false) return;
+    } else if (Array.isArray(item)) {
+      for (const element of item) stack.push(element);
+    } else if (item !== null && typeof item === 'object') {
+      for (const element of Object.values(item)) stack.push(element);
+    }
+  }
+}

@@ -8,7 +8,7 @@ import type { RunContext } from '../steps/types.js';
 import { type CompiledExpression, quote } from './compile.js';
 import { type EvaluateOptions, run } from './evaluate.js';
 import { answer, SLOW } from './fast-path.js';
-import { isPlainObject, setOwn } from './json.js';
+import { eachLeaf, isPlainObject, setOwn } from './json.js';
 import { Redactor } from './redactor.js';
 import { view } from './sandbox.js';
 
@@ -72,14 +72,10 @@ export class RenderScope {
    * context, which stops once every candidate was found, keeping nothing but the candidates.
    */
   #notShown(candidates: Set<string | number>): Set<string | number> {
-    const stack: unknown[] = [this.#context];
-    while (stack.length > 0 && candidates.size > 0) {
-      const item = stack.pop();
-      if (typeof item === 'string' || typeof item === 'number') candidates.delete(item);
-      else if (Array.isArray(item)) for (const element of item) stack.push(element);
-      else if (item !== null && typeof item === 'object')
-        for (const element of Object.values(item)) stack.push(element);
-    }
+    eachLeaf(this.#context, (leaf) => {
+      candidates.delete(leaf);
+      return candidates.size > 0;
+    });
     return candidates;
   }
 
@@ -94,23 +90,14 @@ export class RenderScope {
     const { expression, literals } = compiled;
     const redactor = this.#redactor;
     const leaves = new Set<string | number>();
-    const collect = (item: unknown): void => {
-      if (typeof item === 'string' || typeof item === 'number') {
-        if (
-          String(item).length < MIN_DERIVED_LENGTH ||
-          literals.has(item) ||
-          (typeof item === 'string' && redactor?.isSecret(item))
-        ) {
-          return;
-        }
-        leaves.add(item);
-      } else if (Array.isArray(item)) {
-        for (const element of item) collect(element);
-      } else if (item !== null && typeof item === 'object') {
-        for (const element of Object.values(item)) collect(element);
-      }
-    };
-    collect(value);
+    eachLeaf(value, (leaf) => {
+      const tellsNothing =
+        String(leaf).length < MIN_DERIVED_LENGTH ||
+        literals.has(leaf) ||
+        (typeof leaf === 'string' && redactor?.isSecret(leaf));
+      if (!tellsNothing) leaves.add(leaf);
+      return true;
+    });
     if (leaves.size === 0) return;
     const derived = this.#notShown(leaves);
     if (derived.size > MAX_DERIVED_VALUES) {

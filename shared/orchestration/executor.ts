@@ -256,31 +256,23 @@ function settled(
  * `completed` or `approved`.
  */
 function scrubResult(result: StepResult, redactor: Redactor): StepResult {
-  const events = result.events?.map((event) => ({ type: event.type, data: redactor.scrub(event.data) }));
-  const withEvents = <R extends StepResult>(scrubbed: R): R =>
-    events === undefined ? scrubbed : { ...scrubbed, events };
-  switch (result.status) {
-    case 'completed': {
-      const { events: _events, ...rest } = result;
-      return withEvents(
-        result.output === undefined ? rest : { ...rest, output: redactor.scrub(result.output) },
-      );
-    }
-    case 'failed': {
-      const { events: _events, ...rest } = result;
-      const error = { ...result.error, message: redactor.scrubText(result.error.message) };
-      if (result.error.details !== undefined) error.details = redactor.scrub(result.error.details);
-      return withEvents({ ...rest, error });
-    }
-    case 'waiting': {
-      const { events: _events, ...rest } = result;
-      const wait = { ...result.wait };
-      if (wait.data !== undefined) wait.data = redactor.scrub(wait.data);
-      if (wait.progress !== undefined) wait.progress = redactor.scrub(wait.progress);
-      if (wait.timeout_output !== undefined) wait.timeout_output = redactor.scrub(wait.timeout_output);
-      return withEvents({ ...rest, wait });
-    }
+  const out = { ...result };
+  if (result.events !== undefined) {
+    out.events = result.events.map((event) => ({ type: event.type, data: redactor.scrub(event.data) }));
   }
+  if (out.status === 'completed' && out.output !== undefined) out.output = redactor.scrub(out.output);
+  if (out.status === 'failed') {
+    out.error = { ...out.error, message: redactor.scrubText(out.error.message) };
+    if (out.error.details !== undefined) out.error.details = redactor.scrub(out.error.details);
+  }
+  if (out.status === 'waiting') {
+    const wait = { ...out.wait };
+    if (wait.data !== undefined) wait.data = redactor.scrub(wait.data);
+    if (wait.progress !== undefined) wait.progress = redactor.scrub(wait.progress);
+    if (wait.timeout_output !== undefined) wait.timeout_output = redactor.scrub(wait.timeout_output);
+    out.wait = wait;
+  }
+  return out;
 }
 
 /**

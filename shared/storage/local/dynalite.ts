@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { localHosts } from '../../net/local-hosts.js';
+import { foreignRequest, localHosts } from '../../net/local-hosts.js';
 import { createDynamoDbClient } from '../dynamodb/client.js';
 import { makeDynaliteIndexWritesAtomic } from './dynalite-atomic.js';
 import { capDynaliteReadBatches } from './dynalite-read-batches.js';
@@ -335,13 +335,11 @@ function guardRequests(server: Server, hosts: () => readonly string[]): void {
   >;
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const host = (request.headers.host ?? '').toLowerCase();
-    const reason =
-      request.headers.origin !== undefined
-        ? 'Requests from web pages (with an Origin) are refused: the local DynamoDB endpoint is for the Flowrunner server on this machine'
-        : hosts().includes(host)
-          ? undefined
-          : `This endpoint answers requests addressed to ${hosts()[0]} only`;
+    const reason = foreignRequest(
+      { origin: request.headers.origin, host: request.headers.host },
+      hosts(),
+      'the local DynamoDB endpoint is for the Flowrunner server on this machine',
+    );
     if (reason === undefined) {
       const before = new Set(request.listeners('error'));
       for (const dynalite of dynalites) dynalite.call(server, request, response);

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../../errors.js';
-import { localHosts } from '../../net/local-hosts.js';
+import { foreignRequest, localHosts } from '../../net/local-hosts.js';
 import { toStorageError } from '../s3/errors.js';
 
 /** The part of s3rver (which ships no types) that is used here. */
@@ -103,7 +103,7 @@ if (!(KEY_CHECKED in FilesystemStore.prototype)) {
 /** S3's own bound on a key, in bytes of UTF-8. */
 const MAX_KEY_BYTES = 1024;
 /** A part of a key between `/` names a file (`<part>._S3rver_metadata.json` the longest): 255 bytes at most. */
-export const MAX_LOCAL_KEY_PART_BYTES = 255 - '._S3rver_metadata.json'.length;
+const MAX_LOCAL_KEY_PART_BYTES = 255 - '._S3rver_metadata.json'.length;
 
 function keyRefusal(key: string): { code: string; message: string } | undefined {
   const parts = key.split('/');
@@ -146,11 +146,11 @@ export interface LocalS3 {
 
 export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): Promise<LocalS3> {
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true, vhostBuckets: false });
-  let listening = 0;
+  let hosts: string[] = [];
   // Before every route of s3rver's: it runs as the first middleware of the application.
-  server.middleware.unshift(fromThisMachineOnly(() => listening));
+  server.middleware.unshift(fromThisMachineOnly(() => hosts));
   const address = await server.run();
-  listening = address.port;
+  hosts = localHosts(address.port);
   const listeners: Array<(event: S3NotificationEvent) => void> = [];
   const nextSequencer = createSequencer();
   // One sequencer per write, whoever listens: it is the write's identity (and dedupe key) downstream.
@@ -180,16 +180,13 @@ export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): 
  * browser names the page's origin in `Origin` on every such request, and SDKs and tools never send
  * one; a rebound name arrives in `Host` (`localHosts`, as the API's own server checks it).
  */
-function fromThisMachineOnly(port: () => number): KoaMiddleware {
+function fromThisMachineOnly(hosts: () => readonly string[]): KoaMiddleware {
   return async (ctx, next) => {
-    const host = ctx.get('host').toLowerCase();
-    const own = localHosts(port());
-    const reason =
-      ctx.get('origin') !== ''
-        ? 'Requests from web pages (with an Origin) are refused: the local S3 endpoint is for tools and SDKs on this machine'
-        : own.includes(host)
-          ? undefined
-          : `This endpoint answers requests addressed to ${own[0]} only`;
+    const reason = foreignRequest(
+      { origin: ctx.get('origin'), host: ctx.get('host') },
+      hosts(),
+      'the local S3 endpoint is for tools and SDKs on this machine',
+    );
     if (reason === undefined) return next();
     ctx.status = 403;
     ctx.type = 'application/xml';
