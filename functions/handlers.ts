@@ -17,6 +17,7 @@ const advanceInput = z.object({
   generation: z.int().min(0),
   transitions: z.int().min(0).optional(),
   signal: z.object({ type: z.literal('timeout') }).optional(),
+  failure: z.object({ Error: z.string().nullish(), Cause: z.string().nullish() }).optional(),
 });
 
 const awaitSignalInput = z.object({

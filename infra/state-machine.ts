@@ -64,6 +64,19 @@ export const States = {
   RunCanceled: 'RunCanceled',
   /** Fail: Advance returned a directive this machine does not know (a deployment mismatch). */
   UnknownDirective: 'UnknownDirective',
+  /**
+   * Pass (Advance's Catch, once its retries are spent): the payload of Abort, with the error that
+   * Advance kept failing with at `failure`.
+   */
+  AdvanceFailed: 'AdvanceFailed',
+  /**
+   * Task (the Advance function again, with `failure`): fails the run with `AdvanceFailed` before it
+   * runs any step, so that the run ends where people see it and can redrive it, instead of staying
+   * `running` with no execution to carry it.
+   */
+  Abort: 'Abort',
+  /** Fail: Advance kept failing and so did Abort: infrastructure trouble, for the failed-executions alarm. */
+  AbortFailed: 'AbortFailed',
 } as const;
 export type StateName = (typeof States)[keyof typeof States];
 
@@ -123,7 +136,21 @@ export const LOOP_TRANSITIONS = {
   timedOut: 4,
   /** ArmTimer, between Route and AwaitSignalWithTimeout */
   armTimer: 1,
+  /** AdvanceFailed and Abort, between the Advance that failed and Route */
+  aborted: 2,
 } as const;
+
+/** The retrier of every Lambda Task for LAMBDA_SERVICE_ERRORS: the service failed, not the function. */
+function lambdaServiceRetry(): Record<string, AslJson> {
+  return {
+    ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
+    IntervalSeconds: 1,
+    BackoffRate: 2,
+    MaxAttempts: 6,
+    MaxDelaySeconds: 30,
+    JitterStrategy: 'FULL',
+  };
+}
 
 /** Checks that an option is a whole number of seconds in AWS's range. */
 function seconds(name: string, value: number): number {
@@ -180,16 +207,7 @@ function awaitSignal(functionArn: string, timeout: { TimeoutSeconds: number } | 
     Parameters: { FunctionName: functionArn, Payload: payload },
     ...(timeout === 'path' ? { TimeoutSecondsPath: '$.Payload.wait_seconds' } : timeout),
     ResultPath: null,
-    Retry: [
-      {
-        ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
-        IntervalSeconds: 1,
-        BackoffRate: 2,
-        MaxAttempts: 6,
-        MaxDelaySeconds: 30,
-        JitterStrategy: 'FULL',
-      },
-    ],
+    Retry: [lambdaServiceRetry()],
     Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: States.TimedOut }],
     Next: States.Resumed,
   };
@@ -202,12 +220,15 @@ function succeed(comment: string): AslState {
 
 /**
  * The state machine that carries every run. Between states travel only the run id, its generation,
- * the transition count, an optional timeout signal and the last AdvanceOutput; the run lives in DynamoDB.
+ * the transition count, an optional timeout signal, the error of an Advance that kept failing and the
+ * last AdvanceOutput; the run lives in DynamoDB.
  *
  * What each Task receives (and a local override must accept):
  * - Advance: the AdvanceInput itself (`{run_id, generation, transitions, signal?}`), and returns an
  *   AdvanceOutput. Its Resource is the function ARN, so the function's answer is the Task's result
  *   (no `Payload` wrapper, as CDK's `payloadResponseOnly`).
+ * - Abort: the same function, with `failure: {Error, Cause}` beside the AdvanceInput (Advance's
+ *   Catch output), and the same answer.
  * - AwaitSignal / AwaitSignalWithTimeout: `{FunctionName, Payload: AwaitSignalInput}` (with
  *   `wait_seconds` too in the second); the Task ends when the token is completed (its output is
  *   ignored) or times out.
@@ -244,14 +265,7 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
         TimeoutSeconds: advanceTimeoutS,
         ResultPath: '$.advance',
         Retry: [
-          {
-            ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
-            IntervalSeconds: 1,
-            BackoffRate: 2,
-            MaxAttempts: 6,
-            MaxDelaySeconds: 30,
-            JitterStrategy: 'FULL',
-          },
+          lambdaServiceRetry(),
           {
             ErrorEquals: [...ADVANCE_CRASH_ERRORS],
             IntervalSeconds: 2,
@@ -268,6 +282,29 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
             JitterStrategy: 'FULL',
           },
         ],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: States.AdvanceFailed }],
+        Next: States.Route,
+      },
+      [States.AdvanceFailed]: {
+        Type: 'Pass',
+        Comment: "Abort's payload: the run, and the error Advance kept failing with ({Error, Cause}).",
+        Parameters: {
+          'run_id.$': '$.run_id',
+          'generation.$': '$.generation',
+          'transitions.$': `States.MathAdd($.transitions, ${LOOP_TRANSITIONS.aborted})`,
+          'failure.$': '$.failure',
+        },
+        Next: States.Abort,
+      },
+      [States.Abort]: {
+        Type: 'Task',
+        Comment:
+          'Advance with `failure`: fails the run (AdvanceFailed) before any step runs again, then goes on as Advance does (compensations, the parent).',
+        Resource: options.advanceFunctionArn,
+        TimeoutSeconds: advanceTimeoutS,
+        ResultPath: '$.advance',
+        Retry: [lambdaServiceRetry()],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: States.AbortFailed }],
         Next: States.Route,
       },
       [States.Route]: {
@@ -348,6 +385,12 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
         Error: 'Flowrunner.UnknownDirective',
         Cause:
           'Advance returned a directive this state machine does not route (are both deployed from one build?).',
+      },
+      [States.AbortFailed]: {
+        Type: 'Fail',
+        Error: 'Flowrunner.AdvanceFailed',
+        Cause:
+          'Advance kept failing, and failing the run failed too (the run could not be read or stored): the run stays as it was stored. The failed Task events of this execution say why.',
       },
     },
   };

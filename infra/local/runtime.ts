@@ -257,18 +257,21 @@ export class LocalRuntime {
       logger,
     );
     const awaitSignal = createAwaitSignalHandler(() => this.deps);
+    // Advance, and Abort: the same function, invoked with the error Advance kept failing with.
+    const advanceTask = (event: unknown) =>
+      this.#track(
+        this.advances.run(() =>
+          this.#guard.around((event as ExecutionInput).run_id, () => advance(event, ADVANCE_CONTEXT)),
+        ),
+      );
     const execution = this.#machine.run(
       input as never,
       {
         overrides: {
           ...(this.#retryIntervals ? { retryIntervalOverrides: this.#retryIntervals } : {}),
           taskResourceLocalHandlers: {
-            [States.Advance]: (event: unknown) =>
-              this.#track(
-                this.advances.run(() =>
-                  this.#guard.around((event as ExecutionInput).run_id, () => advance(event, ADVANCE_CONTEXT)),
-                ),
-              ),
+            [States.Advance]: advanceTask,
+            [States.Abort]: advanceTask,
             // lambda:invoke.waitForTaskToken: the function's event is the task's `Payload`.
             [States.AwaitSignal]: (event: unknown) => this.#park(payloadOf(event), awaitSignal),
             [States.AwaitSignalWithTimeout]: (event: unknown) => this.#park(payloadOf(event), awaitSignal),

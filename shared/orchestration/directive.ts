@@ -42,6 +42,17 @@ export interface AdvanceInput {
   signal?: Extract<Signal, { type: 'timeout' }>;
   /** State transitions this execution has made so far (counted by the state machine), for handoff. */
   transitions?: number;
+  /**
+   * The error a previous Advance of this execution kept failing with, its retries spent (the Task's
+   * Catch output): this Advance fails the run with it before any step runs (advance-failure.ts).
+   */
+  failure?: AdvanceFailure;
+}
+
+/** A Task's error as Step Functions hands it to a Catch: its name, and a cause (Lambda's: a JSON object). */
+export interface AdvanceFailure {
+  Error?: string | null | undefined;
+  Cause?: string | null | undefined;
 }
 
 /** What Advance returns; the state machine keeps it at `$.advance`. */

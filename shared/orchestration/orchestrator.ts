@@ -17,6 +17,7 @@ import type { RunState, Signal, Transition } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { PeopleNotifier } from '../notifications/notifier.js';
 import type { Executions, Stores, TaskTokens } from '../ports/index.js';
+import { advanceFailedError } from './advance-failure.js';
 import {
   type AdvanceInput,
   type AdvanceOutput,
@@ -280,6 +281,9 @@ async function advanceRun(
       observe: (before, signal) => observation.applying(before, signal),
       committed: (transition) => observation.committed(transition),
     });
+    // An Advance that kept failing: the run fails first, before the inbox, as what failed may be one
+    // of its signals; what the inbox holds is then refused by a failed run and trimmed.
+    if (input.failure) loop.deliver({ type: 'abort', error: advanceFailedError(input.failure) });
     for (const entry of entries) {
       inboxSeq.set(entry.signal, entry.seq);
       observation.received(entry);

@@ -100,13 +100,14 @@ describe('state machine definition', () => {
   it('gives every Task a timeout', () => {
     const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
     expect(tasks.map(([name]) => name).sort()).toEqual(
-      [States.Advance, States.AwaitSignal, States.AwaitSignalWithTimeout, States.Handoff].sort(),
+      [States.Advance, States.Abort, States.AwaitSignal, States.AwaitSignalWithTimeout, States.Handoff].sort(),
     );
     for (const [name, state] of tasks) {
       const timeout = state.TimeoutSeconds ?? state.TimeoutSecondsPath;
       expect(timeout, name).toBeDefined();
     }
     expect(definition.States[States.Advance]?.TimeoutSeconds).toBe(900);
+    expect(definition.States[States.Abort]?.TimeoutSeconds).toBe(900);
     expect(definition.States[States.AwaitSignal]?.TimeoutSeconds).toBe(DEFAULT_AWAIT_MAX_S);
     expect(definition.States[States.AwaitSignalWithTimeout]?.TimeoutSecondsPath).toBe(
       '$.Payload.wait_seconds',
@@ -379,15 +380,67 @@ describe('state machine behaviour (aws-local-stepfunctions)', () => {
     expect(failures).toBe(2);
   });
 
-  it('fails the execution when Advance keeps failing (infrastructure trouble, for the alarm)', async () => {
+  it('when Advance keeps failing, Abort fails the run with the error, and the execution ends as the run does', async () => {
+    let calls = 0;
+    const aborts: AdvanceInput[] = [];
+    const advance = scriptedAdvance([advanceOutput('continue'), advanceOutput('done')]);
+    const execution = execute({
+      [States.Advance]: (input) => {
+        // The first Advance goes on; the second keeps failing; the one after Abort ends the run.
+        if (calls++ === 0 || aborts.length > 0) return advance.handler(input);
+        throw new TypeError('a bug in Advance');
+      },
+      [States.Abort]: (input) => {
+        aborts.push(input as unknown as AdvanceInput);
+        return advanceOutput('continue') as unknown as LibraryJson;
+      },
+    });
+    await expect(execution.result).resolves.toEqual(advanceOutput('done'));
+    const entered = statesEntered(await execution.events());
+    expect(entered).toEqual([
+      States.Start,
+      States.Advance,
+      States.Route,
+      States.Continue,
+      States.Advance,
+      States.AdvanceFailed,
+      States.Abort,
+      States.Route,
+      States.Continue,
+      States.Advance,
+      States.Route,
+      States.RunCompleted,
+    ]);
+    // Advance's retries were spent first (one try and four retries), then Abort ran once.
+    expect(calls - advance.calls.length).toBe(5);
+    expect(aborts).toEqual([
+      {
+        run_id: RUN_ID,
+        generation: 0,
+        transitions: entered.indexOf(States.Abort) + 1,
+        failure: { Error: 'TypeError', Cause: 'a bug in Advance' },
+      },
+    ]);
+    // The Advance after Abort counts the states entered so far, as every Advance does.
+    expect(advance.calls.at(-1)?.transitions).toBe(entered.lastIndexOf(States.Advance) + 1);
+    expect(advance.calls.at(-1)).not.toHaveProperty('failure');
+  });
+
+  it('fails the execution when Abort fails too (infrastructure trouble, for the alarm)', async () => {
     let calls = 0;
     const execution = execute({
       [States.Advance]: () => {
         calls++;
         throw new TypeError('a bug in Advance');
       },
+      [States.Abort]: () => {
+        throw new Error('the run cannot be read');
+      },
     });
     await expect(execution.result).rejects.toThrow();
     expect(calls).toBe(5);
+    const events = await execution.events();
+    expect(statesEntered(events).slice(-3)).toEqual([States.AdvanceFailed, States.Abort, States.AbortFailed]);
+    expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'Flowrunner.AdvanceFailed' });
   });
 });

@@ -23,6 +23,13 @@ describe('orchestration handlers', () => {
     });
   });
 
+  it("take Abort's payload: the AdvanceInput with the failure Step Functions caught, and nothing else", async () => {
+    const handler = createAdvanceHandler(unused);
+    await expect(
+      handler({ run_id: 'run_1', generation: 0, failure: { Error: 'TypeError', Cause: 7 } }),
+    ).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'failure.Cause' })] });
+  });
+
   it('refuse an AwaitSignal payload without a task token', async () => {
     const handler = createAwaitSignalHandler(unused);
     await expect(handler({ run_id: 'run_1', checkpoint: 3 })).rejects.toMatchObject({

@@ -7,6 +7,7 @@ import {
   awaitSignal,
   deliverSignal,
   type OrchestratorDeps,
+  redriveRun,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
 import { MAX_CHILD_DEPTH } from '../../../shared/steps/workflow.js';
@@ -132,6 +133,52 @@ steps:
 
     expect((await drive(deps, run.id)).directive).toBe('done');
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/b', '/c']);
+  });
+
+  it('fails a run whose Advance kept failing, before its inbox or any step, and a redrive goes on from there', async () => {
+    const yaml = `schema_version: "1.0"
+id: wf
+steps:
+  - { id: a, type: api_call, config: { base_url: "https://api.example.com", url: /a }, next: ask }
+  - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: b }
+  - { id: b, type: api_call, config: { base_url: "https://api.example.com", url: "/b/{{ steps.ask.output.name }}" } }
+`;
+    const { deps, stores, http, workflow } = await setUp(yaml);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('await');
+    // An answer came; then every Advance failed (storing the answer's step, say) until the retries ran out.
+    const resume: Signal = { type: 'resume', payload: { inputs: { name: 'x' } } };
+    expect(await deliverSignal(run.id, 'answer-1', resume, deps)).toEqual({ accepted: true });
+    const cause = JSON.stringify({
+      errorType: 'TypeError',
+      errorMessage: 'Cannot read properties of undefined (reading "ask")',
+      trace: ['TypeError: Cannot read properties of undefined', '    at commit (/var/task/advance.mjs:1:2)'],
+    });
+    const aborted = await advance(
+      { run_id: run.id, generation: 0, failure: { Error: 'TypeError', Cause: cause } },
+      deps,
+    );
+    expect(aborted.directive).toBe('failed');
+
+    const { state } = await stores.runs.get(run.id);
+    expect(state.status).toBe('failed');
+    expect(state.error).toEqual({
+      code: 'AdvanceFailed',
+      message: expect.stringContaining('(TypeError: Cannot read properties of undefined (reading "ask"))'),
+    });
+    expect(state.error?.message).not.toContain('/var/task');
+    // Nothing ran on the way: step b was never called, the answer was not applied, and the inbox is empty.
+    expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a']);
+    expect(state.steps.ask?.status).not.toBe('completed');
+    expect(await stores.inbox.read(run.id, 0)).toEqual([]);
+
+    await redriveRun(run.id, undefined, deps);
+    expect((await drive(deps, run.id)).directive).toBe('await');
+    expect((await stores.runs.get(run.id)).state.steps.ask).toMatchObject({ status: 'waiting', visit: 2 });
+    await deliverSignal(run.id, 'answer-2', resume, deps);
+    expect((await drive(deps, run.id)).directive).toBe('done');
+    // Step a completed before the failure and was not executed again.
+    expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/b/x']);
   });
 
   it('lets one of two overlapping Advance invocations win; the other asks to continue', async () => {
