@@ -3,6 +3,7 @@
  * of an id, `v#<n>` items, each written once by a conditional put, and one summary item that the
  * by-kind index lists. Each store says how its id maps to a partition and how a version is stored.
  */
+import { setTimeout } from 'node:timers/promises';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { Page, PageRequest } from '../../ports/index.js';
 import type { CursorCodec } from '../cursor.js';
@@ -11,8 +12,15 @@ import { pageByKind } from './kind-pages.js';
 import type { Table } from './table.js';
 import { INDEXES } from './tables.js';
 
-/** Concurrent updates of one definition each take the next free number; this bounds the retries. */
-const MAX_UPDATE_ATTEMPTS = 5;
+/**
+ * Concurrent updates of one definition each take the next free number: one of them wins each
+ * number, the others read again and try the next, after a random pause that doubles up to
+ * UPDATE_BACKOFF_MAX_MS (so that twenty deploys at once line up instead of colliding again), for
+ * at most UPDATE_PATIENCE_MS. Five tries without a pause left 7 of 20 concurrent updates with a 409.
+ */
+const UPDATE_BACKOFF_BASE_MS = 5;
+const UPDATE_BACKOFF_MAX_MS = 100;
+const UPDATE_PATIENCE_MS = 10_000;
 
 export interface StoredVersion {
   id: string;
@@ -117,14 +125,17 @@ export class VersionedItems<V extends StoredVersion> {
    * undefined when a concurrent update took the number first; then it reads and tries again.
    */
   async update(id: string, attempt: () => Promise<V | undefined>): Promise<V> {
-    for (let attempts = 1; ; attempts++) {
+    const giveUpAt = Date.now() + UPDATE_PATIENCE_MS;
+    for (let lost = 0; ; lost++) {
       const done = await attempt();
       if (done) return done;
-      if (attempts >= MAX_UPDATE_ATTEMPTS) {
+      if (Date.now() >= giveUpAt) {
         throw new ConflictError(`${this.#layout.noun} '${id}' is being updated by others; try again`, {
           retryable: true,
         });
       }
+      const ceiling = Math.min(UPDATE_BACKOFF_MAX_MS, UPDATE_BACKOFF_BASE_MS * 2 ** lost);
+      await setTimeout(Math.random() * ceiling);
     }
   }
 }

@@ -132,6 +132,27 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect((await stores.workflows.summary('orders')).latest_version).toBe(3);
       });
 
+      it('gives 20 different updates at once from two processes 20 versions, refusing none', async () => {
+        await stores.workflows.create(workflowDefinition('deploys'), at(0));
+        const other = target.peer();
+        const updates = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? stores : other).workflows.update(
+              workflowDefinition('deploys', { description: `deploy ${i}` }),
+              at(1),
+            ),
+          ),
+        );
+        expect(updates.map((u) => u.version).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, i) => i + 2),
+        );
+        for (const [i, update] of updates.entries()) {
+          const stored = await stores.workflows.get('deploys', update.version);
+          expect(stored.definition.description).toBe(`deploy ${i}`);
+        }
+        expect((await stores.workflows.summary('deploys')).latest_version).toBe(21);
+      });
+
       it('adds one version for 20 identical updates at once', async () => {
         await stores.workflows.create(workflowDefinition('orders'), at(0));
         const other = target.peer();

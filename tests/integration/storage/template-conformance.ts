@@ -106,7 +106,7 @@ export function describeTemplateStore(
       expect((await templates.pinned('welcome', iso(99))).version).toBe(1);
     });
 
-    it('numbers 20 concurrent updates from two processes without a gap or a repeat', async () => {
+    it('numbers 20 concurrent updates from two processes without a gap, a repeat or a refusal', async () => {
       const { templates } = stores();
       const other = peer().templates;
       await templates.create({ id: 'busy', text: 'v' }, at(0));
@@ -115,12 +115,10 @@ export function describeTemplateStore(
           (i % 2 ? other : templates).update({ id: 'busy', text: `t${i}` }, at(1)),
         ),
       );
+      // Each got a version of its own: none was told to try again.
+      expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);
       const stored = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.version] : []));
-      // Each either got a version of its own or was told to try again (retryable Conflict).
-      for (const s of settled) {
-        if (s.status === 'rejected') expect(s.reason).toMatchObject({ code: 'Conflict', retryable: true });
-      }
-      expect(new Set(stored).size).toBe(stored.length);
+      expect(stored).toHaveLength(20);
       const latest = await templates.get('busy');
       expect(latest.version).toBe(stored.length + 1);
       expect([...stored].sort((a, b) => a - b)).toEqual(
