@@ -12,7 +12,6 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi, DEFAULT_MAX_BODY_BYTES } from '../../functions/api/app.js';
@@ -27,11 +26,11 @@ import {
   rememberConfiguredSecrets,
 } from '../../shared/adapters/logger.js';
 import { sha256Hex } from '../../shared/crypto.js';
-import { isFinal } from '../../shared/engine/transition.js';
-import { ConfigurationError, NotFoundError } from '../../shared/errors.js';
+import { ConfigurationError } from '../../shared/errors.js';
 import { localHosts } from '../../shared/net/local-hosts.js';
 import type { Telemetry } from '../../shared/ports/telemetry.js';
 import { isConsolePath, serveConsole } from './console-files.js';
+import { streamRunEvents } from './event-stream.js';
 import { LocalRuntime } from './runtime.js';
 import { LocalTriggers } from './triggers.js';
 import { loadWorkflows } from './workflows.js';
@@ -64,16 +63,12 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** How often a stream looks for new events while they come; idle, it looks half as often each time, down to once a second. */
-const SSE_POLL_MS = 200;
-const SSE_IDLE_POLL_MS = 1_000;
 /**
  * Event streams open at once. Each one reads the store while it is open (a run that waits for a
  * person keeps its streams open for as long as it waits): 300 of them, polling every 200 ms, made
  * starting a run take 0.9 s instead of 25 ms. Past the bound a stream is refused with 503.
  */
 export const MAX_EVENT_STREAMS = 64;
-const SSE_HEARTBEAT_MS = 15_000;
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const env = options.env ?? process.env;
@@ -211,7 +206,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     );
   }
 
-  /** Replays the run's events, then streams new ones until the run ends or the client leaves. */
+  /** Replays the run's events, then streams new ones until the run ends or the client leaves (event-stream.ts). */
   async function streamEvents(
     runId: string,
     request: IncomingMessage,
@@ -227,32 +222,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       ...cors,
     });
     streams.add(response);
-    let after = Number(request.headers['last-event-id'] ?? 0) || 0;
-    let open = true;
-    request.on('close', () => {
-      open = false;
-    });
-    let heartbeat = Date.now();
-    let wait = SSE_POLL_MS;
+    const left = new AbortController();
+    request.on('close', () => left.abort());
     try {
-      while (open && !closing.signal.aborted) {
-        const page = await runtime.local.stores.runs.events(runId, { after, limit: 100 });
-        for (const event of page.events) {
-          response.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-          after = event.seq;
-        }
-        if (page.events.length === 100) continue;
-        wait = page.events.length > 0 ? SSE_POLL_MS : Math.min(wait * 2, SSE_IDLE_POLL_MS);
-        const { state } = await runtime.local.stores.runs.get(runId);
-        if (isFinal(state.status) && state.seq <= after) break;
-        if (Date.now() - heartbeat > SSE_HEARTBEAT_MS) {
-          response.write(': keep-alive\n\n');
-          heartbeat = Date.now();
-        }
-        await sleep(wait, undefined, { signal: closing.signal }).catch(() => undefined);
-      }
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
+      await streamRunEvents(runtime.local.stores.runs, runId, response, {
+        after: Number(request.headers['last-event-id'] ?? 0) || 0,
+        signal: AbortSignal.any([left.signal, closing.signal]),
+      });
     } finally {
       streams.delete(response);
       response.end();
