@@ -6,7 +6,8 @@
  * The client's own retries are off and its timeout is the call's budget: the engine retries with its
  * timers. Failures become typed StepErrors: 429 `AiThrottled` (with `retry_after_s`), 5xx and network
  * `AiUnavailable`, a timeout or abort `AiTimeout` (all retryable); a refusal `AiRefused`, a truncated
- * answer `AiIncomplete`, a rejected request `AiRequestRejected` (not retryable). Invalid JSON and
+ * answer `AiIncomplete`, a rejected request `AiRequestRejected`, an answer over MAX_AI_RESPONSE_BYTES
+ * `AiResponseTooLarge` (not retryable). Invalid JSON and
  * schema violations are not errors here: the caller validates the answer and gives the model feedback.
  */
 import type OpenAI from 'openai';
@@ -25,6 +26,8 @@ export interface OpenAiProviderOptions {
   model: string;
   /** The clock `retry-after` dates are read against (tests). */
   now?: () => Date;
+  /** The most of an answer that is read (default MAX_AI_RESPONSE_BYTES; tests). */
+  maxResponseBytes?: number;
 }
 
 /** The `json_schema.name` sent with every request (`^[a-zA-Z0-9_-]{1,64}$`). */
@@ -41,12 +44,60 @@ export function retryAfterSeconds(headers: Headers | undefined, now: Date): numb
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now.getTime()) / 1000));
 }
 
+/**
+ * The most of a provider's answer that is read: the longest answers models give (100,000 output
+ * tokens) are well under a megabyte of JSON. A server that answered 200 MB, or without end, took
+ * 2.3 GB and blocked the local server for 10 s before the call failed; a Lambda would run out of memory.
+ */
+export const MAX_AI_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+function answerTooLarge(limit: number): StepError {
+  return new StepError('AiResponseTooLarge', `The model provider's answer is larger than ${limit} bytes`, {
+    retryable: false,
+    details: { max_response_bytes: limit },
+  });
+}
+
+/**
+ * `fetch` that reads at most `limit` bytes of a body: one that declares more is refused before it is
+ * read, one that sends more is cut off there (AiResponseTooLarge, which the client hands on as the
+ * cause of its error).
+ */
+export function boundedFetch(limit: number, inner: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await inner(input, init);
+    if (Number(response.headers.get('content-length')) > limit) {
+      await response.body?.cancel().catch(() => undefined);
+      throw answerTooLarge(limit);
+    }
+    if (response.body === null) return response;
+    let read = 0;
+    const counted = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          read += chunk.byteLength;
+          if (read > limit) controller.error(answerTooLarge(limit));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
 /** The `openai` package: loaded with the first call (the functions that call no model leave it out). */
 type OpenAiSdk = typeof import('openai');
 
 function mapError(error: unknown, request: AiRequest, now: Date, sdk: OpenAiSdk): StepError {
   const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
   if (error instanceof StepError) return error;
+  // Ours, raised inside the client's fetch (boundedFetch) and handed on as its error's cause.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause instanceof StepError) return cause;
   if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
     return new StepError('AiTimeout', `The model did not answer within ${request.timeoutMs} ms`, {
       retryable: true,
@@ -115,6 +166,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider
         apiKey: options.apiKey,
         ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
         maxRetries: 0,
+        fetch: boundedFetch(options.maxResponseBytes ?? MAX_AI_RESPONSE_BYTES),
       }),
     })));
   const now = options.now ?? (() => new Date());

@@ -4,7 +4,9 @@
  */
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { StepError } from '../errors.js';
+import { MAX_NESTING } from '../expressions/budget.js';
 import { compileJsonSchema } from './ajv.js';
+import { scanJsonText } from './json-text.js';
 
 export interface SchemaIssue {
   /** JSON Pointer into the answer, `/` for the whole of it. */
@@ -36,25 +38,36 @@ const FENCED = /```[ \t]*(?:json)?[ \t]*\r?\n?([\s\S]*?)```/i;
 
 /**
  * The JSON in a model's answer: the whole text, or else the first fenced block (```json … ```), which
- * models add even when told not to. The parser's message is not kept: it quotes the answer.
+ * models add even when told not to. The parser's message is not kept: it quotes the answer. JSON
+ * nested deeper than a step's output may be (MAX_NESTING) is not read at all (`tooDeep`): the
+ * schema's validator and the stores recurse, and 50,000 levels overflowed their stack.
  */
-export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false } {
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; tooDeep: boolean } {
   const candidates = [text.trim()];
   const fenced = FENCED.exec(text);
   if (fenced?.[1] !== undefined) candidates.push(fenced[1].trim());
+  let tooDeep = false;
   for (const candidate of candidates) {
+    if (scanJsonText(candidate, MAX_NESTING, { numbers: false }) !== undefined) {
+      tooDeep = true;
+      continue;
+    }
     try {
       return { ok: true, value: JSON.parse(candidate) };
     } catch {
       // Try the next reading of the answer.
     }
   }
-  return { ok: false };
+  return { ok: false, tooDeep };
 }
 
 /** Parses and validates an answer; issues name where the answer is wrong, never what it says. */
 export function checkJsonAnswer(text: string, validate: ValidateFunction): JsonAnswer {
   const parsed = parseJsonText(text);
+  if (!parsed.ok && parsed.tooDeep) {
+    const message = `the answer is nested more than ${MAX_NESTING} levels deep`;
+    return { ok: false, notJson: false, issues: [{ path: '/', message }] };
+  }
   if (!parsed.ok)
     return { ok: false, notJson: true, issues: [{ path: '/', message: 'the answer is not JSON' }] };
   if (validate(parsed.value)) return { ok: true, value: parsed.value };

@@ -7,6 +7,7 @@ export const HttpErrorCode = {
   networkError: 'HttpNetworkError',
   targetForbidden: 'HttpTargetForbidden',
   responseTooLarge: 'HttpResponseTooLarge',
+  responseTooDeep: 'HttpResponseTooDeep',
   tooManyRedirects: 'HttpTooManyRedirects',
   invalidUrl: 'HttpInvalidUrl',
   invalidRequest: 'HttpInvalidRequest',

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import { templated } from '../definition/schema.js';
 import { type ErrorIssue, StepError } from '../errors.js';
+import { MAX_NESTING } from '../expressions/budget.js';
+import { scanJsonText } from '../json-schema/json-text.js';
 import { HttpErrorCode } from '../net/http-errors.js';
 import { checkRequestUrl } from '../net/ssrf.js';
 import type { HttpResponse } from '../ports/index.js';
@@ -306,11 +308,23 @@ function retryAfterSeconds(value: string | undefined, now: Date): number | undef
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
 }
 
-/** JSON when the content type says so (`application/json`, `…+json`) and it parses; text otherwise. */
+/**
+ * JSON when the content type says so (`application/json`, `…+json`) and it parses; text otherwise.
+ * JSON nested deeper than a step's output may be (MAX_NESTING, as for values expressions build)
+ * fails the step: stored, it overflowed the stack of every reader after it, and the run could not
+ * be advanced at all.
+ */
 function responseBody(response: HttpResponse): unknown {
   const mediaType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json');
   if (!isJson || response.body === '') return response.body;
+  if (scanJsonText(response.body, MAX_NESTING, { numbers: false }) !== undefined) {
+    throw new StepError(
+      HttpErrorCode.responseTooDeep,
+      `the response body is JSON nested more than ${MAX_NESTING} levels deep, more than a step's output may be`,
+      { retryable: false, details: { max_depth: MAX_NESTING } },
+    );
+  }
   try {
     return JSON.parse(response.body);
   } catch {

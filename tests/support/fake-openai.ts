@@ -19,7 +19,9 @@ export type FakeReply =
   /** An HTTP error with an OpenAI-style error body. */
   | { kind: 'status'; status: number; headers?: Record<string, string>; code?: string; message?: string }
   /** Never answers (until the server stops or the client gives up). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** An answer whose content is `bytes` long, sent in 64 KB chunks without a content-length (as a stream is). */
+  | { kind: 'flood'; bytes: number };
 
 export interface RecordedRequest {
   path: string;
@@ -224,6 +226,21 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
         case 'content':
           send(res, 200, completion(body.model, next.content, next.finish_reason ?? 'stop'));
           return;
+        case 'flood': {
+          const text = JSON.stringify(completion(body.model, 'x'.repeat(next.bytes), 'stop'));
+          res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+          let at = 0;
+          const more = () => {
+            while (at < text.length && !res.destroyed) {
+              const chunk = text.slice(at, at + 65_536);
+              at += chunk.length;
+              if (!res.write(chunk)) return void res.once('drain', more);
+            }
+            res.end();
+          };
+          more();
+          return;
+        }
       }
     });
   });

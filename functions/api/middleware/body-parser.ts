@@ -7,6 +7,7 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_NESTING_DEPTH } from '../../../shared/definition/parse.js';
+import { scanJsonText } from '../../../shared/json-schema/json-text.js';
 import { badRequest, HttpError, unsupportedMediaType } from '../http-error.js';
 import { type ApiEvent, methodOf, type ParsedBody, pathOf } from '../request.js';
 
@@ -123,61 +124,19 @@ function parseBody(event: ApiEvent, maxBodyBytes: number, maxDepth: number): Par
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const MINUS = 0x2d;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
-const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-function isNumberChar(char: number): boolean {
-  // digits, '+', '-', '.', 'e', 'E'
-  return (
-    (char >= DIGIT_0 && char <= DIGIT_9) ||
-    char === 0x2b ||
-    char === MINUS ||
-    char === 0x2e ||
-    char === 0x65 ||
-    char === 0x45
-  );
-}
-
 /**
- * What JSON.parse would accept but the API must not: nesting deeper than `maxDepth` (the readers
- * after the parser recurse, and 10,000 levels overflow their stack), and a number beyond ±1.8e308,
- * which JSON.parse turns into Infinity and JSON.stringify later into null. One pass over the text
- * with a counter, not a stack, so the check itself cannot overflow; malformed text is left for
- * JSON.parse to describe.
+ * What JSON.parse would accept but the API must not (shared/json-schema/json-text.ts): nesting deeper than
+ * `maxDepth`, and a number beyond ±1.8e308; as the answer's detail, with where it is.
  */
 export function jsonTextProblem(text: string, maxDepth: number): string | undefined {
-  let depth = 0;
-  const length = text.length;
-  for (let at = 0; at < length; at++) {
-    const char = text.charCodeAt(at);
-    if (char === QUOTE) {
-      // Skip the string; a backslash escapes the character after it.
-      for (at++; at < length; at++) {
-        const inner = text.charCodeAt(at);
-        if (inner === BACKSLASH) at++;
-        else if (inner === QUOTE) break;
-      }
-    } else if (char === 0x5b || char === 0x7b) {
-      depth++;
-      if (depth > maxDepth)
-        return `The body is nested more than ${maxDepth} levels deep (${where(text, at)})`;
-    } else if (char === 0x5d || char === 0x7d) {
-      depth--;
-    } else if (char === MINUS || (char >= DIGIT_0 && char <= DIGIT_9)) {
-      const start = at;
-      while (at + 1 < length && isNumberChar(text.charCodeAt(at + 1))) at++;
-      const token = text.slice(start, at + 1);
-      if (JSON_NUMBER.test(token) && !Number.isFinite(Number(token))) {
-        const shown = token.length > 40 ? `${token.slice(0, 40)}…` : token;
-        return `The body holds the number ${shown} (${where(text, start)}), beyond what a JSON number can hold here (±1.8e308): send it as a string`;
-      }
-    }
+  const problem = scanJsonText(text, maxDepth);
+  if (problem === undefined) return undefined;
+  if (problem.kind === 'depth') {
+    return `The body is nested more than ${maxDepth} levels deep (${where(text, problem.at)})`;
   }
-  return undefined;
+  const token = problem.token;
+  const shown = token.length > 40 ? `${token.slice(0, 40)}…` : token;
+  return `The body holds the number ${shown} (${where(text, problem.at)}), beyond what a JSON number can hold here (±1.8e308): send it as a string`;
 }
 
 function where(text: string, offset: number): string {

@@ -112,6 +112,30 @@ describe('openai provider: failures are typed StepErrors, each after one request
     }
   });
 
+  it('an answer larger than the bound → AiResponseTooLarge, not retryable, declared or streamed', async () => {
+    const small = createOpenAiProvider({
+      apiKey: 'sk-test',
+      baseUrl: fake().baseUrl,
+      model: 'gpt-test',
+      maxResponseBytes: 100_000,
+    });
+    // Declared: a content-length over the bound is refused before the body is read.
+    fake().script({ kind: 'content', content: 'x'.repeat(200_000) });
+    expect(await failure(small.generate(request()))).toMatchObject({
+      code: 'AiResponseTooLarge',
+      retryable: false,
+      details: { max_response_bytes: 100_000 },
+    });
+    // Streamed without a length: cut off where it passes the bound, however much more was coming.
+    fake().script({ kind: 'flood', bytes: 50_000_000 });
+    const started = Date.now();
+    expect(await failure(small.generate(request()))).toMatchObject({ code: 'AiResponseTooLarge' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Within the bound, an answer is read as before.
+    fake().script({ kind: 'json', value: { subject: 's', body: 'x'.repeat(90_000), cc: null } });
+    expect(JSON.parse((await small.generate(request())).text).body).toHaveLength(90_000);
+  });
+
   it('a hang → retryable AiTimeout once the call budget is spent', async () => {
     fake().script({ kind: 'hang' });
     const started = Date.now();
@@ -236,6 +260,23 @@ describe('ai_generate through the openai provider', () => {
     } finally {
       fake().fallback = { kind: 'json', value: {} };
     }
+  });
+
+  it('tells the model an answer nested too deep is wrong, and fails the step with AiSchemaViolation, not a stack overflow', async () => {
+    const deep = `{"subject":${'['.repeat(50_000)}${']'.repeat(50_000)},"body":"b","cc":null}`;
+    fake().script({ kind: 'content', content: deep }, { kind: 'content', content: deep });
+    const error = await failure(
+      execute(
+        aiGenerate,
+        { prompt: 'Welcome Ann', json_schema: mail, max_retries: 1 },
+        { deps: { ai: provider() } },
+      ),
+    );
+    expect(error).toMatchObject({ code: 'AiSchemaViolation', retryable: false, details: { tries: 2 } });
+    expect(error.message).toContain('the answer is nested more than 1000 levels deep');
+    // The second try was told why the first was refused.
+    const feedback = fake().requests[1]!.body.messages.at(-1)!.content;
+    expect(feedback).toContain('nested more than 1000 levels deep');
   });
 
   it('lets a 429 end the attempt as retryable AiThrottled', async () => {

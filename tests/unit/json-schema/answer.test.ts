@@ -20,7 +20,14 @@ describe('parseJsonText', () => {
   });
 
   it('reports text that holds no JSON, without quoting it', () => {
-    expect(parseJsonText('Dear Ann, welcome!')).toEqual({ ok: false });
+    expect(parseJsonText('Dear Ann, welcome!')).toEqual({ ok: false, tooDeep: false });
+  });
+
+  it('reads no JSON nested more than 1,000 levels deep, whole or fenced, and says so', () => {
+    const deep = `${'['.repeat(1_001)}${']'.repeat(1_001)}`;
+    expect(parseJsonText(deep)).toEqual({ ok: false, tooDeep: true });
+    expect(parseJsonText(`Here:\n\`\`\`json\n${deep}\n\`\`\``)).toEqual({ ok: false, tooDeep: true });
+    expect(parseJsonText(`${'['.repeat(1_000)}${']'.repeat(1_000)}`)).toMatchObject({ ok: true });
   });
 });
 

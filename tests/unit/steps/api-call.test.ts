@@ -414,6 +414,26 @@ describe('api_call: limits and the network rule', () => {
     expect(error).toMatchObject({ code: 'HttpResponseTooLarge', retryable: false });
   });
 
+  it('fails on a JSON body nested deeper than a step output may be, without overflowing the stack', async () => {
+    // 50,000 levels in 100 KB: stored, it overflowed every reader after it and the run could not go on.
+    const deep = (levels: number) => `{"a":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+    reply = answer(200, deep(50_000), { 'content-type': 'application/json' });
+    const error = await failure(apiCall.execute(contextFor({ url: `${server.origin}/` })));
+    expect(error).toMatchObject({
+      code: 'HttpResponseTooDeep',
+      retryable: false,
+      details: { max_depth: 1000 },
+    });
+    // As deep as a step's output may be is read as JSON; brackets inside strings do not count.
+    reply = answer(200, deep(998), { 'content-type': 'application/json' });
+    const result = await apiCall.execute(contextFor({ url: `${server.origin}/` }));
+    expect(result).toMatchObject({ status: 'completed', output: { body: { a: expect.any(Array) } } });
+    reply = answer(200, JSON.stringify({ text: '['.repeat(5_000) }), { 'content-type': 'application/json' });
+    expect(await apiCall.execute(contextFor({ url: `${server.origin}/` }))).toMatchObject({
+      output: { body: { text: '['.repeat(5_000) } },
+    });
+  });
+
   it('refuses loopback when the deployment does not allow private networks', async () => {
     const error = await failure(
       apiCall.execute(contextFor({ url: `${server.origin}/` }, { allowPrivateNetwork: false })),
