@@ -70,9 +70,9 @@ export const States = {
    */
   AdvanceFailed: 'AdvanceFailed',
   /**
-   * Task (the Advance function again, with `failure`): fails the run with `AdvanceFailed` before it
-   * runs any step, so that the run ends where people see it and can redrive it, instead of staying
-   * `running` with no execution to carry it.
+   * Task (the Advance function again, with `failure`): applies the run's inbox, fails the run with
+   * `AdvanceFailed` and starts no step, so that the run ends where people see it instead of staying
+   * `running` with no execution to carry it (shared/orchestration/advance-failure.ts).
    */
   Abort: 'Abort',
   /** Fail: Advance kept failing and so did Abort: infrastructure trouble, for the failed-executions alarm. */
@@ -148,6 +148,17 @@ function lambdaServiceRetry(): Record<string, AslJson> {
     BackoffRate: 2,
     MaxAttempts: 6,
     MaxDelaySeconds: 30,
+    JitterStrategy: 'FULL',
+  };
+}
+
+/** The retrier of Advance and Abort for ADVANCE_CRASH_ERRORS: a retried Advance resumes from the checkpoint. */
+function crashRetry(): Record<string, AslJson> {
+  return {
+    ErrorEquals: [...ADVANCE_CRASH_ERRORS],
+    IntervalSeconds: 2,
+    BackoffRate: 2,
+    MaxAttempts: 2,
     JitterStrategy: 'FULL',
   };
 }
@@ -266,13 +277,7 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
         ResultPath: '$.advance',
         Retry: [
           lambdaServiceRetry(),
-          {
-            ErrorEquals: [...ADVANCE_CRASH_ERRORS],
-            IntervalSeconds: 2,
-            BackoffRate: 2,
-            MaxAttempts: 2,
-            JitterStrategy: 'FULL',
-          },
+          crashRetry(),
           {
             ErrorEquals: [ADVANCE_TASK_FAILED],
             IntervalSeconds: 5,
@@ -299,11 +304,11 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
       [States.Abort]: {
         Type: 'Task',
         Comment:
-          'Advance with `failure`: fails the run (AdvanceFailed) before any step runs again, then goes on as Advance does (compensations, the parent).',
+          'Advance with `failure`: applies the inbox, fails the run (AdvanceFailed) and starts no step; its compensations are the next Advance’s.',
         Resource: options.advanceFunctionArn,
         TimeoutSeconds: advanceTimeoutS,
         ResultPath: '$.advance',
-        Retry: [lambdaServiceRetry()],
+        Retry: [lambdaServiceRetry(), crashRetry()],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: States.AbortFailed }],
         Next: States.Route,
       },
@@ -390,7 +395,7 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
         Type: 'Fail',
         Error: 'Flowrunner.AdvanceFailed',
         Cause:
-          'Advance kept failing, and failing the run failed too (the run could not be read or stored): the run stays as it was stored. The failed Task events of this execution say why.',
+          'Advance kept failing, and failing the run failed too (the run could not be read or stored, or a signal in its inbox could not be applied): the run stays as it was stored. The failed Task events of this execution say why.',
       },
     },
   };

@@ -4,12 +4,11 @@
  * is stored, until the run ends, the client leaves or the server closes.
  *
  * It writes only as fast as the client reads: once the connection's buffer is full it waits for it
- * to drain before reading the store again, and a client that takes nothing for STALL_MS is let go
- * (it reconnects with `Last-Event-ID` and misses nothing). Written without waiting, a client that
+ * to drain before reading the store again, and a client that takes nothing for STALL_MS is
+ * disconnected (it reconnects with `Last-Event-ID` and misses nothing). Written without waiting, a client that
  * never read made the server read every page of the run and hold it all in memory, and again for
  * every event the run went on to make.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinal } from '../../shared/engine/transition.js';
@@ -52,7 +51,12 @@ export async function streamRunEvents(
         full = !out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         after = event.seq;
       }
-      if (full && !(await drained(out, signal, options.stallMs ?? STALL_MS))) return;
+      if (full && !(await drained(out, signal, options.stallMs ?? STALL_MS))) {
+        // Ended, the connection would still hold what did not go out, for as long as the client
+        // keeps it open: a client that stalls is disconnected.
+        if (!signal.aborted) out.destroy();
+        return;
+      }
       if (page.events.length === PAGE_EVENTS) continue;
       wait = page.events.length > 0 ? POLL_MS : Math.min(wait * 2, IDLE_POLL_MS);
       const { state } = await runs.get(runId);
@@ -69,11 +73,23 @@ export async function streamRunEvents(
 }
 
 /** Whether the client took what was written within `stallMs` (false: it left, stalled, or the server closes). */
-async function drained(out: Writable, signal: AbortSignal, stallMs: number): Promise<boolean> {
-  try {
-    await once(out, 'drain', { signal: AbortSignal.any([signal, AbortSignal.timeout(stallMs)]) });
-    return true;
-  } catch {
-    return false;
-  }
+function drained(out: Writable, signal: AbortSignal, stallMs: number): Promise<boolean> {
+  // Listeners and a timer of its own, all removed when it settles: a signal combined per page
+  // (AbortSignal.any, AbortSignal.timeout) outlived it, a timer and a dependent signal each.
+  return new Promise((resolve) => {
+    const settle = (drainedInTime: boolean) => {
+      clearTimeout(timer);
+      out.off('drain', onDrain);
+      out.off('close', onGone);
+      signal.removeEventListener('abort', onGone);
+      resolve(drainedInTime);
+    };
+    const onDrain = () => settle(true);
+    const onGone = () => settle(false);
+    const timer = setTimeout(onGone, stallMs);
+    out.once('drain', onDrain);
+    out.once('close', onGone);
+    signal.addEventListener('abort', onGone, { once: true });
+    if (signal.aborted) onGone();
+  });
 }

@@ -222,14 +222,19 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       ...cors,
     });
     streams.add(response);
-    const left = new AbortController();
-    request.on('close', () => left.abort());
+    // The stream stops when its client leaves or the server closes (a listener on the server's
+    // signal, removed with the stream: AbortSignal.any kept one dependent signal per stream for good).
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    request.on('close', abort);
+    closing.signal.addEventListener('abort', abort, { once: true });
     try {
       await streamRunEvents(runtime.local.stores.runs, runId, response, {
         after: Number(request.headers['last-event-id'] ?? 0) || 0,
-        signal: AbortSignal.any([left.signal, closing.signal]),
+        signal: stop.signal,
       });
     } finally {
+      closing.signal.removeEventListener('abort', abort);
       streams.delete(response);
       response.end();
     }

@@ -66,7 +66,8 @@ function answerTooLarge(limit: number): StepError {
 export function boundedFetch(limit: number, inner: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
     const response = await inner(input, init);
-    if (Number(response.headers.get('content-length')) > limit) {
+    // An error status is the client's to read and name (a 429 stays AiThrottled), within the bound.
+    if (response.ok && Number(response.headers.get('content-length')) > limit) {
       await response.body?.cancel().catch(() => undefined);
       throw answerTooLarge(limit);
     }

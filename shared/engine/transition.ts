@@ -311,8 +311,11 @@ function refuse(state: RunState, signal: Signal): ErrorInfo | undefined {
     case 'unpause':
       return state.status === 'paused' ? undefined : conflict('The run is not paused');
     case 'cancel':
-    case 'abort':
       return state.compensation ? conflict('The run is already ending') : undefined;
+    case 'abort':
+      // A host that cannot advance the run may not be able to undo its steps either: an abort
+      // ends a compensation under way too (#onAbort).
+      return undefined;
     case 'output_rendered':
       return state.finishing
         ? undefined
@@ -563,6 +566,26 @@ class RunTransition implements OpenTransition {
 
   #onAbort(error: ErrorInfo) {
     const state = this.#state;
+    const compensation = state.compensation;
+    if (compensation) {
+      // The host could not advance the run while it undid its steps: what is left to undo is not
+      // undone (each one a compensation failure with the abort's error), and the run ends as the
+      // compensation would have, with compensated: false.
+      const current = compensation.current;
+      if (current) {
+        compensation.failures.push({ ...error, step_id: current.step_id });
+        this.#emit(
+          EventType.stepFailed,
+          { visit: current.visit, compensation: true, error },
+          current.step_id,
+        );
+        delete compensation.current;
+      }
+      for (const left of compensation.queue) compensation.failures.push({ ...error, step_id: left.step_id });
+      compensation.queue = [];
+      this.#endRun(compensation.reason);
+      return;
+    }
     if (state.status === 'paused') {
       state.status = state.paused_from ?? 'running';
       delete state.paused_from;

@@ -39,8 +39,8 @@ const FENCED = /```[ \t]*(?:json)?[ \t]*\r?\n?([\s\S]*?)```/i;
 /**
  * The JSON in a model's answer: the whole text, or else the first fenced block (```json … ```), which
  * models add even when told not to. The parser's message is not kept: it quotes the answer. JSON
- * nested deeper than a step's output may be (MAX_NESTING) is not read at all (`tooDeep`): the
- * schema's validator and the stores recurse, and 50,000 levels overflowed their stack.
+ * nested more than MAX_NESTING levels deep (the bound of the values expressions build) is not taken
+ * (`tooDeep`): the schema's validator and the stores recurse, and 50,000 levels overflowed their stack.
  */
 export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; tooDeep: boolean } {
   const candidates = [text.trim()];
@@ -48,15 +48,14 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   if (fenced?.[1] !== undefined) candidates.push(fenced[1].trim());
   let tooDeep = false;
   for (const candidate of candidates) {
-    if (scanJsonText(candidate, MAX_NESTING, { numbers: false }) !== undefined) {
-      tooDeep = true;
-      continue;
-    }
+    let value: unknown;
     try {
-      return { ok: true, value: JSON.parse(candidate) };
+      value = JSON.parse(candidate);
     } catch {
-      // Try the next reading of the answer.
+      continue; // Try the next reading of the answer.
     }
+    if (scanJsonText(candidate, MAX_NESTING, { numbers: false }) === undefined) return { ok: true, value };
+    tooDeep = true;
   }
   return { ok: false, tooDeep };
 }

@@ -1,10 +1,12 @@
 /**
  * An Advance that keeps failing fails its run, so that no run stays `running` with nothing to carry
  * it. The state machine retries Advance; once the retries are spent, its Catch invokes Advance again
- * with the error (`AdvanceInput.failure`, state-machine.ts `Abort`), and that Advance applies an
- * `abort` with the error below before anything else. The run ends `failed` where people look, saying
- * what went wrong, and can be redriven once the cause is fixed (CONTRACT §9), or rerun when its
- * steps were compensated.
+ * with the error (`AdvanceInput.failure`, state-machine.ts `Abort`). That Advance applies the run's
+ * inbox, then an `abort` with the error below, and starts no step: the run fails where people look,
+ * saying what went wrong, and its compensations (if any) run in the Advances after it. A run whose
+ * compensation is what keeps failing ends at the next Abort, what was not undone listed with the
+ * abort's error. A run without compensations can be redriven once the cause is fixed (CONTRACT §9);
+ * a compensated one is rerun.
  */
 import { processSecrets } from '../adapters/logger.js';
 import type { ErrorInfo } from '../errors.js';
@@ -24,12 +26,13 @@ const MAX_DESCRIPTION = 500;
  */
 export function advanceFailedError(failure: AdvanceFailure): ErrorInfo {
   const { type, message } = described(failure);
-  let description = message ? `${type}: ${message}` : type;
+  // Redacted whole, then cut: a secret that a cut split in two would no longer be recognised.
+  let description = redactText(message ? `${type}: ${message}` : type, processSecrets);
   if (description.length > MAX_DESCRIPTION) description = `${description.slice(0, MAX_DESCRIPTION)}…`;
   return {
     code: ADVANCE_FAILED,
     message:
-      `Flowrunner could not advance this run (${redactText(description, processSecrets)}), ` +
+      `Flowrunner could not advance this run (${description}), ` +
       'also when it tried again, so the run was failed rather than left running',
   };
 }

@@ -273,7 +273,9 @@ async function advanceRun(
     const loop = new RunLoop(state, {
       workflow,
       executor: observation.executor(deps),
-      budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
+      // Abort (an Advance that kept failing) applies its signals and starts no work: what is left
+      // (the compensations) is the next Advance's, with its own retries.
+      budgetEndsAt: deps.clock.now().getTime() + (input.failure ? 0 : options.budgetMs),
       persist: (transition, signal, steps) => {
         cursor = inboxSeq.get(signal) ?? cursor;
         return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });
@@ -281,14 +283,14 @@ async function advanceRun(
       observe: (before, signal) => observation.applying(before, signal),
       committed: (transition) => observation.committed(transition),
     });
-    // An Advance that kept failing: the run fails first, before the inbox, as what failed may be one
-    // of its signals; what the inbox holds is then refused by a failed run and trimmed.
-    if (input.failure) loop.deliver({ type: 'abort', error: advanceFailedError(input.failure) });
     for (const entry of entries) {
       inboxSeq.set(entry.signal, entry.seq);
       observation.received(entry);
       loop.deliver(entry.signal);
     }
+    // An Advance that kept failing: the run fails after what its inbox holds (an answer or a child's
+    // end accepted with 202 is kept, and a redrive lets the run go on from it) and before any step.
+    if (input.failure) loop.deliver({ type: 'abort', error: advanceFailedError(input.failure) });
     if (input.signal) loop.deliver(input.signal);
     const result = await loop.run();
     // A refused signal (a resume that raced with another, a stale result) changes nothing, now or

@@ -310,24 +310,26 @@ function retryAfterSeconds(value: string | undefined, now: Date): number | undef
 
 /**
  * JSON when the content type says so (`application/json`, `…+json`) and it parses; text otherwise.
- * JSON nested deeper than a step's output may be (MAX_NESTING, as for values expressions build)
- * fails the step: stored, it overflowed the stack of every reader after it, and the run could not
- * be advanced at all.
+ * JSON nested more than MAX_NESTING levels deep (the bound of the values expressions build) fails
+ * the step: stored, it overflowed the stack of every reader after it, and the run could not be
+ * advanced at all.
  */
 function responseBody(response: HttpResponse): unknown {
   const mediaType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json');
   if (!isJson || response.body === '') return response.body;
-  if (scanJsonText(response.body, MAX_NESTING, { numbers: false }) !== undefined) {
-    throw new StepError(
-      HttpErrorCode.responseTooDeep,
-      `the response body is JSON nested more than ${MAX_NESTING} levels deep, more than a step's output may be`,
-      { retryable: false, details: { max_depth: MAX_NESTING } },
-    );
-  }
+  let body: unknown;
   try {
-    return JSON.parse(response.body);
+    body = JSON.parse(response.body);
   } catch {
     return response.body;
   }
+  if (scanJsonText(response.body, MAX_NESTING, { numbers: false }) !== undefined) {
+    throw new StepError(
+      HttpErrorCode.responseTooDeep,
+      `the response body is JSON nested more than ${MAX_NESTING} levels deep`,
+      { retryable: false, details: { max_depth: MAX_NESTING } },
+    );
+  }
+  return body;
 }

@@ -68,10 +68,13 @@ describe('a run event stream', () => {
     expect(out.writableLength).toBeLessThan(PAGE_EVENTS * 200);
     await streaming;
     expect(reads).toEqual([0]);
+    // Disconnected, not ended: an ended connection would hold what was written while the client keeps it.
+    expect(out.destroyed).toBe(true);
   });
 
   it('stops waiting for a stalled client as soon as it leaves or the server closes', async () => {
     const { runs } = storedRun(10_000, 'running');
+    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const left = new AbortController();
     const streaming = streamRunEvents(runs, 'run_1', stalledClient(), { after: 0, signal: left.signal });
     await sleep(20);
@@ -79,5 +82,6 @@ describe('a run event stream', () => {
     left.abort();
     await streaming;
     expect(Date.now() - since).toBeLessThan(1_000);
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(timersBefore);
   });
 });

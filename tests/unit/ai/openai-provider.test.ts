@@ -131,6 +131,9 @@ describe('openai provider: failures are typed StepErrors, each after one request
     const started = Date.now();
     expect(await failure(small.generate(request()))).toMatchObject({ code: 'AiResponseTooLarge' });
     expect(Date.now() - started).toBeLessThan(5_000);
+    // An error status over the bound is still the error it says it is.
+    fake().script({ kind: 'status', status: 429, message: 'x'.repeat(200_000) });
+    expect(await failure(small.generate(request()))).toMatchObject({ code: 'AiThrottled' });
     // Within the bound, an answer is read as before.
     fake().script({ kind: 'json', value: { subject: 's', body: 'x'.repeat(90_000), cc: null } });
     expect(JSON.parse((await small.generate(request())).text).body).toHaveLength(90_000);

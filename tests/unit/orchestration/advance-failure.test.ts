@@ -58,6 +58,13 @@ describe('advanceFailedError', () => {
     expect(text).toContain('[REDACTED]');
   });
 
+  it('redacts before it cuts: a secret that the cut would split is not recognised afterwards', () => {
+    processSecrets.add(SECRET);
+    const text = described({ Error: 'Error', Cause: `${'x'.repeat(480)}${SECRET}` });
+    expect(text).not.toContain(SECRET.slice(0, 10));
+    expect(text).toContain('[REDACTED]');
+  });
+
   it('keeps the first 500 characters of a long message', () => {
     const text = described({ Error: 'Error', Cause: 'x'.repeat(100_000) });
     expect(text).toBe(`Error: ${'x'.repeat(493)}…`);

@@ -135,7 +135,7 @@ steps:
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/b', '/c']);
   });
 
-  it('fails a run whose Advance kept failing, before its inbox or any step, and a redrive goes on from there', async () => {
+  it('fails a run whose Advance kept failing, after its inbox and before any step, and a redrive goes on from there', async () => {
     const yaml = `schema_version: "1.0"
 id: wf
 steps:
@@ -146,7 +146,7 @@ steps:
     const { deps, stores, http, workflow } = await setUp(yaml);
     const run = await startRun({ workflow, inputs: {} }, deps);
     expect((await drive(deps, run.id)).directive).toBe('await');
-    // An answer came; then every Advance failed (storing the answer's step, say) until the retries ran out.
+    // An answer came and was accepted; then every Advance failed until the retries ran out.
     const resume: Signal = { type: 'resume', payload: { inputs: { name: 'x' } } };
     expect(await deliverSignal(run.id, 'answer-1', resume, deps)).toEqual({ accepted: true });
     const cause = JSON.stringify({
@@ -167,18 +167,57 @@ steps:
       message: expect.stringContaining('(TypeError: Cannot read properties of undefined (reading "ask"))'),
     });
     expect(state.error?.message).not.toContain('/var/task');
-    // Nothing ran on the way: step b was never called, the answer was not applied, and the inbox is empty.
+    // The accepted answer was kept; step b, which it let go on to, was not started; the inbox is empty.
+    expect(state.steps.ask).toMatchObject({ status: 'completed', output: { name: 'x' } });
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a']);
-    expect(state.steps.ask?.status).not.toBe('completed');
     expect(await stores.inbox.read(run.id, 0)).toEqual([]);
 
     await redriveRun(run.id, undefined, deps);
-    expect((await drive(deps, run.id)).directive).toBe('await');
-    expect((await stores.runs.get(run.id)).state.steps.ask).toMatchObject({ status: 'waiting', visit: 2 });
-    await deliverSignal(run.id, 'answer-2', resume, deps);
     expect((await drive(deps, run.id)).directive).toBe('done');
-    // Step a completed before the failure and was not executed again.
+    // Steps a and ask completed before the failure and were not executed again.
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/b/x']);
+  });
+
+  it('starts no compensation in Abort, and ends a compensation that keeps failing at the next Abort', async () => {
+    const yaml = `schema_version: "1.0"
+id: wf
+steps:
+  - id: a
+    type: api_call
+    config: { base_url: "https://api.example.com", url: /a }
+    compensate: { type: api_call, config: { base_url: "https://api.example.com", url: /undo-a } }
+    next: ask
+  - { id: ask, type: form, config: { fields: [{ key: name, required: true }] } }
+`;
+    const { deps, stores, http, workflow } = await setUp(yaml);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('await');
+    const failure = { Error: 'Error', Cause: 'the table is throttled' };
+    // Abort fails the run and leaves its compensation to the next Advance.
+    expect((await advance({ run_id: run.id, generation: 0, failure }, deps)).directive).toBe('continue');
+    expect((await stores.runs.get(run.id)).state).toMatchObject({
+      status: 'running',
+      error: { code: 'AdvanceFailed' },
+      compensation: { reason: 'failed' },
+    });
+    expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a']);
+    // Storing the compensation's result keeps failing, so the Advance does.
+    const commit = stores.runs.commit.bind(stores.runs);
+    stores.runs.commit = async (transition, options) => {
+      if (transition.events.some((e) => e.type === 'step.compensated'))
+        throw new Error('the table is throttled');
+      return commit(transition, options);
+    };
+    await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('the table is throttled');
+    // The next Abort gives the compensation up: the run ends, what was not undone listed.
+    expect((await advance({ run_id: run.id, generation: 0, failure }, deps)).directive).toBe('failed');
+    const { state } = await stores.runs.get(run.id);
+    expect(state).toMatchObject({ status: 'failed', compensated: false });
+    expect(state.compensation).toBeUndefined();
+    expect(state.error).toMatchObject({
+      code: 'AdvanceFailed',
+      details: { compensation_failures: [{ code: 'AdvanceFailed', step_id: 'a' }] },
+    });
   });
 
   it('lets one of two overlapping Advance invocations win; the other asks to continue', async () => {
