@@ -100,7 +100,13 @@ describe('state machine definition', () => {
   it('gives every Task a timeout', () => {
     const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
     expect(tasks.map(([name]) => name).sort()).toEqual(
-      [States.Advance, States.Abort, States.AwaitSignal, States.AwaitSignalWithTimeout, States.Handoff].sort(),
+      [
+        States.Advance,
+        States.Abort,
+        States.AwaitSignal,
+        States.AwaitSignalWithTimeout,
+        States.Handoff,
+      ].sort(),
     );
     for (const [name, state] of tasks) {
       const timeout = state.TimeoutSeconds ?? state.TimeoutSecondsPath;
