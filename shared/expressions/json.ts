@@ -46,3 +46,15 @@ export function eachLeaf(value: unknown, visit: (leaf: string | number) => boole
     }
   }
 }
+
+/** Whether a JSON-like value nests arrays and objects more than `max` levels deep, found without recursion. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= max) return true;
+    for (const element of Array.isArray(item) ? item : Object.values(item)) stack.push([element, depth + 1]);
+  }
+  return false;
+}

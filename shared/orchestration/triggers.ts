@@ -10,7 +10,9 @@ import { checkRunInputs } from '../engine/inputs.js';
 import { isFinal } from '../engine/transition.js';
 import type { RunState } from '../engine/types.js';
 import { FlowrunnerError, NotFoundError } from '../errors.js';
+import { MAX_NESTING } from '../expressions/budget.js';
 import { render } from '../expressions/index.js';
+import { nestedDeeperThan } from '../expressions/json.js';
 import type { Listener, TriggerDelivery, TriggerOutcome } from '../ports/index.js';
 import type { RunContext } from '../steps/types.js';
 import { validateArtifactName } from '../storage/s3/artifact-rules.js';
@@ -199,6 +201,11 @@ async function planFire(deps: TriggerDeps, listener: Listener, delivery: Trigger
     throw error;
   }
   const event = eventOf(delivery);
+  // Stored as the run's inputs, an event nested deeper than the engine's values may be would
+  // overflow every reader after it (an EventBridge event of 256 KB can nest 100,000 levels).
+  if (nestedDeeperThan(event, MAX_NESTING)) {
+    return failed('InvalidEvent', `The event is nested more than ${MAX_NESTING} levels deep`);
+  }
   let inputs: unknown;
   try {
     inputs =

@@ -144,6 +144,28 @@ describe('deliverTrigger', () => {
     expect(small).toEqual([]);
   });
 
+  it('fails the fire of an event nested deeper than a run’s inputs may be, and starts the others', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('any', 'eventbridge', { source: ['shop'] }));
+    // 20,000 levels: what JSON.stringify and structuredClone of the run overflowed on.
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const [fire] = await deliverTrigger(t.deps, {
+      type: 'eventbridge',
+      event_id: 'e-deep',
+      event: busEvent('e-deep', { deep }),
+    });
+    expect(fire).toMatchObject({ outcome: 'failed', error: { code: 'InvalidEvent' } });
+    expect(fire!.error!.message).toBe('The event is nested more than 1000 levels deep');
+    expect(t.started).toEqual([]);
+    const [next] = await deliverTrigger(t.deps, {
+      type: 'eventbridge',
+      event_id: 'e-flat',
+      event: busEvent('e-flat', { total: 1 }),
+    });
+    expect(next).toMatchObject({ outcome: 'started' });
+  });
+
   it('renders the inputs template against {event} and records a mismatch as a failed fire', async () => {
     const t = await bed();
     await t.stores.listeners.create(
