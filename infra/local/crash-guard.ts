@@ -5,19 +5,16 @@
  * advancing that run; after MAX_CRASHES such deaths in a row, the run is aborted (it fails with
  * `RunCrashedHost`) instead of being advanced once more, so the server comes up.
  *
- * Each mark is one short line appended with a single synchronous write to a file kept open: a
- * kill -9 right after it still finds it in the page cache, and it costs one system call rather than
- * rewriting and renaming a file twice per Advance. The log is compacted at start and when it grows.
+ * Each mark is one line of a LineJournal (one synchronous write to a file kept open, rather than
+ * rewriting and renaming a file twice per Advance), compacted at start and when it grows.
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorInfo } from '../../shared/errors.js';
+import { LineJournal } from './line-journal.js';
 
 /** Deaths while advancing the same run, in a row, after which the run is aborted. */
 export const MAX_CRASHES = 3;
-/** The log is rewritten with only what it means once it is this long. */
-const COMPACT_AFTER_BYTES = 256 * 1024;
-
 const LOG = 'advancing.log';
 /** The file an earlier version kept the same marks in, as JSON: read once, then removed. */
 const LEGACY = 'advancing.json';
@@ -30,15 +27,12 @@ interface Marks {
 }
 
 export class CrashGuard {
-  readonly #file: string;
   readonly #marks: Marks;
-  #fd: number;
-  #bytes = 0;
+  readonly #log: LineJournal;
 
   private constructor(file: string, marks: Marks) {
-    this.#file = file;
     this.#marks = marks;
-    this.#fd = this.#compact();
+    this.#log = new LineJournal(file, () => this.#lines());
   }
 
   /** Reads the marks a previous process left: each run still in flight counts one more crash. */
@@ -68,7 +62,7 @@ export class CrashGuard {
   async around<T>(runId: string, advance: () => Promise<T>): Promise<T> {
     const marks = this.#marks;
     marks.in_flight[runId] = (marks.in_flight[runId] ?? 0) + 1;
-    this.#append(`+${runId}\n`);
+    this.#log.append(`+${runId}`);
     try {
       return await advance();
     } finally {
@@ -76,36 +70,23 @@ export class CrashGuard {
       if (left > 0) marks.in_flight[runId] = left;
       else delete marks.in_flight[runId];
       delete marks.crashes[runId];
-      this.#append(`-${runId}\n`);
+      this.#log.append(`-${runId}`);
     }
   }
 
   /** Closes the log (the marks it holds stay for the next start). */
   close(): void {
-    closeSync(this.#fd);
+    this.#log.close();
   }
 
-  #append(line: string): void {
-    this.#bytes += writeSync(this.#fd, line);
-    if (this.#bytes > COMPACT_AFTER_BYTES) {
-      closeSync(this.#fd);
-      this.#fd = this.#compact();
-    }
-  }
-
-  /** Rewrites the log as what it means now (crash counts, runs in flight) and opens it for appending. */
-  #compact(): number {
+  /** The log as what it means now: crash counts, runs in flight. */
+  #lines(): string[] {
     const lines: string[] = [];
-    for (const [runId, n] of Object.entries(this.#marks.crashes)) lines.push(`!${runId} ${n}\n`);
+    for (const [runId, n] of Object.entries(this.#marks.crashes)) lines.push(`!${runId} ${n}`);
     for (const [runId, n] of Object.entries(this.#marks.in_flight)) {
-      for (let i = 0; i < n; i++) lines.push(`+${runId}\n`);
+      for (let i = 0; i < n; i++) lines.push(`+${runId}`);
     }
-    const text = lines.join('');
-    const temporary = `${this.#file}.tmp`;
-    writeFileSync(temporary, text);
-    renameSync(temporary, this.#file);
-    this.#bytes = Buffer.byteLength(text);
-    return openSync(this.#file, 'a');
+    return lines;
   }
 }
 
@@ -120,14 +101,7 @@ function read(file: string, legacy: string): Marks {
     // No file (the usual case), or one cut short: nothing was in flight that it knew of.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
   }
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  // A line cut short by the kill is ignored: its write never completed, so it never counted.
-  for (const line of text.split('\n').slice(0, -1)) {
+  for (const line of LineJournal.read(file)) {
     const runId = line.slice(1);
     if (line.startsWith('+')) marks.in_flight[runId] = (marks.in_flight[runId] ?? 0) + 1;
     else if (line.startsWith('-')) {

@@ -84,7 +84,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   const loaded = options.examplesDir ? await loadWorkflows(runtime, options.examplesDir) : [];
-  const triggers = new LocalTriggers({ deps: runtime.deps, onS3Event: runtime.local.onS3Event });
+  const triggers = new LocalTriggers({
+    deps: runtime.deps,
+    onS3Event: runtime.local.onS3Event,
+    dataDir: options.dataDir,
+  });
   const keys = apiKeysFromSetting(env.FLOWRUNNER_API_KEYS, sha256Hex);
   // The keys and FLOWRUNNER_SECRET_* values never appear in a log line, whatever their shape.
   rememberConfiguredSecrets(env);

@@ -4,12 +4,17 @@
  * in-process event bus behind `POST /v1/events` (PutEvents), and a scheduler loop that fires schedule
  * listeners when their `next_fire_at` comes (EventBridge Scheduler). An object put to the local S3
  * is answered before its runs start, as in the cloud; `POST /v1/events` is answered once each of
- * its deliveries was tried, since this bus, unlike EventBridge, keeps nothing it accepted.
+ * its deliveries was tried. Both are kept in the data directory from their acceptance until they are
+ * carried out (pending-deliveries.ts), as EventBridge keeps what it accepted: a kill loses none.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../shared/adapters/logger.js';
-import { deliverTrigger, type TriggerDeps } from '../../shared/orchestration/triggers.js';
+import {
+  type DeliveryOptions,
+  deliverTrigger,
+  type TriggerDeps,
+} from '../../shared/orchestration/triggers.js';
 import type {
   BusEntry,
   BusEvent,
@@ -23,6 +28,7 @@ import { LOCAL_BUCKET } from '../../shared/storage/local/stores.js';
 import { type PutEventsEntry, putEventsEntries } from '../../shared/triggers/bus-entries.js';
 import { nextFireOf } from '../../shared/triggers/listener-match.js';
 import { deliveriesFromEvent, objectCreated } from '../../shared/triggers/trigger-events.js';
+import { PendingDeliveries } from './pending-deliveries.js';
 
 /** What a local event says it came from, as PutEvents fills in the account and region. */
 const LOCAL_ACCOUNT = '000000000000';
@@ -43,6 +49,12 @@ export interface LocalTriggersOptions {
   onS3Event: (listener: (event: S3NotificationEvent) => void) => void;
   /** Told of a delivery that failed (the host's trouble: a store down); default a log line. */
   onError?: (delivery: TriggerDelivery, error: unknown) => void;
+  /**
+   * Where the bus's and the S3 endpoint's deliveries are kept from their acceptance until they are
+   * carried out, so that a restart after a kill carries them out (pending-deliveries.ts). Without
+   * one (tests of this class alone), a kill loses them.
+   */
+  dataDir?: string;
 }
 
 export class LocalTriggers {
@@ -58,9 +70,11 @@ export class LocalTriggers {
   #again = false;
   #closed = false;
   readonly #stop = new AbortController();
+  readonly #pending: PendingDeliveries | undefined;
 
   constructor(options: LocalTriggersOptions) {
     this.#deps = options.deps;
+    this.#pending = options.dataDir === undefined ? undefined : new PendingDeliveries(options.dataDir);
     this.#onError =
       options.onError ??
       ((delivery, error) =>
@@ -79,8 +93,14 @@ export class LocalTriggers {
     options.onS3Event((event) => this.#s3(event));
   }
 
-  /** Starts the scheduler: a schedule that came due while the server was down fires once now. */
+  /**
+   * Carries out the deliveries a killed process accepted and left undone, and starts the scheduler: a
+   * schedule that came due while the server was down fires once now.
+   */
   async start(): Promise<void> {
+    // The process that claimed them is gone: a start it left half-way is finished now.
+    for (const delivery of this.#pending?.pending() ?? [])
+      void this.#deliver(delivery, { claimantGone: true });
     await this.#wake();
   }
 
@@ -91,6 +111,7 @@ export class LocalTriggers {
     clearTimeout(this.#timer);
     await this.#pass;
     await Promise.allSettled([...this.#inFlight]);
+    this.#pending?.close();
   }
 
   /** Resolves when every delivery handed over so far has been dispatched (for tests). */
@@ -102,12 +123,15 @@ export class LocalTriggers {
    * Hands a delivery over: `tried` settles once its first try did (its retries go on after), `done`
    * once it was dispatched or given up.
    */
-  #deliver(delivery: TriggerDelivery): { tried: Promise<void>; done: Promise<void> } {
+  #deliver(
+    delivery: TriggerDelivery,
+    options: DeliveryOptions = {},
+  ): { tried: Promise<void>; done: Promise<void> } {
     let told!: () => void;
     const tried = new Promise<void>((resolve) => {
       told = resolve;
     });
-    const done = this.#dispatch(delivery, 0, told);
+    const done = this.#dispatch(delivery, options, 0, told);
     this.#inFlight.add(done);
     void done.finally(() => this.#inFlight.delete(done));
     return { tried, done };
@@ -118,9 +142,15 @@ export class LocalTriggers {
    * store that did not answer) is tried again; the dispatcher's claim makes a retry start only what
    * is missing. `tried` is told when the first try is over, whichever way.
    */
-  async #dispatch(delivery: TriggerDelivery, attempt: number, tried?: () => void): Promise<void> {
+  async #dispatch(
+    delivery: TriggerDelivery,
+    options: DeliveryOptions,
+    attempt: number,
+    tried?: () => void,
+  ): Promise<void> {
     try {
-      await deliverTrigger(this.#deps, delivery);
+      await deliverTrigger(this.#deps, delivery, options);
+      this.#pending?.carriedOut(delivery);
       tried?.();
     } catch (error) {
       tried?.();
@@ -132,7 +162,7 @@ export class LocalTriggers {
         () => true,
       );
       if (stopped) return this.#onError(delivery, error);
-      return this.#dispatch(delivery, attempt + 1);
+      return this.#dispatch(delivery, options, attempt + 1);
     }
   }
 
@@ -146,9 +176,9 @@ export class LocalTriggers {
     const deliveries = putEventsEntries(entries).map(
       (request) => deliveriesFromEvent(deliveredEvent(request, randomUUID(), now))[0]!,
     );
-    // Answered once each delivery was tried: EventBridge keeps an event it accepted, and this bus
-    // keeps nothing, so a server killed right after answering would otherwise have lost the events
-    // whose runs were not started yet. A run, once started, is picked up by the next start.
+    // Kept until carried out, as EventBridge keeps an event it accepted; and answered once each
+    // delivery was tried, so that a caller sees the runs its events started.
+    for (const delivery of deliveries) this.#pending?.accepted(delivery);
     await Promise.all(deliveries.map((delivery) => this.#deliver(delivery).tried));
     return deliveries.map((delivery) => ({ event_id: delivery.event_id }));
   }
@@ -161,17 +191,19 @@ export class LocalTriggers {
       // The same function as the trigger function's, over what S3 → EventBridge would carry for this
       // write: the same dedupe key. s3rver hands the key as written (S3's own notifications URL-encode
       // it; EventBridge's do not), and keeps no versions, so the sequencer tells the writes apart.
-      void this.#deliver(
-        objectCreated({
-          bucket: bucket.name,
-          key: object.key,
-          size: object.size ?? 0,
-          etag: object.eTag,
-          versionId: object.versionId,
-          sequencer: object.sequencer,
-          fallbackId: undefined,
-        }),
-      );
+      const delivery = objectCreated({
+        bucket: bucket.name,
+        key: object.key,
+        size: object.size ?? 0,
+        etag: object.eTag,
+        versionId: object.versionId,
+        sequencer: object.sequencer,
+        fallbackId: undefined,
+      });
+      // Kept before the put is answered (s3rver tells of the object first): a server killed after
+      // answering carries it out when it starts again.
+      this.#pending?.accepted(delivery);
+      void this.#deliver(delivery);
     }
   }
 

@@ -3,7 +3,11 @@
  * delivers after, a delivery the stores refused is tried again (at least once, as in the cloud), and
  * the scheduler loop gives a schedule its next_fire_at and fires what is due once.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PendingDeliveries } from '../../infra/local/pending-deliveries.js';
 import { LocalTriggers } from '../../infra/local/triggers.js';
 import { assertValidWorkflow } from '../../shared/definition/validate.js';
 import { StorageError } from '../../shared/errors.js';
@@ -89,6 +93,70 @@ describe('LocalTriggers', () => {
     );
     expect(triggers.sort()).toEqual(['inbox/a.json?sequencer=01', 'inbox/a.json?sequencer=02']);
     await t.triggers.close();
+  });
+
+  it('keeps what the bus and the S3 endpoint accepted until it is carried out: a host killed before carries it out when it starts again', async () => {
+    const t = await bed();
+    const dataDir = await mkdtemp(join(tmpdir(), 'flowrunner-pending-'));
+    try {
+      // The first host dies with both deliveries accepted and not carried out: the S3 one half-way,
+      // its fire claimed and the object not yet copied; the bus one between the tries of a delivery
+      // the stores refused.
+      let refuse = true;
+      const find = t.stores.listeners.find.bind(t.stores.listeners);
+      const dying = {
+        ...t.deps,
+        stores: {
+          ...t.deps.stores,
+          listeners: Object.assign(Object.create(t.stores.listeners), {
+            find: async (source: Parameters<typeof find>[0]) => {
+              if (refuse && source.type === 'eventbridge') {
+                throw new StorageError('StorageUnavailable', 'the table did not answer');
+              }
+              return find(source);
+            },
+          }),
+          artifacts: Object.assign(Object.create(t.deps.stores.artifacts), {
+            copyIn: () => new Promise<never>(() => {}),
+          }),
+        },
+      };
+      let emit: (event: S3NotificationEvent) => void = () => {};
+      const first = new LocalTriggers({
+        deps: dying,
+        onS3Event: (listener) => {
+          emit = listener;
+        },
+        onError: () => {},
+        dataDir,
+      });
+      emit({
+        Records: [
+          {
+            eventName: 'ObjectCreated:Put',
+            eventTime: NOW.toISOString(),
+            s3: { bucket: { name: 'inbox' }, object: { key: 'a.json', size: 2, eTag: 'e', sequencer: '07' } },
+          },
+        ],
+      });
+      await first.bus.put([{ source: 'shop', detail_type: 'Order', detail: {}, id: 'e-kept' }]);
+      expect((await t.stores.listeners.get('uploads')).fired).toBe(0);
+      expect((await t.stores.listeners.get('orders')).fired).toBe(0);
+      refuse = false;
+
+      // The next host, on the same data directory and working stores, carries both out at start:
+      // the start left half-way is finished at once (its claim is young, but its claimant is gone).
+      const next = new LocalTriggers({ deps: t.deps, onS3Event: () => {}, dataDir });
+      await next.start();
+      await next.settled();
+      expect((await t.stores.listeners.get('uploads')).fired).toBe(1);
+      expect((await t.stores.listeners.get('orders')).fired).toBe(1);
+      await next.close();
+      // Carried out, they are not carried out again by the host after.
+      expect(new PendingDeliveries(dataDir).pending()).toEqual([]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('gives a schedule its next fire, fires one that is due once, and stops on close', async () => {

@@ -1,0 +1,60 @@
+/**
+ * A small journal in the data directory for what the local server must know after a kill -9: one
+ * line per change, appended with a single synchronous write to a file kept open, so a kill right
+ * after the write still finds it (in the page cache), at the cost of one system call. When the file
+ * has grown past COMPACT_AFTER_BYTES it is rewritten as what it means now (its owner's `snapshot`),
+ * through a temporary file and a rename, as it is when opened.
+ */
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+
+/** The journal is rewritten with only what it means once it is this long. */
+const COMPACT_AFTER_BYTES = 256 * 1024;
+
+export class LineJournal {
+  readonly #file: string;
+  readonly #snapshot: () => string[];
+  #fd: number;
+  #bytes = 0;
+
+  /** Opens `file` for appending, rewritten first as `snapshot()` says (each line without its newline). */
+  constructor(file: string, snapshot: () => string[]) {
+    this.#file = file;
+    this.#snapshot = snapshot;
+    this.#fd = this.#rewrite();
+  }
+
+  /** The complete lines of `file` (none when there is no file); a line a kill cut short never counted. */
+  static read(file: string): string[] {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return text.split('\n').slice(0, -1);
+  }
+
+  append(line: string): void {
+    this.#bytes += writeSync(this.#fd, `${line}\n`);
+    if (this.#bytes > COMPACT_AFTER_BYTES) {
+      closeSync(this.#fd);
+      this.#fd = this.#rewrite();
+    }
+  }
+
+  /** Closes the file; what it holds stays for the next start. */
+  close(): void {
+    closeSync(this.#fd);
+  }
+
+  #rewrite(): number {
+    const text = this.#snapshot()
+      .map((line) => `${line}\n`)
+      .join('');
+    const temporary = `${this.#file}.tmp`;
+    writeFileSync(temporary, text);
+    renameSync(temporary, this.#file);
+    this.#bytes = Buffer.byteLength(text);
+    return openSync(this.#file, 'a');
+  }
+}
