@@ -5,7 +5,7 @@
  * for up to a day. Locally an object put to the S3 endpoint was answered before its runs started,
  * and a kill in that window, or during the retries of a delivery the stores refused, lost it.
  *
- * `+<delivery as JSON>` when one is accepted, `-<type> <event id>` once it was carried out. Carrying
+ * `+<delivery as JSON>` when one is accepted, `-<"type event id" as JSON>` once it was carried out. Carrying
  * one out twice is harmless: the dispatcher starts a run once per listener and event id.
  */
 import { join } from 'node:path';
@@ -22,9 +22,11 @@ function keyOf(delivery: Pick<TriggerDelivery, 'type' | 'event_id'>): string {
 export class PendingDeliveries {
   /** Accepted and not carried out, by key (one carried out is carried out for every acceptance of it). */
   readonly #pending = new Map<string, TriggerDelivery>();
+  /** What a previous process left undone, as the file held it when opened. */
+  readonly #leftover: TriggerDelivery[];
   readonly #log: LineJournal;
 
-  /** Opens the journal; what a previous process left undone is `pending()`. */
+  /** Opens the journal; what a previous process left undone is `leftover()`. */
   constructor(dataDir: string) {
     const file = join(dataDir, LOG);
     for (const line of LineJournal.read(file)) {
@@ -37,15 +39,28 @@ export class PendingDeliveries {
         }
         this.#pending.set(keyOf(delivery), delivery);
       } else if (line.startsWith('-')) {
-        this.#pending.delete(line.slice(1));
+        try {
+          this.#pending.delete(JSON.parse(line.slice(1)) as string);
+        } catch {
+          // Not one this version wrote.
+        }
       }
     }
+    this.#leftover = [...this.#pending.values()];
     this.#log = new LineJournal(file, () =>
       [...this.#pending.values()].map((delivery) => `+${JSON.stringify(delivery)}`),
     );
   }
 
-  /** The deliveries accepted and not carried out. */
+  /**
+   * What a previous process accepted and did not carry out, as the file held it when opened: not
+   * what this process accepted since, which is under way (a replay of it would race with it).
+   */
+  leftover(): TriggerDelivery[] {
+    return this.#leftover;
+  }
+
+  /** Everything accepted and not carried out yet, by this process or a previous one. */
   pending(): TriggerDelivery[] {
     return [...this.#pending.values()];
   }
@@ -60,7 +75,8 @@ export class PendingDeliveries {
   carriedOut(delivery: TriggerDelivery): void {
     const key = keyOf(delivery);
     if (!this.#pending.delete(key)) return;
-    this.#log.append(`-${key}`);
+    // As JSON: an event id may hold a line break (a bus entry's `id`, an S3 key).
+    this.#log.append(`-${JSON.stringify(key)}`);
   }
 
   close(): void {

@@ -99,7 +99,8 @@ export class LocalTriggers {
    */
   async start(): Promise<void> {
     // The process that claimed them is gone: a start it left half-way is finished now.
-    for (const delivery of this.#pending?.pending() ?? [])
+    // What this process accepted since is under way, and not replayed.
+    for (const delivery of this.#pending?.leftover() ?? [])
       void this.#deliver(delivery, { claimantGone: true });
     await this.#wake();
   }
@@ -156,7 +157,8 @@ export class LocalTriggers {
       tried?.();
       const wait = RETRY_DELAYS_MS[attempt];
       if (wait === undefined || this.#closed) return this.#onError(delivery, error);
-      // A close stops the wait: the delivery is given up (locally nothing redelivers it later).
+      // A close stops the wait: the delivery is given up here, and carried out at the next start
+      // (pending-deliveries.ts), as EventBridge would redeliver it.
       const stopped = await sleep(wait, undefined, { signal: this.#stop.signal }).then(
         () => false,
         () => true,

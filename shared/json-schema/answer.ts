@@ -38,9 +38,10 @@ const FENCED = /```[ \t]*(?:json)?[ \t]*\r?\n?([\s\S]*?)```/i;
 
 /**
  * The JSON in a model's answer: the whole text, or else the first fenced block (```json … ```), which
- * models add even when told not to. The parser's message is not kept: it quotes the answer. JSON
- * nested more than MAX_NESTING levels deep (the bound of the values expressions build) is not taken
- * (`tooDeep`): the schema's validator and the stores recurse, and 50,000 levels overflowed their stack.
+ * models add even when told not to. The parser's message is not kept: it quotes the answer. Text
+ * that nests more than MAX_NESTING levels deep (the bound of the values expressions build) is not
+ * parsed (`tooDeep`): the schema's validator and the stores recurse, and 50,000 levels overflowed
+ * their stack; and parsing 8 MiB of brackets took 1 s and 0.26 GB.
  */
 export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; tooDeep: boolean } {
   const candidates = [text.trim()];
@@ -48,14 +49,15 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   if (fenced?.[1] !== undefined) candidates.push(fenced[1].trim());
   let tooDeep = false;
   for (const candidate of candidates) {
-    let value: unknown;
-    try {
-      value = JSON.parse(candidate);
-    } catch {
-      continue; // Try the next reading of the answer.
+    if (scanJsonText(candidate, MAX_NESTING, { numbers: false }) !== undefined) {
+      tooDeep = true;
+      continue;
     }
-    if (scanJsonText(candidate, MAX_NESTING, { numbers: false }) === undefined) return { ok: true, value };
-    tooDeep = true;
+    try {
+      return { ok: true, value: JSON.parse(candidate) };
+    } catch {
+      // Try the next reading of the answer.
+    }
   }
   return { ok: false, tooDeep };
 }

@@ -19,6 +19,7 @@ import type { PeopleNotifier } from '../notifications/notifier.js';
 import type { Executions, Stores, TaskTokens } from '../ports/index.js';
 import { advanceFailedError } from './advance-failure.js';
 import {
+  type AdvanceFailure,
   type AdvanceInput,
   type AdvanceOutput,
   type AwaitSignalInput,
@@ -228,7 +229,9 @@ export async function advance(
   // Observability: the Advance span ends with the directive (or the error), whichever way Advance ends.
   const observed: { observation?: AdvanceObservation } = {};
   try {
-    const answer = await advanceRun(input, deps, options, observed);
+    const answer = input.failure
+      ? await abortRun(input, input.failure, deps, observed)
+      : await advanceRun(input, deps, options, observed);
     observed.observation?.end(answer);
     return answer;
   } catch (error) {
@@ -237,11 +240,44 @@ export async function advance(
   }
 }
 
+/** Abort's Advance starts no work: what the abort leaves to do (compensations) is the next Advance's. */
+const NO_BUDGET: AdvanceOptions = { budgetMs: 0 };
+
+/**
+ * Abort (advance-failure.ts): the run fails after what its inbox holds. The abort goes through the
+ * inbox under one id per Abort (its generation and transition count), so a retried Abort applies
+ * it once: applied again, it would give up the compensation the first one started. If applying the
+ * inbox is what keeps failing, the abort is applied first instead, and the inbox dropped with the run.
+ */
+async function abortRun(
+  input: AdvanceInput,
+  failure: AdvanceFailure,
+  deps: OrchestratorDeps,
+  observed: { observation?: AdvanceObservation },
+): Promise<AdvanceOutput> {
+  const abort: Signal = { type: 'abort', error: advanceFailedError(failure) };
+  const signalId = `abort:${input.generation}:${input.transitions ?? 0}`;
+  await deps.stores.inbox.put(input.run_id, signalId, abort, deps.clock.now());
+  try {
+    return await advanceRun(input, deps, NO_BUDGET, observed);
+  } catch (error) {
+    if (error instanceof StaleCheckpointError) throw error;
+    observed.observation?.end({ error });
+    observed.observation = undefined;
+    return await advanceRun(input, deps, NO_BUDGET, observed, abort);
+  }
+}
+
+/**
+ * `abortFirst`: applied before anything else, and the inbox is not applied but trimmed (Abort, when
+ * applying the inbox kept failing).
+ */
 async function advanceRun(
   input: AdvanceInput,
   deps: OrchestratorDeps,
   options: AdvanceOptions,
   observed: { observation?: AdvanceObservation },
+  abortFirst?: Signal,
 ): Promise<AdvanceOutput> {
   const { runs, inbox, workflows } = deps.stores;
   const record = await runs.get(input.run_id);
@@ -273,9 +309,7 @@ async function advanceRun(
     const loop = new RunLoop(state, {
       workflow,
       executor: observation.executor(deps),
-      // Abort (an Advance that kept failing) applies its signals and starts no work: what is left
-      // (the compensations) is the next Advance's, with its own retries.
-      budgetEndsAt: deps.clock.now().getTime() + (input.failure ? 0 : options.budgetMs),
+      budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
       persist: (transition, signal, steps) => {
         cursor = inboxSeq.get(signal) ?? cursor;
         return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });
@@ -283,14 +317,18 @@ async function advanceRun(
       observe: (before, signal) => observation.applying(before, signal),
       committed: (transition) => observation.committed(transition),
     });
-    for (const entry of entries) {
-      inboxSeq.set(entry.signal, entry.seq);
-      observation.received(entry);
-      loop.deliver(entry.signal);
+    if (abortFirst) {
+      // Its commit moves the inbox cursor past what is dropped.
+      const last = entries.at(-1);
+      if (last) inboxSeq.set(abortFirst, last.seq);
+      loop.deliver(abortFirst);
+    } else {
+      for (const entry of entries) {
+        inboxSeq.set(entry.signal, entry.seq);
+        observation.received(entry);
+        loop.deliver(entry.signal);
+      }
     }
-    // An Advance that kept failing: the run fails after what its inbox holds (an answer or a child's
-    // end accepted with 202 is kept, and a redrive lets the run go on from it) and before any step.
-    if (input.failure) loop.deliver({ type: 'abort', error: advanceFailedError(input.failure) });
     if (input.signal) loop.deliver(input.signal);
     const result = await loop.run();
     // A refused signal (a resume that raced with another, a stale result) changes nothing, now or

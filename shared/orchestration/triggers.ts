@@ -59,7 +59,6 @@ function countOutcomes(deps: TriggerDeps, type: string, outcomes: readonly Trigg
   }
 }
 
-/** Starts the run of every listener the delivery concerns; one outcome per listener, in listener order. */
 export interface DeliveryOptions {
   /**
    * The delivery is carried out again by a host that knows the one that claimed it is gone (the
@@ -69,6 +68,7 @@ export interface DeliveryOptions {
   claimantGone?: boolean;
 }
 
+/** Starts the run of every listener the delivery concerns; one outcome per listener, in listener order. */
 export async function deliverTrigger(
   deps: TriggerDeps,
   delivery: TriggerDelivery,

@@ -310,26 +310,25 @@ function retryAfterSeconds(value: string | undefined, now: Date): number | undef
 
 /**
  * JSON when the content type says so (`application/json`, `…+json`) and it parses; text otherwise.
- * JSON nested more than MAX_NESTING levels deep (the bound of the values expressions build) fails
- * the step: stored, it overflowed the stack of every reader after it, and the run could not be
- * advanced at all.
+ * A body that nests more than MAX_NESTING levels deep (the bound of the values expressions build)
+ * fails the step, found in one pass before it is parsed: stored, such JSON overflowed the stack of
+ * every reader after it and the run could not be advanced; and parsing 8 MiB of brackets took 1 s
+ * and 0.26 GB.
  */
 function responseBody(response: HttpResponse): unknown {
   const mediaType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json');
   if (!isJson || response.body === '') return response.body;
-  let body: unknown;
-  try {
-    body = JSON.parse(response.body);
-  } catch {
-    return response.body;
-  }
   if (scanJsonText(response.body, MAX_NESTING, { numbers: false }) !== undefined) {
     throw new StepError(
       HttpErrorCode.responseTooDeep,
-      `the response body is JSON nested more than ${MAX_NESTING} levels deep`,
+      `the response body nests more than ${MAX_NESTING} levels deep`,
       { retryable: false, details: { max_depth: MAX_NESTING } },
     );
   }
-  return body;
+  try {
+    return JSON.parse(response.body);
+  } catch {
+    return response.body;
+  }
 }

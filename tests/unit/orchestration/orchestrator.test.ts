@@ -193,13 +193,20 @@ steps:
     const run = await startRun({ workflow, inputs: {} }, deps);
     expect((await drive(deps, run.id)).directive).toBe('await');
     const failure = { Error: 'Error', Cause: 'the table is throttled' };
-    // Abort fails the run and leaves its compensation to the next Advance.
-    expect((await advance({ run_id: run.id, generation: 0, failure }, deps)).directive).toBe('continue');
-    expect((await stores.runs.get(run.id)).state).toMatchObject({
+    // Abort fails the run and leaves its compensation to the next Advance; the same Abort tried
+    // again (a Lambda retry: the same transition count) applies its abort once, and gives up nothing.
+    for (let tries = 0; tries < 2; tries++) {
+      const aborted = await advance({ run_id: run.id, generation: 0, transitions: 10, failure }, deps);
+      expect(aborted.directive).toBe('continue');
+    }
+    const aborted = (await stores.runs.get(run.id)).state;
+    expect(aborted).toMatchObject({
       status: 'running',
       error: { code: 'AdvanceFailed' },
-      compensation: { reason: 'failed' },
+      compensation: { reason: 'failed', failures: [] },
     });
+    // Step a's undo is still to do (dispatched, not started).
+    expect(aborted.compensation?.current?.step_id ?? aborted.compensation?.queue[0]?.step_id).toBe('a');
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a']);
     // Storing the compensation's result keeps failing, so the Advance does.
     const commit = stores.runs.commit.bind(stores.runs);
@@ -209,8 +216,10 @@ steps:
       return commit(transition, options);
     };
     await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('the table is throttled');
-    // The next Abort gives the compensation up: the run ends, what was not undone listed.
-    expect((await advance({ run_id: run.id, generation: 0, failure }, deps)).directive).toBe('failed');
+    expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/undo-a']);
+    // The next Abort (later in the execution) gives the compensation up: the run ends, what was not undone listed.
+    const next = await advance({ run_id: run.id, generation: 0, transitions: 20, failure }, deps);
+    expect(next.directive).toBe('failed');
     const { state } = await stores.runs.get(run.id);
     expect(state).toMatchObject({ status: 'failed', compensated: false });
     expect(state.compensation).toBeUndefined();
@@ -218,6 +227,31 @@ steps:
       code: 'AdvanceFailed',
       details: { compensation_failures: [{ code: 'AdvanceFailed', step_id: 'a' }] },
     });
+  });
+
+  it('fails the run first when applying its inbox is what keeps failing, and drops the inbox with it', async () => {
+    const { deps, stores, http, workflow } = await setUp(formThenCall);
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    expect((await drive(deps, run.id)).directive).toBe('await');
+    const resume: Signal = { type: 'resume', payload: { inputs: { name: 'x' } } };
+    await deliverSignal(run.id, 'answer-1', resume, deps);
+    // Storing the answer is refused, every time.
+    const commit = stores.runs.commit.bind(stores.runs);
+    stores.runs.commit = async (transition, options) => {
+      if (transition.events.some((e) => e.type === 'step.completed'))
+        throw new Error('the item is too large');
+      return commit(transition, options);
+    };
+    await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('the item is too large');
+    const failure = { Error: 'Error', Cause: 'the item is too large' };
+    const aborted = await advance({ run_id: run.id, generation: 0, transitions: 9, failure }, deps);
+    expect(aborted.directive).toBe('failed');
+    const { state } = await stores.runs.get(run.id);
+    expect(state.status).toBe('failed');
+    expect(state.error?.code).toBe('AdvanceFailed');
+    expect(state.steps.ask?.status).not.toBe('completed');
+    expect(await stores.inbox.read(run.id, 0)).toEqual([]);
+    expect(http.requests).toEqual([]);
   });
 
   it('lets one of two overlapping Advance invocations win; the other asks to continue', async () => {

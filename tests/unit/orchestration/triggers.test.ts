@@ -144,7 +144,7 @@ describe('deliverTrigger', () => {
     expect(small).toEqual([]);
   });
 
-  it('fails the fire of an event nested deeper than a run’s inputs may be, and starts the others', async () => {
+  it('fails the fire of an event nested deeper than a run’s inputs may be, and fires the next event', async () => {
     const t = await bed();
     await t.stores.listeners.create(listener('any', 'eventbridge', { source: ['shop'] }));
     // 20,000 levels: what JSON.stringify and structuredClone of the run overflowed on.

@@ -428,10 +428,10 @@ describe('api_call: limits and the network rule', () => {
     reply = answer(200, deep(998), { 'content-type': 'application/json' });
     const result = await apiCall.execute(contextFor({ url: `${server.origin}/` }));
     expect(result).toMatchObject({ status: 'completed', output: { body: { a: expect.any(Array) } } });
-    // Text that only says it is JSON stays text, however many brackets it opens.
+    // Found before parsing: text that opens that many brackets is refused whether it parses or not.
     reply = answer(200, '['.repeat(5_000), { 'content-type': 'application/json' });
-    expect(await apiCall.execute(contextFor({ url: `${server.origin}/` }))).toMatchObject({
-      output: { body: '['.repeat(5_000) },
+    expect(await failure(apiCall.execute(contextFor({ url: `${server.origin}/` })))).toMatchObject({
+      code: 'HttpResponseTooDeep',
     });
     reply = answer(200, JSON.stringify({ text: '['.repeat(5_000) }), { 'content-type': 'application/json' });
     expect(await apiCall.execute(contextFor({ url: `${server.origin}/` }))).toMatchObject({
