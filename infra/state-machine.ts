@@ -70,9 +70,9 @@ export const States = {
    */
   AdvanceFailed: 'AdvanceFailed',
   /**
-   * Task (the Advance function again, with `failure`): applies the run's inbox, fails the run with
-   * `AdvanceFailed` and starts no step, so that the run ends where people see it instead of staying
-   * `running` with no execution to carry it (shared/orchestration/advance-failure.ts).
+   * Task (the Advance function again, with `failure`): applies the run's inbox and an abort, which
+   * fails the run with `AdvanceFailed`, and starts no step, so that the run ends where people see it
+   * instead of staying `running` with no execution to carry it (orchestrator.ts `abortRun`).
    */
   Abort: 'Abort',
   /** Fail: Advance kept failing and so did Abort: infrastructure trouble, for the failed-executions alarm. */
@@ -395,7 +395,7 @@ export function stateMachineDefinition(options: StateMachineOptions): AslDefinit
         Type: 'Fail',
         Error: 'Flowrunner.AdvanceFailed',
         Cause:
-          'Advance kept failing, and failing the run failed too (the run could not be read or stored, or a signal in its inbox could not be applied): the run stays as it was stored. The failed Task events of this execution say why.',
+          'Advance kept failing, and failing the run failed too (the run could not be read or stored): the run stays as it was stored. The failed Task events of this execution say why.',
       },
     },
   };

@@ -2,7 +2,8 @@
  * An Advance that keeps failing fails its run, so that no run stays `running` with nothing to carry
  * it. The state machine retries Advance; once the retries are spent, its Catch invokes Advance again
  * with the error (`AdvanceInput.failure`, state-machine.ts `Abort`). That Advance applies the run's
- * inbox, then an `abort` with the error below, and starts no step: the run fails where people look,
+ * inbox, then an `abort` with the error below, and starts no step (orchestrator.ts `abortRun`, which
+ * also says what happens when the inbox is what fails): the run fails where people look,
  * saying what went wrong, and its compensations (if any) run in the Advances after it. A run whose
  * compensation is what keeps failing ends at the next Abort, what was not undone listed with the
  * abort's error. A run without compensations can be redriven once the cause is fixed (CONTRACT §9);
