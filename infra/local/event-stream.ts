@@ -21,7 +21,7 @@ const IDLE_POLL_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 /** Events read from the store at a time. */
 export const PAGE_EVENTS = 100;
-/** How long a client may take nothing before the stream ends. */
+/** How long a client may take nothing before it is disconnected. */
 export const STALL_MS = 60_000;
 
 export interface EventStreamOptions {

@@ -261,7 +261,9 @@ async function abortRun(
   try {
     return await advanceRun(input, deps, NO_BUDGET, observed);
   } catch (error) {
-    if (error instanceof StaleCheckpointError) throw error;
+    // With no budget, what can fail here is applying the inbox and storing it (or reading the run,
+    // which fails the second try as well). A failure that passes between the two tries drops the
+    // inbox too; the run has failed, and a redrive asks again what it waits for.
     observed.observation?.end({ error });
     observed.observation = undefined;
     return await advanceRun(input, deps, NO_BUDGET, observed, abort);
