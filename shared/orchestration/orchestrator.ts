@@ -140,9 +140,11 @@ export async function deliverSignal(
   signalId: string,
   signal: Signal,
   deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'tokens' | 'telemetry'>,
-): Promise<{ accepted: boolean }> {
+  options: { unless?: string } = {},
+): Promise<{ accepted: boolean; blocked?: boolean }> {
   const now = deps.clock.now();
-  const { accepted } = await deps.stores.inbox.put(runId, signalId, signal, now);
+  const { accepted, blocked } = await deps.stores.inbox.put(runId, signalId, signal, now, options);
+  if (blocked) return { accepted, blocked };
   if (accepted) {
     const { task_token: token, state } = await deps.stores.runs.get(runId);
     if (token) await deps.tokens.complete(token);

@@ -25,5 +25,17 @@ export function answerSignalId(state: RunState, stepId: string): string {
  * (or unpauses) sent against the same checkpoint compete for one id.
  */
 export function controlSignalId(state: RunState, type: 'cancel' | 'pause' | 'unpause'): string {
-  return type === 'cancel' ? 'cancel' : `${type}:${state.checkpoint}`;
+  return type === 'cancel' ? CANCEL_SIGNAL_ID : `${type}:${state.checkpoint}`;
+}
+
+/**
+ * The cancel's id. Answers, pauses and unpauses are put `unless` it was accepted: once a cancel
+ * waits in the inbox, they are refused (409) rather than told "accepted" and then dropped by the
+ * canceled run; one that came first is applied before the cancel.
+ */
+export const CANCEL_SIGNAL_ID = 'cancel';
+
+/** Why an answer, a pause or an unpause was refused by the inbox (the API's 409). */
+export function refusalOf(blocked: boolean | undefined, otherwise: string): string {
+  return blocked ? 'The run is being canceled: a cancel was accepted first' : otherwise;
 }

@@ -9,7 +9,7 @@ import { isFinal, waitingSteps } from '../../../shared/engine/transition.js';
 import { AnswerChannel, type RunState } from '../../../shared/engine/types.js';
 import { ForbiddenError } from '../../../shared/errors.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
-import { answerSignalId } from '../../../shared/orchestration/signal-ids.js';
+import { answerSignalId, CANCEL_SIGNAL_ID, refusalOf } from '../../../shared/orchestration/signal-ids.js';
 import type { CallbackTarget } from '../../../shared/ports/index.js';
 import type { ApiDeps } from '../deps.js';
 import { RUN_ID } from '../examples.js';
@@ -78,7 +78,7 @@ const docs = {
     refusals: {
       403: 'The person the link names may not give this answer',
       404: GONE,
-      409: 'That wait has ended, or the link or another answer was used first',
+      409: 'That wait has ended, or the link, another answer or a cancel was used first',
       422: 'The answer does not fit the wait',
     },
   },
@@ -174,7 +174,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
         throw conflict('The link was used meanwhile');
       }
       // The same inbox id as an answer through the API: whichever channel answers first is the answer.
-      const { accepted } = await deliverSignal(
+      const { accepted, blocked } = await deliverSignal(
         target.run_id,
         answerSignalId(state, target.step_id),
         {
@@ -185,8 +185,11 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
           ...(target.person ? { by: target.person, via: AnswerChannel.link } : {}),
         },
         o,
+        { unless: CANCEL_SIGNAL_ID },
       );
-      if (!accepted) throw conflict(`Another answer to step '${target.step_id}' was accepted first`);
+      if (!accepted) {
+        throw conflict(refusalOf(blocked, `Another answer to step '${target.step_id}' was accepted first`));
+      }
       return json(202, { run_id: target.run_id, step_id: target.step_id, visit: target.visit, accepted });
     },
     docs.post,

@@ -13,7 +13,12 @@ import {
   redriveRun,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
-import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
+import {
+  answerSignalId,
+  CANCEL_SIGNAL_ID,
+  controlSignalId,
+  refusalOf,
+} from '../../../shared/orchestration/signal-ids.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
 import type { ApiDeps } from '../deps.js';
 import { CONTEXT, EVENTS, HISTORY, RUN, RUN_ID, RUN_SUMMARY } from '../examples.js';
@@ -230,7 +235,7 @@ const docs = {
     refusals: {
       403: 'Not an approver of this step, or the API key answers as another principal',
       404: NO_RUN,
-      409: 'The run is final, or not waiting there, or another answer was accepted first',
+      409: 'The run is final, or not waiting there, or another answer (or a cancel) was accepted first',
       422: 'The answer does not fit the wait (form fields, decision)',
     },
   },
@@ -252,7 +257,10 @@ function controlDoc(type: 'cancel' | 'pause' | 'unpause', summary: string, refus
     refusals: {
       403: 'The API key acts as another principal than `by`',
       404: NO_RUN,
-      409: `${refused}, or another ${type} was accepted first`,
+      409:
+        type === 'cancel'
+          ? `${refused}, or another cancel was accepted first`
+          : `${refused}, or another ${type} (or a cancel) was accepted first`,
     },
   };
 }
@@ -377,8 +385,18 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
         via: answerChannel(request.event.headers),
       };
       // Answers that saw the same wait compete for one inbox id: one is accepted, the others are told.
-      const { accepted } = await deliverSignal(id, answerSignalId(state, target.step_id), signal, o);
-      if (!accepted) throw conflict(`Another answer to step '${target.step_id}' was accepted first`);
+      const { accepted, blocked } = await deliverSignal(
+        id,
+        answerSignalId(state, target.step_id),
+        signal,
+        o,
+        {
+          unless: CANCEL_SIGNAL_ID,
+        },
+      );
+      if (!accepted) {
+        throw conflict(refusalOf(blocked, `Another answer to step '${target.step_id}' was accepted first`));
+      }
       return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted });
     },
     docs.resume,
@@ -404,8 +422,15 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
           type === 'cancel'
             ? { type, ...by, ...(body.reason ? { reason: body.reason } : {}) }
             : { type, ...by };
-        const { accepted } = await deliverSignal(id, controlSignalId(state, type), signal, o);
-        if (!accepted) throw conflict(`Another ${type} of this run was accepted first`);
+        // A pause or unpause after an accepted cancel would be dropped by the canceled run: refused.
+        const { accepted, blocked } = await deliverSignal(
+          id,
+          controlSignalId(state, type),
+          signal,
+          o,
+          type === 'cancel' ? {} : { unless: CANCEL_SIGNAL_ID },
+        );
+        if (!accepted) throw conflict(refusalOf(blocked, `Another ${type} of this run was accepted first`));
         return json(202, { run_id: id, accepted });
       },
       doc,

@@ -44,15 +44,19 @@ export class DynamoDbSignalInbox implements SignalInbox {
     this.#payloads = options.largePayloads;
   }
 
-  async put(runId: string, signalId: string, signal: Signal, now: Date) {
+  async put(runId: string, signalId: string, signal: Signal, now: Date, options: { unless?: string } = {}) {
     checkSignalId(signalId);
+    const unless = options.unless;
     const stored = this.#payloads ? await this.#payloads.offload(runId, signal) : signal;
     const { applied, attributes } = await this.#table.update({
       Key: inboxKey(runId),
       UpdateExpression:
         'SET last_seq = if_not_exists(last_seq, :zero) + :one, first_seq = if_not_exists(first_seq, :one), ' +
         'entries = list_append(if_not_exists(entries, :none), :entry) ADD ids :ids',
-      ConditionExpression: 'NOT contains(ids, :id)',
+      ConditionExpression:
+        unless === undefined
+          ? 'NOT contains(ids, :id)'
+          : 'NOT contains(ids, :id) AND NOT contains(ids, :unless)',
       ExpressionAttributeValues: {
         ':zero': N(0),
         ':one': N(1),
@@ -70,10 +74,17 @@ export class DynamoDbSignalInbox implements SignalInbox {
         },
         ':ids': { SS: [idDigest(signalId)] },
         ':id': S(idDigest(signalId)),
+        ...(unless === undefined ? {} : { ':unless': S(idDigest(unless)) }),
       },
       ReturnValues: 'UPDATED_NEW',
     });
-    if (!applied) return { accepted: false };
+    if (!applied) {
+      if (unless === undefined) return { accepted: false };
+      // Which condition refused it: a read on this rare path, not on every put.
+      const item = await this.#table.get(inboxKey(runId), 'ids');
+      const ids = item?.ids && 'SS' in item.ids ? (item.ids.SS ?? []) : [];
+      return ids.includes(idDigest(signalId)) ? { accepted: false } : { accepted: false, blocked: true };
+    }
     return { accepted: true, seq: number(attributes!, 'last_seq') };
   }
 

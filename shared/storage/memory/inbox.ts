@@ -17,7 +17,7 @@ interface RunInbox {
 export class MemorySignalInbox implements SignalInbox {
   readonly #inboxes = new Map<string, RunInbox>();
 
-  async put(runId: string, signalId: string, signal: Signal, now: Date) {
+  async put(runId: string, signalId: string, signal: Signal, now: Date, options: { unless?: string } = {}) {
     checkSignalId(signalId);
     let inbox = this.#inboxes.get(runId);
     if (!inbox) {
@@ -25,6 +25,8 @@ export class MemorySignalInbox implements SignalInbox {
       this.#inboxes.set(runId, inbox);
     }
     if (inbox.ids.has(signalId)) return { accepted: false };
+    if (options.unless !== undefined && inbox.ids.has(options.unless))
+      return { accepted: false, blocked: true };
     inbox.ids.add(signalId);
     const seq = ++inbox.last_seq;
     inbox.entries.push({

@@ -837,6 +837,36 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         ]);
       });
 
+      it('refuses a signal put unless an id was accepted once that id was, trimmed or not, and says so', async () => {
+        const cancel = { type: 'cancel' as const };
+        // Before the cancel: accepted.
+        expect(await stores.inbox.put('run_c', 'answer-1', resume(1), at(0), { unless: 'cancel' })).toEqual({
+          accepted: true,
+          seq: 1,
+        });
+        expect(await stores.inbox.put('run_c', 'cancel', cancel, at(1))).toEqual({ accepted: true, seq: 2 });
+        // After it: blocked, and nothing is written.
+        expect(await stores.inbox.put('run_c', 'answer-2', resume(2), at(2), { unless: 'cancel' })).toEqual({
+          accepted: false,
+          blocked: true,
+        });
+        // A repeat is a repeat, whatever else was accepted.
+        expect(await stores.inbox.put('run_c', 'answer-1', resume(1), at(2), { unless: 'cancel' })).toEqual({
+          accepted: false,
+        });
+        await stores.inbox.trim('run_c', 2, 1);
+        expect(await stores.inbox.put('run_c', 'answer-3', resume(3), at(3), { unless: 'cancel' })).toEqual({
+          accepted: false,
+          blocked: true,
+        });
+        // Another run's cancel blocks nothing here.
+        expect(await stores.inbox.put('run_d', 'answer-1', resume(1), at(3), { unless: 'cancel' })).toEqual({
+          accepted: true,
+          seq: 1,
+        });
+        expect(await stores.inbox.read('run_c', 0)).toEqual([]);
+      });
+
       it('reads after a seq with a limit, trims what was applied, and never reuses a seq', async () => {
         for (let i = 1; i <= 5; i++) await stores.inbox.put('run_a', `req-${i}`, resume(i), at(i));
         expect((await stores.inbox.read('run_a', 1, 2)).map((e) => e.seq)).toEqual([2, 3]);

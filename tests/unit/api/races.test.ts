@@ -114,4 +114,41 @@ describe('api: concurrent answers and controls', () => {
     ]);
     expect(cancels.map((c) => c.status).sort()).toEqual([202, 409]);
   });
+
+  it('refuses an answer, a pause or an unpause once a cancel was accepted, instead of accepting what the run will drop', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    expect((await t.call('POST', `/v1/executions/${runId}/cancel`, { body: {} })).status).toBe(202);
+    const late = await Promise.all([
+      t.call('POST', `/v1/executions/${runId}/resume`, {
+        body: { decision: 'approve', approver: APPROVERS[0] },
+      }),
+      t.call('POST', `/v1/executions/${runId}/pause`, { body: {} }),
+    ]);
+    expect(late.map((r) => r.status)).toEqual([409, 409]);
+    for (const refused of late)
+      expect(refused.body.detail).toBe('The run is being canceled: a cancel was accepted first');
+    await t.drive(runId);
+    expect((await t.call('GET', `/v1/executions/${runId}`)).body.status).toBe('canceled');
+  });
+
+  it('tells an answer sent with a cancel 202 only if the run applies it: every accepted answer is applied', async () => {
+    for (let round = 0; round < 5; round++) {
+      const t = await setUp();
+      const runId = await panelRun(t);
+      const [cancel, ...answers] = await Promise.all([
+        t.call('POST', `/v1/executions/${runId}/cancel`, { body: {} }),
+        ...APPROVERS.slice(0, 5).map((approver) =>
+          t.call('POST', `/v1/executions/${runId}/resume`, { body: { decision: 'approve', approver } }),
+        ),
+      ]);
+      expect(cancel!.status).toBe(202);
+      await t.drive(runId);
+      const events = await t.call('GET', `/v1/executions/${runId}/events`);
+      const applied = events.body.events.filter(
+        (e: { type: string; step_id?: string }) => e.type === 'step.completed' && e.step_id === 'ask',
+      );
+      expect(applied).toHaveLength(answers.filter((a) => a.status === 202).length);
+    }
+  });
 });
