@@ -25,15 +25,19 @@ export function answerSignalId(state: RunState, stepId: string): string {
  * (or unpauses) sent against the same checkpoint compete for one id.
  */
 export function controlSignalId(state: RunState, type: 'cancel' | 'pause' | 'unpause'): string {
-  return type === 'cancel' ? CANCEL_SIGNAL_ID : `${type}:${state.checkpoint}`;
+  return type === 'cancel' ? cancelSignalId(state) : `${type}:${state.checkpoint}`;
 }
 
 /**
- * The cancel's id. Answers, pauses and unpauses are put `unless` it was accepted: once a cancel
- * waits in the inbox, they are refused (409) rather than told "accepted" and then dropped by the
- * canceled run; one that came first is applied before the cancel.
+ * The cancel's id: one per redrive of the run, since the inbox remembers an id for ever and a
+ * cancel the engine refused (the run had failed first) must not keep the redriven run from being
+ * canceled, or answered. Answers, pauses and unpauses are put `unless` it was accepted: once a
+ * cancel waits in the inbox, they are refused (409) rather than told "accepted" and then dropped by
+ * the canceled run; one that came first is applied before the cancel.
  */
-export const CANCEL_SIGNAL_ID = 'cancel';
+export function cancelSignalId(state: Pick<RunState, 'redrives'>): string {
+  return state.redrives ? `cancel:${state.redrives}` : 'cancel';
+}
 
 /** Why an answer, a pause or an unpause was refused by the inbox (the API's 409). */
 export function refusalOf(blocked: boolean | undefined, otherwise: string): string {
