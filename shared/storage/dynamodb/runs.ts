@@ -607,10 +607,12 @@ export class DynamoDbRunStore implements RunStore {
         ),
       ),
     );
-    const ordered = pages
-      .flat()
-      .filter((item) => below === undefined || string(item, 'order_key') !== below)
-      .sort((a, b) => compareKeys(string(b, 'order_key'), string(a, 'order_key')));
+    const ordered = newestOfEachRun(
+      pages
+        .flat()
+        .filter((item) => below === undefined || string(item, 'order_key') !== below)
+        .sort((a, b) => compareKeys(string(b, 'order_key'), string(a, 'order_key'))),
+    );
     const items = ordered.slice(0, limit).map(summaryFrom);
     const page: Page<RunSummary> = { items };
     if (ordered.length > limit) {
@@ -679,6 +681,21 @@ function tipOf(newest: Commit, run: Item | undefined): Tip {
     snapshot_bytes: optionalNumber(item, 'sb') ?? 0,
     listed_status: run ? (string(run, 'status') as RunStatus) : undefined,
   };
+}
+
+/**
+ * One entry per run, its newest. The partitions are read one query each, not at one instant: a run
+ * whose status changed between two of them (running, then waiting) is in both, and was listed twice
+ * (the console drew two rows for it). Its entries share their order key, so sorted they are neighbours.
+ */
+function newestOfEachRun(sorted: Item[]): Item[] {
+  const kept: Item[] = [];
+  for (const item of sorted) {
+    const last = kept.at(-1);
+    if (last === undefined || string(last, 'order_key') !== string(item, 'order_key')) kept.push(item);
+    else if (string(item, 'updated_at') > string(last, 'updated_at')) kept[kept.length - 1] = item;
+  }
+  return kept;
 }
 
 function summaryFrom(item: Item): RunSummary {
