@@ -4,6 +4,7 @@ import { StepError } from '../errors.js';
 import type { ChildRuns, Telemetry } from '../ports/index.js';
 import { MAX_CHILD_DEPTH } from '../steps/workflow.js';
 import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
+import { PARENT_CANCEL_SIGNAL_ID } from './signal-ids.js';
 
 /** The run id of the child for a key: the same key (run, step, visit) always names the same child. */
 function childRunId(idempotencyKey: string): string {
@@ -50,7 +51,12 @@ export function orchestratedChildren(
       return { run_id: runId };
     },
     async cancel(runId) {
-      await deliverSignal(runId, 'cancel:parent', { type: 'cancel', reason: 'The parent run ended' }, deps);
+      await deliverSignal(
+        runId,
+        PARENT_CANCEL_SIGNAL_ID,
+        { type: 'cancel', reason: 'The parent run ended' },
+        deps,
+      );
     },
   };
 }

@@ -140,7 +140,7 @@ export async function deliverSignal(
   signalId: string,
   signal: Signal,
   deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'tokens' | 'telemetry'>,
-  options: { unless?: string } = {},
+  options: { unless?: readonly string[] } = {},
 ): Promise<{ accepted: boolean; blocked?: boolean }> {
   const now = deps.clock.now();
   const { accepted, blocked } = await deps.stores.inbox.put(runId, signalId, signal, now, options);

@@ -39,6 +39,14 @@ export function cancelSignalId(state: Pick<RunState, 'redrives'>): string {
   return state.redrives ? `cancel:${state.redrives}` : 'cancel';
 }
 
+/** The cancel a parent run sends its child runs when it ends (a child is redriven only through its parent). */
+export const PARENT_CANCEL_SIGNAL_ID = 'cancel:parent';
+
+/** Every cancel that ends the run as it is now: a person's (this redrive's) and its parent's. */
+export function cancelSignalIds(state: Pick<RunState, 'redrives'>): string[] {
+  return [cancelSignalId(state), PARENT_CANCEL_SIGNAL_ID];
+}
+
 /** Why an answer, a pause or an unpause was refused by the inbox (the API's 409). */
 export function refusalOf(blocked: boolean | undefined, otherwise: string): string {
   return blocked ? 'The run is being canceled: a cancel was accepted first' : otherwise;

@@ -169,16 +169,16 @@ export interface InboxEntry {
 export interface SignalInbox {
   /**
    * Accepts a signal once per signal_id; `accepted: false` for a repeat (same id), or, with
-   * `unless`, when the run's inbox has accepted that id (ever): `blocked` then says so. The check and
-   * the write are one conditional write, so of a signal and its `unless` sent at once, whichever
-   * comes second is the one refused.
+   * `unless`, when the run's inbox has accepted one of those ids (ever): `blocked` then says so. The
+   * check and the write are one conditional write, so of a signal and an `unless` sent at once,
+   * whichever comes second is the one refused.
    */
   put(
     runId: string,
     signalId: string,
     signal: Signal,
     now: Date,
-    options?: { unless?: string },
+    options?: { unless?: readonly string[] },
   ): Promise<{ accepted: boolean; seq?: number; blocked?: boolean }>;
   /** Entries after `after`, in order. */
   read(runId: string, after: number, limit?: number): Promise<InboxEntry[]>;

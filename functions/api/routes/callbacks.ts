@@ -9,7 +9,7 @@ import { isFinal, waitingSteps } from '../../../shared/engine/transition.js';
 import { AnswerChannel, type RunState } from '../../../shared/engine/types.js';
 import { ForbiddenError } from '../../../shared/errors.js';
 import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
-import { answerSignalId, cancelSignalId, refusalOf } from '../../../shared/orchestration/signal-ids.js';
+import { answerSignalId, cancelSignalIds, refusalOf } from '../../../shared/orchestration/signal-ids.js';
 import type { CallbackTarget } from '../../../shared/ports/index.js';
 import type { ApiDeps } from '../deps.js';
 import { RUN_ID } from '../examples.js';
@@ -185,7 +185,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
           ...(target.person ? { by: target.person, via: AnswerChannel.link } : {}),
         },
         o,
-        { unless: cancelSignalId(state) },
+        { unless: cancelSignalIds(state) },
       );
       if (!accepted) {
         throw conflict(refusalOf(blocked, `Another answer to step '${target.step_id}' was accepted first`));

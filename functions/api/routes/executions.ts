@@ -15,7 +15,7 @@ import {
 } from '../../../shared/orchestration/orchestrator.js';
 import {
   answerSignalId,
-  cancelSignalId,
+  cancelSignalIds,
   controlSignalId,
   refusalOf,
 } from '../../../shared/orchestration/signal-ids.js';
@@ -391,7 +391,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
         signal,
         o,
         {
-          unless: cancelSignalId(state),
+          unless: cancelSignalIds(state),
         },
       );
       if (!accepted) {
@@ -428,7 +428,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
           controlSignalId(state, type),
           signal,
           o,
-          type === 'cancel' ? {} : { unless: cancelSignalId(state) },
+          type === 'cancel' ? {} : { unless: cancelSignalIds(state) },
         );
         if (!accepted) throw conflict(refusalOf(blocked, `Another ${type} of this run was accepted first`));
         return json(202, { run_id: id, accepted });

@@ -44,19 +44,29 @@ export class DynamoDbSignalInbox implements SignalInbox {
     this.#payloads = options.largePayloads;
   }
 
-  async put(runId: string, signalId: string, signal: Signal, now: Date, options: { unless?: string } = {}) {
+  async put(
+    runId: string,
+    signalId: string,
+    signal: Signal,
+    now: Date,
+    options: { unless?: readonly string[] } = {},
+  ) {
     checkSignalId(signalId);
-    const unless = options.unless;
+    const unless = options.unless ?? [];
+    const blockers: Item = {};
+    unless.forEach((id, i) => {
+      blockers[`:unless${i}`] = S(idDigest(id));
+    });
     const stored = this.#payloads ? await this.#payloads.offload(runId, signal) : signal;
     const { applied, attributes } = await this.#table.update({
       Key: inboxKey(runId),
       UpdateExpression:
         'SET last_seq = if_not_exists(last_seq, :zero) + :one, first_seq = if_not_exists(first_seq, :one), ' +
         'entries = list_append(if_not_exists(entries, :none), :entry) ADD ids :ids',
-      ConditionExpression:
-        unless === undefined
-          ? 'NOT contains(ids, :id)'
-          : 'NOT contains(ids, :id) AND NOT contains(ids, :unless)',
+      ConditionExpression: [
+        'NOT contains(ids, :id)',
+        ...Object.keys(blockers).map((name) => `NOT contains(ids, ${name})`),
+      ].join(' AND '),
       ExpressionAttributeValues: {
         ':zero': N(0),
         ':one': N(1),
@@ -74,12 +84,12 @@ export class DynamoDbSignalInbox implements SignalInbox {
         },
         ':ids': { SS: [idDigest(signalId)] },
         ':id': S(idDigest(signalId)),
-        ...(unless === undefined ? {} : { ':unless': S(idDigest(unless)) }),
+        ...blockers,
       },
       ReturnValues: 'UPDATED_NEW',
     });
     if (!applied) {
-      if (unless === undefined) return { accepted: false };
+      if (unless.length === 0) return { accepted: false };
       // Which condition refused it: a read on this rare path, not on every put.
       const item = await this.#table.get(inboxKey(runId), 'ids');
       const ids = item?.ids && 'SS' in item.ids ? (item.ids.SS ?? []) : [];

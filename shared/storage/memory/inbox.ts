@@ -17,7 +17,13 @@ interface RunInbox {
 export class MemorySignalInbox implements SignalInbox {
   readonly #inboxes = new Map<string, RunInbox>();
 
-  async put(runId: string, signalId: string, signal: Signal, now: Date, options: { unless?: string } = {}) {
+  async put(
+    runId: string,
+    signalId: string,
+    signal: Signal,
+    now: Date,
+    options: { unless?: readonly string[] } = {},
+  ) {
     checkSignalId(signalId);
     let inbox = this.#inboxes.get(runId);
     if (!inbox) {
@@ -25,8 +31,7 @@ export class MemorySignalInbox implements SignalInbox {
       this.#inboxes.set(runId, inbox);
     }
     if (inbox.ids.has(signalId)) return { accepted: false };
-    if (options.unless !== undefined && inbox.ids.has(options.unless))
-      return { accepted: false, blocked: true };
+    if (options.unless?.some((id) => inbox.ids.has(id))) return { accepted: false, blocked: true };
     inbox.ids.add(signalId);
     const seq = ++inbox.last_seq;
     inbox.entries.push({

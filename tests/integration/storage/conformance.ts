@@ -840,31 +840,56 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
       it('refuses a signal put unless an id was accepted once that id was, trimmed or not, and says so', async () => {
         const cancel = { type: 'cancel' as const };
         // Before the cancel: accepted.
-        expect(await stores.inbox.put('run_c', 'answer-1', resume(1), at(0), { unless: 'cancel' })).toEqual({
-          accepted: true,
-          seq: 1,
-        });
+        expect(await stores.inbox.put('run_c', 'answer-1', resume(1), at(0), { unless: ['cancel'] })).toEqual(
+          {
+            accepted: true,
+            seq: 1,
+          },
+        );
         expect(await stores.inbox.put('run_c', 'cancel', cancel, at(1))).toEqual({ accepted: true, seq: 2 });
         // After it: blocked, and nothing is written.
-        expect(await stores.inbox.put('run_c', 'answer-2', resume(2), at(2), { unless: 'cancel' })).toEqual({
-          accepted: false,
-          blocked: true,
-        });
+        expect(await stores.inbox.put('run_c', 'answer-2', resume(2), at(2), { unless: ['cancel'] })).toEqual(
+          {
+            accepted: false,
+            blocked: true,
+          },
+        );
         // A repeat is a repeat, whatever else was accepted.
-        expect(await stores.inbox.put('run_c', 'answer-1', resume(1), at(2), { unless: 'cancel' })).toEqual({
-          accepted: false,
-        });
+        expect(await stores.inbox.put('run_c', 'answer-1', resume(1), at(2), { unless: ['cancel'] })).toEqual(
+          {
+            accepted: false,
+          },
+        );
         await stores.inbox.trim('run_c', 2, 1);
-        expect(await stores.inbox.put('run_c', 'answer-3', resume(3), at(3), { unless: 'cancel' })).toEqual({
+        expect(await stores.inbox.put('run_c', 'answer-3', resume(3), at(3), { unless: ['cancel'] })).toEqual(
+          {
+            accepted: false,
+            blocked: true,
+          },
+        );
+        // Any of several ids blocks it.
+        expect(
+          await stores.inbox.put('run_c', 'answer-4', resume(4), at(3), { unless: ['cancel:1', 'cancel'] }),
+        ).toEqual({
           accepted: false,
           blocked: true,
+        });
+        expect(
+          await stores.inbox.put('run_c', 'answer-5', resume(5), at(3), {
+            unless: ['cancel:1', 'cancel:parent'],
+          }),
+        ).toEqual({
+          accepted: true,
+          seq: 3,
         });
         // Another run's cancel blocks nothing here.
-        expect(await stores.inbox.put('run_d', 'answer-1', resume(1), at(3), { unless: 'cancel' })).toEqual({
-          accepted: true,
-          seq: 1,
-        });
-        expect(await stores.inbox.read('run_c', 0)).toEqual([]);
+        expect(await stores.inbox.put('run_d', 'answer-1', resume(1), at(3), { unless: ['cancel'] })).toEqual(
+          {
+            accepted: true,
+            seq: 1,
+          },
+        );
+        expect((await stores.inbox.read('run_c', 0)).map((entry) => entry.signal_id)).toEqual(['answer-5']);
       });
 
       it('reads after a seq with a limit, trims what was applied, and never reuses a seq', async () => {

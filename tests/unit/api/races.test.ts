@@ -132,6 +132,23 @@ describe('api: concurrent answers and controls', () => {
     expect((await t.call('GET', `/v1/executions/${runId}`)).body.status).toBe('canceled');
   });
 
+  it('refuses an answer to a child run once its parent’s cancel was accepted', async () => {
+    const t = await setUp();
+    const runId = await panelRun(t);
+    // What the parent's end sends its child (shared/orchestration/children.ts).
+    await t.stores.inbox.put(
+      runId,
+      'cancel:parent',
+      { type: 'cancel', reason: 'The parent run ended' },
+      t.clock.now(),
+    );
+    const answer = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      body: { decision: 'approve', approver: APPROVERS[0] },
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.body.detail).toBe('The run is being canceled: a cancel was accepted first');
+  });
+
   it('applies an answer accepted before a cancel, then the cancel', async () => {
     const t = await setUp();
     const runId = await panelRun(t);
