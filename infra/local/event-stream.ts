@@ -46,12 +46,11 @@ export async function streamRunEvents(
   try {
     while (!signal.aborted) {
       const page = await runs.events(runId, { after, limit: PAGE_EVENTS });
-      let full = false;
       for (const event of page.events) {
-        full = !out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         after = event.seq;
       }
-      if (full && !(await drained(out, signal, options.stallMs ?? STALL_MS))) {
+      if (out.writableNeedDrain && !(await drained(out, signal, options.stallMs ?? STALL_MS))) {
         // Ended, the connection would still hold what did not go out, for as long as the client
         // keeps it open: a client that stalls is disconnected.
         if (!signal.aborted) out.destroy();

@@ -121,6 +121,15 @@ export class LocalTriggers {
   }
 
   /**
+   * A delivery of the bus or the S3 endpoint: kept until it is carried out, as EventBridge keeps
+   * what it accepted (a server killed before carries it out when it starts again), and handed over.
+   */
+  #accept(delivery: TriggerDelivery): { tried: Promise<void>; done: Promise<void> } {
+    this.#pending?.accepted(delivery);
+    return this.#deliver(delivery);
+  }
+
+  /**
    * Hands a delivery over: `tried` settles once its first try did (its retries go on after), `done`
    * once it was dispatched or given up.
    */
@@ -178,10 +187,8 @@ export class LocalTriggers {
     const deliveries = putEventsEntries(entries).map(
       (request) => deliveriesFromEvent(deliveredEvent(request, randomUUID(), now))[0]!,
     );
-    // Kept until carried out, as EventBridge keeps an event it accepted; and answered once each
-    // delivery was tried, so that a caller sees the runs its events started.
-    for (const delivery of deliveries) this.#pending?.accepted(delivery);
-    await Promise.all(deliveries.map((delivery) => this.#deliver(delivery).tried));
+    // Answered once each delivery was tried, so that a caller sees the runs its events started.
+    await Promise.all(deliveries.map((delivery) => this.#accept(delivery).tried));
     return deliveries.map((delivery) => ({ event_id: delivery.event_id }));
   }
 
@@ -202,10 +209,8 @@ export class LocalTriggers {
         sequencer: object.sequencer,
         fallbackId: undefined,
       });
-      // Kept before the put is answered (s3rver tells of the object first): a server killed after
-      // answering carries it out when it starts again.
-      this.#pending?.accepted(delivery);
-      void this.#deliver(delivery);
+      // Kept before the put is answered (s3rver tells of the object first).
+      void this.#accept(delivery);
     }
   }
 

@@ -16,7 +16,7 @@ import {
 import type { RunState, Signal, Transition } from '../engine/types.js';
 import { ConflictError, StaleCheckpointError } from '../errors.js';
 import type { PeopleNotifier } from '../notifications/notifier.js';
-import type { Executions, Stores, TaskTokens } from '../ports/index.js';
+import type { Executions, SignalPutOptions, Stores, TaskTokens } from '../ports/index.js';
 import { advanceFailedError } from './advance-failure.js';
 import {
   type AdvanceFailure,
@@ -140,7 +140,7 @@ export async function deliverSignal(
   signalId: string,
   signal: Signal,
   deps: Pick<OrchestratorDeps, 'stores' | 'clock' | 'tokens' | 'telemetry'>,
-  options: { unless?: readonly string[] } = {},
+  options: SignalPutOptions = {},
 ): Promise<{ accepted: boolean; blocked?: boolean }> {
   const now = deps.clock.now();
   const { accepted, blocked } = await deps.stores.inbox.put(runId, signalId, signal, now, options);

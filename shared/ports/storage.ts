@@ -166,6 +166,11 @@ export interface InboxEntry {
 }
 
 /** Signals to a run that its next Advance applies: written before delivery, so none is ever lost. */
+/** How a signal is put: `unless` one of these ids was accepted by the run's inbox (SignalInbox.put). */
+export interface SignalPutOptions {
+  unless?: readonly string[];
+}
+
 export interface SignalInbox {
   /**
    * Accepts a signal once per signal_id; `accepted: false` for a repeat (same id), or, with
@@ -178,7 +183,7 @@ export interface SignalInbox {
     signalId: string,
     signal: Signal,
     now: Date,
-    options?: { unless?: readonly string[] },
+    options?: SignalPutOptions,
   ): Promise<{ accepted: boolean; seq?: number; blocked?: boolean }>;
   /** Entries after `after`, in order. */
   read(runId: string, after: number, limit?: number): Promise<InboxEntry[]>;

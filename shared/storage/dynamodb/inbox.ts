@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Signal } from '../../engine/types.js';
 import { ConflictError } from '../../errors.js';
-import type { InboxEntry, LargePayloads, SignalInbox } from '../../ports/index.js';
+import type { InboxEntry, LargePayloads, SignalInbox, SignalPutOptions } from '../../ports/index.js';
 import { pageLimit } from '../paging.js';
 import { checkSignalId, INBOX_READ_DEFAULT, INBOX_READ_MAX } from '../rules.js';
 import { type Item, json, N, number, S, string } from './attributes.js';
@@ -44,13 +44,7 @@ export class DynamoDbSignalInbox implements SignalInbox {
     this.#payloads = options.largePayloads;
   }
 
-  async put(
-    runId: string,
-    signalId: string,
-    signal: Signal,
-    now: Date,
-    options: { unless?: readonly string[] } = {},
-  ) {
+  async put(runId: string, signalId: string, signal: Signal, now: Date, options: SignalPutOptions = {}) {
     checkSignalId(signalId);
     const unless = options.unless ?? [];
     const blockers: Item = {};

@@ -1,6 +1,6 @@
 /** The SignalInbox in memory: accepted once per signal id, numbered per run, drained in order, trimmed. */
 import type { Signal } from '../../engine/types.js';
-import type { InboxEntry, SignalInbox } from '../../ports/index.js';
+import type { InboxEntry, SignalInbox, SignalPutOptions } from '../../ports/index.js';
 import { pageLimit } from '../paging.js';
 import { checkSignalId, INBOX_READ_DEFAULT, INBOX_READ_MAX } from '../rules.js';
 import { jsonCopy } from './json-copy.js';
@@ -17,13 +17,7 @@ interface RunInbox {
 export class MemorySignalInbox implements SignalInbox {
   readonly #inboxes = new Map<string, RunInbox>();
 
-  async put(
-    runId: string,
-    signalId: string,
-    signal: Signal,
-    now: Date,
-    options: { unless?: readonly string[] } = {},
-  ) {
+  async put(runId: string, signalId: string, signal: Signal, now: Date, options: SignalPutOptions = {}) {
     checkSignalId(signalId);
     let inbox = this.#inboxes.get(runId);
     if (!inbox) {

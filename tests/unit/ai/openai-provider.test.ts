@@ -12,6 +12,14 @@ const fake = loopbackFake(startFakeOpenAi);
 const provider = (model = 'gpt-test') =>
   createOpenAiProvider({ apiKey: 'sk-test', baseUrl: fake().baseUrl, model });
 
+/** The ai_generate step asking for the mail, with one retry for an answer that does not fit. */
+const mailWithOneRetry = () =>
+  execute(
+    aiGenerate,
+    { prompt: 'Welcome Ann', json_schema: mail, max_retries: 1 },
+    { deps: { ai: provider() } },
+  );
+
 describe('openai provider: answers', () => {
   it('sends Chat Completions with a strict json_schema response_format and returns the answer and usage', async () => {
     fake().script({ kind: 'json', value: { subject: 'Welcome', body: 'Hello Ann', cc: null } });
@@ -251,13 +259,7 @@ describe('ai_generate through the openai provider', () => {
     fake().script({ kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } });
     fake().fallback = { kind: 'json', value: { subject: 'Hi', body: 'b', cc: null } };
     try {
-      const error = await failure(
-        execute(
-          aiGenerate,
-          { prompt: 'Welcome Ann', json_schema: mail, max_retries: 1 },
-          { deps: { ai: provider() } },
-        ),
-      );
+      const error = await failure(mailWithOneRetry());
       expect(error).toMatchObject({ code: 'AiSchemaViolation', retryable: false, details: { tries: 2 } });
       expect(fake().requests).toHaveLength(2);
     } finally {
@@ -268,13 +270,7 @@ describe('ai_generate through the openai provider', () => {
   it('tells the model an answer nested too deep is wrong, and fails the step with AiSchemaViolation, not a stack overflow', async () => {
     const deep = `{"subject":${'['.repeat(50_000)}${']'.repeat(50_000)},"body":"b","cc":null}`;
     fake().script({ kind: 'content', content: deep }, { kind: 'content', content: deep });
-    const error = await failure(
-      execute(
-        aiGenerate,
-        { prompt: 'Welcome Ann', json_schema: mail, max_retries: 1 },
-        { deps: { ai: provider() } },
-      ),
-    );
+    const error = await failure(mailWithOneRetry());
     expect(error).toMatchObject({ code: 'AiSchemaViolation', retryable: false, details: { tries: 2 } });
     expect(error.message).toContain('the answer is nested more than 1000 levels deep');
     // The second try was told why the first was refused.
