@@ -581,8 +581,10 @@ class RunTransition implements OpenTransition {
         );
         delete compensation.current;
       }
-      for (const left of compensation.queue) compensation.failures.push({ ...error, step_id: left.step_id });
-      compensation.queue = [];
+      for (let left = toUndo(state); left > 0; left--) {
+        compensation.failures.push({ ...error, step_id: state.completions[left - 1]!.step_id });
+      }
+      compensation.left = 0;
       this.#endRun(compensation.reason);
       return;
     }
@@ -983,8 +985,10 @@ class RunTransition implements OpenTransition {
     const compensation = state.compensation;
     if (compensation) {
       if (!compensation.current) {
-        const next = compensation.queue.shift();
-        if (next) {
+        const left = toUndo(state);
+        if (left > 0) {
+          const next = state.completions[left - 1]!;
+          compensation.left = left - 1;
           compensation.current = { ...next, attempt: 1 };
           this.#emit(EventType.stepCompensating, { visit: next.visit }, next.step_id);
           this.#dispatchCompensation();
@@ -1083,12 +1087,11 @@ class RunTransition implements OpenTransition {
   #startCompensation(reason: CompensationState['reason'], error: ErrorInfo) {
     const state = this.#state;
     state.error = error;
-    const queue = [...state.completions].reverse();
-    if (queue.length === 0) {
+    if (state.completions.length === 0) {
       this.#endRun(reason);
       return;
     }
-    state.compensation = { reason, queue, failures: [], done: 0 };
+    state.compensation = { reason, left: state.completions.length, failures: [], done: 0 };
   }
 
   #completeRun(output: unknown) {
@@ -1200,6 +1203,20 @@ class RunTransition implements OpenTransition {
  * `constructor`. Without a prototype, so each of a workflow's step ids is a key of a hash table
  * rather than a new object shape.
  */
+/**
+ * How many completions the run's compensation has still to undo. A run stored while it was
+ * compensating, before the count existed, kept a copy of them (`queue`): its length is the count,
+ * as the queue was always the first completions, last first.
+ */
+function toUndo(state: RunState): number {
+  const compensation = state.compensation!;
+  if (compensation.queue !== undefined) {
+    compensation.left = compensation.queue.length;
+    delete compensation.queue;
+  }
+  return compensation.left;
+}
+
 function edges(): Record<string, boolean> {
   return Object.create(null) as Record<string, boolean>;
 }

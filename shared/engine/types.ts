@@ -129,8 +129,17 @@ export interface Completion {
 
 export interface CompensationState {
   reason: 'failed' | 'canceled';
-  /** Completions still to undo, the next one first. */
-  queue: Completion[];
+  /**
+   * How many completions are still to undo: `completions[left - 1]` is the next one (the step that
+   * completed last is undone first). A count, not a copy of the completions: a commit of the
+   * compensation writes this number, not every output still to undo.
+   */
+  left: number;
+  /**
+   * Runs whose compensation began before `left` existed: the completions still to undo, the next one
+   * first (always the first completions, last first). Read once into `left` and dropped.
+   */
+  queue?: Completion[];
   /** The one being undone now. */
   current?: Completion & { attempt: number; retry_at?: string };
   failures: ErrorInfo[];

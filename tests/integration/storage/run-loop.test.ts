@@ -11,6 +11,7 @@ import type { RunState, Transition } from '../../../shared/engine/types.js';
 import { RunLoop } from '../../../shared/orchestration/run-loop.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
+import { stateDelta } from '../../../shared/storage/run-delta.js';
 import { memoryOrchestrator } from '../../support/memory-orchestrator.js';
 import { TEST_CURSOR_KEY, useDynalite } from '../../support/stores.js';
 import { linearTransformWorkflow, measureWritesPerStep } from './count-writes.js';
@@ -41,6 +42,32 @@ const mixed: WorkflowDefinition = {
     { id: 't4', type: 'transform', config: { output: { done: true } } },
   ],
 };
+
+/** A step with a compensation entered `visits` times in a loop, then a failure: every visit is undone. */
+function compensatedLoop(visits: number): WorkflowDefinition {
+  return {
+    schema_version: '1.0',
+    id: `compensated-loop-${visits}`,
+    steps: [
+      {
+        id: 'a',
+        type: 'transform',
+        max_visits: visits,
+        config: { output: { visit: '{{ steps.a.visit }}', padding: "{{ $pad('', 200, 'x') }}" } },
+        compensate: { type: 'transform', config: { output: '{{ steps.a.output.visit }}' } },
+        next: 'again',
+      },
+      {
+        id: 'again',
+        type: 'conditional',
+        max_visits: visits,
+        config: { when: `steps.a.visit < ${visits}` },
+        next: { true: 'a', false: 'stop' },
+      },
+      { id: 'stop', type: 'fail', config: { error: 'Stopped' } },
+    ],
+  };
+}
 
 async function setUp(definition: WorkflowDefinition) {
   const client = dynamo.client();
@@ -130,6 +157,38 @@ describe('RunLoop on the DynamoDB RunStore', () => {
       checkpoint: expect.any(Number),
     });
     expect(faulty.http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/effects']);
+  });
+
+  it('writes the same few bytes for each compensation of a long loop, however many completions are left to undo', async () => {
+    /** Bytes of each commit item that records a compensation (diffs only: snapshots hold the whole state). */
+    const compensationCommits = async (visits: number) => {
+      const { store, started, loop } = await setUp(compensatedLoop(visits));
+      const writer = store();
+      const run = started(`run_loop_${visits}`);
+      await writer.create(run);
+      const sizes: number[] = [];
+      const result = await loop(structuredClone(run.state), async (t, steps) => {
+        await writer.commit(t, steps ? { steps } : {});
+        // What the store writes for the commit: its events and its delta (no completion is added now).
+        if (t.events.some((e) => e.type === 'step.compensated')) {
+          const delta = stateDelta(t.state, steps ?? [], t.state.completions.length);
+          sizes.push(JSON.stringify({ events: t.events, delta }).length);
+        }
+      }).run();
+      expect(result.state.status).toBe('failed');
+      expect(result.state.compensated).toBe(true);
+      expect(sizes).toHaveLength(visits);
+      // Read back by another process: every visit was undone.
+      const history = await store().history(`run_loop_${visits}`);
+      const undone = history.filter((row) => row.status === 'compensated').map((row) => row.visit);
+      expect(undone.sort((x, y) => x - y)).toEqual(Array.from({ length: visits }, (_, i) => i + 1));
+      return sizes;
+    };
+    const few = await compensationCommits(5);
+    const many = await compensationCommits(100);
+    // A copy of the completions still to undo, with their outputs, went into every commit: the first
+    // compensation of 100 visits wrote 99 outputs of 200 bytes.
+    expect(Math.max(...many)).toBeLessThan(Math.max(...few) + 500);
   });
 
   it('reads back exactly the state it committed after every transition of a long run', async () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { apply, createRun } from '../../../shared/engine/transition.js';
+import type { RunState, Signal, StepResult } from '../../../shared/engine/types.js';
 import { eventTrail, harnessFor, stepsWith } from './support.js';
 
 const head = 'schema_version: "1.0"\nid: wf\nsteps:\n';
@@ -220,6 +222,98 @@ describe('engine: compensation', () => {
 `);
     await harness.start('wf');
     expect(calls.at(-1)!.config.output).toBe('undo booking-1');
+  });
+
+  it('carries on a compensation stored before it counted what is left, when it kept a copy of the completions', async () => {
+    const { harness, registry } = harnessFor(`${head}
+  - { id: a, type: probe, next: b, config: { output: out-a }, compensate: { type: probe } }
+  - { id: b, type: probe, next: c, config: { output: out-b }, compensate: { type: probe } }
+  - { id: c, type: probe, next: stop, config: { output: out-c }, compensate: { type: probe } }
+  - { id: stop, type: fail, config: { error: Stopped } }
+`);
+    const workflow = await harness.workflow('wf');
+    const env = { now: new Date('2026-01-01T00:00:00Z'), registry };
+    /** Applies `signal` and answers every piece of work it hands out until the run ends; what was undone. */
+    const finish = (state: RunState, signal: Signal) => {
+      const undone: unknown[] = [];
+      const pending: Signal[] = [signal];
+      let current = state;
+      while (pending.length > 0) {
+        const transition = apply(workflow, current, pending.shift()!, env);
+        current = transition.state;
+        for (const work of transition.work) {
+          if (work.kind !== 'execute' && work.kind !== 'compensate') continue;
+          if (work.kind === 'compensate') undone.push(work.output);
+          const output = work.kind === 'execute' ? `out-${work.step_id}` : undefined;
+          const result: StepResult =
+            work.step_id === 'stop' && work.kind === 'execute'
+              ? { status: 'failed', error: { code: 'Stopped', message: 'stopped' } }
+              : { status: 'completed', outcome: 'success', output };
+          pending.push({
+            type: 'step_result',
+            step_id: work.step_id,
+            visit: work.visit,
+            attempt: work.attempt,
+            result,
+            ...(work.kind === 'compensate' ? { compensation: true } : {}),
+          });
+        }
+      }
+      return { state: current, undone };
+    };
+    // Up to the first compensation: c is being undone, b and a are left.
+    let state = apply(
+      workflow,
+      createRun({ id: 'run_legacy', workflow, inputs: {}, now: env.now }).state,
+      { type: 'start' },
+      env,
+    ).state;
+    const signals: Signal[] = [];
+    for (const id of ['a', 'b', 'c']) {
+      signals.push({
+        type: 'step_result',
+        step_id: id,
+        visit: 1,
+        attempt: 1,
+        result: { status: 'completed', outcome: 'success', output: `out-${id}` },
+      });
+    }
+    for (const signal of signals) state = apply(workflow, state, signal, env).state;
+    state = apply(
+      workflow,
+      state,
+      {
+        type: 'step_result',
+        step_id: 'stop',
+        visit: 1,
+        attempt: 1,
+        result: { status: 'failed', error: { code: 'Stopped', message: 'stopped' } },
+      },
+      env,
+    ).state;
+    expect(state.compensation).toMatchObject({ left: 2, current: { step_id: 'c' } });
+
+    const undoC: Signal = {
+      type: 'step_result',
+      step_id: 'c',
+      visit: 1,
+      attempt: 1,
+      compensation: true,
+      result: { status: 'completed', outcome: 'success' },
+    };
+    const now = finish(structuredClone(state), undoC);
+    // The same run as an earlier version stored it: the completions left to undo, the next first.
+    const legacy = structuredClone(state);
+    const { left, ...rest } = legacy.compensation!;
+    legacy.compensation = { ...rest, queue: legacy.completions.slice(0, left).reverse() } as typeof rest & {
+      left: number;
+    };
+    const before = finish(legacy, undoC);
+
+    expect(now.undone).toEqual(['out-b', 'out-a']);
+    expect(before.undone).toEqual(now.undone);
+    expect(before.state).toEqual(now.state);
+    expect(now.state).toMatchObject({ status: 'failed', compensated: true });
   });
 
   it('refuses to cancel a run that has ended', async () => {

@@ -80,12 +80,9 @@ export function harnessFor(yaml: string | string[], options: HarnessOptions = {}
   const calls: ProbeCall[] = [];
   /** Names of the `fail.while` causes that are broken now. */
   const broken = new Set<string>(['cause']);
-  const harness = new Harness({
-    registry: createStepRegistry([probeType(calls, broken)]),
-    ...options,
-    workflows: Array.isArray(yaml) ? yaml : [yaml],
-  });
-  return { harness, calls, broken };
+  const registry = createStepRegistry([probeType(calls, broken)]);
+  const harness = new Harness({ registry, ...options, workflows: Array.isArray(yaml) ? yaml : [yaml] });
+  return { harness, calls, broken, registry };
 }
 
 /** The event types of a run, with the step id where there is one: `step.completed:a`. */

@@ -206,7 +206,10 @@ steps:
       compensation: { reason: 'failed', failures: [] },
     });
     // Step a's undo is still to do (dispatched, not started).
-    expect(aborted.compensation?.current?.step_id ?? aborted.compensation?.queue[0]?.step_id).toBe('a');
+    expect(
+      aborted.compensation?.current?.step_id ??
+        aborted.completions[(aborted.compensation?.left ?? 0) - 1]?.step_id,
+    ).toBe('a');
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a']);
     // Storing the compensation's result keeps failing, so the Advance does.
     const commit = stores.runs.commit.bind(stores.runs);
