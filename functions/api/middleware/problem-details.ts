@@ -4,6 +4,7 @@
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { logger as processLogger } from '../../../shared/adapters/logger.js';
 import {
   ConflictError,
   type ErrorIssue,
@@ -16,14 +17,17 @@ import { HttpError } from '../http-error.js';
 import type { ApiEvent } from '../request.js';
 
 export interface ProblemDetailsOptions {
-  /** Where 500s are logged; `false` logs nothing. */
+  /**
+   * Where the message of an unhandled error (a 500) goes; default: an error line of the process's
+   * logger, JSON and redacted like every other line; `false` logs nothing.
+   */
   logger?: ((message: string) => void) | false;
   /** Seconds in `Retry-After` for a throttled store. */
   retryAfterS?: number;
 }
 
 const defaults: Required<ProblemDetailsOptions> = {
-  logger: (message) => console.error(message),
+  logger: (message) => processLogger.error(message),
   retryAfterS: 1,
 };
 

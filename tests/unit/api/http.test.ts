@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { processSecrets } from '../../../shared/adapters/logger.js';
 import { ThrottledError } from '../../../shared/errors.js';
 import { ONBOARDING_YAML, setUp } from './support.js';
 
@@ -198,6 +199,40 @@ describe('api framing and errors', () => {
     expect(answer.status).toBe(500);
     expect(JSON.stringify(answer.body)).not.toContain('disk on fire');
     expect(t.errors).toEqual([expect.stringContaining('disk on fire')]);
+  });
+
+  it('logs an unhandled error as a redacted JSON line of the process logger by default', async () => {
+    const secret = 'disk-key-5f0c2a9e71';
+    processSecrets.add(secret);
+    const t = await setUp({ logger: undefined });
+    t.stores.workflows.list = async () => {
+      throw new Error(`disk on fire with ${secret} at ops@example.com`);
+    };
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      expect((await t.call('GET', '/v1/workflows')).status).toBe(500);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    // One line, JSON, at level ERROR, with neither the secret nor the address: it was plain text
+    // on stderr, as the error's message had it.
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'ERROR', service: 'flowrunner' });
+    expect(line.message).toContain('disk on fire');
+    expect(lines[0]).not.toContain(secret);
+    expect(lines[0]).not.toContain('ops@example.com');
   });
 
   it('answers 503 with Retry-After when the store is throttled', async () => {
