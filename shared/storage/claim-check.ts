@@ -86,8 +86,15 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * Blob requests one claim check has under way at most. A long run holds a claim per large output it
+ * kept (one per visit of a loop): restoring 2,000 at once queued 2,000 requests on the SDK's 50
+ * sockets, which timed out while they waited and failed the read.
+ */
+export const MAX_BLOB_REQUESTS = 16;
+
 export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
-  const { blobs } = options;
+  const blobs = limited(options.blobs, MAX_BLOB_REQUESTS);
   const threshold = options.thresholdBytes ?? DEFAULT_CLAIM_THRESHOLD_BYTES;
   if (!Number.isInteger(threshold) || threshold < 1024) {
     // Below ~1 KB a claim itself (≈ 110 bytes plus the run id) would crowd out the value.
@@ -281,6 +288,29 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
   }
 
   return { offload, restore };
+}
+
+/** The blobs with at most `limit` requests under way; the others wait their turn, first come first served. */
+function limited(blobs: PayloadBlobs, limit: number): PayloadBlobs {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const turn = async <T>(request: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await request();
+    } finally {
+      // The finished request's place goes to the next in line, or is given back.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+  return {
+    has: (key) => turn(() => blobs.has(key)),
+    put: (key, body) => turn(() => blobs.put(key, body)),
+    get: (key) => turn(() => blobs.get(key)),
+  };
 }
 
 function setSlot(holder: Container, slot: string | number, value: unknown): void {

@@ -12,6 +12,7 @@ import {
   createClaimCheck,
   createMemoryPayloadBlobs,
   isClaim,
+  MAX_BLOB_REQUESTS,
   type PayloadBlobs,
 } from '../../../shared/storage/claim-check.js';
 import { createS3PayloadBlobs } from '../../../shared/storage/s3/payload-blobs.js';
@@ -245,6 +246,42 @@ describe('claim check rules', () => {
       earlier: { a: 'a'.repeat(5 * KB) },
       more: 'm'.repeat(5 * KB),
     });
+  });
+
+  it(`has at most ${MAX_BLOB_REQUESTS} blob requests under way, however many claims a value holds`, async () => {
+    const memory = createMemoryPayloadBlobs();
+    let running = 0;
+    let most = 0;
+    /** Each request takes a turn of the event loop, so that requests overlap if they are let. */
+    const slow =
+      <T>(request: () => Promise<T>) =>
+      async (): Promise<T> => {
+        running++;
+        most = Math.max(most, running);
+        try {
+          await new Promise((resolve) => setImmediate(resolve));
+          return await request();
+        } finally {
+          running--;
+        }
+      };
+    const blobs: PayloadBlobs = {
+      has: (key) => slow(() => memory.has(key))(),
+      put: (key, body) => slow(() => memory.put(key, body))(),
+      get: (key) => slow(() => memory.get(key))(),
+    };
+    // A long loop's completions, each with an output of its own above the threshold.
+    const completions = Array.from({ length: 300 }, (_, i) => ({
+      visit: i + 1,
+      output: `${i}`.padEnd(5 * KB, 'o'),
+    }));
+    const stored = await createClaimCheck({ blobs, thresholdBytes: 4 * KB }).offload('run_1', completions);
+    expect(claimsIn(stored).length).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(MAX_BLOB_REQUESTS);
+    most = 0;
+    // Another process (no key remembered) reads them all back.
+    expect(await createClaimCheck({ blobs, thresholdBytes: 4 * KB }).restore(stored)).toEqual(completions);
+    expect(most).toBe(MAX_BLOB_REQUESTS);
   });
 
   it('keeps user objects that use $claim keys intact through a round trip', async () => {
