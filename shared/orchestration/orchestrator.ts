@@ -314,6 +314,7 @@ async function advanceRun(
       workflow,
       executor: observation.executor(deps),
       budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
+      readKept: (output) => runs.readKept(input.run_id, output),
       persist: (transition, signal, steps) => {
         cursor = inboxSeq.get(signal) ?? cursor;
         return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });

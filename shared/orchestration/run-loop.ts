@@ -4,7 +4,7 @@
  * transition. Advance runs every run through this one apply-and-commit loop, in the cloud, in the
  * local runtime and in the in-memory harness.
  */
-import { isPromise } from '../awaitable.js';
+import { type Awaitable, isPromise } from '../awaitable.js';
 import type { WorkflowDefinition, WorkflowVersion } from '../definition/schema.js';
 import { RunContexts } from '../engine/context.js';
 import { stepGraph } from '../engine/graph.js';
@@ -44,6 +44,11 @@ export interface RunLoopOptions {
   committed?(transition: Transition): void;
   /** After this time (ms since the epoch) no new work is started; what is left is returned. */
   budgetEndsAt?: number;
+  /**
+   * Reads back the output a completion kept for its compensation, when the store left it in storage
+   * (`RunStore.readKept`): a compensation is handed the output of the visit it undoes.
+   */
+  readKept?(output: unknown): Promise<unknown>;
 }
 
 export interface RunLoopResult {
@@ -121,6 +126,17 @@ export class RunLoop {
 
   get state(): RunState {
     return this.#state;
+  }
+
+  #carryOut(work: Work): Awaitable<Signal | undefined> {
+    const { workflow, executor, readKept } = this.#options;
+    if (work.kind === 'compensate' && work.output !== undefined && readKept !== undefined) {
+      const state = this.#state;
+      return readKept(work.output).then((output) =>
+        carryOut({ ...work, output }, workflow, state, executor, this.#contexts),
+      );
+    }
+    return carryOut(work, workflow, this.#state, executor, this.#contexts);
   }
 
   /** Adds a signal to the inbox; a running loop picks it up between results. */
@@ -260,13 +276,7 @@ export class RunLoop {
         this.#unstarted.push(item);
         continue;
       }
-      const carried = carryOut(
-        item,
-        this.#options.workflow,
-        this.#state,
-        this.#options.executor,
-        this.#contexts,
-      );
+      const carried = this.#carryOut(item);
       if (!isPromise(carried)) {
         // Done at once (a pure step the fast path renders): applied next, without a turn of the event loop.
         if (carried) this.#done.push(carried);

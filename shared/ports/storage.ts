@@ -131,8 +131,14 @@ export interface RunStore {
    * processes advancing one run can never both win.
    */
   commit(transition: Transition, options?: CommitOptions): Promise<void>;
-  /** NotFoundError for an unknown id. */
+  /**
+   * NotFoundError for an unknown id. The large outputs that completions keep for their compensations
+   * may come back as references (a long loop keeps one per visit, and only a compensation reads
+   * one): `readKept` reads one back.
+   */
   get(runId: string): Promise<RunRecord>;
+  /** A completion's output as `get` returned it, read back in full (anything else comes back as it is). */
+  readKept(runId: string, output: unknown): Promise<unknown>;
   list(query?: RunListQuery): Promise<Page<RunSummary>>;
   /** Runs in the given statuses, any workflow, from the status index. */
   listByStatus(statuses: readonly RunStatus[], page?: PageRequest): Promise<Page<RunSummary>>;
@@ -378,6 +384,18 @@ export interface OffloadOptions {
   wholeBytes?: number;
 }
 
+/** Where a part sits in a value: the keys and indexes from its root, keys as the user wrote them. */
+export type ValuePath = readonly (string | number)[];
+
+export interface RestoreOptions {
+  /**
+   * Whether a claim that sits at `path` stays a claim (a part read only now and then, restored on
+   * its own when it is: `restore(claim)`). Asked once per claim and place, with a path that is only
+   * valid during the call.
+   */
+  leave?(path: ValuePath): boolean;
+}
+
 /**
  * Claim checks: values too large for a run record (DynamoDB's 400 KB item, Step Functions' 256 KB
  * payload) are moved to S3 and replaced by a reference, and read back transparently.
@@ -389,6 +407,6 @@ export interface LargePayloads {
    * remaining parts. With `wholeBytes`, only the second: the largest parts while the whole is above it.
    */
   offload(runId: string, value: unknown, options?: OffloadOptions): Promise<unknown>;
-  /** The value with every claim replaced by what it refers to. */
-  restore(value: unknown): Promise<unknown>;
+  /** The value with every claim replaced by what it refers to, except those `leave` names. */
+  restore(value: unknown, options?: RestoreOptions): Promise<unknown>;
 }

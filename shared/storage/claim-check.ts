@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, StorageError } from '../errors.js';
-import type { LargePayloads, OffloadOptions } from '../ports/index.js';
+import type { LargePayloads, OffloadOptions, RestoreOptions, ValuePath } from '../ports/index.js';
 import { validateRunId } from './s3/artifact-rules.js';
 
 /** Where claimed payloads live: keys are full S3 keys (`runs/<run_id>/payloads/<sha256>.json`). */
@@ -267,24 +267,45 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     return JSON.parse(text);
   }
 
-  async function restore(value: unknown): Promise<unknown> {
+  async function restore(value: unknown, options: RestoreOptions = {}): Promise<unknown> {
     const json = JSON.stringify(value);
     if (json === undefined || !json.includes(CLAIM_MARK)) return value;
+    const { leave } = options;
     // Fetch every referenced blob (in parallel, level by level: a blob may hold claims itself), then rebuild.
     const loaded = new Map<string, unknown>();
-    let pending = new Set<string>();
-    collectClaims(value, pending);
-    while (pending.size > 0) {
-      const keys = [...pending];
-      const bodies = await Promise.all(keys.map(load));
-      pending = new Set();
-      for (const [i, key] of keys.entries()) {
-        loaded.set(key, bodies[i]);
-        collectClaims(bodies[i], pending);
+    if (leave === undefined) {
+      let pending = new Set<string>();
+      collectClaims(value, pending);
+      while (pending.size > 0) {
+        const keys = [...pending];
+        const bodies = await Promise.all(keys.map(load));
+        pending = new Set();
+        for (const [i, key] of keys.entries()) {
+          loaded.set(key, bodies[i]);
+          collectClaims(bodies[i], pending);
+        }
+        for (const key of loaded.keys()) pending.delete(key);
       }
-      for (const key of loaded.keys()) pending.delete(key);
+      return decode(value, loaded, undefined, undefined);
     }
-    return decode(value, loaded);
+    // Where each claim sits decides whether it is loaded: a payload's own claims sit below it.
+    let pending: Array<{ key: string; path: ValuePath }> = [];
+    const found = (claim: Claim, path: ValuePath) => {
+      // Named by a stored value, so stored (offload writes a payload before it returns its claim):
+      // offloading the value again needs no HEAD for it.
+      if (leave(path)) remember(claim.$claim);
+      else pending.push({ key: claim.$claim, path: [...path] });
+    };
+    walkClaims(value, [], found);
+    while (pending.length > 0) {
+      const places = pending;
+      pending = [];
+      const keys = [...new Set(places.map((place) => place.key))].filter((key) => !loaded.has(key));
+      const bodies = await Promise.all(keys.map(load));
+      for (const [i, key] of keys.entries()) loaded.set(key, bodies[i]);
+      for (const place of places) walkClaims(loaded.get(place.key), [...place.path], found);
+    }
+    return decode(value, loaded, [], leave);
   }
 
   return { offload, restore };
@@ -331,14 +352,66 @@ function collectClaims(value: unknown, into: Set<string>): void {
   for (const child of Array.isArray(value) ? value : Object.values(value)) collectClaims(child, into);
 }
 
-/** The stored form back to the user's form: claims replaced by their payloads, escaped keys unescaped. */
-function decode(value: unknown, loaded: ReadonlyMap<string, unknown>): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (isClaim(value)) return decode(loaded.get(value.$claim), loaded);
-  if (Array.isArray(value)) return value.map((child) => decode(child, loaded));
-  const result: Record<string, unknown> = {};
+/** Calls `found` with each claim in `value` and where it sits (`path`, changed in place and put back). */
+function walkClaims(
+  value: unknown,
+  path: Array<string | number>,
+  found: (claim: Claim, path: ValuePath) => void,
+) {
+  if (typeof value !== 'object' || value === null) return;
+  if (isClaim(value)) {
+    found(value, path);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walkClaims(value[i], path, found);
+      path.pop();
+    }
+    return;
+  }
   for (const [key, child] of Object.entries(value)) {
-    setSlot(result, ESCAPED_KEY.test(key) ? key.slice(1) : key, decode(child, loaded));
+    path.push(userKey(key));
+    walkClaims(child, path, found);
+    path.pop();
+  }
+}
+
+/** A stored object key as the user wrote it (escaped `$claim` keys lose their extra `$`). */
+function userKey(key: string): string {
+  return ESCAPED_KEY.test(key) ? key.slice(1) : key;
+}
+
+/**
+ * The stored form back to the user's form: claims replaced by their payloads, escaped keys unescaped.
+ * With `leave`, the claims it names by their place (`path`, changed in place and put back) stay claims.
+ */
+function decode(
+  value: unknown,
+  loaded: ReadonlyMap<string, unknown>,
+  path: Array<string | number> | undefined,
+  leave: ((path: ValuePath) => boolean) | undefined,
+): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (isClaim(value)) {
+    if (path !== undefined && leave?.(path)) return { $claim: value.$claim, size: value.size };
+    return decode(loaded.get(value.$claim), loaded, path, leave);
+  }
+  if (Array.isArray(value)) {
+    return value.map((child, i) => {
+      path?.push(i);
+      const decoded = decode(child, loaded, path, leave);
+      path?.pop();
+      return decoded;
+    });
+  }
+  const result: Record<string, unknown> = {};
+  for (const [stored, child] of Object.entries(value)) {
+    const key = userKey(stored);
+    path?.push(key);
+    setSlot(result, key, decode(child, loaded, path, leave));
+    path?.pop();
   }
   return result;
 }

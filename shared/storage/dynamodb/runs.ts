@@ -21,13 +21,21 @@
  * the run item, a journal beside it) are moved to this one when first touched (run-layout-v1.ts).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { RunEvent, RunState, RunStatus, StepExecution, Transition } from '../../engine/types.js';
+import type {
+  Completion,
+  RunEvent,
+  RunState,
+  RunStatus,
+  StepExecution,
+  Transition,
+} from '../../engine/types.js';
 import { ConflictError, NotFoundError, StaleCheckpointError, StorageError } from '../../errors.js';
 import type {
   CommitOptions,
   LargePayloads,
   Page,
   PageRequest,
+  RestoreOptions,
   RunListQuery,
   RunRecord,
   RunStore,
@@ -86,6 +94,14 @@ const LOG_WHOLE_BYTES = 100 * 1024;
 const STATE_WHOLE_BYTES = 270 * 1024;
 /** The members of a state, a delta and a log whose own members are offloaded one by one (see #text). */
 const NONE: ReadonlySet<string> = new Set();
+/**
+ * The outputs completions keep for their compensations (`completions[i].output`, in a snapshot and
+ * in a delta alike): `get` leaves those that are in storage there. A loop of 2,000 visits keeps 2,000,
+ * and every Advance and every read of the run loaded them all (15 s for a GET).
+ */
+const KEEP_COMPLETION_OUTPUTS: RestoreOptions = {
+  leave: (path) => path.length === 3 && path[0] === 'completions' && path[2] === 'output',
+};
 const STATE_PARTS: ReadonlySet<string> = new Set(['steps', 'completions']);
 const DELTA_PARTS: ReadonlySet<string> = new Set(['run', 'steps', 'completions']);
 const LOG_PARTS: ReadonlySet<string> = new Set(['e', 'h']);
@@ -137,6 +153,8 @@ export class DynamoDbRunStore implements RunStore {
   readonly #snapshotEvery: number;
   readonly #snapshotMinBytes: number;
   readonly #tips = new Map<string, Tip>();
+  /** Completions as they were stored, by the engine's object (`#storedCompletion`). */
+  readonly #storedCompletions = new WeakMap<Completion, unknown>();
 
   constructor(options: DynamoDbRunStoreOptions) {
     this.#table = new Table(options.client, options.table);
@@ -242,9 +260,14 @@ export class DynamoDbRunStore implements RunStore {
     const newest = commits[0];
     if (!newest) throw new NotFoundError('Run', runId);
     const snapshot = commits.at(-1)!;
-    let state = (await this.#restore(json<unknown>(snapshot.item, 'state'))) as RunState;
+    // The outputs completions keep stay in storage until a compensation reads one (`readKept`).
+    let state = (await this.#restore(
+      json<unknown>(snapshot.item, 'state'),
+      KEEP_COMPLETION_OUTPUTS,
+    )) as RunState;
     for (let i = commits.length - 2; i >= 0; i--) {
-      state = applyDelta(state, (await this.#restore(json<unknown>(commits[i]!.item, 'diff'))) as StateDelta);
+      const diff = await this.#restore(json<unknown>(commits[i]!.item, 'diff'), KEEP_COMPLETION_OUTPUTS);
+      state = applyDelta(state, diff as StateDelta);
     }
     const tip = tipOf(newest, run);
     this.#remember(runId, tip);
@@ -524,14 +547,16 @@ export class DynamoDbRunStore implements RunStore {
   ): Promise<string> {
     const payloads = this.#payloads;
     if (!payloads) return JSON.stringify(value);
-    const members = async (record: object, nested: ReadonlySet<string>): Promise<unknown> => {
+    const members = async (record: object, nested: ReadonlySet<string>, kept = false): Promise<unknown> => {
       const entries = await Promise.all(
         Object.entries(record).map(
           async ([key, member]): Promise<[string, unknown]> => [
             key,
             nested.has(key) && typeof member === 'object' && member !== null
-              ? await members(member, NONE)
-              : await payloads.offload(runId, member),
+              ? await members(member, NONE, key === 'completions')
+              : kept
+                ? await this.#storedCompletion(runId, member as Completion)
+                : await payloads.offload(runId, member),
           ],
         ),
       );
@@ -543,6 +568,21 @@ export class DynamoDbRunStore implements RunStore {
     return JSON.stringify(await payloads.offload(runId, packed, { wholeBytes }));
   }
 
+  /**
+   * A completion as stored, offloaded once per process: a completion never changes once the engine
+   * appended it, and a snapshot holds every one. Offloading them again serialised and hashed every
+   * output a long loop kept (140 MB for 2,000 visits of 70 KB) on each snapshot, and held the
+   * process for seconds.
+   */
+  async #storedCompletion(runId: string, completion: Completion): Promise<unknown> {
+    const known = this.#storedCompletions.get(completion);
+    if (known !== undefined) return known;
+    const stored = await this.#payloads!.offload(runId, completion);
+    if (typeof completion === 'object' && completion !== null)
+      this.#storedCompletions.set(completion, stored);
+    return stored;
+  }
+
   async #log(runId: string, transition: Transition): Promise<string> {
     const log: CommitLog = { e: transition.events, h: transition.history };
     return this.#text(runId, log, LOG_PARTS, LOG_WHOLE_BYTES);
@@ -552,8 +592,12 @@ export class DynamoDbRunStore implements RunStore {
     return (await this.#restore(json<unknown>(commit.item, 'log'))) as CommitLog;
   }
 
-  async #restore(value: unknown): Promise<unknown> {
-    return this.#payloads ? this.#payloads.restore(value) : value;
+  async readKept(_runId: string, output: unknown): Promise<unknown> {
+    return this.#restore(output);
+  }
+
+  async #restore(value: unknown, options?: RestoreOptions): Promise<unknown> {
+    return this.#payloads ? this.#payloads.restore(value, options) : value;
   }
 
   #before(scope: unknown[], cursor: string | undefined): string | undefined {

@@ -108,6 +108,11 @@ export class MemoryRunStore implements RunStore {
     return eventsPage(this.#cursors, runId, jsonCopy(events), limit);
   }
 
+  /** Outputs of completions come back whole from `get`: nothing to read. */
+  async readKept(_runId: string, output: unknown): Promise<unknown> {
+    return output;
+  }
+
   async history(runId: string): Promise<StepExecution[]> {
     return jsonCopy(this.#stored(runId).history.list());
   }

@@ -284,6 +284,46 @@ describe('claim check rules', () => {
     expect(most).toBe(MAX_BLOB_REQUESTS);
   });
 
+  it('leaves the claims at the places it is told to, loads every other one, and needs no HEAD to store them again', async () => {
+    const { blobs, calls } = counted(createMemoryPayloadBlobs());
+    const kept = (i: number) => ({ visit: i, text: `${i}`.padEnd(5 * KB, 'k') });
+    // A state whose step output is also the last completion's (one payload, two places), with more
+    // completions than fit inline, so that the array is claimed too (its outputs' claims inside), and
+    // a user key `$claim`.
+    const state = {
+      steps: { a: { output: kept(40) } },
+      completions: Array.from({ length: 40 }, (_, i) => ({
+        step_id: 'a',
+        visit: i + 1,
+        output: kept(i + 1),
+      })),
+      user: { $claim: 'mine', size: 1 },
+    };
+    const stored = await createClaimCheck({ blobs, thresholdBytes: 4 * KB }).offload('run_1', state);
+    const other = createClaimCheck({ blobs, thresholdBytes: 4 * KB });
+    calls.get = 0;
+    calls.has = 0;
+    const leave = (path: readonly (string | number)[]) =>
+      path.length === 3 && path[0] === 'completions' && path[2] === 'output';
+    const restored = (await other.restore(stored, { leave })) as typeof state;
+    // The step output (the last completion's too) and the completions array (claimed as a whole).
+    expect(isClaim((stored as { completions: unknown }).completions)).toBe(true);
+    expect(calls.get).toBe(2);
+    expect(restored.steps).toEqual(state.steps);
+    expect(restored.user).toEqual(state.user);
+    expect(restored.completions.map(({ step_id, visit }) => ({ step_id, visit }))).toEqual(
+      state.completions.map(({ step_id, visit }) => ({ step_id, visit })),
+    );
+    // Stored again as it is: nothing written, nothing asked of storage.
+    calls.put = 0;
+    expect(await other.offload('run_1', restored)).toEqual(stored);
+    expect(calls.has + calls.put).toBe(0);
+    for (const [i, completion] of restored.completions.entries()) {
+      expect(isClaim(completion.output)).toBe(true);
+      expect(await other.restore(completion.output)).toEqual(state.completions[i]!.output);
+    }
+  });
+
   it('keeps user objects that use $claim keys intact through a round trip', async () => {
     const claimCheck = claims();
     const foreign = { $claim: `runs/other_run/payloads/${'0'.repeat(64)}.json`, size: 3 };

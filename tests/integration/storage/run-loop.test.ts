@@ -9,6 +9,13 @@ import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import { apply, createRun } from '../../../shared/engine/transition.js';
 import type { RunState, Transition } from '../../../shared/engine/types.js';
 import { RunLoop } from '../../../shared/orchestration/run-loop.js';
+import type { LargePayloads } from '../../../shared/ports/index.js';
+import {
+  createClaimCheck,
+  createMemoryPayloadBlobs,
+  isClaim,
+  type PayloadBlobs,
+} from '../../../shared/storage/claim-check.js';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
 import { stateDelta } from '../../../shared/storage/run-delta.js';
@@ -44,7 +51,7 @@ const mixed: WorkflowDefinition = {
 };
 
 /** A step with a compensation entered `visits` times in a loop, then a failure: every visit is undone. */
-function compensatedLoop(visits: number): WorkflowDefinition {
+function compensatedLoop(visits: number, padding = 200): WorkflowDefinition {
   return {
     schema_version: '1.0',
     id: `compensated-loop-${visits}`,
@@ -53,8 +60,14 @@ function compensatedLoop(visits: number): WorkflowDefinition {
         id: 'a',
         type: 'transform',
         max_visits: visits,
-        config: { output: { visit: '{{ steps.a.visit }}', padding: "{{ $pad('', 200, 'x') }}" } },
-        compensate: { type: 'transform', config: { output: '{{ steps.a.output.visit }}' } },
+        config: { output: { visit: '{{ steps.a.visit }}', padding: `{{ $pad('', ${padding}, 'x') }}` } },
+        // Fails unless it is handed the output of the visit it undoes.
+        compensate: {
+          type: 'transform',
+          config: {
+            output: "{{ ($assert(steps.a.output.visit = steps.a.visit, 'not its output'); steps.a.visit) }}",
+          },
+        },
         next: 'again',
       },
       {
@@ -69,11 +82,21 @@ function compensatedLoop(visits: number): WorkflowDefinition {
   };
 }
 
-async function setUp(definition: WorkflowDefinition) {
+async function setUp(
+  definition: WorkflowDefinition,
+  options: { largePayloads?: () => LargePayloads; snapshotEvery?: number } = {},
+) {
   const client = dynamo.client();
   const tables = await dynamo.freshTables(client);
+  const { largePayloads, snapshotEvery } = options;
   const store = () =>
-    new DynamoDbRunStore({ client, table: tables.runs, cursors: new CursorCodec(TEST_CURSOR_KEY) });
+    new DynamoDbRunStore({
+      client,
+      table: tables.runs,
+      cursors: new CursorCodec(TEST_CURSOR_KEY),
+      ...(largePayloads ? { largePayloads: largePayloads() } : {}),
+      ...(snapshotEvery ? { snapshotEvery } : {}),
+    });
   const orchestrator = memoryOrchestrator();
   const { deps, clock } = orchestrator;
   const workflow: WorkflowVersion = {
@@ -93,8 +116,17 @@ async function setUp(definition: WorkflowDefinition) {
     );
     return { ...start, events: [...created.events, ...start.events] };
   };
-  const loop = (state: RunState, persist: (t: Transition, steps?: readonly string[]) => Promise<void>) =>
-    new RunLoop(state, { workflow, executor: deps, persist: (t, _signal, steps) => persist(t, steps) });
+  const loop = (
+    state: RunState,
+    persist: (t: Transition, steps?: readonly string[]) => Promise<void>,
+    readKept?: (output: unknown) => Promise<unknown>,
+  ) =>
+    new RunLoop(state, {
+      workflow,
+      executor: deps,
+      persist: (t, _signal, steps) => persist(t, steps),
+      ...(readKept ? { readKept } : {}),
+    });
   return { store, started, loop, http: orchestrator.http };
 }
 
@@ -176,7 +208,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
         }
       }).run();
       expect(result.state.status).toBe('failed');
-      expect(result.state.compensated).toBe(true);
+      expect(result.state.compensated, JSON.stringify(result.state.error)).toBe(true);
       expect(sizes).toHaveLength(visits);
       // Read back by another process: every visit was undone.
       const history = await store().history(`run_loop_${visits}`);
@@ -189,6 +221,89 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     // A copy of the completions still to undo, with their outputs, went into every commit: the first
     // compensation of 100 visits wrote 99 outputs of 200 bytes.
     expect(Math.max(...many)).toBeLessThan(Math.max(...few) + 500);
+  });
+
+  it('leaves the large outputs completions keep in storage until a compensation reads the one it undoes', async () => {
+    const blobs = createMemoryPayloadBlobs();
+    let gets = 0;
+    const counted: PayloadBlobs = {
+      has: (key) => blobs.has(key),
+      put: (key, body) => blobs.put(key, body),
+      get: (key) => {
+        gets++;
+        return blobs.get(key);
+      },
+    };
+    // A fresh claim check per store: each is another process, which remembers no payload.
+    const payloads = () => createClaimCheck({ blobs: counted, thresholdBytes: 1024 });
+    const visits = 30;
+    const { store, started, loop } = await setUp(compensatedLoop(visits, 2000), { largePayloads: payloads });
+    const writer = store();
+    const run = started('run_kept');
+    await writer.create(run);
+    let compensating: RunState | undefined;
+    const first = await loop(structuredClone(run.state), async (t, steps) => {
+      await writer.commit(t, steps ? { steps } : {});
+      if (t.state.compensation && !compensating) throw new Error('stop when the compensation begins');
+    })
+      .run()
+      .catch(async () => (compensating = (await store().get('run_kept')).state));
+    expect(first).toBe(compensating);
+    expect(compensating!.completions).toHaveLength(visits);
+
+    // Another process picks the run up: the 30 kept outputs stay references; the step's own output
+    // (the same value as the last visit's) is read.
+    gets = 0;
+    const reader = store();
+    const { state } = await reader.get('run_kept');
+    expect(gets).toBeLessThanOrEqual(2);
+    expect(state.completions.filter((completion) => isClaim(completion.output))).toHaveLength(visits);
+    expect(state.steps.a?.output).toMatchObject({ visit: visits });
+
+    // Each compensation reads the output it undoes, and is handed it whole.
+    gets = 0;
+    const done = await loop(
+      state,
+      (t, steps) => reader.commit(t, steps ? { steps } : {}),
+      (output) => reader.readKept('run_kept', output),
+    ).run();
+    expect(done.state).toMatchObject({ status: 'failed', compensated: true });
+    expect(gets).toBeLessThanOrEqual(visits + 2);
+    expect((await store().get('run_kept')).state).toMatchObject({ status: 'failed', compensated: true });
+  });
+
+  it('offloads each completion once, however many snapshots hold it', async () => {
+    const claims = createClaimCheck({ blobs: createMemoryPayloadBlobs(), thresholdBytes: 1024 });
+    const offloaded = new Map<number, number>();
+    const counting: LargePayloads = {
+      offload: (runId, value, options) => {
+        // A completion: {step_id, visit, output} (a history row has a status, a step state no step_id).
+        const part = value as { step_id?: string; visit?: number; status?: string } | null;
+        if (part?.step_id !== undefined && part.visit !== undefined && part.status === undefined) {
+          offloaded.set(part.visit, (offloaded.get(part.visit) ?? 0) + 1);
+        }
+        return claims.offload(runId, value, options);
+      },
+      restore: (value, options) => claims.restore(value, options),
+    };
+    const visits = 30;
+    const { store, started, loop } = await setUp(compensatedLoop(visits, 2000), {
+      largePayloads: () => counting,
+      snapshotEvery: 3,
+    });
+    const writer = store();
+    const run = started('run_snapshots');
+    await writer.create(run);
+    const done = await loop(structuredClone(run.state), (t, steps) =>
+      writer.commit(t, steps ? { steps } : {}),
+    ).run();
+    expect(done.state).toMatchObject({ status: 'failed', compensated: true });
+    // Every visit's completion was stored, once: each snapshot (one every 3 commits) serialised and
+    // hashed all of them again.
+    expect([...offloaded.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: visits }, (_, i) => i + 1),
+    );
+    expect(Math.max(...offloaded.values())).toBe(1);
   });
 
   it('reads back exactly the state it committed after every transition of a long run', async () => {
