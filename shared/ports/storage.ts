@@ -389,9 +389,8 @@ export type ValuePath = readonly (string | number)[];
 
 export interface RestoreOptions {
   /**
-   * Whether a claim that sits at `path` stays a claim (a part read only now and then, restored on
-   * its own when it is: `restore(claim)`). Asked once per claim and place, with a path that is only
-   * valid during the call.
+   * Whether a claim that sits at `path` stays a claim: a part read only now and then, restored on its
+   * own when it is (`restoreKept`). The path is only valid during the call.
    */
   leave?(path: ValuePath): boolean;
 }
@@ -409,4 +408,9 @@ export interface LargePayloads {
   offload(runId: string, value: unknown, options?: OffloadOptions): Promise<unknown>;
   /** The value with every claim replaced by what it refers to, except those `leave` names. */
   restore(value: unknown, options?: RestoreOptions): Promise<unknown>;
+  /**
+   * A claim that `restore` left in place, replaced by what it refers to; any other value as it is
+   * (user data shaped like a claim included: only the claims `restore` left are read).
+   */
+  restoreKept(value: unknown): Promise<unknown>;
 }

@@ -308,7 +308,11 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     return decode(value, loaded, [], leave);
   }
 
-  return { offload, restore };
+  async function restoreKept(value: unknown): Promise<unknown> {
+    return typeof value === 'object' && value !== null && keptClaims.has(value) ? restore(value) : value;
+  }
+
+  return { offload, restore, restoreKept };
 }
 
 /** The blobs with at most `limit` requests under way; the others wait their turn, first come first served. */
@@ -351,6 +355,12 @@ function collectClaims(value: unknown, into: Set<string>): void {
   }
   for (const child of Array.isArray(value) ? value : Object.values(value)) collectClaims(child, into);
 }
+
+/**
+ * The claims `restore` left in place, by identity: once restored, user data may be shaped like a
+ * claim too (it was stored escaped), and only these may be read back as one (`restoreKept`).
+ */
+const keptClaims = new WeakSet<object>();
 
 /** Calls `found` with each claim in `value` and where it sits (`path`, changed in place and put back). */
 function walkClaims(
@@ -395,7 +405,11 @@ function decode(
 ): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (isClaim(value)) {
-    if (path !== undefined && leave?.(path)) return { $claim: value.$claim, size: value.size };
+    if (path !== undefined && leave?.(path)) {
+      const kept = { $claim: value.$claim, size: value.size };
+      keptClaims.add(kept);
+      return kept;
+    }
     return decode(loaded.get(value.$claim), loaded, path, leave);
   }
   if (Array.isArray(value)) {

@@ -100,7 +100,10 @@ const NONE: ReadonlySet<string> = new Set();
  * and every Advance and every read of the run loaded them all (15 s for a GET).
  */
 const KEEP_COMPLETION_OUTPUTS: RestoreOptions = {
-  leave: (path) => path.length === 3 && path[0] === 'completions' && path[2] === 'output',
+  leave: (path) =>
+    (path.length === 3 && path[0] === 'completions' && path[2] === 'output') ||
+    // A compensation stored before it only counted what is left kept a copy of them: read, then dropped.
+    (path.length === 4 && path[0] === 'compensation' && path[1] === 'queue' && path[3] === 'output'),
 };
 const STATE_PARTS: ReadonlySet<string> = new Set(['steps', 'completions']);
 const DELTA_PARTS: ReadonlySet<string> = new Set(['run', 'steps', 'completions']);
@@ -569,8 +572,8 @@ export class DynamoDbRunStore implements RunStore {
   }
 
   /**
-   * A completion as stored, offloaded once per process: a completion never changes once the engine
-   * appended it, and a snapshot holds every one. Offloading them again serialised and hashed every
+   * A completion as stored, offloaded once per object: a completion never changes once the engine
+   * appended it, and every snapshot of a process's Advance holds it. Offloading them again serialised and hashed every
    * output a long loop kept (140 MB for 2,000 visits of 70 KB) on each snapshot, and held the
    * process for seconds.
    */
@@ -593,7 +596,7 @@ export class DynamoDbRunStore implements RunStore {
   }
 
   async readKept(_runId: string, output: unknown): Promise<unknown> {
-    return this.#restore(output);
+    return this.#payloads ? this.#payloads.restoreKept(output) : output;
   }
 
   async #restore(value: unknown, options?: RestoreOptions): Promise<unknown> {

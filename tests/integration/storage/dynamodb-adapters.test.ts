@@ -81,6 +81,10 @@ function fakeLargePayloads(): LargePayloads & { stored: Map<string, string> } {
         (ref) => stored.get(ref.$claim),
       );
     },
+    /** `restore` leaves no claim in place: there is nothing to read back. */
+    async restoreKept(value) {
+      return value;
+    },
   };
 }
 

@@ -272,6 +272,78 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     expect((await store().get('run_kept')).state).toMatchObject({ status: 'failed', compensated: true });
   });
 
+  it('hands a compensation the output it undoes unchanged, user data shaped like a claim included', async () => {
+    const lookAlike = { $claim: `runs/run_other/payloads/${'0'.repeat(64)}.json`, size: 3 };
+    const definition: WorkflowDefinition = {
+      schema_version: '1.0',
+      id: 'look-alikes',
+      steps: [
+        {
+          id: 'a',
+          type: 'transform',
+          config: { output: { $$claim: 'user', $claim: 'also-user', look: lookAlike, n: 1 } },
+          compensate: {
+            type: 'transform',
+            config: {
+              output:
+                "{{ ($assert(steps.a.output.`$$claim` = 'user' and steps.a.output.`$claim` = 'also-user' and steps.a.output.look.size = 3, 'altered'); 'undone') }}",
+            },
+          },
+          next: 'b',
+        },
+        {
+          id: 'b',
+          type: 'transform',
+          config: { output: lookAlike },
+          compensate: {
+            type: 'transform',
+            config: { output: "{{ ($assert(steps.b.output.size = 3, 'altered'); 'undone') }}" },
+          },
+          next: 'stop',
+        },
+        { id: 'stop', type: 'fail', config: { error: 'Stopped' } },
+      ],
+    };
+    const blobs = createMemoryPayloadBlobs();
+    const { store, started, loop } = await setUp(definition, {
+      largePayloads: () => createClaimCheck({ blobs, thresholdBytes: 1024 }),
+    });
+    // In one process, and picked up by another once the compensation began.
+    for (const interrupted of [false, true]) {
+      const writer = store();
+      const id = `run_look_alike_${interrupted}`;
+      const run = started(id);
+      await writer.create(run);
+      const stop = new Error('stop when the compensation begins');
+      let result = await loop(
+        structuredClone(run.state),
+        async (t, steps) => {
+          await writer.commit(t, steps ? { steps } : {});
+          if (interrupted && t.state.compensation) throw stop;
+        },
+        (output) => writer.readKept(id, output),
+      )
+        .run()
+        .catch((error: unknown) => {
+          if (error !== stop) throw error;
+          return undefined;
+        });
+      if (result === undefined) {
+        const reader = store();
+        const { state } = await reader.get(id);
+        result = await loop(
+          state,
+          (t, steps) => reader.commit(t, steps ? { steps } : {}),
+          (output) => reader.readKept(id, output),
+        ).run();
+      }
+      expect(result.state, JSON.stringify(result.state.error)).toMatchObject({
+        status: 'failed',
+        compensated: true,
+      });
+    }
+  });
+
   it('offloads each completion once, however many snapshots hold it', async () => {
     const claims = createClaimCheck({ blobs: createMemoryPayloadBlobs(), thresholdBytes: 1024 });
     const offloaded = new Map<number, number>();
@@ -285,6 +357,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
         return claims.offload(runId, value, options);
       },
       restore: (value, options) => claims.restore(value, options),
+      restoreKept: (value) => claims.restoreKept(value),
     };
     const visits = 30;
     const { store, started, loop } = await setUp(compensatedLoop(visits, 2000), {
