@@ -135,4 +135,33 @@ describe('api: one size limit for workflows', () => {
     expect(validated.body.errors).toEqual(created.body.errors);
     expect(validated.body.errors[0].message).toMatch(/bytes as JSON; the limit is/);
   });
+
+  it('refuses a workflow too large to store before checking it (its JSON Schemas are not compiled)', async () => {
+    const t = await setUp();
+    // 4,000 inputs with anyOf (500 KB): compiling the schema took 4 s, then the store refused it.
+    const properties: Record<string, unknown> = {};
+    for (let i = 0; i < 4000; i++) {
+      properties[`p${i}`] = {
+        anyOf: [{ type: 'string' }, { type: 'object', properties: { q: { type: 'string' } } }],
+      };
+    }
+    const big = {
+      schema_version: '1.0',
+      id: 'big-schema',
+      inputs: { type: 'object', properties },
+      steps: [{ id: 'only', type: 'no_such_type' }],
+    };
+    for (const answer of [
+      await t.call('POST', '/v1/workflows', { body: big }),
+      await t.call('POST', '/v1/workflows/validate', { body: big }),
+    ]) {
+      // Only the size: the unknown step type was never looked at.
+      const errors = answer.body.errors as Array<{ path: string; message: string }>;
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({
+        path: '(root)',
+        message: expect.stringMatching(/bytes as JSON; the limit is/),
+      });
+    }
+  });
 });
