@@ -302,6 +302,8 @@ function sizeIssues(definition: unknown): ErrorIssue[] {
     definitionText(definition as WorkflowDefinition);
     return [];
   } catch (error) {
+    // A document that is no JSON at all (a YAML alias inside itself) is the validator's to report.
+    if (error instanceof TypeError) return [];
     if (!(error instanceof ValidationError)) throw error;
     // The document-wide issue says the limit; the error's message also says the size.
     return error.issues.map((issue) =>

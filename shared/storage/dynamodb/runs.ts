@@ -102,8 +102,14 @@ const NONE: ReadonlySet<string> = new Set();
 const KEEP_COMPLETION_OUTPUTS: RestoreOptions = {
   leave: (path) =>
     (path.length === 3 && path[0] === 'completions' && path[2] === 'output') ||
-    // A compensation stored before it only counted what is left kept a copy of them: read, then dropped.
-    (path.length === 4 && path[0] === 'compensation' && path[1] === 'queue' && path[3] === 'output'),
+    // A compensation stored before it only counted what is left kept a copy of them (in a snapshot,
+    // and in a delta's `run`): read, then dropped.
+    (path.length === 4 && path[0] === 'compensation' && path[1] === 'queue' && path[3] === 'output') ||
+    (path.length === 5 &&
+      path[0] === 'run' &&
+      path[1] === 'compensation' &&
+      path[2] === 'queue' &&
+      path[4] === 'output'),
 };
 const STATE_PARTS: ReadonlySet<string> = new Set(['steps', 'completions']);
 const DELTA_PARTS: ReadonlySet<string> = new Set(['run', 'steps', 'completions']);

@@ -136,6 +136,19 @@ describe('api: one size limit for workflows', () => {
     expect(validated.body.errors[0].message).toMatch(/bytes as JSON; the limit is/);
   });
 
+  it('reports a YAML workflow that contains itself as invalid, not as a server error', async () => {
+    const t = await setUp();
+    const yaml =
+      "schema_version: '1.0'\nid: cyc\nsteps: &s\n  - id: a\n    type: transform\n    config: { output: *s }\n";
+    const headers = { 'content-type': 'text/yaml' };
+    const validated = await t.call('POST', '/v1/workflows/validate', { raw: yaml, headers });
+    expect(validated.status).toBe(200);
+    expect(validated.body.valid).toBe(false);
+    expect(JSON.stringify(validated.body.errors)).toContain('circular');
+    expect((await t.call('POST', '/v1/workflows', { raw: yaml, headers })).status).toBe(422);
+    expect(t.errors).toEqual([]);
+  });
+
   it('refuses a workflow too large to store before checking it (its JSON Schemas are not compiled)', async () => {
     const t = await setUp();
     // 4,000 inputs with anyOf (500 KB): compiling the schema took 4 s, then the store refused it.
