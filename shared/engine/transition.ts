@@ -1199,11 +1199,6 @@ class RunTransition implements OpenTransition {
 }
 
 /**
- * The settled edges into a step, by source step id. Read with Object.hasOwn: a step may be called
- * `constructor`. Without a prototype, so each of a workflow's step ids is a key of a hash table
- * rather than a new object shape.
- */
-/**
  * How many completions the run's compensation has still to undo. A run stored while it was
  * compensating, before the count existed, kept a copy of them (`queue`): its length is the count,
  * as the queue was always the first completions, last first.
@@ -1217,6 +1212,11 @@ function toUndo(state: RunState): number {
   return compensation.left;
 }
 
+/**
+ * The settled edges into a step, by source step id. Read with Object.hasOwn: a step may be called
+ * `constructor`. Without a prototype, so each of a workflow's step ids is a key of a hash table
+ * rather than a new object shape.
+ */
 function edges(): Record<string, boolean> {
   return Object.create(null) as Record<string, boolean>;
 }

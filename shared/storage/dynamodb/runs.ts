@@ -579,16 +579,17 @@ export class DynamoDbRunStore implements RunStore {
 
   /**
    * A completion as stored, offloaded once per object: a completion never changes once the engine
-   * appended it, and every snapshot of a process's Advance holds it. Offloading them again serialised and hashed every
-   * output a long loop kept (140 MB for 2,000 visits of 70 KB) on each snapshot, and held the
-   * process for seconds.
+   * appended it, and every snapshot an Advance writes holds it. Offloading each again serialised and
+   * hashed every output a long loop kept (140 MB for 2,000 visits of 70 KB) on each snapshot, and
+   * held the process for seconds.
    */
   async #storedCompletion(runId: string, completion: Completion): Promise<unknown> {
     const known = this.#storedCompletions.get(completion);
     if (known !== undefined) return known;
     const stored = await this.#payloads!.offload(runId, completion);
-    if (typeof completion === 'object' && completion !== null)
+    if (typeof completion === 'object' && completion !== null) {
       this.#storedCompletions.set(completion, stored);
+    }
     return stored;
   }
 
