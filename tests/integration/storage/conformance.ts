@@ -5,6 +5,7 @@
  * data, as a second process would have).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkflowDefinition } from '../../../shared/definition/schema.js';
 import type { RunStatus, StepExecution } from '../../../shared/engine/types.js';
 import {
   ConflictError,
@@ -72,6 +73,16 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
     );
 
     describe('WorkflowStore', () => {
+      /** Twenty updates at once, every other one from another process; the i-th sends `definition(i)`. */
+      const twentyUpdates = (definition: (i: number) => WorkflowDefinition, now: Date) => {
+        const other = target.peer();
+        return Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? stores : other).workflows.update(definition(i), now),
+          ),
+        );
+      };
+
       it('creates version 1 and reads it as the latest and by number', async () => {
         const created = await stores.workflows.create(
           workflowDefinition('orders', { name: 'Orders', description: 'Takes orders' }),
@@ -134,14 +145,9 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
 
       it('gives 20 different updates at once from two processes 20 versions, refusing none', async () => {
         await stores.workflows.create(workflowDefinition('deploys'), at(0));
-        const other = target.peer();
-        const updates = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            (i % 2 === 0 ? stores : other).workflows.update(
-              workflowDefinition('deploys', { description: `deploy ${i}` }),
-              at(1),
-            ),
-          ),
+        const updates = await twentyUpdates(
+          (i) => workflowDefinition('deploys', { description: `deploy ${i}` }),
+          at(1),
         );
         expect(updates.map((u) => u.version).sort((a, b) => a - b)).toEqual(
           Array.from({ length: 20 }, (_, i) => i + 2),
@@ -155,15 +161,7 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
 
       it('adds one version for 20 identical updates at once', async () => {
         await stores.workflows.create(workflowDefinition('orders'), at(0));
-        const other = target.peer();
-        const answers = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            (i % 2 === 0 ? stores : other).workflows.update(
-              workflowDefinition('orders', { name: 'v2' }),
-              at(1),
-            ),
-          ),
-        );
+        const answers = await twentyUpdates(() => workflowDefinition('orders', { name: 'v2' }), at(1));
         expect(new Set(answers.map((v) => v.version))).toEqual(new Set([2]));
         expect((await stores.workflows.versions('orders')).items.map((v) => v.version)).toEqual([2, 1]);
       });
@@ -171,12 +169,7 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
       it('revives a retired workflow once for 20 identical updates at once', async () => {
         await stores.workflows.create(workflowDefinition('orders'), at(0));
         await stores.workflows.retire('orders', at(1));
-        const other = target.peer();
-        const answers = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            (i % 2 === 0 ? stores : other).workflows.update(workflowDefinition('orders'), at(2)),
-          ),
-        );
+        const answers = await twentyUpdates(() => workflowDefinition('orders'), at(2));
         expect(new Set(answers.map((v) => v.version))).toEqual(new Set([2]));
         expect((await stores.workflows.summary('orders')).retired).toBeUndefined();
       });

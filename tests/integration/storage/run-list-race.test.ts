@@ -4,21 +4,15 @@
  * two rows for it (seen as a strict-mode failure of the console's end-to-end test). The list keeps
  * the newest entry of each run. The interleaving is forced with a middleware on the real client.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorCodec } from '../../../shared/storage/cursor.js';
 import { DynamoDbRunStore } from '../../../shared/storage/dynamodb/runs.js';
-import { startTestDynamoDb, type TestDynamoDb } from '../../support/stores.js';
+import { useDynalite } from '../../support/stores.js';
 import { RunScript } from './fixtures.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let dynamo: TestDynamoDb;
-beforeAll(async () => {
-  dynamo = await startTestDynamoDb();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
+const dynamo = useDynalite();
 
 /** The status partition a list query reads, if it is one. */
 function partitionOf(input: {

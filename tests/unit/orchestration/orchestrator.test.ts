@@ -10,6 +10,7 @@ import {
   redriveRun,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
+import type { RunStore } from '../../../shared/ports/index.js';
 import { MAX_CHILD_DEPTH } from '../../../shared/steps/workflow.js';
 import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
@@ -39,10 +40,19 @@ async function drive(deps: OrchestratorDeps, runId: string, signal?: Extract<Sig
   return output;
 }
 
-const formThenCall = `schema_version: "1.0"
-id: wf
-steps:
-  - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: call }
+/** Every commit that records an event of `type` fails with `message`, as a store that keeps refusing it. */
+function refuseCommits(stores: { runs: RunStore }, type: string, message: string): void {
+  const commit = stores.runs.commit.bind(stores.runs);
+  stores.runs.commit = async (transition, options) => {
+    if (transition.events.some((e) => e.type === type)) throw new Error(message);
+    return commit(transition, options);
+  };
+}
+
+/** The start of a workflow `wf`, its steps to follow. */
+const head = 'schema_version: "1.0"\nid: wf\nsteps:\n';
+
+const formThenCall = `${head}  - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: call }
   - { id: call, type: api_call, config: { base_url: "https://api.example.com", url: "/hello/{{ steps.ask.output.name }}" } }
 `;
 
@@ -109,10 +119,7 @@ describe('orchestration', () => {
   });
 
   it('never runs a completed step twice when Advance dies after persisting, and finishes on the retry', async () => {
-    const yaml = `schema_version: "1.0"
-id: wf
-steps:
-  - { id: a, type: api_call, config: { base_url: "https://api.example.com", url: /a }, next: b }
+    const yaml = `${head}  - { id: a, type: api_call, config: { base_url: "https://api.example.com", url: /a }, next: b }
   - { id: b, type: api_call, config: { base_url: "https://api.example.com", url: /b }, next: c }
   - { id: c, type: api_call, config: { base_url: "https://api.example.com", url: /c } }
 `;
@@ -136,10 +143,7 @@ steps:
   });
 
   it('fails a run whose Advance kept failing, after its inbox and before any step, and a redrive goes on from there', async () => {
-    const yaml = `schema_version: "1.0"
-id: wf
-steps:
-  - { id: a, type: api_call, config: { base_url: "https://api.example.com", url: /a }, next: ask }
+    const yaml = `${head}  - { id: a, type: api_call, config: { base_url: "https://api.example.com", url: /a }, next: ask }
   - { id: ask, type: form, config: { fields: [{ key: name, required: true }] }, next: b }
   - { id: b, type: api_call, config: { base_url: "https://api.example.com", url: "/b/{{ steps.ask.output.name }}" } }
 `;
@@ -179,10 +183,7 @@ steps:
   });
 
   it('starts no compensation in Abort, and ends a compensation that keeps failing at the next Abort', async () => {
-    const yaml = `schema_version: "1.0"
-id: wf
-steps:
-  - id: a
+    const yaml = `${head}  - id: a
     type: api_call
     config: { base_url: "https://api.example.com", url: /a }
     compensate: { type: api_call, config: { base_url: "https://api.example.com", url: /undo-a } }
@@ -212,12 +213,7 @@ steps:
     ).toBe('a');
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a']);
     // Storing the compensation's result keeps failing, so the Advance does.
-    const commit = stores.runs.commit.bind(stores.runs);
-    stores.runs.commit = async (transition, options) => {
-      if (transition.events.some((e) => e.type === 'step.compensated'))
-        throw new Error('the table is throttled');
-      return commit(transition, options);
-    };
+    refuseCommits(stores, 'step.compensated', 'the table is throttled');
     await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('the table is throttled');
     expect(http.requests.map((r) => new URL(r.url).pathname)).toEqual(['/a', '/undo-a']);
     // The next Abort (later in the execution) gives the compensation up: the run ends, what was not undone listed.
@@ -239,12 +235,7 @@ steps:
     const resume: Signal = { type: 'resume', payload: { inputs: { name: 'x' } } };
     await deliverSignal(run.id, 'answer-1', resume, deps);
     // Storing the answer is refused, every time.
-    const commit = stores.runs.commit.bind(stores.runs);
-    stores.runs.commit = async (transition, options) => {
-      if (transition.events.some((e) => e.type === 'step.completed'))
-        throw new Error('the item is too large');
-      return commit(transition, options);
-    };
+    refuseCommits(stores, 'step.completed', 'the item is too large');
     await expect(advance({ run_id: run.id, generation: 0 }, deps)).rejects.toThrow('the item is too large');
     const failure = { Error: 'Error', Cause: 'the item is too large' };
     const aborted = await advance({ run_id: run.id, generation: 0, transitions: 9, failure }, deps);
@@ -277,10 +268,8 @@ steps:
   });
 
   it('sleeps through a short timer and awaits a long one with its timeout', async () => {
-    const { deps, clock, workflow } = await setUp(`schema_version: "1.0"
-id: wf
-steps:
-  - { id: short, type: wait, config: { seconds: 30 }, next: long }
+    const { deps, clock, workflow } =
+      await setUp(`${head}  - { id: short, type: wait, config: { seconds: 30 }, next: long }
   - { id: long, type: wait, config: { seconds: 3600 } }
 `);
     const run = await startRun({ workflow, inputs: {} }, deps);
