@@ -16,7 +16,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { RunStore } from '../../shared/ports/index.js';
 
 /** How often a stream looks for new events while they come; idle, it looks half as often each time, down to once a second. */
-export const POLL_MS = 200;
+const POLL_MS = 200;
 const IDLE_POLL_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 /** Events read from the store at a time. */

@@ -23,10 +23,10 @@ import {
 } from '../../shared/orchestration/orchestrator.js';
 import type { Clock, Executions, TaskTokens, Telemetry } from '../../shared/ports/index.js';
 import { createLocalSecrets } from '../../shared/secrets/local.js';
+import { Slots } from '../../shared/slots.js';
 import type { StepRegistry } from '../../shared/steps/registry.js';
 import { type LocalStores, startLocalStores } from '../../shared/storage/local/stores.js';
 import { type AslDefinition, States, stateMachineDefinition } from '../state-machine.js';
-import { AdvanceSlots } from './advance-slots.js';
 import { CrashGuard } from './crash-guard.js';
 
 const LOCAL_ARN = {
@@ -93,7 +93,7 @@ export class LocalRuntime {
   /** The names of the executions under way of each run (so that no start or end looks through all of them). */
   readonly #runExecutions = new Map<string, Set<string>>();
   /** Advances take turns, at most maxConcurrentAdvances at once. */
-  readonly advances: AdvanceSlots;
+  readonly advances: Slots;
   readonly #aborts = new Set<() => void>();
   /** Handler calls under way: `close()` lets them finish before the stores stop. */
   readonly #calls = new Set<Promise<unknown>>();
@@ -115,7 +115,7 @@ export class LocalRuntime {
     telemetry: Telemetry & { shutdown?(): Promise<void> },
   ) {
     this.#guard = guard;
-    this.advances = new AdvanceSlots(options.maxConcurrentAdvances ?? MAX_CONCURRENT_ADVANCES);
+    this.advances = new Slots(options.maxConcurrentAdvances ?? MAX_CONCURRENT_ADVANCES);
     this.#telemetry = telemetry;
     this.#ownsTelemetry = options.telemetry === undefined;
     const env = options.env ?? process.env;

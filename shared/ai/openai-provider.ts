@@ -63,7 +63,7 @@ function answerTooLarge(limit: number): StepError {
  * read, one that sends more is cut off there (AiResponseTooLarge, which the client hands on as the
  * cause of its error).
  */
-export function boundedFetch(limit: number, inner: typeof fetch = fetch): typeof fetch {
+function boundedFetch(limit: number, inner: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
     const response = await inner(input, init);
     // An error status is the client's to read and name (a 429 stays AiThrottled), within the bound.

@@ -274,7 +274,7 @@ function reportingEvents(runs: RunStore, onEvent: (runId: string, event: RunEven
       for (const event of transition.events) onEvent(transition.state.id, event);
     },
     get: (runId) => runs.get(runId),
-    readKept: (runId, output) => runs.readKept(runId, output),
+    readKept: (output) => runs.readKept(output),
     list: (query) => runs.list(query),
     listByStatus: (statuses, page) => runs.listByStatus(statuses, page),
     idsInStatus: (statuses) => runs.idsInStatus(statuses),

@@ -314,7 +314,7 @@ async function advanceRun(
       workflow,
       executor: observation.executor(deps),
       budgetEndsAt: deps.clock.now().getTime() + options.budgetMs,
-      readKept: (output) => runs.readKept(input.run_id, output),
+      readKept: (output) => runs.readKept(output),
       persist: (transition, signal, steps) => {
         cursor = inboxSeq.get(signal) ?? cursor;
         return runs.commit(transition, { inbox_cursor: cursor, ...(steps ? { steps } : {}) });

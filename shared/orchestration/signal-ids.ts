@@ -35,7 +35,7 @@ export function controlSignalId(state: RunState, type: 'cancel' | 'pause' | 'unp
  * cancel waits in the inbox, they are refused (409) rather than told "accepted" and then dropped by
  * the canceled run; one that came first is applied before the cancel.
  */
-export function cancelSignalId(state: Pick<RunState, 'redrives'>): string {
+function cancelSignalId(state: Pick<RunState, 'redrives'>): string {
   return state.redrives ? `cancel:${state.redrives}` : 'cancel';
 }
 
@@ -45,9 +45,4 @@ export const PARENT_CANCEL_SIGNAL_ID = 'cancel:parent';
 /** Every cancel that ends the run as it is now: a person's (this redrive's) and its parent's. */
 export function cancelSignalIds(state: Pick<RunState, 'redrives'>): string[] {
   return [cancelSignalId(state), PARENT_CANCEL_SIGNAL_ID];
-}
-
-/** Why an answer, a pause or an unpause was refused by the inbox (the API's 409). */
-export function refusalOf(blocked: boolean | undefined, otherwise: string): string {
-  return blocked ? 'The run is being canceled: a cancel was accepted first' : otherwise;
 }

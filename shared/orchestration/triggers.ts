@@ -197,6 +197,22 @@ async function fire(
   }
 }
 
+/** Whether each delivery's event is too deep, found once for all the listeners it fires. */
+const depthOfDeliveries = new WeakMap<TriggerDelivery, boolean>();
+
+/**
+ * Stored as the run's inputs, an event nested deeper than the engine's values may be would overflow
+ * every reader after it (an EventBridge event of 256 KB can nest 100,000 levels).
+ */
+function tooDeep(delivery: TriggerDelivery): boolean {
+  let deep = depthOfDeliveries.get(delivery);
+  if (deep === undefined) {
+    deep = nestedDeeperThan(eventOf(delivery), MAX_NESTING);
+    depthOfDeliveries.set(delivery, deep);
+  }
+  return deep;
+}
+
 /**
  * The workflow (pinned version or latest, not retired), the inputs rendered from `{event}` and
  * checked against the workflow's `inputs` schema, and `overlap: skip`. Every refusal here is the
@@ -214,9 +230,7 @@ async function planFire(deps: TriggerDeps, listener: Listener, delivery: Trigger
     throw error;
   }
   const event = eventOf(delivery);
-  // Stored as the run's inputs, an event nested deeper than the engine's values may be would
-  // overflow every reader after it (an EventBridge event of 256 KB can nest 100,000 levels).
-  if (nestedDeeperThan(event, MAX_NESTING)) {
+  if (tooDeep(delivery)) {
     return failed('InvalidEvent', `The event is nested more than ${MAX_NESTING} levels deep`);
   }
   let inputs: unknown;

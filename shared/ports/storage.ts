@@ -138,7 +138,7 @@ export interface RunStore {
    */
   get(runId: string): Promise<RunRecord>;
   /** A completion's output as `get` returned it, read back in full (anything else comes back as it is). */
-  readKept(runId: string, output: unknown): Promise<unknown>;
+  readKept(output: unknown): Promise<unknown>;
   list(query?: RunListQuery): Promise<Page<RunSummary>>;
   /** Runs in the given statuses, any workflow, from the status index. */
   listByStatus(statuses: readonly RunStatus[], page?: PageRequest): Promise<Page<RunSummary>>;

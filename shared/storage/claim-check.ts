@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError, StorageError } from '../errors.js';
 import type { LargePayloads, OffloadOptions, RestoreOptions, ValuePath } from '../ports/index.js';
+import { Slots } from '../slots.js';
 import { validateRunId } from './s3/artifact-rules.js';
 
 /** Where claimed payloads live: keys are full S3 keys (`runs/<run_id>/payloads/<sha256>.json`). */
@@ -117,7 +118,7 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
   /** The claims of this run in `value` whose payloads exist: only these are taken as claims. */
   async function existingClaims(runId: string, value: unknown): Promise<Set<string>> {
     const found = new Set<string>();
-    collectClaims(value, found);
+    walkClaims(value, [], (claim) => found.add(claim.$claim));
     const existing = new Set<string>();
     await Promise.all(
       [...found].map(async (key) => {
@@ -271,29 +272,16 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     const json = JSON.stringify(value);
     if (json === undefined || !json.includes(CLAIM_MARK)) return value;
     const { leave } = options;
-    // Fetch every referenced blob (in parallel, level by level: a blob may hold claims itself), then rebuild.
+    // Fetch every referenced blob (in parallel, level by level: a blob may hold claims itself), then
+    // rebuild. Where a claim sits decides whether it is loaded (`leave`); a payload's own claims sit
+    // below it, so without `leave` each payload is walked once, with it once per place.
     const loaded = new Map<string, unknown>();
-    if (leave === undefined) {
-      let pending = new Set<string>();
-      collectClaims(value, pending);
-      while (pending.size > 0) {
-        const keys = [...pending];
-        const bodies = await Promise.all(keys.map(load));
-        pending = new Set();
-        for (const [i, key] of keys.entries()) {
-          loaded.set(key, bodies[i]);
-          collectClaims(bodies[i], pending);
-        }
-        for (const key of loaded.keys()) pending.delete(key);
-      }
-      return decode(value, loaded, undefined, undefined);
-    }
-    // Where each claim sits decides whether it is loaded: a payload's own claims sit below it.
-    let pending: Array<{ key: string; path: ValuePath }> = [];
+    const walked = new Set<string>();
+    let pending: Array<{ key: string; path: Array<string | number> }> = [];
     const found = (claim: Claim, path: ValuePath) => {
       // Named by a stored value, so stored (offload writes a payload before it returns its claim):
       // offloading the value again needs no HEAD for it.
-      if (leave(path)) remember(claim.$claim);
+      if (leave?.(path)) remember(claim.$claim);
       else pending.push({ key: claim.$claim, path: [...path] });
     };
     walkClaims(value, [], found);
@@ -303,9 +291,13 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
       const keys = [...new Set(places.map((place) => place.key))].filter((key) => !loaded.has(key));
       const bodies = await Promise.all(keys.map(load));
       for (const [i, key] of keys.entries()) loaded.set(key, bodies[i]);
-      for (const place of places) walkClaims(loaded.get(place.key), [...place.path], found);
+      for (const place of places) {
+        if (leave === undefined && walked.has(place.key)) continue;
+        walked.add(place.key);
+        walkClaims(loaded.get(place.key), place.path, found);
+      }
     }
-    return decode(value, loaded, [], leave);
+    return decode(value, loaded, leave);
   }
 
   async function restoreKept(value: unknown): Promise<unknown> {
@@ -317,24 +309,11 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
 
 /** The blobs with at most `limit` requests under way; the others wait their turn, first come first served. */
 function limited(blobs: PayloadBlobs, limit: number): PayloadBlobs {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  const turn = async <T>(request: () => Promise<T>): Promise<T> => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await request();
-    } finally {
-      // The finished request's place goes to the next in line, or is given back.
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
+  const slots = new Slots(limit);
   return {
-    has: (key) => turn(() => blobs.has(key)),
-    put: (key, body) => turn(() => blobs.put(key, body)),
-    get: (key) => turn(() => blobs.get(key)),
+    has: (key) => slots.run(() => blobs.has(key)),
+    put: (key, body) => slots.run(() => blobs.put(key, body)),
+    get: (key) => slots.run(() => blobs.get(key)),
   };
 }
 
@@ -345,15 +324,6 @@ function setSlot(holder: Container, slot: string | number, value: unknown): void
 
 function getSlot(holder: Container, slot: string | number): unknown {
   return (holder as Record<string | number, unknown>)[slot];
-}
-
-function collectClaims(value: unknown, into: Set<string>): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (isClaim(value)) {
-    into.add(value.$claim);
-    return;
-  }
-  for (const child of Array.isArray(value) ? value : Object.values(value)) collectClaims(child, into);
 }
 
 /**
@@ -395,39 +365,43 @@ function userKey(key: string): string {
 
 /**
  * The stored form back to the user's form: claims replaced by their payloads, escaped keys unescaped.
- * With `leave`, the claims it names by their place (`path`, changed in place and put back) stay claims.
+ * With `leave`, the claims it names by their place stay claims (marked as kept, for `restoreKept`).
  */
 function decode(
   value: unknown,
   loaded: ReadonlyMap<string, unknown>,
-  path: Array<string | number> | undefined,
   leave: ((path: ValuePath) => boolean) | undefined,
 ): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (isClaim(value)) {
-    if (path !== undefined && leave?.(path)) {
-      const kept = { $claim: value.$claim, size: value.size };
-      keptClaims.add(kept);
-      return kept;
+  // The place of each part, changed in place and put back; only needed to ask `leave`.
+  const path: Array<string | number> | undefined = leave === undefined ? undefined : [];
+  const at = (part: unknown): unknown => {
+    if (typeof part !== 'object' || part === null) return part;
+    if (isClaim(part)) {
+      if (path !== undefined && leave!(path)) {
+        const kept = { $claim: part.$claim, size: part.size };
+        keptClaims.add(kept);
+        return kept;
+      }
+      return at(loaded.get(part.$claim));
     }
-    return decode(loaded.get(value.$claim), loaded, path, leave);
-  }
-  if (Array.isArray(value)) {
-    return value.map((child, i) => {
-      path?.push(i);
-      const decoded = decode(child, loaded, path, leave);
+    if (Array.isArray(part)) {
+      return part.map((child, i) => {
+        path?.push(i);
+        const decoded = at(child);
+        path?.pop();
+        return decoded;
+      });
+    }
+    const result: Record<string, unknown> = {};
+    for (const [stored, child] of Object.entries(part)) {
+      const key = userKey(stored);
+      path?.push(key);
+      setSlot(result, key, at(child));
       path?.pop();
-      return decoded;
-    });
-  }
-  const result: Record<string, unknown> = {};
-  for (const [stored, child] of Object.entries(value)) {
-    const key = userKey(stored);
-    path?.push(key);
-    setSlot(result, key, decode(child, loaded, path, leave));
-    path?.pop();
-  }
-  return result;
+    }
+    return result;
+  };
+  return at(value);
 }
 
 /** PayloadBlobs in memory: for unit tests and the harness. */

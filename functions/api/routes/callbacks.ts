@@ -8,9 +8,9 @@ import { z } from 'zod';
 import { isFinal, waitingSteps } from '../../../shared/engine/transition.js';
 import { AnswerChannel, type RunState } from '../../../shared/engine/types.js';
 import { ForbiddenError } from '../../../shared/errors.js';
-import { deliverSignal } from '../../../shared/orchestration/orchestrator.js';
-import { answerSignalId, cancelSignalIds, refusalOf } from '../../../shared/orchestration/signal-ids.js';
+import { answerSignalId } from '../../../shared/orchestration/signal-ids.js';
 import type { CallbackTarget } from '../../../shared/ports/index.js';
+import { deliverOnce } from '../deliver.js';
 import type { ApiDeps } from '../deps.js';
 import { RUN_ID } from '../examples.js';
 import { conflict, HttpError } from '../http-error.js';
@@ -174,8 +174,9 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
         throw conflict('The link was used meanwhile');
       }
       // The same inbox id as an answer through the API: whichever channel answers first is the answer.
-      const { accepted, blocked } = await deliverSignal(
-        target.run_id,
+      await deliverOnce(
+        o,
+        state,
         answerSignalId(state, target.step_id),
         {
           type: 'callback',
@@ -184,13 +185,14 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
           payload: answer,
           ...(target.person ? { by: target.person, via: AnswerChannel.link } : {}),
         },
-        o,
-        { unless: cancelSignalIds(state) },
+        `Another answer to step '${target.step_id}' was accepted first`,
       );
-      if (!accepted) {
-        throw conflict(refusalOf(blocked, `Another answer to step '${target.step_id}' was accepted first`));
-      }
-      return json(202, { run_id: target.run_id, step_id: target.step_id, visit: target.visit, accepted });
+      return json(202, {
+        run_id: target.run_id,
+        step_id: target.step_id,
+        visit: target.visit,
+        accepted: true,
+      });
     },
     docs.post,
   );

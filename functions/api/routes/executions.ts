@@ -7,19 +7,10 @@ import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/tran
 import { type AnswerChannel, type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
-import {
-  awaitsFirstAdvance,
-  deliverSignal,
-  redriveRun,
-  startRun,
-} from '../../../shared/orchestration/orchestrator.js';
-import {
-  answerSignalId,
-  cancelSignalIds,
-  controlSignalId,
-  refusalOf,
-} from '../../../shared/orchestration/signal-ids.js';
+import { awaitsFirstAdvance, redriveRun, startRun } from '../../../shared/orchestration/orchestrator.js';
+import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
+import { deliverOnce } from '../deliver.js';
 import type { ApiDeps } from '../deps.js';
 import { CONTEXT, EVENTS, HISTORY, RUN, RUN_ID, RUN_SUMMARY } from '../examples.js';
 import { conflict, unprocessable } from '../http-error.js';
@@ -385,19 +376,14 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
         via: answerChannel(request.event.headers),
       };
       // Answers that saw the same wait compete for one inbox id: one is accepted, the others are told.
-      const { accepted, blocked } = await deliverSignal(
-        id,
+      await deliverOnce(
+        o,
+        state,
         answerSignalId(state, target.step_id),
         signal,
-        o,
-        {
-          unless: cancelSignalIds(state),
-        },
+        `Another answer to step '${target.step_id}' was accepted first`,
       );
-      if (!accepted) {
-        throw conflict(refusalOf(blocked, `Another answer to step '${target.step_id}' was accepted first`));
-      }
-      return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted });
+      return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted: true });
     },
     docs.resume,
   );
@@ -423,15 +409,14 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
             ? { type, ...by, ...(body.reason ? { reason: body.reason } : {}) }
             : { type, ...by };
         // A pause or unpause after an accepted cancel would be dropped by the canceled run: refused.
-        const { accepted, blocked } = await deliverSignal(
-          id,
+        await deliverOnce(
+          o,
+          state,
           controlSignalId(state, type),
           signal,
-          o,
-          type === 'cancel' ? {} : { unless: cancelSignalIds(state) },
+          `Another ${type} of this run was accepted first`,
         );
-        if (!accepted) throw conflict(refusalOf(blocked, `Another ${type} of this run was accepted first`));
-        return json(202, { run_id: id, accepted });
+        return json(202, { run_id: id, accepted: true });
       },
       doc,
     );

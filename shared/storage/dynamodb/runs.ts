@@ -602,7 +602,7 @@ export class DynamoDbRunStore implements RunStore {
     return (await this.#restore(json<unknown>(commit.item, 'log'))) as CommitLog;
   }
 
-  async readKept(_runId: string, output: unknown): Promise<unknown> {
+  async readKept(output: unknown): Promise<unknown> {
     return this.#payloads ? this.#payloads.restoreKept(output) : output;
   }
 

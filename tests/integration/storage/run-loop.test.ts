@@ -265,7 +265,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
     const done = await loop(
       state,
       (t, steps) => reader.commit(t, steps ? { steps } : {}),
-      (output) => reader.readKept('run_kept', output),
+      (output) => reader.readKept(output),
     ).run();
     expect(done.state).toMatchObject({ status: 'failed', compensated: true });
     expect(gets).toBeLessThanOrEqual(visits + 2);
@@ -321,7 +321,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
           await writer.commit(t, steps ? { steps } : {});
           if (interrupted && t.state.compensation) throw stop;
         },
-        (output) => writer.readKept(id, output),
+        (output) => writer.readKept(output),
       )
         .run()
         .catch((error: unknown) => {
@@ -334,7 +334,7 @@ describe('RunLoop on the DynamoDB RunStore', () => {
         result = await loop(
           state,
           (t, steps) => reader.commit(t, steps ? { steps } : {}),
-          (output) => reader.readKept(id, output),
+          (output) => reader.readKept(output),
         ).run();
       }
       expect(result.state, JSON.stringify(result.state.error)).toMatchObject({

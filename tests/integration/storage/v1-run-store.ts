@@ -319,7 +319,7 @@ export class V1DynamoDbRunStore implements RunStore {
   }
 
   /** Outputs of completions come back whole from `get`: nothing to read. */
-  async readKept(_runId: string, output: unknown): Promise<unknown> {
+  async readKept(output: unknown): Promise<unknown> {
     return output;
   }
 

@@ -1,6 +1,6 @@
-/** AdvanceSlots: the local runtime's bound on Advances at once (infra/local/advance-slots.ts). */
+/** Slots: at most so many at once, first come first served (shared/slots.ts): the local runtime's Advances, a claim check's blob requests. */
 import { describe, expect, it } from 'vitest';
-import { AdvanceSlots } from '../../infra/local/advance-slots.js';
+import { Slots } from '../../shared/slots.js';
 
 /** A piece of work that ends when told to. */
 function pending() {
@@ -15,9 +15,9 @@ function pending() {
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('AdvanceSlots', () => {
+describe('Slots', () => {
   it('runs at most its limit at once, the rest in the order they came, each as soon as a slot frees', async () => {
-    const slots = new AdvanceSlots(2);
+    const slots = new Slots(2);
     const works = Array.from({ length: 5 }, () => pending());
     const started: number[] = [];
     const results = works.map((work, index) =>
@@ -43,7 +43,7 @@ describe('AdvanceSlots', () => {
   });
 
   it('frees the slot of work that fails, and hands its failure back', async () => {
-    const slots = new AdvanceSlots(1);
+    const slots = new Slots(1);
     const first = pending();
     const failed = slots.run(() => first.promise);
     const next = slots.run(async () => 'next');
@@ -54,6 +54,6 @@ describe('AdvanceSlots', () => {
   });
 
   it('refuses a limit that is not a whole number of at least one', () => {
-    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => new AdvanceSlots(limit)).toThrow(RangeError);
+    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => new Slots(limit)).toThrow(RangeError);
   });
 });

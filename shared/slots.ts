@@ -1,31 +1,34 @@
 /**
- * How many Advances the local runtime runs at once: as a Lambda function's reserved concurrency
- * does in the cloud, the rest wait their turn, first come first served. Without a bound, a restart
- * with thousands of runs in flight started an Advance for each at once: every one of them held its
- * run's state and store requests in memory (GBs), and the API answered nothing until all were done.
+ * At most `limit` pieces of work at once; the rest wait their turn, first come first served.
+ *
+ * - The local runtime's Advances (infra/local/runtime.ts), as a Lambda function's reserved
+ *   concurrency bounds them in the cloud. Without a bound, a restart with thousands of runs in
+ *   flight started an Advance for each at once: every one held its run's state and store requests
+ *   in memory (GBs), and the API answered nothing until all were done.
+ * - A claim check's blob requests (shared/storage/claim-check.ts).
  */
-export class AdvanceSlots {
+export class Slots {
   readonly #limit: number;
   #busy = 0;
   #peak = 0;
   readonly #waiting: Array<() => void> = [];
 
   constructor(limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a limit of ${limit} Advances`);
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a limit of ${limit} at once`);
     this.#limit = limit;
   }
 
-  /** Advances running now. */
+  /** Work running now. */
   get busy(): number {
     return this.#busy;
   }
 
-  /** The most Advances that ran at once. */
+  /** The most work that ran at once. */
   get peak(): number {
     return this.#peak;
   }
 
-  /** Advances waiting for a slot. */
+  /** Work waiting for a slot. */
   get waiting(): number {
     return this.#waiting.length;
   }
