@@ -101,9 +101,20 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     // Below ~1 KB a claim itself (≈ 110 bytes plus the run id) would crowd out the value.
     throw new RangeError('thresholdBytes must be an integer of at least 1024');
   }
+  /** Keys known to be stored, oldest first: a key seen again moves to the end. */
   const known = new Set<string>();
+  /**
+   * The claims this claim check's `restore` left in place, by identity: once restored, user data may
+   * be shaped like a claim too (it was stored escaped), and only these may be read back as one
+   * (`restoreKept`); a claim another claim check left is not this one's to read.
+   */
+  const kept = new WeakSet<object>();
 
   function remember(key: string): void {
+    if (known.delete(key)) {
+      known.add(key);
+      return;
+    }
     if (known.size >= KNOWN_KEYS_LIMIT) known.delete(known.values().next().value as string);
     known.add(key);
   }
@@ -297,11 +308,11 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
         walkClaims(loaded.get(place.key), place.path, found);
       }
     }
-    return decode(value, loaded, leave);
+    return decode(value, loaded, leave && { leave, kept });
   }
 
   async function restoreKept(value: unknown): Promise<unknown> {
-    return typeof value === 'object' && value !== null && keptClaims.has(value) ? restore(value) : value;
+    return typeof value === 'object' && value !== null && kept.has(value) ? restore(value) : value;
   }
 
   return { offload, restore, restoreKept };
@@ -325,12 +336,6 @@ function setSlot(holder: Container, slot: string | number, value: unknown): void
 function getSlot(holder: Container, slot: string | number): unknown {
   return (holder as Record<string | number, unknown>)[slot];
 }
-
-/**
- * The claims `restore` left in place, by identity: once restored, user data may be shaped like a
- * claim too (it was stored escaped), and only these may be read back as one (`restoreKept`).
- */
-const keptClaims = new WeakSet<object>();
 
 /** Calls `found` with each claim in `value` and where it sits (`path`, changed in place and put back). */
 function walkClaims(
@@ -365,22 +370,23 @@ function userKey(key: string): string {
 
 /**
  * The stored form back to the user's form: claims replaced by their payloads, escaped keys unescaped.
- * With `leave`, the claims it names by their place stay claims (marked as kept, for `restoreKept`).
+ * With `leaving`, the claims its `leave` names by their place stay claims (added to its `kept`, for
+ * `restoreKept`).
  */
 function decode(
   value: unknown,
   loaded: ReadonlyMap<string, unknown>,
-  leave: ((path: ValuePath) => boolean) | undefined,
+  leaving: { leave: (path: ValuePath) => boolean; kept: WeakSet<object> } | undefined,
 ): unknown {
   // The place of each part, changed in place and put back; only needed to ask `leave`.
-  const path: Array<string | number> | undefined = leave === undefined ? undefined : [];
+  const path: Array<string | number> | undefined = leaving === undefined ? undefined : [];
   const at = (part: unknown): unknown => {
     if (typeof part !== 'object' || part === null) return part;
     if (isClaim(part)) {
-      if (path !== undefined && leave!(path)) {
-        const kept = { $claim: part.$claim, size: part.size };
-        keptClaims.add(kept);
-        return kept;
+      if (path !== undefined && leaving!.leave(path)) {
+        const claim = { $claim: part.$claim, size: part.size };
+        leaving!.kept.add(claim);
+        return claim;
       }
       return at(loaded.get(part.$claim));
     }

@@ -322,9 +322,28 @@ describe('claim check rules', () => {
       expect(isClaim(completion.output)).toBe(true);
       expect(await other.restoreKept(completion.output)).toEqual(state.completions[i]!.output);
     }
-    // Only what restore left is read back: user data shaped like a claim is not.
+    // Only what restore left is read back: user data shaped like a claim is not, nor a claim that
+    // another claim check left.
     const lookAlike = { $claim: (restored.completions[0]!.output as unknown as Claim).$claim, size: 1 };
     expect(await other.restoreKept(lookAlike)).toBe(lookAlike);
+    const third = createClaimCheck({ blobs, thresholdBytes: 4 * KB });
+    const leftByOther = restored.completions[0]!.output;
+    expect(await third.restoreKept(leftByOther)).toBe(leftByOther);
+  });
+
+  it('keeps a key it meets again among the keys it knows, rather than forgetting the oldest', async () => {
+    const { blobs, calls } = counted(createMemoryPayloadBlobs());
+    const claims = createClaimCheck({ blobs, thresholdBytes: 1 * KB });
+    const value = (i: number) => ({ part: `${i}`.padEnd(2 * KB, 'p') });
+    // As many payloads as it remembers (10,000): the first is the oldest it knows.
+    const stored: unknown[] = [];
+    for (let i = 0; i < 10_000; i++) stored.push(await claims.offload('run_1', value(i)));
+    // The newest met again, ten times (a restore that leaves it in place remembers it).
+    for (let i = 0; i < 10; i++) await claims.restore({ output: stored[9_999] }, { leave: () => true });
+    calls.has = 0;
+    calls.put = 0;
+    expect(await claims.offload('run_1', value(0))).toEqual(stored[0]);
+    expect(calls.has + calls.put).toBe(0);
   });
 
   it('keeps user objects that use $claim keys intact through a round trip', async () => {
