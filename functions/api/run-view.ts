@@ -9,6 +9,8 @@ import { answerableSteps, waitingSteps } from '../../shared/engine/transition.js
 import { EventType, type RunState } from '../../shared/engine/types.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
+import type { CallbackTarget } from '../../shared/ports/index.js';
+import { sameApprover } from '../../shared/steps/approval.js';
 import type { runView as runViewSchema } from './schemas.js';
 
 /** The run as the API answers it: its schema (schemas.ts) is the one the OpenAPI document shows. */
@@ -65,7 +67,21 @@ export async function runUsage(
   return usage;
 }
 
-export async function runView(deps: OrchestratorDeps, state: RunState): Promise<RunView> {
+/**
+ * Who asks for the view. A caller whose key names a principal answers as that person only (CONTRACT
+ * §8), so the token it is shown must too: that person's own token (as their personal link would
+ * carry), and none for an approval they are not an approver of. The wait's shared token answers as
+ * anyone who names themself `approver`; it goes only to callers without a principal.
+ */
+export interface Viewer {
+  principal?: string | undefined;
+}
+
+export async function runView(
+  deps: OrchestratorDeps,
+  state: RunState,
+  viewer: Viewer = {},
+): Promise<RunView> {
   const view: RunView = {
     id: state.id,
     workflow_id: state.workflow_id,
@@ -104,15 +120,41 @@ export async function runView(deps: OrchestratorDeps, state: RunState): Promise<
     // A wait past its deadline is about to time out: it gets no new token (nor one per GET).
     const overdue = typeof expires_at === 'string' && Date.parse(expires_at) <= now.getTime();
     if (answerable.has(step_id) && !overdue) {
-      const callbacks = deps.stores.callbacks;
-      item.callback_token =
-        (await callbacks.forWait(state.id, step_id, visit, now)) ??
-        (await callbacks.issue(
-          { run_id: state.id, step_id, visit, ...(typeof expires_at === 'string' ? { expires_at } : {}) },
-          now,
-        ));
+      const target = {
+        run_id: state.id,
+        step_id,
+        visit,
+        ...(typeof expires_at === 'string' ? { expires_at } : {}),
+      };
+      const token = await waitToken(deps, target, item, viewer.principal, now);
+      if (token !== undefined) item.callback_token = token;
     }
     view.waiting.push(item);
   }
   return view;
+}
+
+/** The token `viewer` is shown for a wait (`Viewer`): the shared one, or the principal's own. */
+async function waitToken(
+  deps: Pick<OrchestratorDeps, 'stores'>,
+  target: CallbackTarget,
+  wait: WaitingView,
+  principal: string | undefined,
+  now: Date,
+): Promise<string | undefined> {
+  const callbacks = deps.stores.callbacks;
+  if (principal === undefined) {
+    return (
+      (await callbacks.forWait(target.run_id, target.step_id, target.visit, now)) ??
+      (await callbacks.issue(target, now))
+    );
+  }
+  const approvers = (wait as { approvers?: unknown }).approvers;
+  if (
+    Array.isArray(approvers) &&
+    !approvers.some((approver) => typeof approver === 'string' && sameApprover(approver, principal))
+  ) {
+    return undefined;
+  }
+  return callbacks.issue({ ...target, person: principal }, now);
 }

@@ -48,7 +48,8 @@ const PAYLOAD_KEYS = new Set(['decision', 'approver', 'comment', 'step_id']);
 const MAX_COMMENT = 4000;
 const MAX_APPROVER = 320;
 
-const sameApprover = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+/** One person, however the address is cased or padded. */
+export const sameApprover = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 /** The rendered approvers, trimmed; repeats (ignoring case) count once. */
 function distinctApprovers(approvers: readonly string[]): string[] {

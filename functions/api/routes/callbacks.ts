@@ -10,6 +10,7 @@ import { AnswerChannel, type RunState } from '../../../shared/engine/types.js';
 import { ForbiddenError } from '../../../shared/errors.js';
 import { answerSignalId } from '../../../shared/orchestration/signal-ids.js';
 import type { CallbackTarget } from '../../../shared/ports/index.js';
+import { sameApprover } from '../../../shared/steps/approval.js';
 import { deliverOnce } from '../deliver.js';
 import type { ApiDeps } from '../deps.js';
 import { RUN_ID } from '../examples.js';
@@ -90,8 +91,6 @@ function linkGone(reason: 'unknown' | 'used' | 'expired', detail: string): HttpE
     headers: { 'cache-control': 'no-store' },
   });
 }
-
-const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 export function callbackRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
@@ -207,7 +206,7 @@ function personalAnswer(state: RunState, target: CallbackTarget, payload: unknow
   if (person === undefined || state.steps[target.step_id]?.wait?.kind !== 'approval') return payload;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
   const body = payload as Record<string, unknown>;
-  if (typeof body.approver === 'string' && !sameAddress(body.approver, person)) {
+  if (typeof body.approver === 'string' && !sameApprover(body.approver, person)) {
     throw new ForbiddenError(`This link answers as '${person}' only`);
   }
   return { ...body, approver: person };

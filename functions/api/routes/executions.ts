@@ -294,7 +294,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
     '/v1/executions/{id}',
     async (request) => {
       const { state } = await runs.get(request.params.id!);
-      return json(200, await runView(o, state));
+      return json(200, await runView(o, state, { principal: principalOf(request.event) }));
     },
     docs.get,
   );
@@ -577,7 +577,7 @@ export async function startExecution(
         );
       }
       const { state } = await o.stores.runs.get(claim.record.run_id);
-      return json(200, await runView(o, state));
+      return json(200, await runView(o, state, { principal: principalOf(request.event) }));
     }
     runId = claim.record.run_id;
   }
@@ -591,7 +591,9 @@ export async function startExecution(
     },
     o,
   );
-  return json(202, await runView(o, state), { location: `/v1/executions/${encodeURIComponent(state.id)}` });
+  return json(202, await runView(o, state, { principal: principalOf(request.event) }), {
+    location: `/v1/executions/${encodeURIComponent(state.id)}`,
+  });
 }
 
 function rerunOf(body: StartRequestBody): { rerunOf?: string } {

@@ -45,10 +45,14 @@ export class DynamoDbCallbackTokens implements CallbackTokens {
     const nonce = newNonce();
     const token = this.#key.forTarget(target, nonce);
     const expiry = expiryAttributes(target.expires_at);
+    const key = tokenKey(tokenHash(token)!);
+    // A personal token is asked for again on every read of its run by its person (the run view): a
+    // read, not a conditional write that fails, once it exists.
+    if (target.person !== undefined && (await this.#table.get(key))) return token;
     // The token item first: once the wait item names the nonce, the token must already work. A
     // personal token issued again finds its item and leaves it (a used one stays used).
     await this.#table.put({
-      Item: { ...tokenKey(tokenHash(token)!), target: S(JSON.stringify(target)), ...expiry },
+      Item: { ...key, target: S(JSON.stringify(target)), ...expiry },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     if (target.person !== undefined) return token;

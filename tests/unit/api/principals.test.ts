@@ -10,11 +10,16 @@ import { ONBOARDING_YAML, setUp } from './support.js';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const LEAD = { authorization: 'Bearer lead-key' };
 const OPS = { authorization: 'Bearer ops-key' };
+const EVE = { authorization: 'Bearer eve-key' };
 
 async function waitingForApproval() {
   const t = await setUp({
     apiKeys: {
-      keys: [{ sha256: sha256('lead-key'), principal: 'lead@example.com' }, { sha256: sha256('ops-key') }],
+      keys: [
+        { sha256: sha256('lead-key'), principal: 'lead@example.com' },
+        { sha256: sha256('eve-key'), principal: 'eve@example.com' },
+        { sha256: sha256('ops-key') },
+      ],
     },
   });
   await t.call('POST', '/v1/workflows', {
@@ -67,6 +72,33 @@ describe('api: principals named by API keys', () => {
       body: { decision: 'approve', approver: 'lead@example.com' },
     });
     expect(answer.status).toBe(202);
+  });
+
+  it('shows a principal only a token that answers as them, and none for an approval they may not give', async () => {
+    const { t, runId } = await waitingForApproval();
+    const tokenFor = async (headers: Record<string, string>) => {
+      const view = await t.call('GET', `/v1/executions/${runId}`, { headers });
+      expect(view.body.waiting).toHaveLength(1);
+      return view.body.waiting[0].callback_token as string | undefined;
+    };
+    // Eve is no approver: the wait's shared token would let her approve as the lead.
+    expect(await tokenFor(EVE)).toBeUndefined();
+    const shared = await tokenFor(OPS);
+    const leads = await tokenFor(LEAD);
+    expect(shared).toEqual(expect.any(String));
+    expect(leads).toEqual(expect.any(String));
+    expect(leads).not.toBe(shared);
+    expect(await tokenFor(LEAD)).toBe(leads);
+    const impostor = await t.call('POST', `/v1/callbacks/${leads}`, {
+      body: { decision: 'approve', approver: 'eve@example.com' },
+    });
+    expect(impostor.status).toBe(403);
+    const answer = await t.call('POST', `/v1/callbacks/${leads}`, { body: { decision: 'approve' } });
+    expect(answer.status).toBe(202);
+    await t.drive(runId);
+    const history = await t.call('GET', `/v1/executions/${runId}/history`, { headers: OPS });
+    const review = history.body.find((h: { step_id: string }) => h.step_id === 'review');
+    expect(review.output.approvals[0]).toMatchObject({ approver: 'lead@example.com', decision: 'approved' });
   });
 
   it('makes a principal the `by` of a pause and refuses another `by`', async () => {
