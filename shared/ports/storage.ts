@@ -233,6 +233,12 @@ export interface CallbackTokens {
   lookup(token: string, now: Date): Promise<CallbackTokenLookup>;
   /** Uses the token: the first call wins, later ones (and expired or unknown tokens) get undefined. */
   redeem(token: string, now: Date): Promise<CallbackTarget | undefined>;
+  /**
+   * Gives back a token that `redeem` used at `usedAt` and whose answer was then refused (another
+   * answer to the same wait was accepted first): live again, as if unused. A token used at another
+   * time is left as it is.
+   */
+  release(token: string, target: CallbackTarget, usedAt: Date): Promise<void>;
   /** The live token issued for a wait, if any, for `waiting[].callback_token`. */
   forWait(runId: string, stepId: string, visit: number, now: Date): Promise<string | undefined>;
 }

@@ -166,7 +166,8 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
       const workflow = await workflows.get(state.workflow_id, state.workflow_version);
       // Checked before the token is used, so a mistyped answer does not burn the link.
       checkResume(o, workflow, state, target.step_id, answer);
-      const redeemed = await callbacks.redeem(token, o.clock.now());
+      const usedAt = o.clock.now();
+      const redeemed = await callbacks.redeem(token, usedAt);
       if (!redeemed) {
         // Another use of the same link won the race (or it expired meanwhile): say which.
         await liveTarget(token);
@@ -185,7 +186,13 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
           ...(target.person ? { by: target.person, via: AnswerChannel.link } : {}),
         },
         `Another answer to step '${target.step_id}' was accepted first`,
-      );
+      ).catch(async (error: unknown) => {
+        // Refused (409): this answer was not given, so the link is not used up. An approver whose
+        // link lost a race with another approver's answers again with it.
+        if (error instanceof HttpError && error.statusCode === 409)
+          await callbacks.release(token, redeemed, usedAt);
+        throw error;
+      });
       return json(202, {
         run_id: target.run_id,
         step_id: target.step_id,

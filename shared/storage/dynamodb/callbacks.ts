@@ -98,6 +98,20 @@ export class DynamoDbCallbackTokens implements CallbackTokens {
     return applied && attributes ? json<CallbackTarget>(attributes, 'target') : undefined;
   }
 
+  async release(token: string, target: CallbackTarget, usedAt: Date): Promise<void> {
+    const hash = tokenHash(token);
+    if (hash === undefined) return;
+    // Its expiry as issued: redeem set the TTL to forget the used token after 30 days.
+    const ttl = expiryAttributes(target.expires_at)[TTL_ATTRIBUTE];
+    await this.#table.update({
+      Key: tokenKey(hash),
+      UpdateExpression: ttl ? 'SET #ttl = :ttl REMOVE used_at' : 'REMOVE used_at, #ttl',
+      ConditionExpression: 'used_at = :at',
+      ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+      ExpressionAttributeValues: { ':at': S(usedAt.toISOString()), ...(ttl ? { ':ttl': ttl } : {}) },
+    });
+  }
+
   async forWait(runId: string, stepId: string, visit: number, now: Date): Promise<string | undefined> {
     const wait = await this.#table.get(waitItemKey(runId, stepId, visit));
     if (!wait || !isLiveItem(wait, now)) return undefined;

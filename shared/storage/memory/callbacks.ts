@@ -55,6 +55,12 @@ export class MemoryCallbackTokens implements CallbackTokens {
     return target && jsonCopy(target);
   }
 
+  async release(token: string, _target: CallbackTarget, usedAt: Date): Promise<void> {
+    const hash = tokenHash(token);
+    const record = hash === undefined ? undefined : this.#tokens.get(hash);
+    if (record?.used_at === usedAt.toISOString()) delete record.used_at;
+  }
+
   async forWait(runId: string, stepId: string, visit: number, now: Date): Promise<string | undefined> {
     const wait = this.#waits.get(waitKey(runId, stepId, visit));
     if (!wait || !isLive(wait.expires_at, now)) return undefined;

@@ -970,6 +970,24 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         expect(await stores.callbacks.peek(token, at(2))).toBeUndefined();
       });
 
+      it('gives back a token whose answer was refused, and only the use it names', async () => {
+        // Times in the future: DynamoDB Local deletes items whose TTL has passed, whenever it sweeps.
+        const later = (seconds: number) => new Date(Date.UTC(2100, 0, 1) + seconds * 1000);
+        const waiting = { ...target1, expires_at: later(3600).toISOString() };
+        const token = await stores.callbacks.issue(waiting, later(0));
+        expect(await stores.callbacks.redeem(token, later(1))).toEqual(waiting);
+        // Another use's time leaves it used.
+        await target.peer().callbacks.release(token, waiting, later(2));
+        expect(await stores.callbacks.lookup(token, later(3))).toMatchObject({ state: 'used' });
+        await target.peer().callbacks.release(token, waiting, later(1));
+        expect(await stores.callbacks.lookup(token, later(3))).toEqual({ state: 'live', target: waiting });
+        expect(await stores.callbacks.forWait('run_t', 'approve', 1, later(3))).toBe(token);
+        // Its deadline still holds, and it is used once more.
+        expect(await stores.callbacks.redeem(token, later(3600))).toBeUndefined();
+        expect(await stores.callbacks.redeem(token, later(4))).toEqual(waiting);
+        expect(await stores.callbacks.redeem(token, later(5))).toBeUndefined();
+      });
+
       it('lets exactly one of concurrent redeems win, across processes', async () => {
         const token = await stores.callbacks.issue(target1, at(0));
         const processes = [stores, target.peer(), target.peer(), target.peer()];

@@ -226,6 +226,45 @@ describe('api: people in the loop', () => {
     ]);
   });
 
+  it('leaves the link of an approver whose answer lost a race with another approver’s unused', async () => {
+    const t = await bed();
+    const runId = await startRun(
+      t,
+      `schema_version: "1.0"
+id: both
+steps:
+  - id: decide
+    type: approval
+    config: { approvers: ["lead@example.com", "cfo@example.com"], min_approvals: 2 }
+`,
+    );
+    const links = new Map((await outbox(t)).map((i) => [i.person, tokenOf(i.link!)]));
+    // Both answered the wait as it was: the lead's answer is accepted first, the CFO's is refused.
+    const lead = await t.call('POST', `/v1/callbacks/${links.get('lead@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    const cfo = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    expect([lead.status, cfo.status]).toEqual([202, 409]);
+    await t.drive(runId);
+    const again = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    expect(again.status).toBe(202);
+    await t.drive(runId);
+    const history = (await t.call('GET', `/v1/executions/${runId}/history`, { headers: AUTH })).body;
+    expect(history[0].output.approvals.map((a: { approver: string }) => a.approver)).toEqual([
+      'lead@example.com',
+      'cfo@example.com',
+    ]);
+    // Used now: a link works once.
+    const twice = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    expect(twice.body.title).toBe('Link used');
+  });
+
   it('labels an answer from the console as via console, and one through the API as via api', async () => {
     const t = await bed();
     const runId = await startRun(t);
