@@ -127,11 +127,16 @@ function encodedForms(secret: string): string[] {
   const forms = [secret, JSON.stringify(secret).slice(1, -1)];
   try {
     forms.push(encodeURIComponent(secret));
+    // As a URL's path shows it (`new URL(…).pathname`, which error messages quote).
+    forms.push(secret.replace(PATH_ENCODED, (char) => encodeURIComponent(char)));
   } catch {
     // A lone surrogate cannot be URL-encoded, so the secret cannot appear in that form either.
   }
   return [...new Set(forms)];
 }
+
+/** What a URL's path percent-encodes (the WHATWG path percent-encode set, and every non-ASCII character). */
+const PATH_ENCODED = /[\u0000-\u0020"#<>?`{}\u007f-\u{10ffff}]/gu;
 
 function alternation(forms: Set<string>): RegExp {
   const sorted = [...forms].sort((a, b) => b.length - a.length);

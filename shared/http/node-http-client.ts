@@ -55,8 +55,22 @@ export interface NodeHttpClient extends HttpClient {
 
 const DEFAULT_MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
-/** Headers that carry credentials: they do not follow a redirect to another origin. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
+/**
+ * The only headers that follow a redirect to another origin: what describes the request and its
+ * body. Any other may carry a credential (`Authorization`, `Cookie`, and the `X-Api-Key`s services
+ * invent), and a service's headers never go to another host.
+ */
+const CROSS_ORIGIN_HEADERS: ReadonlySet<string> = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'user-agent',
+  'idempotency-key',
+]);
 /** Headers that describe the body: they go when a redirect turns the request into a GET. */
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language'] as const;
 
@@ -241,7 +255,9 @@ function redirected(hop: Hop, status: number, location: string): Hop {
     for (const name of BODY_HEADERS) delete headers[name];
   }
   if (url.origin !== hop.url.origin) {
-    for (const name of CREDENTIAL_HEADERS) delete headers[name];
+    for (const name of Object.keys(headers)) {
+      if (!CROSS_ORIGIN_HEADERS.has(name.toLowerCase())) delete headers[name];
+    }
   }
   return { url, method, headers, body };
 }

@@ -169,7 +169,7 @@ export const apiCall = defineStepType({
     });
     const expect = config.expect ?? DEFAULT_EXPECT;
     if (!expect.some((pattern) => statusMatches(response.status, pattern))) {
-      throw unexpectedStatus(config.method, url, response, expect, ctx.deps.clock.now());
+      throw unexpectedStatus(config.method, url, response, expect, ctx.deps.clock.now(), (text) => ctx.redact(text));
     }
     return {
       status: 'completed',
@@ -275,11 +275,14 @@ function unexpectedStatus(
   response: HttpResponse,
   expect: readonly (number | string)[],
   now: Date,
+  redact: (text: string) => string,
 ): StepError {
   const { status } = response;
   const target = new URL(url);
   const reason = STATUS_CODES[status] === undefined ? '' : ` ${STATUS_CODES[status]}`;
-  const excerpt = bodyExcerpt(response.body);
+  // Redacted whole, before it is cut and its spaces collapsed: a secret the service echoes back
+  // (a header, the request body) would no longer match once cut in two or reshaped.
+  const excerpt = bodyExcerpt(redact(response.body));
   const message =
     `${method} ${target.origin}${target.pathname} answered ${status}${reason} (expected ${expect.join(', ')})` +
     (excerpt === '' ? '' : `: ${excerpt}`);

@@ -273,6 +273,14 @@ describe('Redactor', () => {
     );
   });
 
+  it('finds a secret as a URL path shows it, which encodes spaces but not + or =', () => {
+    const redactor = new Redactor();
+    redactor.add('tok en+9=Zq"é');
+    const path = new URL(`https://x.test/users/${'tok en+9=Zq"é'}/x`).pathname;
+    expect(path).not.toContain(encodeURIComponent('tok en+9=Zq"é'));
+    expect(redactor.scrubText(path)).toBe(`/users/${REDACTED}/x`);
+  });
+
   it('treats characters special to regular expressions literally', () => {
     const redactor = new Redactor();
     redactor.add('a.b*c+(d)');

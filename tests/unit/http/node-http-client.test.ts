@@ -307,30 +307,54 @@ describe('createNodeHttpClient: redirects', () => {
     expect(next?.headers['content-type']).toBe(body === '' ? undefined : 'application/json');
   });
 
-  it('drops Authorization and Cookie on a redirect to another origin, and keeps the other headers', async () => {
+  it('sends on to another origin only the headers that describe the request, none that may be a credential', async () => {
     const other = await serve((_req, res) => res.end());
     const first = await serve((_req, res) =>
-      res.writeHead(302, { location: `${other.origin}/landing` }).end(),
+      res.writeHead(307, { location: `${other.origin}/landing` }).end(),
     );
-    const headers = { Authorization: 'Bearer t0ken', Cookie: 'session=1', 'Idempotency-Key': 'run:step:1' };
+    const headers = {
+      Authorization: 'Bearer t0ken',
+      Cookie: 'session=1',
+      'X-Api-Key': 'k3y',
+      'Private-Token': 't0k',
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      'User-Agent': 'flowrunner-test',
+      'Idempotency-Key': 'run:step:1',
+    };
 
-    await client.request(request(`${first.origin}/`, { headers }));
+    await client.request(request(`${first.origin}/`, { method: 'POST', headers, body: '{}' }));
 
-    expect(first.received[0]?.headers).toMatchObject({ authorization: 'Bearer t0ken', cookie: 'session=1' });
-    expect(other.received[0]?.headers.authorization).toBeUndefined();
-    expect(other.received[0]?.headers.cookie).toBeUndefined();
-    expect(other.received[0]?.headers['idempotency-key']).toBe('run:step:1');
+    expect(first.received[0]?.headers).toMatchObject({
+      authorization: 'Bearer t0ken',
+      cookie: 'session=1',
+      'x-api-key': 'k3y',
+      'private-token': 't0k',
+    });
+    const sent = other.received[0]!.headers;
+    for (const name of ['authorization', 'cookie', 'x-api-key', 'private-token']) {
+      expect(sent[name]).toBeUndefined();
+    }
+    expect(sent).toMatchObject({
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'user-agent': 'flowrunner-test',
+      'idempotency-key': 'run:step:1',
+    });
+    expect(other.received[0]).toMatchObject({ method: 'POST', body: '{}' });
   });
 
-  it('keeps Authorization on a redirect within the same origin', async () => {
+  it('keeps every header on a redirect within the same origin', async () => {
     const server = await serve((req, res) => {
       if (req.url === '/a') res.writeHead(307, { location: '/b' }).end();
       else res.end();
     });
 
-    await client.request(request(`${server.origin}/a`, { headers: { authorization: 'Bearer t0ken' } }));
+    await client.request(
+      request(`${server.origin}/a`, { headers: { authorization: 'Bearer t0ken', 'x-api-key': 'k3y' } }),
+    );
 
-    expect(server.received[1]?.headers.authorization).toBe('Bearer t0ken');
+    expect(server.received[1]?.headers).toMatchObject({ authorization: 'Bearer t0ken', 'x-api-key': 'k3y' });
   });
 
   it('follows five redirects and refuses the sixth', async () => {

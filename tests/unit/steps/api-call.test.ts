@@ -7,6 +7,7 @@ import { ManualClock } from '../../../shared/adapters/clock.js';
 import { sequentialIds } from '../../../shared/adapters/ids.js';
 import type { Awaitable } from '../../../shared/awaitable.js';
 import { StepError } from '../../../shared/errors.js';
+import { Redactor } from '../../../shared/expressions/redactor.js';
 import { createMemoryHttpClient } from '../../../shared/http/memory-http-client.js';
 import { createNodeHttpClient } from '../../../shared/http/node-http-client.js';
 import type { HttpClient } from '../../../shared/ports/index.js';
@@ -353,6 +354,20 @@ describe('api_call: statuses', () => {
     );
     expect(error.message).not.toContain('k3y');
     expect(error.message.length).toBeLessThan(400);
+  });
+
+  it('redacts the secrets a service echoes back before it cuts the body, so no part of one shows', async () => {
+    const token = 'supersecretvalue123';
+    const key = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+    const redactor = new Redactor();
+    redactor.add(token);
+    redactor.add(key);
+    const redacting = { ...contextFor({ url: `${server.origin}/` }), redact: <T>(v: T) => redactor.scrub(v) };
+    // The token straddles the excerpt's end; the key's line breaks would be collapsed into spaces.
+    reply = answer(400, `${'x'.repeat(190)} ${token}`);
+    expect((await failure(apiCall.execute(redacting))).message).not.toContain('supersec');
+    reply = answer(400, `bad key: ${key}`);
+    expect((await failure(apiCall.execute(redacting))).message).toMatch(/: bad key: \[REDACTED\]$/);
   });
 
   it("names every 4xx and 5xx status with node:http's reason phrase, without importing node:http", async () => {
