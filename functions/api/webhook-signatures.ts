@@ -89,22 +89,53 @@ function equalHex(given: string, expected: string): boolean {
 
 function utf8(bytes: Uint8Array): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    // With its byte order mark, if it has one: GitHub signs the bytes it sends, and a decoder drops the mark.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     return undefined;
   }
 }
 
 /**
- * The provider's delivery id (GitHub's X-GitHub-Delivery, Standard Webhooks' webhook-id, a Stripe
- * event's `id`, an Idempotency-Key), else a hash of the body: a redelivery starts no second run.
+ * The dedupe key of a delivery: the delivery id its scheme vouches for, else a hash of the body, so a
+ * redelivery starts no second run. A signed delivery's id is taken only where its scheme defines one,
+ * and an id another provider's header carries is ignored: otherwise anyone holding one signed request
+ * could replay it as new runs by adding an `Idempotency-Key` (or another provider's id) of their own.
+ *
+ * - `standard`: `webhook-id`, which the signature covers;
+ * - `stripe`: the event's `id` in the signed body;
+ * - `github`: `X-GitHub-Delivery`, which GitHub keeps on a redelivery (GitHub signs the body only);
+ * - `hmac-sha256`: the body (nothing else is signed);
+ * - no signature (the caller holds an API key, or the listener is open): any of those ids, or an
+ *   `Idempotency-Key`.
  */
-export function deliveryId(headers: Record<string, string>, body: Uint8Array, parsed: unknown): string {
+export function deliveryId(
+  scheme: SignatureScheme | undefined,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  parsed: unknown,
+): string {
   const stripeId = (parsed as { id?: unknown } | null)?.id;
-  const id =
-    headers['x-github-delivery'] ??
-    headers['webhook-id'] ??
-    (headers['stripe-signature'] !== undefined && typeof stripeId === 'string' ? stripeId : undefined) ??
-    headers['idempotency-key'];
+  const stripe = typeof stripeId === 'string' ? stripeId : undefined;
+  let id: string | undefined;
+  switch (scheme) {
+    case 'standard':
+      id = headers['webhook-id'];
+      break;
+    case 'stripe':
+      id = stripe;
+      break;
+    case 'github':
+      id = headers['x-github-delivery'];
+      break;
+    case 'hmac-sha256':
+      break;
+    case undefined:
+      id =
+        headers['x-github-delivery'] ??
+        headers['webhook-id'] ??
+        (headers['stripe-signature'] !== undefined ? stripe : undefined) ??
+        headers['idempotency-key'];
+  }
   return id?.trim() ? `id:${id.trim()}` : `sha256:${sha256Hex(body)}`;
 }

@@ -18,8 +18,12 @@ export interface SecretScrubber {
 const SENSITIVE_KEY =
   /^(?:authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|cookie|set-cookie|password|passwd|secret|client[_-]?secret|token|task[_-]?token|callback[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|ssn|card[_-]?number|cvv|cvc)$/i;
 
-/** `/v1/callbacks/{token}`: the path names a single-use credential. */
-const CALLBACK_PATH = /(\/v1\/callbacks\/)[^/?#\s"'<>]+/g;
+/**
+ * `/v1/callbacks/{token}` and a personal link's `/console/tasks/{token}`: the path names a
+ * single-use credential, whatever characters it happens to have (a token of letters only, about one
+ * in 1,500, is not a bare token below).
+ */
+const CALLBACK_PATH = /(\/v1\/callbacks\/|\/console\/tasks\/)[^/?#\s"'<>]+/g;
 /** A header written out as text: `Authorization: Bearer …`, `"x-api-key":"…"`, `Cookie: a=b`. */
 const HEADER_TEXT =
   /\b(authorization|proxy-authorization|x-api-key|cookie|set-cookie)(["']?\s*[:=]\s*["']?)[^"'\r\n,}]+/gi;

@@ -93,7 +93,7 @@ export function hookRoutes(router: Router, deps: ApiDeps): void {
       }
       const [outcome] = await deliverTrigger(o, {
         type: 'webhook',
-        event_id: deliveryId(request.headers, bytes, body),
+        event_id: deliveryId(signature?.scheme, request.headers, bytes, body),
         listener_id: id,
         headers,
         body,

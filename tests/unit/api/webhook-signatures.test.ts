@@ -98,11 +98,34 @@ describe('webhook signatures', () => {
     expect(await verify('hmac-sha256', {})).toBe(false);
   });
 
-  it('takes the provider’s delivery id, else a hash of the body', () => {
-    expect(deliveryId({ 'x-github-delivery': 'abc' }, body, {})).toBe('id:abc');
-    expect(deliveryId({ 'webhook-id': 'msg_1' }, body, {})).toBe('id:msg_1');
-    expect(deliveryId({ 'stripe-signature': 't=1' }, body, { id: 'evt_1' })).toBe('id:evt_1');
-    expect(deliveryId({}, body, { id: 'evt_1' })).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(deliveryId({}, body, null)).toBe(deliveryId({}, body, { other: true }));
+  it('takes the delivery id a listener’s scheme vouches for, else a hash of the body', () => {
+    const hash = deliveryId('hmac-sha256', {}, body, {});
+    expect(hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const unsigned = { 'idempotency-key': 'evil1', 'x-github-delivery': 'evil2', 'webhook-id': 'evil3' };
+    expect(deliveryId('github', { ...unsigned, 'x-github-delivery': 'abc' }, body, {})).toBe('id:abc');
+    expect(deliveryId('standard', { ...unsigned, 'webhook-id': 'msg_1' }, body, {})).toBe('id:msg_1');
+    expect(deliveryId('stripe', { ...unsigned, 'stripe-signature': 't=1' }, body, { id: 'evt_1' })).toBe(
+      'id:evt_1',
+    );
+    // Headers nobody signed do not make a signed body a new delivery.
+    expect(deliveryId('hmac-sha256', unsigned, body, { id: 'evt_1' })).toBe(hash);
+    expect(deliveryId('stripe', unsigned, body, {})).toBe(hash);
+    expect(deliveryId('standard', { 'x-github-delivery': 'x1', 'idempotency-key': 'k' }, body, {})).toBe(
+      hash,
+    );
+    // Without a signature (an API key, or an open listener): any provider's id, or an Idempotency-Key.
+    expect(deliveryId(undefined, { 'x-github-delivery': 'abc' }, body, {})).toBe('id:abc');
+    expect(deliveryId(undefined, { 'webhook-id': 'msg_1' }, body, {})).toBe('id:msg_1');
+    expect(deliveryId(undefined, { 'stripe-signature': 't=1' }, body, { id: 'evt_1' })).toBe('id:evt_1');
+    expect(deliveryId(undefined, { 'idempotency-key': 'k1' }, body, {})).toBe('id:k1');
+    expect(deliveryId(undefined, {}, body, { id: 'evt_1' })).toBe(hash);
+    expect(deliveryId(undefined, {}, body, null)).toBe(deliveryId(undefined, {}, body, { other: true }));
+  });
+
+  it('github: verifies a body that starts with a byte order mark over the bytes sent', async () => {
+    const marked = new Uint8Array([0xef, 0xbb, 0xbf, ...body]);
+    const signature = `sha256=${hmac(SECRET, marked)}`;
+    expect(await verify('github', { 'x-hub-signature-256': signature }, marked)).toBe(true);
+    expect(await verify('github', { 'x-hub-signature-256': signature }, body)).toBe(false);
   });
 });

@@ -22,6 +22,11 @@ const POSITIVE: Array<[string, string, string]> = [
   ['a cookie header', 'Cookie: session=abcdef123', 'session=abcdef123'],
   ['a callback path', 'POST /v1/callbacks/abc_DEF-123 answered', 'abc_DEF-123'],
   ['a callback URL', 'https://flow.example.com/v1/callbacks/tok123?x=1', 'tok123'],
+  [
+    'a personal link of letters only',
+    '{"path":"/console/tasks/XsEdZTIqHwgsjfIeGz_qrurZEx-DzFvCLrps-iSmWGc"}',
+    'XsEdZTIqHwgsjfIeGz_qrurZEx-DzFvCLrps-iSmWGc',
+  ],
   ['a bare callback token', `token ${TOKEN} issued`, TOKEN],
   ['an api_key query parameter', '/hook?api_key=zzz999&x=1', 'zzz999'],
   ['a token query parameter', 'GET /x?token=abc123', 'abc123'],
