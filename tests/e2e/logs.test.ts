@@ -25,7 +25,8 @@ beforeAll(async () => {
   collector = await startOtlpCollector();
   server = await startServerProcess({
     FLOWRUNNER_SECRET_MAIL_TOKEN: SECRET,
-    FLOWRUNNER_API_KEYS: `ops=${API_KEY}`,
+    // A key without a principal: it is shown the wait's shared token, which answers as the approver named.
+    FLOWRUNNER_API_KEYS: API_KEY,
     LOG_LEVEL: 'INFO',
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
