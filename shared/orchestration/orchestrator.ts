@@ -310,6 +310,9 @@ async function advanceRun(
     // Read with the run when the store can (DynamoDB: one Query), else on its own.
     const entries = record.inbox ?? (await inbox.read(input.run_id, cursor));
     const inboxSeq = new Map<Signal, number>();
+    /** The inbox entries handed to the loop, first and last (trimmed once they are committed). */
+    let first = entries[0]?.seq;
+    let seen = entries.at(-1)?.seq ?? cursor;
     const loop = new RunLoop(state, {
       workflow,
       executor: observation.executor(deps),
@@ -321,6 +324,21 @@ async function advanceRun(
       },
       observe: (before, signal) => observation.applying(before, signal),
       committed: (transition) => observation.committed(transition),
+      // An Abort applies nothing else: what came meanwhile is for the next Advance.
+      ...(abortFirst
+        ? {}
+        : {
+            signalsSince: async () => {
+              const news = await inbox.read(input.run_id, seen);
+              for (const entry of news) {
+                inboxSeq.set(entry.signal, entry.seq);
+                observation.received(entry);
+              }
+              first ??= news[0]?.seq;
+              seen = news.at(-1)?.seq ?? seen;
+              return news.map((entry) => entry.signal);
+            },
+          }),
     });
     if (abortFirst) {
       // Its commit moves the inbox cursor past what is dropped.
@@ -338,8 +356,7 @@ async function advanceRun(
     const result = await loop.run();
     // A refused signal (a resume that raced with another, a stale result) changes nothing, now or
     // later: it is trimmed with the rest, or AwaitSignal would keep waking up for it.
-    const last = entries.at(-1);
-    if (last) await inbox.trim(input.run_id, last.seq, entries[0]!.seq);
+    if (first !== undefined) await inbox.trim(input.run_id, seen, first);
     state = result.state;
     if (isFinal(state.status)) await notifyParent(state, deps);
     const directive = next(state, result.unstarted.length > 0, deps.clock.now());

@@ -49,6 +49,13 @@ export interface RunLoopOptions {
    * (`RunStore.readKept`): a compensation is handed the output of the visit it undoes.
    */
   readKept?(output: unknown): Promise<unknown>;
+  /**
+   * The signals sent to the run since the loop last looked (its inbox beyond what it was handed).
+   * Asked when the result of work that took time is applied and starts more work, so that a cancel
+   * or a pause sent meanwhile is applied before that work starts, not after the run went on (or
+   * ended) without it.
+   */
+  signalsSince?(): Promise<Signal[]>;
 }
 
 export interface RunLoopResult {
@@ -116,6 +123,8 @@ export class RunLoop {
   #mustCommit = false;
   /** The run's context, made once for the steps it carries out. */
   readonly #contexts = new RunContexts();
+  /** A result of work that took time arrived since the inbox was last looked at (`signalsSince`). */
+  #arrived = false;
 
   constructor(state: RunState, options: RunLoopOptions) {
     this.#state = state;
@@ -165,7 +174,7 @@ export class RunLoop {
       if (signal) {
         const work = this.#apply(signal);
         if (this.#mustCommit) await this.#commit();
-        if (work) this.#start(work);
+        if (work) this.#start(await this.#afterNews(work));
         continue;
       }
       if (this.#inflight.size > 0) {
@@ -183,6 +192,26 @@ export class RunLoop {
     }
     await this.#commit();
     return { state: this.#state, unstarted: this.#unstarted.splice(0) };
+  }
+
+  /**
+   * The work to start once the signals sent meanwhile are applied (`signalsSince`): theirs, and of
+   * `work` what is still due after them (nothing of a run they canceled, paused or ended).
+   */
+  async #afterNews(work: Work[]): Promise<Work[]> {
+    const since = this.#options.signalsSince;
+    if (!this.#arrived || since === undefined || work.length === 0) return work;
+    this.#arrived = false;
+    const news = await since();
+    if (news.length === 0) return work;
+    const added: Work[] = [];
+    for (const signal of news) {
+      const more = this.#apply(signal);
+      if (this.#mustCommit) await this.#commit();
+      if (more) added.push(...more);
+    }
+    const due = new Set(unfinishedWork(this.#state).map(workKey));
+    return [...work.filter((item) => item.kind === 'cancel_child' || due.has(workKey(item))), ...added];
   }
 
   #dueDeadline(): string | undefined {
@@ -286,6 +315,7 @@ export class RunLoop {
         (signal) => {
           this.#inflight.delete(task);
           if (signal) this.#done.push(signal);
+          this.#arrived = true;
           this.#wake?.();
         },
         (error: unknown) => {
@@ -298,5 +328,18 @@ export class RunLoop {
       );
       this.#inflight.add(task);
     }
+  }
+}
+
+/** What a piece of work does, to tell whether it is still due. */
+function workKey(work: Work): string {
+  switch (work.kind) {
+    case 'execute':
+    case 'compensate':
+      return `${work.kind}:${work.step_id}:${work.visit}:${work.attempt}`;
+    case 'cancel_child':
+      return `${work.kind}:${work.child_run_id}`;
+    case 'render_output':
+      return work.kind;
   }
 }

@@ -305,6 +305,52 @@ describe('orchestration', () => {
     expect((await advance({ run_id: run.id, generation: 0 }, deps)).directive).toBe('canceled');
   });
 
+  describe('a cancel or a pause sent while a step is under way', () => {
+    const chain = `${head}  - id: book
+    type: api_call
+    config: { url: "https://api.example.com/book" }
+    compensate: { type: api_call, config: { url: "https://api.example.com/undo" } }
+    next: pay
+  - { id: pay, type: api_call, config: { url: "https://api.example.com/pay" } }
+`;
+
+    /** A run of `chain` whose first call is answered only once `during` sent its signal. */
+    async function sentDuringBook(during: Signal) {
+      let deps!: OrchestratorDeps;
+      const paths: string[] = [];
+      const orchestrator = memoryOrchestrator(async (request) => {
+        const path = new URL(request.url).pathname;
+        paths.push(path);
+        if (path === '/book') await deliverSignal(runId, `${during.type}-1`, during, deps);
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+      });
+      deps = orchestrator.deps;
+      const workflow = await orchestrator.stores.workflows.create(assertValidWorkflow(chain), NOW);
+      const run = await startRun({ workflow, inputs: {} }, deps);
+      const runId = run.id;
+      return { deps, stores: orchestrator.stores, paths, runId, output: await drive(deps, runId) };
+    }
+
+    it('is applied before the next step starts: a cancel undoes what was done and starts nothing more', async () => {
+      const { stores, paths, runId, output } = await sentDuringBook({ type: 'cancel', reason: 'stop' });
+      expect(output.directive).toBe('canceled');
+      expect(paths).toEqual(['/book', '/undo']);
+      const { state } = await stores.runs.get(runId);
+      expect(state).toMatchObject({ status: 'canceled', compensated: true, error: { code: 'Canceled' } });
+      expect(await stores.inbox.read(runId, 0)).toEqual([]);
+    });
+
+    it('is applied before the next step starts: a pause holds it until the run is unpaused', async () => {
+      const { deps, stores, paths, runId, output } = await sentDuringBook({ type: 'pause' });
+      expect(output.directive).toBe('await');
+      expect(paths).toEqual(['/book']);
+      expect((await stores.runs.get(runId)).state.status).toBe('paused');
+      await deliverSignal(runId, 'unpause-1', { type: 'unpause' }, deps);
+      expect((await drive(deps, runId)).directive).toBe('done');
+      expect(paths).toEqual(['/book', '/pay']);
+    });
+  });
+
   it('runs a child workflow as its own run and continues the parent with its output', async () => {
     const parent = `schema_version: "1.0"
 id: parent
