@@ -161,6 +161,11 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     const claimBytes = (size: number) =>
       jsonBytes(JSON.stringify({ $claim: payloadKey(runId, '0'.repeat(64)), size }));
 
+    /** Each key as stored (escaped) and its JSON size: the same keys come back in every record of a list. */
+    const storedKeys = new Map<string, { name: string; bytes: number }>();
+    /** No part this size or smaller is worth a claim (its claim is as large): not a candidate. */
+    const smallest = claimBytes(0);
+
     function claimFor(encoded: unknown, size: number): Claim {
       const text = JSON.stringify(encoded);
       const key = payloadKey(runId, sha256(text));
@@ -186,12 +191,24 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
         );
       }
       if (typeof value !== 'object' || value === null) {
-        // What JSON makes of it: undefined, functions and symbols in arrays, NaN and Infinity become null.
+        // What JSON makes of it: undefined, functions and symbols in arrays, NaN and Infinity become
+        // null. Numbers and booleans are counted without JSON.stringify: a response of millions of
+        // them held the process for seconds.
+        if (typeof value === 'number' && Number.isFinite(value)) {
+          setSlot(holder, slot, value);
+          return String(value).length;
+        }
+        if (typeof value === 'boolean') {
+          setSlot(holder, slot, value);
+          return value ? 4 : 5;
+        }
         const text = JSON.stringify(value) ?? 'null';
         const stored = text === 'null' ? null : value;
         setSlot(holder, slot, stored);
         const size = jsonBytes(text);
-        if (typeof value === 'string') parts.push({ parent, holder, slot, size, offloaded: false });
+        if (typeof value === 'string' && size > smallest) {
+          parts.push({ parent, holder, slot, size, offloaded: false });
+        }
         return size;
       }
       if (isClaim(value) && existing.has(value.$claim)) {
@@ -209,16 +226,23 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
       } else {
         const copy: Record<string, unknown> = {};
         setSlot(holder, slot, copy);
-        for (const [key, child] of Object.entries(value)) {
+        const object = value as Record<string, unknown>;
+        for (const key of Object.keys(object)) {
+          const child = object[key];
           if (child === undefined || typeof child === 'function' || typeof child === 'symbol') continue;
-          const stored = ESCAPABLE_KEY.test(key) ? `$${key}` : key;
-          size += jsonBytes(JSON.stringify(stored)) + 1 + encode(child, part, copy, stored);
+          let stored = storedKeys.get(key);
+          if (stored === undefined) {
+            const name = ESCAPABLE_KEY.test(key) ? `$${key}` : key;
+            stored = { name, bytes: jsonBytes(JSON.stringify(name)) };
+            storedKeys.set(key, stored);
+          }
+          size += stored.bytes + 1 + encode(child, part, copy, stored.name);
           count++;
         }
       }
       size += Math.max(0, count - 1);
       part.size = size;
-      parts.push(part);
+      if (size > smallest) parts.push(part);
       if (parent !== undefined && size > partLimit) {
         const claim = claimFor(getSlot(holder, slot), size);
         setSlot(holder, slot, claim);
@@ -255,7 +279,8 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     return root.value;
   }
 
-  async function load(key: string): Promise<unknown> {
+  /** The payload of a claim, and whether it holds neither claims nor escaped keys (nothing to decode). */
+  async function load(key: string): Promise<{ value: unknown; plain: boolean }> {
     let text: string;
     try {
       text = await blobs.get(key);
@@ -276,7 +301,7 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     }
     // Read and checked: a later offload of the same part needs no HEAD to know it is stored.
     remember(key);
-    return JSON.parse(text);
+    return { value: JSON.parse(text), plain: !text.includes(CLAIM_MARK) };
   }
 
   async function restore(value: unknown, options: RestoreOptions = {}): Promise<unknown> {
@@ -287,6 +312,8 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
     // rebuild. Where a claim sits decides whether it is loaded (`leave`); a payload's own claims sit
     // below it, so without `leave` each payload is walked once, with it once per place.
     const loaded = new Map<string, unknown>();
+    /** Loaded payloads with nothing to decode: the first place that holds one gets it as parsed. */
+    const plain = new Set<string>();
     const walked = new Set<string>();
     let pending: Array<{ key: string; path: Array<string | number> }> = [];
     const found = (claim: Claim, path: ValuePath) => {
@@ -301,14 +328,17 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
       pending = [];
       const keys = [...new Set(places.map((place) => place.key))].filter((key) => !loaded.has(key));
       const bodies = await Promise.all(keys.map(load));
-      for (const [i, key] of keys.entries()) loaded.set(key, bodies[i]);
+      for (const [i, key] of keys.entries()) {
+        loaded.set(key, bodies[i]!.value);
+        if (bodies[i]!.plain) plain.add(key);
+      }
       for (const place of places) {
-        if (leave === undefined && walked.has(place.key)) continue;
+        if (plain.has(place.key) || (leave === undefined && walked.has(place.key))) continue;
         walked.add(place.key);
         walkClaims(loaded.get(place.key), place.path, found);
       }
     }
-    return decode(value, loaded, leave && { leave, kept });
+    return decode(value, loaded, plain, leave && { leave, kept });
   }
 
   async function restoreKept(value: unknown): Promise<unknown> {
@@ -329,8 +359,14 @@ function limited(blobs: PayloadBlobs, limit: number): PayloadBlobs {
 }
 
 function setSlot(holder: Container, slot: string | number, value: unknown): void {
-  // An own `__proto__` key (JSON.parse makes them) must stay data, not become the prototype.
-  Object.defineProperty(holder, slot, { value, enumerable: true, writable: true, configurable: true });
+  // An own `__proto__` key (JSON.parse makes them) must stay data, not become the prototype. Any
+  // other is assigned: defining every key as a property (array indices too, which V8 then keeps as
+  // a dictionary) made a response of millions of items take seconds.
+  if (slot === '__proto__') {
+    Object.defineProperty(holder, slot, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    (holder as Record<string | number, unknown>)[slot] = value;
+  }
 }
 
 function getSlot(holder: Container, slot: string | number): unknown {
@@ -356,9 +392,10 @@ function walkClaims(
     }
     return;
   }
-  for (const [key, child] of Object.entries(value)) {
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
     path.push(userKey(key));
-    walkClaims(child, path, found);
+    walkClaims(object[key], path, found);
     path.pop();
   }
 }
@@ -376,6 +413,8 @@ function userKey(key: string): string {
 function decode(
   value: unknown,
   loaded: ReadonlyMap<string, unknown>,
+  /** Payloads that need no decoding: the first place of each gets it as it is (a copy of millions of items took seconds). */
+  plain: Set<string>,
   leaving: { leave: (path: ValuePath) => boolean; kept: WeakSet<object> } | undefined,
 ): unknown {
   // The place of each part, changed in place and put back; only needed to ask `leave`.
@@ -388,6 +427,7 @@ function decode(
         leaving!.kept.add(claim);
         return claim;
       }
+      if (plain.delete(part.$claim)) return loaded.get(part.$claim);
       return at(loaded.get(part.$claim));
     }
     if (Array.isArray(part)) {
@@ -399,10 +439,11 @@ function decode(
       });
     }
     const result: Record<string, unknown> = {};
-    for (const [stored, child] of Object.entries(part)) {
+    const object = part as Record<string, unknown>;
+    for (const stored of Object.keys(object)) {
       const key = userKey(stored);
       path?.push(key);
-      setSlot(result, key, at(child));
+      setSlot(result, key, at(object[stored]));
       path?.pop();
     }
     return result;
