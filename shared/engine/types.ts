@@ -179,7 +179,14 @@ export interface RunState {
    * child runs: 1 for the child of a run started on its own (absent on runs stored before it was
    * recorded, which count as 1).
    */
-  parent?: { run_id: string; step_id: string; visit: number; depth?: number };
+  parent?: {
+    run_id: string;
+    step_id: string;
+    visit: number;
+    depth?: number;
+    /** The run at the top of the tree of child runs this one belongs to (absent on runs stored before it was recorded). */
+    root_run_id?: string;
+  };
   /** The listener and event that started the run (CONTRACT §6), for a triggered run. */
   trigger?: { listener_id: string; type: string; event_id: string };
   /** Set while the run's `output` template is being rendered. */
@@ -269,6 +276,14 @@ export interface Transition {
 }
 
 /** How deep a run is among child runs: 0 for a run started on its own, 1 for its child, and so on. */
+/**
+ * The run at the top of a run's tree of child runs: itself when it was started on its own. (A child
+ * stored before the root was recorded counts its parent as its root.)
+ */
+export function treeRoot(state: Pick<RunState, 'id' | 'parent'>): string {
+  return state.parent === undefined ? state.id : (state.parent.root_run_id ?? state.parent.run_id);
+}
+
 export function nestingDepth(state: Pick<RunState, 'parent'>): number {
   return state.parent === undefined ? 0 : (state.parent.depth ?? 1);
 }

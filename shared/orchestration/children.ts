@@ -1,6 +1,6 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
-import { StepError } from '../errors.js';
+import { NotFoundError, StepError } from '../errors.js';
 import type { ChildRuns, Telemetry } from '../ports/index.js';
 import { MAX_CHILD_DEPTH } from '../steps/workflow.js';
 import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
@@ -17,12 +17,20 @@ type ChildRunDeps = Pick<
   'stores' | 'clock' | 'ids' | 'tokens' | 'executions' | 'registry' | 'telemetry' | 'metrics'
 >;
 
+/**
+ * How many child runs one tree of runs may start in all (its root's children, theirs, and so on):
+ * as many as one step may visit. Depth is capped too (MAX_CHILD_DEPTH), but a workflow that starts
+ * six copies of itself is a legal tree of 72 million runs at depth 10.
+ */
+export const MAX_CHILD_RUNS_PER_TREE = 10_000;
+
 export function orchestratedChildren(
   deps: ChildRunDeps,
+  maxRunsPerTree = MAX_CHILD_RUNS_PER_TREE,
 ): ChildRuns & { under(telemetry: Telemetry): ChildRuns } {
   return {
     // A step hands its span down: the child run's root hangs under it (run-telemetry.ts).
-    under: (telemetry) => orchestratedChildren({ ...deps, telemetry }),
+    under: (telemetry) => orchestratedChildren({ ...deps, telemetry }, maxRunsPerTree),
     async start(request) {
       // The step checks this first (its failure names the step); a caller that did not is refused here.
       if (!(request.depth >= 1 && request.depth <= MAX_CHILD_DEPTH)) {
@@ -32,6 +40,19 @@ export function orchestratedChildren(
         );
       }
       const runId = childRunId(request.idempotency_key);
+      // A start repeated (a retried attempt) finds its child and counts nothing; a start cut off
+      // between its count and its run counts once more when it is repeated.
+      if (
+        !(await runExists(deps, runId)) &&
+        !(await deps.stores.trees.admit(request.root_run_id, maxRunsPerTree))
+      ) {
+        throw new StepError(
+          'ChildRunLimit',
+          `The runs started by run '${request.root_run_id}' and its child runs have started ${maxRunsPerTree} child runs, ` +
+            'the most one tree of runs may: does a workflow start copies of itself?',
+          { retryable: false },
+        );
+      }
       // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.
       const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
       await startRun(
@@ -44,6 +65,7 @@ export function orchestratedChildren(
             step_id: request.parent_step_id,
             visit: request.visit,
             depth: request.depth,
+            root_run_id: request.root_run_id,
           },
         },
         deps,
@@ -59,4 +81,14 @@ export function orchestratedChildren(
       );
     },
   };
+}
+
+async function runExists(deps: ChildRunDeps, runId: string): Promise<boolean> {
+  return deps.stores.runs.get(runId).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    },
+  );
 }

@@ -14,6 +14,7 @@ import {
   type Signal,
   type StepEvent,
   type StepResult,
+  treeRoot,
   type Work,
 } from '../engine/types.js';
 import { toErrorInfo } from '../errors.js';
@@ -326,6 +327,10 @@ class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
 
   get depth(): number {
     return nestingDepth(this.#state);
+  }
+
+  get treeRoot(): string {
+    return treeRoot(this.#state);
   }
 
   get idempotencyKey(): string {

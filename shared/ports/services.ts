@@ -124,6 +124,8 @@ export interface StartChildRequest {
   visit: number;
   /** How deep the child is among child runs: the parent's depth + 1 (at most MAX_CHILD_DEPTH). */
   depth: number;
+  /** The run at the top of the parent's tree of child runs (the parent itself when it has none above it). */
+  root_run_id: string;
   workflow_id: string;
   version?: number;
   inputs: unknown;

@@ -368,6 +368,19 @@ export interface ObjectLocation {
   version_id?: string;
 }
 
+/**
+ * How many child runs each tree of runs has started (a run started on its own is a tree's root; its
+ * children, theirs and so on are its tree): depth alone does not bound a workflow that starts several
+ * copies of itself, and each run is an execution and its invocations in the cloud.
+ */
+export interface RunTrees {
+  /**
+   * Counts one more child run in the tree of `rootRunId`, unless it has started `limit` already:
+   * whether it was counted. Concurrent admissions never count past the limit.
+   */
+  admit(rootRunId: string, limit: number): Promise<boolean>;
+}
+
 /** All the stores of one runtime, as the wiring module builds them. */
 export interface Stores {
   workflows: WorkflowStore;
@@ -376,6 +389,8 @@ export interface Stores {
   inbox: SignalInbox;
   callbacks: CallbackTokens;
   idempotency: IdempotencyKeys;
+  /** How many child runs each tree of runs started. */
+  trees: RunTrees;
   /** The notifications sent to people (CONTRACT §8): the local mailbox and the record of every channel. */
   outbox: OutboxStore;
   listeners: ListenerStore;

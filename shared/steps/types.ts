@@ -52,6 +52,8 @@ export interface StepExecutionContext<C> {
   attempt: number;
   /** How deep the run is among child runs: 0 for a run started on its own, 1 for its child, and so on. */
   depth: number;
+  /** The run at the top of this run's tree of child runs: this run, when it was started on its own. */
+  treeRoot: string;
   /**
    * Stable across the attempts of one visit, for the side effects of this step: `<run>:<step>:<visit>`,
    * and `<run>:<step>:<visit>:compensate` for its compensation (an undo is another request).

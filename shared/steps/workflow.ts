@@ -55,6 +55,7 @@ export const workflow = defineStepType({
       parent_step_id: ctx.step.id,
       visit: ctx.visit,
       depth,
+      root_run_id: ctx.treeRoot,
       workflow_id,
       ...(version !== undefined ? { version } : {}),
       inputs: inputs ?? {},

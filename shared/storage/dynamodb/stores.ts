@@ -11,6 +11,7 @@ import { DynamoDbOutbox } from './outbox.js';
 import { DynamoDbRunStore } from './runs.js';
 import type { TableNames } from './tables.js';
 import { DynamoDbPromptTemplateStore } from './templates.js';
+import { DynamoDbRunTrees } from './trees.js';
 import { DynamoDbWorkflowStore } from './workflows.js';
 
 export interface DynamoDbStoreOptions {
@@ -55,6 +56,7 @@ export function createDynamoDbStores(
       key: new CallbackTokenKey(options.tokenKey),
     }),
     idempotency: new DynamoDbIdempotencyKeys({ client, table: tables.tokens }),
+    trees: new DynamoDbRunTrees({ client, table: tables.tokens }),
     listeners: new DynamoDbListenerStore({ client, table: tables.listeners, cursors }),
     outbox: new DynamoDbOutbox({ client, table: tables.runs, cursors }),
   };

@@ -10,6 +10,7 @@ import { MemoryListenerStore } from './listeners.js';
 import { MemoryOutbox } from './outbox.js';
 import { MemoryRunStore } from './runs.js';
 import { MemoryPromptTemplateStore } from './templates.js';
+import { MemoryRunTrees } from './trees.js';
 import { MemoryWorkflowStore } from './workflows.js';
 
 export type RecordStores = Omit<Stores, 'artifacts'>;
@@ -36,6 +37,7 @@ export function createMemoryStores(options: MemoryStoreOptions = {}): MemoryStor
     inbox: new MemorySignalInbox(),
     callbacks: new MemoryCallbackTokens(new CallbackTokenKey(options.tokenKey ?? randomBytes(32))),
     idempotency: new MemoryIdempotencyKeys(),
+    trees: new MemoryRunTrees(),
     listeners: new MemoryListenerStore(cursors),
     outbox: new MemoryOutbox(cursors),
   };

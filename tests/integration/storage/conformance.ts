@@ -1185,6 +1185,21 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
       });
     });
 
+    describe('RunTrees', () => {
+      it('counts the child runs of a tree up to its limit, across processes, and each tree on its own', async () => {
+        const processes = [stores, target.peer(), target.peer(), target.peer()];
+        const admitted = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => processes[i % processes.length]!.trees.admit('run_root', 5)),
+        );
+        expect(admitted.filter(Boolean)).toHaveLength(5);
+        expect(await target.peer().trees.admit('run_root', 5)).toBe(false);
+        // A higher limit (a later release) lets the same tree go on.
+        expect(await stores.trees.admit('run_root', 6)).toBe(true);
+        expect(await stores.trees.admit('run_other', 1)).toBe(true);
+        expect(await stores.trees.admit('run_other', 1)).toBe(false);
+      });
+    });
+
     describe('IdempotencyKeys', () => {
       const record = (run_id: string, body_hash = 'h1') => ({
         key: 'key-1',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import type { Signal } from '../../../shared/engine/types.js';
+import { orchestratedChildren } from '../../../shared/orchestration/children.js';
 import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import {
   advance,
@@ -374,6 +375,42 @@ steps:
     // A retried Advance of the finished child tells the parent again, and the parent ignores it.
     expect((await advance({ run_id: childExecution.name, generation: 0 }, deps)).directive).toBe('done');
     expect((await stores.inbox.read(run.id, 0)).length).toBe(0);
+  });
+
+  it('stops a workflow that starts copies of itself once its tree started as many child runs as one tree may', async () => {
+    const wide = `schema_version: "1.0"
+id: wide
+steps:
+  - { id: fan, type: transform, config: { output: 1 }, next: [a, b, c] }
+  - { id: a, type: workflow, config: { workflow_id: wide } }
+  - { id: b, type: workflow, config: { workflow_id: wide } }
+  - { id: c, type: workflow, config: { workflow_id: wide } }
+`;
+    const { deps: composed, stores, started, workflow } = await setUp(wide);
+    const limit = 20;
+    const deps = { ...composed, children: orchestratedChildren(composed, limit) };
+    const top = await startRun({ workflow, inputs: {} }, deps);
+    const finished = new Set<string>();
+    for (let pass = 0; finished.size < started.length || pass === 0; pass++) {
+      // Three children a run down to depth 10 is 88,573 runs: the tree stops long before.
+      if (pass > 3 * MAX_CHILD_DEPTH) throw new Error(`${started.length} runs and still starting more`);
+      for (const { name } of [...started]) {
+        if (finished.has(name)) continue;
+        if ((await drive(deps, name)).directive !== 'await') finished.add(name);
+      }
+    }
+    // The run started on its own, and the child runs its tree may start.
+    expect(started).toHaveLength(1 + limit);
+    const runs = await Promise.all(started.map(({ name }) => stores.runs.get(name)));
+    const refused = runs.flatMap(({ state }) =>
+      Object.values(state.steps).filter((step) => step.error?.code === 'ChildRunLimit'),
+    );
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.error).toMatchObject({ retryable: false });
+    expect(refused[0]!.error!.message).toContain(`run '${top.id}'`);
+    // Every child knows the tree it belongs to.
+    for (const { state } of runs) if (state.id !== top.id) expect(state.parent?.root_run_id).toBe(top.id);
+    expect((await stores.runs.get(top.id)).state.status).toBe('failed');
   });
 
   it('stops a workflow that starts itself: the step that would nest a child too deep fails', async () => {

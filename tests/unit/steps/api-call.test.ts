@@ -63,6 +63,7 @@ function contextFor(
     visit: 2,
     attempt: 1,
     depth: 0,
+    treeRoot: run.id,
     idempotencyKey: 'run_1:send:2',
     config: apiCallConfig.parse(config),
     context: { inputs: {}, static: {}, profile: undefined, steps: {}, run },

@@ -90,6 +90,7 @@ export function stepContext<C>(
     visit: options.visit ?? 1,
     attempt: options.attempt ?? 1,
     depth: options.depth ?? 0,
+    treeRoot: context.run.id,
     idempotencyKey: `${context.run.id}:${options.step?.id ?? 'step'}:${options.visit ?? 1}`,
     config: type.config.parse(config),
     context,

@@ -17,6 +17,7 @@ describe('workflow.execute', () => {
         parent_step_id: 'bill',
         visit: 2,
         depth: 1,
+        root_run_id: 'run_1',
         workflow_id: 'billing',
         version: 3,
         inputs: { customer: 'c1' },
