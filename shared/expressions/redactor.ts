@@ -128,15 +128,28 @@ function encodedForms(secret: string): string[] {
   try {
     forms.push(encodeURIComponent(secret));
     // As a URL's path shows it (`new URL(…).pathname`, which error messages quote).
-    forms.push(secret.replace(PATH_ENCODED, (char) => encodeURIComponent(char)));
+    forms.push(pathEncoded(secret));
   } catch {
     // A lone surrogate cannot be URL-encoded, so the secret cannot appear in that form either.
   }
   return [...new Set(forms)];
 }
 
-/** What a URL's path percent-encodes (the WHATWG path percent-encode set, and every non-ASCII character). */
-const PATH_ENCODED = /[\u0000-\u0020"#<>?`{}\u007f-\u{10ffff}]/gu;
+/**
+ * The secret as a URL's path writes it: what the WHATWG path percent-encode set names (controls,
+ * space, `"#<>?\`{}`) and every non-ASCII character percent-encoded, the rest as it is. Throws
+ * URIError for a lone surrogate, as encodeURIComponent does.
+ */
+function pathEncoded(secret: string): string {
+  let out = '';
+  for (const char of secret) {
+    const code = char.codePointAt(0)!;
+    out += code <= 0x20 || code >= 0x7f || PATH_SPECIAL.has(char) ? encodeURIComponent(char) : char;
+  }
+  return out;
+}
+
+const PATH_SPECIAL = new Set(['"', '#', '<', '>', '?', '`', '{', '}']);
 
 function alternation(forms: Set<string>): RegExp {
   const sorted = [...forms].sort((a, b) => b.length - a.length);

@@ -169,7 +169,9 @@ export const apiCall = defineStepType({
     });
     const expect = config.expect ?? DEFAULT_EXPECT;
     if (!expect.some((pattern) => statusMatches(response.status, pattern))) {
-      throw unexpectedStatus(config.method, url, response, expect, ctx.deps.clock.now(), (text) => ctx.redact(text));
+      throw unexpectedStatus(config.method, url, response, expect, ctx.deps.clock.now(), (text) =>
+        ctx.redact(text),
+      );
     }
     return {
       status: 'completed',
