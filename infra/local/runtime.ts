@@ -7,6 +7,7 @@ import './node20-polyfills.js';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { createAdvanceHandler, createAwaitSignalHandler } from '../../functions/handlers.js';
+import { systemClock } from '../../shared/adapters/clock.js';
 import { logger, processSecrets, withAdvanceLog } from '../../shared/adapters/logger.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../shared/adapters/metrics.js';
 import { telemetryFromEnv } from '../../shared/adapters/otel-settings.js';
@@ -154,7 +155,12 @@ export class LocalRuntime {
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.registry ? { registry: options.registry } : {}),
       },
-      orchestratorSettings(env, { allowLoopback: true }),
+      {
+        ...orchestratorSettings(env, { allowLoopback: true }),
+        // One process per data directory (server.lock): what was claimed before this runtime began
+        // was claimed by one that is gone.
+        claimsOrphanedBefore: (options.clock ?? systemClock).now(),
+      },
     );
     const notifier = this.deps.notifier;
     this.#notifyRetries = setInterval(() => {

@@ -10,11 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../shared/adapters/logger.js';
-import {
-  type DeliveryOptions,
-  deliverTrigger,
-  type TriggerDeps,
-} from '../../shared/orchestration/triggers.js';
+import { deliverTrigger, type TriggerDeps } from '../../shared/orchestration/triggers.js';
 import type {
   BusEntry,
   BusEvent,
@@ -98,10 +94,10 @@ export class LocalTriggers {
    * schedule that came due while the server was down fires once now.
    */
   async start(): Promise<void> {
-    // The process that claimed them is gone: a start it left half-way is finished now.
-    // What this process accepted since is under way, and not replayed.
-    for (const delivery of this.#pending?.leftover() ?? [])
-      void this.#deliver(delivery, { claimantGone: true });
+    // The process that claimed them is gone (claims made before this process started are orphaned,
+    // OrchestratorDeps.claimsOrphanedBefore): a start it left half-way is finished now. What this
+    // process accepted since is under way, and not replayed.
+    for (const delivery of this.#pending?.leftover() ?? []) void this.#deliver(delivery);
     await this.#wake();
   }
 
@@ -133,15 +129,12 @@ export class LocalTriggers {
    * Hands a delivery over: `tried` settles once its first try did (its retries go on after), `done`
    * once it was dispatched or given up.
    */
-  #deliver(
-    delivery: TriggerDelivery,
-    options: DeliveryOptions = {},
-  ): { tried: Promise<void>; done: Promise<void> } {
+  #deliver(delivery: TriggerDelivery): { tried: Promise<void>; done: Promise<void> } {
     let told!: () => void;
     const tried = new Promise<void>((resolve) => {
       told = resolve;
     });
-    const done = this.#dispatch(delivery, options, 0, told);
+    const done = this.#dispatch(delivery, 0, told);
     this.#inFlight.add(done);
     void done.finally(() => this.#inFlight.delete(done));
     return { tried, done };
@@ -152,14 +145,9 @@ export class LocalTriggers {
    * store that did not answer) is tried again; the dispatcher's claim makes a retry start only what
    * is missing. `tried` is told when the first try is over, whichever way.
    */
-  async #dispatch(
-    delivery: TriggerDelivery,
-    options: DeliveryOptions,
-    attempt: number,
-    tried?: () => void,
-  ): Promise<void> {
+  async #dispatch(delivery: TriggerDelivery, attempt: number, tried?: () => void): Promise<void> {
     try {
-      await deliverTrigger(this.#deps, delivery, options);
+      await deliverTrigger(this.#deps, delivery);
       this.#pending?.carriedOut(delivery);
       tried?.();
     } catch (error) {
@@ -173,7 +161,7 @@ export class LocalTriggers {
         () => true,
       );
       if (stopped) return this.#onError(delivery, error);
-      return this.#dispatch(delivery, options, attempt + 1);
+      return this.#dispatch(delivery, attempt + 1);
     }
   }
 

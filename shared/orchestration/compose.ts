@@ -66,6 +66,8 @@ export interface OrchestratorSettings {
   /** Hand off to a fresh execution after this many state transitions. */
   handoffAfterTransitions?: number;
   notifications?: NotificationSettings;
+  /** OrchestratorDeps.claimsOrphanedBefore (the local server's start). */
+  claimsOrphanedBefore?: Date;
 }
 
 /** How people are told that a wait needs them (CONTRACT §8), as configured. */
@@ -169,6 +171,9 @@ export function composeOrchestrator(
     ...(settings.handoffAfterTransitions === undefined
       ? {}
       : { handoffAfterTransitions: settings.handoffAfterTransitions }),
+    ...(settings.claimsOrphanedBefore === undefined
+      ? {}
+      : { claimsOrphanedBefore: settings.claimsOrphanedBefore }),
   };
 }
 

@@ -48,6 +48,13 @@ export interface OrchestratorDeps extends ExecutorDeps {
   executions: Executions;
   /** Hand off to a fresh execution after this many state transitions (Step Functions keeps 25,000 events). */
   handoffAfterTransitions?: number;
+  /**
+   * Work claimed before this time was claimed by a process that is gone: the local server sets its
+   * own start (one process per data directory), so a trigger's start that the killed process left
+   * half-way is finished by the first redelivery, however young its claim. Unset in the cloud, where
+   * a young claim may belong to a Lambda still at work.
+   */
+  claimsOrphanedBefore?: Date;
 }
 
 export interface AdvanceOptions {

@@ -22,7 +22,7 @@ import { metricsOf, traceTrigger } from './run-telemetry.js';
 
 export type TriggerDeps = Pick<
   OrchestratorDeps,
-  'stores' | 'clock' | 'ids' | 'executions' | 'registry' | 'telemetry' | 'metrics'
+  'stores' | 'clock' | 'ids' | 'executions' | 'registry' | 'telemetry' | 'metrics' | 'claimsOrphanedBefore'
 >;
 
 /**
@@ -59,29 +59,17 @@ function countOutcomes(deps: TriggerDeps, type: string, outcomes: readonly Trigg
   }
 }
 
-export interface DeliveryOptions {
-  /**
-   * The delivery is carried out again by a host that knows the one that claimed it is gone (the
-   * local server, at start, for what the killed process accepted): a start that stopped half-way is
-   * finished now, however young its claim.
-   */
-  claimantGone?: boolean;
-}
-
 /** Starts the run of every listener the delivery concerns; one outcome per listener, in listener order. */
 export async function deliverTrigger(
   deps: TriggerDeps,
   delivery: TriggerDelivery,
-  options: DeliveryOptions = {},
 ): Promise<TriggerOutcome[]> {
   const listeners = await listenersFor(deps, delivery);
   // Every listener's fire is carried out before a failure of one is thrown: a Lambda that returned
   // early would freeze the others half-way. The redelivery the failure causes starts only what is missing.
   // Each fire is a `trigger <type>` span, which the run it starts links to.
   const settled = await Promise.allSettled(
-    listeners.map((listener) =>
-      traceTrigger(deps, listener, (traced) => fire(traced, listener, delivery, options)),
-    ),
+    listeners.map((listener) => traceTrigger(deps, listener, (traced) => fire(traced, listener, delivery))),
   );
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;
@@ -127,7 +115,6 @@ async function fire(
   deps: TriggerDeps,
   listener: Listener,
   delivery: TriggerDelivery,
-  options: DeliveryOptions,
 ): Promise<TriggerOutcome> {
   const outcome = (value: Omit<TriggerOutcome, 'listener_id'>): TriggerOutcome => ({
     listener_id: listener.id,
@@ -151,7 +138,10 @@ async function fire(
   if (!claim.created) {
     // A redelivery. If the first one meant to start a run and stopped half-way, it is finished here.
     const claimedAt = Date.parse(claim.record.expires_at) - TRIGGER_DEDUPE_MS;
-    const settled = options.claimantGone === true || now.getTime() - claimedAt >= TRIGGER_FINISH_AFTER_MS;
+    // Old enough that its delivery is over, or made by a process that is gone (claimsOrphanedBefore).
+    const orphaned =
+      deps.claimsOrphanedBefore !== undefined && claimedAt < deps.claimsOrphanedBefore.getTime();
+    const settled = orphaned || now.getTime() - claimedAt >= TRIGGER_FINISH_AFTER_MS;
     if (settled && claim.record.body_hash === Decision.start && plan.decision === Decision.start) {
       const existing = await deps.stores.runs.get(runId).catch((error: unknown) => {
         if (error instanceof NotFoundError) return undefined;

@@ -169,8 +169,13 @@ describe('LocalTriggers', () => {
       expect((await t.stores.listeners.get('orders')).fired).toBe(0);
 
       // The next host, on the same data directory and working stores, carries both out at start:
-      // the start left half-way is finished at once (its claim is young, but its claimant is gone).
-      const next = new LocalTriggers({ deps: t.deps, onS3Event: () => {}, dataDir });
+      // the start left half-way is finished at once (its claim is young, but it was made before
+      // this host began: its claimant is gone).
+      const next = new LocalTriggers({
+        deps: { ...t.deps, claimsOrphanedBefore: new Date(NOW.getTime() + 1) },
+        onS3Event: () => {},
+        dataDir,
+      });
       await next.start();
       await next.settled();
       expect((await t.stores.listeners.get('uploads')).fired).toBe(1);

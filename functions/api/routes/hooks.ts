@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { MAX_NESTING_DEPTH } from '../../../shared/definition/parse.js';
 import { ConfigurationError, NotFoundError } from '../../../shared/errors.js';
-import { deliverTrigger } from '../../../shared/orchestration/triggers.js';
+import { deliverTrigger, TRIGGER_FINISH_AFTER_MS } from '../../../shared/orchestration/triggers.js';
 import type { SecretSource } from '../../../shared/ports/index.js';
 import { type WebhookMatch, webhookSecretName } from '../../../shared/triggers/listener-match.js';
 import type { ApiDeps } from '../deps.js';
@@ -43,7 +43,7 @@ const doc: OperationDoc = {
     404: 'No such webhook listener',
     409: 'The listener is disabled, or this delivery was received before and started no run',
     422: "The inputs do not fit the workflow's `inputs` schema",
-    503: "The signature's secret is not set on this host",
+    503: "The signature's secret is not set on this host; or the same delivery came moments ago and its run is not started yet (Retry-After)",
   },
 };
 
@@ -111,9 +111,17 @@ export function hookRoutes(router: Router, deps: ApiDeps): void {
             if (error instanceof NotFoundError) return undefined;
             throw error;
           });
-          // The same delivery under way in another request: its run is being started.
-          if (found === undefined)
-            return json(202, { id: outcome.run_id, workflow_id: listener.workflow_id, status: 'queued' });
+          // The same delivery under way in another request, or one whose start was cut off (a host
+          // that died between its claim and the run): not a success to report. A sender that tries
+          // again finds the run, or finishes its start once the claim is old enough.
+          if (found === undefined) {
+            throw new HttpError(
+              503,
+              'Service Unavailable',
+              'This delivery was received moments ago and its run is not started yet: send it again',
+              { headers: { 'retry-after': String(TRIGGER_FINISH_AFTER_MS / 1000) } },
+            );
+          }
           return json(200, await runView(o, found.state));
         }
         case 'started': {

@@ -323,6 +323,32 @@ describe('api POST /v1/hooks/{listener_id}', () => {
     expect(answer.status).toBe(400);
   });
 
+  it('answers 503 with Retry-After, not a run that does not exist, while a delivery’s start is cut off or under way', async () => {
+    const t = await hookBed();
+    const send = () =>
+      t.call('POST', '/v1/hooks/signup', {
+        raw: body,
+        headers: { 'content-type': 'application/json', 'x-signature': hmac(body) },
+      });
+    // The host dies between the delivery's claim and its run.
+    const create = t.stores.runs.create.bind(t.stores.runs);
+    t.stores.runs.create = async () => {
+      throw new Error('host died');
+    };
+    expect((await send()).status).toBe(500);
+    t.stores.runs.create = create;
+    const early = await send();
+    expect(early.status).toBe(503);
+    expect(early.headers['retry-after']).toBe('30');
+    expect((await t.stores.runs.list()).items).toEqual([]);
+    // Sent again once the claim is old enough, the start is finished.
+    t.clock.advance(30_000);
+    const later = await send();
+    expect(later.status).toBe(200);
+    expect(later.body).toMatchObject({ workflow_id: 'intake', status: 'running' });
+    expect(t.started).toHaveLength(1);
+  });
+
   it('needs the API key for a listener without a signature, and 404s what is no webhook', async () => {
     const keyHash = sha256Hex('key-1');
     const t = await hookBed({ apiKeys: { keys: [{ sha256: keyHash }] } });

@@ -331,6 +331,34 @@ describe('deliverTrigger', () => {
     expect((await t.stores.listeners.get('csv')).fired).toBe(1);
   });
 
+  it('finishes at once a start that a process now gone left half-way, however young its claim', async () => {
+    const t = await bed();
+    await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
+    const start = t.deps.executions.start;
+    t.deps.executions.start = async () => {
+      throw new Error('host died');
+    };
+    await expect(deliverTrigger(t.deps, s3Put('in/report.csv'))).rejects.toThrow('host died');
+    t.deps.executions.start = start;
+    // The next process (the local server after a kill) began after that claim was made.
+    t.clock.advance(1);
+    const next = { ...t.deps, claimsOrphanedBefore: t.clock.now() };
+    const [again] = await deliverTrigger(next, s3Put('in/report.csv'));
+    expect(again).toMatchObject({ outcome: 'duplicate' });
+    expect(t.started.map((s) => s.run_id)).toEqual([again!.run_id]);
+    expect((await t.stores.listeners.get('csv')).fired).toBe(1);
+    // Its own young claims are left alone: they may be deliveries under way.
+    const [other] = await deliverTrigger(next, s3Put('in/report.csv', '02'));
+    expect(other).toMatchObject({ outcome: 'started' });
+    const started = t.started.length;
+    next.executions.start = async () => {
+      throw new Error('not again');
+    };
+    const [twice] = await deliverTrigger(next, s3Put('in/report.csv', '02'));
+    expect(twice).toMatchObject({ outcome: 'duplicate', run_id: other!.run_id });
+    expect(t.started).toHaveLength(started);
+  });
+
   it('counts fired, deduplicated and skipped deliveries by listener type', async () => {
     const t = await bed();
     await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
