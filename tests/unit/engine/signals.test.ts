@@ -214,7 +214,13 @@ steps:
     expect(done.status).toBe('completed');
     expect(done.output).toBe(40);
     const child = harness.runs().find((r) => r.workflow_id === 'kid')!;
-    expect(child.parent).toEqual({ run_id: run.id, step_id: 'child', visit: 1, depth: 1 });
+    expect(child.parent).toEqual({
+      run_id: run.id,
+      step_id: 'child',
+      visit: 1,
+      depth: 1,
+      root_run_id: run.id,
+    });
   });
 
   it('fails the parent step when the child fails', async () => {

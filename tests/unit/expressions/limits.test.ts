@@ -128,7 +128,8 @@ describe('the size of a value, shared parts counted each time', () => {
     const groups = Array.from({ length: 1000 }, () => Array.from({ length: 1000 }, () => ({})));
     const set = vi.spyOn(WeakMap.prototype, 'set');
     try {
-      expect(await evaluate('$count(body.groups)', { body: { groups } })).toBe(1000);
+      // What is asserted is what is remembered, not how fast: a busy machine gets all the time it needs.
+      expect(await evaluate('$count(body.groups)', { body: { groups } }, { timeoutMs: 60_000 })).toBe(1000);
       expect(set.mock.calls.length).toBeLessThan(1000);
     } finally {
       set.mockRestore();
