@@ -108,6 +108,18 @@ describe('the console in Chromium', () => {
     await page.locator('g.node[data-step="collect"]').click();
     await page.getByRole('heading', { name: /collect/ }).waitFor();
     await shot(page, 'run-waiting-approval');
+    // A run under way has run until now: the figure grows while it waits (it stood at its last change).
+    const runningFor = page.locator('dt:text-is("Running for") + dd');
+    const ranFor = await runningFor.textContent();
+    await expect.poll(() => runningFor.textContent(), { timeout: STEP_MS }).not.toBe(ranFor);
+    // A refresh that fails says so, instead of showing the run as it was as if it were now.
+    const seen = problems.length;
+    await page.route('**/v1/executions/**', (route) => route.abort());
+    await page.getByText('refresh failed, retrying').waitFor();
+    await page.unroute('**/v1/executions/**');
+    await page.getByText('refresh failed, retrying').waitFor({ state: 'detached' });
+    // The aborted requests' own console errors are what was asked for.
+    problems.splice(seen);
 
     // The list views: the approval waits in Tasks, the workflow is listed, and Listeners shows its
     // list or says there is none.

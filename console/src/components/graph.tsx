@@ -1,7 +1,6 @@
 /** The workflow's graph: dagre positions, SVG drawing, each step a focusable button with its status and visits. */
-import { useMemo } from 'preact/hooks';
 import type { GraphModel } from '../lib/graph-model.js';
-import { layout } from '../lib/layout.js';
+import { layoutOf } from '../lib/layout.js';
 
 export function Graph({
   model,
@@ -12,7 +11,7 @@ export function Graph({
   selected?: string | undefined;
   onSelect?: (id: string) => void;
 }) {
-  const placed = useMemo(() => layout(model), [model]);
+  const placed = layoutOf(model);
   return (
     <div
       class="graph"

@@ -39,3 +39,28 @@ export function layout(model: GraphModel): Placed {
   const size = graph.graph();
   return { width: size.width ?? 0, height: size.height ?? 0, nodes, edges };
 }
+
+/** Layouts by the shape they place, newest last: a few graphs are on screen in a session. */
+const placedByShape = new Map<string, Placed>();
+const KEPT_LAYOUTS = 16;
+
+/**
+ * The layout of the model's shape (its steps and edges), made once: a run's page draws its graph again
+ * every refresh and every click with new statuses, and laying out a 300-step graph again each time
+ * kept the page busy for seconds at a time.
+ */
+export function layoutOf(model: GraphModel): Placed {
+  const shape = JSON.stringify([
+    model.nodes.map((node) => node.id),
+    model.edges.map((edge) => [edge.from, edge.to, edge.back, edge.label !== undefined && edge.label !== '']),
+  ]);
+  let placed = placedByShape.get(shape);
+  if (placed === undefined) {
+    placed = layout(model);
+    if (placedByShape.size >= KEPT_LAYOUTS) placedByShape.delete(placedByShape.keys().next().value!);
+  } else {
+    placedByShape.delete(shape);
+  }
+  placedByShape.set(shape, placed);
+  return placed;
+}

@@ -81,6 +81,12 @@ export function RunDetail({ id, search }: { id: string; search: string }) {
           <span class="muted">Run</span> {run.id}
         </h1>
         <Status status={run.status} label={statusLabel(run.status, run.waiting)} />
+        {loaded.error ? (
+          // What is shown is as it was at the last refresh that worked: say so, not show it as now.
+          <span class="live" role="status" aria-live="polite">
+            refresh failed, retrying
+          </span>
+        ) : null}
       </header>
       <dl class="facts">
         <dt>Workflow</dt>
@@ -92,7 +98,12 @@ export function RunDetail({ id, search }: { id: string; search: string }) {
         <dt>Started</dt>
         <dd title={run.started_at ?? run.created_at}>{when(run.started_at ?? run.created_at)}</dd>
         <dt>{run.ended_at ? 'Took' : 'Running for'}</dt>
-        <dd>{duration(Date.parse(run.ended_at ?? run.updated_at) - Date.parse(run.created_at))}</dd>
+        <dd>
+          {duration(
+            // A run under way has run until now, not until its last change (a wait of days showed 1 s).
+            Math.max(0, (run.ended_at ? Date.parse(run.ended_at) : Date.now()) - Date.parse(run.created_at)),
+          )}
+        </dd>
         {run.usage && run.usage.ai_calls > 0 ? (
           <>
             <dt>AI</dt>

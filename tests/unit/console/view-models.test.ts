@@ -17,7 +17,7 @@ import {
 } from '../../../console/src/lib/form-model.js';
 import { duration, statusLabel } from '../../../console/src/lib/format.js';
 import { buildGraph } from '../../../console/src/lib/graph-model.js';
-import { layout } from '../../../console/src/lib/layout.js';
+import { layout, layoutOf } from '../../../console/src/lib/layout.js';
 import { compressTimeline, GAP_WIDTH } from '../../../console/src/lib/timeline.js';
 import { toYaml } from '../../../console/src/lib/yaml.js';
 import { parseDocument } from '../../../shared/definition/parse.js';
@@ -79,6 +79,16 @@ describe('console: the graph model', () => {
     // The loop back (review → draft) runs upward.
     const loop = placed.edges.find((e) => e.from === 'review' && e.to === 'draft')!;
     expect(loop.points[0]!.y).toBeGreaterThan(loop.points.at(-1)!.y);
+  });
+
+  it('lays a graph out once per shape, however its steps’ statuses change between drawings', () => {
+    const before = layoutOf(buildGraph(STEPS, []));
+    const after = layoutOf(buildGraph(STEPS, [{ step_id: STEPS[0]!.id, visit: 1, status: 'completed' }]));
+    expect(after).toBe(before);
+    expect(after).toEqual(layout(buildGraph(STEPS, [])));
+    const shorter = layoutOf(buildGraph(STEPS.slice(0, 2), []));
+    expect(shorter).not.toBe(before);
+    expect(shorter.nodes.size).toBe(2);
   });
 });
 
