@@ -70,11 +70,15 @@ export async function runUsage(
 /**
  * Who asks for the view. A caller whose key names a principal answers as that person only (CONTRACT
  * §8), so the token it is shown must too: that person's own token (as their personal link would
- * carry), and none for an approval they are not an approver of. The wait's shared token answers as
- * anyone who names themself `approver`; it goes only to callers without a principal.
+ * carry) while it is unused, and none for an approval they are not an approver of. The wait's shared
+ * token answers as anyone who names themself `approver`; it goes only to callers without a
+ * principal, and never to a webhook's sender (`tokens: false`), who is no person and only ever
+ * proved it holds one request.
  */
 export interface Viewer {
   principal?: string | undefined;
+  /** False: no `callback_token` at all. */
+  tokens?: boolean;
 }
 
 export async function runView(
@@ -119,7 +123,7 @@ export async function runView(
     if (typeof expires_at === 'string') item.expires_at = expires_at;
     // A wait past its deadline is about to time out: it gets no new token (nor one per GET).
     const overdue = typeof expires_at === 'string' && Date.parse(expires_at) <= now.getTime();
-    if (answerable.has(step_id) && !overdue) {
+    if (viewer.tokens !== false && answerable.has(step_id) && !overdue) {
       const target = {
         run_id: state.id,
         step_id,
@@ -156,5 +160,7 @@ async function waitToken(
   ) {
     return undefined;
   }
-  return callbacks.issue({ ...target, person: principal }, now);
+  const token = await callbacks.issue({ ...target, person: principal }, now);
+  // Once they answered with it, it is used: a token that answers nothing is not shown.
+  return (await callbacks.peek(token, now)) ? token : undefined;
 }

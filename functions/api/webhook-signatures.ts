@@ -104,8 +104,9 @@ function utf8(bytes: Uint8Array): string | undefined {
  *
  * - `standard`: `webhook-id`, which the signature covers;
  * - `stripe`: the event's `id` in the signed body;
- * - `github`: `X-GitHub-Delivery`, which GitHub keeps on a redelivery (GitHub signs the body only);
- * - `hmac-sha256`: the body (nothing else is signed);
+ * - `github` and `hmac-sha256`: the body, the one thing they sign (GitHub's `X-GitHub-Delivery` is
+ *   not signed: a captured request sent again with another would be a new run; GitHub's own
+ *   redeliveries send the same bytes);
  * - no signature (the caller holds an API key, or the listener is open): any of those ids, or an
  *   `Idempotency-Key`.
  */
@@ -126,8 +127,6 @@ export function deliveryId(
       id = stripe;
       break;
     case 'github':
-      id = headers['x-github-delivery'];
-      break;
     case 'hmac-sha256':
       break;
     case undefined:

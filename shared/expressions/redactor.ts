@@ -124,9 +124,16 @@ export class Redactor {
  * request body or query string does not give it away.
  */
 function encodedForms(secret: string): string[] {
-  const forms = [secret, JSON.stringify(secret).slice(1, -1)];
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  // JSON as encoders that escape `/` write it (PHP's json_encode, some Java ones).
+  const forms = [secret, escaped, escaped.replaceAll('/', '\\/')];
   try {
-    forms.push(encodeURIComponent(secret));
+    const encoded = encodeURIComponent(secret);
+    // Percent-encoding in either case: `%2F` and `%2f` are the same byte.
+    forms.push(
+      encoded,
+      encoded.replace(/%[0-9A-F]{2}/g, (code) => code.toLowerCase()),
+    );
     // As a URL's path shows it (`new URL(…).pathname`, which error messages quote).
     forms.push(pathEncoded(secret));
   } catch {

@@ -9,6 +9,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
 import { awaitsFirstAdvance, redriveRun, startRun } from '../../../shared/orchestration/orchestrator.js';
 import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
+import { sameApprover } from '../../../shared/steps/approval.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
 import { deliverOnce } from '../deliver.js';
 import type { ApiDeps } from '../deps.js';
@@ -361,7 +362,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       // A caller whose key names a principal answers as that principal only (CONTRACT §8).
       const principal = principalOf(request.event);
       if (principal !== undefined) {
-        if (payload.approver !== undefined && payload.approver !== principal) {
+        if (payload.approver !== undefined && !sameApprover(String(payload.approver), principal)) {
           throw new ForbiddenError(`This API key answers as '${principal}' only`);
         }
         if (state.steps[target.step_id]?.wait?.kind === 'approval') payload.approver = principal;

@@ -122,11 +122,11 @@ export function hookRoutes(router: Router, deps: ApiDeps): void {
               { headers: { 'retry-after': String(TRIGGER_FINISH_AFTER_MS / 1000) } },
             );
           }
-          return json(200, await runView(o, found.state));
+          return json(200, await runView(o, found.state, { tokens: false }));
         }
         case 'started': {
           const { state } = await o.stores.runs.get(outcome.run_id!);
-          return json(202, await runView(o, state), {
+          return json(202, await runView(o, state, { tokens: false }), {
             location: `/v1/executions/${encodeURIComponent(state.id)}`,
           });
         }
@@ -141,10 +141,12 @@ function readBody(bytes: Uint8Array, contentType: string): unknown {
   if (bytes.length === 0) return null;
   const text = Buffer.from(bytes).toString('utf8');
   if (!/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) return text;
-  const problem = jsonTextProblem(text, MAX_NESTING_DEPTH);
+  // A byte order mark before JSON is no JSON to JSON.parse; the signature was checked with it.
+  const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const problem = jsonTextProblem(json, MAX_NESTING_DEPTH);
   if (problem !== undefined) throw badRequest(problem);
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(json) as unknown;
   } catch (error) {
     throw badRequest(`The body is not valid JSON: ${error instanceof Error ? error.message : 'not JSON'}`);
   }

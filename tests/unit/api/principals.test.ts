@@ -11,6 +11,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const LEAD = { authorization: 'Bearer lead-key' };
 const OPS = { authorization: 'Bearer ops-key' };
 const EVE = { authorization: 'Bearer eve-key' };
+const CFO = { authorization: 'Bearer cfo-key' };
 
 async function waitingForApproval() {
   const t = await setUp({
@@ -18,6 +19,7 @@ async function waitingForApproval() {
       keys: [
         { sha256: sha256('lead-key'), principal: 'lead@example.com' },
         { sha256: sha256('eve-key'), principal: 'eve@example.com' },
+        { sha256: sha256('cfo-key'), principal: 'cfo@example.com' },
         { sha256: sha256('ops-key') },
       ],
     },
@@ -99,6 +101,64 @@ describe('api: principals named by API keys', () => {
     const history = await t.call('GET', `/v1/executions/${runId}/history`, { headers: OPS });
     const review = history.body.find((h: { step_id: string }) => h.step_id === 'review');
     expect(review.output.approvals[0]).toMatchObject({ approver: 'lead@example.com', decision: 'approved' });
+  });
+
+  it('shows a principal no token once theirs is used, while the approval still waits for others', async () => {
+    const { t } = await waitingForApproval();
+    await t.call('POST', '/v1/workflows', {
+      raw: `schema_version: "1.0"
+id: both
+steps:
+  - id: decide
+    type: approval
+    config: { approvers: ["lead@example.com", "cfo@example.com"], min_approvals: 2 }
+`,
+      headers: { ...OPS, 'content-type': 'text/yaml' },
+    });
+    const run = await t.call('POST', '/v1/executions', { headers: OPS, body: { workflow_id: 'both' } });
+    const runId = run.body.id as string;
+    await t.drive(runId);
+    const tokenFor = async (headers: Record<string, string>) =>
+      (await t.call('GET', `/v1/executions/${runId}`, { headers })).body.waiting[0].callback_token;
+    const leads = await tokenFor(LEAD);
+    expect((await t.call('POST', `/v1/callbacks/${leads}`, { body: { decision: 'approve' } })).status).toBe(
+      202,
+    );
+    await t.drive(runId);
+    // The lead decided: their token is used and not shown again; the CFO's is.
+    expect(await tokenFor(LEAD)).toBeUndefined();
+    expect(await tokenFor(CFO)).toEqual(expect.any(String));
+  });
+
+  it('takes the approver a principal names in any case as that principal', async () => {
+    const { t, runId } = await waitingForApproval();
+    const answer = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: LEAD,
+      body: { decision: 'approve', approver: 'Lead@Example.COM' },
+    });
+    expect(answer.status).toBe(202);
+  });
+
+  it('shows a webhook’s sender no token: it proved only that it holds one request', async () => {
+    const { t } = await waitingForApproval();
+    const listener = await t.call('POST', '/v1/listeners', {
+      headers: OPS,
+      body: { id: 'open', type: 'webhook', workflow_id: 'onboarding', inputs: { customer: 'Hook' } },
+    });
+    expect(listener.status).toBe(201);
+    const hook = () =>
+      t.call('POST', '/v1/hooks/open', {
+        headers: { ...EVE, 'content-type': 'application/json' },
+        raw: '{}',
+      });
+    const first = await hook();
+    expect(first.status).toBe(202);
+    await t.drive(first.body.id);
+    const again = await hook();
+    expect(again.status).toBe(200);
+    expect(again.body.waiting).toHaveLength(1);
+    expect(again.body.waiting[0].callback_token).toBeUndefined();
+    expect(first.body.waiting.every((w: { callback_token?: string }) => !w.callback_token)).toBe(true);
   });
 
   it('makes a principal the `by` of a pause and refuses another `by`', async () => {

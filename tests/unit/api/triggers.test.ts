@@ -349,6 +349,17 @@ describe('api POST /v1/hooks/{listener_id}', () => {
     expect(t.started).toHaveLength(1);
   });
 
+  it('reads a signed JSON body that starts with a byte order mark', async () => {
+    const t = await hookBed();
+    const marked = `\uFEFF${body}`;
+    const answer = await t.call('POST', '/v1/hooks/signup', {
+      raw: marked,
+      headers: { 'content-type': 'application/json', 'x-signature': hmac(marked) },
+    });
+    expect(answer.status).toBe(202);
+    expect((await t.stores.runs.get(answer.body.id)).state.inputs).toEqual({ customer: 'Hook' });
+  });
+
   it('needs the API key for a listener without a signature, and 404s what is no webhook', async () => {
     const keyHash = sha256Hex('key-1');
     const t = await hookBed({ apiKeys: { keys: [{ sha256: keyHash }] } });

@@ -102,7 +102,8 @@ describe('webhook signatures', () => {
     const hash = deliveryId('hmac-sha256', {}, body, {});
     expect(hash).toMatch(/^sha256:[0-9a-f]{64}$/);
     const unsigned = { 'idempotency-key': 'evil1', 'x-github-delivery': 'evil2', 'webhook-id': 'evil3' };
-    expect(deliveryId('github', { ...unsigned, 'x-github-delivery': 'abc' }, body, {})).toBe('id:abc');
+    // GitHub signs the body only: its delivery id, which anyone may change, is not the key.
+    expect(deliveryId('github', { ...unsigned, 'x-github-delivery': 'abc' }, body, {})).toBe(hash);
     expect(deliveryId('standard', { ...unsigned, 'webhook-id': 'msg_1' }, body, {})).toBe('id:msg_1');
     expect(deliveryId('stripe', { ...unsigned, 'stripe-signature': 't=1' }, body, { id: 'evt_1' })).toBe(
       'id:evt_1',

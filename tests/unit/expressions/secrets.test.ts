@@ -281,6 +281,13 @@ describe('Redactor', () => {
     expect(redactor.scrubText(path)).toBe(`/users/${REDACTED}/x`);
   });
 
+  it('finds a secret as JSON encoders that escape slashes write it, and percent-encoded in lower case', () => {
+    const redactor = new Redactor();
+    redactor.add('pa/ss wd');
+    expect(redactor.scrubText('{"password":"pa\\/ss wd"}')).toBe(`{"password":"${REDACTED}"}`);
+    expect(redactor.scrubText('?pw=pa%2fss%20wd')).toBe(`?pw=${REDACTED}`);
+  });
+
   it('treats characters special to regular expressions literally', () => {
     const redactor = new Redactor();
     redactor.add('a.b*c+(d)');
