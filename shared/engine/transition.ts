@@ -304,13 +304,16 @@ function refuse(state: RunState, signal: Signal): ErrorInfo | undefined {
       return state.status === 'queued' ? undefined : conflict('The run has already started');
     case 'pause':
       return state.status === 'running' || state.status === 'waiting'
-        ? state.compensation
+        ? state.compensation || state.finishing
           ? conflict('The run is ending and cannot be paused')
           : undefined
         : conflict(`A ${state.status} run cannot be paused`);
     case 'unpause':
       return state.status === 'paused' ? undefined : conflict('The run is not paused');
     case 'cancel':
+      // Every step done and the output being rendered: the run completes (a cancel sent during its
+      // last step comes too late), rather than undo its steps and then complete with their output.
+      if (state.finishing) return conflict('The run is completing: all its steps are done');
       return state.compensation ? conflict('The run is already ending') : undefined;
     case 'abort':
       // A host that cannot advance the run may not be able to undo its steps either: an abort

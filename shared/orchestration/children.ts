@@ -1,9 +1,9 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
-import { NotFoundError, StepError } from '../errors.js';
+import { StepError } from '../errors.js';
 import type { ChildRuns, Telemetry } from '../ports/index.js';
 import { MAX_CHILD_DEPTH } from '../steps/workflow.js';
-import { deliverSignal, type OrchestratorDeps, startRun } from './orchestrator.js';
+import { deliverSignal, findRun, type OrchestratorDeps, startRun } from './orchestrator.js';
 import { PARENT_CANCEL_SIGNAL_ID } from './signal-ids.js';
 
 /** The run id of the child for a key: the same key (run, step, visit) always names the same child. */
@@ -40,10 +40,12 @@ export function orchestratedChildren(
         );
       }
       const runId = childRunId(request.idempotency_key);
+      // First: a workflow that is gone fails the step without counting a child that never starts.
+      const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
       // A start repeated (a retried attempt) finds its child and counts nothing; a start cut off
       // between its count and its run counts once more when it is repeated.
       if (
-        !(await runExists(deps, runId)) &&
+        (await findRun(deps.stores.runs, runId)) === undefined &&
         !(await deps.stores.trees.admit(request.root_run_id, maxRunsPerTree))
       ) {
         throw new StepError(
@@ -54,7 +56,6 @@ export function orchestratedChildren(
         );
       }
       // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.
-      const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
       await startRun(
         {
           workflow,
@@ -81,14 +82,4 @@ export function orchestratedChildren(
       );
     },
   };
-}
-
-async function runExists(deps: ChildRunDeps, runId: string): Promise<boolean> {
-  return deps.stores.runs.get(runId).then(
-    () => true,
-    (error: unknown) => {
-      if (error instanceof NotFoundError) return false;
-      throw error;
-    },
-  );
 }

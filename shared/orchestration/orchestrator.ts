@@ -14,9 +14,16 @@ import {
   redriveRefusal,
 } from '../engine/transition.js';
 import type { RunState, Signal, Transition } from '../engine/types.js';
-import { ConflictError, StaleCheckpointError } from '../errors.js';
+import { ConflictError, NotFoundError, StaleCheckpointError } from '../errors.js';
 import type { PeopleNotifier } from '../notifications/notifier.js';
-import type { Executions, SignalPutOptions, Stores, TaskTokens } from '../ports/index.js';
+import type {
+  Executions,
+  RunRecord,
+  RunStore,
+  SignalPutOptions,
+  Stores,
+  TaskTokens,
+} from '../ports/index.js';
 import { advanceFailedError } from './advance-failure.js';
 import {
   type AdvanceFailure,
@@ -65,6 +72,14 @@ export interface AdvanceOptions {
 const DEFAULT_BUDGET: AdvanceOptions = { budgetMs: 60_000 };
 
 const DEFAULT_HANDOFF_TRANSITIONS = 4_000;
+
+/** The run with this id, or undefined when there is none (a start that never got as far as storing it). */
+export function findRun(runs: Pick<RunStore, 'get'>, runId: string): Promise<RunRecord | undefined> {
+  return runs.get(runId).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
+}
 
 /** The execution name of a run's generation: a repeated start of the same generation is refused by Step Functions. */
 export function executionName(runId: string, generation: number): string {

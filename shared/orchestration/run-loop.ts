@@ -174,7 +174,8 @@ export class RunLoop {
       if (signal) {
         const work = this.#apply(signal);
         if (this.#mustCommit) await this.#commit();
-        if (work) this.#start(await this.#afterNews(work));
+        // Only a result of work that took time asks the inbox: a pure step's path stays synchronous.
+        if (work) this.#start(this.#arrived && work.length > 0 ? await this.#afterNews(work) : work);
         continue;
       }
       if (this.#inflight.size > 0) {
@@ -200,7 +201,7 @@ export class RunLoop {
    */
   async #afterNews(work: Work[]): Promise<Work[]> {
     const since = this.#options.signalsSince;
-    if (!this.#arrived || since === undefined || work.length === 0) return work;
+    if (since === undefined) return work;
     this.#arrived = false;
     const news = await since();
     if (news.length === 0) return work;

@@ -17,7 +17,7 @@ import type { Listener, TriggerDelivery, TriggerOutcome } from '../ports/index.j
 import type { RunContext } from '../steps/types.js';
 import { validateArtifactName } from '../storage/s3/artifact-rules.js';
 import { nextFireOf, type ScheduleMatch } from '../triggers/listener-match.js';
-import { awaitsFirstAdvance, type OrchestratorDeps, startRun } from './orchestrator.js';
+import { awaitsFirstAdvance, findRun, type OrchestratorDeps, startRun } from './orchestrator.js';
 import { metricsOf, traceTrigger } from './run-telemetry.js';
 
 export type TriggerDeps = Pick<
@@ -143,10 +143,7 @@ async function fire(
       deps.claimsOrphanedBefore !== undefined && claimedAt < deps.claimsOrphanedBefore.getTime();
     const settled = orphaned || now.getTime() - claimedAt >= TRIGGER_FINISH_AFTER_MS;
     if (settled && claim.record.body_hash === Decision.start && plan.decision === Decision.start) {
-      const existing = await deps.stores.runs.get(runId).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return undefined;
-        throw error;
-      });
+      const existing = await findRun(deps.stores.runs, runId);
       if (existing === undefined || awaitsFirstAdvance(existing.state)) {
         try {
           await begin(deps, listener, delivery, plan, runId);
@@ -159,6 +156,11 @@ async function fire(
         await deps.stores.listeners.recordFire(listener.id, { outcome: 'started', at, run_id: runId });
       }
       return outcome({ outcome: 'duplicate', run_id: runId });
+    }
+    if (settled && claim.record.body_hash === Decision.start && !(await findRun(deps.stores.runs, runId))) {
+      // A start cut off that is not finished now (the listener no longer starts a run for this
+      // event): no run will ever have this id, and none is named.
+      return outcome({ outcome: 'duplicate' });
     }
     return outcome({
       outcome: 'duplicate',

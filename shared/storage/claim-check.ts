@@ -120,7 +120,10 @@ export function createClaimCheck(options: ClaimCheckOptions): LargePayloads {
   }
 
   async function store(key: string, body: string): Promise<void> {
-    if (known.has(key)) return;
+    if (known.has(key)) {
+      remember(key);
+      return;
+    }
     // Content-addressed: a blob that exists already holds exactly this text.
     if (!(await blobs.has(key))) await blobs.put(key, body);
     remember(key);

@@ -5,9 +5,14 @@ import { contextSnapshot } from '../../../shared/engine/context.js';
 import { checkRunInputs } from '../../../shared/engine/inputs.js';
 import { answerableSteps, isFinal, tryResume } from '../../../shared/engine/transition.js';
 import { type AnswerChannel, type RunState, RunStatus, type Signal } from '../../../shared/engine/types.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { ConflictError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
-import { awaitsFirstAdvance, redriveRun, startRun } from '../../../shared/orchestration/orchestrator.js';
+import {
+  awaitsFirstAdvance,
+  findRun,
+  redriveRun,
+  startRun,
+} from '../../../shared/orchestration/orchestrator.js';
 import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
 import { sameApprover } from '../../../shared/steps/approval.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
@@ -566,10 +571,7 @@ export async function startExecution(
         throw conflict('This Idempotency-Key was used with another request body');
       }
       // The same request again: answer with its run (and finish the start if the first one stopped half-way).
-      const existing = await o.stores.runs.get(claim.record.run_id).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return undefined;
-        throw error;
-      });
+      const existing = await findRun(o.stores.runs, claim.record.run_id);
       // A run no Advance has touched may be one whose start stopped half-way: startRun is idempotent per run id.
       if (existing === undefined || awaitsFirstAdvance(existing.state)) {
         await startRun(

@@ -7,7 +7,8 @@
 
 import { z } from 'zod';
 import { MAX_NESTING_DEPTH } from '../../../shared/definition/parse.js';
-import { ConfigurationError, NotFoundError } from '../../../shared/errors.js';
+import { ConfigurationError } from '../../../shared/errors.js';
+import { findRun } from '../../../shared/orchestration/orchestrator.js';
 import { deliverTrigger, TRIGGER_FINISH_AFTER_MS } from '../../../shared/orchestration/triggers.js';
 import type { SecretSource } from '../../../shared/ports/index.js';
 import { type WebhookMatch, webhookSecretName } from '../../../shared/triggers/listener-match.js';
@@ -107,10 +108,7 @@ export function hookRoutes(router: Router, deps: ApiDeps): void {
         case 'duplicate': {
           if (outcome.run_id === undefined)
             throw conflict('This delivery was received before and started no run');
-          const found = await o.stores.runs.get(outcome.run_id).catch((error: unknown) => {
-            if (error instanceof NotFoundError) return undefined;
-            throw error;
-          });
+          const found = await findRun(o.stores.runs, outcome.run_id);
           // The same delivery under way in another request, or one whose start was cut off (a host
           // that died between its claim and the run): not a success to report. A sender that tries
           // again finds the run, or finishes its start once the claim is old enough.

@@ -94,7 +94,8 @@ export class DynamoDbSignalInbox implements SignalInbox {
 
   async read(runId: string, after: number, limit?: number): Promise<InboxEntry[]> {
     const count = pageLimit({ limit }, INBOX_READ_DEFAULT, INBOX_READ_MAX);
-    const item = await this.#table.get(inboxKey(runId));
+    // Not the ids it accepted (a set that grows to ~400 KB): an Advance reads the inbox as it runs.
+    const item = await this.#table.get(inboxKey(runId), 'first_seq, entries');
     return item ? inboxEntries(item, after, count, (value) => this.#restore(value)) : [];
   }
 

@@ -346,6 +346,19 @@ describe('claim check rules', () => {
     expect(calls.has + calls.put).toBe(0);
   });
 
+  it('keeps a key it stores again among the newest it knows', async () => {
+    const { blobs, calls } = counted(createMemoryPayloadBlobs());
+    const claims = createClaimCheck({ blobs, thresholdBytes: 1 * KB });
+    const value = (i: number) => ({ part: `${i}`.padEnd(2 * KB, 'p') });
+    for (let i = 0; i < 10_000; i++) await claims.offload('run_1', value(i));
+    // The oldest is stored again (each commit stores a large output again), then one more key comes.
+    await claims.offload('run_1', value(0));
+    await claims.offload('run_1', value(10_000));
+    calls.has = 0;
+    await claims.offload('run_1', value(0));
+    expect(calls.has).toBe(0);
+  });
+
   it('keeps user objects that use $claim keys intact through a round trip', async () => {
     const claimCheck = claims();
     const foreign = { $claim: `runs/other_run/payloads/${'0'.repeat(64)}.json`, size: 3 };

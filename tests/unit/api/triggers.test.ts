@@ -349,6 +349,27 @@ describe('api POST /v1/hooks/{listener_id}', () => {
     expect(t.started).toHaveLength(1);
   });
 
+  it('says a delivery whose cut-off start will never be finished started no run, rather than 503 for ever', async () => {
+    const t = await hookBed();
+    const send = () =>
+      t.call('POST', '/v1/hooks/signup', {
+        raw: body,
+        headers: { 'content-type': 'application/json', 'x-signature': hmac(body) },
+      });
+    const create = t.stores.runs.create.bind(t.stores.runs);
+    t.stores.runs.create = async () => {
+      throw new Error('host died');
+    };
+    expect((await send()).status).toBe(500);
+    t.stores.runs.create = create;
+    // The workflow is retired meanwhile: the listener would no longer start a run for it.
+    expect((await t.call('DELETE', '/v1/workflows/intake')).status).toBe(204);
+    t.clock.advance(30_000);
+    const later = await send();
+    expect(later.status).toBe(409);
+    expect(later.body.detail).toMatch(/started no run/);
+  });
+
   it('reads a signed JSON body that starts with a byte order mark', async () => {
     const t = await hookBed();
     const marked = `\uFEFF${body}`;

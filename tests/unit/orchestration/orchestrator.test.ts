@@ -341,6 +341,31 @@ describe('orchestration', () => {
       expect(await stores.inbox.read(runId, 0)).toEqual([]);
     });
 
+    it('comes too late during the last step: the run completes with its output, nothing undone', async () => {
+      let deps!: OrchestratorDeps;
+      const paths: string[] = [];
+      const orchestrator = memoryOrchestrator(async (request) => {
+        const path = new URL(request.url).pathname;
+        paths.push(path);
+        if (path === '/book') await deliverSignal(runId, 'cancel-1', { type: 'cancel' }, deps);
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id":7}' };
+      });
+      deps = orchestrator.deps;
+      const last = `${head}  - id: book
+    type: api_call
+    config: { url: "https://api.example.com/book" }
+    compensate: { type: api_call, config: { url: "https://api.example.com/undo" } }
+output: { booking: "{{ steps.book.output.body.id }}" }
+`;
+      const workflow = await orchestrator.stores.workflows.create(assertValidWorkflow(last), NOW);
+      const runId = (await startRun({ workflow, inputs: {} }, deps)).id;
+      expect((await drive(deps, runId)).directive).toBe('done');
+      expect(paths).toEqual(['/book']);
+      const { state } = await orchestrator.stores.runs.get(runId);
+      expect(state).toMatchObject({ status: 'completed', output: { booking: 7 } });
+      expect(state.compensated).toBeUndefined();
+    });
+
     it('is applied before the next step starts: a pause holds it until the run is unpaused', async () => {
       const { deps, stores, paths, runId, output } = await sentDuringBook({ type: 'pause' });
       expect(output.directive).toBe('await');
@@ -411,6 +436,17 @@ steps:
     // Every child knows the tree it belongs to.
     for (const { state } of runs) if (state.id !== top.id) expect(state.parent?.root_run_id).toBe(top.id);
     expect((await stores.runs.get(top.id)).state.status).toBe('failed');
+  });
+
+  it('counts no child run for a start that fails because its workflow is gone', async () => {
+    const orphan = `${head}  - { id: call, type: workflow, config: { workflow_id: nowhere } }
+`;
+    const { deps: composed, stores, workflow } = await setUp(orphan);
+    const deps = { ...composed, children: orchestratedChildren(composed, 1) };
+    const run = await startRun({ workflow, inputs: {} }, deps);
+    await drive(deps, run.id);
+    expect((await stores.runs.get(run.id)).state.steps.call!.error).toMatchObject({ code: 'NotFound' });
+    expect(await stores.trees.admit(run.id, 1)).toBe(true);
   });
 
   it('stops a workflow that starts itself: the step that would nest a child too deep fails', async () => {
