@@ -323,20 +323,25 @@ describe('api POST /v1/hooks/{listener_id}', () => {
     expect(answer.status).toBe(400);
   });
 
-  it('answers 503 with Retry-After, not a run that does not exist, while a delivery’s start is cut off or under way', async () => {
+  /** A signed delivery whose host died between its claim and its run (500), and how to send it again. */
+  async function cutOffStart() {
     const t = await hookBed();
     const send = () =>
       t.call('POST', '/v1/hooks/signup', {
         raw: body,
         headers: { 'content-type': 'application/json', 'x-signature': hmac(body) },
       });
-    // The host dies between the delivery's claim and its run.
     const create = t.stores.runs.create.bind(t.stores.runs);
     t.stores.runs.create = async () => {
       throw new Error('host died');
     };
     expect((await send()).status).toBe(500);
     t.stores.runs.create = create;
+    return { t, send };
+  }
+
+  it('answers 503 with Retry-After, not a run that does not exist, while a delivery’s start is cut off or under way', async () => {
+    const { t, send } = await cutOffStart();
     const early = await send();
     expect(early.status).toBe(503);
     expect(early.headers['retry-after']).toBe('30');
@@ -350,18 +355,7 @@ describe('api POST /v1/hooks/{listener_id}', () => {
   });
 
   it('says a delivery whose cut-off start will never be finished started no run, rather than 503 for ever', async () => {
-    const t = await hookBed();
-    const send = () =>
-      t.call('POST', '/v1/hooks/signup', {
-        raw: body,
-        headers: { 'content-type': 'application/json', 'x-signature': hmac(body) },
-      });
-    const create = t.stores.runs.create.bind(t.stores.runs);
-    t.stores.runs.create = async () => {
-      throw new Error('host died');
-    };
-    expect((await send()).status).toBe(500);
-    t.stores.runs.create = create;
+    const { t, send } = await cutOffStart();
     // The workflow is retired meanwhile: the listener would no longer start a run for it.
     expect((await t.call('DELETE', '/v1/workflows/intake')).status).toBe(204);
     t.clock.advance(30_000);

@@ -41,6 +41,21 @@ async function drive(deps: OrchestratorDeps, runId: string, signal?: Extract<Sig
   return output;
 }
 
+/**
+ * Advances every execution started so far, again and again, until none has anything left to do.
+ * Without a bound on child runs each pass starts more, for ever: it gives up after 3 × the depth bound.
+ */
+async function driveEveryExecution(deps: OrchestratorDeps, started: Array<{ name: string }>) {
+  const finished = new Set<string>();
+  for (let pass = 0; finished.size < started.length || pass === 0; pass++) {
+    if (pass > 3 * MAX_CHILD_DEPTH) throw new Error(`${started.length} runs and still starting more`);
+    for (const { name } of [...started]) {
+      if (finished.has(name)) continue;
+      if ((await drive(deps, name)).directive !== 'await') finished.add(name);
+    }
+  }
+}
+
 /** Every commit that records an event of `type` fails with `message`, as a store that keeps refusing it. */
 function refuseCommits(stores: { runs: RunStore }, type: string, message: string): void {
   const commit = stores.runs.commit.bind(stores.runs);
@@ -415,15 +430,8 @@ steps:
     const limit = 20;
     const deps = { ...composed, children: orchestratedChildren(composed, limit) };
     const top = await startRun({ workflow, inputs: {} }, deps);
-    const finished = new Set<string>();
-    for (let pass = 0; finished.size < started.length || pass === 0; pass++) {
-      // Three children a run down to depth 10 is 88,573 runs: the tree stops long before.
-      if (pass > 3 * MAX_CHILD_DEPTH) throw new Error(`${started.length} runs and still starting more`);
-      for (const { name } of [...started]) {
-        if (finished.has(name)) continue;
-        if ((await drive(deps, name)).directive !== 'await') finished.add(name);
-      }
-    }
+    // Three children a run down to depth 10 is 88,573 runs: the tree stops long before.
+    await driveEveryExecution(deps, started);
     // The run started on its own, and the child runs its tree may start.
     expect(started).toHaveLength(1 + limit);
     const runs = await Promise.all(started.map(({ name }) => stores.runs.get(name)));
@@ -457,16 +465,7 @@ steps:
 `;
     const { deps, stores, started, workflow } = await setUp(again);
     const top = await startRun({ workflow, inputs: {} }, deps);
-    // Advances every execution started so far, again and again, until none has anything left to do.
-    // Without a bound each pass starts one more child, for ever: the loop gives up after 3 × the bound.
-    const finished = new Set<string>();
-    for (let pass = 0; finished.size < started.length || pass === 0; pass++) {
-      if (pass > 3 * MAX_CHILD_DEPTH) throw new Error(`${started.length} runs and still starting more`);
-      for (const { name } of [...started]) {
-        if (finished.has(name)) continue;
-        if ((await drive(deps, name)).directive !== 'await') finished.add(name);
-      }
-    }
+    await driveEveryExecution(deps, started);
     // The run started on its own and one child at each depth, down to the bound.
     expect(started).toHaveLength(MAX_CHILD_DEPTH + 1);
     const runs = await Promise.all(started.map(({ name }) => stores.runs.get(name)));

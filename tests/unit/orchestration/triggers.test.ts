@@ -310,7 +310,8 @@ describe('deliverTrigger', () => {
     expect((await t.stores.listeners.get('a')).fired).toBe(0);
   });
 
-  it('finishes a start that a crash stopped half-way when the event is delivered again', async () => {
+  /** An upload whose host died between the claim of its fire and the run's execution. */
+  async function cutOffStart() {
     const t = await bed();
     await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
     const start = t.deps.executions.start;
@@ -319,6 +320,11 @@ describe('deliverTrigger', () => {
     };
     await expect(deliverTrigger(t.deps, s3Put('in/report.csv'))).rejects.toThrow('host died');
     t.deps.executions.start = start;
+    return t;
+  }
+
+  it('finishes a start that a crash stopped half-way when the event is delivered again', async () => {
+    const t = await cutOffStart();
     // At once, the claim may belong to a delivery still under way: it is left alone.
     const [early] = await deliverTrigger(t.deps, s3Put('in/report.csv'));
     expect(early).toMatchObject({ outcome: 'duplicate' });
@@ -332,14 +338,7 @@ describe('deliverTrigger', () => {
   });
 
   it('finishes at once a start that a process now gone left half-way, however young its claim', async () => {
-    const t = await bed();
-    await t.stores.listeners.create(listener('csv', 's3', { bucket: 'uploads' }));
-    const start = t.deps.executions.start;
-    t.deps.executions.start = async () => {
-      throw new Error('host died');
-    };
-    await expect(deliverTrigger(t.deps, s3Put('in/report.csv'))).rejects.toThrow('host died');
-    t.deps.executions.start = start;
+    const t = await cutOffStart();
     // The next process (the local server after a kill) began after that claim was made.
     t.clock.advance(1);
     const next = { ...t.deps, claimsOrphanedBefore: t.clock.now() };
