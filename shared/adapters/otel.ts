@@ -15,6 +15,7 @@
  * Every span is sampled: a run's trace is whole or absent.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -27,6 +28,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { RunTrace, Span, SpanOptions, Telemetry, TraceContext } from '../ports/telemetry.js';
+import { logger } from './logger.js';
 import type { OtlpSettings } from './otel-settings.js';
 import { SpanRecord, type SpanSink } from './span-record.js';
 import { randomSpanId, randomTraceContext, randomTraceId } from './trace-ids.js';
@@ -49,7 +51,32 @@ export interface OtelTelemetry extends Telemetry {
   shutdown(): Promise<void>;
 }
 
+/**
+ * OpenTelemetry's own diagnostics (spans dropped because a collector is slow, an export that failed)
+ * as warning and error lines of the process's logger: without a logger they went nowhere.
+ */
+function reportDiagnostics(): void {
+  const line =
+    (level: 'warn' | 'error') =>
+    (message: string, ...args: unknown[]) =>
+      logger[level](
+        `opentelemetry: ${message}`,
+        args.length > 0 ? { details: args.map(String).join(' ') } : {},
+      );
+  diag.setLogger(
+    {
+      error: line('error'),
+      warn: line('warn'),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+}
+
 export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetry {
+  reportDiagnostics();
   const processor: SpanProcessor =
     options.processor === 'simple'
       ? new SimpleSpanProcessor(options.exporter)
@@ -63,7 +90,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     scope: { name: 'flowrunner', version: packageJson.version },
   };
   // A collector that is down or slow loses spans, never a run or an invocation: export errors end
-  // here (OpenTelemetry's diagnostics report them).
+  // here (OpenTelemetry's diagnostics report them, `reportDiagnostics`).
   return new TelemetryView(
     {
       sink,

@@ -14,6 +14,7 @@ import type OpenAI from 'openai';
 import { StepError } from '../errors.js';
 import { parseJsonText } from '../json-schema/index.js';
 import type { AiProvider, AiRequest, AiResponse } from '../ports/index.js';
+import { reportedModel } from './policy.js';
 import { toStrictSchema } from './strict-schema.js';
 
 export const OPENAI_DEFAULT_MODEL = 'gpt-4o-mini';
@@ -99,7 +100,14 @@ function mapError(error: unknown, request: AiRequest, now: Date, sdk: OpenAiSdk)
   // Ours, raised inside the client's fetch (boundedFetch) and handed on as its error's cause.
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (cause instanceof StepError) return cause;
-  if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
+  // The body cut off by the call's deadline (or the step's abort) while it was read: a DOMException.
+  const name = (error as { name?: unknown } | null)?.name;
+  if (
+    error instanceof APIConnectionTimeoutError ||
+    error instanceof APIUserAbortError ||
+    name === 'AbortError' ||
+    name === 'TimeoutError'
+  ) {
     return new StepError('AiTimeout', `The model did not answer within ${request.timeoutMs} ms`, {
       retryable: true,
     });
@@ -142,14 +150,22 @@ function mapError(error: unknown, request: AiRequest, now: Date, sdk: OpenAiSdk)
         details,
       });
     }
-    return new StepError('AiRequestRejected', `The model provider rejected the request: ${error.message}`, {
+    // The provider's own words often quote the prompt back (and may be megabytes): only its short
+    // identifiers are kept, as ai.md promises.
+    for (const key of ['code', 'type', 'param'] as const) {
+      const value = error[key];
+      if (typeof value === 'string' && value.length <= 100) details[key] = value;
+    }
+    const code = typeof details.code === 'string' ? `, ${details.code}` : '';
+    return new StepError('AiRequestRejected', `The model provider rejected the request (${status}${code})`, {
       retryable: false,
       details,
     });
   }
+  const message = (error as Error)?.message ?? String(error);
   return new StepError(
     'AiUnavailable',
-    `The model call failed: ${(error as Error)?.message ?? String(error)}`,
+    `The model call failed: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`,
     {
       retryable: true,
     },
@@ -185,6 +201,8 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       let requestId: string | null = null;
       const { sdk, client } = await load();
+      const timeout = Math.max(1, Math.round(request.timeoutMs));
+      const deadline = AbortSignal.timeout(timeout);
       try {
         const { data, request_id } = await client.chat.completions
           .create(
@@ -199,8 +217,10 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider
             },
             {
               maxRetries: 0,
-              timeout: Math.max(1, Math.round(request.timeoutMs)),
-              ...(request.signal ? { signal: request.signal } : {}),
+              timeout,
+              // The client's own timeout ends when the headers come: this one also bounds the body,
+              // which a server that stalls half-way through sent for ever (the step never ended).
+              signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
             },
           )
           .withResponse();
@@ -236,7 +256,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider
       return {
         text,
         ...(text !== raw ? { raw_text: raw } : {}),
-        model: completion.model || model,
+        model: reportedModel(completion.model, model),
         tokens_prompt: completion.usage?.prompt_tokens ?? 0,
         tokens_output: completion.usage?.completion_tokens ?? 0,
         ...(requestId ? { request_id: requestId } : {}),

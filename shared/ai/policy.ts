@@ -30,21 +30,54 @@ export interface PolicyAiProvider extends AiProvider {
   generate(request: Parameters<AiProvider['generate']>[0]): Promise<PricedAiResponse>;
 }
 
-/** The provider with `policy` applied: same name, same calls, every answer priced. */
+/**
+ * The model an answer names, as far as it can be believed: at most this long, printable ASCII
+ * without spaces (`gpt-4o-mini-2024-07-18`, `anthropic.claude-3-5-sonnet-20240620-v1:0`).
+ */
+const MAX_MODEL_NAME = 200;
+const MODEL_NAME = /^[\x21-\x7e]+$/;
+
+/** The model an answer names, if it is a name (`believable`), else the one asked for. */
+export function reportedModel(reported: unknown, asked: string): string {
+  return typeof reported === 'string' && reported.length <= MAX_MODEL_NAME && MODEL_NAME.test(reported)
+    ? reported
+    : asked;
+}
+
+/**
+ * What the model server says about an answer is the server's word: a model name becomes a metric
+ * label, an event field and a span attribute, and token counts are summed into totals and prices.
+ * A name that is not one is replaced by the model asked for, a count that is not a count by 0 (a
+ * server reported 2 MB names, then `"lots"` and -1e9 tokens: /metrics grew by 400 MB and then could
+ * no longer be parsed, and runs showed negative costs).
+ */
+function believable(response: AiResponse, asked: string): AiResponse {
+  const count = (value: unknown) =>
+    Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0;
+  return {
+    ...response,
+    model: reportedModel(response.model, asked),
+    tokens_prompt: count(response.tokens_prompt),
+    tokens_output: count(response.tokens_output),
+  };
+}
+
+/** The provider with `policy` applied: same name, same calls, every answer checked and priced. */
 export function withAiPolicy(provider: AiProvider, policy: AiPolicy): PolicyAiProvider {
   return {
     name: provider.name,
     captureContent: policy.captureContent,
     async generate(request) {
-      const response = await provider.generate(request);
+      const response = believable(await provider.generate(request), request.model ?? provider.name);
+      const cost = costUsd(policy.prices, {
+        provider: provider.name,
+        model: response.model,
+        tokens_prompt: response.tokens_prompt,
+        tokens_output: response.tokens_output,
+      });
       return {
         ...response,
-        cost_usd: costUsd(policy.prices, {
-          provider: provider.name,
-          model: response.model,
-          tokens_prompt: response.tokens_prompt,
-          tokens_output: response.tokens_output,
-        }),
+        cost_usd: cost !== null && Number.isFinite(cost) ? cost : null,
         price_version: policy.prices.version,
       };
     },

@@ -20,6 +20,10 @@ export type FakeReply =
   | { kind: 'status'; status: number; headers?: Record<string, string>; code?: string; message?: string }
   /** Never answers (until the server stops or the client gives up). */
   | { kind: 'hang' }
+  /** Sends the status line, the headers and the start of a body, then nothing more. */
+  | { kind: 'stall' }
+  /** An answer as it is given: the model it names and its usage, whatever they are. */
+  | { kind: 'raw'; model: unknown; usage: unknown }
   /** An answer whose content is `bytes` long, sent in 64 KB chunks without a content-length (as a stream is). */
   | { kind: 'flood'; bytes: number };
 
@@ -205,6 +209,17 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       switch (next.kind) {
         case 'hang':
           return; // the socket stays open until the client aborts or the server closes
+        case 'stall':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('{"id":"chatcmpl-stall","choices":[');
+          return;
+        case 'raw':
+          send(res, 200, {
+            ...completion(body.model, JSON.stringify({ subject: 's', body: 'b', cc: null }), 'stop'),
+            model: next.model,
+            usage: next.usage,
+          });
+          return;
         case 'status':
           send(
             res,

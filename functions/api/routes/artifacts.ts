@@ -39,6 +39,18 @@ const docs = {
   },
 } satisfies Record<string, OperationDoc>;
 
+/**
+ * An artifact is whatever its uploader made it, content type included, served from the API's origin
+ * (locally also the console's, whose tab keeps the API key): a `text/html` or SVG upload with a
+ * script was a stored XSS there. So it is never rendered as a page: downloaded (`attachment`), not
+ * sniffed, and sandboxed should a browser show it anyway.
+ */
+const ARTIFACT_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'cache-control': 'private, no-store',
+} as const;
+
 export function artifactRoutes(router: Router, deps: ApiDeps): void {
   const o = deps.orchestrator;
   const { runs, artifacts } = o.stores;
@@ -66,7 +78,12 @@ export function artifactRoutes(router: Router, deps: ApiDeps): void {
       const text = TEXT_TYPES.test(info.content_type);
       return {
         statusCode: 200,
-        headers: { 'content-type': info.content_type, 'content-length': String(info.size) },
+        headers: {
+          'content-type': info.content_type,
+          'content-length': String(info.size),
+          ...ARTIFACT_HEADERS,
+          'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(request.params.name!)}`,
+        },
         body: Buffer.from(body).toString(text ? 'utf8' : 'base64'),
         isBase64Encoded: !text,
       };

@@ -2,6 +2,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { createOpenAiProvider, retryAfterSeconds } from '../../../shared/ai/openai-provider.js';
+import { DEFAULT_AI_POLICY, withAiPolicy } from '../../../shared/ai/policy.js';
 import { aiGenerate } from '../../../shared/steps/ai-generate.js';
 import { startFakeOpenAi } from '../../support/fake-openai.js';
 import { execute } from '../steps/context.js';
@@ -188,6 +189,53 @@ describe('openai provider: failures are typed StepErrors, each after one request
       code: 'AiRequestRejected',
       retryable: false,
     });
+  });
+
+  it('keeps the words of a rejection out of the error: they quote the prompt back', async () => {
+    fake().script({
+      kind: 'status',
+      status: 400,
+      code: 'invalid_prompt',
+      message: `Invalid prompt: Welcome Ann ${'x'.repeat(1_000_000)}`,
+    });
+    const error = await failure(provider().generate(request()));
+    expect(error.message).toBe('The model provider rejected the request (400, invalid_prompt)');
+    expect(error.details).toMatchObject({ status: 400, code: 'invalid_prompt' });
+    expect(JSON.stringify(error.details)).not.toContain('Welcome Ann');
+  });
+
+  it('believes no model name or token count that is not one: the policy keeps the model asked for and counts 0', async () => {
+    const priced = withAiPolicy(provider('gpt-4o-mini'), DEFAULT_AI_POLICY);
+    for (const [model, usage] of [
+      ['m'.repeat(2_000_000), { prompt_tokens: 'lots', completion_tokens: -1e9 }],
+      [{ not: 'a name' }, { prompt_tokens: 1e20, completion_tokens: Number.NaN }],
+      ['two words', null],
+    ] as const) {
+      fake().script({ kind: 'raw', model, usage });
+      const response = await priced.generate(request());
+      expect(response).toMatchObject({
+        model: 'gpt-4o-mini',
+        tokens_prompt: 0,
+        tokens_output: 0,
+        cost_usd: 0,
+      });
+    }
+    fake().script({
+      kind: 'raw',
+      model: 'gpt-4o-mini-2024-07-18',
+      usage: { prompt_tokens: 10, completion_tokens: 5 },
+    });
+    expect(await priced.generate(request())).toMatchObject({
+      model: 'gpt-4o-mini-2024-07-18',
+      tokens_prompt: 10,
+      tokens_output: 5,
+    });
+  });
+
+  it('a body that stalls half-way → AiTimeout once the call budget is spent, not a wait for ever', async () => {
+    fake().script({ kind: 'stall' });
+    const error = await failure(provider().generate(request({ timeoutMs: 300 })));
+    expect(error).toMatchObject({ code: 'AiTimeout', retryable: true });
   });
 
   it('a server that is not there → retryable AiUnavailable', async () => {

@@ -9,7 +9,8 @@
  */
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../../shared/adapters/logger.js';
 import { noTelemetry } from '../../../shared/adapters/no-telemetry.js';
 import { createOtelTelemetry } from '../../../shared/adapters/otel.js';
 import { otlpSettings, telemetryFromEnv } from '../../../shared/adapters/otel-settings.js';
@@ -269,6 +270,26 @@ describe('the batch processor', () => {
     await telemetry.flush();
     expect(exporter.batches.flat()).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
     await telemetry.shutdown();
+  });
+
+  it('says in a log line how many spans it dropped', async () => {
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => {});
+    try {
+      const exporter = new SlowExporter();
+      const telemetry = createOtelTelemetry({
+        exporter,
+        batch: { maxQueueSize: 2, maxExportBatchSize: 2, scheduledDelayMillis: 60_000 },
+      });
+      for (let i = 0; i < 7; i++) telemetry.startSpan(`s${i}`).end();
+      exporter.answerAll();
+      await telemetry.flush();
+      telemetry.startSpan('after').end();
+      expect(warned).toHaveBeenCalledWith(expect.stringMatching(/^opentelemetry: Dropped 3 spans/), {});
+      exporter.answerAll();
+      await telemetry.shutdown();
+    } finally {
+      warned.mockRestore();
+    }
   });
 
   it('answers a flush when the exporter never does, after the export timeout', async () => {
