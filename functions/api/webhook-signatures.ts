@@ -114,10 +114,8 @@ export function deliveryId(
   scheme: SignatureScheme | undefined,
   headers: Record<string, string>,
   body: Uint8Array,
-  parsed: unknown,
 ): string {
-  const stripeId = (parsed as { id?: unknown } | null)?.id;
-  const stripe = typeof stripeId === 'string' ? stripeId : undefined;
+  const stripe = scheme === 'stripe' || headers['stripe-signature'] !== undefined ? eventId(body) : undefined;
   let id: string | undefined;
   switch (scheme) {
     case 'standard':
@@ -137,4 +135,23 @@ export function deliveryId(
         headers['idempotency-key'];
   }
   return id?.trim() ? `id:${id.trim()}` : `sha256:${sha256Hex(body)}`;
+}
+
+/**
+ * A Stripe event's `id`, read from the signed bytes whatever the request's content type says (read
+ * only from a body parsed as JSON, the same signed event sent as `text/plain` was a new delivery).
+ */
+function eventId(body: Uint8Array): string | undefined {
+  try {
+    const id = (
+      JSON.parse(
+        Buffer.from(body)
+          .toString('utf8')
+          .replace(/^\uFEFF/, ''),
+      ) as { id?: unknown } | null
+    )?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -125,8 +125,14 @@ export class Redactor {
  */
 function encodedForms(secret: string): string[] {
   const escaped = JSON.stringify(secret).slice(1, -1);
-  // JSON as encoders that escape `/` write it (PHP's json_encode, some Java ones).
-  const forms = [secret, escaped, escaped.replaceAll('/', '\\/')];
+  const forms = [
+    secret,
+    escaped,
+    // JSON as encoders that escape `/` write it (PHP's json_encode, some Java ones)…
+    escaped.replaceAll('/', '\\/'),
+    // …and as Go's writes it, `&`, `<` and `>` as \u0026, \u003c and \u003e.
+    escaped.replace(/[&<>]/g, (char) => `\\u00${char.charCodeAt(0).toString(16)}`),
+  ];
   try {
     const encoded = encodeURIComponent(secret);
     // Percent-encoding in either case: `%2F` and `%2f` are the same byte.
@@ -134,6 +140,8 @@ function encodedForms(secret: string): string[] {
       encoded,
       encoded.replace(/%[0-9A-F]{2}/g, (code) => code.toLowerCase()),
     );
+    // As a form (application/x-www-form-urlencoded, URLSearchParams) writes it: a space is `+`.
+    forms.push(new URLSearchParams({ v: secret }).toString().slice(2));
     // As a URL's path shows it (`new URL(…).pathname`, which error messages quote).
     forms.push(pathEncoded(secret));
   } catch {

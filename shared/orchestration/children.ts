@@ -1,5 +1,6 @@
 /** Child runs of `workflow` steps as real runs: started once per idempotency key, canceled through their inbox. */
 import { createHash } from 'node:crypto';
+import { isFinal } from '../engine/transition.js';
 import { StepError } from '../errors.js';
 import type { ChildRuns, Telemetry } from '../ports/index.js';
 import { MAX_CHILD_DEPTH } from '../steps/workflow.js';
@@ -42,6 +43,19 @@ export function orchestratedChildren(
       const runId = childRunId(request.idempotency_key);
       // First: a workflow that is gone fails the step without counting a child that never starts.
       const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
+      // A tree whose first run has ended (canceled, failed) starts no more runs: its cancel reaches
+      // the runs below one level at a time, and a wide tree kept growing long after it.
+      if (request.root_run_id !== request.parent_run_id) {
+        const root = await findRun(deps.stores.runs, request.root_run_id);
+        if (root !== undefined && isFinal(root.state.status)) {
+          throw new StepError(
+            'RunTreeEnded',
+            `Run '${request.root_run_id}', the first of this tree of child runs, is ${root.state.status}: ` +
+              'the tree starts no more child runs',
+            { retryable: false },
+          );
+        }
+      }
       // A start repeated (a retried attempt) finds its child and counts nothing; a start cut off
       // between its count and its run counts once more when it is repeated.
       if (

@@ -174,8 +174,11 @@ export class RunLoop {
       if (signal) {
         const work = this.#apply(signal);
         if (this.#mustCommit) await this.#commit();
-        // Only a result of work that took time asks the inbox: a pure step's path stays synchronous.
-        if (work) this.#start(this.#arrived && work.length > 0 ? await this.#afterNews(work) : work);
+        // Only a result of work that took time asks the inbox (a pure step's path stays synchronous),
+        // and only once nothing else is under way: a cancel applied while a branch's call is out
+        // would interrupt that step, and what the call did would never be undone.
+        const asks = this.#arrived && work !== undefined && work.length > 0 && this.#inflight.size === 0;
+        if (work) this.#start(asks ? await this.#afterNews(work) : work);
         continue;
       }
       if (this.#inflight.size > 0) {

@@ -94,7 +94,7 @@ export function hookRoutes(router: Router, deps: ApiDeps): void {
       }
       const [outcome] = await deliverTrigger(o, {
         type: 'webhook',
-        event_id: deliveryId(signature?.scheme, request.headers, bytes, body),
+        event_id: deliveryId(signature?.scheme, request.headers, bytes),
         listener_id: id,
         headers,
         body,

@@ -286,6 +286,10 @@ describe('Redactor', () => {
     redactor.add('pa/ss wd');
     expect(redactor.scrubText('{"password":"pa\\/ss wd"}')).toBe(`{"password":"${REDACTED}"}`);
     expect(redactor.scrubText('?pw=pa%2fss%20wd')).toBe(`?pw=${REDACTED}`);
+    // A form's `+` for a space, and Go's JSON, which writes `&`, `<` and `>` as \u escapes.
+    redactor.add('Sup3r/Secr3t+Key=Value&x y');
+    expect(redactor.scrubText('k=Sup3r%2FSecr3t%2BKey%3DValue%26x+y')).toBe(`k=${REDACTED}`);
+    expect(redactor.scrubText('{"k":"Sup3r/Secr3t+Key=Value\\u0026x y"}')).toBe(`{"k":"${REDACTED}"}`);
   });
 
   it('treats characters special to regular expressions literally', () => {

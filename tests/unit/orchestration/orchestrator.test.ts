@@ -356,6 +356,45 @@ describe('orchestration', () => {
       expect(await stores.inbox.read(runId, 0)).toEqual([]);
     });
 
+    it('waits for the other branches’ calls under way, so that what each did is undone too', async () => {
+      let deps!: OrchestratorDeps;
+      let p1Done!: () => void;
+      const p1Answered = new Promise<void>((resolve) => {
+        p1Done = resolve;
+      });
+      const paths: string[] = [];
+      const orchestrator = memoryOrchestrator(async (request) => {
+        const path = new URL(request.url).pathname;
+        paths.push(path);
+        if (path === '/p1') {
+          await deliverSignal(runId, 'cancel-1', { type: 'cancel' }, deps);
+          setTimeout(p1Done, 5);
+        }
+        // p2's call is still out when p1's result (and the cancel) come.
+        if (path === '/p2') await p1Answered.then(() => new Promise((resolve) => setTimeout(resolve, 20)));
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+      });
+      deps = orchestrator.deps;
+      const branch = (id: string) => `  - id: ${id}
+    type: api_call
+    config: { url: "https://api.example.com/${id}" }
+    compensate: { type: api_call, config: { url: "https://api.example.com/undo-${id}" } }
+    next: after_${id}
+  - { id: after_${id}, type: api_call, config: { url: "https://api.example.com/after-${id}" } }
+`;
+      const parallel = `${head}  - { id: fan, type: transform, config: { output: 1 }, next: [p1, p2] }
+${branch('p1')}${branch('p2')}`;
+      const workflow = await orchestrator.stores.workflows.create(assertValidWorkflow(parallel), NOW);
+      const runId = (await startRun({ workflow, inputs: {} }, deps)).id;
+      expect((await drive(deps, runId)).directive).toBe('canceled');
+      // Both calls were made: both are undone.
+      expect(paths.filter((p) => p.startsWith('/undo')).sort()).toEqual(['/undo-p1', '/undo-p2']);
+      expect((await orchestrator.stores.runs.get(runId)).state).toMatchObject({
+        status: 'canceled',
+        compensated: true,
+      });
+    });
+
     it('comes too late during the last step: the run completes with its output, nothing undone', async () => {
       let deps!: OrchestratorDeps;
       const paths: string[] = [];
@@ -444,6 +483,27 @@ steps:
     // Every child knows the tree it belongs to.
     for (const { state } of runs) if (state.id !== top.id) expect(state.parent?.root_run_id).toBe(top.id);
     expect((await stores.runs.get(top.id)).state.status).toBe('failed');
+  });
+
+  it('starts no more child runs in a tree whose first run has ended', async () => {
+    const { deps, stores, workflow } = await setUp(formThenCall);
+    const root = await startRun({ workflow, inputs: {} }, deps);
+    await drive(deps, root.id);
+    await deliverSignal(root.id, 'cancel-1', { type: 'cancel' }, deps);
+    expect((await drive(deps, root.id)).directive).toBe('canceled');
+    // A run two levels down that has not heard of the cancel yet asks for one more child.
+    const start = orchestratedChildren(deps).start({
+      parent_run_id: 'run_below',
+      parent_step_id: 'call',
+      visit: 1,
+      depth: 2,
+      root_run_id: root.id,
+      workflow_id: 'wf',
+      inputs: {},
+      idempotency_key: 'run_below:call:1',
+    });
+    await expect(start).rejects.toMatchObject({ code: 'RunTreeEnded', retryable: false });
+    expect(await stores.trees.admit(root.id, 1)).toBe(true);
   });
 
   it('counts no child run for a start that fails because its workflow is gone', async () => {
