@@ -153,7 +153,7 @@ async function waitToken(
       (await callbacks.issue(target, now))
     );
   }
-  const approvers = (wait as { approvers?: unknown }).approvers;
+  const approvers = wait.approvers;
   if (
     Array.isArray(approvers) &&
     !approvers.some((approver) => typeof approver === 'string' && sameApprover(approver, principal))

@@ -115,14 +115,13 @@ export function deliveryId(
   headers: Record<string, string>,
   body: Uint8Array,
 ): string {
-  const stripe = scheme === 'stripe' || headers['stripe-signature'] !== undefined ? eventId(body) : undefined;
   let id: string | undefined;
   switch (scheme) {
     case 'standard':
       id = headers['webhook-id'];
       break;
     case 'stripe':
-      id = stripe;
+      id = eventId(body);
       break;
     case 'github':
     case 'hmac-sha256':
@@ -131,7 +130,7 @@ export function deliveryId(
       id =
         headers['x-github-delivery'] ??
         headers['webhook-id'] ??
-        (headers['stripe-signature'] !== undefined ? stripe : undefined) ??
+        (headers['stripe-signature'] !== undefined ? eventId(body) : undefined) ??
         headers['idempotency-key'];
   }
   return id?.trim() ? `id:${id.trim()}` : `sha256:${sha256Hex(body)}`;
@@ -143,15 +142,15 @@ export function deliveryId(
  */
 function eventId(body: Uint8Array): string | undefined {
   try {
-    const id = (
-      JSON.parse(
-        Buffer.from(body)
-          .toString('utf8')
-          .replace(/^\uFEFF/, ''),
-      ) as { id?: unknown } | null
-    )?.id;
+    const id = (JSON.parse(bodyText(body)) as { id?: unknown } | null)?.id;
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A body as the text JSON.parse reads: UTF-8, without the byte order mark a signature covers. */
+export function bodyText(body: Uint8Array): string {
+  const text = Buffer.from(body).toString('utf8');
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }

@@ -55,7 +55,11 @@ export interface OtelTelemetry extends Telemetry {
  * OpenTelemetry's own diagnostics (spans dropped because a collector is slow, an export that failed)
  * as warning and error lines of the process's logger: without a logger they went nowhere.
  */
+let diagnosticsReported = false;
+
 function reportDiagnostics(): void {
+  if (diagnosticsReported) return;
+  diagnosticsReported = true;
   const line =
     (level: 'warn' | 'error') =>
     (message: string, ...args: unknown[]) =>

@@ -55,24 +55,21 @@ export interface NodeHttpClient extends HttpClient {
 
 const DEFAULT_MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** Headers that describe the body: they go when a redirect turns the request into a GET. */
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language'] as const;
 /**
  * The only headers that follow a redirect to another origin: what describes the request and its
  * body. Any other may carry a credential (`Authorization`, `Cookie`, and the `X-Api-Key`s services
  * invent), and a service's headers never go to another host.
  */
 const CROSS_ORIGIN_HEADERS: ReadonlySet<string> = new Set([
+  ...BODY_HEADERS,
   'accept',
   'accept-encoding',
   'accept-language',
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'content-language',
   'user-agent',
   'idempotency-key',
 ]);
-/** Headers that describe the body: they go when a redirect turns the request into a GET. */
-const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language'] as const;
 
 const systemResolve = (hostname: string): Promise<LookupAddress[]> =>
   dns.promises.lookup(hostname, { all: true });

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { isFinal } from '../engine/transition.js';
 import { StepError } from '../errors.js';
-import type { ChildRuns, Telemetry } from '../ports/index.js';
+import type { ChildRuns, StartChildRequest, Telemetry } from '../ports/index.js';
 import { MAX_CHILD_DEPTH } from '../steps/workflow.js';
 import { deliverSignal, findRun, type OrchestratorDeps, startRun } from './orchestrator.js';
 import { PARENT_CANCEL_SIGNAL_ID } from './signal-ids.js';
@@ -29,6 +29,34 @@ export function orchestratedChildren(
   deps: ChildRunDeps,
   maxRunsPerTree = MAX_CHILD_RUNS_PER_TREE,
 ): ChildRuns & { under(telemetry: Telemetry): ChildRuns } {
+  /**
+   * Counts one more run of the tree, or refuses it: once its first run has ended (canceled, failed; its
+   * cancel reaches the runs below one level at a time, and a wide tree kept growing long after it),
+   * and not past its count. A start cut off between its count and its run counts once more when
+   * it is repeated.
+   */
+  async function admit(request: StartChildRequest): Promise<void> {
+    if (request.root_run_id !== request.parent_run_id) {
+      const root = await findRun(deps.stores.runs, request.root_run_id);
+      if (root !== undefined && isFinal(root.state.status)) {
+        throw new StepError(
+          'RunTreeEnded',
+          `Run '${request.root_run_id}', the first of this tree of child runs, is ${root.state.status}: ` +
+            'the tree starts no more child runs',
+          { retryable: false },
+        );
+      }
+    }
+    if (!(await deps.stores.trees.admit(request.root_run_id, maxRunsPerTree))) {
+      throw new StepError(
+        'ChildRunLimit',
+        `The runs started by run '${request.root_run_id}' and its child runs have started ${maxRunsPerTree} child runs, ` +
+          'the most one tree of runs may: does a workflow start copies of itself?',
+        { retryable: false },
+      );
+    }
+  }
+
   return {
     // A step hands its span down: the child run's root hangs under it (run-telemetry.ts).
     under: (telemetry) => orchestratedChildren({ ...deps, telemetry }, maxRunsPerTree),
@@ -43,32 +71,8 @@ export function orchestratedChildren(
       const runId = childRunId(request.idempotency_key);
       // First: a workflow that is gone fails the step without counting a child that never starts.
       const workflow = await deps.stores.workflows.get(request.workflow_id, request.version);
-      // A tree whose first run has ended (canceled, failed) starts no more runs: its cancel reaches
-      // the runs below one level at a time, and a wide tree kept growing long after it.
-      if (request.root_run_id !== request.parent_run_id) {
-        const root = await findRun(deps.stores.runs, request.root_run_id);
-        if (root !== undefined && isFinal(root.state.status)) {
-          throw new StepError(
-            'RunTreeEnded',
-            `Run '${request.root_run_id}', the first of this tree of child runs, is ${root.state.status}: ` +
-              'the tree starts no more child runs',
-            { retryable: false },
-          );
-        }
-      }
-      // A start repeated (a retried attempt) finds its child and counts nothing; a start cut off
-      // between its count and its run counts once more when it is repeated.
-      if (
-        (await findRun(deps.stores.runs, runId)) === undefined &&
-        !(await deps.stores.trees.admit(request.root_run_id, maxRunsPerTree))
-      ) {
-        throw new StepError(
-          'ChildRunLimit',
-          `The runs started by run '${request.root_run_id}' and its child runs have started ${maxRunsPerTree} child runs, ` +
-            'the most one tree of runs may: does a workflow start copies of itself?',
-          { retryable: false },
-        );
-      }
+      // A start repeated (a retried attempt) finds its child: nothing to check or count again.
+      if ((await findRun(deps.stores.runs, runId)) === undefined) await admit(request);
       // startRun is idempotent for a given run id, and finishes a start that was cut off part-way.
       await startRun(
         {

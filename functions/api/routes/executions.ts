@@ -573,13 +573,13 @@ export async function startExecution(
       // The same request again: answer with its run (and finish the start if the first one stopped half-way).
       const existing = await findRun(o.stores.runs, claim.record.run_id);
       // A run no Advance has touched may be one whose start stopped half-way: startRun is idempotent per run id.
-      if (existing === undefined || awaitsFirstAdvance(existing.state)) {
-        await startRun(
-          { workflow, inputs, ...profileOf(body), ...rerunOf(body), runId: claim.record.run_id },
-          o,
-        );
-      }
-      const { state } = await o.stores.runs.get(claim.record.run_id);
+      const state =
+        existing === undefined || awaitsFirstAdvance(existing.state)
+          ? await startRun(
+              { workflow, inputs, ...profileOf(body), ...rerunOf(body), runId: claim.record.run_id },
+              o,
+            )
+          : existing.state;
       return json(200, await runView(o, state, { principal: principalOf(request.event) }));
     }
     runId = claim.record.run_id;

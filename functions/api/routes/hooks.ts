@@ -21,7 +21,7 @@ import { runStartedReplies } from '../replies.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
 import { runView } from '../run-view.js';
-import { deliveryId, verifySignature } from '../webhook-signatures.js';
+import { bodyText, deliveryId, verifySignature } from '../webhook-signatures.js';
 import { findListener } from './listeners.js';
 
 /** Headers that carry the caller's credentials: never copied into a run. */
@@ -137,10 +137,10 @@ export function hookRoutes(router: Router, deps: ApiDeps): void {
 /** JSON when it says so (400 when it is not), else the text; nothing for an empty body. */
 function readBody(bytes: Uint8Array, contentType: string): unknown {
   if (bytes.length === 0) return null;
-  const text = Buffer.from(bytes).toString('utf8');
-  if (!/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) return text;
-  // A byte order mark before JSON is no JSON to JSON.parse; the signature was checked with it.
-  const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (!/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) {
+    return Buffer.from(bytes).toString('utf8');
+  }
+  const json = bodyText(bytes);
   const problem = jsonTextProblem(json, MAX_NESTING_DEPTH);
   if (problem !== undefined) throw badRequest(problem);
   try {
