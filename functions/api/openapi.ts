@@ -171,8 +171,15 @@ function reply(status: number, answer: Reply, schemas: SchemaCollector): unknown
   }
   return {
     description: answer.description,
-    ...(status === 201
-      ? { headers: { Location: { description: 'Where the new resource is', schema: { type: 'string' } } } }
+    ...(status === 201 || status === 307
+      ? {
+          headers: {
+            Location: {
+              description: status === 201 ? 'Where the new resource is' : 'Where to read it',
+              schema: { type: 'string' },
+            },
+          },
+        }
       : {}),
     ...(Object.keys(content).length > 0 ? { content } : {}),
   };

@@ -350,6 +350,15 @@ export interface ArtifactInfo {
 export interface ArtifactStore {
   put(runId: string, name: string, body: Uint8Array | string, contentType?: string): Promise<ArtifactInfo>;
   get(runId: string, name: string): Promise<{ info: ArtifactInfo; body: Uint8Array }>;
+  /**
+   * The file's info, and its bytes when it has at most `maxBytes`; a larger file's bytes are left
+   * unread (hand out its `url`): how the API serves a file without holding a large one in memory.
+   */
+  getWithin(
+    runId: string,
+    name: string,
+    maxBytes: number,
+  ): Promise<{ info: ArtifactInfo; body?: Uint8Array }>;
   list(runId: string, page?: PageRequest): Promise<Page<ArtifactInfo>>;
   delete(runId: string, name: string): Promise<void>;
   /** A presigned GET URL valid for `expiresInS` seconds (default 900). */

@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps.js';
 import { ARTIFACT } from '../examples.js';
 import type { OperationDoc } from '../operation.js';
 import { queryParams } from '../params.js';
-import { json } from '../response.js';
+import { type ApiResult, json } from '../response.js';
 import type { Router } from '../router.js';
 import { artifactInfo, page } from '../schemas.js';
 
@@ -13,7 +13,15 @@ export const listQuery = z.strictObject({
   cursor: z.string().min(1).max(2048).optional(),
 });
 
-const TEXT_TYPES = /^(text\/|application\/(json|yaml|xml|[\w.+-]*\+json))/i;
+/**
+ * The largest file served in the answer itself: a Lambda answer is at most 6 MB, and this file in
+ * base64 is 5.6 MB. A larger one is a redirect to a presigned URL of the bucket, which serves any
+ * size, in the cloud and on the local S3 alike, and the API never holds it in memory.
+ */
+export const MAX_INLINE_ARTIFACT_BYTES = 4 * 1024 * 1024;
+
+/** How long the presigned URL of a larger file's redirect is valid: time enough to follow it. */
+const LARGE_ARTIFACT_URL_EXPIRY_S = 300;
 
 const docs = {
   list: {
@@ -34,7 +42,13 @@ const docs = {
     operationId: 'readArtifact',
     tag: 'Artifacts',
     summary: 'Read a file of a run',
-    replies: { 200: { description: 'The file, with the content type it was stored with', mediaType: '*/*' } },
+    description:
+      'A file of up to 4 MiB is the answer itself; a larger one is a 307 redirect to a presigned URL of ' +
+      'the bucket, valid for 5 minutes (HTTP clients follow it; `curl -L`).',
+    replies: {
+      200: { description: 'The file, with the content type it was stored with', mediaType: '*/*' },
+      307: { description: 'A larger file: `Location` is a presigned URL that serves it' },
+    },
     refusals: { 404: 'No such run or file' },
   },
 } satisfies Record<string, OperationDoc>;
@@ -71,21 +85,33 @@ export function artifactRoutes(router: Router, deps: ApiDeps): void {
   router.on(
     'GET',
     '/v1/executions/{id}/artifacts/{name}',
-    async (request) => {
+    async (request): Promise<ApiResult> => {
       const id = request.params.id!;
+      const name = request.params.name!;
       await runs.get(id);
-      const { info, body } = await artifacts.get(id, request.params.name!);
-      const text = TEXT_TYPES.test(info.content_type);
+      const { info, body } = await artifacts.getWithin(id, name, MAX_INLINE_ARTIFACT_BYTES);
+      if (body === undefined) {
+        return {
+          statusCode: 307,
+          headers: {
+            location: await artifacts.url(id, name, LARGE_ARTIFACT_URL_EXPIRY_S),
+            'cache-control': 'private, no-store',
+          },
+          body: '',
+        };
+      }
       return {
         statusCode: 200,
         headers: {
           'content-type': info.content_type,
           'content-length': String(info.size),
           ...ARTIFACT_HEADERS,
-          'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(request.params.name!)}`,
+          'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
         },
-        body: Buffer.from(body).toString(text ? 'utf8' : 'base64'),
-        isBase64Encoded: !text,
+        // Base64 whatever the type: its size is known (4/3 of the file's), where a text's JSON
+        // escapes could make it six times as long.
+        body: Buffer.from(body).toString('base64'),
+        isBase64Encoded: true,
       };
     },
     docs.read,

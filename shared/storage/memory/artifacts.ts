@@ -69,6 +69,12 @@ export function createMemoryArtifacts(options: MemoryArtifactsOptions = {}): Art
       return { info: info(name, stored), body: stored.body.slice() };
     },
 
+    async getWithin(runId, name, maxBytes) {
+      const stored = find(runId, name);
+      const found = info(name, stored);
+      return stored.body.byteLength > maxBytes ? { info: found } : { info: found, body: stored.body.slice() };
+    },
+
     async list(runId, page) {
       const prefix = artifactPrefix(runId);
       const limit = pageLimit(page);

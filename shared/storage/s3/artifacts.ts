@@ -80,7 +80,38 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
     };
   }
 
+  async function getWithin(
+    runId: string,
+    name: string,
+    maxBytes: number,
+  ): Promise<{ info: ArtifactInfo; body?: Uint8Array }> {
+    const Key = artifactKey(runId, name);
+    const { sdk, client } = await s3();
+    return call('get', name, async () => {
+      const answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key }));
+      const size = answer.ContentLength;
+      const info: ArtifactInfo = {
+        name,
+        size: size ?? 0,
+        content_type: answer.ContentType ?? OCTET_STREAM,
+        updated_at: (answer.LastModified ?? clock.now()).toISOString(),
+      };
+      if (size !== undefined && size > maxBytes) {
+        // Closes the connection rather than reading a body nobody will use.
+        (answer.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        return { info };
+      }
+      // The body is read inside `call`: a connection that breaks mid-stream is a storage error too.
+      const body = answer.Body === undefined ? new Uint8Array() : await answer.Body.transformToByteArray();
+      if (size !== undefined) return { info, body };
+      info.size = body.byteLength;
+      return body.byteLength > maxBytes ? { info } : { info, body };
+    });
+  }
+
   return {
+    getWithin,
+
     async put(runId, name, body, contentType) {
       const Key = artifactKey(runId, name);
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -95,20 +126,8 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
     },
 
     async get(runId, name) {
-      const Key = artifactKey(runId, name);
-      const { sdk, client } = await s3();
-      return call('get', name, async () => {
-        const answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key }));
-        // The body is read inside `call`: a connection that breaks mid-stream is a storage error too.
-        const body = answer.Body === undefined ? new Uint8Array() : await answer.Body.transformToByteArray();
-        const info: ArtifactInfo = {
-          name,
-          size: answer.ContentLength ?? body.byteLength,
-          content_type: answer.ContentType ?? OCTET_STREAM,
-          updated_at: (answer.LastModified ?? clock.now()).toISOString(),
-        };
-        return { info, body };
-      });
+      const found = await getWithin(runId, name, Number.POSITIVE_INFINITY);
+      return { info: found.info, body: found.body ?? new Uint8Array() };
     },
 
     async list(runId, page) {

@@ -86,6 +86,21 @@ describe.each(adapters)('ArtifactStore %s', (_label, create) => {
       expect((await artifacts.list(run)).items.map((item) => item.name)).toEqual(['a.txt']);
     });
 
+    it('getWithin gives the bytes of a file up to the bound, and only the info of a larger one', async () => {
+      await artifacts.put(run, 'four.bin', new Uint8Array([1, 2, 3, 4]), 'application/x-four');
+
+      const within = await artifacts.getWithin(run, 'four.bin', 4);
+      const beyond = await artifacts.getWithin(run, 'four.bin', 3);
+
+      expect(within.info).toMatchObject({ name: 'four.bin', size: 4, content_type: 'application/x-four' });
+      expect([...within.body!]).toEqual([1, 2, 3, 4]);
+      expect(beyond.info).toMatchObject({ name: 'four.bin', size: 4, content_type: 'application/x-four' });
+      expect(beyond.body).toBeUndefined();
+      // The connection left unread is closed, not held: the store goes on serving.
+      expect([...(await artifacts.get(run, 'four.bin')).body]).toEqual([1, 2, 3, 4]);
+      expect(await failure(artifacts.getWithin(run, 'missing.bin', 10))).toBeInstanceOf(NotFoundError);
+    });
+
     it('fails with NotFoundError for an artifact that does not exist', async () => {
       const error = await failure(artifacts.get(run, 'missing.txt'));
 

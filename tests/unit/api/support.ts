@@ -79,6 +79,8 @@ export interface Answer {
   headers: Record<string, string>;
   // biome-ignore lint/suspicious/noExplicitAny: a parsed JSON answer, read by shape in assertions that check it
   body: any;
+  /** The answer as the Lambda returns it to API Gateway. */
+  raw: APIGatewayProxyStructuredResultV2;
 }
 
 export async function setUp(
@@ -94,8 +96,11 @@ export async function setUp(
       httpEvent(method, path, eventOptions),
       context,
     )) as APIGatewayProxyStructuredResultV2;
-    const text = typeof result.body === 'string' ? result.body : '';
+    const sent = typeof result.body === 'string' ? result.body : '';
+    // As API Gateway does: a base64 body reaches the client decoded.
+    const text = result.isBase64Encoded ? Buffer.from(sent, 'base64').toString('utf8') : sent;
     return {
+      raw: result,
       status: result.statusCode ?? 200,
       headers: (result.headers ?? {}) as Record<string, string>,
       body:
