@@ -19,6 +19,7 @@ import { createSecretsManagerSource } from '../shared/secrets/secrets-manager.js
 import { createClaimCheck } from '../shared/storage/claim-check.js';
 import { createDynamoDbClient } from '../shared/storage/dynamodb/client.js';
 import { createDynamoDbStores } from '../shared/storage/dynamodb/stores.js';
+import { createS3AnswerCopies } from '../shared/storage/s3/answer-copies.js';
 import { createS3Artifacts } from '../shared/storage/s3/artifacts.js';
 import { createS3PayloadBlobs } from '../shared/storage/s3/payload-blobs.js';
 import { lazyS3Client } from '../shared/storage/s3/sdk.js';
@@ -83,6 +84,9 @@ async function openAiKey(): Promise<string | undefined> {
   const answer = await secretsManager.send(new GetSecretValueCommand({ SecretId: settings.openAiSecretArn }));
   return openAiKeyFromSecret(answer.SecretString);
 }
+
+/** The API's answers too large for a Lambda to send (functions/api/large-answers.ts). */
+export const answerCopies = createS3AnswerCopies({ client: s3, bucket: settings.bucket });
 
 const largePayloads = createClaimCheck({
   blobs: createS3PayloadBlobs({ client: s3, bucket: settings.bucket }),

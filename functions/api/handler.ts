@@ -4,9 +4,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger, logRequest } from '../../shared/adapters/logger.js';
-import { apiKeys, lambdaOrchestrator } from '../lambda-wiring.js';
+import { answerCopies, apiKeys, lambdaOrchestrator } from '../lambda-wiring.js';
 import { flushObservability } from '../observability.js';
 import { createApi } from './app.js';
+import { fitAnswer } from './large-answers.js';
 import { traceIdOf } from './request-trace.js';
 import { triggerPorts } from './trigger-ports.js';
 
@@ -28,7 +29,8 @@ export const handler = middy(
           // EventBridge Scheduler for schedule listeners, PutEvents for POST /v1/events.
           ...triggerPorts,
         }))();
-      const response = await (await api)(event, context);
+      // An answer over Lambda's 6 MB is a redirect to a copy of it (large-answers.ts).
+      const response = await fitAnswer(await (await api)(event, context), answerCopies);
       status = response.statusCode ?? 200;
       traceId = traceIdOf(response.headers);
       return response;

@@ -185,6 +185,14 @@ function reply(status: number, answer: Reply, schemas: SchemaCollector): unknown
   };
 }
 
+/** Any 200 of the deployed API (functions/api/large-answers.ts); the local server sends every answer itself. */
+const LARGE_ANSWER = {
+  description:
+    "In the cloud, an answer over a Lambda's 6 MB: `Location` is a presigned URL that serves it for 5 minutes " +
+    '(HTTP clients follow it; `curl -L`)',
+  headers: { Location: { description: 'Where to read the answer', schema: { type: 'string' } } },
+};
+
 function refusal(status: number, description: string): unknown {
   if (status === 429) {
     return { description, content: { 'application/json': { schema: ref('Throttled') } } };
@@ -199,6 +207,7 @@ function operation(route: RouteInfo & { doc: OperationDoc }, schemas: SchemaColl
   for (const [status, answer] of Object.entries(doc.replies)) {
     responses[status] = reply(Number(status), answer, schemas);
   }
+  if (doc.replies[200] !== undefined) responses['303'] = LARGE_ANSWER;
   // The route's words first; the framing's reasons for the same status after them.
   const statuses = new Set([...Object.keys(doc.refusals ?? {}), ...Object.keys(framing)].map(Number));
   for (const status of [...statuses].sort((a, b) => a - b)) {

@@ -11,6 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LambdaEnvironment } from '../../functions/environment.js';
 import type { TableNames } from '../../shared/storage/dynamodb/tables.js';
+import { ANSWER_COPIES_PREFIX } from '../../shared/storage/s3/answer-copies.js';
 import type { FlowFunction } from './flow-function.js';
 import { acknowledgeWildcardResource } from './nag.js';
 
@@ -65,12 +66,14 @@ export function bindTable(
   if (actions.length > 0) table.grant(fn.function, ...actions);
 }
 
-export type BucketAccess = 'none' | 'runObjects';
+export type BucketAccess = 'none' | 'runObjects' | 'runObjectsAndAnswers';
 
 /**
  * `runObjects`: read, write and delete the objects under `runs/` (payloads and artifacts of the
  * runs), plus ListBucket on the bucket: without it S3 answers a HEAD of a missing key with 403, and
- * the adapters tell "not there" (404) from "denied" (403).
+ * the adapters tell "not there" (404) from "denied" (403). `runObjectsAndAnswers` (the API): also
+ * write the copies of answers too large for a Lambda under `answers/`, and read them (a presigned
+ * URL reads with its signer's rights).
  */
 export function bindBucket(fn: FlowFunction, bucket: s3.IBucket, access: BucketAccess): void {
   fn.addEnvironment(LambdaEnvironment.bucket, bucket.bucketName);
@@ -82,6 +85,13 @@ export function bindBucket(fn: FlowFunction, bucket: s3.IBucket, access: BucketA
     }),
   );
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  if (access !== 'runObjectsAndAnswers') return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject'],
+      resources: [bucket.arnForObjects(`${ANSWER_COPIES_PREFIX}*`)],
+    }),
+  );
 }
 
 /** The keys under which runs keep their payloads (`runs/<id>/payloads/`) and artifacts (`runs/<id>/artifacts/`). */

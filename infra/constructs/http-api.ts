@@ -8,6 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DOCS_SCRIPT_MODULE } from '../../functions/api/docs-page.js';
 import { LambdaEnvironment } from '../../functions/environment.js';
+import { ANSWER_COPIES_PREFIX } from '../../shared/storage/s3/answer-copies.js';
 import {
   bedrockModelOf,
   bindBedrockModel,
@@ -66,14 +67,15 @@ export class HttpApi extends Construct {
       // /docs serves Redoc's script from here, not from a CDN (functions/api/docs-page.ts reads it).
       assets: [`node_modules/${DOCS_SCRIPT_MODULE}`],
     });
-    // Every store; starts executions (runs) and wakes them (signals); reads artifacts and payloads.
+    // Every store; starts executions (runs) and wakes them (signals); reads artifacts and payloads;
+    // keeps copies of answers too large for a Lambda (functions/api/large-answers.ts).
     bindTables(this.handler, tables, {
       workflows: 'readWrite',
       runs: 'readWrite',
       tokens: 'readWrite',
       listeners: 'readWrite',
     });
-    bindBucket(this.handler, bucket, 'runObjects');
+    bindBucket(this.handler, bucket, 'runObjectsAndAnswers');
     bindKeysSecret(this.handler, props.keysSecret);
     props.apiKeysSecret.grantRead(this.handler.function);
     this.handler.addEnvironment(LambdaEnvironment.apiKeysSecretArn, props.apiKeysSecret.secretArn);
@@ -131,6 +133,12 @@ export class HttpApi extends Construct {
       bucket.arnForObjects(RUN_OBJECTS),
       'Objects under runs/ only: the API reads artifacts (runs/<run_id>/artifacts/) and restores claimed ' +
         'payloads (runs/<run_id>/payloads/) of any run a caller asks for.',
+    );
+    acknowledgeWildcardResource(
+      this.handler,
+      bucket.arnForObjects(`${ANSWER_COPIES_PREFIX}*`),
+      'Objects under answers/ only: copies of answers too large for a Lambda, each under a random key ' +
+        'made for one request and expired after a day by the bucket lifecycle.',
     );
   }
 }

@@ -14,6 +14,7 @@ import {
   type TableNames,
   tableDefinitions,
 } from '../../shared/storage/dynamodb/tables.js';
+import { ANSWER_COPIES_PREFIX } from '../../shared/storage/s3/answer-copies.js';
 import { acknowledge } from '../constructs/nag.js';
 
 export interface DataStackProps extends StackProps {
@@ -76,7 +77,19 @@ export class DataStack extends Stack {
           abortIncompleteMultipartUploadAfter: Duration.days(7),
           expiredObjectDeleteMarker: true,
         },
+        {
+          // Copies of answers too large for a Lambda (functions/api/large-answers.ts): the API
+          // redirects to each for five minutes, so a day is plenty, and their old versions go too.
+          id: 'answer-copies',
+          prefix: ANSWER_COPIES_PREFIX,
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
+      // The console follows the API's redirects to presigned URLs (a large file, a large answer)
+      // from its own origin. A presigned URL is the credential; the bucket stays private to everyone
+      // without one, so any origin may read what such a URL serves, and nothing else.
+      cors: [{ allowedMethods: [s3.HttpMethods.GET], allowedOrigins: ['*'], maxAge: 300 }],
     });
 
     // One generateSecretString makes one random value, and the functions read both keys from one

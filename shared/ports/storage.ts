@@ -370,6 +370,15 @@ export interface ArtifactStore {
   copyIn(runId: string, name: string, source: ObjectLocation): Promise<ArtifactInfo>;
 }
 
+/**
+ * Copies of answers too large to send as they are (a Lambda answer is at most 6 MB): each is kept
+ * for a day, and handed out as a presigned URL that the API redirects to.
+ */
+export interface AnswerCopies {
+  /** Keeps `body` with its content type; a URL that serves it for a few minutes. */
+  keep(body: Uint8Array, contentType: string): Promise<string>;
+}
+
 /** An object in a bucket, at one version when `version_id` is given. */
 export interface ObjectLocation {
   bucket: string;

@@ -171,6 +171,26 @@ describe('CDK app', () => {
       });
     });
 
+    it('expires the copies of large answers after a day, and lets browsers read what a presigned URL serves', () => {
+      dataTemplate.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: Match.anyValue(),
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            {
+              Id: 'answer-copies',
+              Prefix: 'answers/',
+              Status: 'Enabled',
+              ExpirationInDays: 1,
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            },
+          ]),
+        },
+        CorsConfiguration: {
+          CorsRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'], MaxAge: 300 }],
+        },
+      });
+    });
+
     it('composes the keys secret of two generated keys, never written into the template', () => {
       const secret = dataTemplate.findResources('AWS::SecretsManager::Secret', {
         Properties: { Name: 'flowrunner-keys' },
@@ -533,6 +553,15 @@ describe('CDK app', () => {
         }),
       ) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
       expect(Object.keys(fn!.Properties.Environment.Variables)).toContain(LambdaEnvironment.apiKeysSecretArn);
+    });
+
+    it('lets the API alone write copies of large answers, under answers/ only', () => {
+      const bucket = `arn:\${AWS::Partition}:s3:::flowrunner-data-\${AWS::AccountId}-\${AWS::Region}`;
+      const apiRole = logicalId(engine, engine.httpApi.handler.role);
+      expect(resourcesFor(engineTemplate, apiRole, 's3:PutObject').sort()).toEqual(
+        [`${bucket}/answers/*`, `${bucket}/runs/*`].sort(),
+      );
+      expect(resourcesFor(engineTemplate, advanceRole, 's3:PutObject')).toEqual([`${bucket}/runs/*`]);
     });
   });
 });

@@ -96,18 +96,18 @@ export async function setUp(
       httpEvent(method, path, eventOptions),
       context,
     )) as APIGatewayProxyStructuredResultV2;
-    const sent = typeof result.body === 'string' ? result.body : '';
-    // As API Gateway does: a base64 body reaches the client decoded.
-    const text = result.isBase64Encoded ? Buffer.from(sent, 'base64').toString('utf8') : sent;
+    const text = typeof result.body === 'string' ? result.body : '';
+    const isJson = /json/.test(String(result.headers?.['content-type'] ?? ''));
     return {
       raw: result,
       status: result.statusCode ?? 200,
       headers: (result.headers ?? {}) as Record<string, string>,
+      // JSON parsed (from base64, as API Gateway decodes it, when it came so); any other body as sent.
       body:
         text === ''
           ? undefined
-          : /json/.test(String(result.headers?.['content-type'] ?? ''))
-            ? JSON.parse(text)
+          : isJson
+            ? JSON.parse(result.isBase64Encoded ? Buffer.from(text, 'base64').toString('utf8') : text)
             : text,
     };
   };
