@@ -252,6 +252,8 @@ export interface IdempotencyRecord {
 }
 
 export interface IdempotencyKeys {
+  /** The live record of `key`, if any (a retry is answered from it before the request is checked again). */
+  find(key: string, now: Date): Promise<IdempotencyRecord | undefined>;
   /** Stores the record unless the key is live already; returns the record that holds (new or existing). */
   claim(record: IdempotencyRecord, now: Date): Promise<{ created: boolean; record: IdempotencyRecord }>;
 }

@@ -165,7 +165,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
       const answer = personalAnswer(state, target, payload);
       const workflow = await workflows.get(state.workflow_id, state.workflow_version);
       // Checked before the token is used, so a mistyped answer does not burn the link.
-      checkResume(o, workflow, state, target.step_id, answer);
+      const { decides } = checkResume(o, workflow, state, target.step_id, answer);
       const usedAt = o.clock.now();
       const redeemed = await callbacks.redeem(token, usedAt);
       if (!redeemed) {
@@ -177,7 +177,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
       await deliverOnce(
         o,
         state,
-        answerSignalId(state, target.step_id),
+        answerSignalId(state, target.step_id, decides ? undefined : answererOf(answer, target)),
         {
           type: 'callback',
           step_id: target.step_id,
@@ -217,4 +217,10 @@ function personalAnswer(state: RunState, target: CallbackTarget, payload: unknow
     throw new ForbiddenError(`This link answers as '${person}' only`);
   }
   return { ...body, approver: person };
+}
+
+/** Who answers with a link: the approver it names, else the person the link was made for. */
+function answererOf(answer: unknown, target: CallbackTarget): string | undefined {
+  const approver = (answer as { approver?: unknown } | null)?.approver;
+  return typeof approver === 'string' ? approver : target.person;
 }

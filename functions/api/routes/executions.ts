@@ -9,11 +9,13 @@ import { ConflictError, ForbiddenError, ValidationError } from '../../../shared/
 import type { OrchestratorDeps } from '../../../shared/orchestration/orchestrator.js';
 import {
   awaitsFirstAdvance,
+  executionName,
   findRun,
   redriveRun,
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
 import { answerSignalId, controlSignalId } from '../../../shared/orchestration/signal-ids.js';
+import type { IdempotencyRecord } from '../../../shared/ports/index.js';
 import { sameApprover } from '../../../shared/steps/approval.js';
 import { isResumeRefusal } from '../../../shared/steps/types.js';
 import { deliverOnce } from '../deliver.js';
@@ -372,7 +374,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
         }
         if (state.steps[target.step_id]?.wait?.kind === 'approval') payload.approver = principal;
       }
-      checkResume(o, workflow, state, target.step_id, payload);
+      const { decides } = checkResume(o, workflow, state, target.step_id, payload);
       const approver = typeof payload.approver === 'string' ? payload.approver : principal;
       const signal: Signal = {
         type: 'resume',
@@ -385,7 +387,7 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       await deliverOnce(
         o,
         state,
-        answerSignalId(state, target.step_id),
+        answerSignalId(state, target.step_id, decides ? undefined : approver),
         signal,
         `Another answer to step '${target.step_id}' was accepted first`,
       );
@@ -502,7 +504,8 @@ function actingAs(request: ApiRequest, claimed: string | undefined): string | un
 
 /**
  * Runs the step type's `resume` against the wait without changing anything, so a bad answer is
- * refused now (422, 403) instead of being dropped later by the engine.
+ * refused now (422, 403) instead of being dropped later by the engine. Whether the answer decides the
+ * wait on its own, as the wait is now (`answerSignalId`): one approval of several needed does not.
  */
 export function checkResume(
   o: OrchestratorDeps,
@@ -510,10 +513,10 @@ export function checkResume(
   state: RunState,
   stepId: string,
   payload: unknown,
-): void {
+): { decides: boolean } {
   const outcome = tryResume(workflow, state, stepId, payload, o.registry, o.clock.now());
   if (outcome === undefined) throw new ConflictError(`Step '${stepId}' is not waiting for an answer`);
-  if (!isResumeRefusal(outcome)) return;
+  if (!isResumeRefusal(outcome)) return { decides: outcome.status !== 'waiting' };
   if (outcome.status === 403) throw new ForbiddenError(outcome.message);
   throw new ValidationError(outcome.message, outcome.issues);
 }
@@ -528,9 +531,12 @@ export interface StartRequestBody {
 }
 
 /**
- * Starts a run for the API and for webhook listeners: a retired workflow is a 409, inputs that do
+ * Starts a run (POST /v1/executions, and /rerun): a retired workflow is a 409, inputs that do
  * not fit are a 422, and with an Idempotency-Key the same request again answers 200 with the same
- * run while the same key with another body is a 409. The key is claimed before anything starts.
+ * run while the same key with another body is a 409. A key already held is answered from before
+ * the request is checked: a retry finds its run even after the workflow was retired or changed, and
+ * another body under the key is a 409 whatever it holds. A new key is claimed once the request
+ * passed its checks (a refused request holds no key), before anything starts.
  */
 export async function startExecution(
   o: OrchestratorDeps,
@@ -538,25 +544,47 @@ export async function startExecution(
   body: StartRequestBody,
   keyScope: string,
 ): Promise<ApiResult> {
-  const workflows = o.stores.workflows;
-  const summary = await workflows.summary(body.workflow_id);
-  if (summary.retired) throw conflict(`Workflow '${body.workflow_id}' is retired: it starts no new runs`);
-  const workflow = await workflows.get(body.workflow_id, body.version);
-  const inputs = body.inputs ?? {};
-  const issues = checkRunInputs(workflow.definition, inputs);
-  if (issues.length > 0) throw unprocessable('The inputs do not fit the workflow', issues);
+  const header = idempotencyKeyOf(request);
+  const key = header === undefined ? undefined : `${keyScope}${header}`;
+  const bodyHash = sha256Hex(canonicalJson(request.body.kind === 'json' ? request.body.value : {}));
+  const principal = principalOf(request.event);
+  let checked: Promise<{ workflow: WorkflowVersion; inputs: unknown }> | undefined;
+  const check = () => {
+    checked ??= checkStart(o, body);
+    return checked;
+  };
 
-  const header = request.headers['idempotency-key']?.trim();
-  let runId: string | undefined;
-  if (header) {
-    const key = `${keyScope}${header}`;
-    if (header.length > MAX_KEY_LENGTH) {
-      throw unprocessable('The Idempotency-Key is too long', [
-        { path: 'Idempotency-Key', message: `at most ${MAX_KEY_LENGTH} characters` },
-      ]);
+  /** The same key again: its run (its start finished if it stopped half-way), or 409 for another body. */
+  const again = async (record: IdempotencyRecord): Promise<ApiResult> => {
+    if (record.body_hash !== bodyHash)
+      throw conflict('This Idempotency-Key was used with another request body');
+    const existing = await findRun(o.stores.runs, record.run_id);
+    let state: RunState;
+    if (existing === undefined) {
+      // The first start stopped before its run was stored: it starts now, as it was asked to.
+      const { workflow, inputs } = await check();
+      state = await startRun(
+        { workflow, inputs, ...profileOf(body), ...rerunOf(body), runId: record.run_id },
+        o,
+      );
+    } else {
+      // A run no Advance has touched may be one whose execution never started: starting it is idempotent.
+      if (awaitsFirstAdvance(existing.state)) {
+        await o.executions.start({ run_id: record.run_id, generation: 0 }, executionName(record.run_id, 0));
+      }
+      state = existing.state;
     }
-    const now = o.clock.now();
-    const bodyHash = sha256Hex(canonicalJson(request.body.kind === 'json' ? request.body.value : {}));
+    return json(200, await runView(o, state, { principal }));
+  };
+
+  const now = o.clock.now();
+  if (key !== undefined) {
+    const held = await o.stores.idempotency.find(key, now);
+    if (held !== undefined) return again(held);
+  }
+  const { workflow, inputs } = await check();
+  let runId: string | undefined;
+  if (key !== undefined) {
     const claim = await o.stores.idempotency.claim(
       {
         key,
@@ -566,22 +594,8 @@ export async function startExecution(
       },
       now,
     );
-    if (!claim.created) {
-      if (claim.record.body_hash !== bodyHash) {
-        throw conflict('This Idempotency-Key was used with another request body');
-      }
-      // The same request again: answer with its run (and finish the start if the first one stopped half-way).
-      const existing = await findRun(o.stores.runs, claim.record.run_id);
-      // A run no Advance has touched may be one whose start stopped half-way: startRun is idempotent per run id.
-      const state =
-        existing === undefined || awaitsFirstAdvance(existing.state)
-          ? await startRun(
-              { workflow, inputs, ...profileOf(body), ...rerunOf(body), runId: claim.record.run_id },
-              o,
-            )
-          : existing.state;
-      return json(200, await runView(o, state, { principal: principalOf(request.event) }));
-    }
+    // Another request with the key claimed it since it was looked up.
+    if (!claim.created) return again(claim.record);
     runId = claim.record.run_id;
   }
   const state = await startRun(
@@ -594,9 +608,42 @@ export async function startExecution(
     },
     o,
   );
-  return json(202, await runView(o, state, { principal: principalOf(request.event) }), {
+  return json(202, await runView(o, state, { principal }), {
     location: `/v1/executions/${encodeURIComponent(state.id)}`,
   });
+}
+
+/** The workflow a start names, if it may start a run with these inputs (409 retired, 404, 422). */
+async function checkStart(
+  o: OrchestratorDeps,
+  body: StartRequestBody,
+): Promise<{ workflow: WorkflowVersion; inputs: unknown }> {
+  const workflows = o.stores.workflows;
+  const summary = await workflows.summary(body.workflow_id);
+  if (summary.retired) throw conflict(`Workflow '${body.workflow_id}' is retired: it starts no new runs`);
+  const workflow = await workflows.get(body.workflow_id, body.version);
+  const inputs = body.inputs ?? {};
+  const issues = checkRunInputs(workflow.definition, inputs);
+  if (issues.length > 0) throw unprocessable('The inputs do not fit the workflow', issues);
+  return { workflow, inputs };
+}
+
+/** The request's Idempotency-Key, if it sent one: blank or too long is a 422, not a key ignored. */
+function idempotencyKeyOf(request: ApiRequest): string | undefined {
+  const sent = request.headers['idempotency-key'];
+  if (sent === undefined) return undefined;
+  const header = sent.trim();
+  if (header === '') {
+    throw unprocessable('The Idempotency-Key is empty', [
+      { path: 'Idempotency-Key', message: 'at least 1 character' },
+    ]);
+  }
+  if (header.length > MAX_KEY_LENGTH) {
+    throw unprocessable('The Idempotency-Key is too long', [
+      { path: 'Idempotency-Key', message: `at most ${MAX_KEY_LENGTH} characters` },
+    ]);
+  }
+  return header;
 }
 
 function rerunOf(body: StartRequestBody): { rerunOf?: string } {

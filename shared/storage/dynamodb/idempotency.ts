@@ -31,6 +31,11 @@ export class DynamoDbIdempotencyKeys implements IdempotencyKeys {
     this.#table = new Table(options.client, options.table);
   }
 
+  async find(key: string, now: Date): Promise<IdempotencyRecord | undefined> {
+    const held = await this.#table.get(recordKey(key));
+    return held && isLiveItem(held, now) ? json<IdempotencyRecord>(held, 'record') : undefined;
+  }
+
   async claim(
     record: IdempotencyRecord,
     now: Date,

@@ -7,6 +7,11 @@ import { jsonCopy } from './json-copy.js';
 export class MemoryIdempotencyKeys implements IdempotencyKeys {
   readonly #records = new Map<string, IdempotencyRecord>();
 
+  async find(key: string, now: Date) {
+    const held = this.#records.get(key);
+    return held && Date.parse(held.expires_at) > now.getTime() ? jsonCopy(held) : undefined;
+  }
+
   async claim(record: IdempotencyRecord, now: Date) {
     checkIdempotencyRecord(record);
     const held = this.#records.get(record.key);

@@ -1219,6 +1219,14 @@ export function describeStoreConformance(name: string, makeTarget: () => Promise
         });
       });
 
+      it('finds the live record of a key, and nothing for a free or expired one', async () => {
+        expect(await stores.idempotency.find('key-1', at(0))).toBeUndefined();
+        await stores.idempotency.claim(record('run_1'), at(0));
+        expect(await target.peer().idempotency.find('key-1', at(10))).toEqual(record('run_1'));
+        expect(await stores.idempotency.find('key-1', at(86400))).toBeUndefined();
+        expect(await stores.idempotency.find('key-2', at(10))).toBeUndefined();
+      });
+
       it('lets a new record take an expired key', async () => {
         await stores.idempotency.claim(record('run_1'), at(0));
         const later = { ...record('run_2'), expires_at: at(3 * 86400).toISOString() };

@@ -113,6 +113,80 @@ describe('api /v1/executions', () => {
     expect(new Set(names)).toEqual(new Set([first.body.id]));
   });
 
+  it('answers a retry with its run after the workflow was retired or changed its inputs', async () => {
+    const t = await setUp();
+    await t.startWaiting();
+    const headers = { 'idempotency-key': 'k-retry' };
+    const body = { workflow_id: 'onboarding', inputs: { customer: 'Ed' } };
+    const first = await t.call('POST', '/v1/executions', { headers, body });
+    expect(first.status).toBe(202);
+    const workflow = (await t.call('GET', '/v1/workflows/onboarding')).body.definition;
+    const stricter = {
+      ...workflow,
+      inputs: { type: 'object', required: ['customer', 'team'], properties: { team: { type: 'string' } } },
+    };
+    expect((await t.call('PUT', '/v1/workflows/onboarding', { body: stricter })).status).toBe(200);
+    const afterChange = await t.call('POST', '/v1/executions', { headers, body });
+    expect(afterChange).toMatchObject({ status: 200, body: { id: first.body.id } });
+    expect((await t.call('DELETE', '/v1/workflows/onboarding')).status).toBe(204);
+    const afterRetire = await t.call('POST', '/v1/executions', { headers, body });
+    expect(afterRetire).toMatchObject({ status: 200, body: { id: first.body.id } });
+    // A new key is refused as before: the workflow starts no new runs.
+    const fresh = await t.call('POST', '/v1/executions', { headers: { 'idempotency-key': 'k-new' }, body });
+    expect(fresh.status).toBe(409);
+  });
+
+  it('answers 409 to another body under a used key, whatever that body holds', async () => {
+    const t = await setUp();
+    await t.startWaiting();
+    const headers = { 'idempotency-key': 'k-other' };
+    expect(
+      (
+        await t.call('POST', '/v1/executions', {
+          headers,
+          body: { workflow_id: 'onboarding', inputs: { customer: 'Fi' } },
+        })
+      ).status,
+    ).toBe(202);
+    for (const other of [
+      { workflow_id: 'nope' },
+      { workflow_id: 'onboarding', version: 99 },
+      { workflow_id: 'onboarding', inputs: { customer: 7 } },
+      { workflow_id: 'onboarding', inputs: { customer: 'Gus' } },
+    ]) {
+      const answer = await t.call('POST', '/v1/executions', { headers, body: other });
+      expect({ other, status: answer.status }).toEqual({ other, status: 409 });
+    }
+  });
+
+  it('claims no key for a request it refuses: the corrected request under that key starts the run', async () => {
+    const t = await setUp();
+    await t.startWaiting();
+    const headers = { 'idempotency-key': 'k-fix' };
+    const refused = await t.call('POST', '/v1/executions', {
+      headers,
+      body: { workflow_id: 'onboarding', inputs: { customer: 7 } },
+    });
+    expect(refused.status).toBe(422);
+    const fixed = await t.call('POST', '/v1/executions', {
+      headers,
+      body: { workflow_id: 'onboarding', inputs: { customer: 'Hal' } },
+    });
+    expect(fixed.status).toBe(202);
+  });
+
+  it('refuses a blank Idempotency-Key with 422 rather than ignore it', async () => {
+    const t = await setUp();
+    await t.startWaiting();
+    for (const key of ['', '   ']) {
+      const answer = await t.call('POST', '/v1/executions', {
+        headers: { 'idempotency-key': key },
+        body: { workflow_id: 'onboarding', inputs: { customer: 'Ida' } },
+      });
+      expect(answer).toMatchObject({ status: 422, body: { errors: [{ path: 'Idempotency-Key' }] } });
+    }
+  });
+
   it('finishes a start that stopped after its key was claimed', async () => {
     const t = await setUp();
     await t.startWaiting();

@@ -226,8 +226,8 @@ describe('api: people in the loop', () => {
     ]);
   });
 
-  it('leaves the link of an approver whose answer lost a race with another approver’s unused', async () => {
-    const t = await bed();
+  /** A run waiting for two approvals of two approvers, and each approver's personal link. */
+  async function twoNeeded(t: Awaited<ReturnType<typeof bed>>) {
     const runId = await startRun(
       t,
       `schema_version: "1.0"
@@ -238,31 +238,81 @@ steps:
     config: { approvers: ["lead@example.com", "cfo@example.com"], min_approvals: 2 }
 `,
     );
-    const links = new Map((await outbox(t)).map((i) => [i.person, tokenOf(i.link!)]));
-    // Both answered the wait as it was: the lead's answer is accepted first, the CFO's is refused.
+    return { runId, links: new Map((await outbox(t)).map((i) => [i.person, tokenOf(i.link!)])) };
+  }
+
+  it('accepts both of two needed approvals sent before the engine applied either: approvers do not compete', async () => {
+    const t = await bed();
+    const { runId, links } = await twoNeeded(t);
+    // Both answered the wait as it was. Neither decides it alone, so neither is refused: the CFO's
+    // answer was refused (409) while the step still waited for it.
     const lead = await t.call('POST', `/v1/callbacks/${links.get('lead@example.com')}`, {
       body: { decision: 'approve' },
     });
     const cfo = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
       body: { decision: 'approve' },
     });
-    expect([lead.status, cfo.status]).toEqual([202, 409]);
+    expect([lead.status, cfo.status]).toEqual([202, 202]);
     await t.drive(runId);
-    const again = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
-      body: { decision: 'approve' },
-    });
-    expect(again.status).toBe(202);
-    await t.drive(runId);
+    const run = await t.call('GET', `/v1/executions/${runId}`, { headers: AUTH });
+    expect(run.body.status).toBe('completed');
     const history = (await t.call('GET', `/v1/executions/${runId}/history`, { headers: AUTH })).body;
+    expect(history[0].output).toMatchObject({ decision: 'approved' });
     expect(history[0].output.approvals.map((a: { approver: string }) => a.approver)).toEqual([
       'lead@example.com',
       'cfo@example.com',
     ]);
-    // Used now: a link works once.
-    const twice = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
+  });
+
+  it('refuses the same approver twice, and leaves the link of the refused answer unused', async () => {
+    const t = await bed();
+    const { runId, links } = await twoNeeded(t);
+    const byApi = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: AUTH,
+      body: { decision: 'approve', approver: 'LEAD@example.com ' },
+    });
+    expect(byApi.status).toBe(202);
+    const byLink = await t.call('POST', `/v1/callbacks/${links.get('lead@example.com')}`, {
       body: { decision: 'approve' },
     });
-    expect(twice.body.title).toBe('Link used');
+    expect(byLink.status).toBe(409);
+    await t.drive(runId);
+    // The link was given back: it is refused for what the lead did, not as used.
+    const again = await t.call('POST', `/v1/callbacks/${links.get('lead@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    expect(again).toMatchObject({
+      status: 422,
+      body: { detail: expect.stringContaining('already decided') },
+    });
+    const run = await t.call('GET', `/v1/executions/${runId}`, { headers: AUTH });
+    expect(run.body.status).toBe('waiting');
+  });
+
+  it('lets one of two answers that would each decide the wait through, and tells the other', async () => {
+    const t = await bed();
+    const runId = await startRun(
+      t,
+      `schema_version: "1.0"
+id: either
+steps:
+  - id: decide
+    type: approval
+    config: { approvers: ["lead@example.com", "cfo@example.com"], min_approvals: 1 }
+`,
+    );
+    const approve = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: AUTH,
+      body: { decision: 'approve', approver: 'lead@example.com' },
+    });
+    const reject = await t.call('POST', `/v1/executions/${runId}/resume`, {
+      headers: AUTH,
+      body: { decision: 'reject', approver: 'cfo@example.com' },
+    });
+    expect([approve.status, reject.status]).toEqual([202, 409]);
+    await t.drive(runId);
+    const history = (await t.call('GET', `/v1/executions/${runId}/history`, { headers: AUTH })).body;
+    expect(history[0].output).toMatchObject({ decision: 'approved' });
   });
 
   it('labels an answer from the console as via console, and one through the API as via api', async () => {
