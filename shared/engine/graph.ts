@@ -18,7 +18,7 @@ export interface StepGraph {
   /** True when `from → to` closes a loop (a back edge of the depth-first walk from the start). */
   isBackEdge(from: string, to: string): boolean;
   /** The steps after a loop's entry: everything reachable from it through forward edges. */
-  loopBody(entry: string): readonly string[];
+  loopBody(entry: string): ReadonlySet<string>;
 }
 
 const cache = new WeakMap<WorkflowDefinition, StepGraph>();
@@ -93,7 +93,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
 
   // `[next]` for each step, made once: asked on every completion.
   const single = new Map<string, readonly string[]>(order.map((id) => [id, [id]]));
-  const bodies = new Map<string, string[]>();
+  const bodies = new Map<string, ReadonlySet<string>>();
   const none: readonly string[] = [];
 
   return {
@@ -127,7 +127,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
           }
         }
         seen.delete(entry);
-        body = [...seen];
+        body = seen;
         bodies.set(entry, body);
       }
       return body;

@@ -354,6 +354,8 @@ class RunTransition implements OpenTransition {
   #dispatched = true;
   /** Who answered the wait being resumed, while its result is applied. */
   #answer: Answerer | undefined;
+  /** Steps whose MaxVisitsExceeded is being handed to their on_error now (see #enter). */
+  #exhausted: Set<string> | undefined;
 
   constructor(workflow: WorkflowVersion, state: RunState, touched: Set<string> | undefined) {
     this.#touched = touched;
@@ -671,11 +673,25 @@ class RunTransition implements OpenTransition {
     if (step.visit > limit) {
       step.status = 'running';
       step.started_at = this.#now;
-      this.#failStep(id, {
+      const error = {
         code: 'MaxVisitsExceeded',
         message: `Step '${id}' was entered more than ${limit} times (max_visits)`,
         retryable: false,
-      });
+      };
+      // Entered again while its own MaxVisitsExceeded goes to its on_error (which leads back to it,
+      // itself or through other steps entered too often): the run fails. Handed to on_error again, it
+      // recursed until the stack overflowed, and the Advance failed after a minute of retries.
+      const exhausted = (this.#exhausted ??= new Set());
+      if (exhausted.has(id)) {
+        this.#failStep(id, error, false);
+        return;
+      }
+      exhausted.add(id);
+      try {
+        this.#failStep(id, error);
+      } finally {
+        exhausted.delete(id);
+      }
       return;
     }
     step.status = 'pending';
@@ -733,7 +749,8 @@ class RunTransition implements OpenTransition {
     this.#leave(id, this.#graph.targets(id, outcome));
   }
 
-  #failStep(id: string, error: ErrorInfo) {
+  /** A step's failure: retried, else handed to its `on_error` (unless `handled` is false), else the run's. */
+  #failStep(id: string, error: ErrorInfo, handled = true) {
     const step = this.#step(id)!;
     const definition = this.#definition(id);
     if (step.wait?.kind === 'child' && step.wait.child_run_id) {
@@ -762,7 +779,7 @@ class RunTransition implements OpenTransition {
     this.#deactivate(id);
     this.#emit(EventType.stepFailed, { visit: step.visit, attempt: step.attempt, error: step.error }, id);
     this.#record(id);
-    if (definition.on_error && this.#graph.steps.has(definition.on_error)) {
+    if (handled && definition.on_error && this.#graph.steps.has(definition.on_error)) {
       this.#leave(id, [definition.on_error]);
     } else {
       this.#failRun({ code: error.code, message: error.message, step_id: id });
@@ -856,16 +873,29 @@ class RunTransition implements OpenTransition {
 
   /** A back edge was taken: the loop's steps go back to pending and its entry gets a new visit. */
   #loopBack(entry: string) {
-    for (const id of this.#graph.loopBody(entry)) this.#reset(id);
-    this.#reset(entry);
+    const body = this.#graph.loopBody(entry);
+    for (const id of body) this.#reset(id, entry, body);
+    this.#reset(entry, entry, body);
     this.#enter(entry);
   }
 
-  #reset(id: string) {
+  /**
+   * A step of a loop goes back to pending. A join forgets only the edges from the loop (its entry and
+   * body): one from a step before the loop (`c → j` beside `loop → j`) settles once and stays
+   * settled, or the join waited for it for ever and was skipped, though every edge into it was taken.
+   */
+  #reset(id: string, entry: string, body: ReadonlySet<string>) {
     const step = this.#step(id)!;
     if (this.#state.active.includes(id)) this.#interrupt(id, 'A loop restarted this step', 'skipped');
     step.status = 'pending';
+    const settled = step.inbound;
     this.#resetInbound(id, step);
+    if (settled !== undefined && step.inbound !== undefined) {
+      for (const source of this.#graph.forwardSources(id)) {
+        const taken = settled[source];
+        if (taken !== undefined && source !== entry && !body.has(source)) step.inbound[source] = taken;
+      }
+    }
     delete step.ready;
   }
 
@@ -1196,7 +1226,13 @@ class RunTransition implements OpenTransition {
       if (step.outcome !== undefined) row.outcome = step.outcome;
       if (step.output !== undefined) row.output = step.output;
     }
-    if (step.error && step.status !== 'completed' && step.status !== 'compensated') row.error = step.error;
+    if (step.status === 'completed' || step.status === 'compensated') {
+      // A visit that succeeded has no error: the one a failed attempt left (or a visit before it,
+      // which expressions still read at `steps.<id>.error`) is not its own.
+      if (row.error !== undefined) delete row.error;
+    } else if (step.error) {
+      row.error = step.error;
+    }
     if (known === undefined) this.#appendRow(row);
   }
 }

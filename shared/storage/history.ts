@@ -24,6 +24,10 @@ export class HistoryRows {
       const known = visits.get(patch.visit);
       if (known) {
         Object.assign(known, patch);
+        // A row that ends well carries no error an earlier patch gave it (a failed attempt's).
+        if (patch.error === undefined && (patch.status === 'completed' || patch.status === 'compensated')) {
+          delete known.error;
+        }
       } else {
         visits.set(patch.visit, patch);
         this.#order.push(patch);

@@ -19,6 +19,22 @@ describe('engine: on_error', () => {
     expect(run.steps.after!.status).toBe('skipped');
   });
 
+  it.each([
+    ['its own', `  - { id: a, type: probe, config: { fail: { code: Boom } }, on_error: a, max_visits: 3 }\n`],
+    [
+      'a step whose on_error leads back to it',
+      `  - { id: a, type: probe, config: { fail: { code: Boom } }, on_error: b, max_visits: 3 }
+  - { id: b, type: probe, config: { fail: { code: Boom } }, on_error: a, max_visits: 3 }
+`,
+    ],
+  ])('fails the run with MaxVisitsExceeded when on_error is %s (the stack overflowed)', async (_, steps) => {
+    const { harness, calls } = harnessFor(`${head}${steps}`);
+    const run = await harness.start('wf');
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ code: 'MaxVisitsExceeded' });
+    expect(calls.filter((c) => c.step === 'a')).toHaveLength(3);
+  });
+
   it('fails the run with {code, message, step_id} when nobody handles the error', async () => {
     const { harness, calls } = harnessFor(`${head}
   - { id: a, type: probe, next: b }
@@ -82,6 +98,8 @@ describe('engine: retries', () => {
     expect(harness.run(run.id).status).toBe('completed');
     expect(calls.map((c) => c.attempt)).toEqual([1, 2, 3, 4]);
     expect(harness.history(run.id)[0]).toMatchObject({ status: 'completed', attempt: 4 });
+    // It succeeded: the failed attempts' error is not the row's.
+    expect(harness.history(run.id)[0]).not.toHaveProperty('error');
   });
 
   it('does not retry an error that cannot be retried', async () => {

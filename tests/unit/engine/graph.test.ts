@@ -203,6 +203,27 @@ describe('engine: loops', () => {
     expect(run.steps.send!.status).toBe('completed');
   });
 
+  it('runs a join after a loop once every edge into it was taken, one of them from before the loop', async () => {
+    // c → j settles while b and d loop: the loop's restart forgot it, and j was skipped at the end.
+    const { harness, calls } = harnessFor(`${head}
+  - { id: a, type: probe, next: [b, c] }
+  - { id: c, type: probe, config: { output: c }, next: j }
+  - { id: b, type: probe, next: d }
+  - id: d
+    type: probe
+    config:
+      outcome: "{{ steps.b.visit < 3 ? 'again' : 'done' }}"
+      outcomes: [again, done]
+    next: { again: b, done: j }
+  - { id: j, type: probe, config: { output: "joined {{ steps.c.output }}" } }
+`);
+    const run = await harness.start('wf');
+    expect(run.status).toBe('completed');
+    expect(run.output).toBe('joined c');
+    expect(calls.filter((c) => c.step === 'j')).toHaveLength(1);
+    expect(calls.filter((c) => c.step === 'b')).toHaveLength(3);
+  });
+
   it('fails the step that is entered more than max_visits times', async () => {
     const { harness } = harnessFor(loop(2, 5));
     const run = await harness.start('wf');

@@ -39,12 +39,13 @@ describe('engine: redrive', () => {
     const redriven = harness.events(run.id).find((e) => e.type === 'run.redriven')!;
     expect(redriven.seq).toBe(seqBefore + 1);
     expect(redriven.data).toEqual({ redrive: 1, steps: ['b'], by: 'ops@example.com' });
-    // The history keeps the failed visit and adds the redriven one.
+    // The history keeps the failed visit, with its error, and adds the redriven one, without it.
     const rows = harness.history(run.id).filter((r) => r.step_id === 'b');
-    expect(rows.map((r) => [r.visit, r.status])).toEqual([
-      [1, 'failed'],
-      [2, 'completed'],
+    expect(rows.map((r) => [r.visit, r.status, r.error?.code])).toEqual([
+      [1, 'failed', 'Down'],
+      [2, 'completed', undefined],
     ]);
+    expect(rows[1]).not.toHaveProperty('error');
   });
 
   it('enters again every branch the failure interrupted, and only those', async () => {
