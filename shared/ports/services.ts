@@ -122,6 +122,8 @@ export interface StartChildRequest {
   parent_run_id: string;
   parent_step_id: string;
   visit: number;
+  /** The attempt of the visit that starts the child (default 1): each attempt starts a child of its own. */
+  attempt?: number;
   /** How deep the child is among child runs: the parent's depth + 1 (at most MAX_CHILD_DEPTH). */
   depth: number;
   /** The run at the top of the parent's tree of child runs (the parent itself when it has none above it). */
@@ -129,7 +131,7 @@ export interface StartChildRequest {
   workflow_id: string;
   version?: number;
   inputs: unknown;
-  /** The same key always yields the same child run: a repeated start creates nothing new. */
+  /** The same key and attempt always yield the same child run: a repeated start creates nothing new. */
   idempotency_key: string;
 }
 

@@ -49,11 +49,13 @@ export const workflow = defineStepType({
         },
       };
     }
-    // The key makes a repeated attempt (a retried Advance, a redelivery) find the child it already started.
+    // The key and attempt make a repeated start of this attempt (a retried Advance, a redelivery) find
+    // the child it already started; the next attempt (after a StepTimeout canceled it) starts its own.
     const { run_id } = await ctx.deps.children.start({
       parent_run_id: ctx.run.id,
       parent_step_id: ctx.step.id,
       visit: ctx.visit,
+      attempt: ctx.attempt,
       depth,
       root_run_id: ctx.treeRoot,
       workflow_id,

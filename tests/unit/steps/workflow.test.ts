@@ -16,6 +16,7 @@ describe('workflow.execute', () => {
         parent_run_id: 'run_1',
         parent_step_id: 'bill',
         visit: 2,
+        attempt: 1,
         depth: 1,
         root_run_id: 'run_1',
         workflow_id: 'billing',
