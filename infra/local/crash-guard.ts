@@ -5,6 +5,16 @@
  * advancing that run; after MAX_CRASHES such deaths in a row, the run is aborted (it fails with
  * `RunCrashedHost`) instead of being advanced once more, so the server comes up.
  *
+ * Only deaths the run may have caused count:
+ * - A stop (SIGTERM, Ctrl-C) writes `~` first: what was in flight then was interrupted, not crashed,
+ *   even if the stop ends in a forced exit. Three restarts failed a run whose call took 20 s.
+ * - A run found in flight after a death (a suspect) is advanced alone until one of its Advances ends:
+ *   a kill -9 of a busy server found every run in flight, and three of them failed innocent runs.
+ *   Alone, a death is the suspect's own.
+ * Every run found in flight, for either reason, is advanced again at start (`interrupted`), also one
+ * that had ended: its Advance may have died after the run's last commit and before its parent was
+ * told, and the parent waited for ever.
+ *
  * Each mark is one line of a LineJournal (one synchronous write to a file kept open, rather than
  * rewriting and renaming a file twice per Advance), compacted at start and when it grows.
  */
@@ -24,25 +34,49 @@ interface Marks {
   in_flight: Record<string, number>;
   /** Runs whose Advance the process died in, by how many times in a row. */
   crashes: Record<string, number>;
+  /** The process was stopping (`~`): what was in flight was interrupted, not crashed. */
+  stopped?: boolean;
 }
 
 export class CrashGuard {
   readonly #marks: Marks;
   readonly #log: LineJournal;
+  readonly #interrupted: readonly string[];
+  /** Advances under way (marked in flight). */
+  #running = 0;
+  /** Set while a suspect's Advance waits to run, or runs, alone: the others wait for it. */
+  #alone: Promise<void> | undefined;
+  /** Wakes the suspect waiting for the Advances under way to end. */
+  #drained: (() => void) | undefined;
 
-  private constructor(file: string, marks: Marks) {
+  private constructor(file: string, marks: Marks, interrupted: readonly string[]) {
     this.#marks = marks;
+    this.#interrupted = interrupted;
     this.#log = new LineJournal(file, () => this.#lines());
   }
 
-  /** Reads the marks a previous process left: each run still in flight counts one more crash. */
+  /**
+   * Reads the marks a previous process left: each run still in flight counts one more crash,
+   * unless the process was stopping.
+   */
   static open(dataDir: string): CrashGuard {
     const found = read(join(dataDir, LOG), join(dataDir, LEGACY));
     const crashes = { ...found.crashes };
-    for (const runId of Object.keys(found.in_flight)) crashes[runId] = (crashes[runId] ?? 0) + 1;
-    const guard = new CrashGuard(join(dataDir, LOG), { in_flight: {}, crashes });
+    const interrupted = Object.keys(found.in_flight);
+    if (!found.stopped) for (const runId of interrupted) crashes[runId] = (crashes[runId] ?? 0) + 1;
+    const guard = new CrashGuard(join(dataDir, LOG), { in_flight: {}, crashes }, interrupted);
     rmSync(join(dataDir, LEGACY), { force: true });
     return guard;
+  }
+
+  /** The runs the previous process left in flight, crashed or stopped: each is advanced again. */
+  interrupted(): readonly string[] {
+    return this.#interrupted;
+  }
+
+  /** The process is stopping: what is in flight now, or starts later, is interrupted by the stop. */
+  stopping(): void {
+    this.#log.append('~');
   }
 
   /** The runs to abort instead of advancing, with the error each fails with. */
@@ -58,10 +92,35 @@ export class CrashGuard {
       }));
   }
 
-  /** Runs `advance` for a run with the run marked in flight; a normal end clears its crash count. */
+  /**
+   * Runs `advance` for a run with the run marked in flight; a normal end clears its crash count. A
+   * suspect (a run in flight when the process died, since) runs alone: it waits for the Advances
+   * under way, and the others wait for it.
+   */
   async around<T>(runId: string, advance: () => Promise<T>): Promise<T> {
+    while (this.#alone !== undefined) await this.#alone;
+    if ((this.#marks.crashes[runId] ?? 0) === 0) return this.#marked(runId, advance);
+    let release!: () => void;
+    this.#alone = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      while (this.#running > 0) {
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        });
+      }
+      return await this.#marked(runId, advance);
+    } finally {
+      this.#alone = undefined;
+      release();
+    }
+  }
+
+  async #marked<T>(runId: string, advance: () => Promise<T>): Promise<T> {
     const marks = this.#marks;
     marks.in_flight[runId] = (marks.in_flight[runId] ?? 0) + 1;
+    this.#running += 1;
     this.#log.append(`+${runId}`);
     try {
       return await advance();
@@ -71,6 +130,12 @@ export class CrashGuard {
       else delete marks.in_flight[runId];
       delete marks.crashes[runId];
       this.#log.append(`-${runId}`);
+      this.#running -= 1;
+      if (this.#running === 0 && this.#drained !== undefined) {
+        const drained = this.#drained;
+        this.#drained = undefined;
+        drained();
+      }
     }
   }
 
@@ -109,6 +174,8 @@ function read(file: string, legacy: string): Marks {
       if (left > 0) marks.in_flight[runId] = left;
       else delete marks.in_flight[runId];
       delete marks.crashes[runId];
+    } else if (line === '~') {
+      marks.stopped = true;
     } else if (line.startsWith('!')) {
       const [id, n] = runId.split(' ');
       if (id && Number(n) > 0) marks.crashes[id] = Number(n);

@@ -212,6 +212,11 @@ export class LocalRuntime {
    * the index no longer lists.
    */
   async resumeUnfinished(): Promise<void> {
+    // First the runs the last process left in flight, ended ones too: a child whose last Advance
+    // died after its final commit tells its parent now, which otherwise waited for ever.
+    for (const runId of this.#guard.interrupted()) {
+      this.#start({ run_id: runId, generation: 0 }, `${runId}-interrupted-${Date.now()}`);
+    }
     for (const runId of await this.local.stores.runs.idsInStatus(UNFINISHED)) {
       this.#start({ run_id: runId, generation: 0 }, `${runId}-resumed-${Date.now()}`);
     }
@@ -234,6 +239,8 @@ export class LocalRuntime {
   /** Stops every execution (their runs are picked up again on the next start) and the stores. */
   async close(): Promise<void> {
     clearInterval(this.#notifyRetries);
+    // Written first: should the stop end in a forced exit, what was in flight was not a crash.
+    this.#guard.stopping();
     for (const abort of this.#aborts) abort();
     await Promise.allSettled([...this.#calls]);
     this.#guard.close();

@@ -73,4 +73,53 @@ describe('CrashGuard', () => {
     expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).toBe('!run_x 1\n');
     guard.close();
   });
+
+  it('counts no crash for what was in flight when the process was stopping, and still lists it to advance again', async () => {
+    const dir = dataDir();
+    const guard = CrashGuard.open(dir);
+    guard.close();
+    // A stop: `~`, then a forced exit with two Advances under way.
+    appendFileSync(join(dir, 'advancing.log'), '+run_slow\n~\n+run_late\n');
+    for (let restart = 1; restart <= MAX_CRASHES; restart++) {
+      const next = CrashGuard.open(dir);
+      expect(next.interrupted()).toEqual(restart === 1 ? ['run_slow', 'run_late'] : ['run_slow']);
+      expect(next.toAbort()).toEqual([]);
+      next.close();
+      appendFileSync(join(dir, 'advancing.log'), '+run_slow\n~\n');
+    }
+    expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).toBe('+run_slow\n~\n');
+  });
+
+  it('advances a run found in flight after a death alone, so that the next death is its own', async () => {
+    const dir = dataDir();
+    CrashGuard.open(dir).close();
+    appendFileSync(join(dir, 'advancing.log'), '+run_suspect\n+run_bystander\n');
+    const guard = CrashGuard.open(dir);
+    expect(guard.interrupted()).toEqual(['run_suspect', 'run_bystander']);
+    const log: string[] = [];
+    const advance = (runId: string, ms: number) =>
+      guard.around(runId, async () => {
+        log.push(`start ${runId}`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        log.push(`end ${runId}`);
+      });
+    // A fine run is under way when the suspects come; one more fine run comes after them.
+    const fine = advance('run_fine', 30);
+    const suspects = [advance('run_suspect', 20), advance('run_bystander', 20)];
+    const after = advance('run_after', 5);
+    await Promise.all([fine, ...suspects, after]);
+    const alone = (runId: string) => {
+      const start = log.indexOf(`start ${runId}`);
+      return log[start + 1] === `end ${runId}`;
+    };
+    expect(alone('run_suspect')).toBe(true);
+    expect(alone('run_bystander')).toBe(true);
+    expect(log.slice(0, 2)).toEqual(['start run_fine', 'end run_fine']);
+    // Each ended well: neither is a suspect any more.
+    guard.close();
+    const next = CrashGuard.open(dir);
+    expect(next.interrupted()).toEqual([]);
+    expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).toBe('');
+    next.close();
+  });
 });
