@@ -681,7 +681,8 @@ class RunTransition implements OpenTransition {
       // Entered again while its own MaxVisitsExceeded goes to its on_error (which leads back to it,
       // itself or through other steps entered too often): the run fails. Handed to on_error again, it
       // recursed until the stack overflowed, and the Advance failed after a minute of retries.
-      const exhausted = (this.#exhausted ??= new Set());
+      this.#exhausted ??= new Set();
+      const exhausted = this.#exhausted;
       if (exhausted.has(id)) {
         this.#failStep(id, error, false);
         return;
