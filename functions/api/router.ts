@@ -53,16 +53,22 @@ export class Router {
 
   /**
    * The route for the request; 404 for an unknown path or a parameter that breaks its rule, 405
-   * (with Allow) for a known path and another method.
+   * (with Allow) for a known path and another method. HEAD is answered by the path's GET (RFC 9110
+   * §9.3.2: the same status and headers). The body it gives is left for the HTTP layer to drop
+   * (node:http and API Gateway send none for HEAD), so Content-Length stays what GET would send.
    */
   match(method: string, path: string): Match {
     const parts = split(path);
+    const found = this.#entries.flatMap((entry) => {
+      const params = matchSegments(entry.segments, parts);
+      return params ? [{ entry, params }] : [];
+    });
+    const answering =
+      method === 'HEAD' && !found.some(({ entry }) => entry.method === 'HEAD') ? 'GET' : method;
     const allowed: string[] = [];
     let refused: string | undefined;
-    for (const entry of this.#entries) {
-      const params = matchSegments(entry.segments, parts);
-      if (!params) continue;
-      if (entry.method !== method) {
+    for (const { entry, params } of found) {
+      if (entry.method !== answering) {
         allowed.push(entry.method);
         continue;
       }
@@ -75,7 +81,7 @@ export class Router {
     if (refused !== undefined) throw notFound(refused);
     const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
     if (allowed.length === 0) throw notFound(`No route for ${shown}`);
-    const allow = [...new Set(allowed)].join(', ');
+    const allow = withHead(allowed).join(', ');
     throw new HttpError(405, 'Method Not Allowed', `${method} is not allowed on ${shown}; use ${allow}`, {
       headers: { allow },
     });
@@ -86,11 +92,19 @@ export class Router {
     return this.#entries.map(({ method, pattern, doc }) => ({ method, pattern, doc }));
   }
 
-  /** The methods a path answers (for CORS preflights). */
+  /** The methods a path answers, HEAD beside GET (for CORS preflights); none for an unknown path. */
   methods(path: string): string[] {
     const parts = split(path);
-    return [...new Set(this.#entries.filter((e) => matchSegments(e.segments, parts)).map((e) => e.method))];
+    return withHead(this.#entries.filter((e) => matchSegments(e.segments, parts)).map((e) => e.method));
   }
+}
+
+/** The distinct methods, with HEAD after GET: every GET route answers HEAD too. */
+function withHead(methods: string[]): string[] {
+  const distinct = [...new Set(methods)];
+  const get = distinct.indexOf('GET');
+  if (get >= 0 && !distinct.includes('HEAD')) distinct.splice(get + 1, 0, 'HEAD');
+  return distinct;
 }
 
 function isParam(segment: string): boolean {

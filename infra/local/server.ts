@@ -28,6 +28,7 @@ import {
 import { sha256Hex } from '../../shared/crypto.js';
 import { ConfigurationError } from '../../shared/errors.js';
 import { localHosts } from '../../shared/net/local-hosts.js';
+import type { RunStore } from '../../shared/ports/index.js';
 import type { Telemetry } from '../../shared/ports/telemetry.js';
 import { isConsolePath, serveConsole } from './console-files.js';
 import { streamRunEvents } from './event-stream.js';
@@ -173,8 +174,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       if (!probeUrl.searchParams.has('limit')) probeUrl.searchParams.set('limit', '1');
       const probe = await api(toEvent(request, probeUrl, undefined), lambdaContext());
       if ((probe.statusCode ?? 200) !== 200) return send(response, probe, true);
+      const start = streamStart(request, url);
+      if ('problem' in start) return sendProblem(response, start.problem, streamCors(probe.headers ?? {}));
       if (streams.size >= MAX_EVENT_STREAMS) return refuseStream(response, probe.headers ?? {});
-      const loop = streamEvents(decodeURIComponent(stream[1]!), request, response, probe.headers ?? {});
+      const loop = streamEvents(
+        decodeURIComponent(stream[1]!),
+        start,
+        request,
+        response,
+        probe.headers ?? {},
+      );
       streamLoops.add(loop);
       return loop.finally(() => streamLoops.delete(loop));
     }
@@ -210,9 +219,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     );
   }
 
-  /** Replays the run's events, then streams new ones until the run ends or the client leaves (event-stream.ts). */
+  /**
+   * Replays the run's events from `start`, then streams new ones until the run ends or the client
+   * leaves (event-stream.ts).
+   */
   async function streamEvents(
     runId: string,
+    start: StreamStart,
     request: IncomingMessage,
     response: ServerResponse,
     apiHeaders: NonNullable<APIGatewayProxyStructuredResultV2['headers']>,
@@ -233,8 +246,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     request.on('close', abort);
     closing.signal.addEventListener('abort', abort, { once: true });
     try {
-      await streamRunEvents(runtime.local.stores.runs, runId, response, {
-        after: Number(request.headers['last-event-id'] ?? 0) || 0,
+      await streamRunEvents(eventsFrom(runtime.local.stores.runs, start), runId, response, {
+        after: 'after' in start ? start.after : 0,
         signal: stop.signal,
       });
     } finally {
@@ -308,6 +321,59 @@ export function corsOriginsFrom(value: string | undefined): string[] {
     origins.push(url.origin);
   }
   return origins;
+}
+
+/** Where a live event stream starts: after a seq, or at the position of a `next_cursor`. */
+type StreamStart = { after: number } | { cursor: string };
+
+/** A seq as the events route reads `after` (a safe integer; longer digit strings are no seq of ours). */
+const SEQ = /^\d{1,15}$/;
+
+/**
+ * Where the stream starts. `Last-Event-ID` first: an EventSource reconnecting sends the id of the
+ * last event it got, on the same URL, so it wins over the `after` it first asked for. An id that
+ * is no seq is refused with 400 rather than read as 0 (the whole run again) or ignored for `after`
+ * (events sent twice): this stream never gives such an id, so the client has a defect to know
+ * about. An empty one is no id, as EventSource sends none before the first event. Then `after`, a
+ * seq or a `next_cursor` (the API checked it on the stream's probe).
+ */
+function streamStart(request: IncomingMessage, url: URL): StreamStart | { problem: Problem } {
+  const header = request.headers['last-event-id'];
+  // Sent twice, it is no one id: refused below like any other that is no seq.
+  const lastEventId = (Array.isArray(header) ? header.join(',') : header)?.trim();
+  if (lastEventId !== undefined && lastEventId !== '') {
+    if (SEQ.test(lastEventId)) return { after: Number(lastEventId) };
+    return {
+      problem: problem(400, 'Bad Request', 'Last-Event-ID is not the id of an event of this stream', [
+        { path: 'Last-Event-ID', message: 'must be the seq of an event (an integer ≥ 0), as sent in id:' },
+      ]),
+    };
+  }
+  const after = url.searchParams.get('after');
+  if (after === null) return { after: 0 };
+  return SEQ.test(after) ? { after: Number(after) } : { cursor: after };
+}
+
+/**
+ * The run store as a stream from a cursor reads it: until the cursor's first events are sent, each
+ * read is from the cursor, which the store decodes as it does for the JSON page; then by seq, from
+ * the last event sent.
+ */
+function eventsFrom(
+  runs: Pick<RunStore, 'events' | 'get'>,
+  start: StreamStart,
+): Pick<RunStore, 'events' | 'get'> {
+  if (!('cursor' in start)) return runs;
+  let cursor: string | undefined = start.cursor;
+  return {
+    get: (runId) => runs.get(runId),
+    async events(runId, options) {
+      if (cursor === undefined) return runs.events(runId, options);
+      const page = await runs.events(runId, { cursor, ...(options?.limit ? { limit: options.limit } : {}) });
+      if (page.events.length > 0) cursor = undefined;
+      return page;
+    },
+  };
 }
 
 /** The Host values answered: each local name, and the address the server was bound to, with its port. */
@@ -440,7 +506,8 @@ function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV
     result.body === undefined
       ? undefined
       : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
-  // As API Gateway does: the length of the answer, not a chunked one.
+  // As API Gateway does: the length of the answer, not a chunked one. For HEAD, node:http sends
+  // these headers and drops the body: Content-Length is what GET would send (RFC 9110 §9.3.2).
   if (body !== undefined) headers['content-length'] = String(body.length);
   response.writeHead(result.statusCode ?? 200, headers);
   response.end(body);

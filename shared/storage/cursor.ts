@@ -5,7 +5,7 @@
  * cursor means the same thing on both.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ValidationError } from '../errors.js';
+import { type ErrorIssue, ValidationError } from '../errors.js';
 
 /** Longer cursors are refused before any work: no position of ours comes near this. */
 const MAX_CURSOR_LENGTH = 2048;
@@ -30,8 +30,15 @@ export class CursorCodec {
     return `${payload}.${this.#sign(scope, payload).toString('base64url')}`;
   }
 
-  /** The position a `next_cursor` of the same query stands for; ValidationError otherwise. */
-  decode(scope: readonly unknown[], cursor: string): CursorPosition {
+  /**
+   * The position a `next_cursor` of the same query stands for; ValidationError otherwise, with
+   * `issue`: by default about `cursor`, the parameter most lists take it in.
+   */
+  decode(
+    scope: readonly unknown[],
+    cursor: string,
+    issue: ErrorIssue = { path: 'cursor', message: 'not a cursor returned by this query' },
+  ): CursorPosition {
     if (typeof cursor === 'string' && cursor.length <= MAX_CURSOR_LENGTH) {
       const [payload, signature, extra] = cursor.split('.');
       if (payload && signature && extra === undefined) {
@@ -46,9 +53,7 @@ export class CursorCodec {
         }
       }
     }
-    throw new ValidationError('The cursor is not valid for this list', [
-      { path: 'cursor', message: 'not a cursor returned by this query' },
-    ]);
+    throw new ValidationError('The cursor is not valid for this list', [issue]);
   }
 
   #sign(scope: readonly unknown[], payload: string): Buffer {

@@ -82,29 +82,35 @@ export function runListScope(query: RunListQuery | undefined): unknown[] {
 /**
  * The order keys (`created_at#id`) of the runs created strictly inside (created_after,
  * created_before): above `above` and below `below`, neither of which is ever a run's key. The
- * instants are read as the stores write them (`toISOString`, UTC), whatever offset they came with.
+ * instants are read as the stores write them (`toISOString`, UTC, whole milliseconds), whatever
+ * offset they came with. A bound finer than a millisecond lies between two of them: `created_after`
+ * goes down to the one before it (a run at .604 is not after .6045) and `created_before` up to the
+ * one after it (a run at .604 is before .6045).
  */
 export function runOrderWindow(query: Pick<RunListQuery, 'created_after' | 'created_before'> | undefined): {
   above?: string;
   below?: string;
 } {
-  const instant = (value: string, name: string) => {
-    const at = Date.parse(value);
+  const instant = (value: string, name: string, rounding: 'down' | 'up') => {
+    // Only the first three digits of a fraction are read (what Date.parse does too, but not by any rule).
+    const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
+    const at = Date.parse(value.replace(/\.(\d{3})\d+/, '.$1'));
     if (Number.isNaN(at))
       throw new ValidationError(`${name} is not an ISO-8601 instant`, [
         { path: name, message: 'not an instant' },
       ]);
-    return new Date(at).toISOString();
+    const finer = /[1-9]/.test(fraction.slice(3));
+    return new Date(rounding === 'up' && finer ? at + 1 : at).toISOString();
   };
   return {
     // After every key of that instant: ids are ASCII, and U+FFFF sorts after all of them.
     ...(query?.created_after === undefined
       ? {}
-      : { above: `${instant(query.created_after, 'created_after')}#\uffff` }),
+      : { above: `${instant(query.created_after, 'created_after', 'down')}#\uffff` }),
     // Before every key of that instant, which all go on with `#id`.
     ...(query?.created_before === undefined
       ? {}
-      : { below: instant(query.created_before, 'created_before') }),
+      : { below: instant(query.created_before, 'created_before', 'up') }),
   };
 }
 
@@ -144,7 +150,12 @@ export function eventsWindow(
         { path: 'after', message: 'not allowed together with cursor' },
       ]);
     }
-    return { after: positionNumber(codec.decode(eventsScope(runId), options.cursor), 'after'), limit };
+    // The API takes a cursor of events in `after` (a seq or a next_cursor): a bad one is about `after`.
+    const position = codec.decode(eventsScope(runId), options.cursor, {
+      path: 'after',
+      message: "neither a seq (an integer ≥ 0) nor a next_cursor of this run's events",
+    });
+    return { after: positionNumber(position, 'after'), limit };
   }
   const after = options.after ?? 0;
   if (!Number.isSafeInteger(after) || after < 0) {

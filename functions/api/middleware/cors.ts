@@ -43,12 +43,16 @@ export function cors(
 
   const corsBefore: middy.MiddlewareFn<ApiEvent, APIGatewayProxyStructuredResultV2> = async (request) => {
     if (methodOf(request.event) !== 'OPTIONS') return;
-    const methods = methodsFor?.(request.event) ?? [];
+    const methods = methodsFor?.(request.event);
+    // A path that answers no method is unknown: the router answers it 404, as for any other method.
+    if (methods?.length === 0) return;
+    const allow = [...(methods ?? []), 'OPTIONS'].join(', ');
     return {
       statusCode: 204,
       headers: {
         ...originHeaders(request.event),
-        'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
+        allow,
+        'access-control-allow-methods': allow,
         'access-control-allow-headers': ALLOWED_HEADERS,
         'access-control-max-age': String(maxAgeS),
       },

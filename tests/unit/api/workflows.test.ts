@@ -202,6 +202,18 @@ describe('api GET /v1/executions: created_after, created_before, unknown paramet
     expect(await list({ created_after: '2027-01-01T00:00:00Z' })).toEqual([]);
   });
 
+  it('reads a bound given below the millisecond exactly: a run at .604 is before .6045, not after it', async () => {
+    const t = await setUp();
+    await t.call('POST', '/v1/workflows', { body: jsonWorkflow });
+    t.clock.set('2026-12-05T10:00:55.604Z');
+    const run = await t.call('POST', '/v1/executions', { body: { workflow_id: 'hello' } });
+    const ids = async (query: Record<string, string>) =>
+      (await t.call('GET', '/v1/executions', { query })).body.items.map((r: { id: string }) => r.id);
+    expect(await ids({ created_before: '2026-12-05T10:00:55.6045Z' })).toEqual([run.body.id]);
+    expect(await ids({ created_after: '2026-12-05T10:00:55.6045Z' })).toEqual([]);
+    expect(await ids({ created_after: '2026-12-05T10:00:55.6035Z' })).toEqual([run.body.id]);
+  });
+
   it('answers 422 for a time that is not ISO-8601 and for an unknown query parameter', async () => {
     const t = await setUp();
     const queries: Array<Record<string, string>> = [
