@@ -172,6 +172,13 @@ export class RunLoop {
       if (this.#failure !== undefined) throw this.#failure;
       const signal = this.#done.shift() ?? this.#inbox.shift();
       if (signal) {
+        // A failed attempt leaves nothing to undo, so what was sent while it ran applies before it: a
+        // cancel accepted meanwhile cancels the run. Applied after it, a failure that ended the run
+        // left the cancel, told 202, to a run that had failed.
+        const before =
+          this.#arrived && this.#inflight.size === 0 && failedAttempt(signal)
+            ? await this.#news()
+            : undefined;
         const work = this.#apply(signal);
         if (this.#mustCommit) await this.#commit();
         // Only a result of work that took time asks the inbox (a pure step's path stays synchronous),
@@ -179,6 +186,7 @@ export class RunLoop {
         // would interrupt that step, and what the call did would never be undone.
         const asks = this.#arrived && work !== undefined && work.length > 0 && this.#inflight.size === 0;
         if (work) this.#start(asks ? await this.#afterNews(work) : work);
+        if (before !== undefined && before.length > 0) this.#start(this.#stillDue(before));
         continue;
       }
       if (this.#inflight.size > 0) {
@@ -203,19 +211,33 @@ export class RunLoop {
    * `work` what is still due after them (nothing of a run they canceled, paused or ended).
    */
   async #afterNews(work: Work[]): Promise<Work[]> {
+    const added = await this.#news();
+    return added === undefined ? work : [...this.#stillDue(work), ...added];
+  }
+
+  /**
+   * Applies the signals sent since the inbox was last looked at (`signalsSince`): the work they add,
+   * or undefined when there were none.
+   */
+  async #news(): Promise<Work[] | undefined> {
     const since = this.#options.signalsSince;
-    if (since === undefined) return work;
+    if (since === undefined) return undefined;
     this.#arrived = false;
     const news = await since();
-    if (news.length === 0) return work;
+    if (news.length === 0) return undefined;
     const added: Work[] = [];
     for (const signal of news) {
       const more = this.#apply(signal);
       if (this.#mustCommit) await this.#commit();
       if (more) added.push(...more);
     }
+    return added;
+  }
+
+  /** Of `work`, what the state still asks for (nothing of a run canceled, paused or ended since). */
+  #stillDue(work: Work[]): Work[] {
     const due = new Set(unfinishedWork(this.#state).map(workKey));
-    return [...work.filter((item) => item.kind === 'cancel_child' || due.has(workKey(item))), ...added];
+    return work.filter((item) => item.kind === 'cancel_child' || due.has(workKey(item)));
   }
 
   #dueDeadline(): string | undefined {
@@ -346,4 +368,9 @@ function workKey(work: Work): string {
     case 'render_output':
       return work.kind;
   }
+}
+
+/** The failed result of a step's attempt (not of a compensation). */
+function failedAttempt(signal: Signal): boolean {
+  return signal.type === 'step_result' && signal.compensation !== true && signal.result.status === 'failed';
 }

@@ -331,14 +331,16 @@ describe('orchestration', () => {
 `;
 
     /** A run of `chain` whose first call is answered only once `during` sent its signal. */
-    async function sentDuringBook(during: Signal) {
+    async function sentDuringBook(during: Signal, bookStatus = 200) {
       let deps!: OrchestratorDeps;
       const paths: string[] = [];
       const orchestrator = memoryOrchestrator(async (request) => {
         const path = new URL(request.url).pathname;
         paths.push(path);
-        if (path === '/book') await deliverSignal(runId, `${during.type}-1`, during, deps);
-        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+        if (path !== '/book')
+          return { status: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+        await deliverSignal(runId, `${during.type}-1`, during, deps);
+        return { status: bookStatus, headers: { 'content-type': 'application/json' }, body: '{}' };
       });
       deps = orchestrator.deps;
       const workflow = await orchestrator.stores.workflows.create(assertValidWorkflow(chain), NOW);
@@ -418,6 +420,16 @@ output: { booking: "{{ steps.book.output.body.id }}" }
       const { state } = await orchestrator.stores.runs.get(runId);
       expect(state).toMatchObject({ status: 'completed', output: { booking: 7 } });
       expect(state.compensated).toBeUndefined();
+    });
+
+    it('cancels the run when the step under way then fails: the failure no longer ends the run first', async () => {
+      // The call fails and nothing handles it: the run failed, and the cancel told 202 was dropped.
+      const { stores, paths, runId, output } = await sentDuringBook({ type: 'cancel', reason: 'stop' }, 400);
+      expect(output.directive).toBe('canceled');
+      expect(paths).toEqual(['/book']);
+      const { state } = await stores.runs.get(runId);
+      expect(state).toMatchObject({ status: 'canceled', error: { code: 'Canceled' } });
+      expect(await stores.inbox.read(runId, 0)).toEqual([]);
     });
 
     it('is applied before the next step starts: a pause holds it until the run is unpaused', async () => {
