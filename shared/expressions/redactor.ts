@@ -127,6 +127,10 @@ function encodedForms(secret: string): string[] {
   const escaped = JSON.stringify(secret).slice(1, -1);
   const forms = [
     secret,
+    // As case-folding systems give it back: a URL's host is lower-cased (`getaddrinfo ENOTFOUND
+    // s3cr3tvalue.invalid`), some headers and codes are upper-cased.
+    secret.toLowerCase(),
+    secret.toUpperCase(),
     escaped,
     // JSON as encoders that escape `/` write it (PHP's json_encode, some Java ones)…
     escaped.replaceAll('/', '\\/'),

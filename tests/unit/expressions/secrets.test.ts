@@ -292,6 +292,14 @@ describe('Redactor', () => {
     expect(redactor.scrubText('{"k":"Sup3r/Secr3t+Key=Value\\u0026x y"}')).toBe(`{"k":"${REDACTED}"}`);
   });
 
+  it('finds a secret lower-cased, as a URL host gives it back, and upper-cased', () => {
+    const redactor = new Redactor();
+    redactor.add('s3cr3tValue-XYZ123');
+    expect(redactor.scrubText('getaddrinfo ENOTFOUND s3cr3tvalue-xyz123.invalid; S3CR3TVALUE-XYZ123')).toBe(
+      'getaddrinfo ENOTFOUND [REDACTED].invalid; [REDACTED]',
+    );
+  });
+
   it('treats characters special to regular expressions literally', () => {
     const redactor = new Redactor();
     redactor.add('a.b*c+(d)');
