@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConfigurationError } from '../../errors.js';
 import { foreignRequest, localHosts } from '../../net/local-hosts.js';
 import { createDynamoDbClient } from '../dynamodb/client.js';
 import { makeDynaliteIndexWritesAtomic } from './dynalite-atomic.js';
@@ -284,7 +285,29 @@ export interface LocalDynamoDb {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the LevelDB files at `path` once, as dynalite will, and closes them. dynalite opens them in
+ * the background and throws what fails there from a callback, which took the process down with
+ * `Error: Database is closed` and no word of where: files it cannot open are a clear error here.
+ */
+async function checkOpens(path: string): Promise<void> {
+  const { Level } = createRequire(requireHere.resolve('dynalite'))('level') as {
+    Level: new (location: string) => { open(): Promise<void>; close(): Promise<void> };
+  };
+  const db = new Level(path);
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? String(error);
+    throw new ConfigurationError(
+      `The local DynamoDB files in ${path} cannot be opened (${cause}): they are damaged. Restore the data directory from a copy, or move it away to start with an empty one`,
+    );
+  }
+  await db.close();
+}
+
 export async function startDynalite({ path, port = 0 }: StartDynaliteOptions = {}): Promise<LocalDynamoDb> {
+  if (path !== undefined) await checkOpens(path);
   await closeDynaliteIterators();
   capDynaliteReadBatches();
   await makeDynaliteIndexWritesAtomic();

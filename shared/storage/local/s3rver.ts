@@ -2,10 +2,10 @@
  * A local S3 on disk (s3rver) started in-process, and the S3 client that talks to it, so the
  * production S3 adapters run unchanged on one machine.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { NotFoundError } from '../../errors.js';
+import { ConfigurationError, NotFoundError } from '../../errors.js';
 import { foreignRequest, localHosts } from '../../net/local-hosts.js';
 import { toStorageError } from '../s3/errors.js';
 
@@ -144,7 +144,29 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
+/**
+ * Whether 127.0.0.1:`port` can be listened on. s3rver reports a port in use as an `error` event that
+ * nothing listens to, which took the process down with a stack trace: asked first, it is a clear
+ * error instead.
+ */
+async function checkPortFree(port: number): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new ConfigurationError(
+              `The local S3 cannot listen on 127.0.0.1:${port}: another program uses that port (set FLOWRUNNER_S3_PORT to a free one, or 0 for any)`,
+            )
+          : error,
+      );
+    });
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 export async function startS3rver({ directory, port = 0 }: StartS3rverOptions): Promise<LocalS3> {
+  if (port !== 0) await checkPortFree(port);
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true, vhostBuckets: false });
   let hosts: string[] = [];
   // Before every route of s3rver's: it runs as the first middleware of the application.

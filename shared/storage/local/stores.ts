@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigurationError } from '../../errors.js';
 import type { Clock, LargePayloads, Stores } from '../../ports/index.js';
 import { createClaimCheck } from '../claim-check.js';
 import { createDynamoDbStores } from '../dynamodb/stores.js';
@@ -52,13 +53,26 @@ interface LocalKeys {
  */
 async function localKeys(dataDir: string): Promise<LocalKeys> {
   const file = join(dataDir, 'keys.json');
+  let text: string | undefined;
   try {
-    const keys = JSON.parse(await readFile(file, 'utf8')) as Partial<LocalKeys>;
-    if (typeof keys.cursor_key === 'string' && typeof keys.token_key === 'string') {
-      return { cursor_key: keys.cursor_key, token_key: keys.token_key };
-    }
+    text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (text !== undefined) {
+    // A file that is there is never replaced: new keys would break every link and cursor signed before.
+    let keys: Partial<LocalKeys> | undefined;
+    try {
+      keys = JSON.parse(text) as Partial<LocalKeys>;
+    } catch {
+      keys = undefined;
+    }
+    if (typeof keys?.cursor_key === 'string' && typeof keys.token_key === 'string') {
+      return { cursor_key: keys.cursor_key, token_key: keys.token_key };
+    }
+    throw new ConfigurationError(
+      `${file} is damaged: it must be JSON with cursor_key and token_key. Restore it, or remove it to make new keys (links in mails and paging cursors made before stop working)`,
+    );
   }
   const keys: LocalKeys = {
     cursor_key: randomBytes(32).toString('base64url'),

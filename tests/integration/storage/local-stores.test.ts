@@ -1,10 +1,13 @@
 /** The production stores on one machine: dynalite and the local S3 on disk, across restarts and a kill -9. */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../../shared/errors.js';
 import { defaultTableNames } from '../../../shared/storage/dynamodb/tables.js';
 import { createLocalDynamoDbClient } from '../../../shared/storage/local/dynalite.js';
 import { type LocalStores, startLocalStores } from '../../../shared/storage/local/stores.js';
@@ -121,5 +124,47 @@ describe('local stores', () => {
     raw.destroy();
     expect(JSON.stringify(item.Item).length).toBeLessThan(256 * 1024);
     expect((await local.stores.runs.get('run_big')).state.output).toEqual(big);
+  });
+
+  describe('refuse to start, saying what is wrong and where, rather than crash or lose data', () => {
+    it('on a keys.json that is damaged, and leave it as it was', async () => {
+      for (const damaged of ['{"cursor_key": "x', '{}']) {
+        const dir = await dataDir();
+        await writeFile(join(dir, 'keys.json'), damaged);
+        const error = await startLocalStores({ dataDir: dir }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect((error as Error).message).toContain(join(dir, 'keys.json'));
+        // Replaced, it broke every link and cursor signed with the keys it held.
+        expect(await readFile(join(dir, 'keys.json'), 'utf8')).toBe(damaged);
+      }
+    });
+
+    it('on LevelDB files that cannot be opened (the process died with "Database is closed")', async () => {
+      const dir = await dataDir();
+      await (await start(dir)).close();
+      open.length = 0;
+      await writeFile(join(dir, 'dynamodb', 'CURRENT'), 'garbage\n');
+      const error = await startLocalStores({ dataDir: dir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain(join(dir, 'dynamodb'));
+      // The data directory is free again for a start once it is mended.
+      await rm(join(dir, 'dynamodb'), { recursive: true });
+      await start(dir);
+    });
+
+    it('on a local S3 port another program listens on (it crashed with EADDRINUSE)', async () => {
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const { port } = busy.address() as AddressInfo;
+      try {
+        const error = await startLocalStores({ dataDir: await dataDir(), s3Port: port }).catch(
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+      } finally {
+        await new Promise((resolve) => busy.close(resolve));
+      }
+    });
   });
 });
