@@ -21,6 +21,11 @@ import { toJson, view } from './sandbox.js';
 export interface EvaluateOptions {
   /** Wall-clock budget of one evaluation (default 1000 ms). */
   timeoutMs?: number;
+  /**
+   * When every evaluation of a render must have ended (epoch ms: a step attempt's `timeout_s`): each
+   * gets what is left of it, if that is less than `timeoutMs`.
+   */
+  deadline?: number;
   /** Nested evaluations allowed at once (default 500): bounds recursion. */
   maxDepth?: number;
   /** What one evaluation may allocate, in estimated bytes (default 128 MB): bounds memory. */
@@ -62,8 +67,12 @@ export async function run(
 ): Promise<unknown> {
   const { expression } = compiled;
   const instance = compiled.idle.pop() ?? parse(expression);
+  let timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (options.deadline !== undefined) {
+    timeoutMs = Math.max(0, Math.min(timeoutMs, options.deadline - Date.now()));
+  }
   const budget = new Budget({
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     maxAllocatedBytes: options.maxAllocatedBytes ?? DEFAULT_MAX_ALLOCATED_BYTES,
   });

@@ -218,10 +218,21 @@ function runAttempt(
       deps,
       redactor,
     );
-    const rendered = template.renderNow(context, renderOptions(deps, redactor));
+    // The render is part of the attempt: its placeholders share the step's timeout_s (what is left
+    // of it by the run's clock, as a time of this process's).
+    const due =
+      deadline === undefined
+        ? undefined
+        : Date.now() + Math.max(0, Date.parse(deadline) - deps.clock.now().getTime());
+    const options = renderOptions(deps, redactor);
+    if (due !== undefined) options.deadline = due;
+    const rendered = template.renderNow(context, options);
     const started = start;
     result = isPromise(rendered)
-      ? rendered.then((config) => started.execute(config))
+      ? rendered.then(
+          (config) => started.execute(config),
+          (error: unknown) => failedRender(error, step, due),
+        )
       : started.execute(rendered);
   } catch (error) {
     result = { status: 'failed', error: toErrorInfo(error) };
@@ -232,6 +243,28 @@ function runAttempt(
     (error: unknown) =>
       settled({ status: 'failed', error: toErrorInfo(error) }, start?.emitted, redactor, deps),
   );
+}
+
+/**
+ * A render that failed: past the step's deadline, the attempt ran out of its `timeout_s` (a render
+ * of many slow placeholders ran 38 s under a timeout_s of 3, and ended as ExpressionLimit, or even
+ * completed); otherwise the render's own error.
+ */
+function failedRender(error: unknown, step: StepDefinition, due: number | undefined): StepResult {
+  if (due !== undefined && Date.now() >= due) return stepTimeout(step);
+  return { status: 'failed', error: toErrorInfo(error) };
+}
+
+/** An attempt that outlived its step's `timeout_s` (retryable: with a retry, a new attempt starts). */
+function stepTimeout(step: StepDefinition): StepResult {
+  return {
+    status: 'failed',
+    error: {
+      code: 'StepTimeout',
+      message: `Step '${step.id}' took longer than its timeout_s (${step.timeout_s} s)`,
+      retryable: true,
+    },
+  };
 }
 
 /** The result with the events the attempt emitted before its own, and every secret it resolved scrubbed. */
@@ -390,14 +423,7 @@ class AttemptContext implements StepExecutionContext<Record<string, unknown>> {
     const timedOut = new Promise<StepResult>((resolve) => {
       timer = setTimeout(() => {
         controller.abort();
-        resolve({
-          status: 'failed',
-          error: {
-            code: 'StepTimeout',
-            message: `Step '${this.step.id}' took longer than its timeout_s (${this.step.timeout_s} s)`,
-            retryable: true,
-          },
-        });
+        resolve(stepTimeout(this.step));
       }, timeoutMs);
     });
     return Promise.race([running, timedOut]).finally(() => clearTimeout(timer));

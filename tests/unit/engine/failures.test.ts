@@ -35,6 +35,19 @@ describe('engine: on_error', () => {
     expect(calls.filter((c) => c.step === 'a')).toHaveLength(3);
   });
 
+  it("bounds the render of a step's placeholders by its timeout_s: StepTimeout, not an ExpressionLimit", async () => {
+    const endless = '{{ ($f := function($n){ $f($n + 1) }; $f(0)) }}';
+    const { harness } = harnessFor(`${head}
+  - id: slow
+    type: transform
+    timeout_s: 1
+    config: { output: { a: "${endless}", b: "${endless}", c: "${endless}" } }
+`);
+    const run = await harness.start('wf');
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ code: 'StepTimeout', step_id: 'slow' });
+  });
+
   it('fails the run with {code, message, step_id} when nobody handles the error', async () => {
     const { harness, calls } = harnessFor(`${head}
   - { id: a, type: probe, next: b }
