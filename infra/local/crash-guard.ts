@@ -8,9 +8,9 @@
  * Only deaths the run may have caused count:
  * - A stop (SIGTERM, Ctrl-C) writes `~` first: what was in flight then was interrupted, not crashed,
  *   even if the stop ends in a forced exit. Three restarts failed a run whose call took 20 s.
- * - A run found in flight after a death (a suspect) is advanced alone until one of its Advances ends:
- *   a kill -9 of a busy server found every run in flight, and three of them failed innocent runs.
- *   Alone, a death is the suspect's own.
+ * - A run found in flight after a death (a suspect) is advanced alone until one of its Advances ends,
+ *   for 10 s at most: a kill -9 of a busy server found every run in flight, and three of them failed
+ *   innocent runs. Alone, a death is the suspect's own.
  * Every run found in flight, for either reason, is advanced again at start (`interrupted`), also one
  * that had ended: its Advance may have died after the run's last commit and before its parent was
  * told, and the parent waited for ever.
@@ -25,6 +25,8 @@ import { LineJournal } from './line-journal.js';
 
 /** Deaths while advancing the same run, in a row, after which the run is aborted. */
 export const MAX_CRASHES = 3;
+/** How long a run found in flight after a death is advanced alone, at most. */
+export const ALONE_MS = 10_000;
 const LOG = 'advancing.log';
 /** The file an earlier version kept the same marks in, as JSON: read once, then removed. */
 const LEGACY = 'advancing.json';
@@ -48,10 +50,13 @@ export class CrashGuard {
   #alone: Promise<void> | undefined;
   /** Wakes the suspect waiting for the Advances under way to end. */
   #drained: (() => void) | undefined;
+  /** How long a suspect holds the others back, at most. */
+  readonly #aloneMs: number;
 
-  private constructor(file: string, marks: Marks, interrupted: readonly string[]) {
+  private constructor(file: string, marks: Marks, interrupted: readonly string[], aloneMs: number) {
     this.#marks = marks;
     this.#interrupted = interrupted;
+    this.#aloneMs = aloneMs;
     this.#log = new LineJournal(file, () => this.#lines());
   }
 
@@ -59,12 +64,17 @@ export class CrashGuard {
    * Reads the marks a previous process left: each run still in flight counts one more crash,
    * unless the process was stopping.
    */
-  static open(dataDir: string): CrashGuard {
+  static open(dataDir: string, options: { aloneMs?: number } = {}): CrashGuard {
     const found = read(join(dataDir, LOG), join(dataDir, LEGACY));
     const crashes = { ...found.crashes };
     const interrupted = Object.keys(found.in_flight);
     if (!found.stopped) for (const runId of interrupted) crashes[runId] = (crashes[runId] ?? 0) + 1;
-    const guard = new CrashGuard(join(dataDir, LOG), { in_flight: {}, crashes }, interrupted);
+    const guard = new CrashGuard(
+      join(dataDir, LOG),
+      { in_flight: {}, crashes },
+      interrupted,
+      options.aloneMs ?? ALONE_MS,
+    );
     rmSync(join(dataDir, LEGACY), { force: true });
     return guard;
   }
@@ -101,19 +111,35 @@ export class CrashGuard {
     while (this.#alone !== undefined) await this.#alone;
     if ((this.#marks.crashes[runId] ?? 0) === 0) return this.#marked(runId, advance);
     let release!: () => void;
-    this.#alone = new Promise<void>((resolve) => {
+    const alone = new Promise<void>((resolve) => {
       release = resolve;
     });
+    this.#alone = alone;
+    // Alone for a while, not for ever: a run that crashes the process does it within seconds of its
+    // start, and one waiting minutes for a model must not hold every other run that long.
+    let timer: NodeJS.Timeout | undefined;
+    const over = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#aloneMs);
+      timer.unref();
+    });
+    const end = () => {
+      clearTimeout(timer);
+      if (this.#alone === alone) this.#alone = undefined;
+      release();
+    };
+    void over.then(end);
     try {
-      while (this.#running > 0) {
-        await new Promise<void>((resolve) => {
-          this.#drained = resolve;
-        });
+      while (this.#running > 0 && this.#alone === alone) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            this.#drained = resolve;
+          }),
+          over,
+        ]);
       }
       return await this.#marked(runId, advance);
     } finally {
-      this.#alone = undefined;
-      release();
+      end();
     }
   }
 

@@ -122,4 +122,29 @@ describe('CrashGuard', () => {
     expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).toBe('');
     next.close();
   });
+
+  it('holds the others back for a while only, when a suspect takes long', async () => {
+    const dir = dataDir();
+    CrashGuard.open(dir).close();
+    appendFileSync(join(dir, 'advancing.log'), '+run_slow\n');
+    const guard = CrashGuard.open(dir, { aloneMs: 50 });
+    const log: string[] = [];
+    let finish!: () => void;
+    const slow = guard.around('run_slow', async () => {
+      log.push('start run_slow');
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      log.push('end run_slow');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const other = guard.around('run_other', async () => {
+      log.push('run_other');
+    });
+    await other;
+    expect(log).toEqual(['start run_slow', 'run_other']);
+    finish();
+    await slow;
+    guard.close();
+  });
 });
