@@ -11,7 +11,13 @@
  * Limits: a `oneOf` whose first branch also fits another branch, a fractional `multipleOf`, a
  * `format` with length bounds, `patternProperties`, `propertyNames`, `dependentRequired`, `not` and
  * `if`/`then` are not honoured, so such a schema may get a value that does not validate.
+ *
+ * A sample is bounded (MAX_SAMPLE_VALUES values, MAX_SAMPLE_CHARS characters of JSON): a schema that
+ * asks for more (`minItems`, `minProperties`, `minLength`, nesting) is refused with a non-retryable
+ * `AiResponseTooLarge` StepError, the mock provider's failure, rather than answered. A 200-byte schema
+ * of 100,000 strings of 100,000 characters each took 3.4 GB and crashed the server.
  */
+import { StepError } from '../errors.js';
 import { type Random, sampleRegex } from './regex-sample.js';
 
 export type { Random } from './regex-sample.js';
@@ -45,6 +51,10 @@ const RICH_DEPTH = 6;
 /** A schema that is still nesting here (a recursive `$ref` with required members) gets null. */
 const MAX_DEPTH = 32;
 const MAX_REF_HOPS = 64;
+/** The most values (of any type, nested ones included) a sample is made of. */
+export const MAX_SAMPLE_VALUES = 100_000;
+/** The most characters of JSON a sample may take: half of what a real provider's answer may be. */
+export const MAX_SAMPLE_CHARS = 4 * 1024 * 1024;
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
 
 const isSchema = (value: unknown): value is Schema =>
@@ -70,11 +80,36 @@ function merge(a: Schema, b: Schema): Schema {
   return merged;
 }
 
+function sampleTooLarge(): StepError {
+  return new StepError(
+    'AiResponseTooLarge',
+    `json_schema asks for an answer larger than the mock model makes (at most ${MAX_SAMPLE_VALUES.toLocaleString('en-US')} values and ${MAX_SAMPLE_CHARS / 1024 / 1024} MiB of JSON): lower its minItems, minProperties or minLength`,
+    { retryable: false, details: { max_values: MAX_SAMPLE_VALUES, max_chars: MAX_SAMPLE_CHARS } },
+  );
+}
+
 class Sampler {
+  /** What the sample has used of its budget so far, discarded draws included. */
+  #values = 0;
+  #chars = 0;
+
   constructor(
     readonly root: Schema,
     readonly random: Random,
   ) {}
+
+  /** Counts `chars` characters of JSON towards the bound, or throws when they go over it. */
+  spend(chars: number): void {
+    this.#chars += chars;
+    if (this.#chars > MAX_SAMPLE_CHARS) throw sampleTooLarge();
+  }
+
+  /** Throws before a container of `count` members, or a string of `chars` characters, is begun that cannot fit. */
+  reserve(count: number, chars = 0): void {
+    if (this.#values + count > MAX_SAMPLE_VALUES || this.#chars + chars > MAX_SAMPLE_CHARS) {
+      throw sampleTooLarge();
+    }
+  }
 
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.random() * (hi - lo + 1));
@@ -121,11 +156,21 @@ class Sampler {
   }
 
   value(input: unknown, depth: number): unknown {
+    this.#values++;
+    if (this.#values > MAX_SAMPLE_VALUES) throw sampleTooLarge();
+    const value = this.unbudgeted(input, depth);
+    // Containers count their brackets and separators; their members counted themselves.
+    if (typeof value === 'object' && value !== null) this.spend(2);
+    else this.spend((JSON.stringify(value) ?? '').length + 1);
+    return value;
+  }
+
+  unbudgeted(input: unknown, depth: number): unknown {
     if (depth > MAX_DEPTH) return null;
     if (!isSchema(input)) return input === false ? null : this.word();
     const schema = this.resolve(input);
-    if ('const' in schema) return schema.const;
-    if (Array.isArray(schema.enum) && schema.enum.length > 0) return this.pick(schema.enum);
+    if ('const' in schema) return this.fixed(schema.const);
+    if (Array.isArray(schema.enum) && schema.enum.length > 0) return this.fixed(this.pick(schema.enum));
     switch (typeOf(schema)) {
       case 'null':
         return null;
@@ -142,6 +187,12 @@ class Sampler {
       default:
         return this.string(schema);
     }
+  }
+
+  /** A value written in the schema (`const`, `enum`), whose containers are not counted by `value`. */
+  fixed(value: unknown): unknown {
+    if (typeof value === 'object' && value !== null) this.spend(JSON.stringify(value).length);
+    return value;
   }
 
   number(schema: Schema, integer: boolean): number {
@@ -198,6 +249,7 @@ class Sampler {
     const max = typeof schema.maxLength === 'number' ? schema.maxLength : Infinity;
     const hi = Math.max(min, Math.min(max, min + 20));
     const length = this.int(Math.max(min, Math.min(5, hi)), hi);
+    this.reserve(0, length);
     // Words read better than noise in a demo; cut to the length, never ending on a space.
     let text = this.word();
     while (text.length < length) text += ` ${this.word()}`;
@@ -255,6 +307,7 @@ class Sampler {
     const hi = rich ? Math.min(max, Math.max(min, 1) + 2) : min;
     const lo = rich ? Math.min(Math.max(min, 1), hi) : min;
     const count = Math.max(this.int(lo, Math.max(lo, hi)), schema.contains === undefined ? 0 : 1);
+    this.reserve(count);
     const items: unknown[] = [];
     const seen = new Set<string>();
     const unique = schema.uniqueItems === true;
@@ -281,18 +334,26 @@ class Sampler {
     const extra = schema.additionalProperties;
     const min = typeof schema.minProperties === 'number' ? schema.minProperties : 0;
     const max = typeof schema.maxProperties === 'number' ? schema.maxProperties : Infinity;
+    this.reserve(Math.min(min, max));
     const out: Record<string, unknown> = {};
-    const valueFor = (key: string) =>
-      this.value(Object.hasOwn(properties, key) ? properties[key] : (extra ?? true), depth + 1);
-    for (const key of required) out[key] = valueFor(key);
-    const optional = Object.keys(properties).filter((k) => !required.includes(k));
+    // Counted as they are added: `Object.keys(out).length` at each addition made 20,000 properties
+    // take 43 s.
+    let size = 0;
+    const add = (key: string) => {
+      if (Object.hasOwn(out, key)) return;
+      this.spend(JSON.stringify(key).length + 1);
+      out[key] = this.value(Object.hasOwn(properties, key) ? properties[key] : (extra ?? true), depth + 1);
+      size++;
+    };
+    for (const key of required) add(key);
+    const requiredSet = new Set(required);
+    const optional = Object.keys(properties).filter((k) => !requiredSet.has(k));
     for (const key of optional) {
-      if (Object.keys(out).length >= max) break;
-      const wanted = Object.keys(out).length < min || (depth < RICH_DEPTH && this.random() < 0.5);
-      if (wanted) out[key] = valueFor(key);
+      if (size >= max) break;
+      const wanted = size < min || (depth < RICH_DEPTH && this.random() < 0.5);
+      if (wanted) add(key);
     }
-    for (let n = 1; Object.keys(out).length < min && extra !== false; n++)
-      out[`extra_${n}`] = valueFor(`extra_${n}`);
+    for (let n = 1; size < min && extra !== false; n++) add(`extra_${n}`);
     return out;
   }
 }

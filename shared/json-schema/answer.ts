@@ -5,7 +5,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { StepError } from '../errors.js';
 import { MAX_NESTING } from '../expressions/budget.js';
-import { compileJsonSchema } from './ajv.js';
+import { compileJsonSchema, SELF_REFERENCE } from './ajv.js';
 import { scanJsonText } from './json-text.js';
 
 export interface SchemaIssue {
@@ -71,8 +71,25 @@ export function checkJsonAnswer(text: string, validate: ValidateFunction): JsonA
   }
   if (!parsed.ok)
     return { ok: false, notJson: true, issues: [{ path: '/', message: 'the answer is not JSON' }] };
-  if (validate(parsed.value)) return { ok: true, value: parsed.value };
+  if (validates(validate, parsed.value)) return { ok: true, value: parsed.value };
   return { ok: false, notJson: false, issues: (validate.errors ?? []).map(toIssue) };
+}
+
+/**
+ * Runs the validator; a stack overflow (a schema that refers to itself without end further down than
+ * the check made when it was compiled reaches) is the schema's fault: a non-retryable
+ * `InvalidJsonSchema`, where it was an InternalError or a 500.
+ */
+function validates(validate: ValidateFunction, value: unknown): boolean {
+  try {
+    return validate(value);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new StepError('InvalidJsonSchema', `json_schema could not check the answer: ${SELF_REFERENCE}`, {
+      retryable: false,
+      cause: error,
+    });
+  }
 }
 
 function toIssue(error: ErrorObject): SchemaIssue {

@@ -4,7 +4,7 @@
  * runs on (linear-regexp.ts), and the checks the validator makes of a schema's patterns (patterns.ts).
  * Pure: no `node:` module, no I/O.
  */
-export { cachedValidatorCount, compileJsonSchema, metaSchemaErrors } from './ajv.js';
+export { cachedValidatorCount, compileJsonSchema, metaSchemaErrors, SELF_REFERENCE } from './ajv.js';
 export { checkJsonAnswer, type JsonAnswer, parseJsonText, type SchemaIssue, validatorFor } from './answer.js';
 export {
   compileLenientPattern,

@@ -64,6 +64,18 @@ describe('mock provider: success', () => {
   });
 });
 
+describe('mock provider: a schema that asks for a huge answer', () => {
+  it('refuses with a non-retryable AiResponseTooLarge instead of making it', async () => {
+    // 3.4 GB and a heap overflow of the server before.
+    const schema = { type: 'array', minItems: 100_000, items: { type: 'string', minLength: 100_000 } };
+    await expect(createMockAiProvider().generate(request('x', schema))).rejects.toMatchObject({
+      code: 'AiResponseTooLarge',
+      retryable: false,
+      message: expect.stringMatching(/larger than the mock model makes/),
+    });
+  });
+});
+
 describe('mock provider: schema_violation', () => {
   const ai = createMockAiProvider({ mode: 'schema_violation' });
 

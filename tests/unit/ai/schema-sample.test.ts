@@ -102,6 +102,53 @@ describe('sampleFromSchema', () => {
   });
 });
 
+describe('sampleFromSchema: bounded answers', () => {
+  const tooLarge = expect.objectContaining({ code: 'AiResponseTooLarge', retryable: false });
+
+  it.each<[string, Schema]>([
+    // 3.4 GB and a heap overflow of the server before.
+    [
+      'many long strings',
+      { type: 'array', minItems: 100_000, items: { type: 'string', minLength: 100_000 } },
+    ],
+    // Hung the server before.
+    ['fifty million properties', { type: 'object', minProperties: 50_000_000 }],
+    ['one huge string', { type: 'string', minLength: 50_000_000 }],
+    ['many items', { type: 'array', minItems: 50_000_000 }],
+    // 50^32 values by nesting small arrays.
+    ['nested small arrays', { type: 'array', minItems: 50, items: { $ref: '#' } }],
+    ['a large const many times', { type: 'array', minItems: 1000, items: { const: 'x'.repeat(100_000) } }],
+  ])('refuses a schema that asks for more than a bounded answer: %s', (_name, schema) => {
+    expect(() => sample(schema)).toThrow(tooLarge);
+  });
+
+  it('makes an object of 20,000 properties in linear time (43 s before)', () => {
+    const schema = { type: 'object', minProperties: 20_000 };
+    const value = sample(schema) as Record<string, unknown>;
+    expect(Object.keys(value)).toHaveLength(20_000);
+    expect(fits(schema, value)).toBe(true);
+  });
+
+  it('fills minProperties around declared and required names, each counted once', () => {
+    const schema = {
+      type: 'object',
+      minProperties: 4,
+      required: ['extra_1', 'a'],
+      properties: { a: { type: 'integer' }, extra_2: { type: 'boolean' } },
+    };
+    for (let seed = 0; seed < 20; seed++) {
+      const value = sample(schema, seed) as Record<string, unknown>;
+      expect(Object.keys(value).length).toBeGreaterThanOrEqual(4);
+      expect(fits(schema, value), JSON.stringify(value)).toBe(true);
+    }
+  });
+
+  it('makes answers up to the bound', () => {
+    const value = sample({ type: 'array', minItems: 30, items: { type: 'string', minLength: 100_000 } });
+    expect((value as unknown[]).length).toBeGreaterThanOrEqual(30);
+  });
+});
+
 describe('mulberry32 and hashText', () => {
   it('give a repeatable sequence in [0, 1)', () => {
     const a = mulberry32(hashText('seed'));

@@ -87,3 +87,39 @@ describe('validatorFor', () => {
     );
   });
 });
+
+describe('checkJsonAnswer: a schema that refers to itself without end', () => {
+  it('fails with InvalidJsonSchema, not a stack overflow, on an answer that reaches the loop', () => {
+    // Two levels down: the check when the schema is compiled tries values one level deep.
+    const schema = {
+      type: 'object',
+      properties: { a: { properties: { b: { $ref: '#/$defs/loop' } } } },
+      $defs: { loop: { allOf: [{ $ref: '#/$defs/loop' }] } },
+    };
+    const validate = validatorFor(schema);
+    expect(checkJsonAnswer('{"a":{}}', validate)).toEqual({ ok: true, value: { a: {} } });
+    expect(() => checkJsonAnswer('{"a":{"b":1}}', validate)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidJsonSchema',
+        retryable: false,
+        message: expect.stringMatching(/refers to itself without end/),
+      }),
+    );
+  });
+
+  it('refuses such a schema when it is compiled, when a small value reaches the loop', () => {
+    for (const schema of [
+      { $dynamicRef: '#meta' },
+      { $id: 'https://x.example/y', $ref: '#' },
+      { $dynamicAnchor: 'm', $dynamicRef: '#m' },
+      { type: 'array', items: { $ref: '#/items' } },
+    ]) {
+      expect(() => validatorFor(schema)).toThrow(
+        expect.objectContaining({
+          code: 'InvalidJsonSchema',
+          message: 'json_schema is not a valid JSON Schema: the schema refers to itself without end',
+        }),
+      );
+    }
+  });
+});
