@@ -6,26 +6,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { RunState } from '../engine/types.js';
-import { approverKey } from '../steps/approval.js';
 
 /**
- * An answer to a wait. Every answer that decides the wait (a form's, a rejection, the approval that
- * makes enough) and saw the same wait — the step, its visit and the answers it had collected so far —
- * has the same id: one is accepted, the others are told the wait was answered. An answer that
- * decides nothing on its own (one approval of several needed) is `by` its approver: approvers do not
- * compete with each other there, or the second of two needed approvals, sent before the engine had
- * applied the first, was refused while the step still waited for it. The same approver twice still
- * competes with itself.
+ * An answer to a wait: every answer that saw the same wait — the step, its visit and the answers it
+ * had collected so far (an approval that needs several) — has the same id.
  */
-export function answerSignalId(state: RunState, stepId: string, by?: string): string {
+export function answerSignalId(state: RunState, stepId: string): string {
   const step = state.steps[stepId];
   const progress = createHash('sha256')
     .update(JSON.stringify(step?.wait?.progress ?? null))
     .digest('hex')
     .slice(0, 16);
-  const id = `answer:${stepId}:${step?.visit ?? 0}:${progress}`;
-  if (by === undefined) return id;
-  return `${id}:by:${createHash('sha256').update(approverKey(by)).digest('hex').slice(0, 16)}`;
+  return `answer:${stepId}:${step?.visit ?? 0}:${progress}`;
 }
 
 /**

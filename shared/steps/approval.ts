@@ -49,10 +49,7 @@ const MAX_COMMENT = 4000;
 const MAX_APPROVER = 320;
 
 /** One person, however the address is cased or padded. */
-export const sameApprover = (a: string, b: string) => approverKey(a) === approverKey(b);
-
-/** What names one approver however it is written (case, spaces around): `sameApprover` compares these. */
-export const approverKey = (approver: string) => approver.trim().toLowerCase();
+export const sameApprover = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 /** The rendered approvers, trimmed; repeats (ignoring case) count once. */
 function distinctApprovers(approvers: readonly string[]): string[] {

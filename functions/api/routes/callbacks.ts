@@ -20,7 +20,7 @@ import { jsonBody } from '../params.js';
 import { ANSWER_ACCEPTED } from '../replies.js';
 import { json } from '../response.js';
 import type { Router } from '../router.js';
-import { checkResume } from './executions.js';
+import { answerTaken, checkResume } from './executions.js';
 
 /** The answer, as the waiting step type reads it; the token names the step, its visit and, for a person's link, who answers. */
 export const callbackBody = z.unknown().meta({
@@ -177,7 +177,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
       await deliverOnce(
         o,
         state,
-        answerSignalId(state, target.step_id, decides ? undefined : answererOf(answer, target)),
+        answerSignalId(state, target.step_id),
         {
           type: 'callback',
           step_id: target.step_id,
@@ -185,7 +185,7 @@ export function callbackRoutes(router: Router, deps: ApiDeps): void {
           payload: answer,
           ...(target.person ? { by: target.person, via: AnswerChannel.link } : {}),
         },
-        `Another answer to step '${target.step_id}' was accepted first`,
+        answerTaken(target.step_id, decides),
       ).catch(async (error: unknown) => {
         // Refused (409): this answer was not given, so the link is not used up. An approver whose
         // link lost a race with another approver's answers again with it.
@@ -217,10 +217,4 @@ function personalAnswer(state: RunState, target: CallbackTarget, payload: unknow
     throw new ForbiddenError(`This link answers as '${person}' only`);
   }
   return { ...body, approver: person };
-}
-
-/** Who answers with a link: the approver it names, else the person the link was made for. */
-function answererOf(answer: unknown, target: CallbackTarget): string | undefined {
-  const approver = (answer as { approver?: unknown } | null)?.approver;
-  return typeof approver === 'string' ? approver : target.person;
 }

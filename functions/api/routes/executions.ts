@@ -387,9 +387,9 @@ export function executionRoutes(router: Router, deps: ApiDeps): void {
       await deliverOnce(
         o,
         state,
-        answerSignalId(state, target.step_id, decides ? undefined : approver),
+        answerSignalId(state, target.step_id),
         signal,
-        `Another answer to step '${target.step_id}' was accepted first`,
+        answerTaken(target.step_id, decides),
       );
       return json(202, { run_id: id, step_id: target.step_id, visit: target.visit, accepted: true });
     },
@@ -505,7 +505,7 @@ function actingAs(request: ApiRequest, claimed: string | undefined): string | un
 /**
  * Runs the step type's `resume` against the wait without changing anything, so a bad answer is
  * refused now (422, 403) instead of being dropped later by the engine. Whether the answer decides the
- * wait on its own, as the wait is now (`answerSignalId`): one approval of several needed does not.
+ * wait on its own, as the wait is now: one approval of several needed does not (`answerTaken`).
  */
 export function checkResume(
   o: OrchestratorDeps,
@@ -519,6 +519,18 @@ export function checkResume(
   if (!isResumeRefusal(outcome)) return { decides: outcome.status !== 'waiting' };
   if (outcome.status === 403) throw new ForbiddenError(outcome.message);
   throw new ValidationError(outcome.message, outcome.issues);
+}
+
+/**
+ * The 409 of an answer that lost the race for its wait's one inbox id (`answerSignalId`): every
+ * answer that saw the same wait competes, so none is told 202 and then dropped. An approval that
+ * decides nothing alone lost to another approver's answer, which is being applied: once it is, the
+ * step may well wait for this one, so it is asked again (its link is given back).
+ */
+export function answerTaken(stepId: string, decides: boolean): string {
+  return decides
+    ? `Another answer to step '${stepId}' was accepted first`
+    : `Another answer to step '${stepId}' was accepted first and is being applied; if the step still waits for yours, send it again`;
 }
 
 export interface StartRequestBody {

@@ -241,27 +241,36 @@ steps:
     return { runId, links: new Map((await outbox(t)).map((i) => [i.person, tokenOf(i.link!)])) };
   }
 
-  it('accepts both of two needed approvals sent before the engine applied either: approvers do not compete', async () => {
+  it('asks the second of two needed approvals, sent before the first was applied, to be sent again; its link still works', async () => {
     const t = await bed();
     const { runId, links } = await twoNeeded(t);
-    // Both answered the wait as it was. Neither decides it alone, so neither is refused: the CFO's
-    // answer was refused (409) while the step still waited for it.
+    // Both answered the wait as it was: one inbox id per wait, so the second is refused rather than
+    // told 202 and dropped; it is told the step may still wait for it.
     const lead = await t.call('POST', `/v1/callbacks/${links.get('lead@example.com')}`, {
       body: { decision: 'approve' },
     });
     const cfo = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
       body: { decision: 'approve' },
     });
-    expect([lead.status, cfo.status]).toEqual([202, 202]);
+    expect([lead.status, cfo.status]).toEqual([202, 409]);
+    expect(cfo.body.detail).toContain('if the step still waits for yours, send it again');
     await t.drive(runId);
-    const run = await t.call('GET', `/v1/executions/${runId}`, { headers: AUTH });
-    expect(run.body.status).toBe('completed');
+    const again = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    expect(again.status).toBe(202);
+    await t.drive(runId);
     const history = (await t.call('GET', `/v1/executions/${runId}/history`, { headers: AUTH })).body;
     expect(history[0].output).toMatchObject({ decision: 'approved' });
     expect(history[0].output.approvals.map((a: { approver: string }) => a.approver)).toEqual([
       'lead@example.com',
       'cfo@example.com',
     ]);
+    // Used now: a link works once.
+    const twice = await t.call('POST', `/v1/callbacks/${links.get('cfo@example.com')}`, {
+      body: { decision: 'approve' },
+    });
+    expect(twice.body.title).toBe('Link used');
   });
 
   it('refuses the same approver twice, and leaves the link of the refused answer unused', async () => {
@@ -310,6 +319,8 @@ steps:
       body: { decision: 'reject', approver: 'cfo@example.com' },
     });
     expect([approve.status, reject.status]).toEqual([202, 409]);
+    // The approval decided the step: nothing to send again.
+    expect(reject.body.detail).toBe("Another answer to step 'decide' was accepted first");
     await t.drive(runId);
     const history = (await t.call('GET', `/v1/executions/${runId}/history`, { headers: AUTH })).body;
     expect(history[0].output).toMatchObject({ decision: 'approved' });
