@@ -9,8 +9,8 @@
  * - A stop (SIGTERM, Ctrl-C) writes `~` first: what was in flight then was interrupted, not crashed,
  *   even if the stop ends in a forced exit. Three restarts failed a run whose call took 20 s.
  * - A run found in flight after a death (a suspect) is advanced alone until one of its Advances ends,
- *   for 10 s at most: a kill -9 of a busy server found every run in flight, and three of them failed
- *   innocent runs. Alone, a death is the suspect's own.
+ *   within 10 s of the first suspect's start (all of them together): a kill -9 of a busy server found
+ *   every run in flight, and three of them failed innocent runs. Alone, a death is the suspect's own.
  * Every run found in flight, for either reason, is advanced again at start (`interrupted`), also one
  * that had ended: its Advance may have died after the run's last commit and before its parent was
  * told, and the parent waited for ever.
@@ -25,7 +25,7 @@ import { LineJournal } from './line-journal.js';
 
 /** Deaths while advancing the same run, in a row, after which the run is aborted. */
 export const MAX_CRASHES = 3;
-/** How long a run found in flight after a death is advanced alone, at most. */
+/** How long after the first suspect's start runs found in flight after a death are advanced alone. */
 export const ALONE_MS = 10_000;
 const LOG = 'advancing.log';
 /** The file an earlier version kept the same marks in, as JSON: read once, then removed. */
@@ -50,8 +50,10 @@ export class CrashGuard {
   #alone: Promise<void> | undefined;
   /** Wakes the suspect waiting for the Advances under way to end. */
   #drained: (() => void) | undefined;
-  /** How long a suspect holds the others back, at most. */
+  /** How long the suspects hold the others back, at most, all together. */
   readonly #aloneMs: number;
+  /** When the suspects' window ends (set by the first). */
+  #aloneUntil: number | undefined;
 
   private constructor(file: string, marks: Marks, interrupted: readonly string[], aloneMs: number) {
     this.#marks = marks;
@@ -86,6 +88,7 @@ export class CrashGuard {
 
   /** The process is stopping: what is in flight now, or starts later, is interrupted by the stop. */
   stopping(): void {
+    this.#marks.stopped = true;
     this.#log.append('~');
   }
 
@@ -110,6 +113,11 @@ export class CrashGuard {
   async around<T>(runId: string, advance: () => Promise<T>): Promise<T> {
     while (this.#alone !== undefined) await this.#alone;
     if ((this.#marks.crashes[runId] ?? 0) === 0) return this.#marked(runId, advance);
+    // One window for all the suspects, from the first: each in turn held every other run back, so
+    // thirty-two of them could hold the server for minutes.
+    this.#aloneUntil ??= Date.now() + this.#aloneMs;
+    const left = this.#aloneUntil - Date.now();
+    if (left <= 0) return this.#marked(runId, advance);
     let release!: () => void;
     const alone = new Promise<void>((resolve) => {
       release = resolve;
@@ -119,7 +127,7 @@ export class CrashGuard {
     // start, and one waiting minutes for a model must not hold every other run that long.
     let timer: NodeJS.Timeout | undefined;
     const over = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#aloneMs);
+      timer = setTimeout(resolve, left);
       timer.unref();
     });
     const end = () => {
@@ -177,6 +185,8 @@ export class CrashGuard {
     for (const [runId, n] of Object.entries(this.#marks.in_flight)) {
       for (let i = 0; i < n; i++) lines.push(`+${runId}`);
     }
+    // Kept through a compaction while stopping, or what is still in flight would count as crashed.
+    if (this.#marks.stopped) lines.push('~');
     return lines;
   }
 }

@@ -147,4 +147,43 @@ describe('CrashGuard', () => {
     await slow;
     guard.close();
   });
+
+  it('keeps the stop through a compaction of the log while stopping', async () => {
+    const dir = dataDir();
+    const guard = CrashGuard.open(dir);
+    void guard.around('run_slow', () => new Promise(() => {}));
+    guard.stopping();
+    // Advances that end while stopping grow the log past its compaction size.
+    for (let i = 0; i < 20_000; i++) await guard.around(`run_${i}`, async () => {});
+    guard.close();
+    const next = CrashGuard.open(dir);
+    expect(next.interrupted()).toEqual(['run_slow']);
+    expect(next.toAbort()).toEqual([]);
+    expect(readFileSync(join(dir, 'advancing.log'), 'utf8')).not.toContain('!run_slow');
+    next.close();
+  });
+
+  it("lets every run go on once the suspects' window is over, while the first suspect still runs", async () => {
+    const dir = dataDir();
+    CrashGuard.open(dir).close();
+    appendFileSync(join(dir, 'advancing.log'), '+run_s1\n+run_s2\n+run_s3\n');
+    const guard = CrashGuard.open(dir, { aloneMs: 40 });
+    const ends: (() => void)[] = [];
+    const started: string[] = [];
+    const hang = (runId: string) =>
+      guard.around(runId, async () => {
+        started.push(runId);
+        await new Promise<void>((resolve) => ends.push(resolve));
+      });
+    const suspects = ['run_s1', 'run_s2', 'run_s3'].map(hang);
+    const other = guard.around('run_other', async () => {
+      started.push('run_other');
+    });
+    await other;
+    // Past the one window, every suspect and the other run went on while the first still ran.
+    expect(started.sort()).toEqual(['run_other', 'run_s1', 'run_s2', 'run_s3']);
+    for (const end of ends) end();
+    await Promise.all(suspects);
+    guard.close();
+  });
 });
