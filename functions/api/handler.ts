@@ -30,7 +30,9 @@ export const handler = middy(
           ...triggerPorts,
         }))();
       // An answer over Lambda's 6 MB is a redirect to a copy of it (large-answers.ts).
-      const response = await fitAnswer(await (await api)(event, context), answerCopies);
+      const response = await fitAnswer(await (await api)(event, context), answerCopies, {
+        method: event.requestContext?.http?.method,
+      });
       status = response.statusCode ?? 200;
       traceId = traceIdOf(response.headers);
       return response;

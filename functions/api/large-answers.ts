@@ -19,9 +19,17 @@ export const LAMBDA_ANSWER_LIMIT_BYTES = 6 * 1024 * 1024;
 export async function fitAnswer(
   result: LambdaAnswer,
   copies: AnswerCopies,
-  limit = LAMBDA_ANSWER_LIMIT_BYTES,
+  options: { method?: string; limit?: number } = {},
 ): Promise<LambdaAnswer> {
+  const limit = options.limit ?? LAMBDA_ANSWER_LIMIT_BYTES;
   const body = result.body ?? '';
+  // A HEAD is answered as its GET without the body (which API Gateway would drop): nothing to copy,
+  // whatever its size, and the length the GET would send.
+  if (options.method === 'HEAD' && body !== '') {
+    const length = result.isBase64Encoded ? Buffer.from(body, 'base64').length : Buffer.byteLength(body);
+    const { isBase64Encoded: _, ...rest } = result;
+    return { ...rest, headers: { ...result.headers, 'content-length': String(length) }, body: '' };
+  }
   // A JSON escape is at most six characters and a character at most three bytes: a body below a
   // sixth of the limit fits, and is not measured (most answers).
   if ((result.statusCode ?? 200) !== 200 || body.length * 6 + 64 * 1024 < limit) return result;

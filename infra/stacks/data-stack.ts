@@ -89,7 +89,11 @@ export class DataStack extends Stack {
       // The console follows the API's redirects to presigned URLs (a large file, a large answer)
       // from its own origin. A presigned URL is the credential; the bucket stays private to everyone
       // without one, so any origin may read what such a URL serves, and nothing else.
-      cors: [{ allowedMethods: [s3.HttpMethods.GET], allowedOrigins: ['*'], maxAge: 300 }],
+      // Any header too: a client that keeps its x-api-key on the redirect must not fail the preflight
+      // (S3 reads only the URL's signature).
+      cors: [
+        { allowedMethods: [s3.HttpMethods.GET], allowedOrigins: ['*'], allowedHeaders: ['*'], maxAge: 300 },
+      ],
     });
 
     // One generateSecretString makes one random value, and the functions read both keys from one

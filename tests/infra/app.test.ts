@@ -186,7 +186,7 @@ describe('CDK app', () => {
           ]),
         },
         CorsConfiguration: {
-          CorsRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'], MaxAge: 300 }],
+          CorsRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'], AllowedHeaders: ['*'], MaxAge: 300 }],
         },
       });
     });

@@ -1,8 +1,11 @@
 /** The orchestrator on in-memory stores and ports, recording what it asks of Step Functions: for unit tests. */
 import { ManualClock } from '../../shared/adapters/clock.js';
 import { sequentialIds } from '../../shared/adapters/ids.js';
+import type { Signal } from '../../shared/engine/types.js';
 import { createMemoryHttpClient, type MemoryHttpHandler } from '../../shared/http/memory-http-client.js';
 import { composeOrchestrator, type OrchestratorPorts } from '../../shared/orchestration/compose.js';
+import type { AdvanceOutput } from '../../shared/orchestration/directive.js';
+import { advance, type OrchestratorDeps } from '../../shared/orchestration/orchestrator.js';
 import { createMemorySecrets } from '../../shared/secrets/memory.js';
 import { createMemoryArtifacts, type MemoryArtifactsOptions } from '../../shared/storage/memory/artifacts.js';
 import { createMemoryStores } from '../../shared/storage/memory/stores.js';
@@ -43,4 +46,22 @@ export function memoryOrchestrator(
     { allowPrivateNetwork: true, allowLoopback: true, ai: { provider: 'mock', mode: 'success', seed: 0 } },
   );
   return { deps, stores, http: client, clock, completed, started };
+}
+
+/** Advances like the state machine does: again on `continue`, until it would wait or the run ended. */
+export async function drive(
+  deps: OrchestratorDeps,
+  runId: string,
+  signal?: Extract<Signal, { type: 'timeout' }>,
+): Promise<AdvanceOutput> {
+  let output: AdvanceOutput;
+  let transitions = 0;
+  do {
+    output = await advance(
+      { run_id: runId, generation: 0, transitions, ...(signal ? { signal } : {}) },
+      deps,
+    );
+    transitions += 2;
+  } while (output.directive === 'continue');
+  return output;
 }

@@ -5,7 +5,7 @@
  * restart and a kill -9 (every acknowledged write is in the files of the data directory).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../errors.js';
 import type { Clock, LargePayloads, Stores } from '../../ports/index.js';
@@ -78,7 +78,9 @@ async function localKeys(dataDir: string): Promise<LocalKeys> {
     cursor_key: randomBytes(32).toString('base64url'),
     token_key: randomBytes(32).toString('base64url'),
   };
-  await writeFile(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  // Whole or not at all: a kill mid-write left a file every later start refused as damaged.
+  await writeFile(`${file}.tmp`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
   return keys;
 }
 

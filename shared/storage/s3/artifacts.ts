@@ -205,8 +205,15 @@ export function createS3Artifacts(options: S3ArtifactsOptions): ArtifactStore {
       const Key = artifactKey(runId, name);
       await head(Key, name);
       const [{ sdk, client }, { getSignedUrl }] = await Promise.all([s3(), loadPresigner()]);
+      // A download, as the API serves the file itself: an HTML upload must not render as a page on
+      // the bucket's origin either.
+      const disposition = `attachment; filename*=UTF-8''${encodeURIComponent(name.split('/').at(-1)!)}`;
       return call('presign', name, () =>
-        getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: bucket, Key }), { expiresIn }),
+        getSignedUrl(
+          client,
+          new sdk.GetObjectCommand({ Bucket: bucket, Key, ResponseContentDisposition: disposition }),
+          { expiresIn },
+        ),
       );
     },
   };

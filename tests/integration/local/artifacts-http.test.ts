@@ -71,6 +71,8 @@ describe('GET /v1/executions/{id}/artifacts/{name} on the local server', () => {
     // What a client that follows redirects (fetch, curl -L) receives.
     const followed = await fetch(`${server.url}${path}`);
     expect(followed.status).toBe(200);
+    // A download on the bucket's origin too: an HTML file must not render as a page there.
+    expect(followed.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''big.bin");
     expect(Buffer.from(await followed.arrayBuffer()).equals(bytes)).toBe(true);
   });
 

@@ -62,8 +62,8 @@ describe("fitAnswer: an answer over a Lambda's 6 MB is a redirect to a copy of i
   it('measures to the byte: an answer of exactly the limit is sent, one byte more is copied', async () => {
     const copies = new KeptCopies();
     const answer = json(JSON.stringify({ text: 'é'.repeat(1000) }));
-    expect(await fitAnswer(answer, copies, sizeOf(answer))).toBe(answer);
-    expect((await fitAnswer(answer, copies, sizeOf(answer) - 1)).statusCode).toBe(303);
+    expect(await fitAnswer(answer, copies, { limit: sizeOf(answer) })).toBe(answer);
+    expect((await fitAnswer(answer, copies, { limit: sizeOf(answer) - 1 })).statusCode).toBe(303);
   });
 
   it('copies a base64 answer as its bytes', async () => {
@@ -75,14 +75,28 @@ describe("fitAnswer: an answer over a Lambda's 6 MB is a redirect to a copy of i
       body: bytes.toString('base64'),
       isBase64Encoded: true,
     };
-    expect((await fitAnswer(answer, copies, 10)).statusCode).toBe(303);
+    expect((await fitAnswer(answer, copies, { limit: 10 })).statusCode).toBe(303);
     expect(copies.kept[0]).toEqual({ body: bytes, contentType: 'image/png' });
   });
 
   it('leaves an answer that is not a 200 alone', async () => {
     const copies = new KeptCopies();
     const accepted = json(JSON.stringify({ id: 'run_1' }), 202);
-    expect(await fitAnswer(accepted, copies, 10)).toBe(accepted);
+    expect(await fitAnswer(accepted, copies, { limit: 10 })).toBe(accepted);
+    expect(copies.kept).toEqual([]);
+  });
+
+  it('answers a HEAD with the headers and length of its GET, and copies nothing, whatever its size', async () => {
+    const copies = new KeptCopies();
+    const body = JSON.stringify({ id: 'run_1', output: 'é'.repeat(4_000_000) });
+
+    const answer = await fitAnswer(json(body), copies, { method: 'HEAD' });
+
+    expect(answer).toEqual({
+      statusCode: 200,
+      headers: { ...json(body).headers, 'content-length': String(Buffer.byteLength(body)) },
+      body: '',
+    });
     expect(copies.kept).toEqual([]);
   });
 });

@@ -3,16 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import type { Signal } from '../../../shared/engine/types.js';
 import { orchestratedChildren } from '../../../shared/orchestration/children.js';
-import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
-import {
-  advance,
-  deliverSignal,
-  type OrchestratorDeps,
-  redriveRun,
-  startRun,
-} from '../../../shared/orchestration/orchestrator.js';
+import { deliverSignal, redriveRun, startRun } from '../../../shared/orchestration/orchestrator.js';
 import type { StartChildRequest } from '../../../shared/ports/index.js';
-import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
+import { drive, memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
 async function setUp(yaml: string[]) {
   const { deps, stores, clock, started } = memoryOrchestrator();
@@ -20,20 +13,6 @@ async function setUp(yaml: string[]) {
   for (const other of others) await stores.workflows.create(assertValidWorkflow(other), NOW);
   const workflow = await stores.workflows.create(assertValidWorkflow(first!), NOW);
   return { deps, stores, clock, started, workflow };
-}
-
-/** Advances like the state machine does: again on `continue`, until it would wait or the run ended. */
-async function drive(deps: OrchestratorDeps, runId: string, signal?: Extract<Signal, { type: 'timeout' }>) {
-  let output: AdvanceOutput;
-  let transitions = 0;
-  do {
-    output = await advance(
-      { run_id: runId, generation: 0, transitions, ...(signal ? { signal } : {}) },
-      deps,
-    );
-    transitions += 2;
-  } while (output.directive === 'continue');
-  return output;
 }
 
 const strictChild = `schema_version: "1.0"

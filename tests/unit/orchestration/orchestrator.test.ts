@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import type { Signal } from '../../../shared/engine/types.js';
 import { orchestratedChildren } from '../../../shared/orchestration/children.js';
-import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import {
   advance,
   awaitSignal,
@@ -13,7 +12,7 @@ import {
 } from '../../../shared/orchestration/orchestrator.js';
 import type { RunStore } from '../../../shared/ports/index.js';
 import { MAX_CHILD_DEPTH } from '../../../shared/steps/workflow.js';
-import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
+import { drive, memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 
 async function setUp(yaml: string | string[]) {
   const { deps, stores, http, clock, completed, started } = memoryOrchestrator((request) => ({
@@ -25,20 +24,6 @@ async function setUp(yaml: string | string[]) {
   for (const other of others) await stores.workflows.create(assertValidWorkflow(other), NOW);
   const workflow = await stores.workflows.create(assertValidWorkflow(first!), NOW);
   return { deps, stores, http, clock, completed, started, workflow };
-}
-
-/** Advances like the state machine does: again on `continue`, until it would wait or the run ended. */
-async function drive(deps: OrchestratorDeps, runId: string, signal?: Extract<Signal, { type: 'timeout' }>) {
-  let output: AdvanceOutput;
-  let transitions = 0;
-  do {
-    output = await advance(
-      { run_id: runId, generation: 0, transitions, ...(signal ? { signal } : {}) },
-      deps,
-    );
-    transitions += 2;
-  } while (output.directive === 'continue');
-  return output;
 }
 
 /**

@@ -13,7 +13,6 @@ import { createOtelTelemetry } from '../../../shared/adapters/otel.js';
 import { assertValidWorkflow } from '../../../shared/definition/validate.js';
 import { createRun } from '../../../shared/engine/transition.js';
 import type { MemoryHttpHandler } from '../../../shared/http/memory-http-client.js';
-import type { AdvanceOutput } from '../../../shared/orchestration/directive.js';
 import {
   advance,
   deliverSignal,
@@ -22,7 +21,7 @@ import {
   startRun,
 } from '../../../shared/orchestration/orchestrator.js';
 import { traceTrigger } from '../../../shared/orchestration/run-telemetry.js';
-import { memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
+import { drive, memoryOrchestrator, NOW } from '../../support/memory-orchestrator.js';
 import { parsePrometheus } from '../../support/prometheus-text.js';
 
 const FORM = `schema_version: "1.0"
@@ -65,13 +64,6 @@ async function setUp(yaml: string, http?: MemoryHttpHandler) {
   const workflow = await base.stores.workflows.create(assertValidWorkflow(yaml), NOW);
   const spans = () => exporter.getFinishedSpans() as ReadableSpan[];
   return { ...base, deps, workflow, spans, metrics };
-}
-
-async function drive(deps: OrchestratorDeps, runId: string): Promise<AdvanceOutput> {
-  let output: AdvanceOutput;
-  do output = await advance({ run_id: runId, generation: 0 }, deps);
-  while (output.directive === 'continue');
-  return output;
 }
 
 describe('run telemetry', () => {
