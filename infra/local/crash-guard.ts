@@ -38,12 +38,16 @@ interface Marks {
   crashes: Record<string, number>;
   /** The process was stopping (`~`): what was in flight was interrupted, not crashed. */
   stopped?: boolean;
+  /**
+   * Runs found in flight at a start and not advanced since (`?<id>`): kept in the log until one of
+   * their Advances ends, so a process that dies again before it gets to them leaves them to the next.
+   */
+  pending: Set<string>;
 }
 
 export class CrashGuard {
   readonly #marks: Marks;
   readonly #log: LineJournal;
-  readonly #interrupted: readonly string[];
   /** Advances under way (marked in flight). */
   #running = 0;
   /** Set while a suspect's Advance waits to run, or runs, alone: the others wait for it. */
@@ -55,9 +59,8 @@ export class CrashGuard {
   /** When the suspects' window ends (set by the first). */
   #aloneUntil: number | undefined;
 
-  private constructor(file: string, marks: Marks, interrupted: readonly string[], aloneMs: number) {
+  private constructor(file: string, marks: Marks, aloneMs: number) {
     this.#marks = marks;
-    this.#interrupted = interrupted;
     this.#aloneMs = aloneMs;
     this.#log = new LineJournal(file, () => this.#lines());
   }
@@ -71,19 +74,22 @@ export class CrashGuard {
     const crashes = { ...found.crashes };
     const interrupted = Object.keys(found.in_flight);
     if (!found.stopped) for (const runId of interrupted) crashes[runId] = (crashes[runId] ?? 0) + 1;
+    const pending = new Set([...found.pending, ...interrupted]);
     const guard = new CrashGuard(
       join(dataDir, LOG),
-      { in_flight: {}, crashes },
-      interrupted,
+      { in_flight: {}, crashes, pending },
       options.aloneMs ?? ALONE_MS,
     );
     rmSync(join(dataDir, LEGACY), { force: true });
     return guard;
   }
 
-  /** The runs the previous process left in flight, crashed or stopped: each is advanced again. */
+  /**
+   * The runs a previous process left in flight, crashed or stopped, and not advanced since: each is
+   * advanced again.
+   */
   interrupted(): readonly string[] {
-    return this.#interrupted;
+    return [...this.#marks.pending];
   }
 
   /** The process is stopping: what is in flight now, or starts later, is interrupted by the stop. */
@@ -163,6 +169,7 @@ export class CrashGuard {
       if (left > 0) marks.in_flight[runId] = left;
       else delete marks.in_flight[runId];
       delete marks.crashes[runId];
+      marks.pending.delete(runId);
       this.#log.append(`-${runId}`);
       this.#running -= 1;
       if (this.#running === 0 && this.#drained !== undefined) {
@@ -185,6 +192,7 @@ export class CrashGuard {
     for (const [runId, n] of Object.entries(this.#marks.in_flight)) {
       for (let i = 0; i < n; i++) lines.push(`+${runId}`);
     }
+    for (const runId of this.#marks.pending) lines.push(`?${runId}`);
     // Kept through a compaction while stopping, or what is still in flight would count as crashed.
     if (this.#marks.stopped) lines.push('~');
     return lines;
@@ -193,7 +201,7 @@ export class CrashGuard {
 
 /** The marks of the log (and of an earlier version's JSON file, if one is left). */
 function read(file: string, legacy: string): Marks {
-  const marks: Marks = { in_flight: {}, crashes: {} };
+  const marks: Marks = { in_flight: {}, crashes: {}, pending: new Set() };
   try {
     const parsed = JSON.parse(readFileSync(legacy, 'utf8')) as Partial<Marks>;
     Object.assign(marks.in_flight, parsed.in_flight);
@@ -210,6 +218,9 @@ function read(file: string, legacy: string): Marks {
       if (left > 0) marks.in_flight[runId] = left;
       else delete marks.in_flight[runId];
       delete marks.crashes[runId];
+      marks.pending.delete(runId);
+    } else if (line.startsWith('?')) {
+      marks.pending.add(runId);
     } else if (line === '~') {
       marks.stopped = true;
     } else if (line.startsWith('!')) {
