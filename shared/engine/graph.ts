@@ -19,6 +19,8 @@ export interface StepGraph {
   isBackEdge(from: string, to: string): boolean;
   /** The steps after a loop's entry: everything reachable from it through forward edges. */
   loopBody(entry: string): ReadonlySet<string>;
+  /** Every step that can run after this one (through any edge, back edges too). */
+  reachableFrom(stepId: string): ReadonlySet<string>;
 }
 
 const cache = new WeakMap<WorkflowDefinition, StepGraph>();
@@ -94,6 +96,7 @@ function compile(definition: WorkflowDefinition): StepGraph {
   // `[next]` for each step, made once: asked on every completion.
   const single = new Map<string, readonly string[]>(order.map((id) => [id, [id]]));
   const bodies = new Map<string, ReadonlySet<string>>();
+  const reachable = new Map<string, ReadonlySet<string>>();
   const none: readonly string[] = [];
 
   return {
@@ -131,6 +134,24 @@ function compile(definition: WorkflowDefinition): StepGraph {
         bodies.set(entry, body);
       }
       return body;
+    },
+    reachableFrom(stepId) {
+      let found = reachable.get(stepId);
+      if (!found) {
+        const seen = new Set<string>();
+        const frontier = [stepId];
+        while (frontier.length > 0) {
+          for (const to of successors.get(frontier.pop()!) ?? none) {
+            if (!seen.has(to)) {
+              seen.add(to);
+              frontier.push(to);
+            }
+          }
+        }
+        found = seen;
+        reachable.set(stepId, found);
+      }
+      return found;
     },
   };
 }

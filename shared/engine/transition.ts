@@ -666,7 +666,7 @@ class RunTransition implements OpenTransition {
     const definition = this.#definition(id);
     step.visit += 1;
     step.attempt = 1;
-    this.#resetInbound(id, step);
+    this.#resetInbound(id, step, true);
     if (step.started_at !== undefined) delete step.started_at;
     if (step.ended_at !== undefined) delete step.ended_at;
     const limit = definition.max_visits ?? DEFAULT_MAX_VISITS;
@@ -804,6 +804,9 @@ class RunTransition implements OpenTransition {
     if (targets.some((to) => this.#graph.isBackEdge(from, to))) {
       const loops = targets.filter((to) => this.#graph.isBackEdge(from, to));
       for (const entry of loops) this.#loopBack(entry);
+      // The loop's entry may have failed the run (entered too often, its handler too): nothing
+      // starts after that.
+      if (this.#state.stopped !== undefined) return;
       for (const to of targets) if (!loops.includes(to)) this.#settle(from, to, true);
       return;
     }
@@ -851,10 +854,26 @@ class RunTransition implements OpenTransition {
     }
   }
 
-  /** Forgets the edges settled into a step (a new visit): kept only for joins, see #settle. */
-  #resetInbound(id: string, step: StepState) {
-    if (this.#graph.forwardSources(id).length > 1) step.inbound = edges();
-    else if (step.inbound !== undefined) delete step.inbound;
+  /**
+   * Forgets the edges settled into a step (a new visit): kept only for joins, see #settle. A join
+   * entered (`keepOnce`) keeps the edges from the steps that cannot run again before it (none of
+   * what can run after it): a join inside a loop with an edge from before the loop waited for that
+   * edge for ever on the loop's second pass, and was skipped.
+   */
+  #resetInbound(id: string, step: StepState, keepOnce = false) {
+    const sources = this.#graph.forwardSources(id);
+    if (sources.length <= 1) {
+      if (step.inbound !== undefined) delete step.inbound;
+      return;
+    }
+    const settled = step.inbound;
+    step.inbound = edges();
+    if (settled === undefined || !keepOnce) return;
+    const again = this.#graph.reachableFrom(id);
+    for (const source of sources) {
+      const taken = settled[source];
+      if (taken !== undefined && !again.has(source)) step.inbound[source] = taken;
+    }
   }
 
   #skip(id: string) {

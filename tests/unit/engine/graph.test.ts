@@ -224,6 +224,59 @@ describe('engine: loops', () => {
     expect(calls.filter((c) => c.step === 'b')).toHaveLength(3);
   });
 
+  it('runs a join inside a loop on every pass, keeping the edge from before the loop', async () => {
+    // c → j settles once; the loop b → j → d → b goes round: on the second pass j waited for c.
+    const { harness, calls } = harnessFor(`${head}
+  - { id: a, type: probe, next: [b, c] }
+  - { id: c, type: probe, next: j }
+  - { id: b, type: probe, next: j }
+  - { id: j, type: probe, next: d }
+  - id: d
+    type: probe
+    config:
+      outcome: "{{ steps.b.visit < 3 ? 'again' : 'done' }}"
+      outcomes: [again, done]
+    next: { again: b, done: e }
+  - { id: e, type: probe, config: { output: finished } }
+`);
+    const run = await harness.start('wf');
+    expect(run.status).toBe('completed');
+    expect(run.output).toBe('finished');
+    expect(calls.filter((c) => c.step === 'b')).toHaveLength(3);
+    expect(calls.filter((c) => c.step === 'j')).toHaveLength(3);
+    expect(calls.filter((c) => c.step === 'c')).toHaveLength(1);
+  });
+
+  it('starts no other target of a step whose loop back failed the run, and compensates once', async () => {
+    // Found by the property test: s4 → [s5, s6] loops back into s6, whose handler s9 is entered too
+    // often and fails the run; s5 was then still started, and a second failure compensated s9 again.
+    const { harness } = harnessFor(`${head}
+  - { id: s0, type: probe, next: [s1, s2, s4, s7, s8, s9], max_visits: 3 }
+  - { id: s1, type: probe, next: s3, max_visits: 3 }
+  - { id: s2, type: probe, max_visits: 3 }
+  - { id: s3, type: probe, next: s6, max_visits: 3 }
+  - { id: s4, type: probe, next: [s5, s6], max_visits: 3 }
+  - { id: s5, type: probe, next: s6, max_visits: 3 }
+  - { id: s6, type: probe, config: { fail: { code: Boom } }, on_error: s9, max_visits: 3 }
+  - { id: s7, type: probe, config: { fail: { code: Boom } }, on_error: s9, max_visits: 3 }
+  - { id: s8, type: probe, max_visits: 3 }
+  - id: s9
+    type: probe
+    config: { outcomes: [left, again], outcome: "{{ steps.s9.visit = 1 ? 'again' : 'left' }}" }
+    next: { again: s4 }
+    compensate: { type: probe, config: { output: undo-s9 } }
+    max_visits: 3
+`);
+    const run = await harness.start('wf');
+    expect(run.status).toBe('failed');
+    const events = harness.events(run.id);
+    const completed = events.filter((e) => e.type === 'step.completed' && e.step_id === 's9');
+    const compensating = events.filter((e) => e.type === 'step.compensating');
+    expect(compensating.map((e) => e.data.visit)).toEqual(completed.map((e) => e.data.visit).reverse());
+    const failedAt = events.findIndex((e) => e.type === 'step.compensating');
+    expect(events.slice(failedAt).filter((e) => e.type === 'step.started')).toEqual([]);
+  });
+
   it('fails the step that is entered more than max_visits times', async () => {
     const { harness } = harnessFor(loop(2, 5));
     const run = await harness.start('wf');
