@@ -68,8 +68,14 @@ export async function run(
   const { expression } = compiled;
   const instance = compiled.idle.pop() ?? parse(expression);
   let timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // Bound by the render's deadline rather than its own second: its time running out is the deadline's.
+  let byDeadline = false;
   if (options.deadline !== undefined) {
-    timeoutMs = Math.max(0, Math.min(timeoutMs, options.deadline - Date.now()));
+    const left = Math.max(0, options.deadline - Date.now());
+    if (left <= timeoutMs) {
+      timeoutMs = left;
+      byDeadline = true;
+    }
   }
   const budget = new Budget({
     timeoutMs,
@@ -92,7 +98,11 @@ export async function run(
       );
     });
   } catch (error) {
-    throw toExpressionError(error, expression, redactor);
+    const failed = toExpressionError(error, expression, redactor);
+    if (byDeadline && failed.code === LIMIT_CODE && failed.details?.limit === 'time') {
+      failed.details.deadline = true;
+    }
+    throw failed;
   } finally {
     if (compiled.idle.length < IDLE_LIMIT) compiled.idle.push(instance);
   }

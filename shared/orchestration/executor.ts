@@ -251,7 +251,8 @@ function runAttempt(
  * completed); otherwise the render's own error.
  */
 function failedRender(error: unknown, step: StepDefinition, due: number | undefined): StepResult {
-  if (due !== undefined && Date.now() >= due) return stepTimeout(step);
+  const byDeadline = (error as { details?: { deadline?: unknown } }).details?.deadline === true;
+  if (due !== undefined && (byDeadline || Date.now() >= due)) return stepTimeout(step);
   return { status: 'failed', error: toErrorInfo(error) };
 }
 

@@ -36,7 +36,9 @@ describe('engine: on_error', () => {
   });
 
   it("bounds the render of a step's placeholders by its timeout_s: StepTimeout, not an ExpressionLimit", async () => {
-    const endless = '{{ ($f := function($n){ $f($n + 1) }; $f(0)) }}';
+    // Bound by time alone (40 deep, little memory): a loop that allocates as it goes could reach
+    // the memory limit first on a fast machine, and fail as ExpressionLimit before the deadline.
+    const endless = '{{ ($f := function($n){ $n < 2 ? $n : $f($n-1) + $f($n-2) }; $f(40)) }}';
     const { harness } = harnessFor(`${head}
   - id: slow
     type: transform
