@@ -57,16 +57,20 @@ function request(overrides: Partial<StartChildRequest> = {}): StartChildRequest 
   };
 }
 
+/** A parent run of `kid` (its one step) started beside `strict-child`, retired first if asked. */
+async function parentWithKid(kid: string, options: { retired?: boolean } = {}) {
+  const set = await setUp([parentOf(kid), strictChild]);
+  if (options.retired) await set.stores.workflows.retire('strict-child', NOW);
+  const run = await startRun({ workflow: set.workflow, inputs: {} }, set.deps);
+  return { ...set, run };
+}
+
 describe('orchestratedChildren.start', () => {
   describe('inputs', () => {
     it("fails the step, without a retry or a child, when the inputs do not fit the child's inputs schema", async () => {
-      const { deps, stores, started, workflow } = await setUp([
-        parentOf(
-          '{ id: kid, type: workflow, retry: { max_attempts: 3 }, config: { workflow_id: strict-child, inputs: { bogus: 1 } } }',
-        ),
-        strictChild,
-      ]);
-      const run = await startRun({ workflow, inputs: {} }, deps);
+      const { deps, stores, started, run } = await parentWithKid(
+        '{ id: kid, type: workflow, retry: { max_attempts: 3 }, config: { workflow_id: strict-child, inputs: { bogus: 1 } } }',
+      );
       expect((await drive(deps, run.id)).directive).toBe('failed');
       const { state } = await stores.runs.get(run.id);
       expect(state.steps.kid).toMatchObject({
@@ -84,13 +88,9 @@ describe('orchestratedChildren.start', () => {
     });
 
     it('starts the child when the inputs fit', async () => {
-      const { deps, stores, started, workflow } = await setUp([
-        parentOf(
-          '{ id: kid, type: workflow, config: { workflow_id: strict-child, inputs: { customer: ada } } }',
-        ),
-        strictChild,
-      ]);
-      const run = await startRun({ workflow, inputs: {} }, deps);
+      const { deps, stores, started, run } = await parentWithKid(
+        '{ id: kid, type: workflow, config: { workflow_id: strict-child, inputs: { customer: ada } } }',
+      );
       expect((await drive(deps, run.id)).directive).toBe('await');
       const child = started.find((s) => s.run_id !== run.id)!;
       expect((await drive(deps, child.run_id)).directive).toBe('done');
@@ -101,14 +101,10 @@ describe('orchestratedChildren.start', () => {
 
   describe('a retired workflow', () => {
     it('starts no new child run: the step fails without a retry', async () => {
-      const { deps, stores, started, workflow } = await setUp([
-        parentOf(
-          '{ id: kid, type: workflow, retry: { max_attempts: 3 }, config: { workflow_id: strict-child, inputs: { customer: ada } } }',
-        ),
-        strictChild,
-      ]);
-      await stores.workflows.retire('strict-child', NOW);
-      const run = await startRun({ workflow, inputs: {} }, deps);
+      const { deps, stores, started, run } = await parentWithKid(
+        '{ id: kid, type: workflow, retry: { max_attempts: 3 }, config: { workflow_id: strict-child, inputs: { customer: ada } } }',
+        { retired: true },
+      );
       expect((await drive(deps, run.id)).directive).toBe('failed');
       const { state } = await stores.runs.get(run.id);
       expect(state.steps.kid).toMatchObject({
